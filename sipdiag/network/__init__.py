@@ -1,0 +1,81 @@
+"""Network layer: link-layer frames in, transport payloads out.
+
+Theory of operation: the ``Decoder`` is the capture layer's ``FrameSink``. For each frame it
+peels the link layer (Ethernet with 802.1Q/QinQ tags, Linux cooked v1/v2, BSD loopback, raw IP),
+IPv4/IPv6 (reassembling fragments), tunnels (IP-in-IP, GRE, ERSPAN, VXLAN, GTP-U, MPLS, HEP) and
+the transport, and hands the upper layer, a ``PayloadSink``:
+
+- ``datagram()``: a message-oriented payload (a UDP datagram, an SCTP DATA message, a
+  WebSocket message) with its addresses, transport, frame and time;
+- ``stream()``: in-order bytes of one direction of a TCP connection, after reassembly
+  (out-of-order and retransmitted segments put right, holes reported), with the frame each
+  piece came from;
+- ``stream_gap()``/``stream_end()``: a hole in a stream that will never be filled, and the end
+  of a stream.
+
+Frames are addressed as windows ``buf[start:end]`` until a payload is cut out, so no frame is
+copied on its way through. The network layer knows nothing of SIP: it tells a payload's sink
+where it came from and lets the sink say whether it was wanted. What it cannot decode becomes a
+problem in the ``ProblemLog`` (``ip_bad_header``, ``tcp_gap``, ...), never an exception.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Protocol
+
+
+class Endpoint(NamedTuple):
+    """An IP address (as text, IPv6 compressed) and a port."""
+
+    ip: str
+    port: int
+
+    def __str__(self) -> str:
+        if ":" in self.ip:
+            return f"[{self.ip}]:{self.port}"
+        return f"{self.ip}:{self.port}"
+
+
+class Flow(NamedTuple):
+    """One direction of a connection."""
+
+    src: Endpoint
+    dst: Endpoint
+
+
+Chunk = tuple[bytes, int]
+"""A piece of stream data and the frame that carried it."""
+
+
+class PayloadSink(Protocol):
+    def datagram(
+        self,
+        transport: str,
+        frame: int,
+        ts_ns: int,
+        src: Endpoint,
+        dst: Endpoint,
+        payload: bytes,
+        frames: tuple[int, ...],
+    ) -> bool:
+        """A message-oriented payload; return True if it was taken (it was SIP).
+
+        ``frames`` lists every frame the payload was reassembled from (IP fragments, SCTP
+        fragments), or is empty when it all came in ``frame``.
+        """
+        ...
+
+    def stream(self, flow: Flow, chunks: list[Chunk], frame: int, ts_ns: int) -> bool:
+        """In-order stream bytes, delivered at ``frame``; return False to stop following the flow."""
+        ...
+
+    def stream_gap(self, flow: Flow, missing: int, frame: int) -> None:
+        """``missing`` bytes of the flow were never captured; the data that follows is later."""
+        ...
+
+    def stream_end(self, flow: Flow) -> None:
+        """The flow ended (FIN, RST, idle, or end of capture); flush what is buffered."""
+        ...
+
+
+__all__ = ["Chunk", "Endpoint", "Flow", "PayloadSink"]

@@ -1,0 +1,334 @@
+"""The Decoder: link layer, IP, tunnels and transports, frame by frame.
+
+Hot path: a SIP-only capture is mostly Ethernet, IPv4, UDP; that path is a handful of byte
+lookups and one call per layer, and nothing is copied until the UDP payload is cut out.
+Everything less common (VLAN tags, IPv6 extension headers, fragments, tunnels) takes the same
+functions through ``_ethertype`` and ``_transport``, with a depth limit so that a crafted frame
+cannot recurse forever.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import struct
+from collections.abc import Callable
+from functools import partial
+
+from sipdiag.capture import FrameHandler, linktypes
+from sipdiag.network import Endpoint, Flow, PayloadSink, hep, tunnels
+from sipdiag.network.fragments import FragmentReassembler
+from sipdiag.network.sctp import SctpReassembler
+from sipdiag.network.tcp import TcpReassembler
+from sipdiag.problems import ProblemLog
+
+ETH_IPV4, ETH_IPV6 = tunnels.IPV4, tunnels.IPV6
+VLAN_TAGS = frozenset({0x8100, 0x88A8, 0x9100, 0x9200})
+IPPROTO_IPIP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_IPV6 = 4, 6, 17, 41
+IPPROTO_GRE, IPPROTO_SCTP = 47, 132
+IPV6_FRAGMENT = 44
+IPV6_EXTENSIONS = frozenset({0, 43, 44, 51, 60, 135, 139, 140})
+MAX_DEPTH = 8
+MAX_ENDPOINTS = 1 << 16
+NO_FRAMES: tuple[int, ...] = ()
+_AF_IPV4 = frozenset({2})
+_AF_IPV6 = frozenset({10, 24, 28, 30})
+_TCP = struct.Struct(">HHI4xBB")
+
+
+class Decoder:
+    """A ``FrameSink`` that decodes frames down to transport payloads for a ``PayloadSink``."""
+
+    def __init__(self, sink: PayloadSink, problems: ProblemLog) -> None:
+        self._sink = sink
+        self._datagram = sink.datagram
+        self._problems = problems
+        self.fragments = FragmentReassembler(problems)
+        self.tcp = TcpReassembler(sink, problems)
+        self._sctp = SctpReassembler()
+        self._endpoints: dict[tuple[bytes, int], Endpoint] = {}
+
+    def link_handler(self, linktype: int) -> FrameHandler:
+        handlers: dict[int, FrameHandler] = {
+            linktypes.ETHERNET: self._ethernet,
+            linktypes.LINUX_SLL: self._linux_sll,
+            linktypes.LINUX_SLL2: self._linux_sll2,
+            linktypes.NULL: self._bsd_loopback,
+            linktypes.LOOP: self._bsd_loopback,
+            linktypes.RAW: self._raw_ip,
+            linktypes.RAW_BSDOS: self._raw_ip,
+            linktypes.RAW_OPENBSD: self._raw_ip,
+            linktypes.IPV4: self._raw_ip,
+            linktypes.IPV6: self._raw_ip,
+        }
+        return handlers.get(linktype) or partial(self._unsupported_link, linktype)
+
+    def flush(self) -> None:
+        """End of capture: report incomplete fragments, end every TCP stream."""
+        self.fragments.flush()
+        self.tcp.flush()
+
+    # Link layer: each handler is called as (frame, ts, buf, start, end, orig_len).
+
+    def _ethernet(self, frame: int, ts: int, buf: bytes, start: int, end: int, _: int) -> None:
+        if end - start < 14:
+            self._problems.add("link_bad_header", frame, "Ethernet frame shorter than its header")
+            return
+        ethertype = buf[start + 12] << 8 | buf[start + 13]
+        if ethertype == ETH_IPV4:
+            self._ipv4(frame, ts, buf, start + 14, end, 0)
+        else:
+            self._ethertype(ethertype, frame, ts, buf, start + 14, end, 0)
+
+    def _linux_sll(self, frame: int, ts: int, buf: bytes, start: int, end: int, _: int) -> None:
+        if end - start < 16:
+            self._problems.add("link_bad_header", frame, "Linux cooked frame shorter than its header")
+            return
+        self._ethertype(buf[start + 14] << 8 | buf[start + 15], frame, ts, buf, start + 16, end, 0)
+
+    def _linux_sll2(self, frame: int, ts: int, buf: bytes, start: int, end: int, _: int) -> None:
+        if end - start < 20:
+            self._problems.add("link_bad_header", frame, "Linux cooked v2 frame shorter than its header")
+            return
+        self._ethertype(buf[start] << 8 | buf[start + 1], frame, ts, buf, start + 20, end, 0)
+
+    def _bsd_loopback(self, frame: int, ts: int, buf: bytes, start: int, end: int, _: int) -> None:
+        """NULL/LOOP: a 4-byte address family, in whichever byte order the writer used."""
+        if end - start < 4:
+            self._problems.add("link_bad_header", frame, "loopback frame shorter than its header")
+            return
+        family = int.from_bytes(buf[start : start + 4], "little")
+        if family > 0xFFFF:
+            family = int.from_bytes(buf[start : start + 4], "big")
+        if family in _AF_IPV4:
+            self._ipv4(frame, ts, buf, start + 4, end, 0)
+        elif family in _AF_IPV6:
+            self._ipv6(frame, ts, buf, start + 4, end, 0)
+
+    def _raw_ip(self, frame: int, ts: int, buf: bytes, start: int, end: int, _: int) -> None:
+        inner = tunnels.ip_by_version(buf, start) if end > start else None
+        if inner is None:
+            self._problems.add("ip_bad_header", frame, "raw IP frame with no IP version 4 or 6")
+            return
+        self._ethertype(inner[0], frame, ts, buf, start, end, 0)
+
+    def _unsupported_link(
+        self, linktype: int, frame: int, ts: int, buf: bytes, start: int, end: int, _: int
+    ) -> None:
+        self._problems.add(
+            "link_unsupported", frame, f"frames of {linktypes.name(linktype)} cannot be decoded"
+        )
+
+    # Ethertypes, IP and tunnels.
+
+    def _ethertype(
+        self, ethertype: int, frame: int, ts: int, buf: bytes, off: int, end: int, depth: int
+    ) -> None:
+        while ethertype in VLAN_TAGS and off + 4 <= end:
+            ethertype, off = buf[off + 2] << 8 | buf[off + 3], off + 4
+        if ethertype == ETH_IPV4:
+            self._ipv4(frame, ts, buf, off, end, depth)
+        elif ethertype == ETH_IPV6:
+            self._ipv6(frame, ts, buf, off, end, depth)
+        elif depth >= MAX_DEPTH:
+            self._problems.add("tunnel_too_deep", frame, f"more than {MAX_DEPTH} encapsulations")
+        elif ethertype == tunnels.TRANSPARENT_ETHERNET:
+            if end - off >= 14:
+                inner_type = buf[off + 12] << 8 | buf[off + 13]
+                self._ethertype(inner_type, frame, ts, buf, off + 14, end, depth + 1)
+        elif ethertype in (tunnels.MPLS_UNICAST, tunnels.MPLS_MULTICAST):
+            self._tunnel(tunnels.mpls, frame, ts, buf, off, end, depth)
+        elif ethertype == tunnels.PPPOE_SESSION:
+            self._tunnel(tunnels.pppoe, frame, ts, buf, off, end, depth)
+
+    def _tunnel(
+        self,
+        decapsulate: Callable[[bytes, int, int], tuple[int, int] | None],
+        frame: int,
+        ts: int,
+        buf: bytes,
+        off: int,
+        end: int,
+        depth: int,
+    ) -> None:
+        inner = decapsulate(buf, off, end)
+        if inner is not None:
+            self._ethertype(inner[0], frame, ts, buf, inner[1], end, depth + 1)
+
+    def _ipv4(self, frame: int, ts: int, buf: bytes, off: int, end: int, depth: int) -> None:
+        if end - off < 20 or buf[off] >> 4 != 4 or buf[off] & 15 < 5:
+            self._problems.add("ip_bad_header", frame, "IPv4 header too short or not version 4")
+            return
+        header = (buf[off] & 15) << 2
+        total = buf[off + 2] << 8 | buf[off + 3]
+        ip_end = off + total
+        if ip_end > end or total == 0:  # cut by the snapshot length, or left to TSO to fill in
+            ip_end = end
+        elif total < header:
+            self._problems.add("ip_bad_header", frame, f"IPv4 total length {total} < header")
+            return
+        protocol = buf[off + 9]
+        src, dst = buf[off + 12 : off + 16], buf[off + 16 : off + 20]
+        if buf[off + 6] & 0x3F or buf[off + 7]:  # MF flag or a fragment offset
+            offset = ((buf[off + 6] & 0x1F) << 8 | buf[off + 7]) * 8
+            key = (src, dst, protocol, buf[off + 4 : off + 6])
+            data = buf[off + header : ip_end]
+            self._fragment(key, offset, bool(buf[off + 6] & 0x20), data, protocol, frame, ts, depth)
+        elif protocol == IPPROTO_UDP:
+            self._udp(frame, ts, src, dst, buf, off + header, ip_end, depth, NO_FRAMES)
+        else:
+            self._transport(protocol, frame, ts, src, dst, buf, off + header, ip_end, depth, NO_FRAMES)
+
+    def _ipv6(self, frame: int, ts: int, buf: bytes, off: int, end: int, depth: int) -> None:
+        if end - off < 40 or buf[off] >> 4 != 6:
+            self._problems.add("ip_bad_header", frame, "IPv6 header too short or not version 6")
+            return
+        length = buf[off + 4] << 8 | buf[off + 5]
+        ip_end = min(off + 40 + length, end) if length else end
+        header, src, dst = buf[off + 6], buf[off + 8 : off + 24], buf[off + 24 : off + 40]
+        pos = off + 40
+        while header in IPV6_EXTENSIONS and pos + 8 <= ip_end:
+            if header == IPV6_FRAGMENT:
+                offset = (buf[pos + 2] << 8 | buf[pos + 3]) & 0xFFF8
+                more = bool(buf[pos + 3] & 1)
+                if offset or more:
+                    key = (src, dst, buf[pos], buf[pos + 4 : pos + 8])
+                    data = buf[pos + 8 : ip_end]
+                    self._fragment(key, offset, more, data, buf[pos], frame, ts, depth)
+                    return
+                header, pos = buf[pos], pos + 8  # an atomic fragment: nothing to reassemble
+            elif header == 51:  # AH counts its length in 4-byte units, minus 2
+                header, pos = buf[pos], pos + (buf[pos + 1] + 2) * 4
+            else:
+                header, pos = buf[pos], pos + (buf[pos + 1] + 1) * 8
+        self._transport(header, frame, ts, src, dst, buf, pos, ip_end, depth, NO_FRAMES)
+
+    def _fragment(
+        self,
+        key: tuple[object, ...],
+        offset: int,
+        more: bool,
+        data: bytes,
+        protocol: int,
+        frame: int,
+        ts: int,
+        depth: int,
+    ) -> None:
+        whole = self.fragments.add(key, offset, more, data, frame, ts)
+        if whole is not None:
+            payload, frames = whole
+            src, dst = key[0], key[1]
+            assert isinstance(src, bytes) and isinstance(dst, bytes)
+            self._transport(protocol, frame, ts, src, dst, payload, 0, len(payload), depth, frames)
+
+    def _transport(
+        self,
+        protocol: int,
+        frame: int,
+        ts: int,
+        src: bytes,
+        dst: bytes,
+        buf: bytes,
+        off: int,
+        end: int,
+        depth: int,
+        frames: tuple[int, ...],
+    ) -> None:
+        if protocol == IPPROTO_UDP:
+            self._udp(frame, ts, src, dst, buf, off, end, depth, frames)
+        elif protocol == IPPROTO_TCP:
+            self._tcp(frame, ts, src, dst, buf, off, end)
+        elif protocol == IPPROTO_SCTP:
+            self._sctp_packet(frame, ts, src, dst, buf, off, end)
+        elif depth >= MAX_DEPTH:
+            self._problems.add("tunnel_too_deep", frame, f"more than {MAX_DEPTH} encapsulations")
+        elif protocol == IPPROTO_IPIP:
+            self._ipv4(frame, ts, buf, off, end, depth + 1)
+        elif protocol == IPPROTO_IPV6:
+            self._ipv6(frame, ts, buf, off, end, depth + 1)
+        elif protocol == IPPROTO_GRE:
+            self._tunnel(tunnels.gre, frame, ts, buf, off, end, depth)
+
+    # Transports.
+
+    def _udp(
+        self,
+        frame: int,
+        ts: int,
+        src: bytes,
+        dst: bytes,
+        buf: bytes,
+        off: int,
+        end: int,
+        depth: int,
+        frames: tuple[int, ...],
+    ) -> None:
+        if end - off < 8:
+            self._problems.add("udp_bad_header", frame, "UDP header cut short")
+            return
+        sport, dport = buf[off] << 8 | buf[off + 1], buf[off + 2] << 8 | buf[off + 3]
+        length = buf[off + 4] << 8 | buf[off + 5]
+        cut = off + length > end
+        payload = buf[off + 8 : end if cut or length < 8 else off + length]
+        source, destination = self._endpoint(src, sport), self._endpoint(dst, dport)
+        if self._datagram("UDP", frame, ts, source, destination, payload, frames):
+            if cut:
+                self._problems.add(
+                    "sip_cut_short", frame, f"UDP datagram of {length - 8} bytes captured only "
+                    f"up to {len(payload)} bytes (snapshot length)"
+                )
+            return
+        if depth < MAX_DEPTH and payload:
+            self._udp_tunnel(frame, ts, sport, dport, payload, depth)
+
+    def _udp_tunnel(
+        self, frame: int, ts: int, sport: int, dport: int, payload: bytes, depth: int
+    ) -> None:
+        if tunnels.VXLAN_PORT in (sport, dport):
+            self._tunnel(tunnels.vxlan, frame, ts, payload, 0, len(payload), depth)
+        elif tunnels.GTP_U_PORT in (sport, dport):
+            self._tunnel(tunnels.gtp_user, frame, ts, payload, 0, len(payload), depth)
+        elif hep.looks_like_hep(payload):
+            self._hep(frame, ts, payload)
+
+    def _hep(self, frame: int, ts: int, payload: bytes) -> None:
+        try:
+            packet = hep.decode(payload)
+        except hep.HepError as exc:
+            self._problems.add("hep_bad_packet", frame, str(exc))
+            return
+        if packet is not None:
+            self._datagram(packet.transport, frame, ts, packet.src, packet.dst, packet.payload, NO_FRAMES)
+
+    def _tcp(self, frame: int, ts: int, src: bytes, dst: bytes, buf: bytes, off: int, end: int) -> None:
+        if end - off < 20:
+            self._problems.add("tcp_bad_header", frame, "TCP header cut short")
+            return
+        sport, dport, seq, offset, flags = _TCP.unpack_from(buf, off)
+        header = (offset >> 4) * 4
+        if header < 20:
+            self._problems.add("tcp_bad_header", frame, f"TCP data offset {header} < 20")
+            return
+        flow = Flow(self._endpoint(src, sport), self._endpoint(dst, dport))
+        self.tcp.segment(frame, ts, flow, seq, flags, buf[off + header : end])
+
+    def _sctp_packet(
+        self, frame: int, ts: int, src: bytes, dst: bytes, buf: bytes, off: int, end: int
+    ) -> None:
+        if end - off < 12:
+            self._problems.add("sctp_bad_header", frame, "SCTP common header cut short")
+            return
+        flow = Flow(
+            self._endpoint(src, buf[off] << 8 | buf[off + 1]),
+            self._endpoint(dst, buf[off + 2] << 8 | buf[off + 3]),
+        )
+        for message, frames in self._sctp.packet(flow, buf, off, end, frame):
+            self._datagram("SCTP", frame, ts, flow.src, flow.dst, message, frames)
+
+    def _endpoint(self, address: bytes, port: int) -> Endpoint:
+        key = (address, port)
+        endpoint = self._endpoints.get(key)
+        if endpoint is None:
+            if len(self._endpoints) >= MAX_ENDPOINTS:
+                self._endpoints.clear()
+            endpoint = self._endpoints[key] = Endpoint(str(ipaddress.ip_address(address)), port)
+        return endpoint

@@ -1,0 +1,153 @@
+"""SIP message framing on a byte stream (TCP, TLS once decrypted): RFC 3261 section 18.3.
+
+On a stream, a message ends where its Content-Length says: "In the case of stream-oriented
+transports such as TCP, the Content-Length header field indicates the size of the body. All
+implementations MUST be able to handle the body of a message sent over a stream-oriented
+transport, and the Content-Length header MUST be used" (RFC 3261 section 18.3). A message
+without one is taken to have no body and is reported.
+
+The framer is sans-I/O: ``feed`` takes chunks of stream data with the frame each came from and
+returns the complete messages, each with the frames its bytes came from, whatever way the
+stream was split. Between messages it skips CRLF keep-alives (RFC 5626 section 4.4.1). Bytes
+that are not a SIP message (the tail of a message already under way when the capture started,
+or data after a hole) are skipped up to the next start line and reported, never dropped
+silently. Buffers are bounded by ``MAX_HEADER`` and ``MAX_BODY``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sipdiag.network import Chunk
+
+MAX_HEADER = 64 * 1024
+MAX_BODY = 16 * 1024 * 1024
+_START = rb"(?:[!%'*+\-.0-9A-Za-z_`~]+ [^ \r\n]+ SIP/2\.0|SIP/2\.0 \d{3}[ \r])"
+_START_HERE = re.compile(_START)
+_START_NEXT = re.compile(rb"\n(" + _START + rb")")
+_CONTENT_LENGTH = re.compile(rb"\n[ \t]*(?:content-length|l)[ \t]*:[ \t]*(\d+)", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class Framed:
+    data: bytes
+    frames: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """Bytes that were not part of any message, and why."""
+
+    size: int
+    frame: int
+    reason: str
+
+
+class StreamFramer:
+    def __init__(self) -> None:
+        self._buf = b""
+        self._pos = 0
+        """Where the unread data starts in ``_buf``."""
+        self._base = 0
+        """Stream offset of ``_buf[_pos]``."""
+        self._chunk_ends: list[tuple[int, int]] = []
+        """(stream offset where a chunk ends, its frame) for the chunks still buffered."""
+        self._at_start = True
+
+    @property
+    def buffered(self) -> int:
+        return len(self._buf) - self._pos
+
+    def feed(self, chunks: list[Chunk]) -> list[Framed | Skipped]:
+        if self._pos:
+            self._buf, self._pos = self._buf[self._pos :], 0
+        for data, frame in chunks:
+            self._buf += data
+            self._chunk_ends.append((self._base + len(self._buf), frame))
+        found: list[Framed | Skipped] = []
+        while self._pos < len(self._buf):
+            item = self._next()
+            if item is None:
+                break
+            found.append(item)
+        return found
+
+    def gap(self, frame: int) -> Skipped | None:
+        """Bytes are missing before what comes next: the message under way cannot be finished."""
+        skipped = self._discard(self.buffered, frame, "the message was cut by a hole in the capture")
+        self._at_start = True
+        return skipped
+
+    def end(self) -> Skipped | None:
+        """The stream ended: whatever is buffered is an unfinished message."""
+        return self._discard(self.buffered, self._first_frame(), "the stream ended inside a message")
+
+    def _next(self) -> Framed | Skipped | None:
+        buf, pos = self._buf, self._pos
+        while pos < len(buf) and buf[pos] in (10, 13):  # CRLF keep-alives
+            pos += 1
+        self._consume(pos - self._pos)
+        if pos == len(buf):
+            return None
+        if not _START_HERE.match(buf, pos):
+            return self._resync(pos)
+        head_end = buf.find(b"\r\n\r\n", pos)
+        body_start = head_end + 4
+        if head_end < 0:
+            head_end = buf.find(b"\n\n", pos)
+            body_start = head_end + 2
+        if head_end < 0:
+            return self._resync(pos + 1) if len(buf) - pos > MAX_HEADER else None
+        match = _CONTENT_LENGTH.search(buf, pos, head_end)
+        length = int(match[1]) if match else 0
+        if length > MAX_BODY:
+            return self._resync(pos + 1)
+        if len(buf) < body_start + length:
+            return None
+        return self._take(body_start + length - pos)
+
+    def _resync(self, start: int) -> Skipped | None:
+        """Skip to the next line that starts a SIP message."""
+        match = _START_NEXT.search(self._buf, start)
+        if match is not None:
+            skip = match.start(1) - self._pos
+        else:
+            skip = self.buffered - 512  # keep a tail: a start line may be arriving in pieces
+        return self._discard(skip, self._first_frame(), self._junk_reason())
+
+    def _junk_reason(self) -> str:
+        if self._at_start:
+            return "the stream was captured in the middle of a message"
+        return "bytes between messages that are not SIP"
+
+    def _take(self, size: int) -> Framed:
+        frames = self._frames_up_to(self._base + size)
+        data = self._buf[self._pos : self._pos + size]
+        self._consume(size)
+        self._at_start = False
+        return Framed(data, frames)
+
+    def _discard(self, size: int, frame: int, reason: str) -> Skipped | None:
+        if size <= 0:
+            return None
+        self._consume(size)
+        return Skipped(size, frame, reason)
+
+    def _consume(self, size: int) -> None:
+        self._pos += size
+        self._base += size
+        ends = self._chunk_ends
+        while ends and ends[0][0] <= self._base:
+            ends.pop(0)
+
+    def _frames_up_to(self, end: int) -> tuple[int, ...]:
+        frames = []
+        for chunk_end, frame in self._chunk_ends:
+            frames.append(frame)
+            if chunk_end >= end:
+                break
+        return tuple(dict.fromkeys(frames))
+
+    def _first_frame(self) -> int:
+        return self._chunk_ends[0][1] if self._chunk_ends else 0

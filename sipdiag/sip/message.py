@@ -1,0 +1,196 @@
+"""SipMessage: one SIP request or response as seen on the wire, tied to its frames.
+
+The fields every layer needs (start line, Call-ID, CSeq, where it came from) are read when the
+message is built; everything else is parsed on first use and kept: ``headers``, ``body``,
+``sdp``, ``top_via``, the tags. A message is never changed after it is built (treat it as
+immutable; it is a plain slotted class rather than a frozen dataclass because half a million of
+them are built per second of capture).
+"""
+
+from __future__ import annotations
+
+import re
+
+from sipdiag.network import Endpoint
+from sipdiag.sip.headers import (
+    Headers,
+    NameAddr,
+    Via,
+    parse_headers,
+    parse_name_addr,
+    parse_via,
+)
+from sipdiag.sip.parser import Scan
+from sipdiag.sip.sdp import Sdp, parse_sdp
+
+_BOUNDARY = re.compile(r'boundary\s*=\s*"?([^";]+)"?', re.I)
+
+
+class SipMessage:
+    """A SIP message with the frames, time, addresses and transport it was seen with."""
+
+    __slots__ = (
+        "frame", "frames", "ts_ns", "src", "dst", "transport", "raw",
+        "method", "status", "call_id", "cseq", "cseq_method", "defects",
+        "_line_end", "_head_end", "_body_start", "_content_length", "_cache",
+    )
+
+    def __init__(
+        self,
+        raw: bytes,
+        scan: Scan,
+        frame: int,
+        frames: tuple[int, ...],
+        ts_ns: int,
+        src: Endpoint,
+        dst: Endpoint,
+        transport: str,
+    ) -> None:
+        self.raw = raw
+        self.frame = frame
+        """The frame Wireshark shows the message in (the one that completed it)."""
+        self.frames = frames or (frame,)
+        """Every frame that carried part of the message (IP fragments, TCP segments)."""
+        self.ts_ns = ts_ns
+        self.src = src
+        self.dst = dst
+        self.transport = transport
+        self.method = scan.method
+        """The request method; empty for a response."""
+        self.status = scan.status
+        """The status code; 0 for a request."""
+        self.call_id = scan.call_id
+        self.cseq = scan.cseq
+        """The CSeq number; -1 when missing or unreadable."""
+        self.cseq_method = scan.cseq_method
+        self.defects = tuple(scan.defects)
+        """(problem kind, detail) for each thing wrong with the message."""
+        self._line_end = scan.line_end
+        self._head_end = scan.head_end
+        self._body_start = scan.body_start
+        self._content_length = scan.content_length
+        self._cache: dict[str, object] = {}
+
+    @property
+    def is_request(self) -> bool:
+        return not self.status
+
+    @property
+    def first_line(self) -> str:
+        end = self._line_end
+        if end and self.raw[end - 1 : end] == b"\r":
+            end -= 1
+        return self.raw[:end].decode("utf-8", "backslashreplace")
+
+    @property
+    def request_uri(self) -> str:
+        """The Request-URI of a request; empty for a response."""
+        if self.status:
+            return ""
+        parts = self.first_line.split()
+        return parts[1] if len(parts) > 2 else ""
+
+    @property
+    def reason(self) -> str:
+        """The reason phrase of a response; empty for a request."""
+        if not self.status:
+            return ""
+        parts = self.first_line.split(None, 2)
+        return parts[2] if len(parts) > 2 else ""
+
+    @property
+    def headers(self) -> Headers:
+        found = self._cache.get("headers")
+        if found is None:
+            found = self._cache["headers"] = parse_headers(self.raw[self._line_end : self._head_end])
+        assert isinstance(found, Headers)
+        return found
+
+    @property
+    def body(self) -> bytes:
+        """The body; for a datagram, as many bytes as Content-Length says (RFC 3261 18.3)."""
+        start, length = self._body_start, self._content_length
+        if length is None:
+            return self.raw[start:]
+        return self.raw[start : start + length]
+
+    @property
+    def content_length(self) -> int | None:
+        return self._content_length
+
+    @property
+    def sdp(self) -> Sdp | None:
+        """The session description in the body (also inside multipart bodies), or None."""
+        if "sdp" not in self._cache:
+            part = _sdp_part(self.body, self.headers.get("content-type") or "")
+            self._cache["sdp"] = None if part is None else parse_sdp(part)
+        found = self._cache["sdp"]
+        assert found is None or isinstance(found, Sdp)
+        return found
+
+    @property
+    def vias(self) -> list[Via]:
+        found = self._cache.get("vias")
+        if found is None:
+            parsed = (parse_via(value) for value in self.headers.values("via"))
+            found = self._cache["vias"] = [via for via in parsed if via is not None]
+        assert isinstance(found, list)
+        return found
+
+    @property
+    def top_via(self) -> Via | None:
+        vias = self.vias
+        return vias[0] if vias else None
+
+    @property
+    def branch(self) -> str | None:
+        via = self.top_via
+        return via.branch if via else None
+
+    def name_addr(self, header: str) -> NameAddr | None:
+        """From, To, Contact, Refer-To, ... parsed (the first value)."""
+        key = "name-addr:" + header
+        if key not in self._cache:
+            values = self.headers.values(header)
+            self._cache[key] = parse_name_addr(values[0]) if values else None
+        found = self._cache[key]
+        assert found is None or isinstance(found, NameAddr)
+        return found
+
+    @property
+    def from_tag(self) -> str | None:
+        found = self.name_addr("from")
+        return found.tag if found else None
+
+    @property
+    def to_tag(self) -> str | None:
+        found = self.name_addr("to")
+        return found.tag if found else None
+
+    @property
+    def summary(self) -> str:
+        """``INVITE sip:bob@b`` or ``180 Ringing``: the start line without the version."""
+        if self.status:
+            return f"{self.status} {self.reason}".rstrip()
+        return f"{self.method} {self.request_uri}".rstrip()
+
+    def __repr__(self) -> str:
+        return f"<SipMessage frame {self.frame} {self.summary!r} Call-ID {self.call_id!r}>"
+
+
+def _sdp_part(body: bytes, content_type: str) -> bytes | None:
+    kind = content_type.split(";")[0].strip().lower()
+    if kind == "application/sdp":
+        return body
+    if not kind.startswith("multipart/"):
+        return None
+    match = _BOUNDARY.search(content_type)
+    if match is None:
+        return None
+    delimiter = b"--" + match[1].encode("utf-8", "backslashreplace")
+    for part in body.split(delimiter)[1:]:
+        head, _, content = part.lstrip(b"\r\n").partition(b"\r\n\r\n")
+        headers = parse_headers(head)
+        if (headers.get("content-type") or "").split(";")[0].strip().lower() == "application/sdp":
+            return content.rstrip(b"\r\n")
+    return None

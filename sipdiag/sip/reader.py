@@ -1,0 +1,287 @@
+"""SipReader: transport payloads in, SIP messages out, in frame order.
+
+Theory of operation: the reader is the network layer's ``PayloadSink``. A datagram (UDP, SCTP,
+HEP, or a WebSocket message) is one SIP message if its first line is a SIP start line. A TCP
+direction is classified by its first bytes: a SIP start line makes it a SIP stream, framed by
+Content-Length (``StreamFramer``); an HTTP upgrade to WebSocket makes it a WebSocket stream
+whose messages are SIP (RFC 7118); TLS is reported as unreadable; a stream that shows no SIP
+start line in its first ``CLASSIFY_LIMIT`` bytes is left alone. SIP is recognised by content,
+on any port.
+
+Messages are kept in the order of the frame Wireshark shows them in. Only data that a TCP hole
+held back can come late; the caller passes the network layer's ``pending_min_frame`` to
+``drain`` and gets only messages that nothing can overtake any more.
+
+With a ``partition`` (k, n), only messages whose Call-ID hashes to k are kept: n processes can
+each read the same capture and share the calls between them, with identical results.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import zlib
+from dataclasses import dataclass, field
+
+from sipdiag.network import Chunk, Endpoint, Flow, hep
+from sipdiag.network.websocket import WebSocketDecoder, WebSocketError
+from sipdiag.problems import ProblemLog
+from sipdiag.sip.framing import Framed, Skipped, StreamFramer
+from sipdiag.sip.message import SipMessage
+from sipdiag.sip.parser import FIRST_BYTES, NotSip, Scan, scan_message
+
+SIP_PORTS = frozenset({5060, 5061, 5062, 5070, 5080, 5160})
+"""Ports where a payload that is not SIP deserves a mention."""
+CLASSIFY_LIMIT = 64 * 1024
+KEEPALIVE_MAX = 8
+_WS_UPGRADE = re.compile(rb"^upgrade[ \t]*:[ \t]*websocket", re.I | re.M)
+_SIP_START = re.compile(
+    rb"(?:^|\n)(?:[!%'*+\-.0-9A-Za-z_`~]+ [^ \r\n]+ SIP/2\.0|SIP/2\.0 \d{3}[ \r])"
+)
+
+Partition = tuple[int, int]
+
+
+def partition_of(call_id: str, count: int) -> int:
+    """Which of ``count`` partitions a Call-ID belongs to (stable across processes and runs)."""
+    return zlib.crc32(call_id.encode("utf-8", "surrogatepass")) % count if count > 1 else 0
+
+
+@dataclass(slots=True)
+class _Stream:
+    mode: str = "new"
+    """new (not classified yet), sip, websocket, ignored."""
+    head: bytes = b""
+    """The first bytes, kept until they tell what the stream carries."""
+    framer: StreamFramer = field(default_factory=StreamFramer)
+    websocket: WebSocketDecoder | None = None
+
+
+class SipReader:
+    """A ``PayloadSink`` that turns payloads into SipMessages."""
+
+    def __init__(
+        self, problems: ProblemLog, defects: ProblemLog, partition: Partition | None = None
+    ) -> None:
+        self._problems = problems
+        """Where stream and payload problems go."""
+        self._defects = defects
+        """Where the defects of this partition's messages go."""
+        self._partition = partition if partition and partition[1] > 1 else None
+        self._streams: dict[Flow, _Stream] = {}
+        self._out: list[SipMessage] = []
+        self._last_frame = 0
+        self._disordered = False
+        self.message_count = 0
+        self.defective_count = 0
+
+    # Datagrams.
+
+    def datagram(
+        self,
+        transport: str,
+        frame: int,
+        ts_ns: int,
+        src: Endpoint,
+        dst: Endpoint,
+        payload: bytes,
+        frames: tuple[int, ...],
+    ) -> bool:
+        if payload and payload[0] in FIRST_BYTES:
+            try:
+                scan = scan_message(payload)
+            except NotSip:
+                pass
+            else:
+                if scan.content_length is not None and len(payload) - scan.body_start < scan.content_length:
+                    # RFC 3261 18.3: a datagram that ends before its body does is an error.
+                    scan.defects.append(("sip_body_short", _short_body(payload, scan)))
+                self._accept(payload, scan, frame, frames, ts_ns, src, dst, transport)
+                return True
+        if _on_sip_port(src, dst) and _is_unexplained(payload):
+            self._problems.add(
+                "sip_unrecognised", frame,
+                f"{transport} payload to {dst} is not SIP: starts {payload[:16]!r}",
+            )
+        return False
+
+    def _accept(
+        self,
+        raw: bytes,
+        scan: Scan,
+        frame: int,
+        frames: tuple[int, ...],
+        ts_ns: int,
+        src: Endpoint,
+        dst: Endpoint,
+        transport: str,
+    ) -> None:
+        partition = self._partition
+        if partition and partition_of(scan.call_id, partition[1]) != partition[0]:
+            return
+        message = SipMessage(raw, scan, frame, frames, ts_ns, src, dst, transport)
+        self.message_count += 1
+        if message.defects:
+            self.defective_count += 1
+            for kind, detail in message.defects:
+                self._defects.add(kind, frame, detail)
+        if frame < self._last_frame:
+            self._disordered = True
+        self._last_frame = frame
+        self._out.append(message)
+
+    # Streams.
+
+    def stream(self, flow: Flow, chunks: list[Chunk], frame: int, ts_ns: int) -> bool:
+        state = self._streams.get(flow)
+        if state is None:
+            state = self._streams[flow] = _Stream()
+        if state.mode == "new":
+            chunks = self._classify(state, flow, chunks, frame)
+        if state.mode == "sip":
+            self._sip_stream(state, flow, chunks, frame, ts_ns)
+        elif state.mode == "websocket":
+            self._websocket_stream(state, flow, chunks, frame, ts_ns)
+        return state.mode != "ignored"
+
+    def stream_gap(self, flow: Flow, missing: int, frame: int) -> None:
+        state = self._streams.get(flow)
+        if state is None:
+            return
+        if state.mode == "sip":
+            self._skipped(state.framer.gap(frame), flow)
+        elif state.mode == "websocket":
+            state.mode = "ignored"
+            self._problems.add(
+                "websocket_gap", frame, f"WebSocket framing of {_flow(flow)} lost after a hole"
+            )
+
+    def stream_end(self, flow: Flow) -> None:
+        state = self._streams.pop(flow, None)
+        if state is not None and state.mode == "sip":
+            self._skipped(state.framer.end(), flow)
+
+    def _classify(
+        self, state: _Stream, flow: Flow, chunks: list[Chunk], frame: int
+    ) -> list[Chunk]:
+        """Decide from the first bytes what this stream carries; return the chunks to read."""
+        head = state.head + b"".join(data for data, _ in chunks)
+        if _SIP_START.search(head):
+            state.mode, earlier, state.head = "sip", state.head, b""
+            return [(earlier, frame), *chunks] if earlier else chunks
+        if head[:1] in (b"\x14", b"\x15", b"\x16", b"\x17") and head[1:2] == b"\x03":
+            state.mode = "ignored"
+            if _on_sip_port(flow.src, flow.dst):
+                self._problems.add(
+                    "tls_encrypted", frame, f"{_flow(flow)} is TLS: the SIP inside cannot be read"
+                )
+        elif head[:4] in (b"GET ", b"HTTP") and b"\r\n\r\n" in head:
+            self._websocket_upgrade(state, head)
+            if state.mode == "websocket":
+                return [(head[head.find(b"\r\n\r\n") + 4 :], frame)]
+        elif len(head) > CLASSIFY_LIMIT:
+            state.mode = "ignored"
+            if _on_sip_port(flow.src, flow.dst):
+                self._problems.add("sip_unrecognised", frame, f"{_flow(flow)} carries no SIP")
+        else:
+            state.head = head
+        return []
+
+    def _websocket_upgrade(self, state: _Stream, head: bytes) -> None:
+        """An HTTP request or response; WebSocket follows if it is an upgrade (RFC 6455 4)."""
+        if _WS_UPGRADE.search(head, 0, head.find(b"\r\n\r\n")):
+            state.mode = "websocket"
+            state.websocket = WebSocketDecoder()
+        else:
+            state.mode = "ignored"
+
+    def _sip_stream(
+        self, state: _Stream, flow: Flow, chunks: list[Chunk], frame: int, ts_ns: int
+    ) -> None:
+        for item in state.framer.feed(chunks):
+            if isinstance(item, Skipped):
+                self._skipped(item, flow)
+                continue
+            self._stream_message(item, flow, frame, ts_ns)
+
+    def _stream_message(self, item: Framed, flow: Flow, frame: int, ts_ns: int) -> None:
+        try:
+            scan = scan_message(item.data)
+        except NotSip:
+            self._skipped(Skipped(len(item.data), frame, "its first line is not a SIP start line"), flow)
+            return
+        self._accept(item.data, scan, frame, item.frames, ts_ns, flow.src, flow.dst, "TCP")
+
+    def _websocket_stream(
+        self, state: _Stream, flow: Flow, chunks: list[Chunk], frame: int, ts_ns: int
+    ) -> None:
+        assert state.websocket is not None
+        try:
+            for data, chunk_frame in chunks:
+                for message in state.websocket.feed(data):
+                    frames = (chunk_frame,) if chunk_frame != frame else ()
+                    self.datagram("WS", frame, ts_ns, flow.src, flow.dst, message, frames)
+        except WebSocketError as exc:
+            state.mode = "ignored"
+            self._problems.add("websocket_bad_frame", frame, f"{_flow(flow)}: {exc}")
+
+    def _skipped(self, skipped: Skipped | None, flow: Flow) -> None:
+        if skipped is not None:
+            self._problems.add(
+                "sip_stream_skipped", skipped.frame,
+                f"{skipped.size} bytes of {_flow(flow)} skipped: {skipped.reason}",
+            )
+
+    # Output.
+
+    def drain(self, pending_min_frame: int | None) -> list[SipMessage]:
+        """The messages that no data still held back by TCP reassembly can come before."""
+        out = self._out
+        if self._disordered:
+            out.sort(key=_frame_of)
+            self._disordered = False
+        if pending_min_frame is None:
+            self._out = []
+            return out
+        cut = bisect.bisect_left(out, pending_min_frame, key=_frame_of)
+        self._out = out[cut:]
+        return out[:cut]
+
+
+def _frame_of(message: SipMessage) -> int:
+    return message.frame
+
+
+def _short_body(payload: bytes, scan: Scan) -> str:
+    have = len(payload) - scan.body_start
+    return f"Content-Length says {scan.content_length} bytes, the datagram holds {have}"
+
+
+def _on_sip_port(src: Endpoint, dst: Endpoint) -> bool:
+    return src.port in SIP_PORTS or dst.port in SIP_PORTS
+
+
+def _is_unexplained(payload: bytes) -> bool:
+    """Not a keep-alive, not STUN, not HEP: a payload that should have been SIP.
+
+    Keep-alives are CRLFs (RFC 5626), zeros, or a few bytes of a stack's own ("jaK\\0" from
+    eXosip); no SIP message is that short.
+    """
+    if len(payload) <= KEEPALIVE_MAX or not payload.strip(b"\r\n\x00 "):
+        return False
+    if _is_stun(payload):
+        return False
+    return not hep.looks_like_hep(payload)
+
+
+def _is_stun(payload: bytes) -> bool:
+    """A STUN message (RFC 3489/5389), used for keep-alives and NAT discovery beside SIP."""
+    return (
+        len(payload) >= 20
+        and payload[0] < 2
+        and int.from_bytes(payload[2:4], "big") + 20 == len(payload)
+    )
+
+
+def _flow(flow: Flow) -> str:
+    return f"TCP {flow.src} -> {flow.dst}"
