@@ -77,6 +77,11 @@ class MessageReader:
         self.summary = CaptureSummary(str(path))
 
     def __iter__(self) -> Iterator[SipMessage]:
+        for batch in self.batches():
+            yield from batch
+
+    def batches(self) -> Iterator[list[SipMessage]]:
+        """The messages a block at a time (cheaper to consume than one at a time)."""
         summary = self.summary
         reader = open_capture(self.path, self._stdin)
         summary.name, summary.format = reader.source.name, reader.format
@@ -87,13 +92,14 @@ class MessageReader:
         total = _size(self.path, reader)
         try:
             for position in reader.frames(decoder, lower_layers):
+                summary.first_ts_ns = reader.first_ts_ns
                 if reader.last_ts_ns is not None:
                     decoder.tcp.expire(reader.last_ts_ns)
-                yield from sip.drain(decoder.tcp.pending_min_frame)
+                yield sip.drain(decoder.tcp.pending_min_frame)
                 if self._progress:
                     self._progress(position, total)
             decoder.flush()
-            yield from sip.drain(None)
+            yield sip.drain(None)
         finally:
             reader.close()
             _fill_summary(summary, reader, sip)

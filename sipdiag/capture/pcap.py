@@ -48,8 +48,8 @@ class PcapReader(Reader):
         fields = struct.unpack_from(order + "HHiIII", head, 4)
         self.version = (fields[0], fields[1])
         self.snaplen = fields[4]
-        # The top bits of the link-type field carry the FCS length, not the link type.
-        self.linktype = fields[5] & 0x0FFFFFFF
+        # The top bits of the link-type field say whether frames end in an FCS, and its length.
+        self.linktype = fields[5] & 0x03FFFFFF
         self.linktypes.add(self.linktype)
 
     def frames(self, sink: FrameSink, problems: ProblemLog) -> Iterator[int]:

@@ -5,12 +5,16 @@ sees whether they came from disk, a pipe or a decompressor. Compression is recog
 magic number, not by the file name, so ``capture.pcap`` that is really gzip still opens and
 ``-`` (standard input) can be compressed too. Reading in blocks keeps memory flat whatever the
 file size (a 10 GB capture is never held in memory).
+
+gzip, bzip2 and xz are undone with the standard library's incremental decompressors, fed a
+block at a time, so a compressed file that was cut short still gives everything before the
+cut (the readers then report where the capture ends); concatenated gzip members (``cat a.gz
+b.gz``) are read one after the other.
 """
 
 from __future__ import annotations
 
 import bz2
-import gzip
 import lzma
 import sys
 import zlib
@@ -19,15 +23,23 @@ from typing import BinaryIO, Protocol
 
 BLOCK_SIZE = 1 << 20
 
-_COMPRESSED_MAGICS: tuple[tuple[bytes, str], ...] = (
-    (b"\x1f\x8b", "gzip"),
-    (b"BZh", "bzip2"),
-    (b"\xfd7zXZ\x00", "xz"),
+
+class Decompressor(Protocol):
+    eof: bool
+    unused_data: bytes
+
+    def decompress(self, data: bytes, /) -> bytes: ...
+
+
+def _gzip() -> Decompressor:
+    return zlib.decompressobj(wbits=31)  # 16 + MAX_WBITS: expect a gzip header and trailer
+
+
+_COMPRESSIONS: tuple[tuple[bytes, str, type | object], ...] = (
+    (b"\x1f\x8b", "gzip", _gzip),
+    (b"BZh", "bzip2", bz2.BZ2Decompressor),
+    (b"\xfd7zXZ\x00", "xz", lzma.LZMADecompressor),
 )
-
-
-class Readable(Protocol):
-    def read(self, size: int = -1, /) -> bytes: ...
 
 
 class SourceError(Exception):
@@ -37,30 +49,58 @@ class SourceError(Exception):
 class ByteSource:
     """Blocks of a capture's bytes, decompressed when needed."""
 
-    def __init__(
-        self, stream: Readable, name: str, compression: str | None, closer: BinaryIO | None
-    ) -> None:
-        self._stream = stream
+    def __init__(self, raw: BinaryIO, name: str, head: bytes, closer: BinaryIO | None) -> None:
+        self._raw = raw
         self._closer = closer
+        self._pending = head
+        """Bytes read from ``raw`` to look at the magic number, not handed out yet."""
         self.name = name
-        self.compression = compression
+        self.compression: str | None = None
+        self._new_decompressor: object = None
+        self._decompressor: Decompressor | None = None
+        for magic, kind, factory in _COMPRESSIONS:
+            if head.startswith(magic):
+                self.compression, self._new_decompressor = kind, factory
+                self._decompressor = factory()  # type: ignore[operator]
         self.consumed = 0
         """Bytes handed out so far (decompressed), for progress reports."""
         self.cut: str | None = None
         """Why the data ended early (a compressed stream cut short), else None."""
 
     def read(self, size: int = BLOCK_SIZE) -> bytes:
-        """Up to ``size`` bytes; fewer only at the end of the data."""
-        try:
-            data = self._stream.read(size)
-        except EOFError as exc:
-            # A cut gzip/xz/bzip2 file: what was decompressed so far is still worth reading.
-            self.cut = f"{self.compression} stream ends early ({exc})"
-            return b""
-        except (OSError, zlib.error, lzma.LZMAError) as exc:
-            raise SourceError(f"{self.name}: cannot read {self.compression} data: {exc}") from exc
+        """About ``size`` bytes (at least one unless the data has ended)."""
+        data = self._read_decompressed(size) if self._decompressor else self._read_raw(size)
         self.consumed += len(data)
         return data
+
+    def _read_raw(self, size: int) -> bytes:
+        if self._pending:
+            data, self._pending = self._pending, b""
+            return data + self._raw.read(max(size - len(data), 0))
+        return self._raw.read(size)
+
+    def _read_decompressed(self, size: int) -> bytes:
+        while True:
+            compressed = self._read_raw(size)
+            decompressor = self._decompressor
+            assert decompressor is not None
+            if not compressed:
+                if not decompressor.eof and self.cut is None:
+                    self.cut = f"the {self.compression} stream ends early"
+                return b""
+            try:
+                data = decompressor.decompress(compressed)
+            except (OSError, EOFError, zlib.error, lzma.LZMAError, ValueError) as exc:
+                raise SourceError(f"{self.name}: broken {self.compression} data: {exc}") from exc
+            if decompressor.eof and decompressor.unused_data:
+                self._next_member(decompressor.unused_data)
+            if data:
+                return data
+
+    def _next_member(self, rest: bytes) -> None:
+        """Concatenated compressed streams: start again on what follows the first one."""
+        self._pending = rest + self._pending
+        self._decompressor = self._new_decompressor()  # type: ignore[operator]
 
     def read_all(self) -> bytes:
         """Everything that is left (for formats that need random access)."""
@@ -74,49 +114,14 @@ class ByteSource:
             self._closer.close()
 
 
-class _Prefixed:
-    """A stream with some bytes already read from its start put back in front."""
-
-    def __init__(self, prefix: bytes, rest: BinaryIO) -> None:
-        self._prefix = prefix
-        self._rest = rest
-
-    def read(self, size: int = -1, /) -> bytes:
-        if not self._prefix:
-            return self._rest.read(size)
-        if size < 0:
-            data, self._prefix = self._prefix + self._rest.read(), b""
-            return data
-        data, self._prefix = self._prefix[:size], self._prefix[size:]
-        if len(data) < size:
-            data += self._rest.read(size - len(data))
-        return data
-
-
 def open_source(path: str | Path, stdin: BinaryIO | None = None) -> ByteSource:
     """Open a file (or ``-`` for standard input) and undo any compression."""
     name = str(path)
     if name == "-":
         raw: BinaryIO = stdin if stdin is not None else sys.stdin.buffer
-        name = "<stdin>"
-    else:
-        try:
-            raw = open(path, "rb")  # noqa: SIM115 - closed with the reader
-        except OSError as exc:
-            raise SourceError(f"{name}: {exc.strerror or exc}") from exc
-    closer = None if raw is stdin or name == "<stdin>" else raw
-    head = raw.read(8)
-    stream = _Prefixed(head, raw)
-    compression = next((kind for magic, kind in _COMPRESSED_MAGICS if head.startswith(magic)), None)
-    if compression is None:
-        return ByteSource(stream, name, None, closer)
-    return ByteSource(_decompressor(compression, stream), name, compression, closer)
-
-
-def _decompressor(kind: str, stream: _Prefixed) -> Readable:
-    fileobj: BinaryIO = stream  # type: ignore[assignment]  # has the read() the modules use
-    if kind == "gzip":
-        return gzip.GzipFile(fileobj=fileobj, mode="rb")
-    if kind == "bzip2":
-        return bz2.BZ2File(fileobj, mode="rb")
-    return lzma.LZMAFile(fileobj, mode="rb")
+        return ByteSource(raw, "<stdin>", raw.read(8), None)
+    try:
+        raw = open(path, "rb")  # noqa: SIM115 - closed by ByteSource.close
+    except OSError as exc:
+        raise SourceError(f"{name}: {exc.strerror or exc}") from exc
+    return ByteSource(raw, name, raw.read(8), raw)

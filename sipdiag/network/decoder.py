@@ -43,7 +43,7 @@ class Decoder:
         self._datagram = sink.datagram
         self._problems = problems
         self.fragments = FragmentReassembler(problems)
-        self.tcp = TcpReassembler(sink, problems)
+        self.tcp = TcpReassembler(sink)
         self._sctp = SctpReassembler()
         self._endpoints: dict[tuple[bytes, int], Endpoint] = {}
 
@@ -70,14 +70,19 @@ class Decoder:
     # Link layer: each handler is called as (frame, ts, buf, start, end, orig_len).
 
     def _ethernet(self, frame: int, ts: int, buf: bytes, start: int, end: int, _: int) -> None:
+        ip = start + 14
+        if end - ip >= 28 and buf[ip - 2] == 8 and buf[ip - 1] == 0 and buf[ip] == 0x45:
+            # The common case, IPv4 with a plain 20-byte header: straight to UDP if it is UDP
+            # and not a fragment; anything else goes the general way.
+            total = buf[ip + 2] << 8 | buf[ip + 3]
+            if buf[ip + 9] == IPPROTO_UDP and not buf[ip + 6] & 0x3F | buf[ip + 7] and 28 <= total:
+                src, dst = buf[ip + 12 : ip + 16], buf[ip + 16 : ip + 20]
+                self._udp(frame, ts, src, dst, buf, ip + 20, min(ip + total, end), 0, NO_FRAMES)
+                return
         if end - start < 14:
             self._problems.add("link_bad_header", frame, "Ethernet frame shorter than its header")
             return
-        ethertype = buf[start + 12] << 8 | buf[start + 13]
-        if ethertype == ETH_IPV4:
-            self._ipv4(frame, ts, buf, start + 14, end, 0)
-        else:
-            self._ethertype(ethertype, frame, ts, buf, start + 14, end, 0)
+        self._ethertype(buf[start + 12] << 8 | buf[start + 13], frame, ts, buf, ip, end, 0)
 
     def _linux_sll(self, frame: int, ts: int, buf: bytes, start: int, end: int, _: int) -> None:
         if end - start < 16:
@@ -269,7 +274,9 @@ class Decoder:
         length = buf[off + 4] << 8 | buf[off + 5]
         cut = off + length > end
         payload = buf[off + 8 : end if cut or length < 8 else off + length]
-        source, destination = self._endpoint(src, sport), self._endpoint(dst, dport)
+        endpoints = self._endpoints
+        source = endpoints.get((src, sport)) or self._endpoint(src, sport)
+        destination = endpoints.get((dst, dport)) or self._endpoint(dst, dport)
         if self._datagram("UDP", frame, ts, source, destination, payload, frames):
             if cut:
                 self._problems.add(
@@ -325,10 +332,11 @@ class Decoder:
             self._datagram("SCTP", frame, ts, flow.src, flow.dst, message, frames)
 
     def _endpoint(self, address: bytes, port: int) -> Endpoint:
-        key = (address, port)
-        endpoint = self._endpoints.get(key)
+        """The Endpoint for an address and port, made once and shared."""
+        endpoint = self._endpoints.get((address, port))
         if endpoint is None:
             if len(self._endpoints) >= MAX_ENDPOINTS:
                 self._endpoints.clear()
-            endpoint = self._endpoints[key] = Endpoint(str(ipaddress.ip_address(address)), port)
+            endpoint = Endpoint(str(ipaddress.ip_address(address)), port)
+            self._endpoints[(address, port)] = endpoint
         return endpoint

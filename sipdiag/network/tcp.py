@@ -9,8 +9,8 @@ SYN) starts its stream at the first segment seen.
 
 Holes that are never filled (the capture missed a segment) are given up after ``GAP_TIMEOUT_NS``
 of capture time, when more than ``MAX_PENDING_BYTES`` wait behind them, at FIN/RST or at the end
-of the capture: the sink is told how many bytes are missing, and the waiting data is delivered
-in the frames that carried it. ``pending_min_frame`` is the lowest frame of any waiting segment,
+of the capture: the sink is told how many bytes are missing (and reports it if the stream
+mattered to it), and the waiting data is delivered in the frames that carried it. ``pending_min_frame`` is the lowest frame of any waiting segment,
 so the layer above knows which of its output could still be overtaken by such late data.
 """
 
@@ -19,7 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sipdiag.network import Chunk, Flow, PayloadSink
-from sipdiag.problems import ProblemLog
 
 SYN, FIN, RST = 0x02, 0x01, 0x04
 MAX_PENDING_BYTES = 1 << 20
@@ -46,9 +45,8 @@ class _Direction:
 
 
 class TcpReassembler:
-    def __init__(self, sink: PayloadSink, problems: ProblemLog) -> None:
+    def __init__(self, sink: PayloadSink) -> None:
         self._sink = sink
-        self._problems = problems
         self._flows: dict[Flow, _Direction] = {}
         self._waiting: set[Flow] = set()
         self.pending_min_frame: int | None = None
@@ -146,9 +144,6 @@ class TcpReassembler:
             state.pending_bytes -= len(data)
             rel = seq_diff(first, state.next_seq)
             if rel > 0:
-                self._problems.add(
-                    "tcp_gap", frame, f"{rel} bytes of {_describe(flow)} were not captured"
-                )
                 self._sink.stream_gap(flow, rel, frame)
                 state.next_seq, rel = first, 0
             if rel + len(data) > 0:
@@ -187,5 +182,3 @@ def _is_new_connection(state: _Direction, syn_seq: int) -> bool:
     return state.closed or (state.next_seq is not None and state.next_seq != (syn_seq + 1) & _MASK)
 
 
-def _describe(flow: Flow) -> str:
-    return f"TCP {flow.src} -> {flow.dst}"

@@ -20,7 +20,6 @@ from sipdiag.sip.headers import (
     parse_name_addr,
     parse_via,
 )
-from sipdiag.sip.parser import Scan
 from sipdiag.sip.sdp import Sdp, parse_sdp
 
 _BOUNDARY = re.compile(r'boundary\s*=\s*"?([^";]+)"?', re.I)
@@ -30,7 +29,7 @@ class SipMessage:
     """A SIP message with the frames, time, addresses and transport it was seen with."""
 
     __slots__ = (
-        "frame", "frames", "ts_ns", "src", "dst", "transport", "raw",
+        "number", "frame", "frames", "ts_ns", "src", "dst", "transport", "raw",
         "method", "status", "call_id", "cseq", "cseq_method", "defects",
         "_line_end", "_head_end", "_body_start", "_content_length", "_cache",
     )
@@ -38,7 +37,37 @@ class SipMessage:
     def __init__(
         self,
         raw: bytes,
-        scan: Scan,
+        method: str,
+        status: int,
+        call_id: str,
+        cseq: int,
+        cseq_method: str,
+        line_end: int,
+        head_end: int,
+        body_start: int,
+        content_length: int | None,
+        defects: list[tuple[str, str]],
+    ) -> None:
+        self.raw = raw
+        self.method = method
+        """The request method; empty for a response."""
+        self.status = status
+        """The status code; 0 for a request."""
+        self.call_id = call_id
+        self.cseq = cseq
+        """The CSeq number; -1 when missing or unreadable."""
+        self.cseq_method = cseq_method
+        self.defects = defects
+        """(problem kind, detail) for each thing wrong with the message."""
+        self._line_end = line_end
+        self._head_end = head_end
+        self._body_start = body_start
+        self._content_length = content_length
+        self._cache: dict[str, object] = {}
+
+    def place(
+        self,
+        number: int,
         frame: int,
         frames: tuple[int, ...],
         ts_ns: int,
@@ -46,7 +75,9 @@ class SipMessage:
         dst: Endpoint,
         transport: str,
     ) -> None:
-        self.raw = raw
+        """Say where and when the message was seen (once, right after parsing)."""
+        self.number = number
+        """The message's position among all SIP messages of the capture, from 1."""
         self.frame = frame
         """The frame Wireshark shows the message in (the one that completed it)."""
         self.frames = frames or (frame,)
@@ -55,21 +86,6 @@ class SipMessage:
         self.src = src
         self.dst = dst
         self.transport = transport
-        self.method = scan.method
-        """The request method; empty for a response."""
-        self.status = scan.status
-        """The status code; 0 for a request."""
-        self.call_id = scan.call_id
-        self.cseq = scan.cseq
-        """The CSeq number; -1 when missing or unreadable."""
-        self.cseq_method = scan.cseq_method
-        self.defects = tuple(scan.defects)
-        """(problem kind, detail) for each thing wrong with the message."""
-        self._line_end = scan.line_end
-        self._head_end = scan.head_end
-        self._body_start = scan.body_start
-        self._content_length = scan.content_length
-        self._cache: dict[str, object] = {}
 
     @property
     def is_request(self) -> bool:

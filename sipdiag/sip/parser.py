@@ -1,12 +1,12 @@
 """Reading a SIP message from its bytes: the start line and the fields every later layer needs.
 
 Theory of operation: a capture can hold millions of messages, and most of what they say is
-never looked at. ``scan_message`` reads only what every message needs: the start line (RFC 3261
-section 7.1/7.2), where the headers end, Call-ID, CSeq and Content-Length. It looks first for
-the spellings nearly all equipment uses (``\\nCall-ID:``) with ``bytes.find``, and falls back to
-a case-insensitive regular expression that also knows the compact forms (``i:``, ``l:``) and
-spaces before the colon; folded header lines send it to the full header parser. Everything
-else (the other headers, the body, the SDP) is parsed when first asked for, by ``SipMessage``.
+never looked at. ``parse_message`` reads only what every message needs: the start line (RFC 3261
+sections 7.1 and 7.2), where the headers end, Call-ID, CSeq and Content-Length. One pass of one
+regular expression finds the three headers in the spellings equipment uses (``Call-ID``,
+``Call-Id``, compact ``i``, ...) and notices folded lines; a header it misses is looked for again
+case-insensitively, and folded headers go to the full header parser. Everything else (the
+other headers, the body, the SDP) is parsed when first asked for, by ``SipMessage``.
 
 A payload whose first line is neither a request line nor a status line is not SIP
 (``NotSip``). A SIP message with missing or broken mandatory parts is still a message: its
@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 
 from sipdiag.sip.headers import parse_headers
+from sipdiag.sip.message import SipMessage
 
 SIP_VERSION = b"SIP/2.0"
 FIRST_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
@@ -25,10 +26,23 @@ FIRST_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 
 _REQUEST_LINE = re.compile(rb"^([!%'*+\-.0-9A-Za-z_`~]+) +(\S+) +SIP/(\d+\.\d+) *$", re.I)
 _STATUS_LINE = re.compile(rb"^SIP/(\d+\.\d+) +(\d{3})(?: +(.*))?$", re.I)
+_CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 _TOKEN = re.compile(rb"^[!%'*+\-.0-9A-Za-z_`~]+$")
-_CALL_ID = re.compile(rb"\n[ \t]*(?:call-id|i)[ \t]*:[ \t]*([^\r\n]*)", re.I)
-_CSEQ = re.compile(rb"\n[ \t]*cseq[ \t]*:[ \t]*([^\r\n]*)", re.I)
-_CONTENT_LENGTH = re.compile(rb"\n[ \t]*(?:content-length|l)[ \t]*:[ \t]*([^\r\n]*)", re.I)
+_KEY_HEADERS = re.compile(
+    rb"\n(?:(C(?:all-I[Dd]|[Ss]eq|ontent-[Ll]ength)|[il])[ \t]*:[ \t]*([^\r\n]*)|[ \t])"
+)
+"""Call-ID, CSeq, Content-Length as nearly everyone writes them, or a folded line (no name)."""
+_QUICK_CALL_ID = b"\nCall-ID:"
+_KEY_SLOTS = {
+    b"Call-ID": 0, b"Call-Id": 0, b"i": 0, b"CSeq": 1, b"Cseq": 1,
+    b"Content-Length": 2, b"Content-length": 2, b"l": 2,
+}
+"""Which of (Call-ID, CSeq, Content-Length) each spelling that _KEY_HEADERS finds is."""
+_ANY_CASE = (
+    re.compile(rb"\n(?:call-id|i)[ \t]*:[ \t]*([^\r\n]*)", re.I),
+    re.compile(rb"\ncseq[ \t]*:[ \t]*([^\r\n]*)", re.I),
+    re.compile(rb"\n(?:content-length|l)[ \t]*:[ \t]*([^\r\n]*)", re.I),
+)
 
 _KNOWN_METHODS = {
     m.encode(): m
@@ -41,44 +55,25 @@ class NotSip(Exception):
     """The payload does not start with a SIP request line or status line."""
 
 
-class Scan:
-    """What ``scan_message`` found; plain attributes, built once per message."""
-
-    __slots__ = (
-        "method", "status", "call_id", "cseq", "cseq_method", "line_end", "head_end",
-        "body_start", "content_length", "defects",
-    )
-
-    def __init__(self) -> None:
-        self.method = ""
-        self.status = 0
-        self.call_id = ""
-        self.cseq = -1
-        self.cseq_method = ""
-        self.line_end = 0
-        self.head_end = 0
-        self.body_start = 0
-        self.content_length: int | None = None
-        self.defects: list[tuple[str, str]] = []
-
-
 def start_line(raw: bytes) -> tuple[str, int, int]:
     """(method, status, end of the first line) for a request or status line; NotSip otherwise."""
-    newline = raw.find(b"\n")
-    line_end = len(raw) if newline < 0 else newline
-    line = raw[: line_end - 1] if line_end and raw[line_end - 1] == 13 else raw[:line_end]
-    if line[:8] == b"SIP/2.0 ":
-        code = line[8:11]
-        if len(code) == 3 and code.isdigit() and (len(line) == 11 or line[11] == 32):
-            return "", int(code), line_end
+    line_end = raw.find(b"\n")
+    if line_end < 0:
+        line_end = len(raw)
+    stop = line_end - 1 if line_end and raw[line_end - 1] == 13 else line_end
+    if raw.startswith(b"SIP/2.0 "):
+        if stop >= 11 and raw[8:11].isdigit() and (stop == 11 or raw[11] == 32):
+            return "", int(raw[8:11]), line_end
     else:
-        space = line.find(b" ")
-        if space > 0 and line[-8:] == b" SIP/2.0" and line.rfind(b" ", 0, -8) >= space:
-            method = line[:space]
-            if method in _KNOWN_METHODS:
-                return _KNOWN_METHODS[method], 0, line_end
+        space = raw.find(b" ", 0, stop)
+        if space > 0 and raw.startswith(b" SIP/2.0", stop - 8) and raw.rfind(b" ", 0, stop - 8) >= space:
+            method = raw[:space]
+            known = _KNOWN_METHODS.get(method)
+            if known:
+                return known, 0, line_end
             if _TOKEN.match(method):
                 return method.decode("ascii"), 0, line_end
+    line = raw[:stop]
     return _slow_start_line(line, line_end)
 
 
@@ -93,82 +88,113 @@ def _slow_start_line(line: bytes, line_end: int) -> tuple[str, int, int]:
     raise NotSip
 
 
-def scan_message(raw: bytes) -> Scan:
-    """Read the start line, the end of the headers, Call-ID, CSeq and Content-Length."""
-    scan = Scan()
-    scan.method, scan.status, scan.line_end = start_line(raw)
-    _find_head_end(raw, scan)
-    start, end = scan.line_end, scan.head_end
-    if raw.find(b"\n ", start, end) >= 0 or raw.find(b"\n\t", start, end) >= 0:
-        _scan_folded(raw, scan)
-        return scan
-    _read_call_id(_header_value(raw, b"\nCall-ID:", _CALL_ID, start, end), scan)
-    _read_cseq(_header_value(raw, b"\nCSeq:", _CSEQ, start, end), scan)
-    _read_content_length(_header_value(raw, b"\nContent-Length:", _CONTENT_LENGTH, start, end), scan)
-    return scan
+def parse_message(raw: bytes) -> SipMessage:
+    """A SipMessage with its start line, Call-ID, CSeq and Content-Length read; NotSip if not SIP.
+
+    The message is not yet placed: the caller says where and when it was seen (``place``).
+    """
+    method, status, line_end = start_line(raw)
+    return parse_after_start_line(raw, method, status, line_end)
 
 
-def _find_head_end(raw: bytes, scan: Scan) -> None:
-    """The blank line that ends the headers: CRLF CRLF, or bare LF LF from lenient senders."""
-    start = max(scan.line_end - 1, 0)
-    end = raw.find(b"\r\n\r\n", start)
+def quick_call_id(raw: bytes, line_end: int) -> bytes | None:
+    """The Call-ID as most equipment writes it, if it is there and plain ASCII; else None.
+
+    Cheaper than parsing: enough to tell which process a message belongs to.
+    """
+    at = raw.find(_QUICK_CALL_ID, line_end)
+    if at < 0:
+        return None
+    end = raw.find(b"\n", at + 9)
+    value = raw[at + 9 : end if end >= 0 else len(raw)].strip()
+    return value if value and value.isascii() else None
+
+
+def parse_after_start_line(raw: bytes, method: str, status: int, line_end: int) -> SipMessage:
+    """The rest of ``parse_message``, for a caller that has read the start line already."""
+    defects: list[tuple[str, str]] = []
+    if _CONTROL.search(raw, 0, line_end - 1):
+        defects.append(("sip_bad_start_line", "control characters in the start line"))
+    head_end = raw.find(b"\r\n\r\n", line_end - 1 if line_end else 0)
+    if head_end >= 0:
+        body_start = head_end + 4
+    else:
+        head_end, body_start = _lenient_head_end(raw, line_end, defects)
+    found: list[bytes | None] = [None, None, None]
+    for name, value in _KEY_HEADERS.findall(raw, line_end, head_end):
+        if not name:  # a continuation line: this header block needs the full parser
+            found = _folded_key_headers(raw[line_end:head_end])
+            break
+        slot = _KEY_SLOTS[name]
+        if found[slot] is None:
+            found[slot] = value
+    if None in found:
+        _find_any_case(raw, line_end, head_end, found)
+    call_id = _call_id(found[0], defects)
+    cseq, cseq_method = _cseq(found[1], method, defects)
+    length = _content_length(found[2], defects)
+    if length is not None and body_start + length > len(raw):
+        # RFC 3261 18.3: a datagram that ends before its body does is an error. (A stream
+        # message is cut by Content-Length, so this only happens to datagrams.)
+        have = len(raw) - body_start
+        defects.append(("sip_body_short", f"Content-Length says {length} bytes, there are {have}"))
+    return SipMessage(
+        raw, method, status, call_id, cseq, cseq_method, line_end, head_end, body_start, length,
+        defects,
+    )
+
+
+def _find_any_case(raw: bytes, start: int, end: int, found: list[bytes | None]) -> None:
+    """Look again, case-insensitively, for the key headers the quick pattern missed."""
+    for slot, value in enumerate(found):
+        if value is None:
+            match = _ANY_CASE[slot].search(raw, start, end)
+            found[slot] = match[1] if match else None
+
+
+def _lenient_head_end(raw: bytes, line_end: int, defects: list[tuple[str, str]]) -> tuple[int, int]:
+    """The blank line of senders that end lines with a bare LF; else the end of the payload."""
+    end = raw.find(b"\n\n", max(line_end - 1, 0))
     if end >= 0:
-        scan.head_end, scan.body_start = end, end + 4
-        return
-    end = raw.find(b"\n\n", start)
-    if end >= 0:
-        scan.head_end, scan.body_start = end, end + 2
-        return
-    scan.head_end = scan.body_start = len(raw)
-    scan.defects.append(("sip_no_blank_line", "no empty line after the headers"))
+        return end, end + 2
+    defects.append(("sip_no_blank_line", "no empty line after the headers"))
+    return len(raw), len(raw)
 
 
-def _header_value(raw: bytes, common: bytes, pattern: re.Pattern[bytes], start: int, end: int) -> bytes | None:
-    at = raw.find(common, start, end)
-    if at >= 0:
-        stop = raw.find(b"\n", at + len(common))
-        return raw[at + len(common) : stop if 0 <= stop <= end + 2 else end].strip()
-    match = pattern.search(raw, start, end)
-    return match[1].strip() if match else None
+def _folded_key_headers(block: bytes) -> list[bytes | None]:
+    """Headers with continuation lines (RFC 3261 7.3.1): parse them all, take the three."""
+    headers = parse_headers(block)
+    values = (headers.get(name) for name in ("call-id", "cseq", "content-length"))
+    return [None if v is None else v.encode("utf-8", "surrogateescape") for v in values]
 
 
-def _scan_folded(raw: bytes, scan: Scan) -> None:
-    """Headers with continuation lines: parse them all and take the same three fields."""
-    headers = parse_headers(raw[scan.line_end : scan.head_end])
-    for name, reader in (("call-id", _read_call_id), ("cseq", _read_cseq),
-                         ("content-length", _read_content_length)):
-        value = headers.get(name)
-        reader(None if value is None else value.encode("utf-8", "surrogateescape"), scan)
-
-
-def _read_call_id(value: bytes | None, scan: Scan) -> None:
+def _call_id(value: bytes | None, defects: list[tuple[str, str]]) -> str:
     if not value:
-        scan.defects.append(("sip_missing_header", "no Call-ID header"))
-        return
-    scan.call_id = value.decode("utf-8", "backslashreplace")
+        defects.append(("sip_missing_header", "no Call-ID header"))
+        return ""
+    return value.rstrip().decode("utf-8", "backslashreplace")
 
 
-def _read_cseq(value: bytes | None, scan: Scan) -> None:
+def _cseq(value: bytes | None, method: str, defects: list[tuple[str, str]]) -> tuple[int, str]:
     if value is None:
-        scan.defects.append(("sip_missing_header", "no CSeq header"))
-        return
-    number, _, method = value.partition(b" ")
-    method = method.strip()
-    if not number.isdigit() or len(number) > 10 or not method:
-        scan.defects.append(("sip_bad_header", f"CSeq {value[:60]!r} is not 'number METHOD'"))
-        return
-    scan.cseq = int(number)
-    scan.cseq_method = _KNOWN_METHODS.get(method) or method.decode("ascii", "backslashreplace")
-    if scan.method and scan.method != scan.cseq_method:  # section 8.1.1.5
-        scan.defects.append(
-            ("sip_bad_header", f"CSeq method {scan.cseq_method} differs from {scan.method}")
-        )
+        defects.append(("sip_missing_header", "no CSeq header"))
+        return -1, ""
+    parts = value.split(None, 1)
+    if len(parts) != 2 or not parts[0].isdigit() or len(parts[0]) > 10:
+        defects.append(("sip_bad_header", f"CSeq {value[:60]!r} is not 'number METHOD'"))
+        return -1, ""
+    name = parts[1].rstrip()
+    cseq_method = _KNOWN_METHODS.get(name) or name.decode("ascii", "backslashreplace")
+    if method and method != cseq_method:  # RFC 3261 8.1.1.5: the method must match
+        defects.append(("sip_bad_header", f"CSeq method {cseq_method} differs from {method}"))
+    return int(parts[0]), cseq_method
 
 
-def _read_content_length(value: bytes | None, scan: Scan) -> None:
+def _content_length(value: bytes | None, defects: list[tuple[str, str]]) -> int | None:
     if value is None:
-        return
+        return None
+    value = value.rstrip()
     if not value.isdigit() or len(value) > 9:
-        scan.defects.append(("sip_bad_header", f"Content-Length {value[:30]!r} is not a number"))
-        return
-    scan.content_length = int(value)
+        defects.append(("sip_bad_header", f"Content-Length {value[:30]!r} is not a number"))
+        return None
+    return int(value)

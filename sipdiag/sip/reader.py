@@ -28,7 +28,14 @@ from sipdiag.network.websocket import WebSocketDecoder, WebSocketError
 from sipdiag.problems import ProblemLog
 from sipdiag.sip.framing import Framed, Skipped, StreamFramer
 from sipdiag.sip.message import SipMessage
-from sipdiag.sip.parser import FIRST_BYTES, NotSip, Scan, scan_message
+from sipdiag.sip.parser import (
+    FIRST_BYTES,
+    NotSip,
+    parse_after_start_line,
+    parse_message,
+    quick_call_id,
+    start_line,
+)
 
 SIP_PORTS = frozenset({5060, 5061, 5062, 5070, 5080, 5160})
 """Ports where a payload that is not SIP deserves a mention."""
@@ -44,15 +51,15 @@ Partition = tuple[int, int]
 
 def partition_of(call_id: str, count: int) -> int:
     """Which of ``count`` partitions a Call-ID belongs to (stable across processes and runs)."""
-    return zlib.crc32(call_id.encode("utf-8", "surrogatepass")) % count if count > 1 else 0
+    return zlib.crc32(call_id.encode("utf-8", "backslashreplace")) % count if count > 1 else 0
 
 
 @dataclass(slots=True)
 class _Stream:
     mode: str = "new"
     """new (not classified yet), sip, websocket, ignored."""
-    head: bytes = b""
-    """The first bytes, kept until they tell what the stream carries."""
+    head: list[Chunk] = field(default_factory=list)
+    """The first chunks, kept until they tell what the stream carries."""
     framer: StreamFramer = field(default_factory=StreamFramer)
     websocket: WebSocketDecoder | None = None
 
@@ -72,6 +79,8 @@ class SipReader:
         self._out: list[SipMessage] = []
         self._last_frame = 0
         self._disordered = False
+        self._seen = 0
+        """SIP messages seen, in every partition: the next message's number is this plus one."""
         self.message_count = 0
         self.defective_count = 0
 
@@ -89,14 +98,15 @@ class SipReader:
     ) -> bool:
         if payload and payload[0] in FIRST_BYTES:
             try:
-                scan = scan_message(payload)
+                method, status, line_end = start_line(payload)
             except NotSip:
                 pass
             else:
-                if scan.content_length is not None and len(payload) - scan.body_start < scan.content_length:
-                    # RFC 3261 18.3: a datagram that ends before its body does is an error.
-                    scan.defects.append(("sip_body_short", _short_body(payload, scan)))
-                self._accept(payload, scan, frame, frames, ts_ns, src, dst, transport)
+                self._seen += 1
+                if self._partition and not self._may_own(payload, line_end):
+                    return True
+                message = parse_after_start_line(payload, method, status, line_end)
+                self._accept(message, frame, frames, ts_ns, src, dst, transport)
                 return True
         if _on_sip_port(src, dst) and _is_unexplained(payload):
             self._problems.add(
@@ -105,10 +115,17 @@ class SipReader:
             )
         return False
 
+    def _may_own(self, payload: bytes, line_end: int) -> bool:
+        """False only when the Call-ID surely belongs to another partition (no need to parse)."""
+        assert self._partition is not None
+        call_id = quick_call_id(payload, line_end)
+        if call_id is None:
+            return True
+        return zlib.crc32(call_id) % self._partition[1] == self._partition[0]
+
     def _accept(
         self,
-        raw: bytes,
-        scan: Scan,
+        message: SipMessage,
         frame: int,
         frames: tuple[int, ...],
         ts_ns: int,
@@ -117,9 +134,9 @@ class SipReader:
         transport: str,
     ) -> None:
         partition = self._partition
-        if partition and partition_of(scan.call_id, partition[1]) != partition[0]:
+        if partition and partition_of(message.call_id, partition[1]) != partition[0]:
             return
-        message = SipMessage(raw, scan, frame, frames, ts_ns, src, dst, transport)
+        message.place(self._seen, frame, frames, ts_ns, src, dst, transport)
         self.message_count += 1
         if message.defects:
             self.defective_count += 1
@@ -149,12 +166,16 @@ class SipReader:
         if state is None:
             return
         if state.mode == "sip":
+            self._problems.add("tcp_gap", frame, f"{missing} bytes of {_flow(flow)} were not captured")
             self._skipped(state.framer.gap(frame), flow)
         elif state.mode == "websocket":
             state.mode = "ignored"
             self._problems.add(
-                "websocket_gap", frame, f"WebSocket framing of {_flow(flow)} lost after a hole"
+                "tcp_gap", frame, f"{missing} bytes of {_flow(flow)} were not captured; "
+                "the WebSocket messages after it cannot be read"
             )
+        else:
+            state.head = []  # not classified yet: start again after the hole
 
     def stream_end(self, flow: Flow) -> None:
         state = self._streams.pop(flow, None)
@@ -165,11 +186,11 @@ class SipReader:
         self, state: _Stream, flow: Flow, chunks: list[Chunk], frame: int
     ) -> list[Chunk]:
         """Decide from the first bytes what this stream carries; return the chunks to read."""
-        head = state.head + b"".join(data for data, _ in chunks)
+        state.head.extend(chunks)
+        head = b"".join(data for data, _ in state.head)
         if _SIP_START.search(head):
-            state.mode, earlier, state.head = "sip", state.head, b""
-            return [(earlier, frame), *chunks] if earlier else chunks
-        if head[:1] in (b"\x14", b"\x15", b"\x16", b"\x17") and head[1:2] == b"\x03":
+            state.mode = "sip"
+        elif head[:1] in (b"\x14", b"\x15", b"\x16", b"\x17") and head[1:2] == b"\x03":
             state.mode = "ignored"
             if _on_sip_port(flow.src, flow.dst):
                 self._problems.add(
@@ -178,14 +199,15 @@ class SipReader:
         elif head[:4] in (b"GET ", b"HTTP") and b"\r\n\r\n" in head:
             self._websocket_upgrade(state, head)
             if state.mode == "websocket":
-                return [(head[head.find(b"\r\n\r\n") + 4 :], frame)]
+                state.head = [(head[head.find(b"\r\n\r\n") + 4 :], frame)]
         elif len(head) > CLASSIFY_LIMIT:
             state.mode = "ignored"
             if _on_sip_port(flow.src, flow.dst):
                 self._problems.add("sip_unrecognised", frame, f"{_flow(flow)} carries no SIP")
-        else:
-            state.head = head
-        return []
+        if state.mode == "new":
+            return []
+        found, state.head = state.head, []
+        return found
 
     def _websocket_upgrade(self, state: _Stream, head: bytes) -> None:
         """An HTTP request or response; WebSocket follows if it is an upgrade (RFC 6455 4)."""
@@ -205,12 +227,13 @@ class SipReader:
             self._stream_message(item, flow, frame, ts_ns)
 
     def _stream_message(self, item: Framed, flow: Flow, frame: int, ts_ns: int) -> None:
+        self._seen += 1
         try:
-            scan = scan_message(item.data)
+            message = parse_message(item.data)
         except NotSip:
             self._skipped(Skipped(len(item.data), frame, "its first line is not a SIP start line"), flow)
             return
-        self._accept(item.data, scan, frame, item.frames, ts_ns, flow.src, flow.dst, "TCP")
+        self._accept(message, frame, item.frames, ts_ns, flow.src, flow.dst, "TCP")
 
     def _websocket_stream(
         self, state: _Stream, flow: Flow, chunks: list[Chunk], frame: int, ts_ns: int
@@ -250,11 +273,6 @@ class SipReader:
 
 def _frame_of(message: SipMessage) -> int:
     return message.frame
-
-
-def _short_body(payload: bytes, scan: Scan) -> str:
-    have = len(payload) - scan.body_start
-    return f"Content-Length says {scan.content_length} bytes, the datagram holds {have}"
 
 
 def _on_sip_port(src: Endpoint, dst: Endpoint) -> bool:

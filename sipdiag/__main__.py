@@ -1,0 +1,7 @@
+"""``python -m sipdiag``: the same as the ``sipdiag`` command."""
+
+import sys
+
+from sipdiag.cli import main
+
+sys.exit(main())

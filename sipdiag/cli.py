@@ -1,0 +1,248 @@
+"""Command line: ``sipdiag CAPTURE`` and its subcommands.
+
+Exit codes (documented in the README and in ``--help``):
+
+- 0: the command did what was asked;
+- 2: usage error, or an input that cannot be read (not a capture, missing file);
+- 130: interrupted.
+
+Problems inside a capture that could be read (a cut file, malformed SIP) are reported and are
+not errors: the capture was analysed as far as it goes.
+
+``main`` takes its streams and environment as arguments, so tests run it without touching the
+process's own (httpie's Environment pattern).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import BinaryIO, TextIO
+
+from sipdiag import __version__
+from sipdiag.capture import CaptureError, linktypes
+from sipdiag.pipeline import (
+    CaptureSummary,
+    MessageReader,
+    default_jobs,
+    map_partitions,
+    merge_summaries,
+)
+from sipdiag.problems import Problem
+from sipdiag.report import messages as message_report
+from sipdiag.report import escape, terminal
+
+
+class ExitStatus(IntEnum):
+    OK = 0
+    ERROR = 2
+    INTERRUPTED = 130
+
+
+@dataclass
+class Environment:
+    stdout: TextIO = field(default_factory=lambda: sys.stdout)
+    stderr: TextIO = field(default_factory=lambda: sys.stderr)
+    stdin: BinaryIO = field(default_factory=lambda: sys.stdin.buffer)
+    environ: Mapping[str, str] = field(default_factory=dict)
+
+
+SUBCOMMANDS = ("summary", "messages")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sipdiag",
+        description="Read SIP signalling from packet captures and explain what went wrong.",
+        epilog="Exit codes: 0 success; 2 usage error or unreadable input; 130 interrupted.",
+    )
+    parser.add_argument("--version", action="version", version=f"sipdiag {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    summary = commands.add_parser(
+        "summary", help="what a capture holds (the default command: sipdiag CAPTURE)"
+    )
+    _add_capture_options(summary)
+
+    listing = commands.add_parser("messages", help="list every SIP message of a capture")
+    _add_capture_options(listing)
+    listing.add_argument(
+        "--format", choices=("table", "jsonl"), default="table",
+        help="a table for people (default) or one JSON object per line",
+    )
+    listing.add_argument(
+        "--count", action="store_true", help="only count the messages by method and status"
+    )
+    return parser
+
+
+def _add_capture_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("capture", help="pcap, pcapng, ERF or NetMon file (gzip ok); - for stdin")
+    command.add_argument(
+        "-j", "--jobs", type=int, default=0,
+        help="processes to read with (default: one per core for large files)",
+    )
+    command.add_argument("--no-color", action="store_true", help="plain text, no colours")
+
+
+def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:
+    env = env or Environment(environ=_os_environ())
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list and args_list[0] not in SUBCOMMANDS and not args_list[0].startswith("-"):
+        args_list.insert(0, "summary")
+    parser = build_parser()
+    try:
+        args = parser.parse_args(args_list)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    if args.command is None:
+        parser.print_usage(env.stderr)
+        return ExitStatus.ERROR
+    try:
+        if args.command == "messages":
+            return _messages(args, env)
+        return _summary(args, env)
+    except CaptureError as exc:
+        env.stderr.write(f"sipdiag: error: {exc}\n")
+        return ExitStatus.ERROR
+    except KeyboardInterrupt:
+        return ExitStatus.INTERRUPTED
+
+
+def _os_environ() -> Mapping[str, str]:
+    import os
+
+    return os.environ
+
+
+def _jobs(args: argparse.Namespace) -> int:
+    if args.capture == "-":
+        return 1
+    return args.jobs if args.jobs > 0 else default_jobs(args.capture)
+
+
+def _messages(args: argparse.Namespace, env: Environment) -> int:
+    if args.count:
+        counts, summary = _count(args)
+        console = terminal.make_console(env.stdout, environ=env.environ, no_color=args.no_color)
+        _print_counts(console, counts)
+    else:
+        reader = MessageReader(args.capture, stdin=env.stdin)
+        if args.format == "jsonl":
+            message_report.write_json_lines(_records(reader), env.stdout)
+        else:
+            console = terminal.make_console(env.stdout, environ=env.environ, no_color=args.no_color)
+            widths = message_report.column_widths(console.width)
+            rows = _table_rows(reader)
+            terminal.print_rows(console, rows, widths)
+        summary = reader.summary
+    _report_problems(summary, env.stderr)
+    return ExitStatus.OK
+
+
+def _records(reader: MessageReader) -> Iterator[message_report.Record]:
+    for batch in reader.batches():
+        first = reader.summary.first_ts_ns
+        for message in batch:
+            yield message_report.message_record(message, first)
+
+
+def _table_rows(reader: MessageReader) -> Iterator[tuple[list[str], str]]:
+    yield [heading for heading, _ in message_report.TABLE_COLUMNS], terminal.HEADING_STYLE
+    for record in _records(reader):
+        status = record["status"]
+        style = terminal.status_style(status if isinstance(status, int) else None)
+        yield message_report.table_cells(record), style
+
+
+def _count_partition(reader: MessageReader) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for batch in reader.batches():
+        for message in batch:
+            counts[message.method or str(message.status)] += 1
+    return counts
+
+
+def _count(args: argparse.Namespace) -> tuple[Counter[str], CaptureSummary]:
+    results = map_partitions(args.capture, _jobs(args), _count_partition)
+    counts: Counter[str] = Counter()
+    for partial, _ in results:
+        counts.update(partial)
+    return counts, merge_summaries([summary for _, summary in results])
+
+
+def _print_counts(console: terminal.Console, counts: Counter[str]) -> None:
+    requests = sorted((k, v) for k, v in counts.items() if not k.isdigit())
+    responses = sorted((k, v) for k, v in counts.items() if k.isdigit())
+    rows = [[name, str(count)] for name, count in requests + responses]
+    rows.append(["total", str(sum(counts.values()))])
+    terminal.print_table(console, "SIP messages", ["Method / status", "Count"], rows)
+
+
+def _summary(args: argparse.Namespace, env: Environment) -> int:
+    counts, summary = _count(args) if args.capture != "-" else _count_stdin(args, env)
+    console = terminal.make_console(env.stdout, environ=env.environ, no_color=args.no_color)
+    terminal.print_key_values(console, "Capture", _summary_rows(summary))
+    if counts:
+        _print_counts(console, counts)
+    _print_problems(console, summary)
+    return ExitStatus.OK
+
+
+def _count_stdin(args: argparse.Namespace, env: Environment) -> tuple[Counter[str], CaptureSummary]:
+    reader = MessageReader("-", stdin=env.stdin)
+    return _count_partition(reader), reader.summary
+
+
+def _summary_rows(summary: CaptureSummary) -> list[tuple[str, str]]:
+    kind = summary.format + (f" ({summary.compression})" if summary.compression else "")
+    rows = [
+        ("File", summary.name),
+        ("Format", kind),
+        ("Link types", ", ".join(linktypes.name(t) for t in summary.linktypes) or "-"),
+        ("Frames", str(summary.frames)),
+    ]
+    if summary.first_ts_ns is not None and summary.last_ts_ns is not None:
+        span = (summary.last_ts_ns - summary.first_ts_ns) / 1e9
+        rows.append(("First frame", message_report.iso_time(summary.first_ts_ns)))
+        rows.append(("Last frame", message_report.iso_time(summary.last_ts_ns)))
+        rows.append(("Span", f"{span:.3f} s"))
+    rows.append(("SIP messages", str(summary.sip_messages)))
+    rows.append(("With defects", str(summary.defective_messages)))
+    return rows
+
+
+def _print_problems(console: terminal.Console, summary: CaptureSummary) -> None:
+    problems = summary.problems
+    if not problems.counts:
+        return
+    rows = [
+        [kind, str(count), _first_frames(problems.examples.get(kind, [])),
+         problems.examples[kind][0].detail if problems.examples.get(kind) else ""]
+        for kind, count in sorted(problems.counts.items())
+    ]
+    terminal.print_table(console, "What could not be read", ["Problem", "Count", "Frames", "Example"],
+                         ([*r[:3], escape.for_terminal(r[3])] for r in rows))
+
+
+def _first_frames(examples: list[Problem], limit: int = 5) -> str:
+    frames = [str(p.frame) for p in examples[:limit]]
+    return ", ".join(frames) + (", ..." if len(examples) > limit else "")
+
+
+def _report_problems(summary: CaptureSummary, stderr: TextIO) -> None:
+    """One line on stderr: what was read, and what could not be."""
+    problems = summary.problems
+    text = f"sipdiag: {summary.name}: {summary.frames} frames, {summary.sip_messages} SIP messages"
+    if problems.counts:
+        parts = [f"{kind} x{count}" for kind, count in sorted(problems.counts.items())]
+        text += f"; problems: {', '.join(parts)} (details: sipdiag {summary.name})"
+    stderr.write(text + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

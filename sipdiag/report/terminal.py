@@ -1,0 +1,82 @@
+"""Terminal output with rich: the only module (with the CLI's error line) that imports rich.
+
+Everything printed is a ``Text`` built from strings that went through ``escape.for_terminal``;
+nothing from a capture is ever read as rich markup. Colour follows ``NO_COLOR``, ``--no-color``
+and whether the output is a terminal at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TextIO
+
+from rich.cells import cell_len, set_cell_size
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+STATUS_STYLES = {1: "dim", 2: "green", 3: "cyan", 4: "yellow", 5: "red", 6: "red"}
+REQUEST_STYLE = "bold"
+HEADING_STYLE = "bold underline"
+PIPE_WIDTH = 200
+
+
+def make_console(
+    out: TextIO, *, environ: Mapping[str, str], no_color: bool = False, width: int | None = None
+) -> Console:
+    colour = not no_color and "NO_COLOR" not in environ
+    console = Console(
+        file=out,
+        markup=False,
+        emoji=False,
+        highlight=False,
+        no_color=not colour,
+        color_system="auto" if colour else None,
+        width=width,
+        soft_wrap=False,
+    )
+    if width is None and not console.is_terminal:
+        console.width = PIPE_WIDTH  # a file or a pipe has no edge: do not cut lines at 80
+    return console
+
+
+def fit(text: str, width: int) -> str:
+    """Pad or cut ``text`` to ``width`` terminal cells (wide characters count double)."""
+    if text.isascii():
+        return text[: width - 1] + "…" if len(text) > width else text.ljust(width)
+    if cell_len(text) > width:
+        return set_cell_size(text, width - 1) + "…"
+    return set_cell_size(text, width)
+
+
+def print_rows(
+    console: Console, rows: Iterable[tuple[list[str], str]], widths: list[int]
+) -> None:
+    """Print (cells, style) rows as fixed-width columns, one line each, as they come."""
+    for cells, style in rows:
+        line = " ".join(fit(cell, width) for cell, width in zip(cells, widths, strict=True))
+        console.print(Text(line.rstrip(), style=style), no_wrap=True, overflow="crop")
+
+
+def status_style(status: int | None) -> str:
+    return STATUS_STYLES.get(status // 100, "") if status else REQUEST_STYLE
+
+
+def print_key_values(console: Console, title: str, rows: Iterable[tuple[str, str]]) -> None:
+    table = Table(title=title, show_header=False, title_justify="left", box=None)
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in rows:
+        table.add_row(Text(key), Text(value))
+    console.print(table)
+
+
+def print_table(
+    console: Console, title: str, headings: list[str], rows: Iterable[list[str]]
+) -> None:
+    table = Table(title=title, title_justify="left")
+    for heading in headings:
+        table.add_column(heading)
+    for row in rows:
+        table.add_row(*(Text(cell) for cell in row))
+    console.print(table)

@@ -1,0 +1,190 @@
+"""Capture formats: every reader gives the same frames, numbers and nanosecond times."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+import struct
+from pathlib import Path
+
+import pytest
+
+from sipdiag.capture import CaptureError, FrameHandler, linktypes, open_capture
+from sipdiag.problems import ProblemLog
+from tests import packets
+
+Frame = tuple[int, int, int, bytes, int]
+
+
+class RecordingSink:
+    """A FrameSink that keeps (number, ts_ns, linktype, bytes, orig_len) of every frame."""
+
+    def __init__(self) -> None:
+        self.frames: list[Frame] = []
+
+    def link_handler(self, linktype: int) -> FrameHandler:
+        def handle(number: int, ts: int, buf: bytes, start: int, end: int, orig: int) -> None:
+            self.frames.append((number, ts, linktype, buf[start:end], orig))
+
+        return handle
+
+
+def read_frames(source: Path | str, stdin: io.BytesIO | None = None) -> tuple[list[Frame], ProblemLog, str]:
+    reader = open_capture(source, stdin)
+    sink, problems = RecordingSink(), ProblemLog()
+    for _ in reader.frames(sink, problems):
+        pass
+    reader.close()
+    return sink.frames, problems, reader.format
+
+
+TIMES = [1_700_000_000_123_456_000, 1_700_000_001_000_001_000, 1_700_000_002_999_999_000]
+DATA = [packets.udp4_frame("192.0.2.1", "192.0.2.2", packets.sip_request(cseq=i)) for i in (1, 2, 3)]
+
+
+@pytest.mark.parametrize("big_endian", [False, True])
+@pytest.mark.parametrize("nanoseconds", [False, True])
+def test_pcap_every_magic_gives_the_same_frames(write_capture, big_endian: bool, nanoseconds: bool) -> None:
+    times = [t + 789 for t in TIMES] if nanoseconds else TIMES
+    path = write_capture(packets.pcap(zip(times, DATA, strict=True), nanoseconds=nanoseconds,
+                                      big_endian=big_endian))
+    frames, problems, kind = read_frames(path)
+    assert kind == "pcap"
+    assert [(n, ts, lt, data) for n, ts, lt, data, _ in frames] == [
+        (1, times[0], 1, DATA[0]), (2, times[1], 1, DATA[1]), (3, times[2], 1, DATA[2])
+    ]
+    assert not problems.counts
+
+
+def test_pcap_link_type_field_ignores_the_fcs_bits(write_capture) -> None:
+    data = bytearray(packets.pcap([(TIMES[0], DATA[0])]))
+    struct.pack_into("<I", data, 20, 0x10000000 | 0x04000000 | linktypes.ETHERNET)
+    frames, _, _ = read_frames(write_capture(bytes(data)))
+    assert frames[0][2] == linktypes.ETHERNET
+
+
+def test_snapshot_length_keeps_the_original_length(write_capture) -> None:
+    path = write_capture(packets.pcap([(TIMES[0], DATA[0])], snaplen=100))
+    frames, _, _ = read_frames(path)
+    assert len(frames[0][3]) == 100 and frames[0][4] == len(DATA[0])
+
+
+def test_pcapng_sections_interfaces_and_resolutions(write_capture) -> None:
+    sll = b"\x00\x00\x00\x01\x00\x06" + b"\x00" * 8 + b"\x08\x00" + DATA[1][14:]
+    blocks = [
+        packets.pcapng_section(),
+        packets.pcapng_interface(linktypes.ETHERNET),  # microseconds by default
+        packets.pcapng_interface(linktypes.LINUX_SLL, tsresol=9),
+        packets.pcapng_packet(0, TIMES[0] // 1000, DATA[0]),
+        packets.pcapng_packet(1, TIMES[1] + 7, sll),
+        packets.pcapng_section(),  # a new section forgets the interfaces before it
+        packets.pcapng_interface(linktypes.ETHERNET, tsresol=0x80 | 20),  # 2^-20 s units
+        packets.pcapng_packet(0, (TIMES[2] // 1_000_000_000) << 20 | 1 << 19, DATA[2]),
+    ]
+    frames, problems, kind = read_frames(write_capture(b"".join(blocks), "two.pcapng"))
+    assert kind == "pcapng" and not problems.counts
+    assert [(n, ts, lt) for n, ts, lt, _, _ in frames] == [
+        (1, TIMES[0], linktypes.ETHERNET),
+        (2, TIMES[1] + 7, linktypes.LINUX_SLL),
+        (3, TIMES[2] // 1_000_000_000 * 1_000_000_000 + 500_000_000, linktypes.ETHERNET),
+    ]
+    assert frames[1][3] == sll
+
+
+@pytest.mark.parametrize("compress", [gzip.compress, bz2.compress, lzma.compress])
+def test_compressed_files_are_read_like_plain_ones(write_capture, compress) -> None:  # type: ignore[no-untyped-def]
+    plain = packets.pcap(zip(TIMES, DATA, strict=True))
+    frames, problems, _ = read_frames(write_capture(compress(plain), "capture.pcap.z"))
+    assert [f[3] for f in frames] == DATA and not problems.counts
+
+
+def test_standard_input_compressed_or_not() -> None:
+    plain = packets.pcap(zip(TIMES, DATA, strict=True))
+    for data in (plain, gzip.compress(plain)):
+        frames, _, _ = read_frames("-", io.BytesIO(data))
+        assert [f[0] for f in frames] == [1, 2, 3]
+
+
+def test_a_cut_file_is_read_up_to_the_cut(write_capture) -> None:
+    plain = packets.pcap(zip(TIMES, DATA, strict=True))
+    frames, problems, _ = read_frames(write_capture(plain[:-40]))
+    assert [f[0] for f in frames] == [1, 2]
+    assert problems.counts == {"capture_truncated": 1}
+    assert problems.examples["capture_truncated"][0].frame == 3
+
+
+def test_a_cut_gzip_file_is_read_up_to_the_cut(write_capture) -> None:
+    plain = packets.pcap(zip(TIMES, DATA * 40, strict=False)) + packets.pcap(
+        [(TIMES[0] + i, DATA[i % 3]) for i in range(200)])[24:]
+    compressed = gzip.compress(plain)
+    frames, problems, _ = read_frames(write_capture(compressed[: len(compressed) // 2], "c.pcap.gz"))
+    assert 0 < len(frames) < 203
+    assert [f[0] for f in frames] == list(range(1, len(frames) + 1))
+    assert problems.counts == {"capture_truncated": 1}
+    assert "gzip stream ends early" in problems.examples["capture_truncated"][0].detail
+
+
+def test_a_damaged_record_length_stops_with_a_problem(write_capture) -> None:
+    data = bytearray(packets.pcap(zip(TIMES, DATA, strict=True)))
+    second = 24 + 16 + len(DATA[0])
+    struct.pack_into("<I", data, second + 8, 0x7FFFFFFF)
+    frames, problems, _ = read_frames(write_capture(bytes(data)))
+    assert [f[0] for f in frames] == [1]
+    assert problems.counts == {"capture_corrupt": 1}
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"", "the file is empty"),
+        (b"INVITE sip:bob@example.com SIP/2.0\r\n", "this is text, not a packet capture"),
+        (bytes(range(200, 256)) * 3, "unknown format starting c8 c9 ca"),
+    ],
+)
+def test_not_a_capture_is_one_clear_line(write_capture, content: bytes, expected: str) -> None:
+    with pytest.raises(CaptureError) as error:
+        open_capture(write_capture(content, "notes.txt"))
+    message = str(error.value)
+    assert expected in message and "\n" not in message and "notes.txt" in message
+
+
+def test_missing_file_is_one_clear_line(tmp_path: Path) -> None:
+    with pytest.raises(CaptureError, match="No such file"):
+        open_capture(tmp_path / "absent.pcap")
+
+
+def _erf_record(ts_ns: int, frame: bytes) -> bytes:
+    seconds, nanos = divmod(ts_ns, 1_000_000_000)
+    fixed = seconds << 32 | (nanos << 32) // 1_000_000_000
+    body = b"\x00\x00" + frame
+    body += b"\0" * (-len(body) % 8)
+    return struct.pack("<QBB", fixed, 2, 0x04) + struct.pack(">HHH", 16 + len(body), 0, len(frame)) + body
+
+
+def test_erf_ethernet_records(write_capture) -> None:
+    data = b"".join(_erf_record(t, d) for t, d in zip(TIMES, DATA, strict=True))
+    frames, problems, kind = read_frames(write_capture(data, "capture.erf"))
+    assert kind == "erf" and not problems.counts
+    assert [f[3] for f in frames] == DATA
+    assert [abs(f[1] - t) <= 1 for f, t in zip(frames, TIMES, strict=True)] == [True] * 3
+
+
+def test_netmon_2_frames_and_times(write_capture) -> None:
+    header_size = 128
+    records, offsets, position = [], [], header_size
+    for i, frame in enumerate(DATA):
+        record = struct.pack("<QII", i * 1500, len(frame), len(frame)) + frame
+        offsets.append(position)
+        records.append(record)
+        position += len(record)
+    table = struct.pack(f"<{len(offsets)}I", *offsets)
+    header = struct.pack("<4sBBH8HII", b"GMBU", 0, 2, 1, 2024, 5, 3, 1, 10, 0, 0, 250, position,
+                         len(table)).ljust(header_size, b"\0")
+    frames, problems, kind = read_frames(write_capture(header + b"".join(records) + table, "c.cap"))
+    start = 1_714_557_600_250_000_000  # 2024-05-01T10:00:00.250Z
+    assert kind == "netmon" and not problems.counts
+    assert [(f[0], f[1], f[3]) for f in frames] == [
+        (1, start, DATA[0]), (2, start + 1_500_000, DATA[1]), (3, start + 3_000_000, DATA[2])
+    ]

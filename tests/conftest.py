@@ -1,0 +1,58 @@
+"""Shared fixtures: where the samples and the public captures are, and how to read a capture."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from sipdiag.pipeline import CaptureSummary, MessageReader
+from sipdiag.sip.message import SipMessage
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+PUBLIC = ROOT.parent / "shared" / "captures" / "public"
+
+
+@dataclass(frozen=True)
+class PublicCapture:
+    path: Path
+    row: dict[str, str]
+
+    @property
+    def name(self) -> str:
+        return self.row["local_path"]
+
+
+def public_captures() -> list[PublicCapture]:
+    """Every capture listed in ../shared/captures/public/MANIFEST.tsv."""
+    manifest = PUBLIC / "MANIFEST.tsv"
+    with manifest.open(newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    return [PublicCapture(PUBLIC / row["local_path"], row) for row in rows]
+
+
+def sample_captures() -> list[Path]:
+    """Every capture bundled in samples/."""
+    suffixes = {".pcap", ".pcapng", ".gz", ".cap"}
+    return sorted(p for p in SAMPLES.rglob("*") if p.is_file() and p.suffix in suffixes)
+
+
+def read(path: Path | str) -> tuple[list[SipMessage], CaptureSummary]:
+    reader = MessageReader(path)
+    messages = list(reader)
+    return messages, reader.summary
+
+
+@pytest.fixture
+def write_capture(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Write bytes to a capture file in a temporary folder and return its path."""
+
+    def write(data: bytes, name: str = "capture.pcap") -> Path:
+        path = tmp_path / name
+        path.write_bytes(data)
+        return path
+
+    return write
