@@ -16,6 +16,7 @@ process's own (httpie's Environment pattern).
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -152,8 +153,10 @@ def _records(reader: MessageReader) -> Iterator[message_report.Record]:
 
 
 def _table_rows(reader: MessageReader) -> Iterator[tuple[list[str], str]]:
+    records = _records(reader)
+    first = next(records, None)  # opens the capture: an unreadable file fails before any output
     yield [heading for heading, _ in message_report.TABLE_COLUMNS], terminal.HEADING_STYLE
-    for record in _records(reader):
+    for record in itertools.chain([first] if first else [], records):
         status = record["status"]
         style = terminal.status_style(status if isinstance(status, int) else None)
         yield message_report.table_cells(record), style

@@ -92,13 +92,14 @@ class MessageReader:
         total = _size(self.path, reader)
         try:
             for position in reader.frames(decoder, lower_layers):
-                summary.first_ts_ns = reader.first_ts_ns
                 if reader.last_ts_ns is not None:
                     decoder.tcp.expire(reader.last_ts_ns)
+                _fill_summary(summary, reader, sip)
                 yield sip.drain(decoder.tcp.pending_min_frame)
                 if self._progress:
                     self._progress(position, total)
             decoder.flush()
+            _fill_summary(summary, reader, sip)
             yield sip.drain(None)
         finally:
             reader.close()

@@ -1,0 +1,418 @@
+#!/usr/bin/env bash
+# Record the sipdiag sample captures in samples/calls/ from real SIP
+# software talking over the loopback interface:
+#   SIPp 3.6.1 (UAC and UAS, scenarios in samples/scenarios/),
+#   Kamailio 5.6 as a stateful proxy (samples/kamailio/kamailio.cfg),
+#   baresip 1.0 as a real user agent (samples/baresip/),
+# each call captured by tcpdump on lo into its own pcap.
+#
+# Usage:  bash samples/record.sh [NAME ...]
+#         (NAME = basic-call, busy, ...; default: every scenario)
+#
+# Needs root (tcpdump), and the Debian packages sip-tester, kamailio,
+# baresip, tcpdump and tshark.  All traffic stays on 127.0.0.1 / ::1,
+# every program runs under `timeout`, and every background process is
+# stopped on exit (trap).  After each recording the SIP messages are read
+# back with tshark and compared with the expected sequence; the script
+# fails if a scenario did not happen as intended.
+#
+# Generated for sipdiag, CC0.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+SCN="$HERE/scenarios"
+OUT="$HERE/calls"
+KAM_CFG="$HERE/kamailio/kamailio.cfg"
+BARESIP_CFG="$HERE/baresip"
+
+# Ports (all on loopback)
+PROXY_PORT=5060      # Kamailio
+UAS_PORT=5070        # SIPp UAS
+UAS2_PORT=5072       # second SIPp UAS (redirect target)
+UAC_PORT=5080        # SIPp UAC
+BARESIP_PORT=5090    # baresip
+ALL_PORTS=("$PROXY_PORT" "$UAS_PORT" "$UAS2_PORT" "$UAC_PORT" "$BARESIP_PORT")
+
+for tool in sipp kamailio baresip tcpdump tshark timeout ss; do
+	command -v "$tool" >/dev/null || { echo "record.sh: $tool is not installed" >&2; exit 1; }
+done
+if [ "$(id -u)" -ne 0 ]; then
+	echo "record.sh: must run as root (tcpdump on lo)" >&2
+	exit 1
+fi
+
+WORK="$(mktemp -d /tmp/sipdiag-record.XXXXXX)"
+BG_PIDS=()          # background processes still running (timeout wrappers)
+KAM_PID=""
+CAP_PID=""
+CAP_FILE=""
+
+log() { printf '== %s\n' "$*" >&2; }
+
+# forget PID: drop a reaped process from BG_PIDS (so that cleanup never
+# signals a recycled process id)
+forget() {
+	local keep=() p
+	for p in "${BG_PIDS[@]}"; do
+		[ "$p" = "$1" ] || keep+=("$p")
+	done
+	BG_PIDS=("${keep[@]}")
+}
+
+# stop_pid PID: TERM (timeout forwards it to its child), then KILL.
+stop_pid() {
+	local pid="$1" i
+	if ! kill -0 "$pid" 2>/dev/null; then
+		wait "$pid" 2>/dev/null || true
+		forget "$pid"
+		return 0
+	fi
+	kill -TERM "$pid" 2>/dev/null || true
+	for i in $(seq 1 30); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		pkill -KILL -P "$pid" 2>/dev/null || true
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	wait "$pid" 2>/dev/null || true
+	forget "$pid"
+}
+
+cleanup() {
+	local rc=$? pid
+	trap - EXIT INT TERM
+	for pid in "${BG_PIDS[@]}"; do
+		[ -n "$pid" ] && stop_pid "$pid"
+	done
+	if [ "$rc" -ne 0 ]; then
+		echo "record.sh: failed (rc=$rc); logs kept in $WORK" >&2
+	else
+		rm -rf "$WORK"
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+bg() {  # bg SECONDS LOGFILE CMD... : run CMD under timeout in the background
+	local secs="$1" logf="$2"
+	shift 2
+	timeout "$secs" "$@" >"$logf" 2>&1 &
+	BG_PIDS+=("$!")
+	LAST_PID=$!
+}
+
+port_busy() {  # port_busy PORT: does anything listen on it (udp or tcp)?
+	[ -n "$(ss -Hlnu "sport = :$1")$(ss -Hlnt "sport = :$1")" ]
+}
+
+wait_port() {  # wait_port PROTO PORT: until something listens there
+	local proto="$1" port="$2" i
+	for i in $(seq 1 50); do
+		if [ "$proto" = udp ]; then
+			[ -n "$(ss -Hlnu "sport = :$port")" ] && return 0
+		else
+			[ -n "$(ss -Hlnt "sport = :$port")" ] && return 0
+		fi
+		sleep 0.1
+	done
+	echo "record.sh: nothing listening on $proto port $port" >&2
+	return 1
+}
+
+check_ports_free() {
+	local p
+	for p in "${ALL_PORTS[@]}"; do
+		if port_busy "$p"; then
+			echo "record.sh: port $p is in use on this machine; stop whatever uses it" >&2
+			exit 1
+		fi
+	done
+}
+
+start_kamailio() {  # start_kamailio [-A DEFINE ...]
+	mkdir -p "$WORK/kamailio-run"
+	bg 300 "$WORK/kamailio-$NAME.log" \
+		kamailio -f "$KAM_CFG" -DD -E -m 32 -M 8 -Y "$WORK/kamailio-run" "$@"
+	KAM_PID=$LAST_PID
+	wait_port udp "$PROXY_PORT"
+}
+
+stop_kamailio() {
+	if [ -n "$KAM_PID" ]; then
+		stop_pid "$KAM_PID"
+		KAM_PID=""
+	fi
+}
+
+start_capture() {  # start_capture FILTER
+	CAP_FILE="$WORK/$NAME.pcap"
+	bg 120 "$WORK/tcpdump-$NAME.log" \
+		tcpdump -i lo -s 0 -U -n -Z root -w "$CAP_FILE" "$1"
+	CAP_PID=$LAST_PID
+	local i
+	for i in $(seq 1 50); do
+		grep -q "listening on" "$WORK/tcpdump-$NAME.log" 2>/dev/null && break
+		sleep 0.1
+	done
+	grep -q "listening on" "$WORK/tcpdump-$NAME.log" || { echo "record.sh: tcpdump did not start" >&2; cat "$WORK/tcpdump-$NAME.log" >&2; return 1; }
+	sleep 0.2
+}
+
+stop_capture() {
+	sleep 0.5
+	stop_pid "$CAP_PID"
+	CAP_PID=""
+	mkdir -p "$OUT"
+	cp "$CAP_FILE" "$OUT/$NAME.pcap"
+	chmod 644 "$OUT/$NAME.pcap"
+}
+
+# SIPp runners.  Each call gets a readable, stable Call-ID: NAME-N@IP.
+sipp_uas() {  # sipp_uas SCENARIO PORT [extra sipp args]
+	local scen="$1" port="$2"
+	shift 2
+	bg 90 "$WORK/uas-$NAME-$port.log" \
+		sipp -sf "$SCN/$scen" -i 127.0.0.1 -p "$port" -m 1 -nostdin -trace_err "$@"
+	wait_port udp "$port"
+}
+
+sipp_uac() {  # sipp_uac SCENARIO TARGET [extra sipp args]; foreground
+	local scen="$1" target="$2"
+	shift 2
+	timeout 90 sipp "$target" -sf "$SCN/$scen" -i 127.0.0.1 -p "$UAC_PORT" \
+		-s bob -m 1 -nostdin -trace_err -cid_str "$NAME-%u@%s" "$@" \
+		>"$WORK/uac-$NAME.log" 2>&1
+}
+
+wait_bg() {  # wait_bg PID: wait for a SIPp UAS to finish, report failure
+	local rc=0
+	wait "$1" || rc=$?
+	forget "$1"
+	if [ "$rc" -ne 0 ]; then
+		log "warning: $NAME: background process $1 exited with $rc (see $WORK)"
+	fi
+}
+
+# sip_seq FILE DISPLAYFILTER: space separated SIP methods / status codes
+sip_seq() {
+	tshark -r "$1" -Y "sip && ($2)" -T fields -e sip.Method -e sip.Status-Code 2>/dev/null |
+		tr -s '\t' ' ' | sed 's/^ //; s/ $//' | tr '\n' ' ' | sed 's/ $//'
+}
+
+# expect DISPLAYFILTER "EXPECTED SEQUENCE": verify one leg of $NAME.pcap
+expect() {
+	local got
+	got="$(sip_seq "$OUT/$NAME.pcap" "$1")"
+	if [ "$got" != "$2" ]; then
+		echo "record.sh: $NAME: unexpected SIP sequence on [$1]" >&2
+		echo "  expected: $2" >&2
+		echo "  got:      $got" >&2
+		return 1
+	fi
+	log "$NAME: [$1] $got"
+}
+
+summary() {
+	tshark -r "$OUT/$NAME.pcap" -Y sip -T fields -e frame.number \
+		-e sip.Method -e sip.Status-Code -e sip.Call-ID 2>/dev/null | sed 's/^/    /' >&2
+	log "$NAME: $(stat -c %s "$OUT/$NAME.pcap") bytes, $(tshark -r "$OUT/$NAME.pcap" -q -z sip,stat 2>/dev/null | sed -n 's/^Number of SIP messages: //p') SIP messages"
+}
+
+UDP_FILTER="udp and (port $PROXY_PORT or port $UAS_PORT or port $UAS2_PORT or port $UAC_PORT)"
+UAC_LEG="udp.port == $UAC_PORT"
+UAS_LEG="udp.port == $UAS_PORT"
+
+# --------------------------------------------------------------------------
+# Scenarios
+
+rec_basic_call() {  # UAC -> Kamailio -> UAS, Record-Route, 3 s of call
+	start_kamailio
+	start_capture "$UDP_FILTER"
+	sipp_uas uas-call.xml "$UAS_PORT"; local u=$LAST_PID
+	sipp_uac uac-call.xml "127.0.0.1:$PROXY_PORT" -d 3000
+	wait_bg "$u"
+	stop_capture
+	stop_kamailio
+	expect "$UAC_LEG" "INVITE 100 180 200 ACK BYE 200"
+	expect "$UAS_LEG" "INVITE 100 180 200 ACK BYE 200"
+}
+
+rec_cancelled_call() {  # caller hangs up while ringing
+	start_kamailio
+	start_capture "$UDP_FILTER"
+	sipp_uas uas-cancel.xml "$UAS_PORT"; local u=$LAST_PID
+	sipp_uac uac-cancel.xml "127.0.0.1:$PROXY_PORT" -d 2000
+	wait_bg "$u"
+	stop_capture
+	stop_kamailio
+	expect "$UAC_LEG" "INVITE 100 180 CANCEL 200 487 ACK"
+	expect "$UAS_LEG" "INVITE 100 180 CANCEL 200 487 ACK"
+}
+
+rec_busy() {  # 486 Busy Here, ACKed hop by hop by the proxy
+	start_kamailio
+	start_capture "$UDP_FILTER"
+	sipp_uas uas-busy.xml "$UAS_PORT"; local u=$LAST_PID
+	sipp_uac uac-busy.xml "127.0.0.1:$PROXY_PORT"
+	wait_bg "$u"
+	stop_capture
+	stop_kamailio
+	expect "$UAC_LEG" "INVITE 100 486 ACK"
+	expect "$UAS_LEG" "INVITE 100 486 ACK"
+}
+
+rec_auth_challenge() {  # Kamailio challenges the INVITE (407), digest retry
+	start_kamailio -A WITH_AUTH
+	start_capture "$UDP_FILTER"
+	sipp_uas uas-call.xml "$UAS_PORT"; local u=$LAST_PID
+	sipp_uac uac-auth-call.xml "127.0.0.1:$PROXY_PORT" -d 2000
+	wait_bg "$u"
+	stop_capture
+	stop_kamailio
+	expect "$UAC_LEG" "INVITE 407 ACK INVITE 100 180 200 ACK BYE 200"
+	expect "$UAS_LEG" "INVITE 100 180 200 ACK BYE 200"
+}
+
+rec_register() {  # REGISTER, 401, REGISTER with credentials, 200
+	start_kamailio
+	start_capture "$UDP_FILTER"
+	sipp_uac uac-register.xml "127.0.0.1:$PROXY_PORT"
+	stop_capture
+	stop_kamailio
+	expect "$UAC_LEG" "REGISTER 401 REGISTER 200"
+}
+
+rec_no_ack_32s() {  # direct UAC -> UAS; the 200 is never ACKed
+	start_capture "$UDP_FILTER"
+	sipp_uas uas-no-ack.xml "$UAS_PORT"; local u=$LAST_PID
+	sipp_uac uac-no-ack.xml "127.0.0.1:$UAS_PORT"
+	wait_bg "$u"
+	stop_capture
+	expect "$UAS_LEG" "INVITE 100 180 200 200 200 200 200 200 200 200 200 200 200 BYE 200"
+}
+
+rec_bye_481() {  # the callee has lost the dialog: BYE -> 481
+	start_kamailio
+	start_capture "$UDP_FILTER"
+	sipp_uas uas-bye-481.xml "$UAS_PORT"; local u=$LAST_PID
+	sipp_uac uac-call.xml "127.0.0.1:$PROXY_PORT" -d 2000
+	wait_bg "$u"
+	stop_capture
+	stop_kamailio
+	expect "$UAC_LEG" "INVITE 100 180 200 ACK BYE 481"
+	expect "$UAS_LEG" "INVITE 100 180 200 ACK BYE 481"
+}
+
+rec_redirect_302() {  # 302 from the UAS on 5070, new INVITE to 5072
+	start_kamailio
+	start_capture "$UDP_FILTER"
+	sipp_uas uas-redirect.xml "$UAS_PORT" -key redirect_to "sip:bob@127.0.0.1:$UAS2_PORT"; local u1=$LAST_PID
+	sipp_uas uas-call.xml "$UAS2_PORT"; local u2=$LAST_PID
+	sipp_uac uac-redirect.xml "127.0.0.1:$PROXY_PORT" -d 2000
+	wait_bg "$u1"
+	wait_bg "$u2"
+	stop_capture
+	stop_kamailio
+	expect "$UAC_LEG" "INVITE 100 302 ACK INVITE 100 180 200 ACK BYE 200"
+	expect "$UAS_LEG" "INVITE 302 ACK"
+	expect "udp.port == $UAS2_PORT" "INVITE 100 180 200 ACK BYE 200"
+}
+
+rec_options_keepalive() {  # 3 answered OPTIONS, then the peer goes silent
+	start_kamailio
+	start_capture "$UDP_FILTER"
+	# one OPTIONS every 2 s, answered by the proxy
+	sipp_uac uac-options.xml "127.0.0.1:$PROXY_PORT" -m 3 -r 1 -rp 2000 \
+		-key ruri "sip:127.0.0.1:$PROXY_PORT" -cid_str "$NAME-ok-%u@%s"
+	sleep 1.5
+	# two more, 2 s apart, silently dropped: retransmitted until timer F.
+	# SIPp reports these two calls as failed, which is the point.
+	sipp_uac uac-options.xml "127.0.0.1:$PROXY_PORT" -m 2 -r 1 -rp 2000 \
+		-key ruri "sip:blackhole@127.0.0.1:$PROXY_PORT" -cid_str "$NAME-lost-%u@%s" || true
+	stop_capture
+	stop_kamailio
+	expect "$UAC_LEG && sip.Call-ID contains \"-ok-\"" "OPTIONS 200 OPTIONS 200 OPTIONS 200"
+	expect "$UAC_LEG && sip.Call-ID == \"$NAME-lost-1@127.0.0.1\"" \
+		"OPTIONS OPTIONS OPTIONS OPTIONS OPTIONS OPTIONS OPTIONS OPTIONS OPTIONS OPTIONS OPTIONS"
+	expect "$UAC_LEG && sip.Call-ID == \"$NAME-lost-2@127.0.0.1\"" \
+		"OPTIONS OPTIONS OPTIONS OPTIONS OPTIONS OPTIONS OPTIONS OPTIONS OPTIONS OPTIONS OPTIONS"
+}
+
+rec_tcp_call() {  # direct UAC -> UAS over TCP, with the TCP handshake
+	start_capture "tcp and port $UAS_PORT"
+	bg 90 "$WORK/uas-$NAME.log" sipp -sf "$SCN/uas-call.xml" -t t1 -i 127.0.0.1 -p "$UAS_PORT" \
+		-m 1 -nostdin -trace_err
+	local u=$LAST_PID
+	wait_port tcp "$UAS_PORT"
+	sipp_uac uac-call.xml "127.0.0.1:$UAS_PORT" -t t1 -d 2000
+	wait_bg "$u"
+	stop_capture
+	expect "tcp.port == $UAS_PORT" "INVITE 100 180 200 ACK BYE 200"
+}
+
+rec_ipv6_call() {  # direct UAC -> UAS over UDP on ::1
+	start_capture "ip6 and udp and (port $UAS_PORT or port $UAC_PORT)"
+	bg 90 "$WORK/uas-$NAME.log" sipp -sf "$SCN/uas-call.xml" -i ::1 -p "$UAS_PORT" \
+		-m 1 -nostdin -trace_err
+	local u=$LAST_PID
+	wait_port udp "$UAS_PORT"
+	timeout 90 sipp "[::1]:$UAS_PORT" -sf "$SCN/uac-call.xml" -i ::1 -p "$UAC_PORT" \
+		-s bob -m 1 -nostdin -trace_err -cid_str "$NAME-%u@sipdiag.test" -d 2000 \
+		>"$WORK/uac-$NAME.log" 2>&1
+	wait_bg "$u"
+	stop_capture
+	expect "ipv6 && $UAS_LEG" "INVITE 100 180 200 ACK BYE 200"
+}
+
+rec_baresip_call() {  # baresip registers at Kamailio and calls the SIPp UAS
+	local bdir="$WORK/baresip"
+	mkdir -p "$bdir"
+	cp "$BARESIP_CFG/config" "$BARESIP_CFG/accounts" "$bdir/"
+	start_kamailio
+	start_capture "udp and (port $PROXY_PORT or port $UAS_PORT or port $BARESIP_PORT)"
+	sipp_uas uas-call.xml "$UAS_PORT"; local u=$LAST_PID
+	# dial at start-up, quit (hang up and unregister) after 5 s
+	timeout 30 baresip -f "$bdir" -e "/dial sip:bob@127.0.0.1:$PROXY_PORT" -t 5 \
+		</dev/null >"$WORK/baresip-$NAME.log" 2>&1
+	wait_bg "$u"
+	stop_capture
+	stop_kamailio
+	expect "$UAS_LEG" "INVITE 100 180 200 ACK BYE 200"
+	expect "udp.port == $BARESIP_PORT && sip.CSeq.method == \"INVITE\"" "INVITE 100 180 200"
+	expect "udp.port == $BARESIP_PORT && sip.CSeq.method == \"BYE\"" "BYE 200"
+	expect "udp.port == $BARESIP_PORT && sip.CSeq.method == \"REGISTER\"" \
+		"REGISTER 401 REGISTER 200 REGISTER 401 REGISTER 200"
+}
+
+ALL=(basic-call cancelled-call busy auth-challenge register no-ack-32s bye-481
+	redirect-302 options-keepalive tcp-call ipv6-call baresip-call)
+
+if [ "$#" -gt 0 ]; then
+	TODO=("$@")
+else
+	TODO=("${ALL[@]}")
+fi
+
+cd "$WORK"
+log "sipp: $(sipp -v 2>&1 | grep -o 'SIPp v[^ ]*' | head -1)"
+log "kamailio: $(kamailio -v | head -1)"
+log "baresip: $(baresip -h 2>&1 | grep -o 'baresip v[^ ]*' | head -1)"
+log "tcpdump: $(tcpdump --version 2>&1 | head -1)"
+log "work dir: $WORK"
+
+for NAME in "${TODO[@]}"; do
+	fn="rec_${NAME//-/_}"
+	if ! declare -F "$fn" >/dev/null; then
+		echo "record.sh: unknown scenario '$NAME' (known: ${ALL[*]})" >&2
+		exit 2
+	fi
+	check_ports_free
+	log "recording $NAME"
+	"$fn"
+	summary
+done
+log "done: ${TODO[*]}"
