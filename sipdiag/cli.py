@@ -26,13 +26,7 @@ from typing import BinaryIO, TextIO
 
 from sipdiag import __version__
 from sipdiag.capture import CaptureError, linktypes
-from sipdiag.pipeline import (
-    CaptureSummary,
-    MessageReader,
-    default_jobs,
-    map_partitions,
-    merge_summaries,
-)
+from sipdiag.pipeline import CaptureSummary, MessageReader, default_jobs, map_parts
 from sipdiag.problems import Problem
 from sipdiag.report import messages as message_report
 from sipdiag.report import escape, terminal
@@ -162,7 +156,7 @@ def _table_rows(reader: MessageReader) -> Iterator[tuple[list[str], str]]:
         yield message_report.table_cells(record), style
 
 
-def _count_partition(reader: MessageReader) -> Counter[str]:
+def _count_messages(reader: MessageReader) -> Counter[str]:
     counts: Counter[str] = Counter()
     for batch in reader.batches():
         for message in batch:
@@ -171,11 +165,11 @@ def _count_partition(reader: MessageReader) -> Counter[str]:
 
 
 def _count(args: argparse.Namespace) -> tuple[Counter[str], CaptureSummary]:
-    results = map_partitions(args.capture, _jobs(args), _count_partition)
+    parts, summary = map_parts(args.capture, _jobs(args), _count_messages)
     counts: Counter[str] = Counter()
-    for partial, _ in results:
+    for partial in parts:
         counts.update(partial)
-    return counts, merge_summaries([summary for _, summary in results])
+    return counts, summary
 
 
 def _print_counts(console: terminal.Console, counts: Counter[str]) -> None:
@@ -198,7 +192,7 @@ def _summary(args: argparse.Namespace, env: Environment) -> int:
 
 def _count_stdin(args: argparse.Namespace, env: Environment) -> tuple[Counter[str], CaptureSummary]:
     reader = MessageReader("-", stdin=env.stdin)
-    return _count_partition(reader), reader.summary
+    return _count_messages(reader), reader.summary
 
 
 def _summary_rows(summary: CaptureSummary) -> list[tuple[str, str]]:

@@ -3,30 +3,34 @@
 ``MessageReader`` turns one capture into its SIP messages, in frame order, and fills in a
 ``CaptureSummary`` (format, frames, time span, counts, problems) as it goes.
 
-``map_partitions`` runs a function over the messages of a capture in several processes at once.
-Each process reads the whole file but keeps only the messages whose Call-ID falls in its share
-(``partition_of``), so everything that belongs to one call is seen by exactly one process, in
-order, and the results are the same as with one process. Reading is cheap next to what is done
-with the messages, which is what the processes share. Problems found below the SIP layer (a cut
-file, a bad IP header) are seen by every process and kept from the first only; problems with a
-message are kept by the process that owns the message.
+``map_parts`` runs a function over all the messages of a capture using several processes: a
+large plain pcap or pcapng file is cut into regions of whole records (``capture.regions``), one
+process per region. A region's process decodes every frame that stands alone (UDP, the bulk of
+SIP traffic) and sets aside, whole, the frames that need state from other frames (TCP segments,
+IP fragments, SCTP); those are then decoded together, in order, by the calling process. Every
+frame is decoded exactly once and every message is seen by exactly one call of the function,
+so the combined result is the same as from one process. Frames are numbered as in the whole
+file: the regions are counted first, which also checks that every cut fell between records
+(if one did not, or the file cannot be cut, one process reads it all).
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from itertools import repeat
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
-from sipdiag.capture import Reader, open_capture
+from sipdiag.capture import Reader, Region, open_capture, regions
+from sipdiag.capture.replay import Frame, ReplayReader
 from sipdiag.network.decoder import Decoder
 from sipdiag.problems import ProblemLog
 from sipdiag.sip.message import SipMessage
-from sipdiag.sip.reader import Partition, SipReader
+from sipdiag.sip.reader import SipReader
 
 T = TypeVar("T")
 PARALLEL_MIN_BYTES = 32 * 1024 * 1024
@@ -49,17 +53,13 @@ class CaptureSummary:
     defective_messages: int = 0
     problems: ProblemLog = field(default_factory=ProblemLog)
 
-    def merge_partition(self, other: CaptureSummary) -> None:
-        """Add another partition's share of the same capture."""
-        self.sip_messages += other.sip_messages
-        self.defective_messages += other.defective_messages
-        self.problems.merge(other.problems)
-
 
 class MessageReader:
     """The SIP messages of one capture, in frame order; ``summary`` is complete after iteration.
 
-    Raises ``CaptureError`` (from ``open_capture``) when the input is not a capture.
+    Reads the whole capture, or one ``region`` of it (then ``deferred`` collects the frames
+    left for the reader of stateful traffic), or ``replay``s such frames. Raises
+    ``CaptureError`` (from ``open_capture``) when the input is not a capture.
     """
 
     def __init__(
@@ -67,14 +67,17 @@ class MessageReader:
         path: str | Path,
         *,
         stdin: BinaryIO | None = None,
-        partition: Partition | None = None,
+        region: Region | None = None,
+        replay: Sequence[Frame] | None = None,
         progress: Progress | None = None,
     ) -> None:
         self.path = path
         self._stdin = stdin
-        self._partition = partition
+        self._region = region
+        self._replay = replay
         self._progress = progress
         self.summary = CaptureSummary(str(path))
+        self.deferred: list[Frame] = []
 
     def __iter__(self) -> Iterator[SipMessage]:
         for batch in self.batches():
@@ -82,18 +85,15 @@ class MessageReader:
 
     def batches(self) -> Iterator[list[SipMessage]]:
         """The messages a block at a time (cheaper to consume than one at a time)."""
+        reader = self._open()
         summary = self.summary
-        reader = open_capture(self.path, self._stdin)
         summary.name, summary.format = reader.source.name, reader.format
         summary.compression = reader.source.compression
-        lower_layers = summary.problems if _owns_lower_layers(self._partition) else ProblemLog()
-        sip = SipReader(lower_layers, summary.problems, self._partition)
-        decoder = Decoder(sip, lower_layers)
+        sip = SipReader(summary.problems)
+        decoder = Decoder(sip, summary.problems, self.deferred.append if self._region else None)
         total = _size(self.path, reader)
         try:
-            for position in reader.frames(decoder, lower_layers):
-                if reader.last_ts_ns is not None:
-                    decoder.tcp.expire(reader.last_ts_ns)
+            for position in reader.frames(decoder, summary.problems):
                 _fill_summary(summary, reader, sip)
                 yield sip.drain(decoder.tcp.pending_min_frame)
                 if self._progress:
@@ -103,15 +103,15 @@ class MessageReader:
             yield sip.drain(None)
         finally:
             reader.close()
-            _fill_summary(summary, reader, sip)
 
-
-def _owns_lower_layers(partition: Partition | None) -> bool:
-    return partition is None or partition[0] == 0
+    def _open(self) -> Reader:
+        if self._replay is not None:
+            return ReplayReader(self._replay, str(self.path))
+        return open_capture(self.path, self._stdin, self._region)
 
 
 def _size(path: str | Path, reader: Reader) -> int | None:
-    if str(path) == "-" or reader.source.compression:
+    if str(path) == "-" or reader.source.compression or reader.format == "replay":
         return None
     try:
         return os.path.getsize(path)
@@ -135,34 +135,79 @@ def default_jobs(path: str | Path) -> int:
         size = os.path.getsize(path)
     except OSError:
         return 1
-    return min(os.cpu_count() or 1, 4) if size >= PARALLEL_MIN_BYTES else 1
+    return min(os.cpu_count() or 1, 8) if size >= PARALLEL_MIN_BYTES else 1
 
 
-def map_partitions(
+def map_parts(
     path: str | Path, jobs: int, work: Callable[[MessageReader], T]
-) -> list[tuple[T, CaptureSummary]]:
-    """Run ``work`` on each of ``jobs`` partitions of the capture's messages, in parallel.
+) -> tuple[list[T], CaptureSummary]:
+    """``work`` applied to disjoint parts of the capture's messages, together covering all.
 
     ``work`` must be a module-level function (it is sent to other processes) and its result
-    must pickle. Returns (result, summary) per partition, partition 0 first.
+    must pickle. With one job, or a file that cannot be cut, there is one part.
     """
-    if jobs <= 1:
-        return [_run_partition(path, (0, 1), work)]
-    context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-    with ProcessPoolExecutor(jobs, mp_context=context) as pool:
-        futures = [pool.submit(_run_partition, path, (k, jobs), work) for k in range(jobs)]
-        return [future.result() for future in futures]
+    planned = regions.plan(path, jobs) if jobs > 1 else None
+    if planned is not None and len(planned) > 1:
+        context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+        with ProcessPoolExecutor(len(planned), mp_context=context) as pool:
+            numbered = _number_regions(path, planned, pool)
+            if numbered is not None:
+                parts = list(pool.map(_run_region, repeat(path), numbered, repeat(work)))
+                return _finish_parts(path, parts, work)
+    reader = MessageReader(path)
+    return [work(reader)], reader.summary
 
 
-def _run_partition(
-    path: str | Path, partition: Partition, work: Callable[[MessageReader], T]
-) -> tuple[T, CaptureSummary]:
-    reader = MessageReader(path, partition=partition)
-    return work(reader), reader.summary
+def _number_regions(
+    path: str | Path, planned: list[Region], pool: ProcessPoolExecutor
+) -> list[Region] | None:
+    """The regions with their first frame numbers, or None if a cut fell inside a record."""
+    counted = list(pool.map(_count_region, repeat(path), planned))
+    if not all(aligned for _, aligned in counted):
+        return None
+    numbered, first = [], 1
+    for region, (frames, _) in zip(planned, counted, strict=True):
+        numbered.append(replace(region, first_frame=first))
+        first += frames
+    return numbered
 
 
-def merge_summaries(parts: list[CaptureSummary]) -> CaptureSummary:
-    merged = parts[0]
-    for other in parts[1:]:
-        merged.merge_partition(other)
-    return merged
+def _count_region(path: str | Path, region: Region) -> tuple[int, bool]:
+    reader = open_capture(path, region=region)
+    try:
+        return reader.count_frames() - (region.first_frame - 1), reader.aligned
+    finally:
+        reader.close()
+
+
+def _run_region(
+    path: str | Path, region: Region, work: Callable[[MessageReader], T]
+) -> tuple[T, list[Frame], CaptureSummary]:
+    reader = MessageReader(path, region=region)
+    return work(reader), reader.deferred, reader.summary
+
+
+def _finish_parts(
+    path: str | Path,
+    parts: list[tuple[T, list[Frame], CaptureSummary]],
+    work: Callable[[MessageReader], T],
+) -> tuple[list[T], CaptureSummary]:
+    """Decode the set-aside stateful frames here, and sum up the parts."""
+    replay = MessageReader(path, replay=[frame for _, frames, _ in parts for frame in frames])
+    results = [result for result, _, _ in parts]
+    results.append(work(replay))
+    summaries = [summary for _, _, summary in parts]
+    summary = summaries[0]
+    for other in summaries[1:]:
+        summary.linktypes = tuple(sorted({*summary.linktypes, *other.linktypes}))
+        summary.last_ts_ns = other.last_ts_ns or summary.last_ts_ns
+        _add_counts(summary, other)
+    summary.frames = summaries[-1].frames  # the last region's last frame number is the total
+    _add_counts(summary, replay.summary)
+    return results, summary
+
+
+def _add_counts(summary: CaptureSummary, other: CaptureSummary) -> None:
+    summary.sip_messages += other.sip_messages
+    summary.defective_messages += other.defective_messages
+    summary.problems.merge(other.problems)

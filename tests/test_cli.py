@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sipdiag.cli import Environment, ExitStatus, main
-from sipdiag.pipeline import MessageReader, map_partitions
+from sipdiag.pipeline import MessageReader, map_parts
 from tests import packets
 
 T0 = 1_700_000_000_000_000_000
@@ -106,10 +106,8 @@ def test_parallel_reading_gives_the_same_messages(write_capture) -> None:
     path = write_capture(call_capture(calls=200))
 
     def messages_of(jobs: int) -> list[tuple[int, int, str, str]]:
-        found = []
-        for result, _ in map_partitions(path, jobs, _keys):
-            found.extend(result)
-        return sorted(found)
+        parts, _ = map_parts(path, jobs, _keys)
+        return sorted(key for part in parts for key in part)
 
     single = messages_of(1)
     assert len(single) == 800
@@ -117,7 +115,7 @@ def test_parallel_reading_gives_the_same_messages(write_capture) -> None:
 
 
 def _keys(reader: MessageReader) -> list[tuple[int, int, str, str]]:
-    return [(m.frame, m.number, m.call_id, m.summary) for m in reader]
+    return [(m.frame, m.ts_ns, m.call_id, m.summary) for m in reader]
 
 
 def test_count_is_the_same_with_any_number_of_jobs(write_capture) -> None:

@@ -16,11 +16,16 @@ control (progress, batching) while memory stays at one block.
 A file cut in the middle of a record is read up to the cut and the cut is recorded as a
 ``capture_truncated`` problem. A file that is not a capture raises ``CaptureError`` with one
 line for the user. The capture layer knows nothing about IP or SIP.
+
+A large plain pcap or pcapng file can be read in parts by several processes at once: the
+``regions`` module finds record boundaries that cut the file into ``Region``s, and a reader
+opened with a region reads only its records, numbering frames from the region's first frame.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -32,6 +37,16 @@ HEAD_SIZE = 1 << 16
 
 FrameHandler = Callable[[int, int, bytes, int, int, int], None]
 """Called as handler(number, ts_ns, buf, start, end, orig_len) for each frame."""
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    """Part of a plain capture file: whole records from byte ``start`` up to byte ``end``."""
+
+    start: int
+    end: int
+    first_frame: int = 1
+    """The number of the region's first frame in the whole file."""
 
 
 class CaptureError(Exception):
@@ -49,29 +64,87 @@ class Reader:
 
     format = "capture"
 
-    def __init__(self, source: ByteSource) -> None:
+    def __init__(self, source: ByteSource, region: Region | None = None) -> None:
         self.source = source
-        self.frame_count = 0
+        self.region = region
+        self.frame_count = region.first_frame - 1 if region else 0
         self.linktypes: set[int] = set()
         self.first_ts_ns: int | None = None
         self.last_ts_ns: int | None = None
+        self.aligned = True
+        """False if a region's last record runs past its end (the region was cut wrongly)."""
+        self._first_block = b""
+        self._first_offset = 0
+        """Where reading starts: the head already read, and the first record in it."""
+        self._consumed = 0
 
     def frames(self, sink: FrameSink, problems: ProblemLog) -> Iterator[int]:
         """Push every frame to ``sink``; yield the number of bytes read after each block."""
         raise NotImplementedError
 
+    def count_frames(self) -> int:
+        """Count the frames without decoding them (how regions learn their first frame)."""
+        raise NotImplementedError
+
+    def _blocks(self, problems: ProblemLog) -> Iterator[tuple[bytes, int]]:
+        """The data a block at a time, each with where its first unread record starts.
+
+        After handling a block the caller sets ``_consumed`` to where the record it could not
+        finish starts; that record is carried over into the next block. A damaged record
+        header (``_damaged``) or the end of the data ends the iteration.
+        """
+        buf, off = self._first_block, self._first_offset
+        while True:
+            self._consumed = off
+            yield buf, off
+            off = self._consumed
+            damage = self._damaged(buf, off)
+            if damage:
+                problems.add("capture_corrupt", self.frame_count + 1, damage)
+                return
+            more = self.source.read()
+            if not more:
+                break
+            buf, off = buf[off:] + more, 0
+        if off < len(buf):
+            self._note_cut(
+                problems,
+                f"the file ends {len(buf) - off} bytes into a record "
+                f"(frame {self.frame_count + 1} is cut)",
+            )
+
+    def _damaged(self, buf: bytes, off: int) -> str | None:
+        """Why the record header at ``off`` cannot be right, if it cannot; else None."""
+        return None
+
+    def _start_region(self) -> None:
+        """Move to the region's first record (formats that can be read in parts call this)."""
+        if self.region is not None:
+            self.source.seek_region(self.region.start, self.region.end)
+
     def _note_cut(self, problems: ProblemLog, detail: str) -> None:
         """Record that the capture ends inside frame ``frame_count + 1``."""
+        if self.region is not None and self.source.limit is not None and not self._at_eof():
+            self.aligned = False  # the record goes on into the next region
+            return
         if self.source.cut:
             detail = f"{detail}; {self.source.cut}"
         problems.add("capture_truncated", self.frame_count + 1, detail)
+
+    def _at_eof(self) -> bool:
+        return self.source.at_end()
 
     def close(self) -> None:
         self.source.close()
 
 
-def open_capture(path: str | Path, stdin: BinaryIO | None = None) -> Reader:
-    """Open a capture file, or ``-`` for standard input, and pick the reader for its format."""
+def open_capture(
+    path: str | Path, stdin: BinaryIO | None = None, region: Region | None = None
+) -> Reader:
+    """Open a capture file, or ``-`` for standard input, and pick the reader for its format.
+
+    With a ``region``, only that part of a plain pcap or pcapng file is read.
+    """
     from sipdiag.capture import erf, netmon, pcap, pcapng
 
     try:
@@ -82,7 +155,7 @@ def open_capture(path: str | Path, stdin: BinaryIO | None = None) -> Reader:
     for module in (pcap, pcapng, netmon, erf):
         if module.recognise(head):
             try:
-                return module.open_reader(source, head)
+                return module.open_reader(source, head, region)
             except SourceError as exc:
                 raise CaptureError(str(exc)) from exc
     source.close()
@@ -100,6 +173,7 @@ def _not_a_capture(head: bytes) -> str:
 
 __all__ = [
     "CaptureError",
+    "Region",
     "FrameHandler",
     "FrameSink",
     "Reader",

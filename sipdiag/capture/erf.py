@@ -13,8 +13,8 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 
-from sipdiag.capture import FrameHandler, FrameSink, Reader, linktypes
-from sipdiag.capture.source import ByteSource
+from sipdiag.capture import FrameHandler, FrameSink, Reader, Region, linktypes
+from sipdiag.capture.source import ByteSource, SourceError
 from sipdiag.problems import ProblemLog
 
 HEADER = struct.Struct("<QBB6x")
@@ -40,7 +40,9 @@ def recognise(head: bytes) -> bool:
     return checked > 0 and (checked == RECORDS_TO_CHECK or off == len(head))
 
 
-def open_reader(source: ByteSource, head: bytes) -> ErfReader:
+def open_reader(source: ByteSource, head: bytes, region: Region | None = None) -> ErfReader:
+    if region is not None:
+        raise SourceError(f"{source.name}: only pcap and pcapng files can be read in parts")
     return ErfReader(source, head)
 
 
@@ -65,25 +67,20 @@ class ErfReader(Reader):
         self._handlers: dict[int, FrameHandler] = {}
 
     def frames(self, sink: FrameSink, problems: ProblemLog) -> Iterator[int]:
-        buf, off = self._first_block, 0
-        while True:
-            off = self._records(buf, off, sink, problems)
-            more = self.source.read()
-            if not more:
-                break
-            buf, off = buf[off:] + more, 0
+        for buf, off in self._blocks(problems):
+            self._consumed = self._records(buf, off, sink, problems)
             yield self.source.consumed
-        if off < len(buf):
-            self._note_cut(problems, f"the file ends {len(buf) - off} bytes into a record")
+
+    def _damaged(self, buf: bytes, off: int) -> str | None:
+        if off + HEADER.size <= len(buf) and _header(buf, off)[3] < HEADER.size:
+            return f"ERF record length {_header(buf, off)[3]} at byte {off}"
+        return None
 
     def _records(self, buf: bytes, off: int, sink: FrameSink, problems: ProblemLog) -> int:
         while off + HEADER.size <= len(buf):
             ts, rtype, _flags, rlen, _lctr, wlen = _header(buf, off)
-            if rlen < HEADER.size:
-                problems.add("capture_corrupt", self.frame_count + 1, f"ERF record length {rlen}")
-                return len(buf)
             end = off + rlen
-            if end > len(buf):
+            if rlen < HEADER.size or end > len(buf):
                 break
             self.frame_count += 1
             self.last_ts_ns = _ts_ns(ts)

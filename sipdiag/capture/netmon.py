@@ -14,8 +14,8 @@ import calendar
 import struct
 from collections.abc import Iterator
 
-from sipdiag.capture import FrameHandler, FrameSink, Reader, linktypes
-from sipdiag.capture.source import ByteSource
+from sipdiag.capture import FrameHandler, FrameSink, Reader, Region, linktypes
+from sipdiag.capture.source import ByteSource, SourceError
 from sipdiag.problems import ProblemLog
 
 HEADER = struct.Struct("<4sBBH8HII")
@@ -33,7 +33,9 @@ def recognise(head: bytes) -> bool:
     return head[:4] in (b"RTSS", b"GMBU")
 
 
-def open_reader(source: ByteSource, head: bytes) -> NetmonReader:
+def open_reader(source: ByteSource, head: bytes, region: Region | None = None) -> NetmonReader:
+    if region is not None:
+        raise SourceError(f"{source.name}: only pcap and pcapng files can be read in parts")
     return NetmonReader(source, head)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 
-from sipdiag.capture import FrameSink, Reader
+from sipdiag.capture import FrameSink, Reader, Region
 from sipdiag.capture.source import ByteSource
 from sipdiag.problems import ProblemLog
 
@@ -32,17 +32,20 @@ def recognise(head: bytes) -> bool:
     return head[:4] in _MAGICS
 
 
-def open_reader(source: ByteSource, head: bytes) -> PcapReader:
-    return PcapReader(source, head)
+def open_reader(source: ByteSource, head: bytes, region: Region | None = None) -> PcapReader:
+    return PcapReader(source, head, region)
 
 
 class PcapReader(Reader):
     format = "pcap"
 
-    def __init__(self, source: ByteSource, head: bytes) -> None:
-        super().__init__(source)
+    def __init__(self, source: ByteSource, head: bytes, region: Region | None = None) -> None:
+        super().__init__(source, region)
         order, self._ns_per_unit = _MAGICS[head[:4]]
-        self._first_block = head
+        self._first_block, self._first_offset = head, HEADER_SIZE
+        if region is not None:
+            self._start_region()
+            self._first_block, self._first_offset = b"", 0
         self.nanosecond = self._ns_per_unit == 1
         self._order = order
         fields = struct.unpack_from(order + "HHiIII", head, 4)
@@ -53,19 +56,18 @@ class PcapReader(Reader):
         self.linktypes.add(self.linktype)
 
     def frames(self, sink: FrameSink, problems: ProblemLog) -> Iterator[int]:
-        if len(self._first_block) < HEADER_SIZE:
+        if self.region is None and len(self._first_block) < HEADER_SIZE:
             self._note_cut(problems, "the file ends inside the 24-byte pcap file header")
             return
         handler = sink.link_handler(self.linktype)
         unpack = struct.Struct(self._order + "IIII").unpack_from
         scale = self._ns_per_unit
-        buf, off, number = self._first_block, HEADER_SIZE, 0
-        ts = None
-        if len(buf) >= HEADER_SIZE + RECORD_HEADER_SIZE:
-            sec, frac = unpack(buf, off)[:2]
-            self.first_ts_ns = sec * 1_000_000_000 + frac * scale
-        while True:
+        number, ts = self.frame_count, None
+        for buf, off in self._blocks(problems):
             size = len(buf)
+            if self.first_ts_ns is None and off + RECORD_HEADER_SIZE <= size:
+                sec, frac = unpack(buf, off)[:2]
+                self.first_ts_ns = sec * 1_000_000_000 + frac * scale
             while off + RECORD_HEADER_SIZE <= size:
                 sec, frac, caplen, origlen = unpack(buf, off)
                 end = off + RECORD_HEADER_SIZE + caplen
@@ -75,23 +77,31 @@ class PcapReader(Reader):
                 ts = sec * 1_000_000_000 + frac * scale
                 handler(number, ts, buf, off + RECORD_HEADER_SIZE, end, origlen)
                 off = end
-            self.frame_count, self.last_ts_ns = number, ts
-            if off + RECORD_HEADER_SIZE <= size and unpack(buf, off)[2] > MAX_RECORD:
-                caplen = unpack(buf, off)[2]
-                problems.add(
-                    "capture_corrupt",
-                    number + 1,
-                    f"record header claims {caplen} captured bytes; the rest of the file is "
-                    "unreadable",
-                )
-                return
-            more = self.source.read()
-            if not more:
-                break
-            buf, off = buf[off:] + more, 0
+            self._consumed = off
+            self.frame_count = number
+            if ts is not None:
+                self.last_ts_ns = ts
             yield self.source.consumed
-        if off < len(buf):
-            self._note_cut(
-                problems,
-                f"the file ends {len(buf) - off} bytes into a record (frame {number + 1} is cut)",
-            )
+
+    def count_frames(self) -> int:
+        unpack = struct.Struct(self._order + "8xI").unpack_from
+        number = self.frame_count
+        for buf, off in self._blocks(ProblemLog()):
+            size = len(buf)
+            while off + RECORD_HEADER_SIZE <= size:
+                end = off + RECORD_HEADER_SIZE + unpack(buf, off)[0]
+                if end > size:
+                    break
+                number += 1
+                off = end
+            self._consumed = off
+            self.frame_count = number
+        return number
+
+    def _damaged(self, buf: bytes, off: int) -> str | None:
+        if off + RECORD_HEADER_SIZE > len(buf):
+            return None
+        caplen = struct.unpack_from(self._order + "8xI", buf, off)[0]
+        if caplen <= MAX_RECORD:
+            return None
+        return f"record header claims {caplen} captured bytes; the rest of the file is unreadable"

@@ -6,6 +6,11 @@ Description Block adds an interface with its link type and timestamp resolution 
 default microseconds) and offset (``if_tsoffset``). Enhanced, Simple and the obsolete Packet
 Blocks carry frames; Wireshark numbers each of them as one frame, and so do we. Other blocks
 (statistics, name resolution, decryption secrets, custom) are skipped.
+
+A region of the file (for reading in parts) holds only packet and other non-structural blocks:
+the reader learns the interfaces from the blocks before the region (the preamble), and a
+section or interface block inside the region means the file cannot be read in parts (the region
+is then not ``aligned``, and the caller reads the file whole).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import struct
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from sipdiag.capture import FrameHandler, FrameSink, Reader
+from sipdiag.capture import FrameHandler, FrameSink, Reader, Region
 from sipdiag.capture.source import ByteSource
 from sipdiag.problems import ProblemLog
 
@@ -23,6 +28,7 @@ INTERFACE = 0x00000001
 OBSOLETE_PACKET = 0x00000002
 SIMPLE_PACKET = 0x00000003
 ENHANCED_PACKET = 0x00000006
+PACKET_BLOCKS = frozenset({ENHANCED_PACKET, SIMPLE_PACKET, OBSOLETE_PACKET})
 BYTE_ORDER_MAGIC = 0x1A2B3C4D
 OPTION_TSRESOL = 9
 OPTION_TSOFFSET = 14
@@ -33,18 +39,17 @@ def recognise(head: bytes) -> bool:
     return head[:4] == b"\x0a\x0d\x0d\x0a"
 
 
-def open_reader(source: ByteSource, head: bytes) -> PcapngReader:
-    return PcapngReader(source, head)
+def open_reader(source: ByteSource, head: bytes, region: Region | None = None) -> PcapngReader:
+    return PcapngReader(source, head, region)
 
 
 class Interface(NamedTuple):
-    handler: FrameHandler
+    linktype: int
     ts_mul: int
     ts_div: int
     """Timestamp units times ts_mul // ts_div gives nanoseconds."""
     ts_offset_ns: int
     snaplen: int
-    linktype: int
 
 
 class PcapngError(Exception):
@@ -54,48 +59,93 @@ class PcapngError(Exception):
 class PcapngReader(Reader):
     format = "pcapng"
 
-    def __init__(self, source: ByteSource, head: bytes) -> None:
-        super().__init__(source)
-        self._first_block = head
+    def __init__(self, source: ByteSource, head: bytes, region: Region | None = None) -> None:
+        super().__init__(source, region)
         self.interfaces: list[Interface] = []
         self.sections = 0
         self._order = "<"
+        self._handlers: list[FrameHandler] = []
+        self._sink: FrameSink | None = None
+        self._first_block = head
+        if region is not None:
+            self.read_preamble(head[: region.start])
+            self._start_region()
+            self._first_block = b""
+
+    def read_preamble(self, data: bytes) -> int:
+        """Learn byte order and interfaces from the blocks before the first packet block.
+
+        Returns where the first packet block starts (or where the data ends).
+        """
+        off = 0
+        while off + 12 <= len(data):
+            btype, blen = self._block_header(data, off)
+            if btype in PACKET_BLOCKS or off + blen > len(data):
+                break
+            self._structure_block(btype, data, off, off + blen)
+            off += blen
+        return off
+
+    @property
+    def byte_order(self) -> str:
+        """The struct byte-order character of the current section."""
+        return self._order
 
     def frames(self, sink: FrameSink, problems: ProblemLog) -> Iterator[int]:
-        buf, off = self._first_block, 0
+        self._sink = sink
+        self._handlers = [sink.link_handler(i.linktype) for i in self.interfaces]
         try:
-            while True:
-                off = self._blocks(buf, off, sink)
-                more = self.source.read()
-                if not more:
-                    break
-                buf, off = buf[off:] + more, 0
+            for buf, off in self._blocks(problems):
+                self._consumed = self._packets(buf, off)
                 yield self.source.consumed
         except PcapngError as exc:
             problems.add("capture_corrupt", self.frame_count + 1, str(exc))
-            return
-        if off < len(buf):
-            self._note_cut(problems, f"the file ends {len(buf) - off} bytes into a block")
 
-    def _blocks(self, buf: bytes, off: int, sink: FrameSink) -> int:
+    def count_frames(self) -> int:
+        problems = ProblemLog()
+        for buf, off in self._blocks(problems):
+            while off + 12 <= len(buf):
+                btype, blen = self._block_header(buf, off)
+                if off + blen > len(buf):
+                    break
+                if btype in PACKET_BLOCKS:
+                    self.frame_count += 1
+                elif btype in (SECTION_HEADER, INTERFACE):
+                    self.aligned = False
+                    return self.frame_count
+                off += blen
+            self._consumed = off
+        return self.frame_count
+
+    def _damaged(self, buf: bytes, off: int) -> str | None:
+        if off + 12 > len(buf):
+            return None
+        try:
+            self._block_header(buf, off)
+        except PcapngError as exc:
+            return str(exc)
+        return None
+
+    def _block_header(self, buf: bytes, off: int) -> tuple[int, int]:
+        """(type, total length) of the block at ``off``, checked for sanity."""
+        btype = struct.unpack_from(self._order + "I", buf, off)[0]
+        order = _section_order(buf, off) if btype == SECTION_HEADER else self._order
+        blen = struct.unpack_from(order + "I", buf, off + 4)[0]
+        if blen < 12 or blen % 4 or blen > MAX_BLOCK:
+            raise PcapngError(f"block at byte {off} has an impossible length {blen}")
+        return btype, blen
+
+    def _packets(self, buf: bytes, off: int) -> int:
         """Read every whole block of ``buf`` from ``off``; return where the first partial one starts."""
         size = len(buf)
         block = struct.Struct(self._order + "II").unpack_from
         enhanced = struct.Struct(self._order + "IIIII").unpack_from
-        interfaces = self.interfaces
-        number, ts = self.frame_count, None
+        interfaces, handlers = self.interfaces, self._handlers
+        number, ts, first = self.frame_count, None, self.first_ts_ns
         while off + 12 <= size:
             btype, blen = block(buf, off)
-            order = self._order
-            if btype == SECTION_HEADER:  # reads the same in either byte order
-                order = _section_order(buf, off)
-                blen = struct.unpack_from(order + "I", buf, off + 4)[0]
             end = off + blen
-            if blen < 12 or blen % 4 or blen > MAX_BLOCK:
-                raise PcapngError(f"block at byte {off} has an impossible length {blen}")
-            if end > size:
-                break
-            if btype == ENHANCED_PACKET:
+            if btype == ENHANCED_PACKET and 32 <= blen <= MAX_BLOCK and end <= size:
                 if_id, hi, lo, caplen, origlen = enhanced(buf, off + 8)
                 if if_id >= len(interfaces):
                     raise PcapngError(f"packet block refers to undeclared interface {if_id}")
@@ -103,28 +153,41 @@ class PcapngReader(Reader):
                 number += 1
                 ts = ((hi << 32) | lo) * interface.ts_mul // interface.ts_div
                 ts += interface.ts_offset_ns
-                interface.handler(number, ts, buf, off + 28, min(off + 28 + caplen, end - 4), origlen)
-            elif btype in (SIMPLE_PACKET, OBSOLETE_PACKET):
+                if first is None:
+                    first = ts
+                handlers[if_id](number, ts, buf, off + 28, min(off + 28 + caplen, end - 4), origlen)
+                off = end
+                continue
+            btype, blen = self._block_header(buf, off)  # checks it, and reads a new section right
+            end = off + blen
+            if end > size:
+                break
+            if btype in PACKET_BLOCKS:
                 number += 1
-                ts = self._old_packet(btype, buf, off, end, number)
-            elif btype == INTERFACE:
-                self._add_interface(buf, off, end, sink)
-                interfaces = self.interfaces
-            elif btype == SECTION_HEADER:
-                self._order, self.interfaces = order, []
-                self.sections += 1
-                interfaces = self.interfaces
-                block = struct.Struct(order + "II").unpack_from
-                enhanced = struct.Struct(order + "IIIII").unpack_from
-            if self.first_ts_ns is None:
-                self.first_ts_ns = ts
+                ts = self._other_packet(btype, buf, off, end, number)
+            elif btype in (SECTION_HEADER, INTERFACE):
+                if self.region is not None:
+                    self.aligned = False
+                    return size
+                self._structure_block(btype, buf, off, end)
+                block = struct.Struct(self._order + "II").unpack_from
+                enhanced = struct.Struct(self._order + "IIIII").unpack_from
+                interfaces, handlers = self.interfaces, self._handlers
             off = end
-        self.frame_count = number
+        self.frame_count, self.first_ts_ns = number, first
         if ts is not None:
             self.last_ts_ns = ts
         return off
 
-    def _add_interface(self, buf: bytes, off: int, end: int, sink: FrameSink) -> None:
+    def _structure_block(self, btype: int, buf: bytes, off: int, end: int) -> None:
+        if btype == SECTION_HEADER:
+            self._order = _section_order(buf, off)
+            self.interfaces, self._handlers = [], []
+            self.sections += 1
+        elif btype == INTERFACE:
+            self._add_interface(buf, off, end)
+
+    def _add_interface(self, buf: bytes, off: int, end: int) -> None:
         linktype, _, snaplen = struct.unpack_from(self._order + "HHI", buf, off + 8)
         ts_mul, ts_div, ts_offset = 1000, 1, 0
         for code, value in _options(buf, off + 16, end - 4, self._order):
@@ -133,10 +196,11 @@ class PcapngReader(Reader):
             elif code == OPTION_TSOFFSET and len(value) == 8:
                 ts_offset = struct.unpack(self._order + "q", value)[0] * 1_000_000_000
         self.linktypes.add(linktype)
-        handler = sink.link_handler(linktype)
-        self.interfaces.append(Interface(handler, ts_mul, ts_div, ts_offset, snaplen, linktype))
+        self.interfaces.append(Interface(linktype, ts_mul, ts_div, ts_offset, snaplen))
+        if self._sink is not None:
+            self._handlers.append(self._sink.link_handler(linktype))
 
-    def _old_packet(self, btype: int, buf: bytes, off: int, end: int, number: int) -> int | None:
+    def _other_packet(self, btype: int, buf: bytes, off: int, end: int, number: int) -> int | None:
         """Simple Packet Block (no timestamp, interface 0) or obsolete Packet Block."""
         if not self.interfaces:
             raise PcapngError(f"packet block at byte {off} comes before any interface")
@@ -146,14 +210,14 @@ class PcapngReader(Reader):
             caplen = min(origlen, end - 4 - (off + 12))
             if interface.snaplen:
                 caplen = min(caplen, interface.snaplen)
-            interface.handler(number, 0, buf, off + 12, off + 12 + caplen, origlen)
+            self._handlers[0](number, 0, buf, off + 12, off + 12 + caplen, origlen)
             return None
         if_id, _, hi, lo, caplen, origlen = struct.unpack_from(self._order + "HHIIII", buf, off + 8)
         if if_id >= len(self.interfaces):
             raise PcapngError(f"packet block refers to undeclared interface {if_id}")
         interface = self.interfaces[if_id]
         ts = ((hi << 32) | lo) * interface.ts_mul // interface.ts_div + interface.ts_offset_ns
-        interface.handler(number, ts, buf, off + 28, min(off + 28 + caplen, end - 4), origlen)
+        self._handlers[if_id](number, ts, buf, off + 28, min(off + 28 + caplen, end - 4), origlen)
         return ts
 
 

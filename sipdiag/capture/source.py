@@ -64,6 +64,8 @@ class ByteSource:
                 self._decompressor = factory()  # type: ignore[operator]
         self.consumed = 0
         """Bytes handed out so far (decompressed), for progress reports."""
+        self.limit: int | None = None
+        """Stop at this byte of the file (set by ``seek_region``), for reading a part of it."""
         self.cut: str | None = None
         """Why the data ended early (a compressed stream cut short), else None."""
 
@@ -73,7 +75,26 @@ class ByteSource:
         self.consumed += len(data)
         return data
 
+    @classmethod
+    def empty(cls, name: str) -> ByteSource:
+        """A source with no bytes (for frames that do not come from a file)."""
+        import io
+
+        return cls(io.BytesIO(), name, b"", None)
+
+    def seek_region(self, start: int, end: int) -> None:
+        """Read only bytes start..end of an uncompressed file from now on."""
+        if self.compression or not self._raw.seekable():
+            raise SourceError(f"{self.name}: only a plain file can be read in parts")
+        self._raw.seek(start)
+        self._pending = b""
+        self.consumed, self.limit = start, end
+
     def _read_raw(self, size: int) -> bytes:
+        if self.limit is not None:
+            size = min(size, self.limit - self.consumed)
+            if size <= 0:
+                return b""
         if self._pending:
             data, self._pending = self._pending, b""
             return data + self._raw.read(max(size - len(data), 0))
@@ -101,6 +122,16 @@ class ByteSource:
         """Concatenated compressed streams: start again on what follows the first one."""
         self._pending = rest + self._pending
         self._decompressor = self._new_decompressor()  # type: ignore[operator]
+
+    def at_end(self) -> bool:
+        """True once a region's limit is reached (not tried on streams)."""
+        return self.limit is not None and self.consumed >= self._file_size()
+
+    def _file_size(self) -> int:
+        position = self._raw.tell()
+        size = self._raw.seek(0, 2)
+        self._raw.seek(position)
+        return size
 
     def read_all(self) -> bytes:
         """Everything that is left (for formats that need random access)."""

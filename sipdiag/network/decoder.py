@@ -1,7 +1,12 @@
 """The Decoder: link layer, IP, tunnels and transports, frame by frame.
 
-Hot path: a SIP-only capture is mostly Ethernet, IPv4, UDP; that path is a handful of byte
-lookups and one call per layer, and nothing is copied until the UDP payload is cut out.
+Hot path: a SIP-only capture is mostly Ethernet, IPv4, UDP; that path is one unpack of the
+headers and one call per layer, and nothing is copied until the UDP payload is cut out.
+
+When a process reads only a part of a file (``defer`` is given), every frame that needs state
+from other frames (a TCP segment, an IP fragment, an SCTP packet) is handed to ``defer`` whole
+instead of decoded, so that one process can decode all of them, in order, with the state they
+need; each frame is decoded exactly once either way.
 Everything less common (VLAN tags, IPv6 extension headers, fragments, tunnels) takes the same
 functions through ``_ethertype`` and ``_transport``, with a depth limit so that a crafted frame
 cannot recurse forever.
@@ -30,22 +35,36 @@ IPV6_EXTENSIONS = frozenset({0, 43, 44, 51, 60, 135, 139, 140})
 MAX_DEPTH = 8
 MAX_ENDPOINTS = 1 << 16
 NO_FRAMES: tuple[int, ...] = ()
+Deferred = tuple[int, int, int, bytes, int]
+"""A frame left for the process that reads the whole capture's stateful traffic:
+(number, ts_ns, link type, bytes, original length)."""
 _AF_IPV4 = frozenset({2})
 _AF_IPV6 = frozenset({10, 24, 28, 30})
 _TCP = struct.Struct(">HHI4xBB")
+_ETHERNET_IPV4_UDP = struct.Struct(">HBxHxxHxBxxIIHHH")
+"""From byte 12 of an Ethernet frame: ethertype; IPv4 version/IHL, total length, flags and
+fragment offset, protocol, addresses; UDP ports and length (if the IPv4 header has no options)."""
 
 
 class Decoder:
     """A ``FrameSink`` that decodes frames down to transport payloads for a ``PayloadSink``."""
 
-    def __init__(self, sink: PayloadSink, problems: ProblemLog) -> None:
+    def __init__(
+        self, sink: PayloadSink, problems: ProblemLog, defer: Callable[[Deferred], None] | None = None
+    ) -> None:
         self._sink = sink
+        self._defer = defer
+        """When reading part of a file: where frames that need state across parts go."""
+        self._current: tuple[int, bytes, int, int, int] = (0, b"", 0, 0, 0)
+        """The frame being decoded (link type, buffer, start, end, original length), kept for
+        ``defer`` by the link handlers of every frame that leaves the common fast path."""
         self._datagram = sink.datagram
         self._problems = problems
         self.fragments = FragmentReassembler(problems)
         self.tcp = TcpReassembler(sink)
         self._sctp = SctpReassembler()
-        self._endpoints: dict[tuple[bytes, int], Endpoint] = {}
+        self._endpoints: dict[int | tuple[bytes, int], Endpoint] = {}
+        """Endpoints made so far, keyed by address << 16 | port (IPv4) or (address, port)."""
 
     def link_handler(self, linktype: int) -> FrameHandler:
         handlers: dict[int, FrameHandler] = {
@@ -69,35 +88,51 @@ class Decoder:
 
     # Link layer: each handler is called as (frame, ts, buf, start, end, orig_len).
 
-    def _ethernet(self, frame: int, ts: int, buf: bytes, start: int, end: int, _: int) -> None:
-        ip = start + 14
-        if end - ip >= 28 and buf[ip - 2] == 8 and buf[ip - 1] == 0 and buf[ip] == 0x45:
-            # The common case, IPv4 with a plain 20-byte header: straight to UDP if it is UDP
-            # and not a fragment; anything else goes the general way.
-            total = buf[ip + 2] << 8 | buf[ip + 3]
-            if buf[ip + 9] == IPPROTO_UDP and not buf[ip + 6] & 0x3F | buf[ip + 7] and 28 <= total:
-                src, dst = buf[ip + 12 : ip + 16], buf[ip + 16 : ip + 20]
-                self._udp(frame, ts, src, dst, buf, ip + 20, min(ip + total, end), 0, NO_FRAMES)
+    def _ethernet(
+        self, frame: int, ts: int, buf: bytes, start: int, end: int, orig_len: int
+    ) -> None:
+        if end - start >= 42:
+            # The common case first, read with one unpack: IPv4 without options, not a
+            # fragment, carrying UDP. Anything else goes the general way below.
+            fields = _ETHERNET_IPV4_UDP.unpack_from(buf, start + 12)
+            ethertype, version, total, fragment, protocol, src, dst, sport, dport, length = fields
+            if (ethertype == ETH_IPV4 and version == 0x45 and protocol == IPPROTO_UDP
+                    and not fragment & 0x3FFF and total >= 28):
+                endpoints = self._endpoints
+                source = endpoints.get(src << 16 | sport) or self._endpoint(src, sport)
+                destination = endpoints.get(dst << 16 | dport) or self._endpoint(dst, dport)
+                udp_end = start + 34 + length
+                stop = min(udp_end, start + 14 + total, end)
+                payload = buf[start + 42 : stop]
+                if self._datagram("UDP", frame, ts, source, destination, payload, NO_FRAMES):
+                    if udp_end > stop:
+                        self._cut_short(frame, udp_end - start - 42, len(payload))
+                elif payload:
+                    self._udp_tunnel(frame, ts, sport, dport, payload, 0)
                 return
+        self._current = (linktypes.ETHERNET, buf, start, end, orig_len)
         if end - start < 14:
             self._problems.add("link_bad_header", frame, "Ethernet frame shorter than its header")
             return
-        self._ethertype(buf[start + 12] << 8 | buf[start + 13], frame, ts, buf, ip, end, 0)
+        self._ethertype(buf[start + 12] << 8 | buf[start + 13], frame, ts, buf, start + 14, end, 0)
 
-    def _linux_sll(self, frame: int, ts: int, buf: bytes, start: int, end: int, _: int) -> None:
+    def _linux_sll(self, frame: int, ts: int, buf: bytes, start: int, end: int, orig_len: int) -> None:
+        self._current = (linktypes.LINUX_SLL, buf, start, end, orig_len)
         if end - start < 16:
             self._problems.add("link_bad_header", frame, "Linux cooked frame shorter than its header")
             return
         self._ethertype(buf[start + 14] << 8 | buf[start + 15], frame, ts, buf, start + 16, end, 0)
 
-    def _linux_sll2(self, frame: int, ts: int, buf: bytes, start: int, end: int, _: int) -> None:
+    def _linux_sll2(self, frame: int, ts: int, buf: bytes, start: int, end: int, orig_len: int) -> None:
+        self._current = (linktypes.LINUX_SLL2, buf, start, end, orig_len)
         if end - start < 20:
             self._problems.add("link_bad_header", frame, "Linux cooked v2 frame shorter than its header")
             return
         self._ethertype(buf[start] << 8 | buf[start + 1], frame, ts, buf, start + 20, end, 0)
 
-    def _bsd_loopback(self, frame: int, ts: int, buf: bytes, start: int, end: int, _: int) -> None:
+    def _bsd_loopback(self, frame: int, ts: int, buf: bytes, start: int, end: int, orig_len: int) -> None:
         """NULL/LOOP: a 4-byte address family, in whichever byte order the writer used."""
+        self._current = (linktypes.NULL, buf, start, end, orig_len)
         if end - start < 4:
             self._problems.add("link_bad_header", frame, "loopback frame shorter than its header")
             return
@@ -109,7 +144,8 @@ class Decoder:
         elif family in _AF_IPV6:
             self._ipv6(frame, ts, buf, start + 4, end, 0)
 
-    def _raw_ip(self, frame: int, ts: int, buf: bytes, start: int, end: int, _: int) -> None:
+    def _raw_ip(self, frame: int, ts: int, buf: bytes, start: int, end: int, orig_len: int) -> None:
+        self._current = (linktypes.RAW, buf, start, end, orig_len)
         inner = tunnels.ip_by_version(buf, start) if end > start else None
         if inner is None:
             self._problems.add("ip_bad_header", frame, "raw IP frame with no IP version 4 or 6")
@@ -218,6 +254,9 @@ class Decoder:
         ts: int,
         depth: int,
     ) -> None:
+        if self._defer is not None:
+            self._defer_frame(frame, ts)
+            return
         whole = self.fragments.add(key, offset, more, data, frame, ts)
         if whole is not None:
             payload, frames = whole
@@ -272,20 +311,37 @@ class Decoder:
             return
         sport, dport = buf[off] << 8 | buf[off + 1], buf[off + 2] << 8 | buf[off + 3]
         length = buf[off + 4] << 8 | buf[off + 5]
-        cut = off + length > end
-        payload = buf[off + 8 : end if cut or length < 8 else off + length]
-        endpoints = self._endpoints
-        source = endpoints.get((src, sport)) or self._endpoint(src, sport)
-        destination = endpoints.get((dst, dport)) or self._endpoint(dst, dport)
+        source, destination = self._endpoint(src, sport), self._endpoint(dst, dport)
+        udp_end = off + length if length >= 8 else end  # 0: a jumbogram, or left to offload
+        self._udp_payload(frame, ts, source, destination, buf, off + 8, min(udp_end, end), udp_end,
+                          depth, frames)
+
+    def _udp_payload(
+        self,
+        frame: int,
+        ts: int,
+        source: Endpoint,
+        destination: Endpoint,
+        buf: bytes,
+        start: int,
+        end: int,
+        udp_end: int,
+        depth: int,
+        frames: tuple[int, ...],
+    ) -> None:
+        """Hand a UDP payload to the sink; if it is not SIP, look for a tunnel inside."""
+        payload = buf[start:end]
         if self._datagram("UDP", frame, ts, source, destination, payload, frames):
-            if cut:
-                self._problems.add(
-                    "sip_cut_short", frame, f"UDP datagram of {length - 8} bytes captured only "
-                    f"up to {len(payload)} bytes (snapshot length)"
-                )
-            return
-        if depth < MAX_DEPTH and payload:
-            self._udp_tunnel(frame, ts, sport, dport, payload, depth)
+            if udp_end > end:
+                self._cut_short(frame, udp_end - start, len(payload))
+        elif depth < MAX_DEPTH and payload:
+            self._udp_tunnel(frame, ts, source.port, destination.port, payload, depth)
+
+    def _cut_short(self, frame: int, length: int, captured: int) -> None:
+        self._problems.add(
+            "sip_cut_short", frame,
+            f"UDP datagram of {length} bytes captured only up to {captured} bytes (snapshot length)",
+        )
 
     def _udp_tunnel(
         self, frame: int, ts: int, sport: int, dport: int, payload: bytes, depth: int
@@ -307,6 +363,9 @@ class Decoder:
             self._datagram(packet.transport, frame, ts, packet.src, packet.dst, packet.payload, NO_FRAMES)
 
     def _tcp(self, frame: int, ts: int, src: bytes, dst: bytes, buf: bytes, off: int, end: int) -> None:
+        if self._defer is not None:
+            self._defer_frame(frame, ts)
+            return
         if end - off < 20:
             self._problems.add("tcp_bad_header", frame, "TCP header cut short")
             return
@@ -321,6 +380,9 @@ class Decoder:
     def _sctp_packet(
         self, frame: int, ts: int, src: bytes, dst: bytes, buf: bytes, off: int, end: int
     ) -> None:
+        if self._defer is not None:
+            self._defer_frame(frame, ts)
+            return
         if end - off < 12:
             self._problems.add("sctp_bad_header", frame, "SCTP common header cut short")
             return
@@ -331,12 +393,22 @@ class Decoder:
         for message, frames in self._sctp.packet(flow, buf, off, end, frame):
             self._datagram("SCTP", frame, ts, flow.src, flow.dst, message, frames)
 
-    def _endpoint(self, address: bytes, port: int) -> Endpoint:
+    def _defer_frame(self, frame: int, ts: int) -> None:
+        """Leave the frame to the process that reads all stateful traffic (TCP, fragments)."""
+        assert self._defer is not None
+        linktype, buf, start, end, orig_len = self._current
+        self._defer((frame, ts, linktype, buf[start:end], orig_len))
+
+    def _endpoint(self, address: bytes | int, port: int) -> Endpoint:
         """The Endpoint for an address and port, made once and shared."""
-        endpoint = self._endpoints.get((address, port))
+        if isinstance(address, bytes) and len(address) == 4:
+            address = int.from_bytes(address, "big")
+        key: int | tuple[bytes, int] = (
+            address << 16 | port if isinstance(address, int) else (address, port)
+        )
+        endpoint = self._endpoints.get(key)
         if endpoint is None:
             if len(self._endpoints) >= MAX_ENDPOINTS:
                 self._endpoints.clear()
-            endpoint = Endpoint(str(ipaddress.ip_address(address)), port)
-            self._endpoints[(address, port)] = endpoint
+            endpoint = self._endpoints[key] = Endpoint(str(ipaddress.ip_address(address)), port)
         return endpoint

@@ -35,7 +35,6 @@ def message_record(message: SipMessage, first_ts_ns: int | None) -> Record:
     """Everything the message list says about one message, with stable keys."""
     relative = (message.ts_ns - first_ts_ns) / 1e9 if first_ts_ns is not None else 0.0
     return {
-        "number": message.number,
         "frame": message.frame,
         "frames": list(message.frames),
         "time": iso_time(message.ts_ns),

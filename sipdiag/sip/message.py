@@ -10,6 +10,7 @@ them are built per second of capture).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from sipdiag.network import Endpoint
 from sipdiag.sip.headers import (
@@ -29,9 +30,9 @@ class SipMessage:
     """A SIP message with the frames, time, addresses and transport it was seen with."""
 
     __slots__ = (
-        "number", "frame", "frames", "ts_ns", "src", "dst", "transport", "raw",
-        "method", "status", "call_id", "cseq", "cseq_method", "defects",
-        "_line_end", "_head_end", "_body_start", "_content_length", "_cache",
+        "raw", "method", "status", "call_id", "cseq", "cseq_method", "_body_start",
+        "_content_length", "defects", "frame", "ts_ns", "src", "dst", "transport", "_frames",
+        "_lazy",
     )
 
     def __init__(
@@ -42,11 +43,15 @@ class SipMessage:
         call_id: str,
         cseq: int,
         cseq_method: str,
-        line_end: int,
-        head_end: int,
         body_start: int,
         content_length: int | None,
-        defects: list[tuple[str, str]],
+        defects: tuple[tuple[str, str], ...],
+        frame: int,
+        ts_ns: int,
+        src: Endpoint,
+        dst: Endpoint,
+        transport: str,
+        frames: tuple[int, ...],
     ) -> None:
         self.raw = raw
         self.method = method
@@ -57,39 +62,41 @@ class SipMessage:
         self.cseq = cseq
         """The CSeq number; -1 when missing or unreadable."""
         self.cseq_method = cseq_method
-        self.defects = defects
-        """(problem kind, detail) for each thing wrong with the message."""
-        self._line_end = line_end
-        self._head_end = head_end
         self._body_start = body_start
         self._content_length = content_length
-        self._cache: dict[str, object] = {}
-
-    def place(
-        self,
-        number: int,
-        frame: int,
-        frames: tuple[int, ...],
-        ts_ns: int,
-        src: Endpoint,
-        dst: Endpoint,
-        transport: str,
-    ) -> None:
-        """Say where and when the message was seen (once, right after parsing)."""
-        self.number = number
-        """The message's position among all SIP messages of the capture, from 1."""
+        self.defects = defects
+        """(problem kind, detail) for each thing wrong with the message."""
         self.frame = frame
         """The frame Wireshark shows the message in (the one that completed it)."""
-        self.frames = frames or (frame,)
-        """Every frame that carried part of the message (IP fragments, TCP segments)."""
         self.ts_ns = ts_ns
         self.src = src
         self.dst = dst
         self.transport = transport
+        self._frames = frames
+
+    @property
+    def frames(self) -> tuple[int, ...]:
+        """Every frame that carried part of the message (IP fragments, TCP segments)."""
+        return self._frames or (self.frame,)
 
     @property
     def is_request(self) -> bool:
         return not self.status
+
+    def _cached(self, key: str, compute: Callable[[], object]) -> object:
+        """Compute a lazily parsed part once and keep it."""
+        try:
+            cache = self._lazy
+        except AttributeError:
+            cache = self._lazy = {}
+        if key not in cache:
+            cache[key] = compute()
+        return cache[key]
+
+    @property
+    def _line_end(self) -> int:
+        end = self.raw.find(b"\n")
+        return len(self.raw) if end < 0 or end >= self._body_start else end
 
     @property
     def first_line(self) -> str:
@@ -116,9 +123,7 @@ class SipMessage:
 
     @property
     def headers(self) -> Headers:
-        found = self._cache.get("headers")
-        if found is None:
-            found = self._cache["headers"] = parse_headers(self.raw[self._line_end : self._head_end])
+        found = self._cached("headers", lambda: parse_headers(self.raw[self._line_end : self._body_start]))
         assert isinstance(found, Headers)
         return found
 
@@ -137,19 +142,18 @@ class SipMessage:
     @property
     def sdp(self) -> Sdp | None:
         """The session description in the body (also inside multipart bodies), or None."""
-        if "sdp" not in self._cache:
-            part = _sdp_part(self.body, self.headers.get("content-type") or "")
-            self._cache["sdp"] = None if part is None else parse_sdp(part)
-        found = self._cache["sdp"]
+        found = self._cached("sdp", self._parse_sdp)
         assert found is None or isinstance(found, Sdp)
         return found
 
+    def _parse_sdp(self) -> Sdp | None:
+        part = _sdp_part(self.body, self.headers.get("content-type") or "")
+        return None if part is None else parse_sdp(part)
+
     @property
     def vias(self) -> list[Via]:
-        found = self._cache.get("vias")
-        if found is None:
-            parsed = (parse_via(value) for value in self.headers.values("via"))
-            found = self._cache["vias"] = [via for via in parsed if via is not None]
+        found = self._cached("vias", lambda: [
+            via for via in map(parse_via, self.headers.values("via")) if via is not None])
         assert isinstance(found, list)
         return found
 
@@ -165,13 +169,13 @@ class SipMessage:
 
     def name_addr(self, header: str) -> NameAddr | None:
         """From, To, Contact, Refer-To, ... parsed (the first value)."""
-        key = "name-addr:" + header
-        if key not in self._cache:
-            values = self.headers.values(header)
-            self._cache[key] = parse_name_addr(values[0]) if values else None
-        found = self._cache[key]
+        found = self._cached("name-addr:" + header, lambda: self._first_name_addr(header))
         assert found is None or isinstance(found, NameAddr)
         return found
+
+    def _first_name_addr(self, header: str) -> NameAddr | None:
+        values = self.headers.values(header)
+        return parse_name_addr(values[0]) if values else None
 
     @property
     def from_tag(self) -> str | None:

@@ -2,11 +2,16 @@
 
 Theory of operation: a capture can hold millions of messages, and most of what they say is
 never looked at. ``parse_message`` reads only what every message needs: the start line (RFC 3261
-sections 7.1 and 7.2), where the headers end, Call-ID, CSeq and Content-Length. One pass of one
-regular expression finds the three headers in the spellings equipment uses (``Call-ID``,
-``Call-Id``, compact ``i``, ...) and notices folded lines; a header it misses is looked for again
-case-insensitively, and folded headers go to the full header parser. Everything else (the
-other headers, the body, the SDP) is parsed when first asked for, by ``SipMessage``.
+sections 7.1 and 7.2), where the headers end, Call-ID, CSeq and Content-Length. Everything else
+(the other headers, the body, the SDP) is parsed when first asked for, by ``SipMessage``.
+
+Two paths give the same result. The common path is one regular expression, matched once, that
+reads a well-formed message as nearly all equipment writes it (CRLF line ends, no folding,
+canonical header names, an upper-case method): the start line, every header line, and the three
+headers it needs, in one pass in C. Anything else, or anything it finds amiss, goes to the
+general path, which reads start lines leniently, finds headers in any case and in compact form
+(``i:``, ``l:``), unfolds continuation lines, and lists the defects. Where a header appears twice,
+both paths keep the last one.
 
 A payload whose first line is neither a request line nor a status line is not SIP
 (``NotSip``). A SIP message with missing or broken mandatory parts is still a message: its
@@ -17,8 +22,11 @@ from __future__ import annotations
 
 import re
 
+from sipdiag.network import Endpoint
 from sipdiag.sip.headers import parse_headers
 from sipdiag.sip.message import SipMessage
+
+NOWHERE = Endpoint("", 0)
 
 SIP_VERSION = b"SIP/2.0"
 FIRST_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
@@ -32,7 +40,6 @@ _KEY_HEADERS = re.compile(
     rb"\n(?:(C(?:all-I[Dd]|[Ss]eq|ontent-[Ll]ength)|[il])[ \t]*:[ \t]*([^\r\n]*)|[ \t])"
 )
 """Call-ID, CSeq, Content-Length as nearly everyone writes them, or a folded line (no name)."""
-_QUICK_CALL_ID = b"\nCall-ID:"
 _KEY_SLOTS = {
     b"Call-ID": 0, b"Call-Id": 0, b"i": 0, b"CSeq": 1, b"Cseq": 1,
     b"Content-Length": 2, b"Content-length": 2, b"l": 2,
@@ -43,6 +50,20 @@ _ANY_CASE = (
     re.compile(rb"\ncseq[ \t]*:[ \t]*([^\r\n]*)", re.I),
     re.compile(rb"\n(?:content-length|l)[ \t]*:[ \t]*([^\r\n]*)", re.I),
 )
+
+_COMMON_START = re.compile(
+    rb"([A-Z]+) [^\x00-\x20\x7f]+ SIP/2\.0\r\n|SIP/2\.0 ([1-9][0-9][0-9])"
+    rb"(?: [^\x00-\x08\x0a-\x1f\x7f]*)?\r\n"
+)
+"""The common path's start line: an upper-case method, or a status code."""
+_COMMON_HEADERS = re.compile(
+    rb"\r\n(?:C(?:all-ID: *([^\r\n]*)|Seq: *([0-9]{1,10}) ([A-Z]+) *(?=\r|\Z)"
+    rb"|ontent-Length: *([^\r\n]*))|([ \t]))"
+)
+"""The common path's headers, one findall: each Call-ID, CSeq (number, method) and
+Content-Length in canonical spelling; the last group marks a folded line, which only the general
+path reads. A message whose Call-ID or CSeq is spelt another way has none of them here, and goes
+to the general path; one without a canonical Content-Length is checked for another spelling."""
 
 _KNOWN_METHODS = {
     m.encode(): m
@@ -88,30 +109,75 @@ def _slow_start_line(line: bytes, line_end: int) -> tuple[str, int, int]:
     raise NotSip
 
 
-def parse_message(raw: bytes) -> SipMessage:
-    """A SipMessage with its start line, Call-ID, CSeq and Content-Length read; NotSip if not SIP.
+def parse_message(
+    raw: bytes,
+    frame: int = 0,
+    ts_ns: int = 0,
+    src: Endpoint = NOWHERE,
+    dst: Endpoint = NOWHERE,
+    transport: str = "",
+    frames: tuple[int, ...] = (),
+) -> SipMessage:
+    """The message in ``raw``, seen in ``frame`` at ``ts_ns``; NotSip if it is not SIP.
 
-    The message is not yet placed: the caller says where and when it was seen (``place``).
+    Reads the start line, Call-ID, CSeq and Content-Length; ``frames`` lists every frame the
+    bytes came from when there was more than one.
     """
-    method, status, line_end = start_line(raw)
-    return parse_after_start_line(raw, method, status, line_end)
+    origin = (frame, ts_ns, src, dst, transport, frames)
+    found = _parse_common(raw)
+    if found is None:
+        found = _parse_general(raw, *start_line(raw))
+    return SipMessage(raw, *found, *origin)
 
 
-def quick_call_id(raw: bytes, line_end: int) -> bytes | None:
-    """The Call-ID as most equipment writes it, if it is there and plain ASCII; else None.
+Parsed = tuple[str, int, str, int, str, int, "int | None", tuple[tuple[str, str], ...]]
+"""method, status, Call-ID, CSeq number and method, body start, Content-Length, defects."""
 
-    Cheaper than parsing: enough to tell which process a message belongs to.
-    """
-    at = raw.find(_QUICK_CALL_ID, line_end)
-    if at < 0:
+
+def _parse_common(raw: bytes) -> Parsed | None:
+    """The fields, if the message is written the common way and nothing is amiss; else None."""
+    start = _COMMON_START.match(raw)
+    head_end = raw.find(b"\r\n\r\n")
+    if start is None or head_end < 0:
         return None
-    end = raw.find(b"\n", at + 9)
-    value = raw[at + 9 : end if end >= 0 else len(raw)].strip()
-    return value if value and value.isascii() else None
+    method_name, code = start.groups()
+    call_id = number = cseq_name = length = None
+    for cid, seq, seq_name, cl, folded in _COMMON_HEADERS.findall(raw, start.end() - 2, head_end):
+        if folded:
+            return None
+        if cid:
+            call_id = cid
+        elif seq:
+            number, cseq_name = seq, seq_name
+        elif cl:
+            length = cl
+    if not call_id or cseq_name is None or number is None:
+        return None
+    cseq_method = _KNOWN_METHODS.get(cseq_name) or cseq_name.decode("ascii")
+    method = ""
+    if method_name:
+        method = _KNOWN_METHODS.get(method_name) or method_name.decode("ascii")
+        if method != cseq_method:
+            return None
+    if length is None:
+        if _ANY_CASE[2].search(raw, start.end() - 2, head_end):
+            return None  # Content-Length spelt another way (l:, lower case)
+        content_length = None
+    elif length.isdigit() and len(length) <= 9:
+        content_length = int(length)
+    else:
+        return None
+    body_start = head_end + 4
+    defects: tuple[tuple[str, str], ...] = ()
+    if content_length is not None and body_start + content_length > len(raw):
+        defects = (_short_body(content_length, len(raw) - body_start),)
+    call_id_text = call_id.rstrip().decode("utf-8", "backslashreplace")
+    return method, int(code or 0), call_id_text, int(number), cseq_method, body_start, \
+        content_length, defects
 
 
-def parse_after_start_line(raw: bytes, method: str, status: int, line_end: int) -> SipMessage:
-    """The rest of ``parse_message``, for a caller that has read the start line already."""
+def _parse_general(raw: bytes, method: str, status: int, line_end: int) -> Parsed:
+    """Every other message: lenient start line, any spelling, folding; defects listed."""
     defects: list[tuple[str, str]] = []
     if _CONTROL.search(raw, 0, line_end - 1):
         defects.append(("sip_bad_start_line", "control characters in the start line"))
@@ -125,23 +191,21 @@ def parse_after_start_line(raw: bytes, method: str, status: int, line_end: int) 
         if not name:  # a continuation line: this header block needs the full parser
             found = _folded_key_headers(raw[line_end:head_end])
             break
-        slot = _KEY_SLOTS[name]
-        if found[slot] is None:
-            found[slot] = value
+        found[_KEY_SLOTS[name]] = value
     if None in found:
         _find_any_case(raw, line_end, head_end, found)
     call_id = _call_id(found[0], defects)
     cseq, cseq_method = _cseq(found[1], method, defects)
     length = _content_length(found[2], defects)
     if length is not None and body_start + length > len(raw):
-        # RFC 3261 18.3: a datagram that ends before its body does is an error. (A stream
-        # message is cut by Content-Length, so this only happens to datagrams.)
-        have = len(raw) - body_start
-        defects.append(("sip_body_short", f"Content-Length says {length} bytes, there are {have}"))
-    return SipMessage(
-        raw, method, status, call_id, cseq, cseq_method, line_end, head_end, body_start, length,
-        defects,
-    )
+        defects.append(_short_body(length, len(raw) - body_start))
+    return method, status, call_id, cseq, cseq_method, body_start, length, tuple(defects)
+
+
+def _short_body(length: int, have: int) -> tuple[str, str]:
+    # RFC 3261 18.3: a datagram that ends before its body does is an error. (A stream message
+    # is cut where Content-Length says, so this only happens to datagrams.)
+    return "sip_body_short", f"Content-Length says {length} bytes, there are {have}"
 
 
 def _find_any_case(raw: bytes, start: int, end: int, found: list[bytes | None]) -> None:

@@ -11,16 +11,12 @@ on any port.
 Messages are kept in the order of the frame Wireshark shows them in. Only data that a TCP hole
 held back can come late; the caller passes the network layer's ``pending_min_frame`` to
 ``drain`` and gets only messages that nothing can overtake any more.
-
-With a ``partition`` (k, n), only messages whose Call-ID hashes to k are kept: n processes can
-each read the same capture and share the calls between them, with identical results.
 """
 
 from __future__ import annotations
 
 import bisect
 import re
-import zlib
 from dataclasses import dataclass, field
 
 from sipdiag.network import Chunk, Endpoint, Flow, hep
@@ -28,14 +24,7 @@ from sipdiag.network.websocket import WebSocketDecoder, WebSocketError
 from sipdiag.problems import ProblemLog
 from sipdiag.sip.framing import Framed, Skipped, StreamFramer
 from sipdiag.sip.message import SipMessage
-from sipdiag.sip.parser import (
-    FIRST_BYTES,
-    NotSip,
-    parse_after_start_line,
-    parse_message,
-    quick_call_id,
-    start_line,
-)
+from sipdiag.sip.parser import FIRST_BYTES, NotSip, parse_message
 
 SIP_PORTS = frozenset({5060, 5061, 5062, 5070, 5080, 5160})
 """Ports where a payload that is not SIP deserves a mention."""
@@ -45,14 +34,6 @@ _WS_UPGRADE = re.compile(rb"^upgrade[ \t]*:[ \t]*websocket", re.I | re.M)
 _SIP_START = re.compile(
     rb"(?:^|\n)(?:[!%'*+\-.0-9A-Za-z_`~]+ [^ \r\n]+ SIP/2\.0|SIP/2\.0 \d{3}[ \r])"
 )
-
-Partition = tuple[int, int]
-
-
-def partition_of(call_id: str, count: int) -> int:
-    """Which of ``count`` partitions a Call-ID belongs to (stable across processes and runs)."""
-    return zlib.crc32(call_id.encode("utf-8", "backslashreplace")) % count if count > 1 else 0
-
 
 @dataclass(slots=True)
 class _Stream:
@@ -67,20 +48,12 @@ class _Stream:
 class SipReader:
     """A ``PayloadSink`` that turns payloads into SipMessages."""
 
-    def __init__(
-        self, problems: ProblemLog, defects: ProblemLog, partition: Partition | None = None
-    ) -> None:
+    def __init__(self, problems: ProblemLog) -> None:
         self._problems = problems
-        """Where stream and payload problems go."""
-        self._defects = defects
-        """Where the defects of this partition's messages go."""
-        self._partition = partition if partition and partition[1] > 1 else None
         self._streams: dict[Flow, _Stream] = {}
         self._out: list[SipMessage] = []
         self._last_frame = 0
         self._disordered = False
-        self._seen = 0
-        """SIP messages seen, in every partition: the next message's number is this plus one."""
         self.message_count = 0
         self.defective_count = 0
 
@@ -98,15 +71,11 @@ class SipReader:
     ) -> bool:
         if payload and payload[0] in FIRST_BYTES:
             try:
-                method, status, line_end = start_line(payload)
+                message = parse_message(payload, frame, ts_ns, src, dst, transport, frames)
             except NotSip:
                 pass
             else:
-                self._seen += 1
-                if self._partition and not self._may_own(payload, line_end):
-                    return True
-                message = parse_after_start_line(payload, method, status, line_end)
-                self._accept(message, frame, frames, ts_ns, src, dst, transport)
+                self._accept(message)
                 return True
         if _on_sip_port(src, dst) and _is_unexplained(payload):
             self._problems.add(
@@ -115,33 +84,13 @@ class SipReader:
             )
         return False
 
-    def _may_own(self, payload: bytes, line_end: int) -> bool:
-        """False only when the Call-ID surely belongs to another partition (no need to parse)."""
-        assert self._partition is not None
-        call_id = quick_call_id(payload, line_end)
-        if call_id is None:
-            return True
-        return zlib.crc32(call_id) % self._partition[1] == self._partition[0]
-
-    def _accept(
-        self,
-        message: SipMessage,
-        frame: int,
-        frames: tuple[int, ...],
-        ts_ns: int,
-        src: Endpoint,
-        dst: Endpoint,
-        transport: str,
-    ) -> None:
-        partition = self._partition
-        if partition and partition_of(message.call_id, partition[1]) != partition[0]:
-            return
-        message.place(self._seen, frame, frames, ts_ns, src, dst, transport)
+    def _accept(self, message: SipMessage) -> None:
         self.message_count += 1
+        frame = message.frame
         if message.defects:
             self.defective_count += 1
             for kind, detail in message.defects:
-                self._defects.add(kind, frame, detail)
+                self._problems.add(kind, frame, detail)
         if frame < self._last_frame:
             self._disordered = True
         self._last_frame = frame
@@ -227,13 +176,12 @@ class SipReader:
             self._stream_message(item, flow, frame, ts_ns)
 
     def _stream_message(self, item: Framed, flow: Flow, frame: int, ts_ns: int) -> None:
-        self._seen += 1
         try:
-            message = parse_message(item.data)
+            message = parse_message(item.data, frame, ts_ns, flow.src, flow.dst, "TCP", item.frames)
         except NotSip:
             self._skipped(Skipped(len(item.data), frame, "its first line is not a SIP start line"), flow)
             return
-        self._accept(message, frame, item.frames, ts_ns, flow.src, flow.dst, "TCP")
+        self._accept(message)
 
     def _websocket_stream(
         self, state: _Stream, flow: Flow, chunks: list[Chunk], frame: int, ts_ns: int

@@ -45,7 +45,7 @@ def test_key_headers_of_a_plain_message() -> None:
     assert (message.cseq, message.cseq_method) == (314159, "INVITE")
     assert message.content_length == len(packets.SDP)
     assert message.body == packets.SDP.encode()
-    assert message.defects == []
+    assert message.defects == ()
 
 
 COMPACT = (
