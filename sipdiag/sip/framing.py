@@ -147,7 +147,7 @@ class StreamFramer:
             frames.append(frame)
             if chunk_end >= end:
                 break
-        return tuple(dict.fromkeys(frames))
+        return tuple(sorted(set(frames)))
 
     def _first_frame(self) -> int:
         return self._chunk_ends[0][1] if self._chunk_ends else 0

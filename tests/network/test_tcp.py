@@ -128,7 +128,7 @@ def test_sip_over_tcp_split_coalesced_and_out_of_order(write_capture) -> None:
     messages, summary = read(write_capture(packets.pcap([(T0 + i, f) for i, f in enumerate(frames)])))
     assert not summary.problems.counts
     assert [(m.summary, m.transport, m.frame, m.frames) for m in messages] == [
-        ("INVITE sip:bob@example.com", "TCP", 4, (4, 3)),
+        ("INVITE sip:bob@example.com", "TCP", 4, (3, 4)),
         ("180 Ringing", "TCP", 5, (5,)),
         ("200 OK", "TCP", 5, (5,)),
     ]

@@ -140,3 +140,34 @@ def test_arbitrary_bytes_parse_or_raise_not_sip(data: bytes) -> None:
 def test_sip_like_garbage_parses_or_raises_not_sip(lines: list[bytes]) -> None:
     """Invariant: the same, on inputs built from SIP-shaped lines (closer to the edge cases)."""
     test_arbitrary_bytes_parse_or_raise_not_sip.hypothesis.inner_test(b"\r\n".join(lines))  # type: ignore[attr-defined]
+
+
+_LINES = st.sampled_from([
+    b"Call-ID: a@b", b"Call-ID: other@b  ", b"i: compact@b", b"CALL-ID: upper@b", b"Call-Id: x@y",
+    b"CSeq: 1 INVITE", b"CSeq: 2 BYE", b"CSeq:  3 INVITE", b"Cseq: 4 INVITE", b"CSeq: x INVITE",
+    b"Content-Length: 0", b"Content-Length: 5", b"Content-Length: 99", b"l: 0", b"Content-Length: a",
+    b"Via: SIP/2.0/UDP h;branch=z9hG4bK1", b" folded", b"\tfolded", b"Contact: <sip:c@d>",
+    b"Max-Forwards: 70", b"X-Call-ID: not-me", b"Call-ID : spaced@b", b"Call-ID:", b"CSeq:5 BYE",
+    b"CSeq: 6 INVITE ", b"Content-Length : 2", b"CSeq: 99999999999 INVITE",
+])
+_STARTS = st.sampled_from([
+    b"INVITE sip:bob@example.com SIP/2.0", b"BYE sip:b SIP/2.0", b"SIP/2.0 200 OK", b"SIP/2.0 487",
+    b"SIP/2.0 099 Odd", b"invite sip:b SIP/2.0", b"INVITE sip:b\x01 SIP/2.0", b"SIP/2.0 180 R\xc3\xa9",
+])
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_STARTS, st.lists(_LINES, max_size=8), st.binary(max_size=12), st.booleans())
+def test_common_path_agrees_with_the_general_path(
+    start: bytes, lines: list[bytes], body: bytes, bare_lf: bool
+) -> None:
+    """Invariant: whenever the common path takes a message, it reads exactly what the general
+    path reads; it hands everything else over."""
+    from sipdiag.sip.parser import _parse_common, _parse_general, start_line
+
+    raw = b"\r\n".join([start, *lines]) + b"\r\n\r\n" + body
+    if bare_lf:
+        raw = raw.replace(b"\r\n", b"\n")
+    common = _parse_common(raw)
+    if common is not None:
+        assert common == _parse_general(raw, *start_line(raw))
