@@ -31,23 +31,55 @@ def record(calls: int, out: Path) -> None:
         if shutil.which(tool) is None:
             sys.exit(f"build_capture: {tool} is needed (Debian packages sip-tester and tcpdump)")
     dump = subprocess.Popen(
-        ["tcpdump", "-i", "lo", "-s", "0", "-U", "-Z", "root", "-w", str(out),
-         f"udp port {CLIENT_PORT} or udp port {SERVER_PORT}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            "tcpdump",
+            "-i",
+            "lo",
+            "-s",
+            "0",
+            "-U",
+            "-Z",
+            "root",
+            "-w",
+            str(out),
+            f"udp port {CLIENT_PORT} or udp port {SERVER_PORT}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     server = None
     try:
         time.sleep(1)
         server = subprocess.Popen(
             ["sipp", "-sn", "uas", "-i", "127.0.0.1", "-p", str(SERVER_PORT), "-nostdin"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         time.sleep(0.5)
         subprocess.run(
-            ["sipp", "-sn", "uac", f"127.0.0.1:{SERVER_PORT}", "-i", "127.0.0.1",
-             "-p", str(CLIENT_PORT), "-r", "200", "-m", str(calls), "-d", "1000", "-nostdin",
-             "-timeout", "120"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, timeout=180,
+            [
+                "sipp",
+                "-sn",
+                "uac",
+                f"127.0.0.1:{SERVER_PORT}",
+                "-i",
+                "127.0.0.1",
+                "-p",
+                str(CLIENT_PORT),
+                "-r",
+                "200",
+                "-m",
+                str(calls),
+                "-d",
+                "1000",
+                "-nostdin",
+                "-timeout",
+                "120",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=True,
+            timeout=180,
         )
         time.sleep(1)
     finally:

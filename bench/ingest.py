@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from measure import Measurement, best_of  # noqa: E402
+from measure import Measurement, best_of
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -47,8 +47,12 @@ def commands(capture: Path, dialogs: int) -> dict[str, list[str]]:
 
 
 def packet_count(capture: Path) -> int:
-    out = subprocess.run([sys.executable, "-m", "sipdiag", "summary", str(capture), "--no-color"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "sipdiag", "summary", str(capture), "--no-color"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     line = next(line for line in out.splitlines() if line.strip().startswith("Frames"))
     return int(line.split()[-1])
 
@@ -56,17 +60,28 @@ def packet_count(capture: Path) -> int:
 def report(results: dict[str, Measurement], packets: int) -> list[dict[str, object]]:
     base = results["sipdiag"]
     rows = []
-    print(f"{'tool':12} {'seconds':>9} {'packets/s':>11} {'peak MB':>9} {'sipdiag speed-up':>17} "
-          f"{'memory vs sipdiag':>18}")
+    print(
+        f"{'tool':12} {'seconds':>9} {'packets/s':>11} {'peak MB':>9} {'sipdiag speed-up':>17} "
+        f"{'memory vs sipdiag':>18}"
+    )
     for name, m in results.items():
         rate = packets / m.seconds
         speedup = m.seconds / base.seconds
         memory = m.peak_rss_bytes / base.peak_rss_bytes
-        print(f"{name:12} {m.seconds:9.2f} {rate:11,.0f} {m.peak_rss_bytes / 1e6:9.1f} "
-              f"{speedup:16.2f}x {memory:17.2f}x")
-        rows.append({"tool": name, "command": m.command, "seconds": round(m.seconds, 3),
-                     "packets_per_second": round(rate), "peak_rss_bytes": m.peak_rss_bytes,
-                     "returncode": m.returncode})
+        print(
+            f"{name:12} {m.seconds:9.2f} {rate:11,.0f} {m.peak_rss_bytes / 1e6:9.1f} "
+            f"{speedup:16.2f}x {memory:17.2f}x"
+        )
+        rows.append(
+            {
+                "tool": name,
+                "command": m.command,
+                "seconds": round(m.seconds, 3),
+                "packets_per_second": round(rate),
+                "peak_rss_bytes": m.peak_rss_bytes,
+                "returncode": m.returncode,
+            }
+        )
     return rows
 
 
@@ -78,16 +93,29 @@ def main() -> None:
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
     if not args.capture.exists():
-        subprocess.run([sys.executable, str(Path(__file__).parent / "build_capture.py"),
-                        str(args.capture), "--packets", str(args.packets)], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                str(Path(__file__).parent / "build_capture.py"),
+                str(args.capture),
+                "--packets",
+                str(args.packets),
+            ],
+            check=True,
+        )
     packets = packet_count(args.capture)
     print(f"{args.capture}: {packets} packets, best of {args.runs} runs")
-    results = {name: best_of(args.runs, argv)
-               for name, argv in commands(args.capture, packets).items()}
+    results = {
+        name: best_of(args.runs, argv) for name, argv in commands(args.capture, packets).items()
+    }
     rows = report(results, packets)
-    (OUT / "ingest.json").write_text(json.dumps(
-        {"capture": str(args.capture), "packets": packets, "runs": args.runs, "results": rows},
-        indent=2) + "\n")
+    (OUT / "ingest.json").write_text(
+        json.dumps(
+            {"capture": str(args.capture), "packets": packets, "runs": args.runs, "results": rows},
+            indent=2,
+        )
+        + "\n"
+    )
 
 
 if __name__ == "__main__":

@@ -52,7 +52,10 @@ def _tree_rss(pid: int) -> int:
 def measure(argv: list[str], env: dict[str, str] | None = None) -> Measurement:
     start = time.perf_counter()
     process = subprocess.Popen(
-        argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})}
+        argv,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
     )
     peak = 0
     while process.poll() is None:
@@ -66,5 +69,6 @@ def best_of(runs: int, argv: list[str], env: dict[str, str] | None = None) -> Me
     """The fastest of several runs (the machine is shared; the minimum is the least disturbed)."""
     results = [measure(argv, env) for _ in range(runs)]
     fastest = min(results, key=lambda m: m.seconds)
-    return Measurement(fastest.command, fastest.seconds, max(m.peak_rss_bytes for m in results),
-                       fastest.returncode)
+    return Measurement(
+        fastest.command, fastest.seconds, max(m.peak_rss_bytes for m in results), fastest.returncode
+    )

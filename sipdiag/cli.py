@@ -24,12 +24,14 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import BinaryIO, TextIO
 
+from rich.console import Console
+
 from sipdiag import __version__
 from sipdiag.capture import CaptureError, linktypes
 from sipdiag.pipeline import CaptureSummary, MessageReader, default_jobs, map_parts
 from sipdiag.problems import Problem
-from sipdiag.report import messages as message_report
 from sipdiag.report import escape, terminal
+from sipdiag.report import messages as message_report
 
 
 class ExitStatus(IntEnum):
@@ -66,7 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     listing = commands.add_parser("messages", help="list every SIP message of a capture")
     _add_capture_options(listing)
     listing.add_argument(
-        "--format", choices=("table", "jsonl"), default="table",
+        "--format",
+        choices=("table", "jsonl"),
+        default="table",
         help="a table for people (default) or one JSON object per line",
     )
     listing.add_argument(
@@ -78,7 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_capture_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("capture", help="pcap, pcapng, ERF or NetMon file (gzip ok); - for stdin")
     command.add_argument(
-        "-j", "--jobs", type=int, default=0,
+        "-j",
+        "--jobs",
+        type=int,
+        default=0,
         help="processes to read with (default: one per core for large files)",
     )
     command.add_argument("--no-color", action="store_true", help="plain text, no colours")
@@ -172,7 +179,7 @@ def _count(args: argparse.Namespace) -> tuple[Counter[str], CaptureSummary]:
     return counts, summary
 
 
-def _print_counts(console: terminal.Console, counts: Counter[str]) -> None:
+def _print_counts(console: Console, counts: Counter[str]) -> None:
     requests = sorted((k, v) for k, v in counts.items() if not k.isdigit())
     responses = sorted((k, v) for k, v in counts.items() if k.isdigit())
     rows = [[name, str(count)] for name, count in requests + responses]
@@ -181,7 +188,7 @@ def _print_counts(console: terminal.Console, counts: Counter[str]) -> None:
 
 
 def _summary(args: argparse.Namespace, env: Environment) -> int:
-    counts, summary = _count(args) if args.capture != "-" else _count_stdin(args, env)
+    counts, summary = _count(args) if args.capture != "-" else _count_stdin(env)
     console = terminal.make_console(env.stdout, environ=env.environ, no_color=args.no_color)
     terminal.print_key_values(console, "Capture", _summary_rows(summary))
     if counts:
@@ -190,7 +197,7 @@ def _summary(args: argparse.Namespace, env: Environment) -> int:
     return ExitStatus.OK
 
 
-def _count_stdin(args: argparse.Namespace, env: Environment) -> tuple[Counter[str], CaptureSummary]:
+def _count_stdin(env: Environment) -> tuple[Counter[str], CaptureSummary]:
     reader = MessageReader("-", stdin=env.stdin)
     return _count_messages(reader), reader.summary
 
@@ -213,17 +220,25 @@ def _summary_rows(summary: CaptureSummary) -> list[tuple[str, str]]:
     return rows
 
 
-def _print_problems(console: terminal.Console, summary: CaptureSummary) -> None:
+def _print_problems(console: Console, summary: CaptureSummary) -> None:
     problems = summary.problems
     if not problems.counts:
         return
     rows = [
-        [kind, str(count), _first_frames(problems.examples.get(kind, [])),
-         problems.examples[kind][0].detail if problems.examples.get(kind) else ""]
+        [
+            kind,
+            str(count),
+            _first_frames(problems.examples.get(kind, [])),
+            problems.examples[kind][0].detail if problems.examples.get(kind) else "",
+        ]
         for kind, count in sorted(problems.counts.items())
     ]
-    terminal.print_table(console, "What could not be read", ["Problem", "Count", "Frames", "Example"],
-                         ([*r[:3], escape.for_terminal(r[3])] for r in rows))
+    terminal.print_table(
+        console,
+        "What could not be read",
+        ["Problem", "Count", "Frames", "Example"],
+        ([*r[:3], escape.for_terminal(r[3])] for r in rows),
+    )
 
 
 def _first_frames(examples: list[Problem], limit: int = 5) -> str:

@@ -73,23 +73,45 @@ def _checksum(data: bytes) -> int:
 
 
 def ipv4(
-    src: str, dst: str, protocol: int, payload: bytes, ident: int = 1, fragment: int = 0,
+    src: str,
+    dst: str,
+    protocol: int,
+    payload: bytes,
+    ident: int = 1,
+    fragment: int = 0,
     more: bool = False,
 ) -> bytes:
     flags = (0x2000 if more else 0) | (fragment // 8)
     header = struct.pack(
-        "!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), ident, flags, 64, protocol, 0,
-        ipaddress.IPv4Address(src).packed, ipaddress.IPv4Address(dst).packed,
+        "!BBHHHBBH4s4s",
+        0x45,
+        0,
+        20 + len(payload),
+        ident,
+        flags,
+        64,
+        protocol,
+        0,
+        ipaddress.IPv4Address(src).packed,
+        ipaddress.IPv4Address(dst).packed,
     )
     header = header[:10] + struct.pack("!H", _checksum(header)) + header[12:]
     return header + payload
 
 
 def ipv6(src: str, dst: str, next_header: int, payload: bytes) -> bytes:
-    return struct.pack(
-        "!IHBB16s16s", 6 << 28, len(payload), next_header, 64,
-        ipaddress.IPv6Address(src).packed, ipaddress.IPv6Address(dst).packed,
-    ) + payload
+    return (
+        struct.pack(
+            "!IHBB16s16s",
+            6 << 28,
+            len(payload),
+            next_header,
+            64,
+            ipaddress.IPv6Address(src).packed,
+            ipaddress.IPv6Address(dst).packed,
+        )
+        + payload
+    )
 
 
 def ipv6_fragment(next_header: int, offset: int, more: bool, ident: int, data: bytes) -> bytes:
@@ -101,14 +123,18 @@ def udp(sport: int, dport: int, payload: bytes) -> bytes:
     return struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
 
 
-def tcp(sport: int, dport: int, seq: int, payload: bytes = b"", flags: int = 0x18, ack: int = 0) -> bytes:
+def tcp(
+    sport: int, dport: int, seq: int, payload: bytes = b"", flags: int = 0x18, ack: int = 0
+) -> bytes:
     return struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, 65535, 0, 0) + payload
 
 
 SYN, ACK, PSH_ACK, FIN_ACK = 0x02, 0x10, 0x18, 0x11
 
 
-def ethernet(packet: bytes, ethertype: int = 0x0800, vlans: Sequence[tuple[int, int]] = ()) -> bytes:
+def ethernet(
+    packet: bytes, ethertype: int = 0x0800, vlans: Sequence[tuple[int, int]] = ()
+) -> bytes:
     """Ethernet II; ``vlans`` lists (tag protocol, VLAN id) from the outside in."""
     header = b"\x00\x00\x5e\x00\x53\x01" + b"\x00\x00\x5e\x00\x53\x02"
     for tpid, vid in vlans:
@@ -121,8 +147,12 @@ def udp4_frame(src: str, dst: str, payload: bytes, sport: int = 5060, dport: int
 
 
 def pcap(
-    frames: Iterable[tuple[int, bytes]], linktype: int = 1, *, nanoseconds: bool = False,
-    big_endian: bool = False, snaplen: int = 65535,
+    frames: Iterable[tuple[int, bytes]],
+    linktype: int = 1,
+    *,
+    nanoseconds: bool = False,
+    big_endian: bool = False,
+    snaplen: int = 65535,
 ) -> bytes:
     """A libpcap file; each frame is (timestamp in ns, bytes)."""
     order = ">" if big_endian else "<"
@@ -156,6 +186,9 @@ def pcapng_interface(linktype: int, tsresol: int | None = None) -> bytes:
 
 def pcapng_packet(interface: int, ts_units: int, data: bytes) -> bytes:
     return _block(
-        6, struct.pack("<IIIII", interface, ts_units >> 32, ts_units & 0xFFFFFFFF, len(data), len(data))
+        6,
+        struct.pack(
+            "<IIIII", interface, ts_units >> 32, ts_units & 0xFFFFFFFF, len(data), len(data)
+        )
         + data,
     )

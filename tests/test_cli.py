@@ -16,7 +16,9 @@ from tests import packets
 T0 = 1_700_000_000_000_000_000
 
 
-def run(argv: list[str], stdin: bytes = b"", environ: dict[str, str] | None = None) -> tuple[int, str, str]:
+def run(
+    argv: list[str], stdin: bytes = b"", environ: dict[str, str] | None = None
+) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     env = Environment(stdout=out, stderr=err, stdin=io.BytesIO(stdin), environ=environ or {})
     code = main(argv, env)
@@ -27,12 +29,14 @@ def call_capture(calls: int = 1, call_id: str = "call-{}@example.com") -> bytes:
     frames = []
     for n in range(calls):
         cid = call_id.format(n)
-        for i, message in enumerate([
-            packets.sip_request(call_id=cid, body=packets.SDP),
-            packets.sip_response(180, "Ringing", call_id=cid),
-            packets.sip_response(call_id=cid, body=packets.SDP),
-            packets.sip_request("ACK", call_id=cid),
-        ]):
+        for i, message in enumerate(
+            [
+                packets.sip_request(call_id=cid, body=packets.SDP),
+                packets.sip_response(180, "Ringing", call_id=cid),
+                packets.sip_response(call_id=cid, body=packets.SDP),
+                packets.sip_request("ACK", call_id=cid),
+            ]
+        ):
             src, dst = ("192.0.2.1", "192.0.2.2") if i % 3 == 0 else ("192.0.2.2", "192.0.2.1")
             frames.append((T0 + (n * 4 + i) * 1_000_000, packets.udp4_frame(src, dst, message)))
     return packets.pcap(frames)
@@ -50,7 +54,11 @@ def test_messages_as_json_lines(write_capture) -> None:
     records = [json.loads(line) for line in out.splitlines()]
     assert code == 0
     assert [(r["frame"], r["method"], r["status"], r["cseq"]) for r in records] == [
-        (1, "INVITE", None, 1), (2, None, 180, 1), (3, None, 200, 1), (4, "ACK", None, 1)]
+        (1, "INVITE", None, 1),
+        (2, None, 180, 1),
+        (3, None, 200, 1),
+        (4, "ACK", None, 1),
+    ]
     assert records[1]["time"] == "2023-11-14T22:13:20.001000000Z"
     assert records[1]["epoch"] == "1700000000.001000000" and records[1]["relative"] == 0.001
     assert records[0]["src"] == "192.0.2.1:5060" and records[0]["transport"] == "UDP"
@@ -61,10 +69,17 @@ def test_messages_table(write_capture) -> None:
     code, out, _ = run(["messages", str(write_capture(call_capture()))])
     lines = out.splitlines()
     assert code == 0 and lines[0].split()[:3] == ["Frame", "Time", "Source"]
-    assert lines[2].split()[:6] == ["2", "0.001000", "192.0.2.2:5060", "192.0.2.1:5060", "UDP", "SIP/2.0"]
+    assert lines[2].split()[:6] == [
+        "2",
+        "0.001000",
+        "192.0.2.2:5060",
+        "192.0.2.1:5060",
+        "UDP",
+        "SIP/2.0",
+    ]
 
 
-def test_standard_input_gzipped(write_capture) -> None:
+def test_standard_input_gzipped() -> None:
     code, out, _ = run(["messages", "-", "--format", "jsonl"], stdin=gzip.compress(call_capture()))
     assert code == 0 and len(out.splitlines()) == 4
 
@@ -94,8 +109,9 @@ def test_a_cut_capture_is_analysed_and_the_cut_reported(write_capture) -> None:
 
 def test_capture_text_never_becomes_markup_or_control_sequences(write_capture) -> None:
     hostile = "[bold red]x[/] \x1b]0;owned\x07\x1b[2J@evil"
-    capture = packets.pcap([(T0, packets.udp4_frame("192.0.2.1", "192.0.2.2",
-                                                   packets.sip_request(call_id=hostile)))])
+    capture = packets.pcap(
+        [(T0, packets.udp4_frame("192.0.2.1", "192.0.2.2", packets.sip_request(call_id=hostile)))]
+    )
     code, out, _ = run(["messages", str(write_capture(capture))])
     assert code == 0
     assert "\x1b" not in out and "\x07" not in out

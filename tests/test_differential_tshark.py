@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyshark
@@ -44,19 +44,24 @@ BAD_CSEQ = "CSeq 'abc INVITE': tshark reads number 0, we report a bad CSeq and n
 FUZZ_NUL_LINE = "start line holds a NUL byte: tshark rejects it, we keep it and report it"
 KNOWN: dict[str, Known] = {
     "sipcapture__hep-wireshark/pcap/hep.pcap": Known(
-        "HEPv3-encapsulated SIP: tshark 4.0 has no HEP dissector", tshark_sees_nothing=True),
+        "HEPv3-encapsulated SIP: tshark 4.0 has no HEP dissector", tshark_sees_nothing=True
+    ),
     "sipcapture__hep-wireshark/pcap/hep3_compressed.pcap.pcapng": Known(
-        "zlib-compressed HEPv3: tshark 4.0 has no HEP dissector", tshark_sees_nothing=True),
+        "zlib-compressed HEPv3: tshark 4.0 has no HEP dissector", tshark_sees_nothing=True
+    ),
     "ntop__nDPI/tests/cfgs/default/pcap/fuzz-2006-06-26-2594.pcap": Known(
         "randomly corrupted bytes (a Wireshark fuzz file): neither view is ground truth",
         frames={
-            108: FUZZ_NUL_LINE, 155: FUZZ_SIP_HEADER, 346: FUZZ_NUL_LINE, 348: FUZZ_NUL_LINE,
-            441: FUZZ_NUL_LINE, 550: FUZZ_SIP_HEADER,
-            247: "start line ends in a bare CR (no LF): tshark accepts it, we do not take it as SIP",
+            108: FUZZ_NUL_LINE,
+            155: FUZZ_SIP_HEADER,
+            346: FUZZ_NUL_LINE,
+            348: FUZZ_NUL_LINE,
+            441: FUZZ_NUL_LINE,
+            550: FUZZ_SIP_HEADER,
+            247: "start line ends in a bare CR: tshark accepts it, we do not take it as SIP",
         },
     ),
-    "samples/transport/malformed.pcap": Known(
-        "crafted malformed messages", frames={4: BAD_CSEQ}),
+    "samples/transport/malformed.pcap": Known("crafted malformed messages", frames={4: BAD_CSEQ}),
 }
 
 
@@ -81,7 +86,7 @@ def tshark_view(path: Path, decode_as: dict[str, str]) -> tuple[list[Seen], bool
         cut = "cut short" in str(exc)
         if not cut:
             raise
-        capture._running_processes.clear()  # noqa: SLF001 - or its __del__ raises it again
+        capture._running_processes.clear()
     return seen, cut
 
 

@@ -11,8 +11,12 @@ TRANSPORT = SAMPLES / "transport"
 
 
 def test_crafted_samples_are_what_craft_py_makes() -> None:
-    done = subprocess.run([sys.executable, str(SAMPLES / "craft.py"), "--check"],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, str(SAMPLES / "craft.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -48,7 +52,11 @@ def test_malformed_messages_are_counted_and_kept() -> None:
     messages, summary = read(TRANSPORT / "malformed.pcap")
     assert [m.frame for m in messages] == [1, 2, 3, 4, 5, 6, 7, 10, 11]
     assert {p.frame: p.kind for p in summary.problems.all_examples()} == {
-        3: "sip_missing_header", 4: "sip_bad_header", 5: "sip_body_short", 8: "sip_unrecognised"}
+        3: "sip_missing_header",
+        4: "sip_bad_header",
+        5: "sip_body_short",
+        8: "sip_unrecognised",
+    }
     assert summary.defective_messages == 3
 
 

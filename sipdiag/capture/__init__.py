@@ -155,7 +155,8 @@ def open_capture(
     for module in (pcap, pcapng, netmon, erf):
         if module.recognise(head):
             try:
-                return module.open_reader(source, head, region)
+                reader: Reader = module.open_reader(source, head, region)
+                return reader
             except SourceError as exc:
                 raise CaptureError(str(exc)) from exc
     source.close()
@@ -173,9 +174,9 @@ def _not_a_capture(head: bytes) -> str:
 
 __all__ = [
     "CaptureError",
-    "Region",
     "FrameHandler",
     "FrameSink",
     "Reader",
+    "Region",
     "open_capture",
 ]

@@ -34,7 +34,7 @@ def recognise(head: bytes) -> bool:
         ts, rtype, _flags, rlen, _lctr, wlen = _header(head, off)
         if (rtype & 0x7F) not in KNOWN_TYPES or not HEADER.size < rlen <= MAX_RECORD:
             return False
-        if ts < last_ts or wlen > MAX_RECORD or (rtype & 0x7F) in ETHERNET_TYPES and rlen < 32:
+        if ts < last_ts or wlen > MAX_RECORD or ((rtype & 0x7F) in ETHERNET_TYPES and rlen < 32):
             return False
         off, checked, last_ts = off + rlen, checked + 1, ts
     return checked > 0 and (checked == RECORDS_TO_CHECK or off == len(head))
@@ -91,7 +91,13 @@ class ErfReader(Reader):
         return off
 
     def _frame(
-        self, buf: bytes, off: int, end: int, rtype: int, wlen: int, sink: FrameSink,
+        self,
+        buf: bytes,
+        off: int,
+        end: int,
+        rtype: int,
+        wlen: int,
+        sink: FrameSink,
         problems: ProblemLog,
     ) -> None:
         start = off + HEADER.size

@@ -23,8 +23,13 @@ RECORD_V1 = struct.Struct("<IHH")
 RECORD_V2 = struct.Struct("<QII")
 TRAILER_SIZE = {1: 2, 2: 6, 3: 15}
 """Trailer bytes after each frame, by 2.x minor version (2.3 and later: 15)."""
-MEDIA_TYPES = {0: linktypes.ETHERNET, 1: linktypes.ETHERNET, 7: linktypes.RAW, 8: linktypes.RAW,
-               9: linktypes.RAW}
+MEDIA_TYPES = {
+    0: linktypes.ETHERNET,
+    1: linktypes.ETHERNET,
+    7: linktypes.RAW,
+    8: linktypes.RAW,
+    9: linktypes.RAW,
+}
 PCAP_MEDIA_BASE = 0xE000
 FILETIME_EPOCH_OFFSET = 11_644_473_600  # seconds from 1601-01-01 to 1970-01-01
 
@@ -68,7 +73,13 @@ class NetmonReader(Reader):
         yield len(data)
 
     def _frame(
-        self, data: bytes, offset: int, major: int, trailer: int, media: int, start_ns: int,
+        self,
+        data: bytes,
+        offset: int,
+        major: int,
+        trailer: int,
+        media: int,
+        start_ns: int,
         sink: FrameSink,
     ) -> bool:
         record = RECORD_V1 if major == 1 else RECORD_V2

@@ -136,7 +136,7 @@ class PcapngReader(Reader):
         return btype, blen
 
     def _packets(self, buf: bytes, off: int) -> int:
-        """Read every whole block of ``buf`` from ``off``; return where the first partial one starts."""
+        """Read the whole blocks of ``buf`` from ``off``; return where the first partial one is."""
         size = len(buf)
         block = struct.Struct(self._order + "II").unpack_from
         enhanced = struct.Struct(self._order + "IIIII").unpack_from
@@ -216,7 +216,7 @@ class PcapngReader(Reader):
         if if_id >= len(self.interfaces):
             raise PcapngError(f"packet block refers to undeclared interface {if_id}")
         interface = self.interfaces[if_id]
-        ts = ((hi << 32) | lo) * interface.ts_mul // interface.ts_div + interface.ts_offset_ns
+        ts: int = ((hi << 32) | lo) * interface.ts_mul // interface.ts_div + interface.ts_offset_ns
         self._handlers[if_id](number, ts, buf, off + 28, min(off + 28 + caplen, end - 4), origlen)
         return ts
 

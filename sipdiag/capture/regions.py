@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Callable
+from itertools import pairwise
 from pathlib import Path
 from typing import BinaryIO
 
@@ -58,7 +59,7 @@ def plan(path: str | Path, parts: int) -> list[Region] | None:
             if cut > cuts[-1]:
                 cuts.append(cut)
     cuts.append(size)
-    return [Region(a, b) for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
+    return [Region(a, b) for a, b in pairwise(cuts) if b > a]
 
 
 def _format(path: str | Path, head: bytes) -> tuple[int, Chain] | None:
@@ -102,8 +103,12 @@ def _pcap_record(head: bytes) -> Chain:
         if off + pcap.RECORD_HEADER_SIZE > len(window):
             return None
         seconds, fraction, caplen, origlen = record(window, off)
-        if (caplen > MAX_FRAME or caplen > origlen or fraction >= fraction_limit
-                or abs(seconds - first_second) > TEN_YEARS):
+        if (
+            caplen > MAX_FRAME
+            or caplen > origlen
+            or fraction >= fraction_limit
+            or abs(seconds - first_second) > TEN_YEARS
+        ):
             return None
         end = off + pcap.RECORD_HEADER_SIZE + caplen
         return end if end <= len(window) else None
@@ -121,7 +126,7 @@ def _pcapng_block(order: str) -> Chain:
         btype, blen = header(window, off)
         if btype not in _PCAPNG_BLOCKS or blen < 12 or blen % 4 or blen > MAX_FRAME:
             return None
-        end = off + blen
+        end: int = off + blen
         if end > len(window) or trailer(window, end - 4)[0] != blen:
             return None
         return end

@@ -18,6 +18,7 @@ import bz2
 import lzma
 import sys
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -25,8 +26,11 @@ BLOCK_SIZE = 1 << 20
 
 
 class Decompressor(Protocol):
-    eof: bool
-    unused_data: bytes
+    @property
+    def eof(self) -> bool: ...
+
+    @property
+    def unused_data(self) -> bytes: ...
 
     def decompress(self, data: bytes, /) -> bytes: ...
 
@@ -35,7 +39,7 @@ def _gzip() -> Decompressor:
     return zlib.decompressobj(wbits=31)  # 16 + MAX_WBITS: expect a gzip header and trailer
 
 
-_COMPRESSIONS: tuple[tuple[bytes, str, type | object], ...] = (
+_COMPRESSIONS: tuple[tuple[bytes, str, Callable[[], Decompressor]], ...] = (
     (b"\x1f\x8b", "gzip", _gzip),
     (b"BZh", "bzip2", bz2.BZ2Decompressor),
     (b"\xfd7zXZ\x00", "xz", lzma.LZMADecompressor),
@@ -56,12 +60,12 @@ class ByteSource:
         """Bytes read from ``raw`` to look at the magic number, not handed out yet."""
         self.name = name
         self.compression: str | None = None
-        self._new_decompressor: object = None
+        self._new_decompressor: Callable[[], Decompressor] | None = None
         self._decompressor: Decompressor | None = None
         for magic, kind, factory in _COMPRESSIONS:
             if head.startswith(magic):
                 self.compression, self._new_decompressor = kind, factory
-                self._decompressor = factory()  # type: ignore[operator]
+                self._decompressor = factory()
         self.consumed = 0
         """Bytes handed out so far (decompressed), for progress reports."""
         self.limit: int | None = None
@@ -121,7 +125,8 @@ class ByteSource:
     def _next_member(self, rest: bytes) -> None:
         """Concatenated compressed streams: start again on what follows the first one."""
         self._pending = rest + self._pending
-        self._decompressor = self._new_decompressor()  # type: ignore[operator]
+        assert self._new_decompressor is not None
+        self._decompressor = self._new_decompressor()
 
     def at_end(self) -> bool:
         """True once a region's limit is reached (not tried on streams)."""

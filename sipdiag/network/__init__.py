@@ -66,7 +66,7 @@ class PayloadSink(Protocol):
         ...
 
     def stream(self, flow: Flow, chunks: list[Chunk], frame: int, ts_ns: int) -> bool:
-        """In-order stream bytes, delivered at ``frame``; return False to stop following the flow."""
+        """In-order stream bytes, delivered at ``frame``; False means: stop following the flow."""
         ...
 
     def stream_gap(self, flow: Flow, missing: int, frame: int) -> None:

@@ -50,7 +50,10 @@ class Decoder:
     """A ``FrameSink`` that decodes frames down to transport payloads for a ``PayloadSink``."""
 
     def __init__(
-        self, sink: PayloadSink, problems: ProblemLog, defer: Callable[[Deferred], None] | None = None
+        self,
+        sink: PayloadSink,
+        problems: ProblemLog,
+        defer: Callable[[Deferred], None] | None = None,
     ) -> None:
         self._sink = sink
         self._defer = defer
@@ -96,8 +99,13 @@ class Decoder:
             # fragment, carrying UDP. Anything else goes the general way below.
             fields = _ETHERNET_IPV4_UDP.unpack_from(buf, start + 12)
             ethertype, version, total, fragment, protocol, src, dst, sport, dport, length = fields
-            if (ethertype == ETH_IPV4 and version == 0x45 and protocol == IPPROTO_UDP
-                    and not fragment & 0x3FFF and total >= 28):
+            if (
+                ethertype == ETH_IPV4
+                and version == 0x45
+                and protocol == IPPROTO_UDP
+                and not fragment & 0x3FFF
+                and total >= 28
+            ):
                 endpoints = self._endpoints
                 source = endpoints.get(src << 16 | sport) or self._endpoint(src, sport)
                 destination = endpoints.get(dst << 16 | dport) or self._endpoint(dst, dport)
@@ -116,21 +124,31 @@ class Decoder:
             return
         self._ethertype(buf[start + 12] << 8 | buf[start + 13], frame, ts, buf, start + 14, end, 0)
 
-    def _linux_sll(self, frame: int, ts: int, buf: bytes, start: int, end: int, orig_len: int) -> None:
+    def _linux_sll(
+        self, frame: int, ts: int, buf: bytes, start: int, end: int, orig_len: int
+    ) -> None:
         self._current = (linktypes.LINUX_SLL, buf, start, end, orig_len)
         if end - start < 16:
-            self._problems.add("link_bad_header", frame, "Linux cooked frame shorter than its header")
+            self._problems.add(
+                "link_bad_header", frame, "Linux cooked frame shorter than its header"
+            )
             return
         self._ethertype(buf[start + 14] << 8 | buf[start + 15], frame, ts, buf, start + 16, end, 0)
 
-    def _linux_sll2(self, frame: int, ts: int, buf: bytes, start: int, end: int, orig_len: int) -> None:
+    def _linux_sll2(
+        self, frame: int, ts: int, buf: bytes, start: int, end: int, orig_len: int
+    ) -> None:
         self._current = (linktypes.LINUX_SLL2, buf, start, end, orig_len)
         if end - start < 20:
-            self._problems.add("link_bad_header", frame, "Linux cooked v2 frame shorter than its header")
+            self._problems.add(
+                "link_bad_header", frame, "Linux cooked v2 frame shorter than its header"
+            )
             return
         self._ethertype(buf[start] << 8 | buf[start + 1], frame, ts, buf, start + 20, end, 0)
 
-    def _bsd_loopback(self, frame: int, ts: int, buf: bytes, start: int, end: int, orig_len: int) -> None:
+    def _bsd_loopback(
+        self, frame: int, ts: int, buf: bytes, start: int, end: int, orig_len: int
+    ) -> None:
         """NULL/LOOP: a 4-byte address family, in whichever byte order the writer used."""
         self._current = (linktypes.NULL, buf, start, end, orig_len)
         if end - start < 4:
@@ -217,7 +235,9 @@ class Decoder:
         elif protocol == IPPROTO_UDP:
             self._udp(frame, ts, src, dst, buf, off + header, ip_end, depth, NO_FRAMES)
         else:
-            self._transport(protocol, frame, ts, src, dst, buf, off + header, ip_end, depth, NO_FRAMES)
+            self._transport(
+                protocol, frame, ts, src, dst, buf, off + header, ip_end, depth, NO_FRAMES
+            )
 
     def _ipv6(self, frame: int, ts: int, buf: bytes, off: int, end: int, depth: int) -> None:
         if end - off < 40 or buf[off] >> 4 != 6:
@@ -313,8 +333,9 @@ class Decoder:
         length = buf[off + 4] << 8 | buf[off + 5]
         source, destination = self._endpoint(src, sport), self._endpoint(dst, dport)
         udp_end = off + length if length >= 8 else end  # 0: a jumbogram, or left to offload
-        self._udp_payload(frame, ts, source, destination, buf, off + 8, min(udp_end, end), udp_end,
-                          depth, frames)
+        self._udp_payload(
+            frame, ts, source, destination, buf, off + 8, min(udp_end, end), udp_end, depth, frames
+        )
 
     def _udp_payload(
         self,
@@ -339,8 +360,10 @@ class Decoder:
 
     def _cut_short(self, frame: int, length: int, captured: int) -> None:
         self._problems.add(
-            "sip_cut_short", frame,
-            f"UDP datagram of {length} bytes captured only up to {captured} bytes (snapshot length)",
+            "sip_cut_short",
+            frame,
+            f"UDP datagram of {length} bytes captured only up to {captured} bytes "
+            "(snapshot length)",
         )
 
     def _udp_tunnel(
@@ -360,9 +383,13 @@ class Decoder:
             self._problems.add("hep_bad_packet", frame, str(exc))
             return
         if packet is not None:
-            self._datagram(packet.transport, frame, ts, packet.src, packet.dst, packet.payload, NO_FRAMES)
+            self._datagram(
+                packet.transport, frame, ts, packet.src, packet.dst, packet.payload, NO_FRAMES
+            )
 
-    def _tcp(self, frame: int, ts: int, src: bytes, dst: bytes, buf: bytes, off: int, end: int) -> None:
+    def _tcp(
+        self, frame: int, ts: int, src: bytes, dst: bytes, buf: bytes, off: int, end: int
+    ) -> None:
         if self._defer is not None:
             self._defer_frame(frame, ts)
             return

@@ -39,7 +39,9 @@ class FragmentReassembler:
     ) -> tuple[bytes, tuple[int, ...]] | None:
         """Add one fragment; return the whole payload and its frames once it is complete."""
         if offset + len(data) > MAX_DATAGRAM:
-            self._problems.add("ip_bad_fragment", frame, f"fragment ends at byte {offset + len(data)}")
+            self._problems.add(
+                "ip_bad_fragment", frame, f"fragment ends at byte {offset + len(data)}"
+            )
             return None
         partial = self._open.get(key)
         if partial is None:

@@ -67,7 +67,9 @@ def _decode_v3(payload: bytes) -> HepPacket | None:
             raise HepError(f"compressed HEP payload does not inflate: {exc}") from exc
     if body is None:
         raise HepError("HEP3 packet without a payload chunk")
-    src_ip, dst_ip = (values.get(5), values.get(6)) if 5 in values else (values.get(3), values.get(4))
+    src_ip, dst_ip = (
+        (values.get(5), values.get(6)) if 5 in values else (values.get(3), values.get(4))
+    )
     return HepPacket(
         _TRANSPORTS.get(_int(values.get(2)), "UDP"),
         Endpoint(_address(src_ip), _int(values.get(7))),

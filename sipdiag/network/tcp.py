@@ -7,11 +7,12 @@ before it, and when the missing segment arrives everything is delivered in the f
 completed it, as Wireshark shows it. A capture that starts in the middle of a connection (no
 SYN) starts its stream at the first segment seen.
 
-Holes that are never filled (the capture missed a segment) are given up after ``GAP_TIMEOUT_NS``
-of capture time, when more than ``MAX_PENDING_BYTES`` wait behind them, at FIN/RST or at the end
-of the capture: the sink is told how many bytes are missing (and reports it if the stream
-mattered to it), and the waiting data is delivered in the frames that carried it. ``pending_min_frame`` is the lowest frame of any waiting segment,
-so the layer above knows which of its output could still be overtaken by such late data.
+Holes that are never filled (the capture missed a segment) are given up after
+``GAP_TIMEOUT_NS`` of capture time, when more than ``MAX_PENDING_BYTES`` wait behind them, at
+FIN/RST or at the end of the capture: the sink is told how many bytes are missing (and reports
+it if the stream mattered to it), and the waiting data is delivered in the frames that carried
+it. ``pending_min_frame`` is the lowest frame of any waiting segment, so the layer above knows
+which of its output could still be overtaken by such late data.
 """
 
 from __future__ import annotations
@@ -180,5 +181,3 @@ class TcpReassembler:
 def _is_new_connection(state: _Direction, syn_seq: int) -> bool:
     """A SYN that is not a retransmission of the one that opened this direction."""
     return state.closed or (state.next_seq is not None and state.next_seq != (syn_seq + 1) & _MASK)
-
-

@@ -21,7 +21,7 @@ VXLAN_PORT = 4789
 GTP_U_PORT = 2152
 
 PPP = 0x880B
-_PPP_PROTOCOLS = {0x0021: IPV4, 0x0057: IPV6, 0x21: IPV4, 0x57: IPV6}
+_PPP_PROTOCOLS = {0x0021: IPV4, 0x0057: IPV6}
 
 
 def ip_by_version(buf: bytes, off: int) -> tuple[int, int] | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TextIO
 
 from sipdiag.report.escape import for_terminal
@@ -21,7 +21,7 @@ Record = dict[str, object]
 def iso_time(ts_ns: int) -> str:
     """2024-05-01T10:00:00.123456789Z (UTC, nanoseconds)."""
     seconds, nanos = divmod(ts_ns, 1_000_000_000)
-    when = datetime.fromtimestamp(seconds, tz=timezone.utc)
+    when = datetime.fromtimestamp(seconds, tz=UTC)
     return f"{when:%Y-%m-%dT%H:%M:%S}.{nanos:09d}Z"
 
 

@@ -49,9 +49,7 @@ def fit(text: str, width: int) -> str:
     return set_cell_size(text, width)
 
 
-def print_rows(
-    console: Console, rows: Iterable[tuple[list[str], str]], widths: list[int]
-) -> None:
+def print_rows(console: Console, rows: Iterable[tuple[list[str], str]], widths: list[int]) -> None:
     """Print (cells, style) rows as fixed-width columns, one line each, as they come."""
     for cells, style in rows:
         line = " ".join(fit(cell, width) for cell, width in zip(cells, widths, strict=True))

@@ -75,13 +75,17 @@ class StreamFramer:
 
     def gap(self, frame: int) -> Skipped | None:
         """Bytes are missing before what comes next: the message under way cannot be finished."""
-        skipped = self._discard(self.buffered, frame, "the message was cut by a hole in the capture")
+        skipped = self._discard(
+            self.buffered, frame, "the message was cut by a hole in the capture"
+        )
         self._at_start = True
         return skipped
 
     def end(self) -> Skipped | None:
         """The stream ended: whatever is buffered is an unfinished message."""
-        return self._discard(self.buffered, self._first_frame(), "the stream ended inside a message")
+        return self._discard(
+            self.buffered, self._first_frame(), "the stream ended inside a message"
+        )
 
     def _next(self) -> Framed | Skipped | None:
         buf, pos = self._buf, self._pos
@@ -110,10 +114,8 @@ class StreamFramer:
     def _resync(self, start: int) -> Skipped | None:
         """Skip to the next line that starts a SIP message."""
         match = _START_NEXT.search(self._buf, start)
-        if match is not None:
-            skip = match.start(1) - self._pos
-        else:
-            skip = self.buffered - 512  # keep a tail: a start line may be arriving in pieces
+        # With no start line in sight, keep a tail: a start line may be arriving in pieces.
+        skip = match.start(1) - self._pos if match is not None else self.buffered - 512
         return self._discard(skip, self._first_frame(), self._junk_reason())
 
     def _junk_reason(self) -> str:

@@ -41,11 +41,32 @@ COMPACT_FORMS = {
 
 SINGLE_VALUE_HEADERS = frozenset(
     {
-        "www-authenticate", "authorization", "proxy-authenticate", "proxy-authorization",
-        "authentication-info", "date", "retry-after", "call-id", "cseq", "content-length",
-        "from", "to", "subject", "user-agent", "server", "organization", "timestamp",
-        "content-type", "max-forwards", "expires", "min-expires", "session-expires", "min-se",
-        "refer-to", "referred-by", "reason-phrase",
+        "www-authenticate",
+        "authorization",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "authentication-info",
+        "date",
+        "retry-after",
+        "call-id",
+        "cseq",
+        "content-length",
+        "from",
+        "to",
+        "subject",
+        "user-agent",
+        "server",
+        "organization",
+        "timestamp",
+        "content-type",
+        "max-forwards",
+        "expires",
+        "min-expires",
+        "session-expires",
+        "min-se",
+        "refer-to",
+        "referred-by",
+        "reason-phrase",
     }
 )
 """Headers whose values may contain commas that do not separate values (dates, credentials)."""
@@ -147,7 +168,9 @@ def parse_params(text: str) -> dict[str, str]:
 
 
 def _split_outside_quotes(text: str, separator: str) -> list[str]:
-    parts, current, quoted = [], [], False
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = False
     for char in text:
         if char == '"':
             quoted = not quoted

@@ -30,9 +30,22 @@ class SipMessage:
     """A SIP message with the frames, time, addresses and transport it was seen with."""
 
     __slots__ = (
-        "raw", "method", "status", "call_id", "cseq", "cseq_method", "_body_start",
-        "_content_length", "defects", "frame", "ts_ns", "src", "dst", "transport", "_frames",
+        "_body_start",
+        "_content_length",
+        "_frames",
         "_lazy",
+        "call_id",
+        "cseq",
+        "cseq_method",
+        "defects",
+        "dst",
+        "frame",
+        "method",
+        "raw",
+        "src",
+        "status",
+        "transport",
+        "ts_ns",
     )
 
     def __init__(
@@ -73,6 +86,8 @@ class SipMessage:
         self.dst = dst
         self.transport = transport
         self._frames = frames
+        self._lazy: dict[str, object]
+        """Parts parsed on first use (headers, SDP, Vias, ...); absent until then."""
 
     @property
     def frames(self) -> tuple[int, ...]:
@@ -86,7 +101,7 @@ class SipMessage:
     def _cached(self, key: str, compute: Callable[[], object]) -> object:
         """Compute a lazily parsed part once and keep it."""
         try:
-            cache = self._lazy
+            cache: dict[str, object] = self._lazy
         except AttributeError:
             cache = self._lazy = {}
         if key not in cache:
@@ -123,7 +138,9 @@ class SipMessage:
 
     @property
     def headers(self) -> Headers:
-        found = self._cached("headers", lambda: parse_headers(self.raw[self._line_end : self._body_start]))
+        found = self._cached(
+            "headers", lambda: parse_headers(self.raw[self._line_end : self._body_start])
+        )
         assert isinstance(found, Headers)
         return found
 
@@ -152,8 +169,10 @@ class SipMessage:
 
     @property
     def vias(self) -> list[Via]:
-        found = self._cached("vias", lambda: [
-            via for via in map(parse_via, self.headers.values("via")) if via is not None])
+        found = self._cached(
+            "vias",
+            lambda: [via for via in map(parse_via, self.headers.values("via")) if via is not None],
+        )
         assert isinstance(found, list)
         return found
 

@@ -41,8 +41,14 @@ _KEY_HEADERS = re.compile(
 )
 """Call-ID, CSeq, Content-Length as nearly everyone writes them, or a folded line (no name)."""
 _KEY_SLOTS = {
-    b"Call-ID": 0, b"Call-Id": 0, b"i": 0, b"CSeq": 1, b"Cseq": 1,
-    b"Content-Length": 2, b"Content-length": 2, b"l": 2,
+    b"Call-ID": 0,
+    b"Call-Id": 0,
+    b"i": 0,
+    b"CSeq": 1,
+    b"Cseq": 1,
+    b"Content-Length": 2,
+    b"Content-length": 2,
+    b"l": 2,
 }
 """Which of (Call-ID, CSeq, Content-Length) each spelling that _KEY_HEADERS finds is."""
 _CANONICAL = frozenset({b"Call-ID", b"CSeq", b"Content-Length"})
@@ -57,18 +63,30 @@ _COMMON_START = re.compile(
     rb"(?: [^\x00-\x08\x0a-\x1f\x7f]*)?\r\n"
 )
 """The common path's start line: an upper-case method, or a status code."""
-_COMMON_HEADERS = re.compile(
-    rb"\r\n(?:(Call-ID|CSeq|Content-Length)[ \t]*: *([^\r\n]*)|[ \t])"
-)
+_COMMON_HEADERS = re.compile(rb"\r\n(?:(Call-ID|CSeq|Content-Length)[ \t]*: *([^\r\n]*)|[ \t])")
 """The common path's headers, one findall: each Call-ID, CSeq and Content-Length in canonical
 spelling, as (name, value); a folded line, which only the general path reads, as ('', '').
 A message whose Call-ID or CSeq is spelt another way has none of them here, and goes to the
 general path; one without a canonical Content-Length is checked for another spelling."""
 
 _KNOWN_METHODS = {
-    m.encode(): m
-    for m in ("INVITE ACK BYE CANCEL REGISTER OPTIONS PRACK UPDATE INFO REFER NOTIFY "
-              "SUBSCRIBE MESSAGE PUBLISH").split()
+    name.encode(): name
+    for name in [
+        "INVITE",
+        "ACK",
+        "BYE",
+        "CANCEL",
+        "REGISTER",
+        "OPTIONS",
+        "PRACK",
+        "UPDATE",
+        "INFO",
+        "REFER",
+        "NOTIFY",
+        "SUBSCRIBE",
+        "MESSAGE",
+        "PUBLISH",
+    ]
 }
 
 
@@ -87,7 +105,11 @@ def start_line(raw: bytes) -> tuple[str, int, int]:
             return "", int(raw[8:11]), line_end
     else:
         space = raw.find(b" ", 0, stop)
-        if space > 0 and raw.startswith(b" SIP/2.0", stop - 8) and raw.rfind(b" ", 0, stop - 8) >= space:
+        if (
+            space > 0
+            and raw.startswith(b" SIP/2.0", stop - 8)
+            and raw.rfind(b" ", 0, stop - 8) >= space
+        ):
             method = raw[:space]
             known = _KNOWN_METHODS.get(method)
             if known:

@@ -35,6 +35,7 @@ _SIP_START = re.compile(
     rb"(?:^|\n)(?:[!%'*+\-.0-9A-Za-z_`~]+ [^ \r\n]+ SIP/2\.0|SIP/2\.0 \d{3}[ \r])"
 )
 
+
 @dataclass(slots=True)
 class _Stream:
     mode: str = "new"
@@ -79,7 +80,8 @@ class SipReader:
                 return True
         if _on_sip_port(src, dst) and _is_unexplained(payload):
             self._problems.add(
-                "sip_unrecognised", frame,
+                "sip_unrecognised",
+                frame,
                 f"{transport} payload to {dst} is not SIP: starts {payload[:16]!r}",
             )
         return False
@@ -115,13 +117,17 @@ class SipReader:
         if state is None:
             return
         if state.mode == "sip":
-            self._problems.add("tcp_gap", frame, f"{missing} bytes of {_flow(flow)} were not captured")
+            self._problems.add(
+                "tcp_gap", frame, f"{missing} bytes of {_flow(flow)} were not captured"
+            )
             self._skipped(state.framer.gap(frame), flow)
         elif state.mode == "websocket":
             state.mode = "ignored"
             self._problems.add(
-                "tcp_gap", frame, f"{missing} bytes of {_flow(flow)} were not captured; "
-                "the WebSocket messages after it cannot be read"
+                "tcp_gap",
+                frame,
+                f"{missing} bytes of {_flow(flow)} were not captured; "
+                "the WebSocket messages after it cannot be read",
             )
         else:
             state.head = []  # not classified yet: start again after the hole
@@ -131,9 +137,7 @@ class SipReader:
         if state is not None and state.mode == "sip":
             self._skipped(state.framer.end(), flow)
 
-    def _classify(
-        self, state: _Stream, flow: Flow, chunks: list[Chunk], frame: int
-    ) -> list[Chunk]:
+    def _classify(self, state: _Stream, flow: Flow, chunks: list[Chunk], frame: int) -> list[Chunk]:
         """Decide from the first bytes what this stream carries; return the chunks to read."""
         state.head.extend(chunks)
         head = b"".join(data for data, _ in state.head)
@@ -179,7 +183,9 @@ class SipReader:
         try:
             message = parse_message(item.data, frame, ts_ns, flow.src, flow.dst, "TCP", item.frames)
         except NotSip:
-            self._skipped(Skipped(len(item.data), frame, "its first line is not a SIP start line"), flow)
+            self._skipped(
+                Skipped(len(item.data), frame, "its first line is not a SIP start line"), flow
+            )
             return
         self._accept(message)
 
@@ -199,7 +205,8 @@ class SipReader:
     def _skipped(self, skipped: Skipped | None, flow: Flow) -> None:
         if skipped is not None:
             self._problems.add(
-                "sip_stream_skipped", skipped.frame,
+                "sip_stream_skipped",
+                skipped.frame,
                 f"{skipped.size} bytes of {_flow(flow)} skipped: {skipped.reason}",
             )
 

@@ -15,11 +15,30 @@ from dataclasses import dataclass, field
 DIRECTIONS = frozenset({"sendrecv", "sendonly", "recvonly", "inactive"})
 
 STATIC_PAYLOAD_TYPES = {
-    0: "PCMU/8000", 3: "GSM/8000", 4: "G723/8000", 5: "DVI4/8000", 6: "DVI4/16000",
-    7: "LPC/8000", 8: "PCMA/8000", 9: "G722/8000", 10: "L16/44100/2", 11: "L16/44100",
-    12: "QCELP/8000", 13: "CN/8000", 14: "MPA/90000", 15: "G728/8000", 16: "DVI4/11025",
-    17: "DVI4/22050", 18: "G729/8000", 25: "CelB/90000", 26: "JPEG/90000", 28: "nv/90000",
-    31: "H261/90000", 32: "MPV/90000", 33: "MP2T/90000", 34: "H263/90000",
+    0: "PCMU/8000",
+    3: "GSM/8000",
+    4: "G723/8000",
+    5: "DVI4/8000",
+    6: "DVI4/16000",
+    7: "LPC/8000",
+    8: "PCMA/8000",
+    9: "G722/8000",
+    10: "L16/44100/2",
+    11: "L16/44100",
+    12: "QCELP/8000",
+    13: "CN/8000",
+    14: "MPA/90000",
+    15: "G728/8000",
+    16: "DVI4/11025",
+    17: "DVI4/22050",
+    18: "G729/8000",
+    25: "CelB/90000",
+    26: "JPEG/90000",
+    28: "nv/90000",
+    31: "H261/90000",
+    32: "MPV/90000",
+    33: "MP2T/90000",
+    34: "H263/90000",
 }
 """RFC 3551 tables 4 and 5."""
 
@@ -102,8 +121,13 @@ def parse_sdp(body: bytes) -> Sdp:
                 media.append(draft)
         elif kind == "a":
             direction = _attribute(value, current, direction)
-    return Sdp(origin, connection, direction, tuple(_finish(m, connection, direction) for m in media),
-               tuple(defects))
+    return Sdp(
+        origin,
+        connection,
+        direction,
+        tuple(_finish(m, connection, direction) for m in media),
+        tuple(defects),
+    )
 
 
 def _origin(value: str) -> Origin | None:

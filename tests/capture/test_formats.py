@@ -31,7 +31,9 @@ class RecordingSink:
         return handle
 
 
-def read_frames(source: Path | str, stdin: io.BytesIO | None = None) -> tuple[list[Frame], ProblemLog, str]:
+def read_frames(
+    source: Path | str, stdin: io.BytesIO | None = None
+) -> tuple[list[Frame], ProblemLog, str]:
     reader = open_capture(source, stdin)
     sink, problems = RecordingSink(), ProblemLog()
     for _ in reader.frames(sink, problems):
@@ -41,19 +43,26 @@ def read_frames(source: Path | str, stdin: io.BytesIO | None = None) -> tuple[li
 
 
 TIMES = [1_700_000_000_123_456_000, 1_700_000_001_000_001_000, 1_700_000_002_999_999_000]
-DATA = [packets.udp4_frame("192.0.2.1", "192.0.2.2", packets.sip_request(cseq=i)) for i in (1, 2, 3)]
+DATA = [
+    packets.udp4_frame("192.0.2.1", "192.0.2.2", packets.sip_request(cseq=i)) for i in (1, 2, 3)
+]
 
 
 @pytest.mark.parametrize("big_endian", [False, True])
 @pytest.mark.parametrize("nanoseconds", [False, True])
-def test_pcap_every_magic_gives_the_same_frames(write_capture, big_endian: bool, nanoseconds: bool) -> None:
+def test_pcap_every_magic_gives_the_same_frames(
+    write_capture, big_endian: bool, nanoseconds: bool
+) -> None:
     times = [t + 789 for t in TIMES] if nanoseconds else TIMES
-    path = write_capture(packets.pcap(zip(times, DATA, strict=True), nanoseconds=nanoseconds,
-                                      big_endian=big_endian))
+    path = write_capture(
+        packets.pcap(zip(times, DATA, strict=True), nanoseconds=nanoseconds, big_endian=big_endian)
+    )
     frames, problems, kind = read_frames(path)
     assert kind == "pcap"
     assert [(n, ts, lt, data) for n, ts, lt, data, _ in frames] == [
-        (1, times[0], 1, DATA[0]), (2, times[1], 1, DATA[1]), (3, times[2], 1, DATA[2])
+        (1, times[0], 1, DATA[0]),
+        (2, times[1], 1, DATA[1]),
+        (3, times[2], 1, DATA[2]),
     ]
     assert not problems.counts
 
@@ -116,10 +125,14 @@ def test_a_cut_file_is_read_up_to_the_cut(write_capture) -> None:
 
 
 def test_a_cut_gzip_file_is_read_up_to_the_cut(write_capture) -> None:
-    plain = packets.pcap(zip(TIMES, DATA * 40, strict=False)) + packets.pcap(
-        [(TIMES[0] + i, DATA[i % 3]) for i in range(200)])[24:]
+    plain = (
+        packets.pcap(zip(TIMES, DATA * 40, strict=False))
+        + packets.pcap([(TIMES[0] + i, DATA[i % 3]) for i in range(200)])[24:]
+    )
     compressed = gzip.compress(plain)
-    frames, problems, _ = read_frames(write_capture(compressed[: len(compressed) // 2], "c.pcap.gz"))
+    frames, problems, _ = read_frames(
+        write_capture(compressed[: len(compressed) // 2], "c.pcap.gz")
+    )
     assert 0 < len(frames) < 203
     assert [f[0] for f in frames] == list(range(1, len(frames) + 1))
     assert problems.counts == {"capture_truncated": 1}
@@ -160,7 +173,11 @@ def _erf_record(ts_ns: int, frame: bytes) -> bytes:
     fixed = seconds << 32 | (nanos << 32) // 1_000_000_000
     body = b"\x00\x00" + frame
     body += b"\0" * (-len(body) % 8)
-    return struct.pack("<QBB", fixed, 2, 0x04) + struct.pack(">HHH", 16 + len(body), 0, len(frame)) + body
+    return (
+        struct.pack("<QBB", fixed, 2, 0x04)
+        + struct.pack(">HHH", 16 + len(body), 0, len(frame))
+        + body
+    )
 
 
 def test_erf_ethernet_records(write_capture) -> None:
@@ -180,11 +197,14 @@ def test_netmon_2_frames_and_times(write_capture) -> None:
         records.append(record)
         position += len(record)
     table = struct.pack(f"<{len(offsets)}I", *offsets)
-    header = struct.pack("<4sBBH8HII", b"GMBU", 0, 2, 1, 2024, 5, 3, 1, 10, 0, 0, 250, position,
-                         len(table)).ljust(header_size, b"\0")
+    header = struct.pack(
+        "<4sBBH8HII", b"GMBU", 0, 2, 1, 2024, 5, 3, 1, 10, 0, 0, 250, position, len(table)
+    ).ljust(header_size, b"\0")
     frames, problems, kind = read_frames(write_capture(header + b"".join(records) + table, "c.cap"))
     start = 1_714_557_600_250_000_000  # 2024-05-01T10:00:00.250Z
     assert kind == "netmon" and not problems.counts
     assert [(f[0], f[1], f[3]) for f in frames] == [
-        (1, start, DATA[0]), (2, start + 1_500_000, DATA[1]), (3, start + 3_000_000, DATA[2])
+        (1, start, DATA[0]),
+        (2, start + 1_500_000, DATA[1]),
+        (3, start + 3_000_000, DATA[2]),
     ]

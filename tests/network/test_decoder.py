@@ -45,8 +45,22 @@ UDP6 = packets.ipv6("2001:db8::1", "2001:db8::2", 17, packets.udp(5060, 5062, IN
         (linktypes.IPV6, UDP6),
         (linktypes.NULL, struct.pack("<I", 30) + UDP6),
     ],
-    ids=["ethernet", "vlan", "qinq", "sll", "sll2", "null-le", "null-be", "loop", "raw4",
-         "raw-bsdos", "ipv4", "raw6", "ipv6", "null-ipv6"],
+    ids=[
+        "ethernet",
+        "vlan",
+        "qinq",
+        "sll",
+        "sll2",
+        "null-le",
+        "null-be",
+        "loop",
+        "raw4",
+        "raw-bsdos",
+        "ipv4",
+        "raw6",
+        "ipv6",
+        "null-ipv6",
+    ],
 )
 def test_link_layers(write_capture, linktype: int, frame: bytes) -> None:
     message = one_message(write_capture, frame, linktype)
@@ -68,8 +82,17 @@ def _ipv4_fragments(payload: bytes, size: int) -> list[bytes]:
     datagram = packets.udp(5060, 5060, payload)
     pieces = [datagram[i : i + size] for i in range(0, len(datagram), size)]
     return [
-        packets.ethernet(packets.ipv4("192.0.2.1", "192.0.2.2", 17, piece, ident=77,
-                                      fragment=i * size, more=i < len(pieces) - 1))
+        packets.ethernet(
+            packets.ipv4(
+                "192.0.2.1",
+                "192.0.2.2",
+                17,
+                piece,
+                ident=77,
+                fragment=i * size,
+                more=i < len(pieces) - 1,
+            )
+        )
         for i, piece in enumerate(pieces)
     ]
 
@@ -89,7 +112,9 @@ def test_ipv4_fragments_in_any_order(write_capture, order: list[int]) -> None:
 
 def test_missing_fragment_is_reported(write_capture) -> None:
     fragments = _ipv4_fragments(packets.sip_request(body=packets.SDP * 6), 736)
-    messages, summary = read(write_capture(packets.pcap([(T0, fragments[0]), (T0 + 1, fragments[2])])))
+    messages, summary = read(
+        write_capture(packets.pcap([(T0, fragments[0]), (T0 + 1, fragments[2])]))
+    )
     assert messages == []
     assert summary.problems.counts == {"ip_fragments_incomplete": 1}
     assert "frames 1, 2" in summary.problems.examples["ip_fragments_incomplete"][0].detail
@@ -99,10 +124,24 @@ def test_ipv6_fragments(write_capture) -> None:
     datagram = packets.udp(5060, 5060, packets.sip_request(body=packets.SDP * 6))
     half = len(datagram) // 2 // 8 * 8
     frames = [
-        packets.ethernet(packets.ipv6("2001:db8::1", "2001:db8::2", 44,
-                                      packets.ipv6_fragment(17, 0, True, 9, datagram[:half])), 0x86DD),
-        packets.ethernet(packets.ipv6("2001:db8::1", "2001:db8::2", 44,
-                                      packets.ipv6_fragment(17, half, False, 9, datagram[half:])), 0x86DD),
+        packets.ethernet(
+            packets.ipv6(
+                "2001:db8::1",
+                "2001:db8::2",
+                44,
+                packets.ipv6_fragment(17, 0, True, 9, datagram[:half]),
+            ),
+            0x86DD,
+        ),
+        packets.ethernet(
+            packets.ipv6(
+                "2001:db8::1",
+                "2001:db8::2",
+                44,
+                packets.ipv6_fragment(17, half, False, 9, datagram[half:]),
+            ),
+            0x86DD,
+        ),
     ]
     messages, summary = read(write_capture(packets.pcap([(T0, frames[0]), (T0 + 1, frames[1])])))
     assert not summary.problems.counts
@@ -110,8 +149,9 @@ def test_ipv6_fragments(write_capture) -> None:
 
 
 def _gre(protocol: int, inner: bytes, flags: int = 0, extra: bytes = b"") -> bytes:
-    return packets.ipv4("198.51.100.1", "198.51.100.2", 47,
-                        struct.pack("!BBH", flags, 0, protocol) + extra + inner)
+    return packets.ipv4(
+        "198.51.100.1", "198.51.100.2", 47, struct.pack("!BBH", flags, 0, protocol) + extra + inner
+    )
 
 
 INNER_ETHERNET = packets.ethernet(UDP4)
@@ -126,16 +166,38 @@ INNER_ETHERNET = packets.ethernet(UDP4)
         _gre(0x0800, UDP4, flags=0x20, extra=b"\0\0\0\1"),  # GRE with a key
         _gre(0x6558, INNER_ETHERNET),
         _gre(0x88BE, INNER_ETHERNET),  # ERSPAN type I
-        _gre(0x88BE, b"\x10\x01\x00\x01\x00\x00\x00\x00" + INNER_ETHERNET, flags=0x10,
-             extra=b"\0\0\0\1"),  # ERSPAN type II
+        _gre(
+            0x88BE,
+            b"\x10\x01\x00\x01\x00\x00\x00\x00" + INNER_ETHERNET,
+            flags=0x10,
+            extra=b"\0\0\0\1",
+        ),  # ERSPAN type II
         _gre(0x22EB, b"\x20" + b"\0" * 11 + INNER_ETHERNET, flags=0x10, extra=b"\0\0\0\1"),  # III
-        packets.ipv4("198.51.100.1", "198.51.100.2", 17,
-                     packets.udp(40000, 4789, b"\x08\0\0\0\0\0\x01\0" + INNER_ETHERNET)),  # VXLAN
-        packets.ipv4("198.51.100.1", "198.51.100.2", 17,
-                     packets.udp(2152, 2152, struct.pack("!BBHI", 0x30, 0xFF, len(UDP4), 1) + UDP4)),
+        packets.ipv4(
+            "198.51.100.1",
+            "198.51.100.2",
+            17,
+            packets.udp(40000, 4789, b"\x08\0\0\0\0\0\x01\0" + INNER_ETHERNET),
+        ),  # VXLAN
+        packets.ipv4(
+            "198.51.100.1",
+            "198.51.100.2",
+            17,
+            packets.udp(2152, 2152, struct.pack("!BBHI", 0x30, 0xFF, len(UDP4), 1) + UDP4),
+        ),
     ],
-    ids=["ipip", "6in4", "gre", "gre-key", "gre-ethernet", "erspan1", "erspan2", "erspan3",
-         "vxlan", "gtpu"],
+    ids=[
+        "ipip",
+        "6in4",
+        "gre",
+        "gre-key",
+        "gre-ethernet",
+        "erspan1",
+        "erspan2",
+        "erspan3",
+        "vxlan",
+        "gtpu",
+    ],
 )
 def test_tunnels(write_capture, outer: bytes) -> None:
     message = one_message(write_capture, packets.ethernet(outer))
@@ -154,12 +216,18 @@ def _hep3(payload: bytes, compress: bool = False) -> bytes:
     def chunk(kind: int, value: bytes) -> bytes:
         return struct.pack("!HHH", 0, kind, 6 + len(value)) + value
 
-    chunks = b"".join([
-        chunk(1, b"\x02"), chunk(2, b"\x11"), chunk(3, bytes([10, 0, 0, 1])),
-        chunk(4, bytes([10, 0, 0, 2])), chunk(7, struct.pack("!H", 5070)),
-        chunk(8, struct.pack("!H", 5080)), chunk(11, b"\x01"),
-        chunk(16, zlib.compress(payload)) if compress else chunk(15, payload),
-    ])
+    chunks = b"".join(
+        [
+            chunk(1, b"\x02"),
+            chunk(2, b"\x11"),
+            chunk(3, bytes([10, 0, 0, 1])),
+            chunk(4, bytes([10, 0, 0, 2])),
+            chunk(7, struct.pack("!H", 5070)),
+            chunk(8, struct.pack("!H", 5080)),
+            chunk(11, b"\x01"),
+            chunk(16, zlib.compress(payload)) if compress else chunk(15, payload),
+        ]
+    )
     return b"HEP3" + struct.pack("!H", 6 + len(chunks)) + chunks
 
 
@@ -177,7 +245,9 @@ def _sctp(chunks: list[tuple[int, int, bytes]]) -> bytes:
     for tsn, flags, data in chunks:
         chunk = struct.pack("!BBHIHHI", 0, flags, 16 + len(data), tsn, 0, 0, 0) + data
         body += chunk + b"\0" * (-len(chunk) % 4)
-    return packets.ipv4("192.0.2.1", "192.0.2.2", 132, struct.pack("!HHII", 5060, 5060, 1, 0) + body)
+    return packets.ipv4(
+        "192.0.2.1", "192.0.2.2", 132, struct.pack("!HHII", 5060, 5060, 1, 0) + body
+    )
 
 
 def test_sctp_bundles_fragments_and_retransmissions(write_capture) -> None:
@@ -199,9 +269,13 @@ def test_sip_on_any_port_and_not_sip_on_the_sip_port(write_capture) -> None:
         packets.udp4_frame("192.0.2.1", "192.0.2.2", INVITE, 40000, 7070),
         packets.udp4_frame("192.0.2.1", "192.0.2.2", b"hello, this is not sip at all"),
         packets.udp4_frame("192.0.2.1", "192.0.2.2", b"\r\n\r\n"),  # a keep-alive
-        packets.udp4_frame("192.0.2.1", "192.0.2.2", b"\x80\x00" + b"\0" * 170, 10000, 10002),  # RTP
+        packets.udp4_frame(
+            "192.0.2.1", "192.0.2.2", b"\x80\x00" + b"\0" * 170, 10000, 10002
+        ),  # RTP
     ]
-    messages, summary = read(write_capture(packets.pcap([(T0 + i, f) for i, f in enumerate(frames)])))
+    messages, summary = read(
+        write_capture(packets.pcap([(T0 + i, f) for i, f in enumerate(frames)]))
+    )
     assert [m.frame for m in messages] == [1]
     assert summary.problems.counts == {"sip_unrecognised": 1}
     assert summary.problems.examples["sip_unrecognised"][0].frame == 2
@@ -218,6 +292,8 @@ def test_bad_ip_header_is_reported_and_reading_goes_on(write_capture) -> None:
     bad = packets.ethernet(b"\x55" + UDP4[1:])  # version 5
     short = packets.ethernet(b"\x45\x00")
     good = packets.udp4_frame("192.0.2.1", "192.0.2.2", INVITE)
-    messages, summary = read(write_capture(packets.pcap([(T0, short), (T0 + 1, bad), (T0 + 2, good)])))
+    messages, summary = read(
+        write_capture(packets.pcap([(T0, short), (T0 + 1, bad), (T0 + 2, good)]))
+    )
     assert [m.frame for m in messages] == [3]
     assert [p.frame for p in summary.problems.examples["ip_bad_header"]] == [1, 2]

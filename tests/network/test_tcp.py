@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from itertools import pairwise
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -85,9 +86,13 @@ def test_a_hole_never_filled_is_given_up_at_the_end() -> None:
 def test_any_arrival_order_and_duplication_gives_the_same_stream(data: st.DataObject) -> None:
     """Invariant: permuting and duplicating segments with the same bytes changes nothing."""
     payload = data.draw(st.binary(min_size=1, max_size=300))
-    cuts = sorted(data.draw(st.sets(st.integers(1, len(payload) - 1), max_size=8))) if len(payload) > 1 else []
+    cuts = (
+        sorted(data.draw(st.sets(st.integers(1, len(payload) - 1), max_size=8)))
+        if len(payload) > 1
+        else []
+    )
     bounds = [0, *cuts, len(payload)]
-    segments = [(1001 + a, payload[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
+    segments = [(1001 + a, payload[a:b]) for a, b in pairwise(bounds)]
     arrival = segments + data.draw(st.lists(st.sampled_from(segments), max_size=4))
     random.Random(data.draw(st.integers())).shuffle(arrival)
     sink = feed(arrival)
@@ -96,36 +101,56 @@ def test_any_arrival_order_and_duplication_gives_the_same_stream(data: st.DataOb
 
 
 def _call_over_tcp() -> list[bytes]:
-    return [packets.sip_request(body=packets.SDP), packets.sip_response(180, "Ringing"),
-            packets.sip_response(body=packets.SDP)]
+    return [
+        packets.sip_request(body=packets.SDP),
+        packets.sip_response(180, "Ringing"),
+        packets.sip_response(body=packets.SDP),
+    ]
 
 
 def _tcp_frames(segments: list[tuple[int, bytes, bool]], handshake: bool = True) -> list[bytes]:
     """Frames of (sequence offset, payload, client to server?) after an optional handshake."""
     frames = []
     if handshake:
-        frames.append(packets.ethernet(packets.ipv4("192.0.2.1", "192.0.2.2", 6,
-                                                    packets.tcp(40000, 5060, 999, flags=SYN))))
-        frames.append(packets.ethernet(packets.ipv4("192.0.2.2", "192.0.2.1", 6,
-                                                    packets.tcp(5060, 40000, 4999, flags=0x12))))
+        frames.append(
+            packets.ethernet(
+                packets.ipv4("192.0.2.1", "192.0.2.2", 6, packets.tcp(40000, 5060, 999, flags=SYN))
+            )
+        )
+        frames.append(
+            packets.ethernet(
+                packets.ipv4(
+                    "192.0.2.2", "192.0.2.1", 6, packets.tcp(5060, 40000, 4999, flags=0x12)
+                )
+            )
+        )
     for offset, payload, outbound in segments:
         src, dst, sport, dport, isn = (
-            ("192.0.2.1", "192.0.2.2", 40000, 5060, 1000) if outbound
+            ("192.0.2.1", "192.0.2.2", 40000, 5060, 1000)
+            if outbound
             else ("192.0.2.2", "192.0.2.1", 5060, 40000, 5000)
         )
-        frames.append(packets.ethernet(packets.ipv4(src, dst, 6, packets.tcp(sport, dport, isn + offset, payload))))
+        frames.append(
+            packets.ethernet(
+                packets.ipv4(src, dst, 6, packets.tcp(sport, dport, isn + offset, payload))
+            )
+        )
     return frames
 
 
 def test_sip_over_tcp_split_coalesced_and_out_of_order(write_capture) -> None:
     invite, ringing, ok = _call_over_tcp()
     half = len(invite) // 2
-    frames = _tcp_frames([
-        (half, invite[half:], True),  # the second half arrives first
-        (0, invite[:half], True),
-        (0, ringing + ok, False),  # two messages in one segment
-    ])
-    messages, summary = read(write_capture(packets.pcap([(T0 + i, f) for i, f in enumerate(frames)])))
+    frames = _tcp_frames(
+        [
+            (half, invite[half:], True),  # the second half arrives first
+            (0, invite[:half], True),
+            (0, ringing + ok, False),  # two messages in one segment
+        ]
+    )
+    messages, summary = read(
+        write_capture(packets.pcap([(T0 + i, f) for i, f in enumerate(frames)]))
+    )
     assert not summary.problems.counts
     assert [(m.summary, m.transport, m.frame, m.frames) for m in messages] == [
         ("INVITE sip:bob@example.com", "TCP", 4, (3, 4)),
@@ -146,9 +171,17 @@ def test_sip_over_tcp_one_message_in_many_segments(write_capture) -> None:
 
 def test_sip_over_tcp_capture_starting_mid_message(write_capture) -> None:
     invite, ringing, ok = _call_over_tcp()
-    frames = _tcp_frames([(0, invite[100:], False), (len(invite) - 100, ringing, False),
-                          (len(invite) - 100 + len(ringing), ok, False)], handshake=False)
-    messages, summary = read(write_capture(packets.pcap([(T0 + i, f) for i, f in enumerate(frames)])))
+    frames = _tcp_frames(
+        [
+            (0, invite[100:], False),
+            (len(invite) - 100, ringing, False),
+            (len(invite) - 100 + len(ringing), ok, False),
+        ],
+        handshake=False,
+    )
+    messages, summary = read(
+        write_capture(packets.pcap([(T0 + i, f) for i, f in enumerate(frames)]))
+    )
     assert [m.summary for m in messages] == ["180 Ringing", "200 OK"]
     skipped = summary.problems.examples["sip_stream_skipped"][0]
     assert skipped.frame == 1 and "middle of a message" in skipped.detail
@@ -156,9 +189,17 @@ def test_sip_over_tcp_capture_starting_mid_message(write_capture) -> None:
 
 def test_sip_over_tcp_hole_is_reported_and_reading_resumes(write_capture) -> None:
     invite, ringing, ok = _call_over_tcp()
-    frames = _tcp_frames([(0, invite[:50], False), (len(invite), ringing, False),
-                          (len(invite) + len(ringing), ok, False)], handshake=False)
-    messages, summary = read(write_capture(packets.pcap([(T0 + i, f) for i, f in enumerate(frames)])))
+    frames = _tcp_frames(
+        [
+            (0, invite[:50], False),
+            (len(invite), ringing, False),
+            (len(invite) + len(ringing), ok, False),
+        ],
+        handshake=False,
+    )
+    messages, summary = read(
+        write_capture(packets.pcap([(T0 + i, f) for i, f in enumerate(frames)]))
+    )
     assert [(m.summary, m.frame) for m in messages] == [("180 Ringing", 2), ("200 OK", 3)]
     assert summary.problems.counts["tcp_gap"] == 1
 
@@ -175,21 +216,31 @@ def _websocket_frame(payload: bytes, mask: bytes | None) -> bytes:
 
 def test_sip_over_websocket(write_capture) -> None:
     invite, ringing, _ = _call_over_tcp()
-    upgrade = (b"GET / HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-               b"Sec-WebSocket-Protocol: sip\r\n\r\n")
-    accept = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+    upgrade = (
+        b"GET / HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Protocol: sip\r\n\r\n"
+    )
+    accept = (
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+    )
     request = upgrade + _websocket_frame(invite, b"\x01\x02\x03\x04")
     response = accept + _websocket_frame(ringing, None)
     frames = _tcp_frames([(0, request, True), (0, response, False)])
-    messages, summary = read(write_capture(packets.pcap([(T0 + i, f) for i, f in enumerate(frames)])))
+    messages, summary = read(
+        write_capture(packets.pcap([(T0 + i, f) for i, f in enumerate(frames)]))
+    )
     assert not summary.problems.counts
     assert [(m.summary, m.transport) for m in messages] == [
-        ("INVITE sip:bob@example.com", "WS"), ("180 Ringing", "WS")]
+        ("INVITE sip:bob@example.com", "WS"),
+        ("180 Ringing", "WS"),
+    ]
     assert messages[0].raw == invite
 
 
 def test_tls_on_the_sips_port_is_reported_as_unreadable(write_capture) -> None:
     hello = b"\x16\x03\x01\x00\x05hello"
-    frame = packets.ethernet(packets.ipv4("192.0.2.1", "192.0.2.2", 6, packets.tcp(40000, 5061, 1, hello)))
+    frame = packets.ethernet(
+        packets.ipv4("192.0.2.1", "192.0.2.2", 6, packets.tcp(40000, 5061, 1, hello))
+    )
     messages, summary = read(write_capture(packets.pcap([(T0, frame)])))
     assert messages == [] and summary.problems.counts == {"tls_encrypted": 1}

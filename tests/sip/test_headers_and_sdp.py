@@ -11,12 +11,17 @@ from sipdiag.sip.sdp import parse_sdp
 def test_split_list_keeps_quotes_and_brackets() -> None:
     value = '"Smith, John" <sip:j@a.example;x=1,2>;tag=9, <sip:b@b.example>, sip:c@c.example'
     assert split_list(value) == [
-        '"Smith, John" <sip:j@a.example;x=1,2>;tag=9', "<sip:b@b.example>", "sip:c@c.example"]
+        '"Smith, John" <sip:j@a.example;x=1,2>;tag=9',
+        "<sip:b@b.example>",
+        "sip:c@c.example",
+    ]
 
 
 def test_headers_keep_wire_order_and_spelling() -> None:
-    headers = parse_headers(b"\r\nv: SIP/2.0/UDP a;branch=1\r\nVIA: SIP/2.0/UDP b;branch=2\r\n"
-                            b"WWW-Authenticate: Digest realm=\"x\", nonce=\"y\"\r\nbroken line\r\n")
+    headers = parse_headers(
+        b"\r\nv: SIP/2.0/UDP a;branch=1\r\nVIA: SIP/2.0/UDP b;branch=2\r\n"
+        b'WWW-Authenticate: Digest realm="x", nonce="y"\r\nbroken line\r\n'
+    )
     assert [name for name, _, _ in headers.fields] == ["v", "VIA", "WWW-Authenticate"]
     assert headers.values("Via") == ["SIP/2.0/UDP a;branch=1", "SIP/2.0/UDP b;branch=2"]
     assert headers.values("www-authenticate") == ['Digest realm="x", nonce="y"']  # not split
@@ -28,7 +33,12 @@ def test_headers_keep_wire_order_and_spelling() -> None:
     ("value", "display", "uri", "tag"),
     [
         ('"Alice" <sip:alice@example.com>;tag=abc', "Alice", "sip:alice@example.com", "abc"),
-        ("<sip:alice@example.com;transport=tcp>;tag=z", "", "sip:alice@example.com;transport=tcp", "z"),
+        (
+            "<sip:alice@example.com;transport=tcp>;tag=z",
+            "",
+            "sip:alice@example.com;transport=tcp",
+            "z",
+        ),
         ("sip:alice@example.com;tag=q", "", "sip:alice@example.com", "q"),
         ('"a <b>" <sip:x@y>', "a <b>", "sip:x@y", None),
     ],
@@ -41,21 +51,36 @@ def test_name_addr(value: str, display: str, uri: str, tag: str | None) -> None:
 def test_via_with_received_and_rport() -> None:
     via = parse_via("SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKabc;received=203.0.113.5;rport=40000")
     assert via is not None
-    assert (via.transport, via.host, via.port, via.branch) == ("UDP", "10.0.0.1", 5060, "z9hG4bKabc")
+    assert (via.transport, via.host, via.port, via.branch) == (
+        "UDP",
+        "10.0.0.1",
+        5060,
+        "z9hG4bKabc",
+    )
     assert via.params["received"] == "203.0.113.5" and via.params["rport"] == "40000"
     ipv6 = parse_via("SIP / 2.0 / TLS [2001:db8::1]:5061;branch=z9hG4bK1")
-    assert ipv6 is not None and (ipv6.host, ipv6.port, ipv6.transport) == ("[2001:db8::1]", 5061, "TLS")
+    assert ipv6 is not None and (ipv6.host, ipv6.port, ipv6.transport) == (
+        "[2001:db8::1]",
+        5061,
+        "TLS",
+    )
 
 
 def test_uri_parts() -> None:
     uri = parse_uri("sips:+15551234567@gw.example.com:5061;user=phone")
     assert uri is not None
     assert (uri.scheme, uri.user, uri.host, uri.port, uri.params) == (
-        "sips", "+15551234567", "gw.example.com", 5061, {"user": "phone"})
+        "sips",
+        "+15551234567",
+        "gw.example.com",
+        5061,
+        {"user": "phone"},
+    )
 
 
 SDP_TEXT = (
-    b"v=0\r\no=- 1 2 IN IP4 198.51.100.7\r\ns=call\r\nc=IN IP4 198.51.100.7\r\nt=0 0\r\na=sendonly\r\n"
+    b"v=0\r\no=- 1 2 IN IP4 198.51.100.7\r\ns=call\r\nc=IN IP4 198.51.100.7\r\nt=0 0\r\n"
+    b"a=sendonly\r\n"
     b"m=audio 4000 RTP/AVP 0 18 96\r\na=rtpmap:96 opus/48000/2\r\n"
     b"m=video 0 RTP/AVP 31\r\nc=IN IP6 2001:db8::7\r\na=inactive\r\n"
     b"m=image 5000 udptl t38\r\n"

@@ -23,15 +23,24 @@ START_LINES = [
 
 @pytest.mark.parametrize(("line", "method", "status"), START_LINES)
 def test_start_lines(line: bytes, method: str, status: int) -> None:
-    message = parse_message(line + b"\r\nCall-ID: x\r\nCSeq: 1 " + (method or "INVITE").encode()
-                            + b"\r\n\r\n")
+    message = parse_message(
+        line + b"\r\nCall-ID: x\r\nCSeq: 1 " + (method or "INVITE").encode() + b"\r\n\r\n"
+    )
     assert (message.method, message.status) == (method, status)
 
 
 @pytest.mark.parametrize(
     "payload",
-    [b"", b"hello", b"HTTP/1.1 200 OK\r\n\r\n", b"SIP/2.0 20 OK\r\n", b"INVITE sip:x\r\n",
-     b"\x80\x00\x01\x02", b"SIP/2.0 2000 OK\r\n", b"INVITE sip:x SIP/2.0 trailing\r\n"],
+    [
+        b"",
+        b"hello",
+        b"HTTP/1.1 200 OK\r\n\r\n",
+        b"SIP/2.0 20 OK\r\n",
+        b"INVITE sip:x\r\n",
+        b"\x80\x00\x01\x02",
+        b"SIP/2.0 2000 OK\r\n",
+        b"INVITE sip:x SIP/2.0 trailing\r\n",
+    ],
 )
 def test_not_sip(payload: bytes) -> None:
     with pytest.raises(NotSip):
@@ -50,7 +59,8 @@ def test_key_headers_of_a_plain_message() -> None:
 
 COMPACT = (
     b"INVITE sip:bob@example.com SIP/2.0\r\n"
-    b"v: SIP/2.0/UDP a.example.com;branch=z9hG4bK1, SIP/2.0/TCP b.example.com:5070;branch=z9hG4bK2\r\n"
+    b"v: SIP/2.0/UDP a.example.com;branch=z9hG4bK1, "
+    b"SIP/2.0/TCP b.example.com:5070;branch=z9hG4bK2\r\n"
     b"f: <sip:alice@example.com>;tag=x1\r\nt: <sip:bob@example.com>\r\n"
     b"i: compact-id@example.com\r\ncseq: 7 INVITE\r\nm: <sip:alice@a.example.com>\r\n"
     b"c: application/sdp\r\nl: 4\r\n\r\nv=0\r\n"
@@ -69,8 +79,10 @@ def test_compact_forms_and_lower_case() -> None:
 
 
 def test_folded_headers_are_unfolded() -> None:
-    raw = (b"BYE sip:bob@example.com SIP/2.0\r\nCall-ID:\r\n  folded-id@example.com\r\n"
-           b"CSeq: 2\r\n BYE\r\nSubject: one\r\n\ttwo\r\nContent-Length: 0\r\n\r\n")
+    raw = (
+        b"BYE sip:bob@example.com SIP/2.0\r\nCall-ID:\r\n  folded-id@example.com\r\n"
+        b"CSeq: 2\r\n BYE\r\nSubject: one\r\n\ttwo\r\nContent-Length: 0\r\n\r\n"
+    )
     message = parse_message(raw)
     assert message.call_id == "folded-id@example.com"
     assert (message.cseq, message.cseq_method) == (2, "BYE")
@@ -78,7 +90,10 @@ def test_folded_headers_are_unfolded() -> None:
 
 
 def test_odd_spellings_are_found() -> None:
-    raw = b"SIP/2.0 200 OK\r\nCALL-ID : odd@example.com\r\nCseq:1 REGISTER\r\ncontent-LENGTH: 0\r\n\r\n"
+    raw = (
+        b"SIP/2.0 200 OK\r\nCALL-ID : odd@example.com\r\nCseq:1 REGISTER\r\n"
+        b"content-LENGTH: 0\r\n\r\n"
+    )
     message = parse_message(raw)
     assert (message.call_id, message.cseq, message.content_length) == ("odd@example.com", 1, 0)
 
@@ -97,12 +112,20 @@ def test_bare_line_feeds() -> None:
         (b"SIP/2.0 200 OK\r\nCall-ID: x\r\n\r\n", "sip_missing_header"),
         (b"INVITE sip:b SIP/2.0\r\nCall-ID: x\r\nCSeq: abc INVITE\r\n\r\n", "sip_bad_header"),
         (b"INVITE sip:b SIP/2.0\r\nCall-ID: x\r\nCSeq: 1 BYE\r\n\r\n", "sip_bad_header"),
-        (b"INVITE sip:b SIP/2.0\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\nContent-Length: x\r\n\r\n",
-         "sip_bad_header"),
-        (b"INVITE sip:b SIP/2.0\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\nContent-Length: 99\r\n\r\nv=0",
-         "sip_body_short"),
+        (
+            b"INVITE sip:b SIP/2.0\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\nContent-Length: x\r\n\r\n",
+            "sip_bad_header",
+        ),
+        (
+            b"INVITE sip:b SIP/2.0\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\n"
+            b"Content-Length: 99\r\n\r\nv=0",
+            "sip_body_short",
+        ),
         (b"INVITE sip:b SIP/2.0\r\nCall-ID: x\r\nCSeq: 1 INVITE", "sip_no_blank_line"),
-        (b"INVITE sip:b\x00c SIP/2.0\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\n\r\n", "sip_bad_start_line"),
+        (
+            b"INVITE sip:b\x00c SIP/2.0\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\n\r\n",
+            "sip_bad_start_line",
+        ),
     ],
 )
 def test_defects_are_listed_and_the_message_kept(raw: bytes, kind: str) -> None:
@@ -111,13 +134,21 @@ def test_defects_are_listed_and_the_message_kept(raw: bytes, kind: str) -> None:
 
 
 def test_multipart_body_with_sdp() -> None:
-    body = ("--b1\r\nContent-Type: application/sdp\r\n\r\n" + packets.SDP
-            + "\r\n--b1\r\nContent-Type: application/isup\r\n\r\nxx\r\n--b1--\r\n")
+    body = (
+        "--b1\r\nContent-Type: application/sdp\r\n\r\n"
+        + packets.SDP
+        + "\r\n--b1\r\nContent-Type: application/isup\r\n\r\nxx\r\n--b1--\r\n"
+    )
     raw = packets.sip_request(body=body).replace(
-        b"Content-Type: application/sdp", b'Content-Type: multipart/mixed;boundary="b1"', 1)
+        b"Content-Type: application/sdp", b'Content-Type: multipart/mixed;boundary="b1"', 1
+    )
     sdp = parse_message(raw).sdp
     assert sdp is not None
-    assert sdp.media[0].codecs == {"0": "PCMU/8000", "8": "PCMA/8000", "101": "telephone-event/8000"}
+    assert sdp.media[0].codecs == {
+        "0": "PCMU/8000",
+        "8": "PCMA/8000",
+        "101": "telephone-event/8000",
+    }
 
 
 @settings(max_examples=500, deadline=None)
@@ -133,27 +164,75 @@ def test_arbitrary_bytes_parse_or_raise_not_sip(data: bytes) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from([b"INVITE sip:a SIP/2.0", b"SIP/2.0 200 OK", b"Call-ID: x", b"i:y",
-                                 b"CSeq: 1 INVITE", b"l: 3", b"Content-Length: 9999999999", b" fold",
-                                 b"Via: SIP/2.0/UDP h;branch=z", b"", b"\x00\xff", b"c: multipart/mixed"]),
-                max_size=12))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                b"INVITE sip:a SIP/2.0",
+                b"SIP/2.0 200 OK",
+                b"Call-ID: x",
+                b"i:y",
+                b"CSeq: 1 INVITE",
+                b"l: 3",
+                b"Content-Length: 9999999999",
+                b" fold",
+                b"Via: SIP/2.0/UDP h;branch=z",
+                b"",
+                b"\x00\xff",
+                b"c: multipart/mixed",
+            ]
+        ),
+        max_size=12,
+    )
+)
 def test_sip_like_garbage_parses_or_raises_not_sip(lines: list[bytes]) -> None:
     """Invariant: the same, on inputs built from SIP-shaped lines (closer to the edge cases)."""
     test_arbitrary_bytes_parse_or_raise_not_sip.hypothesis.inner_test(b"\r\n".join(lines))  # type: ignore[attr-defined]
 
 
-_LINES = st.sampled_from([
-    b"Call-ID: a@b", b"Call-ID: other@b  ", b"i: compact@b", b"CALL-ID: upper@b", b"Call-Id: x@y",
-    b"CSeq: 1 INVITE", b"CSeq: 2 BYE", b"CSeq:  3 INVITE", b"Cseq: 4 INVITE", b"CSeq: x INVITE",
-    b"Content-Length: 0", b"Content-Length: 5", b"Content-Length: 99", b"l: 0", b"Content-Length: a",
-    b"Via: SIP/2.0/UDP h;branch=z9hG4bK1", b" folded", b"\tfolded", b"Contact: <sip:c@d>",
-    b"Max-Forwards: 70", b"X-Call-ID: not-me", b"Call-ID : spaced@b", b"Call-ID:", b"CSeq:5 BYE",
-    b"CSeq: 6 INVITE ", b"Content-Length : 2", b"CSeq: 99999999999 INVITE",
-])
-_STARTS = st.sampled_from([
-    b"INVITE sip:bob@example.com SIP/2.0", b"BYE sip:b SIP/2.0", b"SIP/2.0 200 OK", b"SIP/2.0 487",
-    b"SIP/2.0 099 Odd", b"invite sip:b SIP/2.0", b"INVITE sip:b\x01 SIP/2.0", b"SIP/2.0 180 R\xc3\xa9",
-])
+_LINES = st.sampled_from(
+    [
+        b"Call-ID: a@b",
+        b"Call-ID: other@b  ",
+        b"i: compact@b",
+        b"CALL-ID: upper@b",
+        b"Call-Id: x@y",
+        b"CSeq: 1 INVITE",
+        b"CSeq: 2 BYE",
+        b"CSeq:  3 INVITE",
+        b"Cseq: 4 INVITE",
+        b"CSeq: x INVITE",
+        b"Content-Length: 0",
+        b"Content-Length: 5",
+        b"Content-Length: 99",
+        b"l: 0",
+        b"Content-Length: a",
+        b"Via: SIP/2.0/UDP h;branch=z9hG4bK1",
+        b" folded",
+        b"\tfolded",
+        b"Contact: <sip:c@d>",
+        b"Max-Forwards: 70",
+        b"X-Call-ID: not-me",
+        b"Call-ID : spaced@b",
+        b"Call-ID:",
+        b"CSeq:5 BYE",
+        b"CSeq: 6 INVITE ",
+        b"Content-Length : 2",
+        b"CSeq: 99999999999 INVITE",
+    ]
+)
+_STARTS = st.sampled_from(
+    [
+        b"INVITE sip:bob@example.com SIP/2.0",
+        b"BYE sip:b SIP/2.0",
+        b"SIP/2.0 200 OK",
+        b"SIP/2.0 487",
+        b"SIP/2.0 099 Odd",
+        b"invite sip:b SIP/2.0",
+        b"INVITE sip:b\x01 SIP/2.0",
+        b"SIP/2.0 180 R\xc3\xa9",
+    ]
+)
 
 
 @settings(max_examples=1000, deadline=None)
