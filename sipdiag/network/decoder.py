@@ -41,6 +41,12 @@ Deferred = tuple[int, int, int, bytes, int]
 _AF_IPV4 = frozenset({2})
 _AF_IPV6 = frozenset({10, 24, 28, 30})
 _TCP = struct.Struct(">HHI4xBB")
+_FRAMED_LINKS = {
+    linktypes.ETHERNET: (14, 12, "Ethernet"),
+    linktypes.LINUX_SLL: (16, 14, "Linux cooked"),
+    linktypes.LINUX_SLL2: (20, 0, "Linux cooked v2"),
+}
+"""Link type: (header size, where the ethertype is in it, name)."""
 _ETHERNET_IPV4_UDP = struct.Struct(">HBxHxxHxBxxIIHHH")
 """From byte 12 of an Ethernet frame: ethertype; IPv4 version/IHL, total length, flags and
 fragment offset, protocol, addresses; UDP ports and length (if the IPv4 header has no options)."""
@@ -72,8 +78,8 @@ class Decoder:
     def link_handler(self, linktype: int) -> FrameHandler:
         handlers: dict[int, FrameHandler] = {
             linktypes.ETHERNET: self._ethernet,
-            linktypes.LINUX_SLL: self._linux_sll,
-            linktypes.LINUX_SLL2: self._linux_sll2,
+            linktypes.LINUX_SLL: partial(self._framed, linktypes.LINUX_SLL),
+            linktypes.LINUX_SLL2: partial(self._framed, linktypes.LINUX_SLL2),
             linktypes.NULL: self._bsd_loopback,
             linktypes.LOOP: self._bsd_loopback,
             linktypes.RAW: self._raw_ip,
@@ -118,33 +124,19 @@ class Decoder:
                 elif payload:
                     self._udp_tunnel(frame, ts, sport, dport, payload, 0)
                 return
-        self._current = (linktypes.ETHERNET, buf, start, end, orig_len)
-        if end - start < 14:
-            self._problems.add("link_bad_header", frame, "Ethernet frame shorter than its header")
-            return
-        self._ethertype(buf[start + 12] << 8 | buf[start + 13], frame, ts, buf, start + 14, end, 0)
+        self._framed(linktypes.ETHERNET, frame, ts, buf, start, end, orig_len)
 
-    def _linux_sll(
-        self, frame: int, ts: int, buf: bytes, start: int, end: int, orig_len: int
+    def _framed(
+        self, linktype: int, frame: int, ts: int, buf: bytes, start: int, end: int, orig_len: int
     ) -> None:
-        self._current = (linktypes.LINUX_SLL, buf, start, end, orig_len)
-        if end - start < 16:
-            self._problems.add(
-                "link_bad_header", frame, "Linux cooked frame shorter than its header"
-            )
+        """A link layer with a fixed-size header that names the ethertype of what follows."""
+        self._current = (linktype, buf, start, end, orig_len)
+        size, type_at, name = _FRAMED_LINKS[linktype]
+        if end - start < size:
+            self._problems.add("link_bad_header", frame, f"{name} frame shorter than its header")
             return
-        self._ethertype(buf[start + 14] << 8 | buf[start + 15], frame, ts, buf, start + 16, end, 0)
-
-    def _linux_sll2(
-        self, frame: int, ts: int, buf: bytes, start: int, end: int, orig_len: int
-    ) -> None:
-        self._current = (linktypes.LINUX_SLL2, buf, start, end, orig_len)
-        if end - start < 20:
-            self._problems.add(
-                "link_bad_header", frame, "Linux cooked v2 frame shorter than its header"
-            )
-            return
-        self._ethertype(buf[start] << 8 | buf[start + 1], frame, ts, buf, start + 20, end, 0)
+        ethertype = buf[start + type_at] << 8 | buf[start + type_at + 1]
+        self._ethertype(ethertype, frame, ts, buf, start + size, end, 0)
 
     def _bsd_loopback(
         self, frame: int, ts: int, buf: bytes, start: int, end: int, orig_len: int

@@ -207,14 +207,17 @@ def parse_uri(text: str) -> SipUri | None:
     match = _URI.match(text.strip())
     if match is None:
         return None
-    port = match["port"]
     return SipUri(
         match["scheme"].lower(),
         match["user"] or "",
         match["host"],
-        int(port) if port and len(port) <= 5 else None,
+        _port(match["port"]),
         parse_params(match["params"] or ""),
     )
+
+
+def _port(digits: str | None) -> int | None:
+    return int(digits) if digits and len(digits) <= 5 else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,11 +287,10 @@ def parse_via(value: str) -> Via | None:
     match = _VIA.match(value)
     if match is None:
         return None
-    port = match["port"]
     return Via(
         re.sub(r"\s+", "", match["protocol"]).upper(),
         match["transport"].upper(),
         match["host"],
-        int(port) if port and len(port) <= 5 else None,
+        _port(match["port"]),
         parse_params(match["params"] or ""),
     )
