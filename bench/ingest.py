@@ -5,7 +5,8 @@ Builds (once) a SIP-only capture of real SIPp calls replicated to 500,000 packet
 
 - ``sipdiag messages FILE --count``: read every frame, parse every SIP message (start line,
   Call-ID, CSeq, Content-Length; the rest is parsed on demand) and count them; with the default
-  number of processes, and with one;
+  number of processes (one per core), and with one; also under other Python interpreters
+  given with ``--python`` (a PGO-built CPython such as Debian's runs it faster);
 - ``sngrep -I FILE -N -q``, as the issue asks, and with ``-l`` raised past the number of
   dialogs (by default sngrep keeps 20,000 dialogs and slows down sharply past them);
 - ``tshark -r FILE -q -z sip,stat``.
@@ -32,12 +33,12 @@ from measure import Measurement, best_of
 OUT = Path(__file__).resolve().parent / "out"
 
 
-def commands(capture: Path, dialogs: int) -> dict[str, list[str]]:
-    python = sys.executable
-    found = {
-        "sipdiag": [python, "-m", "sipdiag", "messages", str(capture), "--count"],
-        "sipdiag -j1": [python, "-m", "sipdiag", "messages", str(capture), "--count", "-j", "1"],
-    }
+def commands(capture: Path, dialogs: int, pythons: list[str]) -> dict[str, list[str]]:
+    found = {}
+    for index, python in enumerate(pythons):
+        label = "sipdiag" if index == 0 else f"sipdiag ({python})"
+        found[label] = [python, "-m", "sipdiag", "messages", str(capture), "--count"]
+        found[f"{label} -j1"] = found[label] + ["-j", "1"]
     if shutil.which("sngrep"):
         found["sngrep"] = ["sngrep", "-I", str(capture), "-N", "-q"]
         found["sngrep -l"] = ["sngrep", "-I", str(capture), "-N", "-q", "-l", str(dialogs)]
@@ -90,6 +91,12 @@ def main() -> None:
     parser.add_argument("--capture", type=Path, default=OUT / "sip-500k.pcap")
     parser.add_argument("--packets", type=int, default=500_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--python",
+        action="append",
+        default=[],
+        help="also time sipdiag under this interpreter (it must have sipdiag installed)",
+    )
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
     if not args.capture.exists():
@@ -105,8 +112,10 @@ def main() -> None:
         )
     packets = packet_count(args.capture)
     print(f"{args.capture}: {packets} packets, best of {args.runs} runs")
+    pythons = [sys.executable, *args.python]
     results = {
-        name: best_of(args.runs, argv) for name, argv in commands(args.capture, packets).items()
+        name: best_of(args.runs, argv)
+        for name, argv in commands(args.capture, packets, pythons).items()
     }
     rows = report(results, packets)
     (OUT / "ingest.json").write_text(

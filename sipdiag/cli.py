@@ -28,10 +28,19 @@ from rich.console import Console
 
 from sipdiag import __version__
 from sipdiag.capture import CaptureError, linktypes
-from sipdiag.pipeline import CaptureSummary, MessageReader, default_jobs, map_parts
+from sipdiag.pipeline import (
+    CaptureSummary,
+    MessageReader,
+    analyze,
+    default_jobs,
+    map_parts,
+    message_kind,
+)
 from sipdiag.problems import Problem
+from sipdiag.report import calls as calls_report
 from sipdiag.report import escape, terminal
 from sipdiag.report import messages as message_report
+from sipdiag.report.document import write_json
 
 
 class ExitStatus(IntEnum):
@@ -48,7 +57,7 @@ class Environment:
     environ: Mapping[str, str] = field(default_factory=dict)
 
 
-SUBCOMMANDS = ("summary", "messages")
+SUBCOMMANDS = ("analyze", "messages")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,10 +69,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"sipdiag {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    summary = commands.add_parser(
-        "summary", help="what a capture holds (the default command: sipdiag CAPTURE)"
+    analyze = commands.add_parser(
+        "analyze", help="what happened in each call (the default: sipdiag CAPTURE)"
     )
-    _add_capture_options(summary)
+    _add_capture_options(analyze)
+    analyze.add_argument(
+        "--format",
+        choices=("terminal", "json"),
+        default="terminal",
+        help="tables for people (default), or one JSON document",
+    )
 
     listing = commands.add_parser("messages", help="list every SIP message of a capture")
     _add_capture_options(listing)
@@ -95,7 +110,7 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     env = env or Environment(environ=_os_environ())
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list and args_list[0] not in SUBCOMMANDS and not args_list[0].startswith("-"):
-        args_list.insert(0, "summary")
+        args_list.insert(0, "analyze")
     parser = build_parser()
     try:
         args = parser.parse_args(args_list)
@@ -107,7 +122,7 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     try:
         if args.command == "messages":
             return _messages(args, env)
-        return _summary(args, env)
+        return _analyze(args, env)
     except CaptureError as exc:
         env.stderr.write(f"sipdiag: error: {exc}\n")
         return ExitStatus.ERROR
@@ -166,8 +181,7 @@ def _table_rows(reader: MessageReader) -> Iterator[tuple[list[str], str]]:
 def _count_messages(reader: MessageReader) -> Counter[str]:
     counts: Counter[str] = Counter()
     for batch in reader.batches():
-        for message in batch:
-            counts[message.method or str(message.status)] += 1
+        counts.update(map(message_kind, batch))
     return counts
 
 
@@ -187,19 +201,30 @@ def _print_counts(console: Console, counts: Counter[str]) -> None:
     terminal.print_table(console, "SIP messages", ["Method / status", "Count"], rows)
 
 
-def _summary(args: argparse.Namespace, env: Environment) -> int:
-    counts, summary = _count(args) if args.capture != "-" else _count_stdin(env)
+def _analyze(args: argparse.Namespace, env: Environment) -> int:
+    analysis = analyze(args.capture, stdin=env.stdin)
+    if args.format == "json":
+        write_json(analysis, env.stdout)
+        return ExitStatus.OK
     console = terminal.make_console(env.stdout, environ=env.environ, no_color=args.no_color)
-    terminal.print_key_values(console, "Capture", _summary_rows(summary))
-    if counts:
-        _print_counts(console, counts)
+    summary = analysis.summary
+    rows = _summary_rows(summary)
+    rows.append(("Calls", _outcome_counts([c.outcome for c in analysis.calls])))
+    rows.append(("Exchanges", _outcome_counts([e.outcome for e in analysis.exchanges])))
+    terminal.print_key_values(console, "Capture", rows)
+    if analysis.message_counts:
+        _print_counts(console, analysis.message_counts)
+    calls_report.print_calls(console, analysis)
+    calls_report.print_exchanges(console, analysis)
     _print_problems(console, summary)
     return ExitStatus.OK
 
 
-def _count_stdin(env: Environment) -> tuple[Counter[str], CaptureSummary]:
-    reader = MessageReader("-", stdin=env.stdin)
-    return _count_messages(reader), reader.summary
+def _outcome_counts(outcomes: list[str]) -> str:
+    if not outcomes:
+        return "0"
+    counted = Counter(outcomes)
+    return f"{len(outcomes)} (" + ", ".join(f"{n} {o}" for o, n in sorted(counted.items())) + ")"
 
 
 def _summary_rows(summary: CaptureSummary) -> list[tuple[str, str]]:

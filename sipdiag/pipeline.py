@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -27,6 +28,10 @@ from typing import BinaryIO, TypeVar
 
 from sipdiag.capture import Reader, Region, open_capture, regions
 from sipdiag.capture.replay import Frame, ReplayReader
+from sipdiag.dialogs.calls import Call
+from sipdiag.dialogs.correlate import Correlator, Link
+from sipdiag.dialogs.records import CallRecord, ExchangeRecord, call_record, exchange_record
+from sipdiag.dialogs.tracker import CallTracker, Finished
 from sipdiag.network.decoder import Decoder
 from sipdiag.problems import ProblemLog
 from sipdiag.sip.message import SipMessage
@@ -125,6 +130,51 @@ def _fill_summary(summary: CaptureSummary, reader: Reader, sip: SipReader) -> No
     summary.first_ts_ns, summary.last_ts_ns = reader.first_ts_ns, reader.last_ts_ns
     summary.sip_messages = sip.message_count
     summary.defective_messages = sip.defective_count
+
+
+@dataclass(slots=True)
+class Analysis:
+    """Everything a report says about one capture."""
+
+    summary: CaptureSummary
+    calls: list[CallRecord]
+    exchanges: list[ExchangeRecord]
+    links: list[Link]
+    message_counts: Counter[str]
+    """SIP messages by request method and by status code."""
+
+
+def analyze(
+    path: str | Path, *, stdin: BinaryIO | None = None, progress: Progress | None = None
+) -> Analysis:
+    """Read a capture into calls and exchanges (and the links between B2BUA legs)."""
+    reader = MessageReader(path, stdin=stdin, progress=progress)
+    tracker, correlator = CallTracker(), Correlator()
+    calls: list[CallRecord] = []
+    exchanges: list[ExchangeRecord] = []
+    counts: Counter[str] = Counter()
+
+    def keep(finished: Iterator[Finished]) -> None:
+        for item in finished:
+            if isinstance(item, Call):
+                correlator.add(item.call_id, item.messages)
+                calls.append(call_record(item))
+            else:
+                exchanges.append(exchange_record(item))
+
+    for batch in reader.batches():
+        counts.update(message_kind(m) for m in batch)
+        keep(tracker.add(batch))
+    keep(tracker.finish(reader.summary.last_ts_ns or 0))
+    calls.sort(key=lambda c: c.first_frame)
+    exchanges.sort(key=lambda e: e.first_frame)
+    links = correlator.links({call.call_id for call in calls})
+    return Analysis(reader.summary, calls, exchanges, links, counts)
+
+
+def message_kind(message: SipMessage) -> str:
+    """``INVITE`` for a request, ``200`` for a response: how messages are counted."""
+    return message.method or str(message.status)
 
 
 def default_jobs(path: str | Path) -> int:

@@ -9,17 +9,23 @@ them are built per second of capture).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
+from typing import TypeVar
 
 from sipdiag.network import Endpoint
 from sipdiag.sip.headers import (
+    COMPACT_FORMS,
+    SINGLE_VALUE_HEADERS,
     Headers,
     NameAddr,
     Via,
+    canonical_name,
     parse_headers,
     parse_name_addr,
     parse_via,
+    split_list,
 )
 from sipdiag.sip.sdp import Sdp, parse_sdp
 
@@ -178,8 +184,27 @@ class SipMessage:
 
     @property
     def top_via(self) -> Via | None:
-        vias = self.vias
-        return vias[0] if vias else None
+        found = self._cached("top-via", lambda: _parse_optional(parse_via, self.first_value("via")))
+        assert found is None or isinstance(found, Via)
+        return found
+
+    def first_value(self, header: str) -> str | None:
+        """The first value of a header (the first item of a list header), or None.
+
+        Found with one search in the raw bytes rather than by parsing every header; a folded
+        header is left to the full parser. Either way the answer is the first item of
+        ``headers.values(header)``.
+        """
+        canonical = canonical_name(header)
+        match = _first_line_pattern(canonical).search(self.raw, 0, self._body_start)
+        if match is None or match[2]:
+            values = self.headers.values(canonical)
+            return values[0] if values else None
+        value = match[1].decode("utf-8", "backslashreplace").strip()
+        if canonical in SINGLE_VALUE_HEADERS:
+            return value
+        items = split_list(value)
+        return items[0] if items else None
 
     @property
     def branch(self) -> str | None:
@@ -193,8 +218,7 @@ class SipMessage:
         return found
 
     def _first_name_addr(self, header: str) -> NameAddr | None:
-        values = self.headers.values(header)
-        return parse_name_addr(values[0]) if values else None
+        return _parse_optional(parse_name_addr, self.first_value(header))
 
     @property
     def from_tag(self) -> str | None:
@@ -215,6 +239,22 @@ class SipMessage:
 
     def __repr__(self) -> str:
         return f"<SipMessage frame {self.frame} {self.summary!r} Call-ID {self.call_id!r}>"
+
+
+T = TypeVar("T")
+
+
+def _parse_optional(parse: Callable[[str], T], value: str | None) -> T | None:
+    return None if value is None else parse(value)
+
+
+@functools.cache
+def _first_line_pattern(canonical: str) -> re.Pattern[bytes]:
+    """Finds the first line of a header, in any case, full or compact name; group 2 is set
+    when the next line continues it (folding)."""
+    names = [canonical, *(short for short, full in COMPACT_FORMS.items() if full == canonical)]
+    alternatives = b"|".join(re.escape(name.encode()) for name in names)
+    return re.compile(rb"\n(?:" + alternatives + rb")[ \t]*:[ \t]*([^\r\n]*)(\r?\n[ \t])?", re.I)
 
 
 def _sdp_part(body: bytes, content_type: str) -> bytes | None:

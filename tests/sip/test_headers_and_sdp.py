@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sipdiag.sip.headers import parse_headers, parse_name_addr, parse_uri, parse_via, split_list
+from sipdiag.sip.parser import parse_message
 from sipdiag.sip.sdp import parse_sdp
 
 
@@ -96,3 +99,40 @@ def test_sdp_media_codecs_and_directions() -> None:
     assert (video.port, video.direction, video.connection) == (0, "inactive", "2001:db8::7")
     assert (image.kind, image.protocol, image.formats) == ("image", "udptl", ("t38",))
     assert sdp.addresses == ("198.51.100.7", "2001:db8::7")
+
+
+_HEADER_LINES = st.sampled_from(
+    [
+        "Via: SIP/2.0/UDP a;branch=z9hG4bK1",
+        "v: SIP/2.0/TCP b;branch=z9hG4bK2, SIP/2.0/UDP c",
+        "VIA : SIP/2.0/UDP d;branch=z9hG4bK4",
+        "From: <sip:a@b>;tag=1",
+        "f: sip:c@d;tag=2",
+        'FROM: "x, y" <sip:e@f>;tag=3',
+        "To: <sip:g@h>",
+        "t: <sip:i@j>;tag=4",
+        " folded continuation",
+        "\tfolded tab",
+        "Contact: <sip:k@l>, <sip:m@n>",
+        "m: *",
+        "Subject: a, b",
+        "X-From: no",
+        "no colon here",
+        "Max-Forwards: 70",
+    ]
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(_HEADER_LINES, max_size=10),
+    st.sampled_from(["via", "from", "to", "contact", "subject", "max-forwards"]),
+)
+def test_first_value_is_the_first_parsed_value(lines: list[str], name: str) -> None:
+    """Invariant: the quick search finds what parsing every header finds."""
+    raw = (
+        "INVITE sip:b SIP/2.0\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\n" + "\r\n".join(lines) + "\r\n\r\n"
+    ).encode()
+    message = parse_message(raw)
+    values = message.headers.values(name)
+    assert message.first_value(name) == (values[0] if values else None)

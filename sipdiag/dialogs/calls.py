@@ -1,0 +1,486 @@
+"""Calls and exchanges: what happened to each Call-ID, in an engineer's words.
+
+A ``Conversation`` gathers everything of one Call-ID while it is in progress: its messages,
+transactions (``TransactionMatcher``) and dialogs (``DialogTracker``). When it is over it is
+read into a ``Call`` (there was an INVITE) or an ``Exchange`` (REGISTER, OPTIONS, SUBSCRIBE,
+MESSAGE, ...).
+
+A call seen on several hops of one capture (through a proxy) keeps its Call-ID: each hop's
+INVITE is a ``Leg``. The outcome is read on the caller's side: the INVITEs sent from the
+address the first one came from, so that a challenge followed by a new INVITE (section 22.2),
+or a redirect followed to the new Contact (section 8.1.3.4), is one call with the outcome of
+the last attempt.
+
+Outcomes: ``completed`` (answered, then ended by BYE), ``answered`` (still up when the capture
+ends), ``dropped`` (answered, then ended abnormally: the 2xx never ACKed, a BYE answered 481 or
+never answered, a session timer that ran out, an error cause in the BYE's Reason),
+``cancelled``, ``busy``, ``no_answer``, ``rejected``, ``redirected``, ``auth_failed``,
+``timeout`` (no final response within 64*T1), ``in_progress`` (still being set up when the
+capture ends), ``incomplete`` (the capture misses the call's start).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from sipdiag.dialogs.dialogs import Dialog, DialogState, DialogTracker
+from sipdiag.dialogs.transactions import TIMER_B_NS, Transaction, TransactionMatcher
+from sipdiag.network import Endpoint
+from sipdiag.sip.message import SipMessage
+from sipdiag.sip.sdp import Sdp
+
+CALL_METHODS = frozenset({"INVITE", "ACK", "BYE", "CANCEL", "PRACK", "UPDATE"})
+"""Methods that belong to an INVITE call (RFC 3261, RFC 3262, RFC 3311)."""
+NORMAL_CLEARING = frozenset({16, 31})
+"""Q.850 causes of an ordinary hang-up (normal call clearing, normal unspecified)."""
+BUSY = frozenset({486, 600})
+NO_ANSWER = frozenset({408, 480})
+CHALLENGES = frozenset({401, 407})
+_REASON = re.compile(r"^\s*(?P<protocol>[\w.]+)\s*;.*?\bcause\s*=\s*(?P<cause>\d+)", re.I)
+_SESSION_EXPIRES = re.compile(r"^\s*(\d+)")
+
+
+class Conversation:
+    """Everything of one Call-ID seen so far."""
+
+    __slots__ = ("call_id", "dialogs", "matcher", "messages")
+
+    def __init__(self, call_id: str) -> None:
+        self.call_id = call_id
+        self.messages: list[SipMessage] = []
+        self.matcher = TransactionMatcher()
+        self.dialogs = DialogTracker()
+
+    def add(self, message: SipMessage) -> None:
+        self.messages.append(message)
+        transaction = self.matcher.add(message)
+        self.dialogs.add(message, transaction)
+
+    @property
+    def transactions(self) -> list[Transaction]:
+        return self.matcher.transactions
+
+    @property
+    def is_call(self) -> bool:
+        """An INVITE, or a request only an INVITE dialog has (a BYE whose INVITE was missed)."""
+        return any(t.method in CALL_METHODS for t in self.transactions)
+
+    def finish_at(self) -> int | None:
+        """When, in capture time, nothing more is expected: None while a dialog is up.
+
+        After the last message (or the deadline of a request still waiting for its answer)
+        comes ``LINGER_NS``, the time retransmissions and late ACKs may still arrive in; after a
+        challenge or a redirect, ``RETRY_LINGER_NS``, the time a person may take to type a
+        password before the request is sent again with the same Call-ID.
+        """
+        if any(d.state is DialogState.CONFIRMED for d in self.dialogs.dialogs):
+            return None
+        last = self.messages[-1].ts_ns
+        deadlines = [
+            t.requests[0].ts_ns + TIMER_B_NS
+            for t in self.transactions
+            if t.requests and t.final is None and t.method != "ACK"
+        ]
+        final = self.transactions[-1].final_status
+        linger = RETRY_LINGER_NS if final in CHALLENGES or 300 <= final < 400 else LINGER_NS
+        return max([last, *deadlines]) + linger
+
+
+LINGER_NS = TIMER_B_NS
+RETRY_LINGER_NS = 300 * 1_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Leg:
+    """One hop of a call: where its INVITEs went, and how that hop ended."""
+
+    src: Endpoint
+    dst: Endpoint
+    transport: str
+    first_frame: int
+    final_status: int
+
+
+@dataclass(frozen=True, slots=True)
+class Timings:
+    """Seconds from the caller's first INVITE (None where it did not happen)."""
+
+    post_dial_delay: float | None
+    """To the first ringing (180 or 183): what the caller waited for a ring-back."""
+    time_to_answer: float | None
+    talk_time: float | None
+    """From the answer to the end of the call (or of the capture, if still up)."""
+    total: float
+
+
+@dataclass(frozen=True, slots=True)
+class SdpSide:
+    """An SDP offer or answer: who sent it, in which frame, and what it holds."""
+
+    sender: str
+    """caller or callee"""
+    frame: int
+    sdp: Sdp
+
+
+@dataclass(frozen=True, slots=True)
+class Retransmissions:
+    """Copies of one request or response, and when each was seen."""
+
+    what: str
+    """``INVITE`` (a request) or ``200 INVITE`` (a response, with its CSeq method)."""
+    frames: tuple[int, ...]
+    times: tuple[float, ...]
+    """Seconds from the first copy, one per copy."""
+
+
+@dataclass(frozen=True)
+class Call:
+    call_id: str
+    outcome: str
+    final_status: int
+    reason: str
+    """The reason phrase of the final response (or why there is none)."""
+    ended_by: str
+    """caller, callee, timeout, or '' while the call is up."""
+    caller: str
+    callee: str
+    request_uri: str
+    start_ns: int
+    end_ns: int
+    timings: Timings
+    legs: tuple[Leg, ...]
+    dialogs: tuple[Dialog, ...]
+    transactions: tuple[Transaction, ...]
+    messages: tuple[SipMessage, ...]
+    offer: SdpSide | None
+    answer: SdpSide | None
+    retransmissions: tuple[Retransmissions, ...]
+    duplicates: int
+    notes: tuple[str, ...] = field(default=())
+    """Why a dropped or failed call is classed as it is, in words."""
+
+    @property
+    def retransmission_count(self) -> int:
+        return sum(len(r.frames) - 1 for r in self.retransmissions)
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """A Call-ID without INVITE: a registration, a keep-alive, a subscription, a message."""
+
+    call_id: str
+    method: str
+    outcome: str
+    """ok, auth_failed, rejected, timeout, in_progress, incomplete"""
+    final_status: int
+    reason: str
+    caller: str
+    callee: str
+    start_ns: int
+    end_ns: int
+    transactions: tuple[Transaction, ...]
+    messages: tuple[SipMessage, ...]
+    retransmissions: tuple[Retransmissions, ...]
+
+
+def read_conversation(conversation: Conversation, capture_end_ns: int) -> Call | Exchange:
+    """What happened in a finished conversation (``capture_end_ns``: the last frame's time)."""
+    if conversation.is_call:
+        return _read_call(conversation, capture_end_ns)
+    return _read_exchange(conversation, capture_end_ns)
+
+
+def _initial_invites(conversation: Conversation) -> list[Transaction]:
+    return [
+        t
+        for t in conversation.transactions
+        if t.method == "INVITE" and (t.request is None or not t.request.to_tag)
+    ]
+
+
+def _read_call(conversation: Conversation, capture_end_ns: int) -> Call:
+    messages = conversation.messages
+    invites = _initial_invites(conversation)
+    requests = [t.request for t in invites if t.request is not None]
+    first = requests[0] if requests else None
+    caller_side = [t for t in invites if first and t.request and t.request.src == first.src]
+    outcome, ended_by, notes = _outcome(conversation, caller_side, capture_end_ns)
+    last = caller_side[-1] if caller_side else (invites[-1] if invites else None)
+    final = last.final if last else None
+    anchor = first or messages[0]
+    return Call(
+        call_id=conversation.call_id,
+        outcome=outcome,
+        final_status=final.status if final else 0,
+        reason=final.reason if final else "",
+        ended_by=ended_by,
+        caller=_uri(anchor, "from"),
+        callee=_uri(anchor, "to"),
+        request_uri=first.request_uri if first else "",
+        start_ns=messages[0].ts_ns,
+        end_ns=messages[-1].ts_ns,
+        timings=_timings(conversation, caller_side, messages),
+        legs=_legs(invites),
+        dialogs=tuple(conversation.dialogs.dialogs),
+        transactions=tuple(conversation.transactions),
+        messages=tuple(messages),
+        offer=_offer(caller_side),
+        answer=_answer(caller_side, conversation),
+        retransmissions=_retransmissions(conversation.transactions),
+        duplicates=sum(t.duplicates for t in conversation.transactions),
+        notes=tuple(notes),
+    )
+
+
+def _outcome(
+    conversation: Conversation, attempts: list[Transaction], capture_end_ns: int
+) -> tuple[str, str, list[str]]:
+    """(outcome, ended_by, notes) read from the caller's INVITE attempts."""
+    if not attempts:
+        return "incomplete", "", ["the capture does not hold the INVITE that started the call"]
+    answered = _answered_dialog(conversation, attempts)
+    if answered is not None:
+        return _answered_outcome(answered, capture_end_ns)
+    last = attempts[-1]
+    status = last.final_status
+    if status == 0:
+        if last.timed_out(capture_end_ns):
+            return "timeout", "timeout", ["no final response to the INVITE within 64*T1"]
+        if last.cancel is not None:
+            return "cancelled", "caller", []
+        return "in_progress", "", ["the capture ends while the call is being set up"]
+    return _failure(status, last, attempts), _failed_by(status, last), []
+
+
+def _failure(status: int, last: Transaction, attempts: list[Transaction]) -> str:
+    challenged_before = any(t.final_status in CHALLENGES for t in attempts[:-1])
+    if status == 487 or last.cancel is not None:
+        return "cancelled"
+    if 300 <= status < 400:
+        return "redirected"
+    if status in CHALLENGES or (status == 403 and challenged_before):
+        return "auth_failed"
+    if status in BUSY:
+        return "busy"
+    if status in NO_ANSWER:
+        return "no_answer"
+    return "rejected"
+
+
+def _failed_by(status: int, last: Transaction) -> str:
+    return "caller" if status == 487 and last.cancel is not None else "callee"
+
+
+def _answered_dialog(conversation: Conversation, attempts: list[Transaction]) -> Dialog | None:
+    for dialog in conversation.dialogs.dialogs:
+        if dialog.confirmed is not None and any(t in attempts for t in dialog.invites):
+            return dialog
+    return None
+
+
+def _answered_outcome(dialog: Dialog, capture_end_ns: int) -> tuple[str, str, list[str]]:
+    assert dialog.confirmed is not None
+    bye = dialog.bye
+    if bye is None:
+        unacknowledged = dialog.unacknowledged()
+        if unacknowledged and capture_end_ns - unacknowledged[0].ts_ns >= TIMER_B_NS:
+            return "dropped", "", [_not_acked(unacknowledged)]
+        return "answered", "", []
+    request = bye.request
+    ended_by = "caller" if request and request.from_tag == dialog.caller_tag else "callee"
+    notes = _dropped_because(dialog, bye, capture_end_ns)
+    return ("dropped" if notes else "completed"), ended_by, notes
+
+
+def _dropped_because(dialog: Dialog, bye: Transaction, capture_end_ns: int) -> list[str]:
+    notes = []
+    unacknowledged = dialog.unacknowledged()
+    if unacknowledged:
+        notes.append(_not_acked(unacknowledged))
+    if bye.final_status == 481:
+        notes.append("the BYE was answered 481: the far end had no such dialog")
+    elif bye.final is None and bye.timed_out(capture_end_ns):
+        notes.append("the BYE was never answered")
+    request = bye.request
+    cause = _error_cause(request) if request else None
+    if cause:
+        notes.append(cause)
+    if _session_expired(dialog, bye):
+        notes.append("the session timer ran out before the BYE")
+    return notes
+
+
+def _not_acked(responses: list[SipMessage]) -> str:
+    hops = ", ".join(f"{r.src} -> {r.dst}" for r in responses)
+    return f"the 2xx was never ACKed (sent {hops})"
+
+
+def _error_cause(bye: SipMessage) -> str | None:
+    """The BYE's Reason, if it says the call did not end normally."""
+    for value in bye.headers.values("reason"):
+        match = _REASON.match(value)
+        if match is None:
+            continue
+        protocol, cause = match["protocol"].upper(), int(match["cause"])
+        if (protocol == "Q.850" and cause not in NORMAL_CLEARING) or (
+            protocol == "SIP" and cause >= 300
+        ):
+            return f"the BYE's Reason says {protocol} cause {cause}"
+    return None
+
+
+def _session_expired(dialog: Dialog, bye: Transaction) -> bool:
+    """A BYE sent when the session interval (RFC 4028) ran out with no refresh before it."""
+    assert dialog.confirmed is not None
+    refreshes = [dialog.confirmed] + [
+        t.final
+        for t in dialog.transactions
+        if t.method in ("INVITE", "UPDATE") and t.final is not None and t.final.status < 300
+    ]
+    last_refresh = max(refreshes, key=lambda m: m.ts_ns)
+    interval = _session_interval(last_refresh)
+    request = bye.request
+    if interval is None or request is None:
+        return False
+    # RFC 4028 10: the side that did not refresh sends BYE shortly before the interval ends.
+    margin = min(32, interval / 3)
+    return (request.ts_ns - last_refresh.ts_ns) / 1e9 >= interval - margin
+
+
+def _session_interval(message: SipMessage) -> int | None:
+    value = message.first_value("session-expires")
+    match = _SESSION_EXPIRES.match(value) if value else None
+    return int(match[1]) if match else None
+
+
+def _timings(
+    conversation: Conversation, attempts: list[Transaction], messages: list[SipMessage]
+) -> Timings:
+    total = (messages[-1].ts_ns - messages[0].ts_ns) / 1e9
+    if not attempts or attempts[0].request is None:
+        return Timings(None, None, None, total)
+    start = attempts[0].request.ts_ns
+    responses = sorted((r for t in attempts for r in t.responses), key=lambda r: r.ts_ns)
+    ringing = next((r for r in responses if r.status in (180, 183)), None)
+    answer = next((r for r in responses if 200 <= r.status < 300), None)
+    talk = None
+    if answer is not None:
+        dialog = _answered_dialog(conversation, attempts)
+        bye = dialog.bye.request if dialog and dialog.bye else None
+        end = bye.ts_ns if bye else messages[-1].ts_ns
+        talk = (end - answer.ts_ns) / 1e9
+    return Timings(_seconds(ringing, start), _seconds(answer, start), talk, total)
+
+
+def _seconds(message: SipMessage | None, start: int) -> float | None:
+    return None if message is None else (message.ts_ns - start) / 1e9
+
+
+def _legs(invites: list[Transaction]) -> tuple[Leg, ...]:
+    legs: dict[tuple[Endpoint, Endpoint, str], Leg] = {}
+    for transaction in invites:
+        message = transaction.first
+        request = transaction.request
+        src, dst = (request.src, request.dst) if request else (message.dst, message.src)
+        key = (src, dst, message.transport)
+        leg = legs.get(key)
+        if leg is None or transaction.final_status:
+            first_frame = leg.first_frame if leg else message.frame
+            legs[key] = Leg(src, dst, message.transport, first_frame, transaction.final_status)
+    return tuple(legs.values())
+
+
+def _offer(attempts: list[Transaction]) -> SdpSide | None:
+    for transaction in attempts:
+        request = transaction.request
+        if request is not None and request.sdp is not None:
+            return SdpSide("caller", request.frame, request.sdp)
+    for transaction in attempts:  # a late offer: in the 2xx, answered in the ACK
+        final = transaction.final
+        if final is not None and final.status < 300 and final.sdp is not None:
+            return SdpSide("callee", final.frame, final.sdp)
+    return None
+
+
+def _answer(attempts: list[Transaction], conversation: Conversation) -> SdpSide | None:
+    offer = _offer(attempts)
+    if offer is None:
+        return None
+    if offer.sender == "caller":
+        for transaction in attempts:
+            for response in transaction.responses:
+                if response.status < 300 and response.status != 100 and response.sdp is not None:
+                    return SdpSide("callee", response.frame, response.sdp)
+        return None
+    for dialog in conversation.dialogs.dialogs:
+        for ack in dialog.acks:
+            if ack.sdp is not None:
+                return SdpSide("caller", ack.frame, ack.sdp)
+    return None
+
+
+def _retransmissions(transactions: list[Transaction]) -> tuple[Retransmissions, ...]:
+    found = []
+    for transaction in transactions:
+        if len(transaction.requests) > 1:
+            found.append(_copies(transaction.method, transaction.requests))
+        by_response: dict[tuple[int, str | None], list[SipMessage]] = {}
+        for response in transaction.responses:
+            by_response.setdefault((response.status, response.to_tag), []).append(response)
+        for (status, _), copies in by_response.items():
+            if len(copies) > 1:
+                found.append(_copies(f"{status} {transaction.method}", copies))
+    return tuple(found)
+
+
+def _copies(what: str, copies: list[SipMessage]) -> Retransmissions:
+    start = copies[0].ts_ns
+    return Retransmissions(
+        what, tuple(m.frame for m in copies), tuple((m.ts_ns - start) / 1e9 for m in copies)
+    )
+
+
+def _uri(message: SipMessage, header: str) -> str:
+    found = message.name_addr(header)
+    return found.uri if found else ""
+
+
+def _read_exchange(conversation: Conversation, capture_end_ns: int) -> Exchange:
+    messages = conversation.messages
+    transactions = conversation.transactions
+    sent = [t for t in transactions if t.request is not None]
+    first = sent[0] if sent else transactions[0]
+    attempts = [t for t in sent if t.method == first.method]  # SUBSCRIBE, not the NOTIFYs
+    last = attempts[-1] if attempts else transactions[-1]
+    final = last.final
+    return Exchange(
+        call_id=conversation.call_id,
+        method=first.method,
+        outcome=_exchange_outcome(attempts, capture_end_ns),
+        final_status=final.status if final else 0,
+        reason=final.reason if final else "",
+        caller=_uri(first.first, "from"),
+        callee=_uri(first.first, "to"),
+        start_ns=messages[0].ts_ns,
+        end_ns=messages[-1].ts_ns,
+        transactions=tuple(transactions),
+        messages=tuple(messages),
+        retransmissions=_retransmissions(transactions),
+    )
+
+
+def _exchange_outcome(sent: list[Transaction], capture_end_ns: int) -> str:
+    if not sent:
+        return "incomplete"
+    last = sent[-1]
+    status = last.final_status
+    if status == 0:
+        return "timeout" if last.timed_out(capture_end_ns) else "in_progress"
+    if status < 300:
+        return "ok"
+    challenged_before = any(t.final_status in CHALLENGES for t in sent[:-1])
+    if status in CHALLENGES or (status == 403 and challenged_before):
+        return "auth_failed"
+    return "rejected"

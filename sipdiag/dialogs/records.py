@@ -1,0 +1,139 @@
+"""Records: what is kept of a finished call or exchange once its messages are let go.
+
+A ``Call`` holds every message it was read from; a ``CallRecord`` holds the verdict, the
+timings, the legs, the SDP offer and answer in brief and the retransmission schedule, with
+frame numbers as evidence, and nothing else. Reports are made from records, so memory does not
+grow with the messages of calls that are over.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sipdiag.dialogs.calls import Call, Exchange, Leg, Retransmissions, SdpSide, Timings
+
+
+@dataclass(frozen=True, slots=True)
+class MediaRecord:
+    kind: str
+    address: str | None
+    port: int
+    protocol: str
+    codecs: tuple[str, ...]
+    direction: str
+
+
+@dataclass(frozen=True, slots=True)
+class SdpRecord:
+    sender: str
+    frame: int
+    media: tuple[MediaRecord, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    call_id: str
+    outcome: str
+    final_status: int
+    reason: str
+    ended_by: str
+    caller: str
+    callee: str
+    request_uri: str
+    start_ns: int
+    end_ns: int
+    first_frame: int
+    last_frame: int
+    message_count: int
+    timings: Timings
+    legs: tuple[Leg, ...]
+    dialog_count: int
+    offer: SdpRecord | None
+    answer: SdpRecord | None
+    retransmissions: tuple[Retransmissions, ...]
+    duplicates: int
+    notes: tuple[str, ...]
+
+    @property
+    def retransmission_count(self) -> int:
+        return sum(len(r.frames) - 1 for r in self.retransmissions)
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeRecord:
+    call_id: str
+    method: str
+    outcome: str
+    final_status: int
+    reason: str
+    caller: str
+    callee: str
+    start_ns: int
+    end_ns: int
+    first_frame: int
+    last_frame: int
+    message_count: int
+    transaction_count: int
+    retransmissions: tuple[Retransmissions, ...]
+
+
+def call_record(call: Call) -> CallRecord:
+    return CallRecord(
+        call_id=call.call_id,
+        outcome=call.outcome,
+        final_status=call.final_status,
+        reason=call.reason,
+        ended_by=call.ended_by,
+        caller=call.caller,
+        callee=call.callee,
+        request_uri=call.request_uri,
+        start_ns=call.start_ns,
+        end_ns=call.end_ns,
+        first_frame=call.messages[0].frame,
+        last_frame=call.messages[-1].frame,
+        message_count=len(call.messages),
+        timings=call.timings,
+        legs=call.legs,
+        dialog_count=len(call.dialogs),
+        offer=_sdp_record(call.offer),
+        answer=_sdp_record(call.answer),
+        retransmissions=call.retransmissions,
+        duplicates=call.duplicates,
+        notes=call.notes,
+    )
+
+
+def exchange_record(exchange: Exchange) -> ExchangeRecord:
+    return ExchangeRecord(
+        call_id=exchange.call_id,
+        method=exchange.method,
+        outcome=exchange.outcome,
+        final_status=exchange.final_status,
+        reason=exchange.reason,
+        caller=exchange.caller,
+        callee=exchange.callee,
+        start_ns=exchange.start_ns,
+        end_ns=exchange.end_ns,
+        first_frame=exchange.messages[0].frame,
+        last_frame=exchange.messages[-1].frame,
+        message_count=len(exchange.messages),
+        transaction_count=len(exchange.transactions),
+        retransmissions=exchange.retransmissions,
+    )
+
+
+def _sdp_record(side: SdpSide | None) -> SdpRecord | None:
+    if side is None:
+        return None
+    media = tuple(
+        MediaRecord(
+            m.kind,
+            m.connection,
+            m.port,
+            m.protocol,
+            tuple(m.codecs.get(fmt) or fmt for fmt in m.formats),
+            m.direction,
+        )
+        for m in side.sdp.media
+    )
+    return SdpRecord(side.sender, side.frame, media)

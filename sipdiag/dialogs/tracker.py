@@ -1,0 +1,83 @@
+"""The call tracker: messages in, finished calls and exchanges out, with bounded memory.
+
+Messages are grouped by Call-ID into ``Conversation``s. A conversation is over when nothing
+more is expected of it (no dialog up, no request waiting for its answer) and ``LINGER_NS`` of
+capture time has passed since its last message: it is then read (``read_conversation``) and
+handed on, and its memory freed. So memory follows the calls in progress, not the length of the
+capture. A message for a Call-ID that was already handed on starts a new conversation (a
+registration refreshed an hour later with the same Call-ID is a new exchange).
+
+The tracker is sans-I/O: ``add`` takes messages in frame order, ``finish`` ends the capture.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Iterator
+
+from sipdiag.dialogs.calls import Call, Conversation, Exchange, read_conversation
+from sipdiag.sip.message import SipMessage
+
+Finished = Call | Exchange
+
+
+class CallTracker:
+    def __init__(self) -> None:
+        self._open: dict[str, Conversation] = {}
+        self._due: list[tuple[int, int, str]] = []
+        """(finish time, tie-breaker, Call-ID): when to look at a conversation again."""
+        self._scheduled: dict[str, int] = {}
+        self._order = 0
+        self._now = 0
+
+    @property
+    def open_count(self) -> int:
+        return len(self._open)
+
+    def add(self, messages: Iterable[SipMessage]) -> Iterator[Finished]:
+        """Add messages (in frame order); yield the conversations they show to be over."""
+        for message in messages:
+            if message.ts_ns > self._now:
+                self._now = message.ts_ns
+                if self._due and self._due[0][0] <= self._now:
+                    yield from self._finish_due()
+            conversation = self._open.get(message.call_id)
+            if conversation is None:
+                conversation = self._open[message.call_id] = Conversation(message.call_id)
+            conversation.add(message)
+            self._schedule(conversation)
+
+    def finish(self, capture_end_ns: int) -> Iterator[Finished]:
+        """The end of the capture (at the time of its last frame): read every conversation
+        still open, oldest first."""
+        end = max(capture_end_ns, self._now)
+        for conversation in sorted(self._open.values(), key=lambda c: c.messages[0].frame):
+            yield read_conversation(conversation, end)
+        self._open.clear()
+        self._due.clear()
+        self._scheduled.clear()
+
+    def _schedule(self, conversation: Conversation) -> None:
+        finish_at = conversation.finish_at()
+        if finish_at is None or self._scheduled.get(conversation.call_id) == finish_at:
+            return
+        self._scheduled[conversation.call_id] = finish_at
+        self._order += 1
+        heapq.heappush(self._due, (finish_at, self._order, conversation.call_id))
+
+    def _finish_due(self) -> Iterator[Finished]:
+        while self._due and self._due[0][0] <= self._now:
+            finish_at, _, call_id = heapq.heappop(self._due)
+            if self._scheduled.get(call_id) != finish_at:
+                continue  # rescheduled since: a later entry stands for it
+            conversation = self._open[call_id]
+            current = conversation.finish_at()
+            if current is not None and current <= self._now:
+                del self._open[call_id], self._scheduled[call_id]
+                yield read_conversation(conversation, self._now)
+            elif current is not None:
+                self._scheduled[call_id] = current
+                self._order += 1
+                heapq.heappush(self._due, (current, self._order, call_id))
+            else:
+                del self._scheduled[call_id]

@@ -1,0 +1,198 @@
+"""Transactions as a passive observer sees them (RFC 3261 section 17).
+
+A request and its responses share a transaction. Matching follows section 17.1.3 (responses)
+and 17.2.3 (requests): the branch of the top Via, the sent-by of that Via, and the method of
+the request (the CSeq method of a response); the ACK of a non-2xx final response has the
+INVITE's branch and belongs to the INVITE transaction, while the ACK of a 2xx has a branch of
+its own (section 13.2.2.4). A branch without the magic cookie ``z9hG4bK`` was made by an RFC 2543
+element and is not unique: such messages are matched by Call-ID, CSeq number and method, From
+tag and Via sent-by instead (the 2543 rules of section 17.2.3).
+
+The same request or response seen again on the same hop is a retransmission; the time of every
+copy is kept, so the retransmission schedule (T1, 2*T1, 4*T1, ... capped at T2) can be read.
+A copy of the very same bytes within ``DUPLICATE_NS`` is the capture seeing one packet twice
+(a mirror port, ``-i any``), not a retransmission, and is counted apart.
+
+Each hop of a proxied call has its own transaction: the proxy puts its own Via on top, so the
+branch differs. Matching is done within one Call-ID, so branches reused by other calls (a
+replayed test capture) do not collide.
+"""
+
+from __future__ import annotations
+
+from sipdiag.sip.message import SipMessage
+
+MAGIC_COOKIE = "z9hG4bK"
+T1_NS = 500_000_000
+TIMER_B_NS = 64 * T1_NS
+"""How long a client transaction waits for a final response (Timer B and Timer F)."""
+UNANSWERED_COPIES = 6
+DUPLICATE_NS = 1_000_000
+
+Key = tuple[str, ...]
+
+
+class Transaction:
+    """One request, its copies, and the responses to it."""
+
+    __slots__ = ("acks", "cancel", "duplicates", "key", "method", "requests", "responses")
+
+    def __init__(self, key: Key, method: str) -> None:
+        self.key = key
+        self.method = method
+        self.requests: list[SipMessage] = []
+        """Every copy of the request, the first and its retransmissions."""
+        self.responses: list[SipMessage] = []
+        """Every response, in order, retransmissions included."""
+        self.acks: list[SipMessage] = []
+        """ACKs of a non-2xx final response (they belong to the INVITE transaction)."""
+        self.cancel: Transaction | None = None
+        self.duplicates = 0
+
+    @property
+    def request(self) -> SipMessage | None:
+        """The first copy of the request (None if the capture has only responses)."""
+        return self.requests[0] if self.requests else None
+
+    @property
+    def first(self) -> SipMessage:
+        """The first message of the transaction, request or response."""
+        candidates = [m for m in (self.request, *self.responses[:1]) if m is not None]
+        return min(candidates, key=lambda m: m.frame)
+
+    @property
+    def final(self) -> SipMessage | None:
+        """The first final (2xx-6xx) response."""
+        return next((r for r in self.responses if r.status >= 200), None)
+
+    @property
+    def final_status(self) -> int:
+        final = self.final
+        return final.status if final else 0
+
+    @property
+    def provisional(self) -> list[SipMessage]:
+        return [r for r in self.responses if r.status < 200]
+
+    @property
+    def request_retransmissions(self) -> int:
+        return max(len(self.requests) - 1, 0)
+
+    @property
+    def response_retransmissions(self) -> int:
+        """Responses that repeat an earlier one (same status, same To tag)."""
+        seen: set[tuple[int, str | None]] = set()
+        repeats = 0
+        for response in self.responses:
+            mark = (response.status, response.to_tag)
+            repeats += mark in seen
+            seen.add(mark)
+        return repeats
+
+    def is_pending(self, now_ns: int) -> bool:
+        """Still waiting for a final response, and not yet given up on (Timer B/F)."""
+        request = self.request
+        return (
+            self.method != "ACK"
+            and self.final is None
+            and request is not None
+            and now_ns - request.ts_ns < TIMER_B_NS
+        )
+
+    def timed_out(self, now_ns: int) -> bool:
+        """A request that got no final response for 64*T1 (Timer B/F, section 17.1.1.2).
+
+        When the capture ends sooner, a request sent ``UNANSWERED_COPIES`` times (15.5 s of
+        retransmissions at T1 doubling) without any response at all counts as timed out too:
+        its peer is not answering, whatever the last seconds would have shown.
+        """
+        request = self.request
+        if self.method == "ACK" or self.final is not None or request is None:
+            return False
+        if now_ns - request.ts_ns >= TIMER_B_NS:
+            return True
+        return not self.responses and len(self.requests) >= UNANSWERED_COPIES
+
+    @property
+    def last_ts_ns(self) -> int:
+        messages = [*self.requests, *self.responses, *self.acks]
+        return max(m.ts_ns for m in messages)
+
+
+def request_key(message: SipMessage, method: str) -> Key:
+    via = message.top_via
+    branch = via.branch if via else None
+    sent_by = via.sent_by.lower() if via else ""
+    if branch and branch.startswith(MAGIC_COOKIE):
+        return (branch, sent_by, method)
+    # RFC 2543 (section 17.2.3): branch is not unique; the transaction is told by these.
+    return ("rfc2543", str(message.cseq), method, message.from_tag or "", sent_by)
+
+
+def response_key(message: SipMessage) -> Key:
+    return request_key(message, message.cseq_method)
+
+
+class TransactionMatcher:
+    """Puts each message of one Call-ID into its transaction."""
+
+    def __init__(self) -> None:
+        self.transactions: list[Transaction] = []
+        self._by_key: dict[Key, Transaction] = {}
+
+    def add(self, message: SipMessage) -> Transaction:
+        if message.status:
+            return self._response(message)
+        if message.method == "ACK":
+            return self._ack(message)
+        return self._request(message, message.method)
+
+    def _request(self, message: SipMessage, method: str) -> Transaction:
+        key = request_key(message, method)
+        found = self._by_key.get(key)
+        if found is not None and (found.request is None or found.request.cseq == message.cseq):
+            self._add_copy(found.requests, found, message)
+            return found
+        transaction = self._new(key, method)
+        transaction.requests.append(message)
+        if method == "CANCEL":
+            invite = self._by_key.get(request_key(message, "INVITE"))
+            if invite is not None:
+                invite.cancel = transaction
+        return transaction
+
+    def _ack(self, message: SipMessage) -> Transaction:
+        """The ACK of a non-2xx joins its INVITE; any other ACK is a transaction of its own."""
+        invite = self._by_key.get(request_key(message, "INVITE"))
+        if invite is not None and invite.final_status >= 300 and _same_cseq(invite, message):
+            self._add_copy(invite.acks, invite, message)
+            return invite
+        return self._request(message, "ACK")
+
+    def _response(self, message: SipMessage) -> Transaction:
+        key = response_key(message)
+        found = self._by_key.get(key)
+        if found is None:  # the request was not captured
+            found = self._new(key, message.cseq_method)
+        self._add_copy(found.responses, found, message)
+        return found
+
+    def _new(self, key: Key, method: str) -> Transaction:
+        transaction = self._by_key[key] = Transaction(key, method)
+        self.transactions.append(transaction)
+        return transaction
+
+    @staticmethod
+    def _add_copy(copies: list[SipMessage], transaction: Transaction, message: SipMessage) -> None:
+        """Add a message, unless it is the capture seeing the previous one twice."""
+        if copies:
+            last = copies[-1]
+            if message.raw == last.raw and 0 <= message.ts_ns - last.ts_ns < DUPLICATE_NS:
+                transaction.duplicates += 1
+                return
+        copies.append(message)
+
+
+def _same_cseq(transaction: Transaction, message: SipMessage) -> bool:
+    request = transaction.request
+    return request is None or request.cseq == message.cseq

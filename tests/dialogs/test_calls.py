@@ -1,0 +1,371 @@
+"""Transactions, dialogs and calls, scenario by scenario, with flows written in tests.flows."""
+
+from __future__ import annotations
+
+import pytest
+
+from sipdiag.dialogs.calls import Call, Conversation, Exchange, read_conversation
+from sipdiag.dialogs.correlate import Correlator, groups
+from sipdiag.dialogs.tracker import CallTracker
+from sipdiag.network import Endpoint
+from tests.flows import SDP_BODY, Flow
+
+PROXY = Endpoint("203.0.113.5", 5060)
+
+
+def read(flow: Flow, end: float | None = None) -> Call | Exchange:
+    conversation = Conversation(flow.call_id)
+    for message in flow.messages:
+        conversation.add(message)
+    last = flow.messages[-1].ts_ns
+    end_ns = last if end is None else flow.messages[0].ts_ns + round(end * 1e9)
+    return read_conversation(conversation, end_ns)
+
+
+def call_of(flow: Flow, end: float | None = None) -> Call:
+    found = read(flow, end)
+    assert isinstance(found, Call)
+    return found
+
+
+def answered(flow: Flow, at: float = 0.0) -> None:
+    invite = flow.request("INVITE", at=at, body=SDP_BODY)
+    flow.response(invite, 100, at=at + 0.01)
+    flow.response(invite, 180, at=at + 0.2)
+    ok = flow.response(invite, 200, at=at + 1.0, body=SDP_BODY)
+    flow.ack(ok, at=at + 1.01)
+
+
+def test_completed_call() -> None:
+    flow = Flow()
+    answered(flow)
+    bye = flow.request("BYE", at=5.0, in_dialog=True, reverse=True)
+    flow.response(bye, 200, at=5.01)
+    call = call_of(flow)
+    assert (call.outcome, call.final_status, call.ended_by) == ("completed", 200, "callee")
+    assert (call.timings.post_dial_delay, call.timings.time_to_answer) == (0.2, 1.0)
+    assert call.timings.talk_time == 4.0 and call.timings.total == 5.01
+    assert call.offer is not None and call.offer.sender == "caller" and call.offer.frame == 1
+    assert call.answer is not None and call.answer.frame == 4
+    assert call.caller == "sip:alice@example.com" and call.callee == "sip:bob@example.com"
+    assert len(call.dialogs) == 1 and call.retransmission_count == 0
+
+
+def test_answered_call_still_up_at_the_end() -> None:
+    flow = Flow()
+    answered(flow)
+    call = call_of(flow, end=60)
+    assert (call.outcome, call.ended_by) == ("answered", "")
+
+
+def test_cancelled_call() -> None:
+    flow = Flow()
+    invite = flow.request("INVITE", at=0)
+    flow.response(invite, 180, at=0.1)
+    cancel = flow.request("CANCEL", at=3, cseq=invite.cseq, branch=invite.branch)
+    flow.response(cancel, 200, at=3.01, to_tag="")
+    terminated = flow.response(invite, 487, at=3.02)
+    flow.ack(terminated, at=3.03)
+    call = call_of(flow)
+    assert (call.outcome, call.final_status, call.ended_by) == ("cancelled", 487, "caller")
+    assert call.transactions[0].cancel is call.transactions[1]
+    assert len(call.transactions[0].acks) == 1  # the non-2xx ACK joins the INVITE (17.1.1.3)
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome"),
+    [
+        (486, "busy"),
+        (600, "busy"),
+        (480, "no_answer"),
+        (408, "no_answer"),
+        (404, "rejected"),
+        (603, "rejected"),
+        (488, "rejected"),
+        (503, "rejected"),
+        (302, "redirected"),
+        (407, "auth_failed"),
+        (487, "cancelled"),
+    ],
+)
+def test_failures(status: int, outcome: str) -> None:
+    flow = Flow()
+    invite = flow.request("INVITE", at=0)
+    final = flow.response(invite, status, at=0.5)
+    flow.ack(final, at=0.51)
+    call = call_of(flow)
+    assert (call.outcome, call.final_status) == (outcome, status)
+
+
+def test_challenge_then_success_is_one_successful_call() -> None:
+    flow = Flow()
+    first = flow.request("INVITE", at=0)
+    challenge = flow.response(first, 407, at=0.05)
+    flow.ack(challenge, at=0.06)
+    answered(flow, at=0.1)
+    call = call_of(flow, end=60)
+    assert (call.outcome, call.final_status) == ("answered", 200)
+    assert call.timings.time_to_answer == pytest.approx(1.1)
+
+
+def test_credentials_refused_after_a_challenge() -> None:
+    flow = Flow()
+    first = flow.request("INVITE", at=0)
+    flow.ack(flow.response(first, 401, at=0.05), at=0.06)
+    second = flow.request("INVITE", at=0.1, headers=('Authorization: Digest username="a"',))
+    flow.ack(flow.response(second, 403, at=0.15), at=0.16)
+    assert call_of(flow).outcome == "auth_failed"
+
+
+def test_redirect_followed_to_a_new_target() -> None:
+    flow = Flow()
+    first = flow.request("INVITE", at=0)
+    moved = flow.response(first, 302, at=0.1, headers=("Contact: <sip:bob@192.0.2.99>",))
+    flow.ack(moved, at=0.11)
+    flow.callee = Endpoint("192.0.2.99", 5060)
+    answered(flow, at=0.2)
+    call = call_of(flow, end=60)
+    assert call.outcome == "answered" and len(call.legs) == 2
+    assert [leg.final_status for leg in call.legs] == [302, 200]
+
+
+def test_invite_never_answered_times_out_with_its_retransmissions() -> None:
+    flow = Flow()
+    invite = flow.request("INVITE", at=0)
+    for at in (0.5, 1.5, 3.5, 7.5, 15.5, 31.5):
+        flow.copy(invite, at=at)
+    call = call_of(flow, end=40)
+    assert (call.outcome, call.ended_by) == ("timeout", "timeout")
+    (schedule,) = call.retransmissions
+    assert schedule.what == "INVITE" and schedule.times == (0, 0.5, 1.5, 3.5, 7.5, 15.5, 31.5)
+
+
+def test_capture_ending_during_setup_is_in_progress() -> None:
+    flow = Flow()
+    invite = flow.request("INVITE", at=0)
+    flow.response(invite, 180, at=0.2)
+    assert call_of(flow, end=5).outcome == "in_progress"
+
+
+def test_capture_missing_the_start_is_incomplete() -> None:
+    flow = Flow()
+    bye = flow.request("BYE", at=0, in_dialog=True)
+    flow.response(bye, 200, at=0.01)
+    reinvite = flow.request("INVITE", at=1, in_dialog=True)
+    flow.response(reinvite, 200, at=1.1)
+    assert call_of(flow).outcome == "incomplete"
+
+
+def test_2xx_never_acked_is_dropped_at_32_seconds() -> None:
+    flow = Flow()
+    invite = flow.request("INVITE", at=0)
+    ok = flow.response(invite, 200, at=1.0)
+    for at in (1.5, 2.5, 4.5, 8.5, 12.5, 16.5, 20.5, 24.5, 28.5, 32.5):
+        flow.copy(ok, at=at)
+    bye = flow.request("BYE", at=33.0, in_dialog=True, reverse=True)
+    flow.response(bye, 200, at=33.01)
+    call = call_of(flow)
+    assert (call.outcome, call.ended_by) == ("dropped", "callee")
+    assert call.notes == ("the 2xx was never ACKed (sent 198.51.100.20:5060 -> 192.0.2.10:5060)",)
+    assert (
+        call.retransmissions[0].what == "200 INVITE" and len(call.retransmissions[0].frames) == 11
+    )
+
+
+@pytest.mark.parametrize(
+    ("bye_headers", "bye_status", "note"),
+    [
+        ((), 481, "the BYE was answered 481: the far end had no such dialog"),
+        (
+            ('Reason: Q.850;cause=41;text="Temporary failure"',),
+            200,
+            "the BYE's Reason says Q.850 cause 41",
+        ),
+    ],
+)
+def test_dropped_by_the_bye(bye_headers: tuple[str, ...], bye_status: int, note: str) -> None:
+    flow = Flow()
+    answered(flow)
+    bye = flow.request("BYE", at=5, in_dialog=True, headers=bye_headers)
+    flow.response(bye, bye_status, at=5.01)
+    call = call_of(flow)
+    assert (call.outcome, call.notes) == ("dropped", (note,))
+
+
+def test_normal_reason_on_a_bye_is_not_a_drop() -> None:
+    flow = Flow()
+    answered(flow)
+    bye = flow.request("BYE", at=5, in_dialog=True, headers=("Reason: Q.850;cause=16",))
+    flow.response(bye, 200, at=5.01)
+    assert call_of(flow).outcome == "completed"
+
+
+def test_bye_never_answered() -> None:
+    flow = Flow()
+    answered(flow)
+    bye = flow.request("BYE", at=5, in_dialog=True)
+    for at in (5.5, 6.5, 8.5):
+        flow.copy(bye, at=at)
+    call = call_of(flow, end=40)
+    assert call.outcome == "dropped" and call.notes == ("the BYE was never answered",)
+
+
+def test_session_timer_ran_out() -> None:
+    flow = Flow()
+    invite = flow.request("INVITE", at=0, headers=("Session-Expires: 90",))
+    ok = flow.response(invite, 200, at=1, headers=("Session-Expires: 90;refresher=uac",))
+    flow.ack(ok, at=1.01)
+    bye = flow.request("BYE", at=61, in_dialog=True, reverse=True)
+    flow.response(bye, 200, at=61.01)
+    call = call_of(flow)
+    assert call.outcome == "dropped" and call.notes == ("the session timer ran out before the BYE",)
+
+
+def test_session_refreshed_in_time_is_completed() -> None:
+    flow = Flow()
+    invite = flow.request("INVITE", at=0)
+    ok = flow.response(invite, 200, at=1, headers=("Session-Expires: 90;refresher=uac",))
+    flow.ack(ok, at=1.01)
+    update = flow.request("UPDATE", at=45, in_dialog=True)
+    flow.response(update, 200, at=45.1, headers=("Session-Expires: 90;refresher=uac",))
+    bye = flow.request("BYE", at=100, in_dialog=True)
+    flow.response(bye, 200, at=100.01)
+    assert call_of(flow).outcome == "completed"
+
+
+def test_forked_invite_makes_one_dialog_per_to_tag() -> None:
+    flow = Flow()
+    invite = flow.request("INVITE", at=0)
+    flow.response(invite, 180, at=0.1, to_tag="fork-a")
+    flow.response(invite, 180, at=0.2, to_tag="fork-b")
+    ok = flow.response(invite, 200, at=1, to_tag="fork-b")
+    flow.callee_tag = "fork-b"
+    flow.ack(ok, at=1.01)
+    call = call_of(flow, end=60)
+    assert call.outcome == "answered"
+    assert [(d.callee_tag, d.state.value) for d in call.dialogs] == [
+        ("fork-a", "early"),
+        ("fork-b", "confirmed"),
+    ]
+
+
+def test_rfc2543_transactions_are_matched_without_the_magic_cookie() -> None:
+    flow = Flow()
+    invite = flow.request("INVITE", at=0, branch="old-branch-1")
+    flow.response(invite, 180, at=0.1)
+    busy = flow.response(invite, 486, at=1)
+    flow.request("ACK", at=1.01, cseq=busy.cseq, in_dialog=True, branch="old-branch-1")
+    call = call_of(flow)
+    assert call.outcome == "busy" and len(call.transactions) == 1
+    assert len(call.transactions[0].acks) == 1
+
+
+def test_a_packet_captured_twice_is_not_a_retransmission() -> None:
+    flow = Flow()
+    invite = flow.request("INVITE", at=0)
+    flow.copy(invite, at=0.0002)
+    flow.ack(flow.response(invite, 486, at=0.5), at=0.51)
+    call = call_of(flow)
+    assert call.retransmission_count == 0 and call.duplicates == 1
+
+
+def test_call_through_a_proxy_has_two_legs_and_one_dialog() -> None:
+    flow = Flow()
+    invite = flow.request("INVITE", at=0, dst=PROXY)
+    flow.response(invite, 100, at=0.01)
+    onward = flow.request("INVITE", at=0.02, src=PROXY, cseq=invite.cseq)
+    flow.response(onward, 180, at=0.2)
+    flow.response(invite, 180, at=0.21)
+    ok_onward = flow.response(onward, 200, at=1)
+    ok = flow.response(invite, 200, at=1.01)
+    flow.ack(ok, at=1.02)
+    flow.ack(ok_onward, at=1.03)
+    call = call_of(flow, end=60)
+    assert call.outcome == "answered" and len(call.legs) == 2 and len(call.dialogs) == 1
+    assert call.legs[0].dst == PROXY and call.legs[1].src == PROXY
+    assert call.timings.time_to_answer == pytest.approx(1.01)
+
+
+def test_ack_lost_between_proxy_and_callee() -> None:
+    flow = Flow()
+    invite = flow.request("INVITE", at=0, dst=PROXY)
+    onward = flow.request("INVITE", at=0.02, src=PROXY, cseq=invite.cseq)
+    ok_onward = flow.response(onward, 200, at=1)
+    ok = flow.response(invite, 200, at=1.01)
+    flow.ack(ok, at=1.02)  # the caller ACKs, the proxy never passes it on
+    call = call_of(flow, end=60)
+    assert call.outcome == "dropped"
+    assert call.notes == (f"the 2xx was never ACKed (sent {ok_onward.src} -> {ok_onward.dst})",)
+
+
+@pytest.mark.parametrize(
+    ("method", "status", "outcome"),
+    [("REGISTER", 200, "ok"), ("OPTIONS", 404, "rejected"), ("REGISTER", 401, "auth_failed")],
+)
+def test_exchanges(method: str, status: int, outcome: str) -> None:
+    flow = Flow()
+    request = flow.request(method, at=0)
+    flow.response(request, status, at=0.1)
+    exchange = read(flow)
+    assert isinstance(exchange, Exchange)
+    assert (exchange.method, exchange.outcome, exchange.final_status) == (method, outcome, status)
+
+
+def test_register_challenged_then_refused() -> None:
+    flow = Flow()
+    flow.response(flow.request("REGISTER", at=0), 401, at=0.1)
+    flow.response(flow.request("REGISTER", at=0.2), 403, at=0.3)
+    assert read(flow).outcome == "auth_failed"
+
+
+def test_unanswered_options_is_a_timeout() -> None:
+    flow = Flow()
+    options = flow.request("OPTIONS", at=0)
+    for at in (0.5, 1.5, 3.5, 7.5, 11.5, 15.5):
+        flow.copy(options, at=at)
+    exchange = read(flow, end=20)
+    assert exchange.outcome == "timeout"
+
+
+def test_tracker_hands_calls_on_and_keeps_memory_flat() -> None:
+    tracker = CallTracker()
+    finished, most_open = [], 0
+    for n in range(200):
+        flow = Flow(call_id=f"call-{n}@example.com")
+        start = n * 10.0
+        answered(flow, at=start)
+        bye = flow.request("BYE", at=start + 5, in_dialog=True)
+        flow.response(bye, 200, at=start + 5.01)
+        finished.extend(tracker.add(flow.messages))
+        most_open = max(most_open, tracker.open_count)
+    assert most_open <= 5  # each call ends 32 s (LINGER) after its BYE: a few are open at once
+    assert len(finished) > 190
+    finished.extend(tracker.finish(0))
+    assert sorted(c.call_id for c in finished) == sorted(
+        f"call-{n}@example.com" for n in range(200)
+    )
+    assert {c.outcome for c in finished} == {"completed"}
+
+
+def test_b2bua_legs_are_linked_by_their_headers() -> None:
+    correlator = Correlator()
+    legs = {}
+    for call_id, headers in (
+        (
+            "leg-a",
+            ("Session-ID: ab30317f1a784dc48ff824d0d3715d86;remote=" + "0" * 32,),
+        ),
+        ("leg-b", ("X-CID: leg-a", "Session-ID: ab30317f1a784dc48ff824d0d3715d86")),
+        ("leg-c", ('P-Charging-Vector: icid-value="x1";orig-ioi=home',)),
+        ("leg-d", ("P-Charging-Vector: icid-value=x1",)),
+        ("leg-e", ()),
+    ):
+        flow = Flow(call_id=call_id)
+        legs[call_id] = flow.request("INVITE", at=0, headers=headers)
+        correlator.add(call_id, flow.messages)
+    links = correlator.links(set(legs))
+    assert [(link.call_id, link.other, link.reason) for link in links] == [
+        ("leg-b", "leg-a", "X-CID in frame 1"),  # found first; the Session-ID says the same
+        ("leg-c", "leg-d", "same P-Charging-Vector icid-value x1"),
+    ]
+    assert groups(legs, links) == [["leg-a", "leg-b"], ["leg-c", "leg-d"], ["leg-e"]]
