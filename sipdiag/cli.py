@@ -215,6 +215,7 @@ def _analyze(args: argparse.Namespace, env: Environment) -> int:
     if analysis.message_counts:
         _print_counts(console, analysis.message_counts)
     calls_report.print_calls(console, analysis)
+    calls_report.print_links(console, analysis)
     calls_report.print_exchanges(console, analysis)
     _print_problems(console, summary)
     return ExitStatus.OK

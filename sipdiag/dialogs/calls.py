@@ -319,7 +319,7 @@ def _not_acked(responses: list[SipMessage]) -> str:
 
 def _error_cause(bye: SipMessage) -> str | None:
     """The BYE's Reason, if it says the call did not end normally."""
-    for value in bye.headers.values("reason"):
+    for value in bye.values("reason"):
         match = _REASON.match(value)
         if match is None:
             continue

@@ -22,6 +22,10 @@ from sipdiag.sip.message import SipMessage
 
 REFERENCE_HEADERS = ("x-cid", "x-call-id", "x-original-call-id")
 NULL_SESSION_ID = "0" * 32
+_ANY_KEY = re.compile(
+    rb"\n(?:x-cid|x-call-id|x-original-call-id|session-id|p-charging-vector)[ \t]*:", re.I
+)
+"""Any of the headers that link legs (one quick look before reading them one by one)."""
 _ICID = re.compile(r"icid-value\s*=\s*\"?([^;\"\s]+)", re.I)
 
 
@@ -38,7 +42,7 @@ def correlation_keys(messages: Iterable[SipMessage]) -> tuple[list[tuple[str, st
     references: list[tuple[str, str]] = []
     shared: list[str] = []
     for message in messages:
-        if not message.is_request or message.method not in ("INVITE", "UPDATE", "BYE"):
+        if message.method != "INVITE" or not _ANY_KEY.search(message.raw, 0, message.body_start):
             continue
         for header in REFERENCE_HEADERS:
             value = message.first_value(header)

@@ -120,9 +120,8 @@ class Transaction:
 
 
 def request_key(message: SipMessage, method: str) -> Key:
-    via = message.top_via
-    branch = via.branch if via else None
-    sent_by = via.sent_by.lower() if via else ""
+    branch, sent_by = message.via_key or (None, "")
+    sent_by = sent_by.lower()
     if branch and branch.startswith(MAGIC_COOKIE):
         return (branch, sent_by, method)
     # RFC 2543 (section 17.2.3): branch is not unique; the transaction is told by these.

@@ -52,6 +52,16 @@ def print_exchanges(console: Console, analysis: Analysis) -> None:
         )
 
 
+def print_links(console: Console, analysis: Analysis) -> None:
+    """Legs of back-to-back user agents (different Call-IDs) and what links them."""
+    if analysis.links:
+        rows = [
+            [for_terminal(link.call_id), for_terminal(link.other), for_terminal(link.reason)]
+            for link in analysis.links
+        ]
+        terminal.print_table(console, "Linked legs", ["Call-ID", "Linked to", "Because of"], rows)
+
+
 def call_row(call: CallRecord) -> list[str]:
     timings = call.timings
     return [

@@ -13,6 +13,7 @@ forms leniently, since a passive observer must read what real equipment sends.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -74,6 +75,7 @@ SINGLE_VALUE_HEADERS = frozenset(
 _FOLD = re.compile(rb"\r?\n[ \t]+")
 
 
+@functools.lru_cache(maxsize=4096)
 def canonical_name(name: str) -> str:
     lowered = name.strip().lower()
     return COMPACT_FORMS.get(lowered, lowered)
@@ -135,6 +137,8 @@ def parse_headers(block: bytes) -> Headers:
 
 def split_list(value: str) -> list[str]:
     """Split at commas that are outside quoted strings and <...>."""
+    if '"' not in value and "<" not in value:
+        return [item for item in (part.strip() for part in value.split(",")) if item]
     items, start, depth, quoted, escaped = [], 0, 0, False, False
     for pos, char in enumerate(value):
         if escaped:
@@ -168,6 +172,8 @@ def parse_params(text: str) -> dict[str, str]:
 
 
 def _split_outside_quotes(text: str, separator: str) -> list[str]:
+    if '"' not in text:
+        return text.split(separator)
     parts: list[str] = []
     current: list[str] = []
     quoted = False
@@ -249,6 +255,8 @@ def parse_name_addr(value: str) -> NameAddr:
 
 
 def _find_outside_quotes(text: str, char: str) -> int:
+    if '"' not in text:
+        return text.find(char)
     quoted = False
     for pos, current in enumerate(text):
         if current == '"':

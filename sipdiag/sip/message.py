@@ -29,6 +29,10 @@ from sipdiag.sip.headers import (
 )
 from sipdiag.sip.sdp import Sdp, parse_sdp
 
+_TAG = re.compile(rb";[ \t]*tag[ \t]*=([^;]*)", re.I)
+_VIA_FORM = re.compile(rb"SIP/2\.0/[A-Za-z]+ +([^;,\s]+)[ \t]*((?:;[^,]*)?)(?:,|$)", re.I)
+"""A Via value in its usual form: sent-by, then the first value's parameters."""
+_BRANCH = re.compile(rb";[ \t]*branch[ \t]*=([^;]*)", re.I)
 _BOUNDARY = re.compile(r'boundary\s*=\s*"?([^";]+)"?', re.I)
 
 
@@ -92,8 +96,8 @@ class SipMessage:
         self.dst = dst
         self.transport = transport
         self._frames = frames
-        self._lazy: dict[str, object]
-        """Parts parsed on first use (headers, SDP, Vias, ...); absent until then."""
+        self._lazy: dict[str, object] | None = None
+        """Parts parsed on first use (headers, SDP, Vias, ...)."""
 
     @property
     def frames(self) -> tuple[int, ...]:
@@ -106,13 +110,13 @@ class SipMessage:
 
     def _cached(self, key: str, compute: Callable[[], object]) -> object:
         """Compute a lazily parsed part once and keep it."""
-        try:
-            cache: dict[str, object] = self._lazy
-        except AttributeError:
+        cache = self._lazy
+        if cache is None:
             cache = self._lazy = {}
-        if key not in cache:
-            cache[key] = compute()
-        return cache[key]
+        elif key in cache:
+            return cache[key]
+        found = cache[key] = compute()
+        return found
 
     @property
     def _line_end(self) -> int:
@@ -163,6 +167,11 @@ class SipMessage:
         return self._content_length
 
     @property
+    def body_start(self) -> int:
+        """Where the body starts in ``raw`` (after the blank line ending the headers)."""
+        return self._body_start
+
+    @property
     def sdp(self) -> Sdp | None:
         """The session description in the body (also inside multipart bodies), or None."""
         found = self._cached("sdp", self._parse_sdp)
@@ -170,7 +179,10 @@ class SipMessage:
         return found
 
     def _parse_sdp(self) -> Sdp | None:
-        part = _sdp_part(self.body, self.headers.get("content-type") or "")
+        body = self.body
+        if not body.strip():
+            return None
+        part = _sdp_part(body, self.first_value("content-type") or "")
         return None if part is None else parse_sdp(part)
 
     @property
@@ -196,15 +208,22 @@ class SipMessage:
         ``headers.values(header)``.
         """
         canonical = canonical_name(header)
-        match = _first_line_pattern(canonical).search(self.raw, 0, self._body_start)
-        if match is None or match[2]:
+        match = _line_pattern(canonical).search(self.raw, 0, self._body_start)
+        if match is None:
+            return None  # no line starts with the name: the header is not there
+        if match[2]:
             values = self.headers.values(canonical)
             return values[0] if values else None
-        value = match[1].decode("utf-8", "backslashreplace").strip()
-        if canonical in SINGLE_VALUE_HEADERS:
-            return value
-        items = split_list(value)
+        items = _items(canonical, match[1])
         return items[0] if items else None
+
+    def values(self, header: str) -> list[str]:
+        """Every value of a header, as ``headers.values`` gives them, found the quick way."""
+        canonical = canonical_name(header)
+        matches = list(_line_pattern(canonical).finditer(self.raw, 0, self._body_start))
+        if any(match[2] for match in matches):
+            return self.headers.values(canonical)
+        return [item for match in matches for item in _items(canonical, match[1])]
 
     @property
     def branch(self) -> str | None:
@@ -222,13 +241,54 @@ class SipMessage:
 
     @property
     def from_tag(self) -> str | None:
-        found = self.name_addr("from")
-        return found.tag if found else None
+        found = self._cached("from-tag", lambda: self._tag("from"))
+        assert found is None or isinstance(found, str)
+        return found
 
     @property
     def to_tag(self) -> str | None:
-        found = self.name_addr("to")
-        return found.tag if found else None
+        found = self._cached("to-tag", lambda: self._tag("to"))
+        assert found is None or isinstance(found, str)
+        return found
+
+    def _tag(self, header: str) -> str | None:
+        """The tag of From or To: read off the header line when it is plain (no quoted
+        display name, not folded), else from the parsed name-addr."""
+        match = _line_pattern(header).search(self.raw, 0, self._body_start)
+        if match is None:
+            return None
+        line = match[1]
+        if match[2] or b'"' in line:
+            found = self.name_addr(header)
+            return found.tag if found else None
+        close = line.find(b">")
+        params = line[close + 1 :] if close >= 0 else line[max(line.find(b";"), 0) :]
+        tag = _TAG.search(params)
+        return tag[1].strip().strip(b'"').decode("utf-8", "backslashreplace") if tag else None
+
+    @property
+    def via_key(self) -> tuple[str | None, str] | None:
+        """(branch, sent-by) of the top Via, for matching transactions; None without a Via.
+
+        Read off the first Via line when it has the usual form, else from the parsed Via.
+        """
+        found = self._cached("via-key", self._via_key)
+        assert found is None or isinstance(found, tuple)
+        return found
+
+    def _via_key(self) -> tuple[str | None, str] | None:
+        line = _line_pattern("via").search(self.raw, 0, self._body_start)
+        if line is None:
+            return None
+        match = None if line[2] else _VIA_FORM.match(line[1])
+        if match is None:
+            via = self.top_via
+            return (via.branch, via.sent_by) if via else None
+        branch = _BRANCH.search(match[2])
+        return (
+            branch[1].strip().strip(b'"').decode("utf-8", "backslashreplace") if branch else None,
+            match[1].decode("utf-8", "backslashreplace"),
+        )
 
     @property
     def summary(self) -> str:
@@ -249,12 +309,19 @@ def _parse_optional(parse: Callable[[str], T], value: str | None) -> T | None:
 
 
 @functools.cache
-def _first_line_pattern(canonical: str) -> re.Pattern[bytes]:
-    """Finds the first line of a header, in any case, full or compact name; group 2 is set
-    when the next line continues it (folding)."""
+def _line_pattern(canonical: str) -> re.Pattern[bytes]:
+    """Finds a line of a header, in any case, full or compact name; group 2 is set when the
+    next line continues it (folding)."""
     names = [canonical, *(short for short, full in COMPACT_FORMS.items() if full == canonical)]
     alternatives = b"|".join(re.escape(name.encode()) for name in names)
     return re.compile(rb"\n(?:" + alternatives + rb")[ \t]*:[ \t]*([^\r\n]*)(\r?\n[ \t])?", re.I)
+
+
+def _items(canonical: str, value: bytes) -> list[str]:
+    text = value.decode("utf-8", "backslashreplace").strip()
+    if canonical in SINGLE_VALUE_HEADERS:
+        return [text] if text else []
+    return split_list(text)
 
 
 def _sdp_part(body: bytes, content_type: str) -> bytes | None:

@@ -136,3 +136,42 @@ def test_first_value_is_the_first_parsed_value(lines: list[str], name: str) -> N
     message = parse_message(raw)
     values = message.headers.values(name)
     assert message.first_value(name) == (values[0] if values else None)
+
+
+_VIA_AND_TAG_LINES = st.sampled_from(
+    [
+        "Via: SIP/2.0/UDP a.example.com;branch=z9hG4bK1;rport",
+        "v: SIP/2.0/TCP 192.0.2.1:5070;received=1.2.3.4;branch=z9hG4bK2, SIP/2.0/UDP c;branch=x",
+        "VIA : SIP / 2.0 / UDP d ; branch = z9hG4bK4",
+        "Via: SIP/2.0/UDP [2001:db8::1]:5060;branch=b6",
+        "Via: SIP/2.0/UDP e, SIP/2.0/UDP f;branch=second",
+        "Via: SIP/2.0/WSS g.invalid;BRANCH=Up",
+        "From: <sip:a@b>;tag=1",
+        "f: sip:c@d;tag=2;x=y",
+        'From: "x;tag=no" <sip:e@f>;tag=3',
+        "FROM: <sip:g@h;tag=uri-param>",
+        "To: <sip:i@j>",
+        "t: <sip:k@l>;Tag=4",
+        "To: sip:m@n ; tag = 5",
+        " folded continuation",
+        "\tfolded tab",
+        "Subject: x",
+        "Via: SIP/2.0/UDP h :5061;branch=s",
+        "Via: SIP/2.0/UDP i;branch=j junk",
+    ]
+)
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.lists(_VIA_AND_TAG_LINES, max_size=8))
+def test_quick_via_and_tags_match_the_full_parse(lines: list[str]) -> None:
+    """Invariant: the branch, sent-by and tags read off the raw lines are the parsed ones."""
+    raw = (
+        "INVITE sip:b SIP/2.0\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\n" + "\r\n".join(lines) + "\r\n\r\n"
+    ).encode()
+    message = parse_message(raw)
+    via = message.top_via
+    assert message.via_key == ((via.branch, via.sent_by) if via else None)
+    from_, to = message.name_addr("from"), message.name_addr("to")
+    assert message.from_tag == (from_.tag if from_ else None)
+    assert message.to_tag == (to.tag if to else None)
