@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import re
 import sys
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
+from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from rich.console import Console
@@ -38,9 +40,12 @@ from sipdiag.pipeline import (
 )
 from sipdiag.problems import Problem
 from sipdiag.report import calls as calls_report
-from sipdiag.report import escape, terminal
+from sipdiag.report import escape, explain, terminal
 from sipdiag.report import messages as message_report
 from sipdiag.report.document import write_json
+from sipdiag.report.findings import print_findings
+from sipdiag.rules import DataError, Engine, load_engine
+from sipdiag.rules.catalog import Catalog, ResponseCode
 
 
 class ExitStatus(IntEnum):
@@ -57,7 +62,7 @@ class Environment:
     environ: Mapping[str, str] = field(default_factory=dict)
 
 
-SUBCOMMANDS = ("analyze", "messages")
+SUBCOMMANDS = ("analyze", "messages", "rules", "explain")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="terminal",
         help="tables for people (default), or one JSON document",
     )
+    _add_rules_option(analyze)
 
     listing = commands.add_parser("messages", help="list every SIP message of a capture")
     _add_capture_options(listing)
@@ -91,7 +97,32 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument(
         "--count", action="store_true", help="only count the messages by method and status"
     )
+
+    rules = commands.add_parser("rules", help="list every rule sipdiag applies")
+    _add_rules_option(rules)
+    rules.add_argument("--no-color", action="store_true", help="plain text, no colours")
+
+    explain_ = commands.add_parser(
+        "explain",
+        help="explain a SIP response code, compare two, or show a rule",
+        description="ITEM is a response code (481), a rule (D101 or bye-answered-481), "
+        "q850:CAUSE or warning:CODE. Two response codes are compared side by side.",
+    )
+    explain_.add_argument("items", nargs="+", metavar="ITEM")
+    _add_rules_option(explain_)
+    explain_.add_argument("--no-color", action="store_true", help="plain text, no colours")
     return parser
+
+
+def _add_rules_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--rules",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="a folder of your own rule files, besides the built-in ones (repeatable)",
+    )
 
 
 def _add_capture_options(command: argparse.ArgumentParser) -> None:
@@ -122,8 +153,12 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     try:
         if args.command == "messages":
             return _messages(args, env)
+        if args.command == "rules":
+            return _rules(args, env)
+        if args.command == "explain":
+            return _explain(args, env)
         return _analyze(args, env)
-    except CaptureError as exc:
+    except (CaptureError, DataError) as exc:
         env.stderr.write(f"sipdiag: error: {exc}\n")
         return ExitStatus.ERROR
     except KeyboardInterrupt:
@@ -202,7 +237,8 @@ def _print_counts(console: Console, counts: Counter[str]) -> None:
 
 
 def _analyze(args: argparse.Namespace, env: Environment) -> int:
-    analysis = analyze(args.capture, stdin=env.stdin)
+    engine = load_engine(args.rules)
+    analysis = analyze(args.capture, stdin=env.stdin, engine=engine)
     if args.format == "json":
         write_json(analysis, env.stdout)
         return ExitStatus.OK
@@ -218,7 +254,66 @@ def _analyze(args: argparse.Namespace, env: Environment) -> int:
     calls_report.print_links(console, analysis)
     calls_report.print_exchanges(console, analysis)
     _print_problems(console, summary)
+    print_findings(console, analysis.findings, engine.catalog, summary.first_ts_ns or 0)
     return ExitStatus.OK
+
+
+def _rules(args: argparse.Namespace, env: Environment) -> int:
+    engine = load_engine(args.rules)
+    console = terminal.make_console(env.stdout, environ=env.environ, no_color=args.no_color)
+    explain.print_rules(console, engine.catalog, engine.rules.rules)
+    return ExitStatus.OK
+
+
+_CATALOG_ITEM = re.compile(r"^(q850|warning):(\d+)$", re.I)
+
+
+def _explain(args: argparse.Namespace, env: Environment) -> int:
+    engine = load_engine(args.rules)
+    catalog = engine.catalog
+    console = terminal.make_console(env.stdout, environ=env.environ, no_color=args.no_color)
+    items: list[str] = args.items
+    if len(items) > 2:
+        raise DataError("explain takes one item, or two response codes to compare")
+    if len(items) == 2:
+        a, b = (_response_code(catalog, item) for item in items)
+        explain.print_comparison(console, catalog, a, b)
+        return ExitStatus.OK
+    _explain_one(console, engine, items[0])
+    return ExitStatus.OK
+
+
+def _explain_one(console: Console, engine: Engine, item: str) -> None:
+    catalog = engine.catalog
+    if item.isdigit():
+        code = int(item)
+        if not 100 <= code <= 699:
+            raise DataError(f"{item} is not a SIP response code (100 to 699)")
+        explain.print_response(console, catalog, code)
+        return
+    match = _CATALOG_ITEM.match(item)
+    if match:
+        kind, number = match[1].lower(), int(match[2])
+        table = catalog.q850 if kind == "q850" else catalog.warnings
+        if number not in table:
+            raise DataError(f"the catalog has no {kind} entry {number}")
+        (explain.print_q850 if kind == "q850" else explain.print_warning)(
+            console, catalog, number
+        )
+        return
+    rule = engine.rules.by_id(item)
+    if rule is None:
+        raise DataError(f"'{item}' is not a response code, a rule, q850:N or warning:N "
+                        f"(sipdiag rules lists the rules)")
+    explain.print_rule(console, catalog, rule)
+
+
+def _response_code(catalog: Catalog, item: str) -> ResponseCode:
+    entry = catalog.response(int(item)) if item.isdigit() else None
+    if entry is None:
+        raise DataError(f"'{item}' is not a registered SIP response code; "
+                        f"two codes are needed to compare")
+    return entry
 
 
 def _outcome_counts(outcomes: list[str]) -> str:

@@ -34,6 +34,8 @@ from sipdiag.dialogs.records import CallRecord, ExchangeRecord, call_record, exc
 from sipdiag.dialogs.tracker import CallTracker, Finished
 from sipdiag.network.decoder import Decoder
 from sipdiag.problems import ProblemLog
+from sipdiag.rules import Engine
+from sipdiag.rules.model import Finding, severity_rank
 from sipdiag.sip.message import SipMessage
 from sipdiag.sip.reader import SipReader
 
@@ -142,20 +144,30 @@ class Analysis:
     links: list[Link]
     message_counts: Counter[str]
     """SIP messages by request method and by status code."""
+    findings: list[Finding] = field(default_factory=list)
+    """What the rules found, most severe first, then in frame order."""
 
 
 def analyze(
-    path: str | Path, *, stdin: BinaryIO | None = None, progress: Progress | None = None
+    path: str | Path,
+    *,
+    stdin: BinaryIO | None = None,
+    progress: Progress | None = None,
+    engine: Engine | None = None,
 ) -> Analysis:
-    """Read a capture into calls and exchanges (and the links between B2BUA legs)."""
+    """Read a capture into calls and exchanges (and the links between B2BUA legs), and what
+    the rules of ``engine`` find in each of them."""
     reader = MessageReader(path, stdin=stdin, progress=progress)
     tracker, correlator = CallTracker(), Correlator()
     calls: list[CallRecord] = []
     exchanges: list[ExchangeRecord] = []
+    findings: list[Finding] = []
     counts: Counter[str] = Counter()
 
     def keep(finished: Iterator[Finished]) -> None:
         for item in finished:
+            if engine is not None:
+                findings.extend(engine.evaluate(item))
             if isinstance(item, Call):
                 correlator.add(item.call_id, item.messages)
                 calls.append(call_record(item))
@@ -169,7 +181,14 @@ def analyze(
     calls.sort(key=lambda c: c.first_frame)
     exchanges.sort(key=lambda e: e.first_frame)
     links = correlator.links({call.call_id for call in calls})
-    return Analysis(reader.summary, calls, exchanges, links, counts)
+    findings.sort(key=finding_order)
+    return Analysis(reader.summary, calls, exchanges, links, counts, findings)
+
+
+def finding_order(finding: Finding) -> tuple[int, int, int, str]:
+    """Most severe first; then by the call, and the first frame of the evidence."""
+    return (-severity_rank(finding.severity), finding.call_frame, finding.first_frame,
+            finding.rule.id)
 
 
 def message_kind(message: SipMessage) -> str:

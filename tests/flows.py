@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
+from sipdiag.dialogs.calls import Call, Conversation, Exchange, read_conversation
 from sipdiag.network import Endpoint
 from sipdiag.sip.message import SipMessage
 from sipdiag.sip.parser import parse_message
@@ -53,6 +54,7 @@ class Flow:
         body: str = "",
         src: Endpoint | None = None,
         dst: Endpoint | None = None,
+        uri: str = "sip:bob@example.com",
     ) -> SipMessage:
         if cseq is None:
             self._cseq += 1
@@ -67,7 +69,7 @@ class Flow:
         if reverse:
             to = f"<sip:alice@example.com>;tag={to_tag}"
         lines = [
-            f"{method} sip:bob@example.com SIP/2.0",
+            f"{method} {uri} SIP/2.0",
             f"Via: SIP/2.0/UDP {sender.ip}:{sender.port};branch={branch}",
             f"From: <sip:{'bob' if reverse else 'alice'}@example.com>;tag={from_tag}",
             f"To: {to}",
@@ -152,3 +154,30 @@ class Flow:
 
 def _ns(seconds: float) -> int:
     return T0 + round(seconds * 1e9)
+
+
+def read(flow: Flow, end: float | None = None) -> Call | Exchange:
+    """The flow read as one finished call or exchange; ``end``: seconds from its first message
+    to the end of the capture (default: its last message)."""
+    conversation = Conversation(flow.call_id)
+    for message in flow.messages:
+        conversation.add(message)
+    last = flow.messages[-1].ts_ns
+    end_ns = last if end is None else flow.messages[0].ts_ns + round(end * 1e9)
+    return read_conversation(conversation, end_ns)
+
+
+def call_of(flow: Flow, end: float | None = None) -> Call:
+    found = read(flow, end)
+    assert isinstance(found, Call)
+    return found
+
+
+def answered(flow: Flow, at: float = 0.0) -> SipMessage:
+    """INVITE, 100, 180, 200 and ACK of a call answered after one second; returns the 200."""
+    invite = flow.request("INVITE", at=at, body=SDP_BODY)
+    flow.response(invite, 100, at=at + 0.01)
+    flow.response(invite, 180, at=at + 0.2)
+    ok = flow.response(invite, 200, at=at + 1.0, body=SDP_BODY)
+    flow.ack(ok, at=at + 1.01)
+    return ok

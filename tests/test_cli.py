@@ -139,3 +139,76 @@ def test_count_is_the_same_with_any_number_of_jobs(write_capture) -> None:
     outputs = {run(["messages", path, "--count", "-j", str(jobs)])[1] for jobs in (1, 2, 4)}
     assert len(outputs) == 1
     assert "total           │ 200" in outputs.pop()
+
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+
+
+def test_findings_are_reported_with_their_evidence() -> None:
+    code, out, _ = run([str(SAMPLES / "calls" / "bye-481.pcap"), "--no-color"])
+    assert code == ExitStatus.OK
+    assert "WARNING  D101 bye-answered-481" in out
+    assert "What happened: The BYE in frame 11 from 127.0.0.1:5080 was answered 481" in out
+    assert "Evidence: 11 BYE +3.221 s; 12 BYE +3.221 s; 13 481 BYE +3.221 s; 14 481 BYE" in out
+    code, out, _ = run([str(SAMPLES / "calls" / "bye-481.pcap"), "--format", "json"])
+    [finding] = json.loads(out)["findings"]
+    assert (finding["rule"], finding["severity"], finding["call_id"]) == (
+        "D101", "warning", "bye-481-1@127.0.0.1")
+    assert [e["frame"] for e in finding["evidence"]] == [11, 12, 13, 14]
+
+
+def test_rules_lists_every_rule() -> None:
+    code, out, _ = run(["rules", "--no-color"])
+    assert code == 0
+    for line in ("D101", "bye-answered-481", "ack_missing", "N104", "warning"):
+        assert line in out
+
+
+def test_explain_one_code_two_codes_a_rule_and_a_cause() -> None:
+    code, out, _ = run(["explain", "481", "--no-color"])
+    assert code == 0 and "481 Call/Transaction Does Not Exist" in out and "What to do:" in out
+    code, out, _ = run(["explain", "302", "481", "--no-color"])
+    assert code == 0 and "302 Moved Temporarily" in out and "Key differences" in out
+    assert "- 302 is a redirection (3xx) response, 481 is a client error (4xx) response." in out
+    code, out, _ = run(["explain", "D104", "--no-color"])
+    assert code == 0 and "D104 ack-missing" in out and "samples/calls/no-ack-32s.pcap" in out
+    code, out, _ = run(["explain", "q850:41", "--no-color"])
+    assert code == 0 and "Q.850 cause 41: Temporary failure" in out
+    code, out, _ = run(["explain", "499", "--no-color"])  # unregistered: explained as 400
+    assert code == 0 and "not in the IANA registry" in out and "400 Bad Request" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["explain", "42"], "42 is not a SIP response code"),
+        (["explain", "302", "D101"], "'D101' is not a registered SIP response code"),
+        (["explain", "Z999"], "'Z999' is not a response code, a rule"),
+        (["explain", "warning:999"], "the catalog has no warning entry 999"),
+    ],
+)
+def test_explain_mistakes_exit_2_with_one_line(argv: list[str], words: str) -> None:
+    code, out, err = run(argv)
+    assert (code, out) == (ExitStatus.ERROR, "")
+    assert err.count("\n") == 1 and words in err
+
+
+def test_a_users_rule_folder_is_applied_and_a_broken_one_reported(tmp_path: Path) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    rule = (SAMPLES.parent / "rules" / "calls" / "D101-bye-answered-481.yaml").read_text()
+    mine_rule = mine / "X1-any-bye.yaml"
+    mine_rule.write_text(
+        rule.replace("id: D101", "id: X1").replace("name: bye-answered-481", "name: any-bye")
+        .replace("    final: 481\n", "").replace("severity: warning", "severity: error")
+    )
+    capture = str(SAMPLES / "calls" / "basic-call.pcap")
+    code, out, _ = run([capture, "--rules", str(mine), "--no-color"])
+    assert code == 0 and "ERROR  X1 any-bye" in out
+    code, out, _ = run(["rules", "--rules", str(mine), "--no-color"])
+    assert "X1" in out
+    mine_rule.write_text(mine_rule.read_text().replace("severity: error", "severity: dire"))
+    code, out, err = run([capture, "--rules", str(mine)])
+    assert (code, out) == (ExitStatus.ERROR, "")
+    assert err == (f"sipdiag: error: {mine_rule}:5: 'severity' must be one of info, warning, "
+                   "error (found 'dire')\n")

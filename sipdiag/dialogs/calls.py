@@ -22,11 +22,12 @@ capture ends), ``incomplete`` (the capture misses the call's start).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sipdiag.dialogs.dialogs import Dialog, DialogState, DialogTracker
 from sipdiag.dialogs.transactions import TIMER_B_NS, Transaction, TransactionMatcher
 from sipdiag.network import Endpoint
+from sipdiag.sip.headers import parse_reason
 from sipdiag.sip.message import SipMessage
 from sipdiag.sip.sdp import Sdp
 
@@ -37,7 +38,6 @@ NORMAL_CLEARING = frozenset({16, 31})
 BUSY = frozenset({486, 600})
 NO_ANSWER = frozenset({408, 480})
 CHALLENGES = frozenset({401, 407})
-_REASON = re.compile(r"^\s*(?P<protocol>[\w.]+)\s*;.*?\bcause\s*=\s*(?P<cause>\d+)", re.I)
 _SESSION_EXPIRES = re.compile(r"^\s*(\d+)")
 
 
@@ -158,8 +158,8 @@ class Call:
     answer: SdpSide | None
     retransmissions: tuple[Retransmissions, ...]
     duplicates: int
-    notes: tuple[str, ...] = field(default=())
-    """Why a dropped or failed call is classed as it is, in words."""
+    observed_until_ns: int
+    """The capture time the call was read at: what a missing answer is measured against."""
 
     @property
     def retransmission_count(self) -> int:
@@ -183,6 +183,7 @@ class Exchange:
     transactions: tuple[Transaction, ...]
     messages: tuple[SipMessage, ...]
     retransmissions: tuple[Retransmissions, ...]
+    observed_until_ns: int
 
 
 def read_conversation(conversation: Conversation, capture_end_ns: int) -> Call | Exchange:
@@ -206,7 +207,7 @@ def _read_call(conversation: Conversation, capture_end_ns: int) -> Call:
     requests = [t.request for t in invites if t.request is not None]
     first = requests[0] if requests else None
     caller_side = [t for t in invites if first and t.request and t.request.src == first.src]
-    outcome, ended_by, notes = _outcome(conversation, caller_side, capture_end_ns)
+    outcome, ended_by = _outcome(conversation, caller_side, capture_end_ns)
     last = caller_side[-1] if caller_side else (invites[-1] if invites else None)
     final = last.final if last else None
     anchor = first or messages[0]
@@ -230,16 +231,16 @@ def _read_call(conversation: Conversation, capture_end_ns: int) -> Call:
         answer=_answer(caller_side, conversation),
         retransmissions=_retransmissions(conversation.transactions),
         duplicates=sum(t.duplicates for t in conversation.transactions),
-        notes=tuple(notes),
+        observed_until_ns=capture_end_ns,
     )
 
 
 def _outcome(
     conversation: Conversation, attempts: list[Transaction], capture_end_ns: int
-) -> tuple[str, str, list[str]]:
-    """(outcome, ended_by, notes) read from the caller's INVITE attempts."""
+) -> tuple[str, str]:
+    """(outcome, ended_by) read from the caller's INVITE attempts."""
     if not attempts:
-        return "incomplete", "", ["the capture does not hold the INVITE that started the call"]
+        return "incomplete", ""
     answered = _answered_dialog(conversation, attempts)
     if answered is not None:
         return _answered_outcome(answered, capture_end_ns)
@@ -247,11 +248,11 @@ def _outcome(
     status = last.final_status
     if status == 0:
         if last.timed_out(capture_end_ns):
-            return "timeout", "timeout", ["no final response to the INVITE within 64*T1"]
+            return "timeout", "timeout"
         if last.cancel is not None:
-            return "cancelled", "caller", []
-        return "in_progress", "", ["the capture ends while the call is being set up"]
-    return _failure(status, last, attempts), _failed_by(status, last), []
+            return "cancelled", "caller"
+        return "in_progress", ""
+    return _failure(status, last, attempts), _failed_by(status, last)
 
 
 def _failure(status: int, last: Transaction, attempts: list[Transaction]) -> str:
@@ -280,59 +281,47 @@ def _answered_dialog(conversation: Conversation, attempts: list[Transaction]) ->
     return None
 
 
-def _answered_outcome(dialog: Dialog, capture_end_ns: int) -> tuple[str, str, list[str]]:
+def _answered_outcome(dialog: Dialog, capture_end_ns: int) -> tuple[str, str]:
+    """The outcome of an answered call; the rules engine says why a dropped one dropped."""
     assert dialog.confirmed is not None
     bye = dialog.bye
     if bye is None:
         unacknowledged = dialog.unacknowledged()
         if unacknowledged and capture_end_ns - unacknowledged[0].ts_ns >= TIMER_B_NS:
-            return "dropped", "", [_not_acked(unacknowledged)]
-        return "answered", "", []
+            return "dropped", ""
+        return "answered", ""
     request = bye.request
     ended_by = "caller" if request and request.from_tag == dialog.caller_tag else "callee"
-    notes = _dropped_because(dialog, bye, capture_end_ns)
-    return ("dropped" if notes else "completed"), ended_by, notes
+    return ("dropped" if _ended_abnormally(dialog, bye, capture_end_ns) else "completed"), ended_by
 
 
-def _dropped_because(dialog: Dialog, bye: Transaction, capture_end_ns: int) -> list[str]:
-    notes = []
-    unacknowledged = dialog.unacknowledged()
-    if unacknowledged:
-        notes.append(_not_acked(unacknowledged))
-    if bye.final_status == 481:
-        notes.append("the BYE was answered 481: the far end had no such dialog")
-    elif bye.final is None and bye.timed_out(capture_end_ns):
-        notes.append("the BYE was never answered")
+def _ended_abnormally(dialog: Dialog, bye: Transaction, capture_end_ns: int) -> bool:
     request = bye.request
-    cause = _error_cause(request) if request else None
-    if cause:
-        notes.append(cause)
-    if _session_expired(dialog, bye):
-        notes.append("the session timer ran out before the BYE")
-    return notes
+    return bool(
+        dialog.unacknowledged()
+        or bye.final_status == 481
+        or (bye.final is None and bye.timed_out(capture_end_ns))
+        or (request is not None and error_cause(request) is not None)
+        or session_expiry(dialog, bye) is not None
+    )
 
 
-def _not_acked(responses: list[SipMessage]) -> str:
-    hops = ", ".join(f"{r.src} -> {r.dst}" for r in responses)
-    return f"the 2xx was never ACKed (sent {hops})"
-
-
-def _error_cause(bye: SipMessage) -> str | None:
-    """The BYE's Reason, if it says the call did not end normally."""
-    for value in bye.values("reason"):
-        match = _REASON.match(value)
-        if match is None:
+def error_cause(message: SipMessage) -> tuple[str, int] | None:
+    """(protocol, cause) of the message's first Reason that says a call did not end normally."""
+    for value in message.values("reason"):
+        reason = parse_reason(value)
+        if reason is None:
             continue
-        protocol, cause = match["protocol"].upper(), int(match["cause"])
-        if (protocol == "Q.850" and cause not in NORMAL_CLEARING) or (
-            protocol == "SIP" and cause >= 300
+        if (reason.protocol == "Q.850" and reason.cause not in NORMAL_CLEARING) or (
+            reason.protocol == "SIP" and reason.cause >= 300
         ):
-            return f"the BYE's Reason says {protocol} cause {cause}"
+            return reason.protocol, reason.cause
     return None
 
 
-def _session_expired(dialog: Dialog, bye: Transaction) -> bool:
-    """A BYE sent when the session interval (RFC 4028) ran out with no refresh before it."""
+def session_expiry(dialog: Dialog, bye: Transaction) -> tuple[SipMessage, int] | None:
+    """(last refresh, session interval in seconds) when the BYE came as the session interval
+    (RFC 4028) ran out with no refresh before it; None otherwise."""
     assert dialog.confirmed is not None
     refreshes = [dialog.confirmed] + [
         t.final
@@ -343,10 +332,12 @@ def _session_expired(dialog: Dialog, bye: Transaction) -> bool:
     interval = _session_interval(last_refresh)
     request = bye.request
     if interval is None or request is None:
-        return False
+        return None
     # RFC 4028 10: the side that did not refresh sends BYE shortly before the interval ends.
     margin = min(32, interval / 3)
-    return (request.ts_ns - last_refresh.ts_ns) / 1e9 >= interval - margin
+    if (request.ts_ns - last_refresh.ts_ns) / 1e9 >= interval - margin:
+        return last_refresh, interval
+    return None
 
 
 def _session_interval(message: SipMessage) -> int | None:
@@ -468,6 +459,7 @@ def _read_exchange(conversation: Conversation, capture_end_ns: int) -> Exchange:
         transactions=tuple(transactions),
         messages=tuple(messages),
         retransmissions=_retransmissions(transactions),
+        observed_until_ns=capture_end_ns,
     )
 
 

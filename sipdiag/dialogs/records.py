@@ -52,7 +52,6 @@ class CallRecord:
     answer: SdpRecord | None
     retransmissions: tuple[Retransmissions, ...]
     duplicates: int
-    notes: tuple[str, ...]
 
     @property
     def retransmission_count(self) -> int:
@@ -99,7 +98,6 @@ def call_record(call: Call) -> CallRecord:
         answer=_sdp_record(call.answer),
         retransmissions=call.retransmissions,
         duplicates=call.duplicates,
-        notes=call.notes,
     )
 
 

@@ -16,6 +16,7 @@ from sipdiag.dialogs.correlate import Link
 from sipdiag.dialogs.records import CallRecord, ExchangeRecord, SdpRecord
 from sipdiag.pipeline import Analysis, CaptureSummary
 from sipdiag.report.messages import iso_time
+from sipdiag.rules.model import Finding
 
 SCHEMA_VERSION = 1
 Json = dict[str, object]
@@ -23,6 +24,7 @@ Json = dict[str, object]
 
 def document(analysis: Analysis) -> Json:
     linked = _linked(analysis.links)
+    first = analysis.summary.first_ts_ns or 0
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "sipdiag", "version": __version__},
@@ -32,6 +34,7 @@ def document(analysis: Analysis) -> Json:
         "links": [
             {"call_id": a.call_id, "other": a.other, "reason": a.reason} for a in analysis.links
         ],
+        "findings": [finding(item, first) for item in analysis.findings],
     }
 
 
@@ -105,7 +108,6 @@ def call(record: CallRecord, linked: list[Json]) -> Json:
         "sdp": {"offer": sdp(record.offer), "answer": sdp(record.answer)},
         "retransmissions": [retransmissions(item) for item in record.retransmissions],
         "duplicates": record.duplicates,
-        "notes": list(record.notes),
         "linked_calls": linked,
     }
 
@@ -189,3 +191,28 @@ def _time(ts_ns: int | None) -> str | None:
 
 def _round(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds, 6)
+
+
+def finding(item: Finding, first_ts_ns: int) -> Json:
+    """A finding as plain values: stable identifiers, then the English words."""
+    rule = item.rule
+    return {
+        "rule": rule.id,
+        "name": rule.name,
+        "severity": rule.severity,
+        "title": rule.title.get(),
+        "message": item.message(),
+        "call_id": item.call_id,
+        "call_frame": item.call_frame,
+        "values": dict(item.values),
+        "evidence": [
+            {
+                "frame": evidence.frame,
+                "time": round((evidence.time_ns - first_ts_ns) / 1e9, 6),
+                "message": evidence.what,
+                "copy": evidence.copy,
+            }
+            for evidence in item.evidence
+        ],
+        "see_also": [{"kind": kind, "code": code} for kind, code in item.refs],
+    }

@@ -69,6 +69,14 @@ def print_key_values(console: Console, title: str, rows: Iterable[tuple[str, str
     console.print(table)
 
 
+def print_field(console: Console, name: str, text: str, indent: str = "") -> None:
+    """``name: text``, the name in bold, wrapped to the console's width."""
+    line = Text(indent)
+    line.append(f"{name}: ", style="bold")
+    line.append(text)
+    console.print(line)
+
+
 def print_table(
     console: Console, title: str, headings: list[str], rows: Iterable[list[str]]
 ) -> None:

@@ -302,3 +302,47 @@ def parse_via(value: str) -> Via | None:
         _port(match["port"]),
         parse_params(match["params"] or ""),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One Reason value (RFC 3326): ``Q.850;cause=41;text="Temporary failure"``."""
+
+    protocol: str
+    """``Q.850``, ``SIP``, ... (upper case)."""
+    cause: int
+    text: str
+
+
+_REASON = re.compile(r"^\s*(?P<protocol>[\w.-]+)\s*(?P<params>;.*)?$")
+
+
+def parse_reason(value: str) -> Reason | None:
+    """A Reason value with a numeric cause; None if it has none."""
+    match = _REASON.match(value)
+    if match is None:
+        return None
+    params = parse_params(match["params"] or "")
+    cause = params.get("cause", "").strip()
+    if not cause.isdigit() or len(cause) > 6:
+        return None
+    return Reason(match["protocol"].upper(), int(cause), params.get("text", ""))
+
+
+@dataclass(frozen=True, slots=True)
+class SipWarning:
+    """One Warning value (RFC 3261 section 20.43): ``305 host "Incompatible media format"``."""
+
+    code: int
+    agent: str
+    text: str
+
+
+_WARNING = re.compile(r'^\s*(?P<code>\d{3})\s+(?P<agent>\S+)\s*(?:"(?P<text>(?:[^"\\]|\\.)*)")?')
+
+
+def parse_warning(value: str) -> SipWarning | None:
+    match = _WARNING.match(value)
+    if match is None:
+        return None
+    return SipWarning(int(match["code"]), match["agent"], match["text"] or "")

@@ -67,7 +67,7 @@ def test_no_ack_call_shows_the_retransmission_schedule() -> None:
     gaps = [b - a for a, b in zip(schedule.times, schedule.times[1:], strict=False)]
     # T1 doubling (0.5, 1, 2 s), then capped at T2 (4 s)
     assert gaps == pytest.approx([0.5, 1, 2, 4, 4, 4, 4, 4, 4, 4], abs=0.02)
-    assert call.ended_by == "callee" and "never ACKed" in call.notes[0]
+    assert (call.outcome, call.ended_by) == ("dropped", "callee")
 
 
 def test_unanswered_options_are_timeouts_with_retransmissions() -> None:

@@ -1,0 +1,126 @@
+"""``sipdiag explain`` and ``sipdiag rules``: the catalog and the rules, laid out for reading.
+
+The words are the catalog's and the rules' (in the reader's language); this module only
+arranges them: one entry as labelled paragraphs, two response codes side by side with the
+sentences that say how they differ, the list of rules as a table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import partial
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from sipdiag.report.terminal import print_field
+from sipdiag.rules.catalog import Catalog, Explained, ResponseCode
+from sipdiag.rules.model import Rule
+
+
+def print_response(console: Console, catalog: Catalog, code: int, language: str = "en") -> None:
+    label = partial(catalog.label, language=language)
+    entry = catalog.response(code)
+    if entry is None:
+        # RFC 3261 8.1.3.2: an unknown code is treated as the x00 code of its class.
+        entry = catalog.response(code // 100 * 100)
+        assert entry is not None
+        _print_heading(console, f"{code}")
+        print_field(console, label("code"), label("unregistered"))
+    _print_heading(console, f"{entry.code} {entry.reason}")
+    rows = [
+        (label("class"), catalog.classes[entry.klass].get(language)),
+        (label("rfc"), entry.rfc),
+        (label("cause"), catalog.causes[entry.cause].get(language)),
+        (label("next"), catalog.next_steps[entry.next].get(language)),
+    ]
+    for name, text in rows:
+        print_field(console, name, text)
+    _print_explained(console, catalog, entry.text, language)
+
+
+def print_comparison(
+    console: Console, catalog: Catalog, a: ResponseCode, b: ResponseCode, language: str = "en"
+) -> None:
+    label = partial(catalog.label, language=language)
+    table = Table(show_lines=True, title_justify="left")
+    table.add_column("")
+    table.add_column(f"{a.code} {a.reason}", ratio=1)
+    table.add_column(f"{b.code} {b.reason}", ratio=1)
+    rows: list[tuple[str, Callable[[ResponseCode], str]]] = [
+        ("class", lambda e: catalog.classes[e.klass].get(language)),
+        ("rfc", lambda e: e.rfc),
+        ("meaning", lambda e: e.text.meaning.get(language)),
+        ("seen_when", lambda e: e.text.seen_when.get(language)),
+        ("fix", lambda e: e.text.fix.get(language)),
+        ("cause", lambda e: catalog.causes[e.cause].get(language)),
+        ("next", lambda e: catalog.next_steps[e.next].get(language)),
+    ]
+    for key, value in rows:
+        table.add_row(Text(label(key), style="bold"), Text(value(a)), Text(value(b)))
+    console.print(table)
+    console.print(Text(label("differences"), style="bold underline"))
+    for sentence, values in catalog.compare(a, b, language).differences:
+        console.print(Text("- " + sentence.render(values, language)))
+
+
+def print_q850(console: Console, catalog: Catalog, cause: int, language: str = "en") -> None:
+    entry = catalog.q850[cause]
+    _print_heading(console, f"{catalog.label('q850_cause', language)} {cause}: {entry.name}")
+    _print_explained(console, catalog, entry.text, language)
+
+
+def print_warning(console: Console, catalog: Catalog, code: int, language: str = "en") -> None:
+    entry = catalog.warnings[code]
+    _print_heading(console, f"{catalog.label('warning_code', language)} {code}: {entry.name}")
+    print_field(console, catalog.label("rfc", language), entry.rfc)
+    _print_explained(console, catalog, entry.text, language)
+
+
+def print_rule(console: Console, catalog: Catalog, rule: Rule, language: str = "en") -> None:
+    label = partial(catalog.label, language=language)
+    _print_heading(console, f"{rule.id} {rule.name}: {rule.title.get(language)}")
+    how = f"{label('check')} {rule.check}" if rule.check else (
+        f"{label('pattern')}: {len(rule.steps)} {label('steps')}"
+    )
+    for name, text in (
+        (label("severity"), label(rule.severity)),
+        (label("scope"), rule.scope),
+        (label("rule"), how),
+        (label("why"), rule.explanation.get(language)),
+        (label("causes"), rule.causes.get(language)),
+        (label("how_to_fix"), rule.fix.get(language)),
+        (label("references"), "; ".join(rule.references)),
+        (label("tests"), "; ".join(f"{t.sample} ({t.expect})" for t in rule.tests)),
+    ):
+        print_field(console, name, text)
+
+
+def print_rules(
+    console: Console, catalog: Catalog, rules: Sequence[Rule], language: str = "en"
+) -> None:
+    label = partial(catalog.label, language=language)
+    table = Table(title=label("rules"), title_justify="left")
+    for key in ("rule", "severity", "scope", "name", "title", "pattern"):
+        table.add_column(label(key))
+    for rule in rules:
+        how = rule.check or f"{len(rule.steps)} {label('steps')}"
+        table.add_row(*(Text(cell) for cell in (
+            rule.id, label(rule.severity), rule.scope, rule.name, rule.title.get(language), how,
+        )))
+    console.print(table)
+
+
+def _print_explained(
+    console: Console, catalog: Catalog, text: Explained, language: str
+) -> None:
+    for key, value in (("meaning", text.meaning), ("seen_when", text.seen_when),
+                       ("fix", text.fix)):
+        print_field(console, catalog.label(key, language), value.get(language))
+
+
+def _print_heading(console: Console, text: str) -> None:
+    console.print(Text(text, style="bold underline"))
+
+

@@ -1,0 +1,94 @@
+"""Findings for people: what happened, why it matters, the usual causes, the fix, the evidence.
+
+All words come from the rule files and the catalog, in the reader's language; only values
+(frames, times, addresses, codes) are filled in. Values that come from the capture go through
+``for_terminal`` before they reach rich.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import partial
+
+from rich.console import Console
+from rich.text import Text
+
+from sipdiag.report.escape import for_terminal
+from sipdiag.report.terminal import print_field
+from sipdiag.rules.catalog import Catalog
+from sipdiag.rules.model import Evidence, Finding
+
+SEVERITY_STYLES = {"info": "cyan", "warning": "yellow", "error": "bold red"}
+INDENT = "  "
+
+
+def print_findings(
+    console: Console, findings: Sequence[Finding], catalog: Catalog, first_ts_ns: int,
+    language: str = "en",
+) -> None:
+    label = partial(catalog.label, language=language)
+    console.print(Text(label("findings"), style="bold underline"))
+    if not findings:
+        console.print(Text(label("no_findings")))
+        return
+    for finding in findings:
+        console.print()
+        _print_finding(console, finding, catalog, first_ts_ns, language)
+
+
+def _print_finding(
+    console: Console, finding: Finding, catalog: Catalog, first_ts_ns: int, language: str
+) -> None:
+    label = partial(catalog.label, language=language)
+    rule = finding.rule
+    heading = Text()
+    heading.append(label(rule.severity).upper(), style=SEVERITY_STYLES[rule.severity])
+    heading.append(f"  {rule.id} {rule.name}  ", style="bold")
+    heading.append(rule.title.get(language), style="bold")
+    console.print(heading)
+    safe = {key: for_terminal(value) for key, value in finding.values.items()}
+    call = f"{for_terminal(finding.call_id)} ({label('frame')} {finding.call_frame})"
+    for key, text in (
+        ("call", call),
+        ("what_happened", rule.message.render(safe, language)),
+        ("why", rule.explanation.get(language)),
+        ("causes", rule.causes.get(language)),
+        ("how_to_fix", rule.fix.get(language)),
+        ("evidence", evidence_text(finding.evidence, catalog, first_ts_ns, language)),
+    ):
+        print_field(console, label(key), text, INDENT)
+    for kind, code in finding.refs:
+        reference = catalog_reference(catalog, kind, code, language)
+        if reference:
+            print_field(console, label("see_also"), reference, INDENT)
+    if rule.references:
+        print_field(console, label("references"), "; ".join(rule.references), INDENT)
+
+
+def evidence_text(
+    evidence: Sequence[Evidence], catalog: Catalog, first_ts_ns: int, language: str = "en"
+) -> str:
+    """``4 200 INVITE +1.208 s; 5 200 INVITE (copy 2) +1.712 s``: frame, message, time."""
+    parts = []
+    for item in evidence:
+        text = f"{item.frame} {item.what}"
+        if item.copy > 1:
+            text += " (" + catalog.label("copy", language).replace("{n}", str(item.copy)) + ")"
+        parts.append(f"{text} +{(item.time_ns - first_ts_ns) / 1e9:.3f} s")
+    return "; ".join(parts)
+
+
+def catalog_reference(catalog: Catalog, kind: str, code: int, language: str = "en") -> str | None:
+    """``Q.850 cause 41 (Temporary failure): what it means.``"""
+    if kind == "q850" and code in catalog.q850:
+        cause = catalog.q850[code]
+        name, meaning, what = cause.name, cause.text.meaning, "q850_cause"
+    elif kind == "warning" and code in catalog.warnings:
+        warning = catalog.warnings[code]
+        name, meaning, what = warning.name, warning.text.meaning, "warning_code"
+    elif kind == "response" and code in catalog.responses:
+        response = catalog.responses[code]
+        name, meaning, what = response.reason, response.text.meaning, "response_code"
+    else:
+        return None
+    return f"{catalog.label(what, language)} {code} ({name}): {meaning.get(language)}"

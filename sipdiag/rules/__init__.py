@@ -1,0 +1,41 @@
+"""Rules and the catalog: data files that say what a call's messages mean.
+
+- ``yamlfile``, ``text``: reading the data files safely, with lines for errors, and texts in
+  several languages with placeholders;
+- ``model``: rules, steps, findings and evidence;
+- ``loader``: rule files in, a ``RuleSet`` out; ``catalog``: the explanations of every SIP
+  response code, Q.850 cause and Warning code;
+- ``matcher``: a rule's pattern found in a call's transactions; ``checks``: the patterns written
+  in Python;
+- ``engine``: a finished call in, its findings out.
+
+No I/O besides reading the data files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from sipdiag.rules.catalog import Catalog, load_catalog
+from sipdiag.rules.engine import Engine
+from sipdiag.rules.loader import RuleSet, load_rules
+from sipdiag.rules.yamlfile import DataError
+
+
+def builtin_folder() -> Path:
+    """The rules/ folder of a source checkout, or its copy inside an installed package."""
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package / "builtin_rules", package.parent / "rules"):
+        if (candidate / "catalog").is_dir():
+            return candidate
+    raise DataError(f"{package}: the built-in rules folder is missing")
+
+
+def load_engine(extra: Sequence[Path] = ()) -> Engine:
+    """The built-in rules and catalog, plus the rule folders a user adds."""
+    folder = builtin_folder()
+    return Engine(load_rules([folder, *extra]), load_catalog(folder / "catalog"))
+
+
+__all__ = ["Catalog", "DataError", "Engine", "RuleSet", "builtin_folder", "load_engine"]

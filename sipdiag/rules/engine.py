@@ -1,0 +1,58 @@
+"""The rules engine: a finished call or exchange in, its findings out.
+
+Every rule that applies to the kind of subject is run: its pattern through ``matcher``, or its
+check. Hits that are the same event seen on several hops of a proxied call (the same request,
+by method, CSeq and final status) make one finding, with the evidence of every hop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from sipdiag.dialogs.calls import Call, Exchange
+from sipdiag.rules import checks, matcher
+from sipdiag.rules.catalog import Catalog
+from sipdiag.rules.loader import RuleSet
+from sipdiag.rules.matcher import Hit
+from sipdiag.rules.model import Finding, Rule, severity_rank
+
+
+@dataclass(frozen=True)
+class Engine:
+    rules: RuleSet
+    catalog: Catalog
+
+    def evaluate(self, subject: Call | Exchange) -> list[Finding]:
+        """The findings of every rule, most severe first, then in frame order."""
+        kind = "call" if isinstance(subject, Call) else "exchange"
+        findings = [
+            finding
+            for rule in self.rules.rules
+            if rule.applies_to(kind)
+            for finding in _findings(rule, subject, self._hits(rule, subject))
+        ]
+        return sorted(findings, key=lambda f: (-severity_rank(f.severity), f.first_frame,
+                                               f.rule.id))
+
+    def _hits(self, rule: Rule, subject: Call | Exchange) -> Iterator[Hit]:
+        if rule.check is not None:
+            return checks.CHECKS[rule.check].run(subject, rule.params, self.catalog)
+        return matcher.find(rule.steps, subject)
+
+
+def _findings(rule: Rule, subject: Call | Exchange, hits: Iterable[Hit]) -> list[Finding]:
+    merged: dict[tuple[object, ...], Finding] = {}
+    call_frame = subject.messages[0].frame
+    for hit in hits:
+        key = () if rule.once else hit.key
+        earlier = merged.get(key)
+        if earlier is None:
+            merged[key] = Finding(rule, subject.call_id, call_frame, hit.values, hit.evidence,
+                                  hit.refs)
+        else:
+            evidence = tuple(sorted({*earlier.evidence, *hit.evidence}))
+            refs = tuple(dict.fromkeys((*earlier.refs, *hit.refs)))
+            merged[key] = Finding(rule, subject.call_id, call_frame, earlier.values, evidence,
+                                  refs)
+    return list(merged.values())

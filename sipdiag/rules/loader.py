@@ -1,0 +1,271 @@
+"""Reading rule files: one rule per YAML file, every key checked, errors with file and line.
+
+Rules come from the built-in ``rules/`` folder and from the folders a user adds (``--rules``).
+A folder is read recursively for ``*.yaml`` files, except its ``catalog/`` (the catalog has its
+own reader). Identifiers are unique across all folders: a user's rule cannot silently replace a
+built-in one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from sipdiag.rules import checks
+from sipdiag.rules.model import (
+    SAME,
+    SCOPES,
+    SEVERITIES,
+    Rule,
+    SampleTest,
+    Step,
+    parse_duration,
+    parse_statuses,
+)
+from sipdiag.rules.text import need_text, placeholders_of
+from sipdiag.rules.yamlfile import DataError, Fields, item_line, load
+
+RULE_ID = re.compile(r"^[A-Z][A-Z0-9]{1,9}$")
+RULE_NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+STEP_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+METHOD = re.compile(r"^[A-Z]+$")
+HEADER = re.compile(r"^[A-Za-z0-9!%*_+`'~.-]+$")
+CATALOG_FOLDER = "catalog"
+STEP_FIELDS = (
+    "method", "frame", "time", "status", "reason", "final_frame", "sender", "responder",
+    "copies", "wait",
+)
+CALL_FIELDS = ("call_id", "caller", "callee", "outcome")
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    rules: tuple[Rule, ...]
+
+    def by_id(self, rule_id: str) -> Rule | None:
+        wanted = rule_id.upper()
+        return next((r for r in self.rules if r.id == wanted or r.name == rule_id), None)
+
+
+def rule_files(folder: Path) -> list[Path]:
+    """The rule files of a folder and its subfolders (not its catalog), in name order."""
+    return sorted(
+        path
+        for path in folder.rglob("*.yaml")
+        if CATALOG_FOLDER not in path.relative_to(folder).parts[:-1]
+    )
+
+
+def load_rules(folders: Iterable[Path]) -> RuleSet:
+    """Every rule of these folders; DataError for the first file that is wrong."""
+    rules: list[Rule] = []
+    seen: dict[str, Path] = {}
+    for folder in folders:
+        if not folder.is_dir():
+            raise DataError(f"{folder}: not a folder of rules")
+        for path in rule_files(folder):
+            rule = load_rule(path)
+            for key in (rule.id, rule.name):
+                if key in seen:
+                    raise DataError(f"{path}:1: '{key}' is already used by {seen[key]}")
+                seen[key] = path
+            rules.append(rule)
+    return RuleSet(tuple(sorted(rules, key=lambda r: r.id)))
+
+
+def load_rule(path: Path) -> Rule:
+    fields = Fields(load(path), path, "a rule file")
+    rule_id = fields.need("id", str)
+    if not RULE_ID.match(rule_id):
+        raise fields.error("id", f"id must be a capital letter then 1 to 9 capitals or digits "
+                                 f"(found {rule_id!r})")
+    name = fields.need("name", str)
+    if not RULE_NAME.match(name):
+        raise fields.error("name", f"name must be kebab-case, like bye-answered-481 "
+                                   f"(found {name!r})")
+    if path.stem != f"{rule_id}-{name}":
+        raise fields.error("id", f"the file of rule {rule_id} must be named {rule_id}-{name}.yaml")
+    title = need_text(fields, "title")
+    severity = fields.choice("severity", SEVERITIES)
+    scope = fields.choice("scope", SCOPES, default="any")
+    steps = _steps(fields) if fields.has("match") else ()
+    check, params = _check(fields)
+    if bool(steps) == bool(check):
+        raise fields.error(None, "a rule needs either 'match' (a pattern) or 'check', not both")
+    message = need_text(fields, "message")
+    _check_placeholders(fields, message.placeholders(), steps, check)
+    rule = Rule(
+        id=rule_id,
+        name=name,
+        title=title,
+        severity=severity,
+        scope=scope,
+        message=message,
+        explanation=need_text(fields, "explanation"),
+        causes=need_text(fields, "causes"),
+        fix=need_text(fields, "fix"),
+        references=tuple(_strings(fields, "references")),
+        tests=_tests(fields),
+        path=path,
+        steps=steps,
+        check=check,
+        params=params,
+        once=fields.take("once", bool, required=False) or False,
+    )
+    fields.done()
+    return rule
+
+
+def _strings(fields: Fields, key: str) -> list[str]:
+    values = fields.take(key, list, required=False) or []
+    for index, value in enumerate(values):
+        if not isinstance(value, str) or not value.strip():
+            line = item_line(values, index, fields.line(key))
+            raise DataError(f"{fields.path}:{line}: each of '{key}' must be text")
+    return values
+
+
+def _tests(fields: Fields) -> tuple[SampleTest, ...]:
+    entries = fields.take("tests", list, required=False) or []
+    tests = []
+    for index, entry in enumerate(entries):
+        line = item_line(entries, index, fields.line("tests"))
+        test = Fields(entry, fields.path, f"test {index + 1}", line)
+        sample = test.need("sample", str)
+        expect = test.need("expect", int)
+        if expect < 0:
+            raise test.error("expect", "'expect' must be 0 or more")
+        test.done()
+        tests.append(SampleTest(sample, expect, test.line()))
+    return tuple(tests)
+
+
+def _check(fields: Fields) -> tuple[str | None, Mapping[str, object]]:
+    name = fields.take("check", str, required=False)
+    raw_params = fields.take("params", dict, required=False)
+    if name is None:
+        if raw_params is not None:
+            raise fields.error("params", "'params' are for a rule with a 'check'")
+        return None, {}
+    found = checks.CHECKS.get(name)
+    if found is None:
+        raise fields.error("check", f"there is no check named '{name}' (known: "
+                                    f"{', '.join(sorted(checks.CHECKS))})")
+    params = Fields(raw_params or {}, fields.path, "'params'", fields.line("params"))
+    values: dict[str, object] = {}
+    for param, (parse, default) in found.params.items():
+        value = params.convert(param, parse)
+        values[param] = default if value is None else value
+    params.done()
+    return name, values
+
+
+def _steps(fields: Fields) -> tuple[Step, ...]:
+    entries = fields.need("match", list)
+    if not entries:
+        raise fields.error("match", "'match' needs at least one step")
+    steps: list[Step] = []
+    for index, entry in enumerate(entries):
+        line = item_line(entries, index, fields.line("match"))
+        steps.append(_step(Fields(entry, fields.path, f"step {index + 1}", line), steps))
+        if steps[0].absent:
+            raise fields.error("match", "the first step cannot be 'absent'")
+    return tuple(steps)
+
+
+def _step(fields: Fields, before: list[Step]) -> Step:
+    name = fields.take("as", str, required=False) or f"step{len(before) + 1}"
+    if not STEP_NAME.match(name) or name == "call":
+        raise fields.error("as", f"'{name}' cannot name a step (lower case, digits, _; not call)")
+    if any(step.name == name for step in before):
+        raise fields.error("as", f"two steps are named '{name}'")
+    methods, same = _methods(fields, bool(before))
+    after = fields.take("after", str, required=False)
+    if after is not None and not any(s.name == after and not s.absent for s in before):
+        raise fields.error("after", f"'after: {after}' names no earlier step")
+    within = fields.convert("within", parse_duration)
+    same_sender = fields.take("from_same_sender", bool, required=False)
+    if (within is not None or same_sender is not None) and after is None:
+        raise fields.error("within" if within is not None else "from_same_sender",
+                           "'within' and 'from_same_sender' need 'after'")
+    size = fields.take("request_size_over", int, required=False)
+    contact_of = fields.take("to_contact_of", str, required=False)
+    if contact_of is not None and not any(s.name == contact_of and not s.absent for s in before):
+        raise fields.error("to_contact_of", f"'to_contact_of: {contact_of}' names no earlier step")
+    step = Step(
+        name=name,
+        methods=methods,
+        same_method=same,
+        initial=fields.take("initial", bool, required=False),
+        in_dialog=fields.take("in_dialog", bool, required=False),
+        final=fields.convert("final", parse_statuses),
+        provisional=fields.convert("provisional", parse_statuses),
+        cancelled=fields.take("cancelled", bool, required=False),
+        timed_out=fields.take("timed_out", bool, required=False),
+        retransmitted=fields.take("retransmitted", bool, required=False),
+        transport=fields.convert("transport", _transports),
+        request_size_over=size,
+        request_has=fields.convert("request_has", _headers) or frozenset(),
+        request_lacks=fields.convert("request_lacks", _headers) or frozenset(),
+        final_has=fields.convert("final_has", _headers) or frozenset(),
+        final_lacks=fields.convert("final_lacks", _headers) or frozenset(),
+        after=after,
+        within_ns=within,
+        from_same_sender=same_sender,
+        to_contact_of=contact_of,
+        absent=fields.take("absent", bool, required=False) or False,
+    )
+    fields.done()
+    return step
+
+
+def _methods(fields: Fields, has_before: bool) -> tuple[frozenset[str] | None, bool]:
+    value = fields.take("request", object, required=False)
+    if value is None:
+        return None, False
+    if value == SAME:
+        if not has_before:
+            raise fields.error("request", "'request: same' needs a step before it")
+        return None, True
+    items = value if isinstance(value, list) else [value]
+    if not items or not all(isinstance(m, str) and METHOD.match(m) for m in items):
+        raise fields.error("request", f"'request' must be a method (INVITE), a list of "
+                                      f"methods, or same (found {value!r})")
+    return frozenset(items), False
+
+
+def _list_of(value: object, pattern: re.Pattern[str], what: str) -> list[str]:
+    items = value if isinstance(value, list) else [value]
+    texts = [v for v in items if isinstance(v, str) and pattern.match(v)]
+    if not texts or len(texts) != len(items):
+        raise ValueError(f"must be {what} or a list of them (found {value!r})")
+    return texts
+
+
+def _transports(value: object) -> frozenset[str]:
+    return frozenset(v.upper() for v in _list_of(value, re.compile(r"^[A-Za-z]+$"),
+                                                 "a transport (UDP, TCP, TLS, ...)"))
+
+
+def _headers(value: object) -> frozenset[str]:
+    return frozenset(v.lower() for v in _list_of(value, HEADER, "a header name"))
+
+
+def _check_placeholders(
+    fields: Fields, used: set[str], steps: tuple[Step, ...], check: str | None
+) -> None:
+    """Every placeholder of the message must be one the pattern or the check fills."""
+    if check is not None:
+        known = set(checks.CHECKS[check].placeholders)
+    else:
+        known = {f"{s.name}.{f}" for s in steps if not s.absent for f in STEP_FIELDS}
+    known |= {f"call.{f}" for f in CALL_FIELDS}
+    unknown = sorted(used - known)
+    if unknown:
+        raise fields.error("message", f"the message uses {{{unknown[0]}}}, which nothing fills "
+                                      f"(known: {', '.join(sorted(known))})")
+
+
+__all__ = ["CALL_FIELDS", "STEP_FIELDS", "RuleSet", "load_rule", "load_rules", "placeholders_of"]

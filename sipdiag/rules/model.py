@@ -1,0 +1,176 @@
+"""What a rule is, and what it finds: plain values, no I/O.
+
+A ``Rule`` is read from a data file (``loader``). It either has ``steps``, a pattern over the
+transactions of a call that ``matcher`` looks for, or names a ``check`` written in Python
+(``checks``). What it finds is a ``Finding``: the rule, the call, the values its message's
+placeholders are filled with, and the ``Evidence``, the frames of the messages that matched.
+Findings hold values, not sentences: the reporter renders the rule's text in the reader's
+language when it prints them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sipdiag.rules.text import Text
+
+SEVERITIES = ("info", "warning", "error")
+"""In increasing order of gravity."""
+SCOPES = ("any", "call", "exchange")
+
+
+def severity_rank(severity: str) -> int:
+    return SEVERITIES.index(severity)
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$")
+_DURATION_NS = {"ms": 1_000_000, "s": 1_000_000_000, "m": 60_000_000_000, "h": 3_600_000_000_000}
+
+
+def parse_duration(value: object) -> int:
+    """``500ms``, ``32s``, ``5m``, ``1h`` in nanoseconds; ValueError otherwise."""
+    match = _DURATION.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError(f"{value!r} is not a duration such as 500ms, 32s, 5m or 1h")
+    return int(float(match[1]) * _DURATION_NS[match[2]])
+
+
+@dataclass(frozen=True, slots=True)
+class Statuses:
+    """Response codes a step accepts: single codes, whole classes (``4xx``), or none at all."""
+
+    codes: frozenset[int] = frozenset()
+    classes: frozenset[int] = frozenset()
+    none: bool = False
+    """Accepts a transaction without any such response (status 0)."""
+
+    def matches(self, status: int) -> bool:
+        if status == 0:
+            return self.none
+        return status in self.codes or status // 100 in self.classes
+
+
+_STATUS_CLASS = re.compile(r"^([1-6])xx$")
+
+
+def parse_statuses(value: object) -> Statuses:
+    """``481``, ``4xx``, ``none`` or a list of them."""
+    items = value if isinstance(value, list) else [value]
+    codes, classes, none = set(), set(), False
+    for item in items:
+        if isinstance(item, int) and not isinstance(item, bool) and 100 <= item <= 699:
+            codes.add(item)
+        elif isinstance(item, str) and _STATUS_CLASS.match(item):
+            classes.add(int(item[0]))
+        elif item == "none":
+            none = True
+        else:
+            raise ValueError(f"{item!r} is not a response code (100-699), a class (4xx) or none")
+    return Statuses(frozenset(codes), frozenset(classes), none)
+
+
+SAME = "same"
+"""``request: same``: the method of the step before."""
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One transaction of the pattern, and what it must be (see rules/README.md)."""
+
+    name: str
+    methods: frozenset[str] | None = None
+    same_method: bool = False
+    initial: bool | None = None
+    in_dialog: bool | None = None
+    final: Statuses | None = None
+    provisional: Statuses | None = None
+    cancelled: bool | None = None
+    timed_out: bool | None = None
+    retransmitted: bool | None = None
+    transport: frozenset[str] | None = None
+    request_size_over: int | None = None
+    request_has: frozenset[str] = frozenset()
+    request_lacks: frozenset[str] = frozenset()
+    final_has: frozenset[str] = frozenset()
+    final_lacks: frozenset[str] = frozenset()
+    after: str | None = None
+    within_ns: int | None = None
+    from_same_sender: bool | None = None
+    to_contact_of: str | None = None
+    """The request goes to a Contact of the final response of that step (a redirect)."""
+    absent: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SampleTest:
+    """A capture the rule is run on by the tests, and how many findings it must give."""
+
+    sample: str
+    """Path from the root of the project (``samples/calls/bye-481.pcap``)."""
+    expect: int
+    line: int
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    name: str
+    title: Text
+    severity: str
+    scope: str
+    message: Text
+    explanation: Text
+    causes: Text
+    fix: Text
+    references: tuple[str, ...]
+    tests: tuple[SampleTest, ...]
+    path: Path
+    steps: tuple[Step, ...] = ()
+    check: str | None = None
+    params: Mapping[str, object] = field(default_factory=dict)
+    once: bool = False
+    """One finding per call at most, with the evidence of every match."""
+
+    def applies_to(self, kind: str) -> bool:
+        """``kind``: ``call`` or ``exchange``."""
+        return self.scope in ("any", kind)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Evidence:
+    """A message that made the finding: where to look for it in the capture."""
+
+    frame: int
+    time_ns: int
+    what: str
+    """``INVITE``, ``481 BYE``: the message in protocol words."""
+    copy: int = 1
+    """Which copy of a retransmitted message (1: the first one sent)."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: Rule
+    call_id: str
+    call_frame: int
+    """The first frame of the call or exchange: with the Call-ID, which one it is."""
+    values: Mapping[str, str]
+    """The placeholders of the rule's message, filled."""
+    evidence: tuple[Evidence, ...]
+    refs: tuple[tuple[str, int], ...] = ()
+    """Catalog entries the finding names (``("response", 481)``, ``("q850", 41)``), whose
+    explanations the reporter can show beside it."""
+
+    @property
+    def severity(self) -> str:
+        return self.rule.severity
+
+    @property
+    def first_frame(self) -> int:
+        return self.evidence[0].frame if self.evidence else 0
+
+    def message(self, language: str = "en") -> str:
+        return self.rule.message.render(self.values, language)
