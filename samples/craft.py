@@ -17,7 +17,9 @@ Packets are built with scapy (headers, checksums, fragmentation); plain
 pcap files are written with scapy's PcapWriter with an explicit link
 type, and the files whose layout must be controlled exactly (nanosecond
 magic, big-endian, gzip, truncated, pcapng with two link types and two
-sections) are written with struct.
+sections) are written with struct. The helpers shared with
+craft_scenarios.py (SIP text, packets, writers, the command line) are in
+pcapkit.py.
 
 Usage:  python3 samples/craft.py [--out DIR] [--check] [--list]
   --check  regenerate into a temporary directory and compare with DIR
@@ -28,99 +30,48 @@ Generated for sipdiag, CC0.
 
 from __future__ import annotations
 
-import argparse
 import gzip
-import hashlib
 import io
-import os
 import struct
 import sys
-import tempfile
 from dataclasses import dataclass, field
 
-from scapy.config import conf
-from scapy.layers.inet import IP, TCP, UDP, fragment
+from pcapkit import (
+    ALICE_MAC,
+    ALICE_V4,
+    ALICE_V6,
+    BOB_MAC,
+    BOB_V4,
+    BOB_V6,
+    CRLF,
+    LINKTYPE_ETHERNET,
+    LINKTYPE_LINUX_SLL,
+    LINKTYPE_LINUX_SLL2,
+    LINKTYPE_NULL,
+    LINKTYPE_RAW,
+    PROXY_V4,
+    T0_US,
+    Catalogue,
+    Net,
+    Tcp,
+    ether_frame,
+    hexid,
+    hostport,
+    multipart,
+    ng_epb,
+    ng_idb,
+    ng_shb,
+    pcap_bytes,
+    sdp,
+    sip_message,
+    write_pcap,
+)
+from scapy.layers.inet import IP, UDP, fragment
 from scapy.layers.inet6 import IPv6, IPv6ExtHdrFragment, fragment6
-from scapy.layers.l2 import CookedLinux, CookedLinuxV2, Dot1AD, Dot1Q, Ether
-from scapy.packet import Raw
-from scapy.utils import PcapWriter
-
-conf.verb = 0
+from scapy.layers.l2 import CookedLinux, CookedLinuxV2
 
 # --------------------------------------------------------------------------
-# Fixed parameters
-
-T0_US = 1_700_000_000 * 1_000_000  # 2023-11-14 22:13:20 UTC, in microseconds
-
-ALICE_V4 = "192.0.2.10"
-BOB_V4 = "198.51.100.20"
-PROXY_V4 = "198.51.100.1"
-ALICE_V6 = "2001:db8::10"
-BOB_V6 = "2001:db8:1::20"
-ALICE_MAC = "00:00:5e:00:53:0a"
-BOB_MAC = "00:00:5e:00:53:14"
-
-# link types
-LINKTYPE_NULL = 0
-LINKTYPE_ETHERNET = 1
-LINKTYPE_RAW = 101
-LINKTYPE_LINUX_SLL = 113
-LINKTYPE_LINUX_SLL2 = 276
-
-CRLF = "\r\n"
-
-
-def hexid(*parts: str, n: int = 10) -> str:
-    """Deterministic pseudo-random hex string derived from parts."""
-    return hashlib.sha1("/".join(parts).encode()).hexdigest()[:n]
-
-
-# --------------------------------------------------------------------------
-# SIP message text
-
-
-def sdp(user: str, addr: str, port: int, sess: int, extra_lines: int = 0) -> str:
-    """An SDP offer/answer for G.711 + telephone-event."""
-    ipver = "IP6" if ":" in addr else "IP4"
-    lines = [
-        "v=0",
-        f"o={user} {sess} {sess} IN {ipver} {addr}",
-        "s=-",
-        f"c=IN {ipver} {addr}",
-        "t=0 0",
-        f"m=audio {port} RTP/AVP 0 8 101",
-        "a=rtpmap:0 PCMU/8000",
-        "a=rtpmap:8 PCMA/8000",
-        "a=rtpmap:101 telephone-event/8000",
-        "a=fmtp:101 0-16",
-        "a=ptime:20",
-    ]
-    # padding used to make a large INVITE: plausible (if verbose) SDP
-    # attributes, as some endpoints send crypto / ICE candidate lists
-    lines.extend(
-        f"a=candidate:{i + 1} 1 UDP {2130706431 - i} {addr} {port + 2 * i} typ host"
-        f" generation 0 network-id {i + 1} network-cost 10"
-        for i in range(extra_lines)
-    )
-    lines.append("a=sendrecv")
-    return CRLF.join(lines) + CRLF
-
-
-def sip_message(
-    first_line: str, headers: list[tuple[str, str]], body: str = "", content_type: str | None = None
-) -> bytes:
-    """Build a SIP message with a correct Content-Length."""
-    hdrs = list(headers)
-    if body:
-        hdrs.append(("Content-Type", content_type or "application/sdp"))
-    hdrs.append(("Content-Length", str(len(body.encode()))))
-    text = first_line + CRLF + "".join(f"{k}: {v}{CRLF}" for k, v in hdrs) + CRLF + body
-    return text.encode()
-
-
-def hostport(host: str, port: int) -> str:
-    h = f"[{host}]" if ":" in host else host
-    return h if port == 5060 else f"{h}:{port}"
+# The basic call of every capture
 
 
 @dataclass
@@ -265,206 +216,27 @@ class Call:
         ]
 
 
-# --------------------------------------------------------------------------
-# Packet building
-
-
-class Net:
-    """Builds IP/UDP/TCP packets for one caller/callee pair."""
-
-    def __init__(self, call: Call, sport: int | None = None, dport: int | None = None):
-        self.call = call
-        self.sport = sport or call.a_port  # caller side port
-        self.dport = dport or call.b_port  # callee side port
-        self.ip_id = {"A": 0x3A10, "B": 0x7C20}
-
-    def ip(self, src: str):
-        a, b = self.call.a_host, self.call.b_host
-        s, d = (a, b) if src == "A" else (b, a)
-        if ":" in s:
-            return IPv6(src=s, dst=d, hlim=64)
-        self.ip_id[src] += 1
-        return IP(src=s, dst=d, ttl=64, id=self.ip_id[src], flags="DF")
-
-    def ports(self, src: str) -> tuple[int, int]:
-        return (self.sport, self.dport) if src == "A" else (self.dport, self.sport)
-
-    def udp(self, src: str, payload: bytes):
-        sp, dp = self.ports(src)
-        return self.ip(src) / UDP(sport=sp, dport=dp) / Raw(payload)
+def call_net(call: Call, sport: int | None = None, dport: int | None = None) -> Net:
+    """Packet builder between the call's caller (A) and callee (B)."""
+    return Net(call.a_host, call.b_host, sport or call.a_port, dport or call.b_port)
 
 
 def ether(src: str, pkt, vlan: list[int] | None = None):
-    """Ethernet II frame (optionally 802.1Q / QinQ tagged) around pkt."""
+    """Ethernet frame from alice ("A") or bob ("B"), optionally VLAN / QinQ tagged."""
     s, d = (ALICE_MAC, BOB_MAC) if src == "A" else (BOB_MAC, ALICE_MAC)
-    eth = Ether(src=s, dst=d)
-    if vlan:
-        if len(vlan) == 2:
-            eth = Ether(src=s, dst=d, type=0x88A8) / Dot1AD(vlan=vlan[0]) / Dot1Q(vlan=vlan[1])
-        else:
-            eth = eth / Dot1Q(vlan=vlan[0])
-    return eth / pkt
-
-
-class Tcp:
-    """A TCP connection between caller (A, client) and callee (B, server)."""
-
-    def __init__(self, net: Net, isn_a: int, isn_b: int):
-        self.net = net
-        self.seq = {"A": isn_a, "B": isn_b}
-        # window field after the handshake, scaled by 2**7 (WScale 7)
-        self.win = {"A": 502, "B": 509}
-        self.syn_win = {"A": 64240, "B": 65160}
-
-    @staticmethod
-    def other(src: str) -> str:
-        return "B" if src == "A" else "A"
-
-    def seg(
-        self,
-        src: str,
-        flags: str,
-        payload: bytes = b"",
-        seq: int | None = None,
-        ack: bool = True,
-        options=None,
-    ):
-        sp, dp = self.net.ports(src)
-        s = self.seq[src] if seq is None else seq
-        a = self.seq[self.other(src)] if ack else 0
-        win = self.syn_win[src] if "S" in flags else self.win[src]
-        tcp = TCP(sport=sp, dport=dp, seq=s, ack=a, flags=flags, window=win, options=options or [])
-        pkt = self.net.ip(src) / tcp
-        if payload:
-            pkt = pkt / Raw(payload)
-        return pkt
-
-    def handshake(self) -> list:
-        mss = [("MSS", 1460), ("SAckOK", b""), ("WScale", 7)]
-        syn = self.seg("A", "S", ack=False, options=mss)
-        self.seq["A"] += 1
-        synack = self.seg("B", "SA", options=mss)
-        self.seq["B"] += 1
-        ack = self.seg("A", "A")
-        return [syn, synack, ack]
-
-    def data(self, src: str, payload: bytes, advance: bool = True):
-        pkt = self.seg(src, "PA", payload)
-        if advance:
-            self.seq[src] += len(payload)
-        return pkt
-
-    def ack(self, src: str):
-        return self.seg(src, "A")
-
-    def fin(self, src: str):
-        pkt = self.seg(src, "FA")
-        self.seq[src] += 1
-        return pkt
-
-
-# --------------------------------------------------------------------------
-# Writers
-
-
-def us_split(t_us: int) -> tuple[int, int]:
-    return t_us // 1_000_000, t_us % 1_000_000
-
-
-def write_pcap(path: str, linktype: int, frames: list[tuple[int, bytes]]) -> None:
-    """Classic little-endian microsecond pcap, through scapy's PcapWriter."""
-    w = PcapWriter(path, linktype=linktype, snaplen=65535, sync=True)
-    w.linktype = linktype  # PcapWriter ignores a falsy linktype (LINKTYPE_NULL = 0)
-    try:
-        w.write_header(None)
-        for t_us, data in frames:
-            sec, usec = us_split(t_us)
-            w.write_packet(bytes(data), sec=sec, usec=usec)
-    finally:
-        w.close()
-
-
-def pcap_bytes(
-    linktype: int,
-    frames: list[tuple[int, bytes]],
-    endian: str = "<",
-    nano_frac: list[int] | None = None,
-) -> bytes:
-    """Classic pcap written with struct.
-
-    endian '<' or '>'; if nano_frac is given, the file uses the nanosecond
-    magic and nano_frac[i] is the sub-second part (ns) of frame i.
-    """
-    magic = 0xA1B23C4D if nano_frac is not None else 0xA1B2C3D4
-    out = io.BytesIO()
-    out.write(struct.pack(endian + "IHHiIII", magic, 2, 4, 0, 0, 65535, linktype))
-    for i, (t_us, data) in enumerate(frames):
-        data = bytes(data)
-        sec, frac = us_split(t_us)
-        if nano_frac is not None:
-            frac = nano_frac[i]
-        out.write(struct.pack(endian + "IIII", sec, frac, len(data), len(data)))
-        out.write(data)
-    return out.getvalue()
-
-
-def pad4(b: bytes) -> bytes:
-    return b + b"\0" * (-len(b) % 4)
-
-
-def ng_option(code: int, value: bytes) -> bytes:
-    return struct.pack("<HH", code, len(value)) + pad4(value)
-
-
-def ng_block(btype: int, body: bytes) -> bytes:
-    body = pad4(body)
-    total = len(body) + 12
-    return struct.pack("<II", btype, total) + body + struct.pack("<I", total)
-
-
-def ng_shb(appl: str, comment: str) -> bytes:
-    opts = ng_option(1, comment.encode()) + ng_option(4, appl.encode()) + ng_option(0, b"")
-    body = struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1) + opts
-    return ng_block(0x0A0D0D0A, body)
-
-
-def ng_idb(linktype: int, name: str, tsresol: int | None) -> bytes:
-    opts = ng_option(2, name.encode())
-    if tsresol is not None:
-        opts += ng_option(9, bytes([tsresol]))
-    opts += ng_option(0, b"")
-    return ng_block(1, struct.pack("<HHI", linktype, 0, 0) + opts)
-
-
-def ng_epb(if_id: int, ts_units: int, data: bytes, comment: str | None = None) -> bytes:
-    data = bytes(data)
-    body = struct.pack(
-        "<IIIII", if_id, ts_units >> 32, ts_units & 0xFFFFFFFF, len(data), len(data)
-    ) + pad4(data)
-    if comment:
-        body += ng_option(1, comment.encode()) + ng_option(0, b"")
-    return ng_block(6, body)
+    return ether_frame(s, d, pkt, vlan)
 
 
 # --------------------------------------------------------------------------
 # The captures
 
-OUT = "transport"
-CRAFTED: dict[str, str] = {}  # file name -> description (for --list)
-
-
-def crafted(fname: str, desc: str):
-    def deco(fn):
-        CRAFTED[fname] = desc
-        fn.fname = fname
-        return fn
-
-    return deco
+CATALOGUE = Catalogue("transport")
+crafted = CATALOGUE.file
 
 
 def udp_call_frames(call: Call, link, net: Net | None = None, t0: int = T0_US):
     """(time, frame) for each message of call over UDP, framed by link()."""
-    net = net or Net(call)
+    net = net or call_net(call)
     return [(t0 + m.t_us, link(m.src, net.udp(m.src, m.data))) for m in call.messages()]
 
 
@@ -475,7 +247,7 @@ def eth_link(src, pkt):
 @crafted("ip-fragments.pcap", "UDP/IPv4 call whose ~3000-byte INVITE is split into 3 IP fragments")
 def ip_fragments(path: str) -> None:
     call = Call("ip-fragments", sdp_padding=24)
-    net = Net(call)
+    net = call_net(call)
     frames = []
     for m in call.messages():
         t = T0_US + m.t_us
@@ -498,7 +270,7 @@ def ip_fragments(path: str) -> None:
 )
 def ipv6_fragments(path: str) -> None:
     call = Call("ipv6-fragments", a_host=ALICE_V6, b_host=BOB_V6, sdp_padding=24)
-    net = Net(call)
+    net = call_net(call)
     frames = []
     for m in call.messages():
         t = T0_US + m.t_us
@@ -529,7 +301,7 @@ def split3(data: bytes) -> list[bytes]:
 )
 def tcp_out_of_order(path: str) -> None:
     call = Call("tcp-out-of-order", transport="TCP", a_port=50412)
-    net = Net(call, sport=50412, dport=5060)
+    net = call_net(call, sport=50412, dport=5060)
     tcp = Tcp(net, isn_a=1_000_000_000, isn_b=3_000_000_000)
     frames = []
     t = T0_US - 30_000
@@ -578,7 +350,7 @@ def tcp_out_of_order(path: str) -> None:
 )
 def tcp_split_and_coalesced(path: str) -> None:
     call = Call("tcp-split-and-coalesced", transport="TCP", a_port=50414)
-    net = Net(call, sport=50414, dport=5060)
+    net = call_net(call, sport=50414, dport=5060)
     tcp = Tcp(net, isn_a=2_000_000_000, isn_b=4_000_000_000)
     msgs = call.messages()
     frames = []
@@ -615,7 +387,7 @@ def tcp_split_and_coalesced(path: str) -> None:
 )
 def tcp_midstream(path: str) -> None:
     call = Call("tcp-midstream", transport="TCP", a_port=50416)
-    net = Net(call, sport=50416, dport=5060)
+    net = call_net(call, sport=50416, dport=5060)
     tcp = Tcp(net, isn_a=123_456_789, isn_b=987_654_321)
     # an earlier keep-alive OPTIONS answered by bob: we only see its tail
     a, b = hostport(ALICE_V4, 50416), hostport(BOB_V4, 5060)
@@ -738,7 +510,7 @@ def raw_ip(path: str) -> None:
 )
 def two_interfaces(path: str) -> None:
     call = Call("two-interfaces")
-    net = Net(call)
+    net = call_net(call)
     msgs = call.messages()
     out = io.BytesIO()
     out.write(ng_shb("sipdiag samples/craft.py", "section 1: two interfaces"))
@@ -829,14 +601,6 @@ def truncated(path: str) -> None:
 def non_standard_port(path: str) -> None:
     call = Call("non-standard-port", a_port=5099, b_port=7070)
     write_pcap(path, LINKTYPE_ETHERNET, udp_call_frames(call, eth_link))
-
-
-def multipart(boundary: str, parts: list[tuple[str, str]]) -> str:
-    out = ""
-    for ctype, body in parts:
-        # the CRLF before each delimiter belongs to the delimiter (RFC 2046)
-        out += f"--{boundary}{CRLF}Content-Type: {ctype}{CRLF}{CRLF}{body}{CRLF}"
-    return out + f"--{boundary}--{CRLF}"
 
 
 @crafted(
@@ -976,7 +740,7 @@ def compact_and_folded(path: str) -> None:
         ("A", 6_500_000, bye),
         ("B", 6_512_000, bye_ok),
     ]
-    net = Net(call)
+    net = call_net(call)
     frames = [(T0_US + t, ether(src, net.udp(src, data))) for src, t, data in seq]
     write_pcap(path, LINKTYPE_ETHERNET, frames)
 
@@ -989,7 +753,7 @@ def compact_and_folded(path: str) -> None:
 )
 def malformed(path: str) -> None:
     call = Call("malformed")
-    net = Net(call)
+    net = call_net(call)
     frames = [(T0_US + m.t_us, ether(m.src, net.udp(m.src, m.data))) for m in call.messages()]
     a = ALICE_V4
     b = BOB_V4
@@ -1035,76 +799,8 @@ def malformed(path: str) -> None:
     write_pcap(path, LINKTYPE_ETHERNET, frames)
 
 
-ALL = [
-    ip_fragments,
-    ipv6_fragments,
-    tcp_out_of_order,
-    tcp_split_and_coalesced,
-    tcp_midstream,
-    vlan_qinq,
-    linux_cooked,
-    linux_cooked_v2,
-    bsd_loopback,
-    raw_ip,
-    two_interfaces,
-    nanosecond,
-    big_endian,
-    gzip_call,
-    truncated,
-    non_standard_port,
-    compact_and_folded,
-    malformed,
-]
-
-
-def generate(outdir: str) -> list[str]:
-    os.makedirs(outdir, exist_ok=True)
-    written = []
-    for fn in ALL:
-        path = os.path.join(outdir, fn.fname)
-        fn(path)
-        written.append(path)
-    return written
-
-
 def main(argv: list[str] | None = None) -> int:
-    here = os.path.dirname(os.path.abspath(__file__))
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument(
-        "--out",
-        default=os.path.join(here, OUT),
-        help="output directory (default: samples/transport)",
-    )
-    ap.add_argument(
-        "--check", action="store_true", help="regenerate into a temporary directory and compare"
-    )
-    ap.add_argument("--list", action="store_true", help="list the files and exit")
-    args = ap.parse_args(argv)
-    if args.list:
-        for name, desc in CRAFTED.items():
-            print(f"{name}: {desc}")
-        return 0
-    if args.check:
-        with tempfile.TemporaryDirectory() as tmp:
-            bad = 0
-            for path in generate(tmp):
-                name = os.path.basename(path)
-                ref = os.path.join(args.out, name)
-                with open(path, "rb") as a:
-                    new = a.read()
-                try:
-                    with open(ref, "rb") as b:
-                        old = b.read()
-                except FileNotFoundError:
-                    old = None
-                status = "ok" if new == old else ("missing" if old is None else "DIFFERS")
-                if status != "ok":
-                    bad += 1
-                print(f"{status:8} {name}")
-            return 1 if bad else 0
-    for path in generate(args.out):
-        print(f"{os.path.getsize(path):7d}  {os.path.relpath(path)}")
-    return 0
+    return CATALOGUE.main(argv, __doc__, __file__)
 
 
 if __name__ == "__main__":

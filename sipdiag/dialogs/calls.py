@@ -14,9 +14,9 @@ the last attempt.
 Outcomes: ``completed`` (answered, then ended by BYE), ``answered`` (still up when the capture
 ends), ``dropped`` (answered, then ended abnormally: the 2xx never ACKed, a BYE answered 481 or
 never answered, a session timer that ran out, an error cause in the BYE's Reason),
-``cancelled``, ``busy``, ``no_answer``, ``rejected``, ``redirected``, ``auth_failed``,
-``timeout`` (no final response within 64*T1), ``in_progress`` (still being set up when the
-capture ends), ``incomplete`` (the capture misses the call's start).
+``cancelled`` (the caller's CANCEL), ``busy``, ``no_answer``, ``rejected``, ``redirected``,
+``auth_failed``, ``timeout`` (no final response within 64*T1), ``in_progress`` (still being
+set up when the capture ends), ``incomplete`` (the capture misses the call's start).
 """
 
 from __future__ import annotations
@@ -257,8 +257,8 @@ def _outcome(
 
 def _failure(status: int, last: Transaction, attempts: list[Transaction]) -> str:
     challenged_before = any(t.final_status in CHALLENGES for t in attempts[:-1])
-    if status == 487 or last.cancel is not None:
-        return "cancelled"
+    if last.cancel is not None:
+        return "cancelled"  # a 487 without the caller's CANCEL was someone else's doing
     if 300 <= status < 400:
         return "redirected"
     if status in CHALLENGES or (status == 403 and challenged_before):

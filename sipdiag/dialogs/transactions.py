@@ -35,7 +35,9 @@ Key = tuple[str, ...]
 class Transaction:
     """One request, its copies, and the responses to it."""
 
-    __slots__ = ("acks", "cancel", "duplicates", "key", "method", "requests", "responses")
+    __slots__ = (
+        "acks", "cancel", "duplicates", "final", "key", "method", "requests", "responses"
+    )
 
     def __init__(self, key: Key, method: str) -> None:
         self.key = key
@@ -48,6 +50,8 @@ class Transaction:
         """ACKs of a non-2xx final response (they belong to the INVITE transaction)."""
         self.cancel: Transaction | None = None
         self.duplicates = 0
+        self.final: SipMessage | None = None
+        """The first final (2xx-6xx) response."""
 
     @property
     def request(self) -> SipMessage | None:
@@ -57,13 +61,10 @@ class Transaction:
     @property
     def first(self) -> SipMessage:
         """The first message of the transaction, request or response."""
-        candidates = [m for m in (self.request, *self.responses[:1]) if m is not None]
-        return min(candidates, key=lambda m: m.frame)
-
-    @property
-    def final(self) -> SipMessage | None:
-        """The first final (2xx-6xx) response."""
-        return next((r for r in self.responses if r.status >= 200), None)
+        requests, responses = self.requests, self.responses
+        if not requests or (responses and responses[0].frame < requests[0].frame):
+            return responses[0]
+        return requests[0]
 
     @property
     def final_status(self) -> int:
@@ -174,6 +175,8 @@ class TransactionMatcher:
         if found is None:  # the request was not captured
             found = self._new(key, message.cseq_method)
         self._add_copy(found.responses, found, message)
+        if found.final is None and message.status >= 200:
+            found.final = message
         return found
 
     def _new(self, key: Key, method: str) -> Transaction:

@@ -140,6 +140,8 @@ def codec_mismatch(
         request, final = transaction.request, transaction.final
         if request is None or final is None or final.status not in (488, 606):
             continue
+        if request.sdp is None:
+            continue  # no offer in the request: not a question of codecs
         offered = _codecs(request.sdp)
         accepted = _codecs(final.sdp)
         common = [codec for codec in offered if codec in accepted]
@@ -213,8 +215,13 @@ def private_address(
 
 
 def _announced(message: SipMessage) -> Iterator[tuple[str, str]]:
-    """(where, address) for the Contact host and the SDP addresses of a message."""
-    contact = message.name_addr("contact")
+    """(where, address) for the Contact host and the SDP addresses of a message.
+
+    The Contacts of a response to REGISTER are the client's bindings, not the registrar's own
+    address (RFC 3261 10.3), so they are not the sender's to answer for."""
+    contact = None if message.cseq_method == "REGISTER" and message.status else (
+        message.name_addr("contact")
+    )
     uri = parse_uri(contact.uri) if contact else None
     if uri is not None:
         yield "Contact", uri.host
@@ -305,6 +312,8 @@ def warning_header(
 ) -> Iterator[Hit]:
     seen: set[tuple[object, ...]] = set()
     for message in subject.messages:
+        if not message.status:
+            continue  # Warning is a response header (RFC 3261 20.43)
         for warning in _warnings(message):
             key = (message.cseq, message.status or message.method, warning.code, warning.agent)
             if key in seen:

@@ -26,19 +26,22 @@ class Engine:
     def evaluate(self, subject: Call | Exchange) -> list[Finding]:
         """The findings of every rule, most severe first, then in frame order."""
         kind = "call" if isinstance(subject, Call) else "exchange"
+        story = matcher.story_of(subject)
         findings = [
             finding
             for rule in self.rules.rules
             if rule.applies_to(kind)
-            for finding in _findings(rule, subject, self._hits(rule, subject))
+            for finding in _findings(rule, subject, self._hits(rule, story))
         ]
         return sorted(findings, key=lambda f: (-severity_rank(f.severity), f.first_frame,
                                                f.rule.id))
 
-    def _hits(self, rule: Rule, subject: Call | Exchange) -> Iterator[Hit]:
+    def _hits(self, rule: Rule, story: matcher.Story) -> Iterator[Hit]:
         if rule.check is not None:
+            subject = story.subject
+            assert isinstance(subject, Call | Exchange)
             return checks.CHECKS[rule.check].run(subject, rule.params, self.catalog)
-        return matcher.find(rule.steps, subject)
+        return matcher.find(rule.steps, story)
 
 
 def _findings(rule: Rule, subject: Call | Exchange, hits: Iterable[Hit]) -> list[Finding]:

@@ -52,8 +52,41 @@ class Hit:
     refs: tuple[tuple[str, int], ...] = ()
 
 
-def find(steps: tuple[Step, ...], subject: Subject) -> Iterator[Hit]:
-    transactions = sorted(subject.transactions, key=lambda t: t.first.frame)
+@dataclass(frozen=True, slots=True)
+class Story:
+    """A subject's transactions in the order they started, read once for all the rules."""
+
+    subject: Subject
+    transactions: tuple[Transaction, ...]
+    methods: frozenset[str]
+    statuses: frozenset[int]
+    """Final status of every transaction (0: none)."""
+
+    def could_start(self, step: Step) -> bool:
+        """False when no transaction can match the step, by method or by exact final code:
+        most rules are ruled out for most calls before any transaction is looked at."""
+        if step.methods is not None and not step.methods & self.methods:
+            return False
+        final = step.final
+        return final is None or bool(final.classes) or (
+            bool(final.codes & self.statuses) or (final.none and 0 in self.statuses)
+        )
+
+
+def story_of(subject: Subject) -> Story:
+    transactions = tuple(sorted(subject.transactions, key=lambda t: t.first.frame))
+    return Story(
+        subject,
+        transactions,
+        frozenset(t.method for t in transactions),
+        frozenset(t.final_status for t in transactions),
+    )
+
+
+def find(steps: tuple[Step, ...], story: Story) -> Iterator[Hit]:
+    if not story.could_start(steps[0]):
+        return
+    subject, transactions = story.subject, story.transactions
     first, rest = steps[0], steps[1:]
     for transaction in transactions:
         bound: Bound = {}
@@ -65,7 +98,7 @@ def find(steps: tuple[Step, ...], subject: Subject) -> Iterator[Hit]:
 
 
 def _bind(
-    step: Step, transactions: list[Transaction], bound: Bound, steps: tuple[Step, ...],
+    step: Step, transactions: tuple[Transaction, ...], bound: Bound, steps: tuple[Step, ...],
     subject: Subject,
 ) -> bool:
     found = next((t for t in transactions if _accepts(step, t, bound, steps, subject)), None)
@@ -80,12 +113,15 @@ def _bind(
 def _accepts(
     step: Step, transaction: Transaction, bound: Bound, steps: tuple[Step, ...], subject: Subject
 ) -> bool:
+    if not _method_ok(step, transaction, bound, steps):
+        return False
+    if step.final is not None and not step.final.matches(transaction.final_status):
+        return False
     if transaction in bound.values():
         return False
     request = transaction.request
     return (
-        _method_ok(step, transaction, bound, steps)
-        and _request_ok(step, request)
+        _request_ok(step, request)
         and _responses_ok(step, transaction, subject.observed_until_ns)
         and _order_ok(step, transaction, bound)
         and _target_ok(step, request, bound)
@@ -136,8 +172,6 @@ def _has_headers(message: SipMessage, has: frozenset[str], lacks: frozenset[str]
 
 
 def _responses_ok(step: Step, transaction: Transaction, now_ns: int) -> bool:
-    if step.final is not None and not step.final.matches(transaction.final_status):
-        return False
     if step.provisional is not None and _provisional(step, transaction) is None:
         return False
     if step.cancelled is not None and step.cancelled != (transaction.cancel is not None):

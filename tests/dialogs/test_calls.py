@@ -62,7 +62,7 @@ def test_cancelled_call() -> None:
         (503, "rejected"),
         (302, "redirected"),
         (407, "auth_failed"),
-        (487, "cancelled"),
+        (487, "rejected"),  # terminated, but not by the caller: no CANCEL
     ],
 )
 def test_failures(status: int, outcome: str) -> None:

@@ -1,0 +1,87 @@
+"""Every rule on the captures its file names: the ones that must trigger it, and the ones that
+must not. And the healthy captures: no warning or error from any rule."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from sipdiag.pipeline import Analysis, analyze
+from sipdiag.rules import builtin_folder, load_engine
+from sipdiag.rules.model import Rule
+from tests.conftest import ROOT, SAMPLES
+
+ENGINE = load_engine()
+HEALTHY = [
+    "calls/basic-call.pcap",
+    "calls/tcp-call.pcap",
+    "calls/ipv6-call.pcap",
+    "calls/baresip-call.pcap",
+    "calls/auth-challenge.pcap",
+    "calls/redirect-302.pcap",
+    "calls/cancelled-call.pcap",
+    "calls/register.pcap",
+    "rules/session-timer-refreshed.pcap",
+    "rules/glare-491.pcap",
+    "rules/session-interval-422-retried.pcap",
+    "rules/register-423-retried.pcap",
+    "rules/private-address-same-lan.pcap",
+    *(f"transport/{p.name}" for p in sorted((SAMPLES / "transport").iterdir())
+      if "fragments" not in p.name),  # the fragmented INVITEs are over 1300 bytes on UDP
+]
+
+
+@cache
+def analysed(sample: str) -> Analysis:
+    return analyze(ROOT / sample, engine=ENGINE)
+
+
+def rule_tests() -> list[tuple[Rule, str, int]]:
+    return [(rule, test.sample, test.expect) for rule in ENGINE.rules.rules for test in rule.tests]
+
+
+@pytest.mark.parametrize(
+    ("rule", "sample", "expect"),
+    rule_tests(),
+    ids=[f"{rule.id}-{Path(sample).stem}" for rule, sample, _ in rule_tests()],
+)
+def test_rule_on_its_samples(rule: Rule, sample: str, expect: int) -> None:
+    found = [f for f in analysed(sample).findings if f.rule.id == rule.id]
+    assert len(found) == expect, [f.message() for f in found]
+    for finding in found:
+        assert finding.evidence, "every finding names the frames it rests on"
+        message = finding.message()
+        assert "{" not in message, message  # every placeholder filled
+
+
+def test_every_rule_has_a_sample_that_triggers_it_and_one_that_must_not() -> None:
+    for rule in ENGINE.rules.rules:
+        expects = [test.expect for test in rule.tests]
+        assert any(expects) and 0 in expects, rule.id
+        for test in rule.tests:
+            assert (ROOT / test.sample).is_file(), (rule.id, test.sample)
+
+
+def test_every_rule_folder_is_under_rules() -> None:
+    assert {rule.path.parent.name for rule in ENGINE.rules.rules} == {
+        "calls", "auth", "network", "info"
+    }
+    assert all(rule.path.is_relative_to(builtin_folder()) for rule in ENGINE.rules.rules)
+
+
+@pytest.mark.parametrize("sample", HEALTHY)
+def test_healthy_captures_have_no_warning_or_error(sample: str) -> None:
+    serious = [f.message() for f in analysed(f"samples/{sample}").findings if f.severity != "info"]
+    assert serious == []
+
+
+def test_benign_patterns_are_informational() -> None:
+    for sample, rule_id in [
+        ("calls/cancelled-call.pcap", "C101"),
+        ("calls/auth-challenge.pcap", "A101"),
+        ("calls/redirect-302.pcap", "C103"),
+    ]:
+        [finding] = analysed(f"samples/{sample}").findings
+        assert (finding.rule.id, finding.severity) == (rule_id, "info")
