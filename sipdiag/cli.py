@@ -69,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sipdiag",
         description="Read SIP signalling from packet captures and explain what went wrong.",
-        epilog="Exit codes: 0 success; 2 usage error or unreadable input; 130 interrupted.",
+        epilog="Exit codes: 0 success; 2 usage error, unreadable input or a broken rule file; "
+        "130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"sipdiag {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
