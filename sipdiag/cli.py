@@ -2,8 +2,9 @@
 
 Exit codes (documented in the README and in ``--help``):
 
-- 0: the command did what was asked;
-- 2: usage error, or an input that cannot be read (not a capture, missing file);
+- 0: the command did what was asked, and no finding reached ``--fail-on``;
+- 1: a finding at or above ``--fail-on`` (default: error);
+- 2: usage error, an input that cannot be read (not a capture, missing file), a broken rule file;
 - 130: interrupted.
 
 Problems inside a capture that could be read (a cut file, malformed SIP) are reported and are
@@ -16,12 +17,14 @@ process's own (httpie's Environment pattern).
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import itertools
 import re
 import sys
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import IntEnum
 from pathlib import Path
 from typing import BinaryIO, TextIO
@@ -29,27 +32,30 @@ from typing import BinaryIO, TextIO
 from rich.console import Console
 
 from sipdiag import __version__
-from sipdiag.capture import CaptureError, linktypes
+from sipdiag.capture import CaptureError
+from sipdiag.dialogs.select import Selection, TimePoint
 from sipdiag.pipeline import (
     CaptureSummary,
+    Ladders,
     MessageReader,
     analyze,
     default_jobs,
     map_parts,
     message_kind,
 )
-from sipdiag.problems import Problem
-from sipdiag.report import calls as calls_report
-from sipdiag.report import escape, explain, terminal
+from sipdiag.report import explain, terminal, text
 from sipdiag.report import messages as message_report
 from sipdiag.report.document import write_json
-from sipdiag.report.findings import print_findings
-from sipdiag.rules import DataError, Engine, load_engine
+from sipdiag.report.stats import stats_of
+from sipdiag.report.summary import print_message_counts
+from sipdiag.rules import DataError, Engine, builtin_catalog, load_engine
 from sipdiag.rules.catalog import Catalog, ResponseCode
+from sipdiag.rules.model import SEVERITIES, Finding, severity_rank
 
 
 class ExitStatus(IntEnum):
     OK = 0
+    FINDINGS = 1
     ERROR = 2
     INTERRUPTED = 130
 
@@ -65,15 +71,25 @@ class Environment:
 SUBCOMMANDS = ("analyze", "messages", "rules", "explain")
 
 
+class _Parser(argparse.ArgumentParser):
+    """Writes its usage and errors to the Environment's stderr, not the process's."""
+
+    stream: TextIO | None = None
+
+    def _print_message(self, message: str, file: object = None) -> None:
+        if message:
+            (self.stream or sys.stderr).write(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="sipdiag",
         description="Read SIP signalling from packet captures and explain what went wrong.",
-        epilog="Exit codes: 0 success; 2 usage error, unreadable input or a broken rule file; "
-        "130 interrupted.",
+        epilog="Exit codes: 0 success; 1 findings at or above --fail-on; 2 usage error, "
+        "unreadable input or a broken rule file; 130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"sipdiag {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     analyze = commands.add_parser(
         "analyze", help="what happened in each call (the default: sipdiag CAPTURE)"
@@ -85,7 +101,20 @@ def build_parser() -> argparse.ArgumentParser:
         default="terminal",
         help="tables for people (default), or one JSON document",
     )
+    analyze.add_argument(
+        "--fail-on",
+        choices=(*SEVERITIES, "never"),
+        default="error",
+        help="exit with 1 when a finding is at least this severe (default: error)",
+    )
+    analyze.add_argument(
+        "--ladder",
+        action="store_true",
+        help="draw the ladder diagram of every failing call (with --call: of those calls)",
+    )
     _add_rules_option(analyze)
+    _add_selection_options(analyze)
+    analyze.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     listing = commands.add_parser("messages", help="list every SIP message of a capture")
     _add_capture_options(listing)
@@ -126,6 +155,47 @@ def _add_rules_option(command: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_selection_options(command: argparse.ArgumentParser) -> None:
+    group = command.add_argument_group("choosing calls (each option can be repeated)")
+    group.add_argument("--call", action="append", default=[], metavar="CALL_ID",
+                       help="only this call (and draw its ladder)")
+    group.add_argument("--user", "--number", action="append", default=[], metavar="USER",
+                       help="only calls whose From, To or Request-URI user contains this")
+    group.add_argument("--ip", action="append", default=[], type=_ip, metavar="ADDRESS",
+                       help="only calls with a message from or to this address")
+    group.add_argument("--since", type=_time_point, metavar="TIME",
+                       help="only calls still going at this time: 2024-05-01T10:00:00 (UTC) "
+                       "or +SECONDS from the first frame")
+    group.add_argument("--until", type=_time_point, metavar="TIME",
+                       help="only calls started by this time (same forms as --since)")
+    group.add_argument("--failed", action="store_true",
+                       help="only failing calls: a warning or error, or a failed outcome")
+
+
+def _ip(text: str) -> str:
+    try:
+        return str(ipaddress.ip_address(text.strip("[]")))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an IP address") from exc
+
+
+def _time_point(text: str) -> TimePoint:
+    """``+12.5`` (seconds from the first frame) or an ISO 8601 time (UTC unless it says)."""
+    if text.startswith("+"):
+        try:
+            return TimePoint(round(float(text[1:].removesuffix("s")) * 1e9), relative=True)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(f"{text!r} is not +SECONDS") from exc
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a time like 2024-05-01T10:00:00 or +SECONDS") from exc
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return TimePoint(round(when.timestamp() * 1_000_000) * 1000)
+
+
 def _add_capture_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("capture", help="pcap, pcapng, ERF or NetMon file (gzip ok); - for stdin")
     command.add_argument(
@@ -144,6 +214,7 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     if args_list and args_list[0] not in SUBCOMMANDS and not args_list[0].startswith("-"):
         args_list.insert(0, "analyze")
     parser = build_parser()
+    _Parser.stream = env.stderr
     try:
         args = parser.parse_args(args_list)
     except SystemExit as exit_:
@@ -182,7 +253,7 @@ def _messages(args: argparse.Namespace, env: Environment) -> int:
     if args.count:
         counts, summary = _count(args)
         console = terminal.make_console(env.stdout, environ=env.environ, no_color=args.no_color)
-        _print_counts(console, counts)
+        print_message_counts(console, counts, builtin_catalog())
     else:
         reader = MessageReader(args.capture, stdin=env.stdin)
         if args.format == "jsonl":
@@ -229,34 +300,35 @@ def _count(args: argparse.Namespace) -> tuple[Counter[str], CaptureSummary]:
     return counts, summary
 
 
-def _print_counts(console: Console, counts: Counter[str]) -> None:
-    requests = sorted((k, v) for k, v in counts.items() if not k.isdigit())
-    responses = sorted((k, v) for k, v in counts.items() if k.isdigit())
-    rows = [[name, str(count)] for name, count in requests + responses]
-    rows.append(["total", str(sum(counts.values()))])
-    terminal.print_table(console, "SIP messages", ["Method / status", "Count"], rows)
-
-
 def _analyze(args: argparse.Namespace, env: Environment) -> int:
     engine = load_engine(args.rules)
-    analysis = analyze(args.capture, stdin=env.stdin, engine=engine)
+    selection = Selection(
+        call_ids=tuple(args.call), users=tuple(args.user), ips=tuple(args.ip),
+        since=args.since, until=args.until, failing_only=args.failed,
+    )
+    ladders = Ladders.NONE
+    if args.ladder:
+        ladders = Ladders.ALL if args.call else Ladders.FAILING
+    elif args.call:
+        ladders = Ladders.ALL
+    with terminal.progress_bar(env.stderr, environ=env.environ,
+                               enabled=not args.quiet) as progress:
+        analysis = analyze(args.capture, stdin=env.stdin, progress=progress, engine=engine,
+                           selection=selection, ladders=ladders)
     if args.format == "json":
         write_json(analysis, env.stdout)
+    else:
+        console = terminal.make_console(env.stdout, environ=env.environ, no_color=args.no_color)
+        text.print_report(console, analysis, stats_of(analysis), engine.catalog)
+    return _exit_status(analysis.findings, args.fail_on)
+
+
+def _exit_status(findings: Sequence[Finding], fail_on: str) -> int:
+    if fail_on == "never":
         return ExitStatus.OK
-    console = terminal.make_console(env.stdout, environ=env.environ, no_color=args.no_color)
-    summary = analysis.summary
-    rows = _summary_rows(summary)
-    rows.append(("Calls", _outcome_counts([c.outcome for c in analysis.calls])))
-    rows.append(("Exchanges", _outcome_counts([e.outcome for e in analysis.exchanges])))
-    terminal.print_key_values(console, "Capture", rows)
-    if analysis.message_counts:
-        _print_counts(console, analysis.message_counts)
-    calls_report.print_calls(console, analysis)
-    calls_report.print_links(console, analysis)
-    calls_report.print_exchanges(console, analysis)
-    _print_problems(console, summary)
-    print_findings(console, analysis.findings, engine.catalog, summary.first_ts_ns or 0)
-    return ExitStatus.OK
+    threshold = severity_rank(fail_on)
+    serious = any(severity_rank(f.severity) >= threshold for f in findings)
+    return ExitStatus.FINDINGS if serious else ExitStatus.OK
 
 
 def _rules(args: argparse.Namespace, env: Environment) -> int:
@@ -315,57 +387,6 @@ def _response_code(catalog: Catalog, item: str) -> ResponseCode:
         raise DataError(f"'{item}' is not a registered SIP response code; "
                         f"two codes are needed to compare")
     return entry
-
-
-def _outcome_counts(outcomes: list[str]) -> str:
-    if not outcomes:
-        return "0"
-    counted = Counter(outcomes)
-    return f"{len(outcomes)} (" + ", ".join(f"{n} {o}" for o, n in sorted(counted.items())) + ")"
-
-
-def _summary_rows(summary: CaptureSummary) -> list[tuple[str, str]]:
-    kind = summary.format + (f" ({summary.compression})" if summary.compression else "")
-    rows = [
-        ("File", summary.name),
-        ("Format", kind),
-        ("Link types", ", ".join(linktypes.name(t) for t in summary.linktypes) or "-"),
-        ("Frames", str(summary.frames)),
-    ]
-    if summary.first_ts_ns is not None and summary.last_ts_ns is not None:
-        span = (summary.last_ts_ns - summary.first_ts_ns) / 1e9
-        rows.append(("First frame", message_report.iso_time(summary.first_ts_ns)))
-        rows.append(("Last frame", message_report.iso_time(summary.last_ts_ns)))
-        rows.append(("Span", f"{span:.3f} s"))
-    rows.append(("SIP messages", str(summary.sip_messages)))
-    rows.append(("With defects", str(summary.defective_messages)))
-    return rows
-
-
-def _print_problems(console: Console, summary: CaptureSummary) -> None:
-    problems = summary.problems
-    if not problems.counts:
-        return
-    rows = [
-        [
-            kind,
-            str(count),
-            _first_frames(problems.examples.get(kind, [])),
-            problems.examples[kind][0].detail if problems.examples.get(kind) else "",
-        ]
-        for kind, count in sorted(problems.counts.items())
-    ]
-    terminal.print_table(
-        console,
-        "What could not be read",
-        ["Problem", "Count", "Frames", "Example"],
-        ([*r[:3], escape.for_terminal(r[3])] for r in rows),
-    )
-
-
-def _first_frames(examples: list[Problem], limit: int = 5) -> str:
-    frames = [str(p.frame) for p in examples[:limit]]
-    return ", ".join(frames) + (", ..." if len(examples) > limit else "")
 
 
 def _report_problems(summary: CaptureSummary, stderr: TextIO) -> None:

@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
+from enum import Enum
 from itertools import repeat
 from pathlib import Path
 from typing import BinaryIO, TypeVar
@@ -31,6 +32,7 @@ from sipdiag.capture.replay import Frame, ReplayReader
 from sipdiag.dialogs.calls import Call
 from sipdiag.dialogs.correlate import Correlator, Link
 from sipdiag.dialogs.records import CallRecord, ExchangeRecord, call_record, exchange_record
+from sipdiag.dialogs.select import FAILED_OUTCOMES, Selection
 from sipdiag.dialogs.tracker import CallTracker, Finished
 from sipdiag.network.decoder import Decoder
 from sipdiag.problems import ProblemLog
@@ -148,15 +150,25 @@ class Analysis:
     """What the rules found, most severe first, then in frame order."""
 
 
+class Ladders(Enum):
+    """Which calls keep their messages as a ladder, for a report to draw."""
+
+    NONE = "none"
+    FAILING = "failing"
+    ALL = "all"
+
+
 def analyze(
     path: str | Path,
     *,
     stdin: BinaryIO | None = None,
     progress: Progress | None = None,
     engine: Engine | None = None,
+    selection: Selection | None = None,
+    ladders: Ladders = Ladders.NONE,
 ) -> Analysis:
     """Read a capture into calls and exchanges (and the links between B2BUA legs), and what
-    the rules of ``engine`` find in each of them."""
+    the rules of ``engine`` find in each of them; only the calls ``selection`` wants are kept."""
     reader = MessageReader(path, stdin=stdin, progress=progress)
     tracker, correlator = CallTracker(), Correlator()
     calls: list[CallRecord] = []
@@ -166,13 +178,19 @@ def analyze(
 
     def keep(finished: Iterator[Finished]) -> None:
         for item in finished:
-            if engine is not None:
-                findings.extend(engine.evaluate(item))
+            found = engine.evaluate(item) if engine is not None else []
+            problem = any(f.severity != "info" for f in found)
+            first_ts = reader.summary.first_ts_ns or 0
+            if selection is not None and not selection.wants(item, first_ts, problem):
+                continue
+            findings.extend(found)
+            ladder = ladders is Ladders.ALL or (ladders is Ladders.FAILING and (
+                problem or item.outcome in FAILED_OUTCOMES))
             if isinstance(item, Call):
                 correlator.add(item.call_id, item.messages)
-                calls.append(call_record(item))
+                calls.append(call_record(item, ladder=ladder))
             else:
-                exchanges.append(exchange_record(item))
+                exchanges.append(exchange_record(item, ladder=ladder))
 
     for batch in reader.batches():
         counts.update(message_kind(m) for m in batch)

@@ -45,7 +45,8 @@ def call_capture(calls: int = 1, call_id: str = "call-{}@example.com") -> bytes:
 def test_summary_is_the_default_command(write_capture) -> None:
     code, out, err = run([str(write_capture(call_capture()))])
     assert code == ExitStatus.OK and err == ""
-    assert "SIP messages  4" in out and "Frames        4" in out
+    lines = [" ".join(line.split()) for line in out.splitlines()]
+    assert "SIP messages 4" in lines and "Frames 4" in lines
     assert "INVITE" in out and "180" in out
 
 
@@ -147,9 +148,10 @@ SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 def test_findings_are_reported_with_their_evidence() -> None:
     code, out, _ = run([str(SAMPLES / "calls" / "bye-481.pcap"), "--no-color"])
     assert code == ExitStatus.OK
-    assert "WARNING  D101 bye-answered-481" in out
-    assert "What happened: The BYE in frame 11 from 127.0.0.1:5080 was answered 481" in out
-    assert "Evidence: 11 BYE +3.221 s; 12 BYE +3.221 s; 13 481 BYE +3.221 s; 14 481 BYE" in out
+    text = " ".join(out.split())
+    assert "WARNING D101 bye-answered-481" in text
+    assert "What happened The BYE in frame 11 from 127.0.0.1:5080 was answered 481" in text
+    assert "Evidence 11 BYE +3.221 s; 12 BYE +3.221 s; 13 481 BYE +3.221 s; 14 481 BYE" in text
     code, out, _ = run([str(SAMPLES / "calls" / "bye-481.pcap"), "--format", "json"])
     [finding] = json.loads(out)["findings"]
     assert (finding["rule"], finding["severity"], finding["call_id"]) == (
@@ -166,7 +168,7 @@ def test_rules_lists_every_rule() -> None:
 
 def test_explain_one_code_two_codes_a_rule_and_a_cause() -> None:
     code, out, _ = run(["explain", "481", "--no-color"])
-    assert code == 0 and "481 Call/Transaction Does Not Exist" in out and "What to do:" in out
+    assert code == 0 and "481 Call/Transaction Does Not Exist" in out and "What to do " in out
     code, out, _ = run(["explain", "302", "481", "--no-color"])
     assert code == 0 and "302 Moved Temporarily" in out and "Key differences" in out
     assert "- 302 is a redirection (3xx) response, 481 is a client error (4xx) response." in out
@@ -204,7 +206,7 @@ def test_a_users_rule_folder_is_applied_and_a_broken_one_reported(tmp_path: Path
     )
     capture = str(SAMPLES / "calls" / "basic-call.pcap")
     code, out, _ = run([capture, "--rules", str(mine), "--no-color"])
-    assert code == 0 and "ERROR  X1 any-bye" in out
+    assert code == ExitStatus.FINDINGS and "ERROR  X1 any-bye" in out
     code, out, _ = run(["rules", "--rules", str(mine), "--no-color"])
     assert "X1" in out
     mine_rule.write_text(mine_rule.read_text().replace("severity: error", "severity: dire"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sipdiag.dialogs.calls import Call, Exchange, Leg, Retransmissions, SdpSide, Timings
+from sipdiag.dialogs.ladder import Arrow, ladder_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,8 @@ class CallRecord:
     answer: SdpRecord | None
     retransmissions: tuple[Retransmissions, ...]
     duplicates: int
+    ladder: tuple[Arrow, ...] | None
+    """Every message as an arrow, when the report will draw this call; else None."""
 
     @property
     def retransmission_count(self) -> int:
@@ -74,9 +77,14 @@ class ExchangeRecord:
     message_count: int
     transaction_count: int
     retransmissions: tuple[Retransmissions, ...]
+    ladder: tuple[Arrow, ...] | None
+
+    @property
+    def retransmission_count(self) -> int:
+        return sum(len(r.frames) - 1 for r in self.retransmissions)
 
 
-def call_record(call: Call) -> CallRecord:
+def call_record(call: Call, *, ladder: bool = False) -> CallRecord:
     return CallRecord(
         call_id=call.call_id,
         outcome=call.outcome,
@@ -98,10 +106,11 @@ def call_record(call: Call) -> CallRecord:
         answer=_sdp_record(call.answer),
         retransmissions=call.retransmissions,
         duplicates=call.duplicates,
+        ladder=ladder_of(call.messages, call.transactions) if ladder else None,
     )
 
 
-def exchange_record(exchange: Exchange) -> ExchangeRecord:
+def exchange_record(exchange: Exchange, *, ladder: bool = False) -> ExchangeRecord:
     return ExchangeRecord(
         call_id=exchange.call_id,
         method=exchange.method,
@@ -117,6 +126,7 @@ def exchange_record(exchange: Exchange) -> ExchangeRecord:
         message_count=len(exchange.messages),
         transaction_count=len(exchange.transactions),
         retransmissions=exchange.retransmissions,
+        ladder=ladder_of(exchange.messages, exchange.transactions) if ladder else None,
     )
 
 

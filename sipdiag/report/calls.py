@@ -1,6 +1,14 @@
-"""Calls and exchanges as terminal tables (the same facts as the JSON document)."""
+"""Calls and exchanges as rows of cells: the same facts in every format.
+
+``call_cells`` and ``exchange_cells`` give plain text (as it came from the capture); each format
+escapes it its own way (``for_terminal``, Markdown, HTML). Headings are label keys of
+report.yaml, so they follow the reader's language.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import partial
 
 from rich.console import Console
 
@@ -8,100 +16,99 @@ from sipdiag.dialogs.records import CallRecord, ExchangeRecord
 from sipdiag.pipeline import Analysis
 from sipdiag.report import terminal
 from sipdiag.report.escape import for_terminal
+from sipdiag.rules.catalog import Catalog
+from sipdiag.rules.model import Finding
 
-CALL_HEADINGS = [
-    "Frame",
-    "From",
-    "To",
-    "Outcome",
-    "Final",
-    "PDD s",
-    "Answer s",
-    "Talk s",
-    "Legs",
-    "Retr",
-    "Call-ID",
-]
-EXCHANGE_HEADINGS = [
-    "Frame",
-    "Method",
-    "From",
-    "To",
-    "Outcome",
-    "Final",
-    "Trans",
-    "Retr",
-    "Call-ID",
-]
+CALL_COLUMNS = ("col_frame", "col_from", "col_to", "col_outcome", "col_final", "col_pdd",
+                "col_answer", "col_talk", "col_legs", "col_retr", "col_findings", "col_call_id")
+EXCHANGE_COLUMNS = ("col_frame", "col_method", "col_from", "col_to", "col_outcome", "col_final",
+                    "col_transactions", "col_retr", "col_findings", "col_call_id")
+LINK_COLUMNS = ("col_call_id", "col_linked", "col_because")
+FindingsByCall = dict[tuple[str, int], list[Finding]]
 
 
-def print_calls(console: Console, analysis: Analysis) -> None:
-    if analysis.calls:
-        terminal.print_table(
-            console, "Calls", CALL_HEADINGS, [call_row(call) for call in analysis.calls]
-        )
+def findings_by_call(findings: Sequence[Finding]) -> FindingsByCall:
+    """Findings of each call or exchange, keyed by (Call-ID, first frame)."""
+    found: FindingsByCall = {}
+    for finding in findings:
+        found.setdefault((finding.call_id, finding.call_frame), []).append(finding)
+    return found
 
 
-def print_exchanges(console: Console, analysis: Analysis) -> None:
-    if analysis.exchanges:
-        terminal.print_table(
-            console,
-            "Other exchanges",
-            EXCHANGE_HEADINGS,
-            [exchange_row(exchange) for exchange in analysis.exchanges],
-        )
+def headings(catalog: Catalog, columns: Sequence[str], language: str = "en") -> list[str]:
+    return [catalog.label(column, language) for column in columns]
 
 
-def print_links(console: Console, analysis: Analysis) -> None:
-    """Legs of back-to-back user agents (different Call-IDs) and what links them."""
-    if analysis.links:
-        rows = [
-            [for_terminal(link.call_id), for_terminal(link.other), for_terminal(link.reason)]
-            for link in analysis.links
-        ]
-        terminal.print_table(console, "Linked legs", ["Call-ID", "Linked to", "Because of"], rows)
-
-
-def call_row(call: CallRecord) -> list[str]:
+def call_cells(call: CallRecord, findings: Sequence[Finding]) -> list[str]:
     timings = call.timings
     return [
         str(call.first_frame),
-        for_terminal(_user(call.caller)),
-        for_terminal(_user(call.callee)),
+        user(call.caller),
+        user(call.callee),
         call.outcome,
-        _status(call.final_status),
-        _seconds(timings.post_dial_delay),
-        _seconds(timings.time_to_answer),
-        _seconds(timings.talk_time),
+        status(call.final_status),
+        seconds(timings.post_dial_delay),
+        seconds(timings.time_to_answer),
+        seconds(timings.talk_time),
         str(len(call.legs)),
         str(call.retransmission_count),
-        for_terminal(call.call_id),
+        rule_ids(findings),
+        call.call_id,
     ]
 
 
-def exchange_row(exchange: ExchangeRecord) -> list[str]:
+def exchange_cells(exchange: ExchangeRecord, findings: Sequence[Finding]) -> list[str]:
     return [
         str(exchange.first_frame),
         exchange.method,
-        for_terminal(_user(exchange.caller)),
-        for_terminal(_user(exchange.callee)),
+        user(exchange.caller),
+        user(exchange.callee),
         exchange.outcome,
-        _status(exchange.final_status),
+        status(exchange.final_status),
         str(exchange.transaction_count),
-        str(sum(len(r.frames) - 1 for r in exchange.retransmissions)),
-        for_terminal(exchange.call_id),
+        str(exchange.retransmission_count),
+        rule_ids(findings),
+        exchange.call_id,
     ]
 
 
-def _user(uri: str) -> str:
+def rule_ids(findings: Sequence[Finding]) -> str:
+    return " ".join(dict.fromkeys(f.rule.id for f in findings)) or "-"
+
+
+def user(uri: str) -> str:
     """``sip:alice@example.com;user=phone`` -> ``alice@example.com``."""
     bare = uri.split(";")[0]
     return bare.split(":", 1)[1] if ":" in bare else bare
 
 
-def _status(status: int) -> str:
-    return str(status) if status else "-"
+def status(code: int) -> str:
+    return str(code) if code else "-"
 
 
-def _seconds(value: float | None) -> str:
+def seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
+
+
+def print_calls(
+    console: Console, analysis: Analysis, catalog: Catalog, language: str = "en"
+) -> None:
+    label = partial(catalog.label, language=language)
+    by_call = findings_by_call(analysis.findings)
+    if analysis.calls:
+        rows = [call_cells(c, by_call.get((c.call_id, c.first_frame), [])) for c in analysis.calls]
+        terminal.print_table(console, label("calls"), headings(catalog, CALL_COLUMNS, language),
+                             _escaped(rows))
+    if analysis.links:
+        rows = [[link.call_id, link.other, link.reason] for link in analysis.links]
+        terminal.print_table(console, label("linked_legs"),
+                             headings(catalog, LINK_COLUMNS, language), _escaped(rows))
+    if analysis.exchanges:
+        rows = [exchange_cells(e, by_call.get((e.call_id, e.first_frame), []))
+                for e in analysis.exchanges]
+        terminal.print_table(console, label("exchanges"),
+                             headings(catalog, EXCHANGE_COLUMNS, language), _escaped(rows))
+
+
+def _escaped(rows: list[list[str]]) -> list[list[str]]:
+    return [[for_terminal(cell) for cell in row] for row in rows]

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from sipdiag.report.terminal import print_field
+from sipdiag.report.terminal import print_fields
 from sipdiag.rules.catalog import Catalog, Explained, ResponseCode
 from sipdiag.rules.model import Rule
 
@@ -27,7 +27,7 @@ def print_response(console: Console, catalog: Catalog, code: int, language: str 
         entry = catalog.response(code // 100 * 100)
         assert entry is not None
         _print_heading(console, f"{code}")
-        print_field(console, label("code"), label("unregistered"))
+        print_fields(console, [(label("code"), label("unregistered"))])
     _print_heading(console, f"{entry.code} {entry.reason}")
     rows = [
         (label("class"), catalog.classes[entry.klass].get(language)),
@@ -35,9 +35,7 @@ def print_response(console: Console, catalog: Catalog, code: int, language: str 
         (label("cause"), catalog.causes[entry.cause].get(language)),
         (label("next"), catalog.next_steps[entry.next].get(language)),
     ]
-    for name, text in rows:
-        print_field(console, name, text)
-    _print_explained(console, catalog, entry.text, language)
+    print_fields(console, [*rows, *_explained(catalog, entry.text, language)])
 
 
 def print_comparison(
@@ -68,14 +66,14 @@ def print_comparison(
 def print_q850(console: Console, catalog: Catalog, cause: int, language: str = "en") -> None:
     entry = catalog.q850[cause]
     _print_heading(console, f"{catalog.label('q850_cause', language)} {cause}: {entry.name}")
-    _print_explained(console, catalog, entry.text, language)
+    print_fields(console, _explained(catalog, entry.text, language))
 
 
 def print_warning(console: Console, catalog: Catalog, code: int, language: str = "en") -> None:
     entry = catalog.warnings[code]
     _print_heading(console, f"{catalog.label('warning_code', language)} {code}: {entry.name}")
-    print_field(console, catalog.label("rfc", language), entry.rfc)
-    _print_explained(console, catalog, entry.text, language)
+    print_fields(console, [(catalog.label("rfc", language), entry.rfc),
+                           *_explained(catalog, entry.text, language)])
 
 
 def print_rule(console: Console, catalog: Catalog, rule: Rule, language: str = "en") -> None:
@@ -84,7 +82,7 @@ def print_rule(console: Console, catalog: Catalog, rule: Rule, language: str = "
     how = f"{label('check')} {rule.check}" if rule.check else (
         f"{label('pattern')}: {len(rule.steps)} {label('steps')}"
     )
-    for name, text in (
+    print_fields(console, [
         (label("severity"), label(rule.severity)),
         (label("scope"), rule.scope),
         (label("rule"), how),
@@ -93,8 +91,7 @@ def print_rule(console: Console, catalog: Catalog, rule: Rule, language: str = "
         (label("how_to_fix"), rule.fix.get(language)),
         (label("references"), "; ".join(rule.references)),
         (label("tests"), "; ".join(f"{t.sample} ({t.expect})" for t in rule.tests)),
-    ):
-        print_field(console, name, text)
+    ])
 
 
 def print_rules(
@@ -112,12 +109,9 @@ def print_rules(
     console.print(table)
 
 
-def _print_explained(
-    console: Console, catalog: Catalog, text: Explained, language: str
-) -> None:
-    for key, value in (("meaning", text.meaning), ("seen_when", text.seen_when),
-                       ("fix", text.fix)):
-        print_field(console, catalog.label(key, language), value.get(language))
+def _explained(catalog: Catalog, text: Explained, language: str) -> list[tuple[str, str]]:
+    return [(catalog.label(key, language), value.get(language)) for key, value in (
+        ("meaning", text.meaning), ("seen_when", text.seen_when), ("fix", text.fix))]
 
 
 def _print_heading(console: Console, text: str) -> None:

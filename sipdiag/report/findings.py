@@ -14,12 +14,12 @@ from rich.console import Console
 from rich.text import Text
 
 from sipdiag.report.escape import for_terminal
-from sipdiag.report.terminal import print_field
+from sipdiag.report.terminal import print_fields
 from sipdiag.rules.catalog import Catalog
 from sipdiag.rules.model import Evidence, Finding
 
 SEVERITY_STYLES = {"info": "cyan", "warning": "yellow", "error": "bold red"}
-INDENT = "  "
+INDENT = 2
 
 
 def print_findings(
@@ -48,21 +48,21 @@ def _print_finding(
     console.print(heading)
     safe = {key: for_terminal(value) for key, value in finding.values.items()}
     call = f"{for_terminal(finding.call_id)} ({label('frame')} {finding.call_frame})"
-    for key, text in (
+    rows = [(label(key), text) for key, text in (
         ("call", call),
         ("what_happened", rule.message.render(safe, language)),
         ("why", rule.explanation.get(language)),
         ("causes", rule.causes.get(language)),
         ("how_to_fix", rule.fix.get(language)),
         ("evidence", evidence_text(finding.evidence, catalog, first_ts_ns, language)),
-    ):
-        print_field(console, label(key), text, INDENT)
+    )]
     for kind, code in finding.refs:
         reference = catalog_reference(catalog, kind, code, language)
         if reference:
-            print_field(console, label("see_also"), reference, INDENT)
+            rows.append((label("see_also"), reference))
     if rule.references:
-        print_field(console, label("references"), "; ".join(rule.references), INDENT)
+        rows.append((label("references"), "; ".join(rule.references)))
+    print_fields(console, rows, INDENT)
 
 
 def evidence_text(
@@ -73,7 +73,7 @@ def evidence_text(
     for item in evidence:
         text = f"{item.frame} {item.what}"
         if item.copy > 1:
-            text += " (" + catalog.label("copy", language).replace("{n}", str(item.copy)) + ")"
+            text += " (" + catalog.label("copy", language, n=item.copy) + ")"
         parts.append(f"{text} +{(item.time_ns - first_ts_ns) / 1e9:.3f} s")
     return "; ".join(parts)
 

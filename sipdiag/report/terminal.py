@@ -7,11 +7,13 @@ and whether the output is a terminal at all.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import TextIO
 
 from rich.cells import cell_len, set_cell_size
 from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -69,12 +71,17 @@ def print_key_values(console: Console, title: str, rows: Iterable[tuple[str, str
     console.print(table)
 
 
-def print_field(console: Console, name: str, text: str, indent: str = "") -> None:
-    """``name: text``, the name in bold, wrapped to the console's width."""
-    line = Text(indent)
-    line.append(f"{name}: ", style="bold")
-    line.append(text)
-    console.print(line)
+def print_fields(console: Console, rows: Iterable[tuple[str, str]], indent: int = 0) -> None:
+    """``name  text`` rows, the names in bold, each text wrapped in its own column."""
+    grid = Table.grid(padding=(0, 1))
+    if indent:
+        grid.add_column(width=indent - 1)
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(ratio=1)
+    for name, text in rows:
+        cells = [Text(name), Text(text)]
+        grid.add_row(*([Text("")] if indent else []), *cells)
+    console.print(grid)
 
 
 def print_table(
@@ -86,3 +93,25 @@ def print_table(
     for row in rows:
         table.add_row(*(Text(cell) for cell in row))
     console.print(table)
+
+
+@contextmanager
+def progress_bar(
+    err: TextIO, *, environ: Mapping[str, str], enabled: bool
+) -> Iterator[Callable[[int, int | None], None] | None]:
+    """A progress bar on stderr while a capture is read, when stderr is a terminal; the
+    callback takes (bytes read, total bytes or None)."""
+    if not enabled or not err.isatty():
+        yield None
+        return
+    console = make_console(err, environ=environ)
+    with Progress(
+        TextColumn("reading"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+        console=console, transient=True,
+    ) as progress:
+        task = progress.add_task("read", total=None)
+
+        def update(done: int, total: int | None) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield update

@@ -32,10 +32,16 @@ def builtin_folder() -> Path:
     raise DataError(f"{package}: the built-in rules folder is missing")
 
 
+def builtin_catalog() -> Catalog:
+    return load_catalog(builtin_folder() / "catalog")
+
+
 def load_engine(extra: Sequence[Path] = ()) -> Engine:
     """The built-in rules and catalog, plus the rule folders a user adds."""
     folder = builtin_folder()
     return Engine(load_rules([folder, *extra]), load_catalog(folder / "catalog"))
 
 
-__all__ = ["Catalog", "DataError", "Engine", "RuleSet", "builtin_folder", "load_engine"]
+__all__ = [
+    "Catalog", "DataError", "Engine", "RuleSet", "builtin_catalog", "builtin_folder", "load_engine"
+]

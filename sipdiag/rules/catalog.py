@@ -33,7 +33,13 @@ LABELS = (
     "unregistered", "name", "group", "text", "findings", "no_findings", "info", "warning", "error",
     "call", "what_happened", "why", "causes", "how_to_fix", "evidence", "see_also", "references",
     "copy", "frame", "rule", "severity", "scope", "title", "pattern", "check", "steps", "rules",
-    "response_code", "q850_cause", "warning_code", "tests",
+    "response_code", "q850_cause", "warning_code", "tests", "capture", "file", "format",
+    "link_types", "frames", "first_frame", "last_frame", "span", "seconds", "sip_messages",
+    "defects", "calls", "exchanges", "asr", "ner", "ratio", "pdd", "spread", "final_responses",
+    "outcomes", "method_status", "count", "total", "col_frame", "col_from", "col_to",
+    "col_outcome", "col_final", "col_pdd", "col_answer", "col_talk", "col_legs", "col_retr",
+    "col_call_id", "col_method", "col_transactions", "col_findings", "linked_legs", "col_linked",
+    "col_because", "problems", "col_problem", "col_frames", "col_example", "ladder", "selected",
 )
 """The words of the reports (report.yaml): every one the reporters use, and no other."""
 SENTENCES = ("same_class", "class_differs", "final_vs_provisional", "neither_a_problem",
@@ -111,8 +117,12 @@ class Catalog:
     def response(self, code: int) -> ResponseCode | None:
         return self.responses.get(code)
 
-    def label(self, key: str, language: str = "en") -> str:
-        return self.labels[key].get(language)
+    def label(self, key: str, language: str = "en", **values: object) -> str:
+        """A label of report.yaml, its placeholders filled with ``values``."""
+        text = self.labels[key]
+        if not values:
+            return text.get(language)
+        return text.render({name: str(value) for name, value in values.items()}, language)
 
     def compare(self, a: ResponseCode, b: ResponseCode, language: str = "en") -> Comparison:
         chosen = ["same_class" if a.klass == b.klass else "class_differs"]

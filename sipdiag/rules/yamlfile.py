@@ -36,8 +36,8 @@ class LineList(list[Any]):
     lines: list[int]
 
 
-class _Loader(yaml.SafeLoader):
-    pass
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """The safe loader (libyaml's when PyYAML has it: four times faster), keeping lines."""
 
 
 def _map(loader: _Loader, node: yaml.MappingNode) -> LineDict:

@@ -1,0 +1,76 @@
+"""A call's messages as a ladder: who sent what to whom, when, and which were copies.
+
+The ladder is what a sequence diagram draws: one arrow per message in frame order, between the
+two addresses it went between, labelled with the request method or the status code and reason,
+and numbered when it is a retransmission (the second, third, ... copy of the same request, or of
+the same response with the same To tag, in its transaction). It is small and plain, so reports
+can keep it for the calls they will draw after the messages themselves are let go.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sipdiag.dialogs.transactions import Transaction
+from sipdiag.network import Endpoint
+from sipdiag.sip.message import SipMessage
+
+
+@dataclass(frozen=True, slots=True)
+class Arrow:
+    frame: int
+    ts_ns: int
+    src: Endpoint
+    dst: Endpoint
+    transport: str
+    label: str
+    """``INVITE`` or ``180 Ringing``; the reason phrase comes from the capture."""
+    status: int
+    """0 for a request."""
+    copy: int
+    """1 for the first time a message is sent, 2 for its first retransmission, ..."""
+    has_sdp: bool
+
+
+def ladder_of(messages: Sequence[SipMessage], transactions: Sequence[Transaction]) -> tuple[
+    Arrow, ...
+]:
+    copies = _copy_numbers(transactions)
+    return tuple(
+        Arrow(
+            frame=message.frame,
+            ts_ns=message.ts_ns,
+            src=message.src,
+            dst=message.dst,
+            transport=message.transport,
+            label=message.method or f"{message.status} {message.reason}".rstrip(),
+            status=message.status,
+            copy=copies.get(id(message), 1),
+            has_sdp=message.content_length not in (None, 0) and message.sdp is not None,
+        )
+        for message in messages
+    )
+
+
+def endpoints(arrows: Sequence[Arrow]) -> list[Endpoint]:
+    """The columns of the diagram: every address, in the order it first appears."""
+    seen: dict[Endpoint, None] = {}
+    for arrow in arrows:
+        seen.setdefault(arrow.src)
+        seen.setdefault(arrow.dst)
+    return list(seen)
+
+
+def _copy_numbers(transactions: Sequence[Transaction]) -> dict[int, int]:
+    """Message id -> which copy it is, for every retransmitted request and response."""
+    numbers: dict[int, int] = {}
+    for transaction in transactions:
+        for index, request in enumerate(transaction.requests):
+            numbers[id(request)] = index + 1
+        seen: dict[tuple[int, str | None, Endpoint], int] = {}
+        for response in transaction.responses:
+            mark = (response.status, response.to_tag, response.dst)
+            seen[mark] = seen.get(mark, 0) + 1
+            numbers[id(response)] = seen[mark]
+    return numbers

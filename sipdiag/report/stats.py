@@ -1,0 +1,95 @@
+"""The figures a NOC reads first: outcomes, final responses, ASR, NER and post-dial delay.
+
+- ASR, answer-seizure ratio (ITU-T E.411): answered calls over call attempts, in percent.
+- NER, network effectiveness ratio (ITU-T E.425): attempts the network delivered to the called
+  user, whatever the user did (answered, busy, no answer, or the caller gave up while it rang),
+  over call attempts. A low ASR with a high NER is the users; a low NER is the network.
+
+An attempt is a call whose INVITE is in the capture (not ``incomplete``) and that has ended
+(not ``in_progress``).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sipdiag.dialogs.records import CallRecord
+from sipdiag.pipeline import Analysis
+
+ANSWERED = frozenset({"completed", "answered", "dropped"})
+DELIVERED = ANSWERED | {"busy", "no_answer", "cancelled"}
+NOT_ATTEMPTS = frozenset({"incomplete", "in_progress"})
+
+
+@dataclass(frozen=True, slots=True)
+class Spread:
+    """Seconds: how many values, and their mean, median, 95th percentile and maximum."""
+
+    count: int
+    mean: float
+    median: float
+    p95: float
+    max: float
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    calls: int
+    exchanges: int
+    call_outcomes: Counter[str]
+    exchange_outcomes: Counter[str]
+    final_statuses: Counter[int]
+    """The final status of each call (0: none)."""
+    attempts: int
+    answered: int
+    delivered: int
+    post_dial_delay: Spread | None
+    findings: Counter[str]
+    """By severity."""
+
+    @property
+    def asr(self) -> float | None:
+        return 100 * self.answered / self.attempts if self.attempts else None
+
+    @property
+    def ner(self) -> float | None:
+        return 100 * self.delivered / self.attempts if self.attempts else None
+
+
+def stats_of(analysis: Analysis) -> Stats:
+    calls = analysis.calls
+    attempts = [c for c in calls if c.outcome not in NOT_ATTEMPTS]
+    return Stats(
+        calls=len(calls),
+        exchanges=len(analysis.exchanges),
+        call_outcomes=Counter(c.outcome for c in calls),
+        exchange_outcomes=Counter(e.outcome for e in analysis.exchanges),
+        final_statuses=Counter(c.final_status for c in calls),
+        attempts=len(attempts),
+        answered=sum(c.outcome in ANSWERED for c in attempts),
+        delivered=sum(c.outcome in DELIVERED for c in attempts),
+        post_dial_delay=spread(_delays(calls)),
+        findings=Counter(f.severity for f in analysis.findings),
+    )
+
+
+def _delays(calls: Sequence[CallRecord]) -> list[float]:
+    return [c.timings.post_dial_delay for c in calls if c.timings.post_dial_delay is not None]
+
+
+def spread(values: Sequence[float]) -> Spread | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    # nearest-rank percentile: the smallest value with at least 95% of values at or below it
+    rank = max(1, -(-95 * len(ordered) // 100))
+    return Spread(
+        count=len(ordered),
+        mean=statistics.fmean(ordered),
+        median=statistics.median(ordered),
+        p95=ordered[rank - 1],
+        max=ordered[-1],
+    )

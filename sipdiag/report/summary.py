@@ -1,0 +1,127 @@
+"""The top of a report: what the capture holds, and how its calls went, in figures.
+
+``summary_rows`` gives (label, value) pairs that every format lays out its own way (a table in
+the terminal and in Markdown, a definition list in HTML), so they all say the same.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from functools import partial
+
+from rich.console import Console
+
+from sipdiag.capture import linktypes
+from sipdiag.pipeline import Analysis, CaptureSummary
+from sipdiag.report import terminal
+from sipdiag.report.escape import for_terminal
+from sipdiag.report.messages import iso_time
+from sipdiag.report.stats import Spread, Stats
+from sipdiag.rules.catalog import Catalog
+
+
+def summary_rows(
+    analysis: Analysis, stats: Stats, catalog: Catalog, language: str = "en"
+) -> list[tuple[str, str]]:
+    label = partial(catalog.label, language=language)
+    summary = analysis.summary
+    rows = [(label("file"), summary.name), (label("format"), _format(summary)),
+            (label("link_types"), ", ".join(linktypes.name(t) for t in summary.linktypes) or "-"),
+            (label("frames"), str(summary.frames))]
+    if summary.first_ts_ns is not None and summary.last_ts_ns is not None:
+        span = (summary.last_ts_ns - summary.first_ts_ns) / 1e9
+        rows += [(label("first_frame"), iso_time(summary.first_ts_ns)),
+                 (label("last_frame"), iso_time(summary.last_ts_ns)),
+                 (label("span"), label("seconds", n=f"{span:.3f}"))]
+    rows += [
+        (label("sip_messages"), str(summary.sip_messages)),
+        (label("defects"), str(summary.defective_messages)),
+        (label("calls"), counted(stats.calls, stats.call_outcomes)),
+        (label("exchanges"), counted(stats.exchanges, stats.exchange_outcomes)),
+    ]
+    if stats.attempts:
+        rows.append((label("asr"), _ratio(catalog, stats.asr, stats.answered, stats.attempts,
+                                          language)))
+        rows.append((label("ner"), _ratio(catalog, stats.ner, stats.delivered, stats.attempts,
+                                          language)))
+    if stats.post_dial_delay is not None:
+        rows.append((label("pdd"), spread_text(catalog, stats.post_dial_delay, language)))
+    if stats.final_statuses:
+        statuses = sorted(stats.final_statuses.items())
+        rows.append((label("final_responses"),
+                     ", ".join(f"{code or '-'} x{count}" for code, count in statuses)))
+    if stats.findings:
+        rows.append((label("findings"), ", ".join(
+            f"{count} {label(severity)}" for severity, count in sorted(stats.findings.items())
+        )))
+    return rows
+
+
+def _format(summary: CaptureSummary) -> str:
+    return summary.format + (f" ({summary.compression})" if summary.compression else "")
+
+
+def counted(total: int, outcomes: Counter[str]) -> str:
+    """``12 (2 busy, 10 completed)``."""
+    if not total:
+        return "0"
+    return f"{total} (" + ", ".join(f"{n} {o}" for o, n in sorted(outcomes.items())) + ")"
+
+
+def _ratio(catalog: Catalog, percent: float | None, count: int, attempts: int,
+           language: str) -> str:
+    return catalog.label("ratio", language, percent=f"{percent or 0:.1f}", count=count,
+                         attempts=attempts)
+
+
+def spread_text(catalog: Catalog, spread: Spread, language: str = "en") -> str:
+    return catalog.label("spread", language, count=spread.count, mean=f"{spread.mean:.3f}",
+                         median=f"{spread.median:.3f}", p95=f"{spread.p95:.3f}",
+                         max=f"{spread.max:.3f}")
+
+
+def outcome_legend(stats: Stats, catalog: Catalog, language: str = "en") -> list[tuple[str, str]]:
+    """The meaning of each outcome that occurs."""
+    present = sorted({*stats.call_outcomes, *stats.exchange_outcomes})
+    return [(outcome, catalog.outcomes[outcome].get(language)) for outcome in present]
+
+
+def print_summary(
+    console: Console, analysis: Analysis, stats: Stats, catalog: Catalog, language: str = "en"
+) -> None:
+    rows = [(name, for_terminal(value)) for name, value in
+            summary_rows(analysis, stats, catalog, language)]
+    terminal.print_key_values(console, catalog.label("capture", language), rows)
+    legend = outcome_legend(stats, catalog, language)
+    if legend:
+        terminal.print_key_values(console, catalog.label("outcomes", language), legend)
+
+
+def print_message_counts(
+    console: Console, counts: Counter[str], catalog: Catalog, language: str = "en"
+) -> None:
+    label = partial(catalog.label, language=language)
+    requests = sorted((k, v) for k, v in counts.items() if not k.isdigit())
+    responses = sorted((k, v) for k, v in counts.items() if k.isdigit())
+    rows = [[name, str(count)] for name, count in requests + responses]
+    rows.append([label("total"), str(sum(counts.values()))])
+    terminal.print_table(console, label("sip_messages"), [label("method_status"), label("count")],
+                         rows)
+
+
+def print_problems(
+    console: Console, summary: CaptureSummary, catalog: Catalog, language: str = "en"
+) -> None:
+    problems = summary.problems
+    if not problems.counts:
+        return
+    label = partial(catalog.label, language=language)
+    rows = []
+    for kind, count in sorted(problems.counts.items()):
+        examples = problems.examples.get(kind, [])
+        frames = ", ".join(str(p.frame) for p in examples[:5]) + (", ..." if len(examples) > 5
+                                                                   else "")
+        detail = examples[0].detail if examples else ""
+        rows.append([kind, str(count), frames, for_terminal(detail)])
+    terminal.print_table(console, label("problems"), [
+        label("col_problem"), label("count"), label("col_frames"), label("col_example")], rows)
