@@ -3,8 +3,9 @@
 Exit codes (documented in the README and in ``--help``):
 
 - 0: the command did what was asked, and no finding reached ``--fail-on``;
-- 1: a finding at or above ``--fail-on`` (default: error);
-- 2: usage error, an input that cannot be read (not a capture, missing file), a broken rule file;
+- 1: a finding at or above ``--fail-on`` (default: error); for ``check``, an expectation not met;
+- 2: usage error, an input that cannot be read (not a capture, missing file), a broken rule file
+  or expectations file;
 - 130: interrupted.
 
 Problems inside a capture that could be read (a cut file, malformed SIP) are reported and are
@@ -35,6 +36,7 @@ from sipdiag import __version__
 from sipdiag.capture import CaptureError
 from sipdiag.dialogs.select import Selection, TimePoint
 from sipdiag.pipeline import (
+    Analysis,
     CaptureSummary,
     Ladders,
     MessageReader,
@@ -42,15 +44,22 @@ from sipdiag.pipeline import (
     default_jobs,
     map_parts,
     message_kind,
+    with_ladders,
 )
+from sipdiag.report import check as check_report
 from sipdiag.report import explain, terminal, text
+from sipdiag.report import html as html_report
 from sipdiag.report import messages as message_report
 from sipdiag.report.document import write_json
+from sipdiag.report.expect import check as check_expectations
+from sipdiag.report.expect_file import load_expectations
+from sipdiag.report.junit import write_junit
+from sipdiag.report.markdown import write_markdown
 from sipdiag.report.stats import stats_of
 from sipdiag.report.summary import print_message_counts
 from sipdiag.rules import DataError, Engine, builtin_catalog, load_engine
 from sipdiag.rules.catalog import Catalog, ResponseCode
-from sipdiag.rules.model import SEVERITIES, Finding, severity_rank
+from sipdiag.rules.model import SEVERITIES, Finding, reaches
 
 
 class ExitStatus(IntEnum):
@@ -68,7 +77,7 @@ class Environment:
     environ: Mapping[str, str] = field(default_factory=dict)
 
 
-SUBCOMMANDS = ("analyze", "messages", "rules", "explain")
+SUBCOMMANDS = ("analyze", "messages", "rules", "explain", "check")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -85,8 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="sipdiag",
         description="Read SIP signalling from packet captures and explain what went wrong.",
-        epilog="Exit codes: 0 success; 1 findings at or above --fail-on; 2 usage error, "
-        "unreadable input or a broken rule file; 130 interrupted.",
+        epilog="Exit codes: 0 success; 1 findings at or above --fail-on (check: an expectation "
+        "not met); 2 usage error, unreadable input or a broken rule or expectations file; "
+        "130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"sipdiag {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -97,9 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_capture_options(analyze)
     analyze.add_argument(
         "--format",
-        choices=("terminal", "json"),
+        choices=("terminal", "json", "junit", "markdown"),
         default="terminal",
-        help="tables for people (default), or one JSON document",
+        help="tables for people (default), one JSON document, JUnit XML for CI test reports, "
+        "or Markdown for a ticket",
     )
     analyze.add_argument(
         "--fail-on",
@@ -111,6 +122,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--ladder",
         action="store_true",
         help="draw the ladder diagram of every failing call (with --call: of those calls)",
+    )
+    analyze.add_argument(
+        "--html",
+        type=Path,
+        metavar="FILE",
+        help="also write the report as one self-contained HTML page, with the ladder diagram "
+        f"of every selected call (the first {html_report.MAX_LADDERS})",
     )
     _add_rules_option(analyze)
     _add_selection_options(analyze)
@@ -141,7 +159,25 @@ def build_parser() -> argparse.ArgumentParser:
     explain_.add_argument("items", nargs="+", metavar="ITEM")
     _add_rules_option(explain_)
     explain_.add_argument("--no-color", action="store_true", help="plain text, no colours")
+    _add_check_command(commands)
     return parser
+
+
+def _add_check_command(commands: argparse._SubParsersAction[_Parser]) -> None:
+    checking = commands.add_parser(
+        "check",
+        help="check the calls of a capture against an expectations file (for CI)",
+        description="Exit codes: 0 every expectation met; 1 an expectation not met; 2 usage "
+        "error, unreadable capture, or a broken expectations or rule file.",
+    )
+    checking.add_argument("capture", help="pcap, pcapng, ERF or NetMon file (gzip ok); - for "
+                          "stdin")
+    checking.add_argument("--expect", type=Path, required=True, metavar="FILE",
+                          help="the expectations, a YAML file (see the README)")
+    checking.add_argument("--format", choices=("terminal", "json", "junit"), default="terminal",
+                          help="a table for people (default), a JSON document, or JUnit XML")
+    _add_rules_option(checking)
+    checking.add_argument("--no-color", action="store_true", help="plain text, no colours")
 
 
 def _add_rules_option(command: argparse.ArgumentParser) -> None:
@@ -229,6 +265,8 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
             return _rules(args, env)
         if args.command == "explain":
             return _explain(args, env)
+        if args.command == "check":
+            return _check(args, env)
         return _analyze(args, env)
     except (CaptureError, DataError) as exc:
         env.stderr.write(f"sipdiag: error: {exc}\n")
@@ -311,24 +349,56 @@ def _analyze(args: argparse.Namespace, env: Environment) -> int:
         ladders = Ladders.ALL if args.call else Ladders.FAILING
     elif args.call:
         ladders = Ladders.ALL
+    if args.html:  # the page draws every selected call; stdout still shows what it asked for
+        ladders, stdout_ladders = Ladders.ALL, ladders
     with terminal.progress_bar(env.stderr, environ=env.environ,
                                enabled=not args.quiet) as progress:
         analysis = analyze(args.capture, stdin=env.stdin, progress=progress, engine=engine,
                            selection=selection, ladders=ladders)
+    if args.html:
+        page, analysis = analysis, with_ladders(analysis, stdout_ladders)
     if args.format == "json":
         write_json(analysis, env.stdout)
+    elif args.format == "junit":
+        write_junit(analysis, engine.catalog, env.stdout, args.fail_on)
+    elif args.format == "markdown":
+        write_markdown(analysis, stats_of(analysis), engine.catalog, env.stdout)
     else:
         console = terminal.make_console(env.stdout, environ=env.environ, no_color=args.no_color)
         text.print_report(console, analysis, stats_of(analysis), engine.catalog)
+    if args.html and not _write_html(args.html, page, engine.catalog, env.stderr):
+        return ExitStatus.ERROR
     return _exit_status(analysis.findings, args.fail_on)
 
 
+def _write_html(path: Path, analysis: Analysis, catalog: Catalog, stderr: TextIO) -> bool:
+    try:
+        with path.open("w", encoding="utf-8", newline="\n") as out:
+            html_report.write_html(analysis, stats_of(analysis), catalog, out)
+    except OSError as exc:
+        stderr.write(f"sipdiag: error: cannot write {path}: {exc.strerror or exc}\n")
+        return False
+    return True
+
+
 def _exit_status(findings: Sequence[Finding], fail_on: str) -> int:
-    if fail_on == "never":
-        return ExitStatus.OK
-    threshold = severity_rank(fail_on)
-    serious = any(severity_rank(f.severity) >= threshold for f in findings)
+    serious = any(reaches(f.severity, fail_on) for f in findings)
     return ExitStatus.FINDINGS if serious else ExitStatus.OK
+
+
+def _check(args: argparse.Namespace, env: Environment) -> int:
+    engine = load_engine(args.rules)
+    expectations = load_expectations(args.expect, engine.rules)
+    analysis = analyze(args.capture, stdin=env.stdin, engine=engine)
+    verdict = check_expectations(expectations, analysis)
+    if args.format == "json":
+        check_report.write_verdict_json(verdict, env.stdout)
+    elif args.format == "junit":
+        check_report.write_verdict_junit(verdict, engine.catalog, env.stdout)
+    else:
+        console = terminal.make_console(env.stdout, environ=env.environ, no_color=args.no_color)
+        check_report.print_verdict(console, verdict, engine.catalog)
+    return ExitStatus.OK if verdict.passed else ExitStatus.FINDINGS
 
 
 def _rules(args: argparse.Namespace, env: Environment) -> int:

@@ -42,6 +42,7 @@ from sipdiag.sip.message import SipMessage
 from sipdiag.sip.reader import SipReader
 
 T = TypeVar("T")
+R = TypeVar("R", CallRecord, ExchangeRecord)
 PARALLEL_MIN_BYTES = 32 * 1024 * 1024
 """Smaller captures are read by one process: starting more would cost more than it saves."""
 
@@ -157,6 +158,25 @@ class Ladders(Enum):
     FAILING = "failing"
     ALL = "all"
 
+    def keeps(self, outcome: str, problem: bool) -> bool:
+        """Whether a call or exchange with this outcome (and a warning or error if ``problem``)
+        keeps its ladder."""
+        return self is Ladders.ALL or (self is Ladders.FAILING and (
+            problem or outcome in FAILED_OUTCOMES))
+
+
+def with_ladders(analysis: Analysis, ladders: Ladders) -> Analysis:
+    """The analysis (made with ``Ladders.ALL``) as if it had been made with ``ladders``: one
+    report draws every call, another on the same analysis only what its user asked for."""
+    problems = {(f.call_id, f.call_frame) for f in analysis.findings if f.severity != "info"}
+
+    def kept(record: R) -> R:
+        problem = (record.call_id, record.first_frame) in problems
+        return record if ladders.keeps(record.outcome, problem) else replace(record, ladder=None)
+
+    return replace(analysis, calls=[kept(c) for c in analysis.calls],
+                   exchanges=[kept(e) for e in analysis.exchanges])
+
 
 def analyze(
     path: str | Path,
@@ -184,8 +204,7 @@ def analyze(
             if selection is not None and not selection.wants(item, first_ts, problem):
                 continue
             findings.extend(found)
-            ladder = ladders is Ladders.ALL or (ladders is Ladders.FAILING and (
-                problem or item.outcome in FAILED_OUTCOMES))
+            ladder = ladders.keeps(item.outcome, problem)
             if isinstance(item, Call):
                 correlator.add(item.call_id, item.messages)
                 calls.append(call_record(item, ladder=ladder))

@@ -212,5 +212,6 @@ def test_a_users_rule_folder_is_applied_and_a_broken_one_reported(tmp_path: Path
     mine_rule.write_text(mine_rule.read_text().replace("severity: error", "severity: dire"))
     code, out, err = run([capture, "--rules", str(mine)])
     assert (code, out) == (ExitStatus.ERROR, "")
-    assert err == (f"sipdiag: error: {mine_rule}:5: 'severity' must be one of info, warning, "
-                   "error (found 'dire')\n")
+    line = mine_rule.read_text().splitlines().index("severity: dire") + 1
+    assert err == (f"sipdiag: error: {mine_rule}:{line}: 'severity' must be one of info, "
+                   "warning, error (found 'dire')\n")

@@ -63,6 +63,11 @@ def _users(subject: Call | Exchange) -> str:
     first = next((m for m in subject.messages if m.method), None)
     if first is not None:
         uris.append(first.request_uri)
+    return user_text(*uris)
+
+
+def user_text(*uris: str) -> str:
+    """The user parts of these URIs, in one string to search for a user as a substring."""
     return " ".join(_user_part(uri) for uri in uris)
 
 

@@ -2,46 +2,79 @@
 
 The document is made of plain values only (numbers, strings, lists, objects), holds no
 wall-clock time, and lists everything in frame order, so the same capture always gives the same
-bytes. Times are ISO 8601 UTC strings with nanoseconds; durations are seconds.
+bytes. Times are ISO 8601 UTC strings with nanoseconds; durations are seconds, and times within
+the capture (evidence, ladders) are seconds from its first frame.
+
+Its shape is described by the JSON Schema shipped in the package
+(``sipdiag/schema/analysis-v1.schema.json``, see ``schema()``). ``schema_version`` changes only
+when a field changes its meaning or goes away; new fields are added without a change.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from importlib import resources
 from typing import TextIO
 
 from sipdiag import __version__
 from sipdiag.dialogs.calls import Leg, Retransmissions, Timings
 from sipdiag.dialogs.correlate import Link
+from sipdiag.dialogs.ladder import Arrow
 from sipdiag.dialogs.records import CallRecord, ExchangeRecord, SdpRecord
 from sipdiag.pipeline import Analysis, CaptureSummary
+from sipdiag.report.calls import findings_by_call
 from sipdiag.report.messages import iso_time
-from sipdiag.rules.model import Finding
+from sipdiag.report.stats import Spread, Stats, stats_of
+from sipdiag.rules.model import SEVERITIES, Finding
 
 SCHEMA_VERSION = 1
+SCHEMA_FILE = "analysis-v1.schema.json"
 Json = dict[str, object]
 
 
-def document(analysis: Analysis) -> Json:
+def document(analysis: Analysis, language: str = "en") -> Json:
     linked = _linked(analysis.links)
     first = analysis.summary.first_ts_ns or 0
+    by_call = findings_by_call(analysis.findings)
+
+    def rules_of(record: CallRecord | ExchangeRecord) -> list[str]:
+        return [f.rule.id for f in by_call.get((record.call_id, record.first_frame), [])]
+
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "sipdiag", "version": __version__},
         "capture": capture(analysis.summary),
-        "calls": [call(record, linked.get(record.call_id, [])) for record in analysis.calls],
-        "exchanges": [exchange(record) for record in analysis.exchanges],
+        "summary": summary(stats_of(analysis)),
+        "calls": [
+            {**call(record, linked.get(record.call_id, [])), "findings": rules_of(record),
+             "ladder": ladder(record.ladder, first)}
+            for record in analysis.calls
+        ],
+        "exchanges": [
+            {**exchange(record), "findings": rules_of(record),
+             "ladder": ladder(record.ladder, first)}
+            for record in analysis.exchanges
+        ],
         "links": [
             {"call_id": a.call_id, "other": a.other, "reason": a.reason} for a in analysis.links
         ],
-        "findings": [finding(item, first) for item in analysis.findings],
+        "findings": [finding(item, first, language) for item in analysis.findings],
     }
 
 
-def write_json(analysis: Analysis, out: TextIO) -> None:
+def write_json(analysis: Analysis, out: TextIO, language: str = "en") -> None:
     """The document, with each call, exchange and link on a line of its own: readable in a
     diff, and written by the C encoder (an indented dump of a large capture takes minutes)."""
-    write_document(document(analysis), out)
+    write_document(document(analysis, language), out)
+
+
+def schema() -> Json:
+    """The JSON Schema (draft 2020-12) of the document, as shipped in the package."""
+    text = resources.files("sipdiag").joinpath("schema", SCHEMA_FILE).read_text("utf-8")
+    value = json.loads(text)
+    assert isinstance(value, dict)
+    return value
 
 
 def write_document(value: Json, out: TextIO) -> None:
@@ -130,6 +163,52 @@ def exchange(record: ExchangeRecord) -> Json:
     }
 
 
+def summary(stats: Stats) -> Json:
+    """The figures of the summary: ASR and NER in percent (None without attempts), the spread of
+    the post-dial delays in seconds, and counts by outcome, final status and severity."""
+    return {
+        "calls": stats.calls,
+        "exchanges": stats.exchanges,
+        "attempts": stats.attempts,
+        "answered": stats.answered,
+        "delivered": stats.delivered,
+        "asr": _percent(stats.asr),
+        "ner": _percent(stats.ner),
+        "post_dial_delay": spread(stats.post_dial_delay),
+        "call_outcomes": dict(stats.call_outcomes),
+        "exchange_outcomes": dict(stats.exchange_outcomes),
+        "final_statuses": {str(code or "none"): n for code, n in stats.final_statuses.items()},
+        "findings": {severity: stats.findings[severity] for severity in SEVERITIES},
+    }
+
+
+def spread(value: Spread | None) -> Json | None:
+    if value is None:
+        return None
+    return {"count": value.count, "mean": _round(value.mean), "median": _round(value.median),
+            "p95": _round(value.p95), "max": _round(value.max)}
+
+
+def ladder(arrows: Sequence[Arrow] | None, first_ts_ns: int) -> list[Json] | None:
+    """Every message of the call as the ladder draws it; None when the analysis kept none."""
+    if arrows is None:
+        return None
+    return [
+        {
+            "frame": a.frame,
+            "time": _round((a.ts_ns - first_ts_ns) / 1e9),
+            "src": str(a.src),
+            "dst": str(a.dst),
+            "transport": a.transport,
+            "label": a.label,
+            "status": a.status or None,
+            "copy": a.copy,
+            "sdp": a.has_sdp,
+        }
+        for a in arrows
+    ]
+
+
 def timings(value: Timings) -> Json:
     return {
         "post_dial_delay": _round(value.post_dial_delay),
@@ -193,15 +272,19 @@ def _round(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds, 6)
 
 
-def finding(item: Finding, first_ts_ns: int) -> Json:
-    """A finding as plain values: stable identifiers, then the English words."""
+def _percent(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def finding(item: Finding, first_ts_ns: int, language: str = "en") -> Json:
+    """A finding as plain values: stable identifiers, then the words (English by default)."""
     rule = item.rule
     return {
         "rule": rule.id,
         "name": rule.name,
         "severity": rule.severity,
-        "title": rule.title.get(),
-        "message": item.message(),
+        "title": rule.title.get(language),
+        "message": item.message(language),
         "call_id": item.call_id,
         "call_frame": item.call_frame,
         "values": dict(item.values),

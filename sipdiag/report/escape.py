@@ -24,3 +24,29 @@ def for_terminal(text: str) -> str:
 def for_html(text: str) -> str:
     """The text escaped for HTML element content and attribute values (controls shown too)."""
     return html.escape(for_terminal(text), quote=True)
+
+
+# CommonMark lets any ASCII punctuation be backslash-escaped; these are the characters that can
+# open markup in a paragraph or a table cell (GitHub and GitLab flavours: | ends a cell, ~ strikes
+# through, & starts an entity, < an HTML tag or an autolink).
+_MARKDOWN = {ord(char): "\\" + char for char in "\\`*_[]<>|~&"}
+
+
+def for_markdown(text: str) -> str:
+    """The text as literal Markdown: controls shown as ``\\xNN``, markup characters escaped."""
+    return for_terminal(text).translate(_MARKDOWN)
+
+
+def _xml_allowed(code: int) -> bool:
+    # XML 1.0 section 2.2: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]
+    return (code in (0x09, 0x0A, 0x0D) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD
+            or code >= 0x10000)
+
+
+def for_xml(text: str) -> str:
+    """The text with controls shown as ``\\xNN`` and what XML 1.0 forbids (lone surrogates,
+    U+FFFE, U+FFFF) dropped; the XML writer escapes ``<``, ``&`` and quotes."""
+    shown = "\n".join(for_terminal(line) for line in text.split("\n"))  # XML keeps line breaks
+    if shown.isascii():
+        return shown
+    return "".join(char for char in shown if _xml_allowed(ord(char)))

@@ -46,11 +46,24 @@ def _print_finding(
     heading.append(f"  {rule.id} {rule.name}  ", style="bold")
     heading.append(rule.title.get(language), style="bold")
     console.print(heading)
-    safe = {key: for_terminal(value) for key, value in finding.values.items()}
-    call = f"{for_terminal(finding.call_id)} ({label('frame')} {finding.call_frame})"
+    rows = finding_rows(finding, catalog, first_ts_ns, language)
+    print_fields(console, [(name, for_terminal(text)) for name, text in rows], INDENT)
+
+
+def finding_rows(
+    finding: Finding, catalog: Catalog, first_ts_ns: int, language: str = "en"
+) -> list[tuple[str, str]]:
+    """(label, text) rows of a finding: the call, what happened, why it matters, the usual
+    causes, the fix, the evidence, the catalog entries it names and the rule's references.
+
+    The text is plain, capture text as it came: each format escapes it its own way.
+    """
+    label = partial(catalog.label, language=language)
+    rule = finding.rule
+    call = f"{finding.call_id} ({label('frame')} {finding.call_frame})"
     rows = [(label(key), text) for key, text in (
         ("call", call),
-        ("what_happened", rule.message.render(safe, language)),
+        ("what_happened", finding.message(language)),
         ("why", rule.explanation.get(language)),
         ("causes", rule.causes.get(language)),
         ("how_to_fix", rule.fix.get(language)),
@@ -62,7 +75,14 @@ def _print_finding(
             rows.append((label("see_also"), reference))
     if rule.references:
         rows.append((label("references"), "; ".join(rule.references)))
-    print_fields(console, rows, INDENT)
+    return rows
+
+
+def finding_title(finding: Finding, catalog: Catalog, language: str = "en") -> str:
+    """``ERROR D104 ack-missing: Answer never ACKed ...``: the heading of a finding in text."""
+    rule = finding.rule
+    severity = catalog.label(rule.severity, language).upper()
+    return f"{severity} {rule.id} {rule.name}: {rule.title.get(language)}"
 
 
 def evidence_text(

@@ -116,12 +116,22 @@ def print_problems(
     if not problems.counts:
         return
     label = partial(catalog.label, language=language)
+    rows = [[kind, count, frames, for_terminal(detail)]
+            for kind, count, frames, detail in problem_cells(summary)]
+    terminal.print_table(console, label("problems"), [
+        label(column) for column in PROBLEM_COLUMNS], rows)
+
+
+PROBLEM_COLUMNS = ("col_problem", "count", "col_frames", "col_example")
+
+
+def problem_cells(summary: CaptureSummary) -> list[list[str]]:
+    """One row per kind of problem: kind, count, first frames, first example (plain text)."""
     rows = []
-    for kind, count in sorted(problems.counts.items()):
-        examples = problems.examples.get(kind, [])
+    for kind, count in sorted(summary.problems.counts.items()):
+        examples = summary.problems.examples.get(kind, [])
         frames = ", ".join(str(p.frame) for p in examples[:5]) + (", ..." if len(examples) > 5
                                                                    else "")
         detail = examples[0].detail if examples else ""
-        rows.append([kind, str(count), frames, for_terminal(detail)])
-    terminal.print_table(console, label("problems"), [
-        label("col_problem"), label("count"), label("col_frames"), label("col_example")], rows)
+        rows.append([kind, str(count), frames, detail])
+    return rows

@@ -36,6 +36,7 @@ def make_console(
         color_system="auto" if colour else None,
         width=width,
         soft_wrap=False,
+        _environ=environ,  # rich reads COLUMNS, FORCE_COLOR, TERM from the given environment
     )
     if width is None and not console.is_terminal:
         console.width = PIPE_WIDTH  # a file or a pipe has no edge: do not cut lines at 80

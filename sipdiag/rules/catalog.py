@@ -40,6 +40,16 @@ LABELS = (
     "col_outcome", "col_final", "col_pdd", "col_answer", "col_talk", "col_legs", "col_retr",
     "col_call_id", "col_method", "col_transactions", "col_findings", "linked_legs", "col_linked",
     "col_because", "problems", "col_problem", "col_frames", "col_example", "ladder", "selected",
+    "check_title", "col_expectation", "col_expected", "col_actual", "col_result", "check_pass",
+    "check_fail", "check_next", "check_call", "check_one_of", "check_all_of", "check_none_of",
+    "check_at_most", "check_no_finding", "check_never_rang", "check_no_final", "check_one_call",
+    "check_calls_found", "check_no_call_index", "check_no_call_id", "check_no_call_user",
+    "check_no_next_call", "check_no_previous", "check_several_calls", "check_unmet",
+    "check_copies", "check_failures", "check_summary", "check_findings_in",
+    "check_findings_above",
+    "test_call", "test_exchange",
+    "report_title", "ladders", "ladders_capped", "col_time", "request", "retransmission", "sdp",
+    "sdp_body", "no_problems",
 )
 """The words of the reports (report.yaml): every one the reporters use, and no other."""
 SENTENCES = ("same_class", "class_differs", "final_vs_provisional", "neither_a_problem",

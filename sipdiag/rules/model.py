@@ -26,6 +26,11 @@ def severity_rank(severity: str) -> int:
     return SEVERITIES.index(severity)
 
 
+def reaches(severity: str, fail_on: str) -> bool:
+    """A finding of this severity fails a run with ``--fail-on fail_on`` (``never``: none)."""
+    return fail_on != "never" and severity_rank(severity) >= severity_rank(fail_on)
+
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$")
 _DURATION_NS = {"ms": 1_000_000, "s": 1_000_000_000, "m": 60_000_000_000, "h": 3_600_000_000_000}
 

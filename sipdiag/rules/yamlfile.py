@@ -9,6 +9,7 @@ must be one of info, warning, error (found 'fatal')``.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -74,8 +75,10 @@ def load(path: Path) -> Any:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: cannot be read: {exc}") from exc
+    stream = io.StringIO(text)
+    stream.name = str(path)  # the loader names its marks after it ('key' given twice)
     try:
-        return yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader
+        return yaml.load(stream, Loader=_Loader)  # _Loader is a SafeLoader
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark else 0

@@ -1,0 +1,554 @@
+"""The report as one HTML page: summary, calls, findings, ladder diagrams, what could not be read.
+
+The page is a single file that needs nothing else: inline CSS, inline SVG, no script, no font or
+image from the network, so it can be attached to a ticket and opened anywhere, offline. It says
+what the terminal report says, from the same rows (``summary_rows``, ``call_cells``,
+``finding_rows``, ``problem_cells``), and draws every selected call as a ladder diagram: the
+endpoints as columns, one arrow per message from its sender to its receiver, coloured by
+response class, retransmissions dashed, messages with SDP tagged. At most ``MAX_LADDERS`` are
+drawn, the first ones in frame order, and the page says so when there are more.
+
+Every text from the capture goes through ``for_html``; every word of the page comes from the
+catalog. The same analysis always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TextIO
+
+from rich.cells import cell_len
+
+from sipdiag.dialogs.ladder import Arrow, endpoints
+from sipdiag.dialogs.records import CallRecord, ExchangeRecord
+from sipdiag.network import Endpoint
+from sipdiag.pipeline import Analysis
+from sipdiag.report import terminal
+from sipdiag.report.calls import (
+    CALL_COLUMNS,
+    EXCHANGE_COLUMNS,
+    LINK_COLUMNS,
+    FindingsByCall,
+    call_cells,
+    exchange_cells,
+    findings_by_call,
+    headings,
+)
+from sipdiag.report.escape import for_html, for_terminal
+from sipdiag.report.findings import finding_rows
+from sipdiag.report.stats import Stats
+from sipdiag.report.summary import PROBLEM_COLUMNS, outcome_legend, problem_cells, summary_rows
+from sipdiag.rules.catalog import CLASSES, Catalog
+from sipdiag.rules.model import Finding, severity_rank
+
+MAX_LADDERS = 200
+"""Ladders drawn on one page; a larger selection is cut, and the page says so."""
+
+Record = CallRecord | ExchangeRecord
+_Row = tuple[list[str], Record | None]
+"""The cells of a table row, and the call or exchange it shows (if any)."""
+NUMERIC_COLUMNS = frozenset({"col_frame", "col_final", "col_pdd", "col_answer", "col_talk",
+                             "col_legs", "col_retr", "col_transactions", "count"})
+
+# The ladder's geometry, in pixels. Labels are set in a monospace font of FONT_SIZE, so a
+# terminal cell (``cell_len``: wide characters count two) is CHAR_WIDTH wide.
+FONT_SIZE = 12
+CHAR_WIDTH = 7.3
+GUTTER = 132
+"""The frame number and the time, left of the first lifeline."""
+HEADER = 46
+ROW = 30
+BOTTOM = 14
+MIN_COLUMN = 170
+MAX_COLUMN = 360
+HEAD = 9
+"""Length of an arrowhead."""
+LOOP = 30
+"""Width of the loop of a message an endpoint sends to itself."""
+SDP_TAG = 30
+
+
+@dataclass(frozen=True)
+class _Page:
+    catalog: Catalog
+    language: str
+    first_ts_ns: int
+    by_call: FindingsByCall
+    sections: dict[tuple[str, int], tuple[str, str]]
+    """Section id and title (as HTML) of each drawn call or exchange, by (Call-ID, first
+    frame)."""
+    finding_ids: dict[int, str]
+    """Element id of each finding, by its ``id()``."""
+
+    def label(self, key: str, **values: object) -> str:
+        return for_html(self.catalog.label(key, self.language, **values))
+
+    def findings_of(self, record: Record) -> list[Finding]:
+        return self.by_call.get((record.call_id, record.first_frame), [])
+
+
+def write_html(
+    analysis: Analysis, stats: Stats, catalog: Catalog, out: TextIO, language: str = "en"
+) -> None:
+    drawn, total = drawn_records(analysis)
+    page = _Page(
+        catalog=catalog,
+        language=language,
+        first_ts_ns=analysis.summary.first_ts_ns or 0,
+        by_call=findings_by_call(analysis.findings),
+        sections=_sections(drawn, catalog, language),
+        finding_ids={id(f): f"finding-{n}" for n, f in enumerate(analysis.findings, 1)},
+    )
+    for part in (
+        _head(page, analysis.summary.name),
+        _summary(page, analysis, stats),
+        _tables(page, analysis),
+        _findings(page, analysis.findings),
+        _ladders(page, drawn, total),
+        _problems(page, analysis),
+        "</main>\n</body>\n</html>\n",
+    ):
+        out.write(part)
+
+
+def drawn_records(analysis: Analysis) -> tuple[list[Record], int]:
+    """The calls and exchanges whose ladders the page draws (the first ``MAX_LADDERS`` in
+    frame order), and how many have a ladder in all."""
+    records: list[Record] = [*analysis.calls, *analysis.exchanges]
+    with_ladder = sorted((r for r in records if r.ladder is not None),
+                         key=lambda r: r.first_frame)
+    return with_ladder[:MAX_LADDERS], len(with_ladder)
+
+
+def _sections(
+    records: Sequence[Record], catalog: Catalog, language: str
+) -> dict[tuple[str, int], tuple[str, str]]:
+    sections: dict[tuple[str, int], tuple[str, str]] = {}
+    used: set[str] = set()
+    for record in records:
+        anchor = base = f"call-{record.first_frame}"
+        suffix = 1
+        while anchor in used:  # two calls can start in one frame (coalesced TCP segments)
+            suffix += 1
+            anchor = f"{base}-{suffix}"
+        used.add(anchor)
+        title = catalog.label("ladder", language, call_id=record.call_id,
+                              frame=record.first_frame, outcome=record.outcome)
+        sections[(record.call_id, record.first_frame)] = (anchor, for_html(title))
+    return sections
+
+
+# -- the page around the sections ---------------------------------------------------------------
+
+STYLE = """
+:root { --ink: #1f2937; --muted: #6b7280; --line: #e5e7eb; --paper: #ffffff; --band: #f8fafc;
+  --info: #0369a1; --warning: #b45309; --error: #b91c1c;
+  --c1: #6b7280; --c2: #15803d; --c3: #1d4ed8; --c4: #c2410c; --c5: #b91c1c; --req: #1f2937; }
+* { box-sizing: border-box; }
+body { margin: 0; color: var(--ink); background: var(--paper);
+  font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
+  sans-serif; }
+main { max-width: 1200px; margin: 0 auto; padding: 24px 28px 64px; }
+h1 { font-size: 26px; margin: 0 0 8px; overflow-wrap: anywhere; }
+h2 { font-size: 20px; margin: 40px 0 12px; padding-bottom: 6px; border-bottom: 2px solid
+  var(--line); }
+h3 { font-size: 16px; margin: 0; overflow-wrap: anywhere; }
+h3.sub { margin: 20px 0 8px; }
+nav { display: flex; flex-wrap: wrap; gap: 4px 18px; margin: 0 0 8px; font-size: 14px; }
+a { color: #1d4ed8; text-decoration: none; }
+a:hover { text-decoration: underline; }
+code, .mono, td.mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas,
+  "DejaVu Sans Mono", monospace; font-size: 13px; }
+dl.pairs { display: grid; grid-template-columns: max-content 1fr; gap: 4px 20px; margin: 0; }
+dl.pairs dt { font-weight: 600; color: var(--muted); }
+dl.pairs dd { margin: 0; overflow-wrap: anywhere; }
+.scroll { overflow-x: auto; border: 1px solid var(--line); border-radius: 6px; }
+table { border-collapse: collapse; width: 100%; font-size: 14px; }
+th, td { padding: 6px 10px; text-align: left; vertical-align: top; border-bottom: 1px solid
+  var(--line); }
+thead th { background: var(--band); font-weight: 600; white-space: nowrap; position: sticky;
+  top: 0; }
+tbody tr:nth-child(even) { background: var(--band); }
+tbody tr:last-child td { border-bottom: none; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.callid { overflow-wrap: anywhere; min-width: 16ch; }
+tr.sev-error td:first-child { box-shadow: inset 4px 0 var(--error); }
+tr.sev-warning td:first-child { box-shadow: inset 4px 0 var(--warning); }
+tr.sev-info td:first-child { box-shadow: inset 4px 0 var(--info); }
+.badge { display: inline-block; padding: 1px 8px; border-radius: 999px; color: #fff;
+  font-size: 12px; font-weight: 700; letter-spacing: .04em; text-transform: uppercase;
+  vertical-align: 2px; }
+.badge.error { background: var(--error); }
+.badge.warning { background: var(--warning); }
+.badge.info { background: var(--info); }
+article.finding { border: 1px solid var(--line); border-left: 5px solid var(--muted);
+  border-radius: 6px; padding: 14px 18px; margin: 0 0 16px; }
+article.finding.error { border-left-color: var(--error); }
+article.finding.warning { border-left-color: var(--warning); }
+article.finding.info { border-left-color: var(--info); }
+article.finding header { display: flex; flex-wrap: wrap; align-items: baseline; gap: 6px 10px;
+  margin-bottom: 10px; }
+.rule { font-weight: 700; }
+.rulename { color: var(--muted); }
+.tocall { margin-left: auto; font-size: 13px; }
+section.ladder { margin: 0 0 36px; }
+section.ladder h3 { margin-bottom: 6px; }
+.callfindings { display: flex; flex-wrap: wrap; gap: 6px 12px; margin: 0 0 8px;
+  font-size: 14px; }
+.legend { display: flex; flex-wrap: wrap; gap: 6px 18px; margin: 0 0 18px; font-size: 13px;
+  color: var(--muted); }
+.legend span::before { content: ""; display: inline-block; width: 22px; height: 0;
+  margin-right: 6px; vertical-align: middle; border-top: 2px solid currentColor; }
+.legend .copy::before { border-top-style: dashed; }
+.legend .sdp::before { display: none; }
+.legend .sdp b { display: inline-block; margin-right: 6px; padding: 0 4px; border: 1px solid
+  var(--muted); border-radius: 3px; font-size: 10px; }
+.k1 { color: var(--c1); } .k2 { color: var(--c2); } .k3 { color: var(--c3); }
+.k4 { color: var(--c4); } .k5, .k6 { color: var(--c5); } .k0 { color: var(--req); }
+svg.ladder { display: block; max-width: none; background: var(--paper); }
+svg.ladder text { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas,
+  "DejaVu Sans Mono", monospace; font-size: 12px; }
+svg.ladder .endpoint { font-weight: 700; fill: var(--ink); }
+svg.ladder .lifeline { stroke: #cbd5e1; stroke-width: 1.5; }
+svg.ladder .when { fill: var(--muted); }
+svg.ladder .when.error { fill: var(--error); font-weight: 700; }
+svg.ladder .when.warning { fill: var(--warning); font-weight: 700; }
+svg.ladder .when.info { fill: var(--info); font-weight: 700; }
+svg.ladder .arrow.copy { opacity: .55; }
+svg.ladder .arrow:hover { opacity: 1; }
+svg.ladder .arrow:hover text.label { font-weight: 700; }
+svg.ladder .tag { font-size: 9px; font-weight: 700; }
+.note { color: var(--muted); }
+@media print {
+  body { font-size: 11pt; }
+  main { max-width: none; padding: 0; }
+  nav, .tocall { display: none; }
+  a { color: inherit; }
+  .scroll { overflow: visible; border: none; }
+  thead th { position: static; }
+  article.finding, section.ladder, tr { break-inside: avoid; }
+  h2 { break-after: avoid; }
+  svg.ladder { max-width: 100%; height: auto; }
+}
+"""
+
+
+def _head(page: _Page, name: str) -> str:
+    title = page.label("report_title", file=name)
+    sections = (("capture", "capture"), ("calls", "calls"), ("findings", "findings"),
+                ("ladders", "ladders"), ("problems", "problems"))
+    nav = "".join(f'<a href="#{anchor}">{page.label(key)}</a>' for anchor, key in sections)
+    return (
+        "<!DOCTYPE html>\n"
+        f'<html lang="{for_html(page.language)}">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        # no script, and no request to anywhere: the page is read offline, as sent
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+        "style-src 'unsafe-inline'\">\n"
+        f"<title>{title}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n"
+        f"<h1>{title}</h1>\n<nav>{nav}</nav>\n"
+    )
+
+
+def _pairs(rows: Sequence[tuple[str, str]], css: str) -> str:
+    items = "".join(f"<dt>{for_html(key)}</dt><dd>{for_html(value)}</dd>\n" for key, value in rows)
+    return f'<dl class="pairs {css}">\n{items}</dl>\n'
+
+
+def _summary(page: _Page, analysis: Analysis, stats: Stats) -> str:
+    html = (f'<h2 id="capture">{page.label("capture")}</h2>\n'
+            + _pairs(summary_rows(analysis, stats, page.catalog, page.language), "summary"))
+    legend = outcome_legend(stats, page.catalog, page.language)
+    if legend:
+        html += f'<h3 class="sub">{page.label("outcomes")}</h3>\n' + _pairs(legend, "outcomes")
+    return html
+
+
+# -- tables -------------------------------------------------------------------------------------
+
+
+def _tables(page: _Page, analysis: Analysis) -> str:
+    html = f'<h2 id="calls">{page.label("calls")}</h2>\n'
+    if analysis.calls:
+        calls: list[_Row] = [(call_cells(c, page.findings_of(c)), c) for c in analysis.calls]
+        html += _table(page, CALL_COLUMNS, calls, "calls")
+    if analysis.links:
+        html += f'<h3 class="sub">{page.label("linked_legs")}</h3>\n'
+        html += _table(page, LINK_COLUMNS, [([link.call_id, link.other, link.reason], None)
+                                            for link in analysis.links], "links")
+    if analysis.exchanges:
+        html += f'<h2 id="exchanges">{page.label("exchanges")}</h2>\n'
+        exchanges: list[_Row] = [(exchange_cells(e, page.findings_of(e)), e)
+                                 for e in analysis.exchanges]
+        html += _table(page, EXCHANGE_COLUMNS, exchanges, "exchanges")
+    return html
+
+
+def _table(
+    page: _Page, columns: Sequence[str], rows: Sequence[_Row], css: str
+) -> str:
+    head = "".join(f"<th{_cell_class(column)}>{for_html(text)}</th>" for column, text in
+                   zip(columns, headings(page.catalog, columns, page.language), strict=True))
+    body = []
+    for cells, record in rows:
+        tds = []
+        section = page.sections.get((record.call_id, record.first_frame)) if record else None
+        for column, cell in zip(columns, cells, strict=True):
+            text = for_html(cell)
+            if column == "col_call_id" and section:
+                text = f'<a href="#{section[0]}">{text}</a>'
+            tds.append(f"<td{_cell_class(column)}>{text}</td>")
+        worst = _worst(page.findings_of(record)) if record else None
+        row_class = f' class="sev-{worst}"' if worst else ""
+        body.append(f"<tr{row_class}>{''.join(tds)}</tr>\n")
+    return (f'<div class="scroll"><table class="{css}">\n<thead><tr>{head}</tr></thead>\n'
+            f"<tbody>\n{''.join(body)}</tbody>\n</table></div>\n")
+
+
+def _cell_class(column: str) -> str:
+    if column in NUMERIC_COLUMNS:
+        return ' class="num"'
+    if column in ("col_call_id", "col_linked"):
+        return ' class="mono callid"'
+    return ""
+
+
+def _worst(findings: Sequence[Finding]) -> str | None:
+    return max((f.severity for f in findings), key=severity_rank, default=None)
+
+
+# -- findings -----------------------------------------------------------------------------------
+
+
+def _findings(page: _Page, findings: Sequence[Finding]) -> str:
+    html = f'<h2 id="findings">{page.label("findings")}</h2>\n'
+    if not findings:
+        return html + f'<p class="note">{page.label("no_findings")}</p>\n'
+    return html + "".join(_finding(page, finding) for finding in findings)
+
+
+def _finding(page: _Page, finding: Finding) -> str:
+    rule = finding.rule
+    severity = for_html(rule.severity)
+    section = page.sections.get((finding.call_id, finding.call_frame))
+    to_call = f'<a class="tocall" href="#{section[0]}">{section[1]}</a>' if section else ""
+    rows = finding_rows(finding, page.catalog, page.first_ts_ns, page.language)
+    return (
+        f'<article class="finding {severity}" id="{page.finding_ids[id(finding)]}">\n'
+        f'<header><span class="badge {severity}">{page.label(rule.severity)}</span>'
+        f'<span class="rule">{for_html(rule.id)}</span>'
+        f'<span class="rulename mono">{for_html(rule.name)}</span>'
+        f"<h3>{for_html(rule.title.get(page.language))}</h3>{to_call}</header>\n"
+        + _pairs(rows, "finding")
+        + "</article>\n"
+    )
+
+
+# -- ladders ------------------------------------------------------------------------------------
+
+
+def _ladders(page: _Page, drawn: Sequence[Record], total: int) -> str:
+    html = f'<h2 id="ladders">{page.label("ladders")}</h2>\n'
+    if total > len(drawn):
+        html += (f'<p class="note capped">'
+                 f'{page.label("ladders_capped", total=total, shown=len(drawn))}</p>\n')
+    if drawn:
+        html += _legend(page)
+    return html + "".join(_ladder_section(page, record) for record in drawn)
+
+
+def _legend(page: _Page) -> str:
+    classes = [f'<span class="k0">{page.label("request")}</span>']
+    classes += [f'<span class="k{k}">{for_html(page.catalog.classes[name].get(page.language))}'
+                f"</span>" for k, name in sorted(CLASSES.items())]
+    classes.append(f'<span class="copy">{page.label("retransmission")}</span>')
+    classes.append(f'<span class="sdp"><b>{page.label("sdp")}</b>{page.label("sdp_body")}</span>')
+    return f'<p class="legend">{"".join(classes)}</p>\n'
+
+
+def _ladder_section(page: _Page, record: Record) -> str:
+    assert record.ladder is not None
+    anchor, title = page.sections[(record.call_id, record.first_frame)]
+    findings = page.findings_of(record)
+    links = "".join(
+        f'<a href="#{page.finding_ids[id(f)]}"><span class="badge {for_html(f.severity)}">'
+        f'{page.label(f.severity)}</span> {for_html(f.rule.id)} '
+        f"{for_html(f.rule.title.get(page.language))}</a>"
+        for f in findings
+    )
+    found = f'<p class="callfindings">{links}</p>\n' if links else ""
+    svg = ladder_svg(record.ladder, page.catalog, page.first_ts_ns, findings, page.language)
+    return (f'<section class="ladder" id="{anchor}">\n<h3>{title}</h3>\n{found}'
+            f'<div class="scroll">{svg}</div>\n</section>\n')
+
+
+@dataclass(frozen=True)
+class _Geometry:
+    width: int
+    """Of one column."""
+
+    def x(self, column: int) -> int:
+        return GUTTER + column * self.width + self.width // 2
+
+    def y(self, row: int) -> int:
+        return HEADER + row * ROW + ROW // 2 + 4
+
+
+def ladder_svg(
+    arrows: Sequence[Arrow], catalog: Catalog, first_ts_ns: int,
+    findings: Sequence[Finding] = (), language: str = "en",
+) -> str:
+    """One ladder as an inline SVG, sized from its columns and rows: the frames that are
+    evidence of ``findings`` are marked in the colour of the most severe."""
+    columns = endpoints(arrows)
+    index = {endpoint: n for n, endpoint in enumerate(columns)}
+    labels = [_label(arrow, catalog, language) for arrow in arrows]
+    width = _column_width(arrows, labels, index, [str(c) for c in columns])
+    geometry = _Geometry(width)
+    last = len(columns) - 1
+    loops_right = any(index[a.src] == last and a.src == a.dst for a in arrows)
+    svg_width = GUTTER + len(columns) * width + (width // 2 if loops_right else 0)
+    svg_height = HEADER + len(arrows) * ROW + BOTTOM
+    marks = _evidence_marks(findings)
+    parts = [
+        f'<svg class="ladder" width="{svg_width}" height="{svg_height}" '
+        f'viewBox="0 0 {svg_width} {svg_height}">\n',
+        f'<text class="when" x="{GUTTER - 86}" y="{HEADER - 22}" text-anchor="end">'
+        f'{for_html(catalog.label("col_frame", language))}</text>'
+        f'<text class="when" x="{GUTTER - 14}" y="{HEADER - 22}" text-anchor="end">'
+        f'{for_html(catalog.label("col_time", language))}</text>\n',
+    ]
+    for n, endpoint in enumerate(columns):
+        x = geometry.x(n)
+        name = for_html(_fit(str(endpoint), width - 12))
+        parts.append(f'<text class="endpoint" x="{x}" y="{HEADER - 22}" text-anchor="middle" '
+                     f'data-column="{n}">{name}</text>'
+                     f'<line class="lifeline" x1="{x}" y1="{HEADER - 12}" x2="{x}" '
+                     f'y2="{svg_height - BOTTOM // 2}"/>\n')
+    for row, (arrow, label) in enumerate(zip(arrows, labels, strict=True)):
+        parts.append(_arrow_svg(geometry, row, arrow, label, index, first_ts_ns,
+                                marks.get(arrow.frame), catalog, language))
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _label(arrow: Arrow, catalog: Catalog, language: str) -> str:
+    """The arrow's label as plain text, controls shown: ``200 OK (copy 2)``."""
+    label = for_terminal(arrow.label)
+    if arrow.copy > 1:
+        label += " (" + catalog.label("copy", language, n=arrow.copy) + ")"
+    return label
+
+
+def _column_width(
+    arrows: Sequence[Arrow], labels: Sequence[str], index: dict[Endpoint, int],
+    headers: Sequence[str],
+) -> int:
+    """Wide enough for the widest label over the columns it spans, and every address."""
+    need = max((_text_width(h) + 16 for h in headers), default=0)
+    for arrow, label in zip(arrows, labels, strict=True):
+        span = abs(index[arrow.src] - index[arrow.dst])
+        tag = SDP_TAG + 6 if arrow.has_sdp else 0
+        if span:
+            need = max(need, -(-(_text_width(label) + tag + 2 * HEAD + 16) // span))
+        else:
+            need = max(need, _text_width(label) + tag + LOOP + 24)
+    return max(MIN_COLUMN, min(MAX_COLUMN, need))
+
+
+def _text_width(text: str) -> int:
+    return round(cell_len(text) * CHAR_WIDTH)
+
+
+def _fit(text: str, pixels: int) -> str:
+    """Cut text (already free of controls) to what fits in ``pixels``, with an ellipsis."""
+    cells = max(1, round(pixels / CHAR_WIDTH))  # the inverse of _text_width
+    return terminal.fit(text, cells).rstrip() if cell_len(text) > cells else text
+
+
+def _evidence_marks(findings: Sequence[Finding]) -> dict[int, tuple[str, str]]:
+    """Frame -> (worst severity, rule ids) of the findings that name it as evidence."""
+    marks: dict[int, tuple[str, str]] = {}
+    for finding in sorted(findings, key=lambda f: -severity_rank(f.severity)):
+        for item in finding.evidence:
+            severity, rules = marks.get(item.frame, (finding.severity, ""))
+            if finding.rule.id not in rules.split():
+                rules = f"{rules} {finding.rule.id}".strip()
+            marks[item.frame] = (severity, rules)
+    return marks
+
+
+def _arrow_svg(
+    geometry: _Geometry, row: int, arrow: Arrow, label: str, index: dict[Endpoint, int],
+    first_ts_ns: int, mark: tuple[str, str] | None, catalog: Catalog, language: str,
+) -> str:
+    src, dst = index[arrow.src], index[arrow.dst]
+    y = geometry.y(row)
+    klass = min(arrow.status // 100, 6) if arrow.status else 0
+    css = f"arrow k{klass}" + (" copy" if arrow.copy > 1 else "")
+    dash = ' stroke-dasharray="6 4"' if arrow.copy > 1 else ""
+    seconds = (arrow.ts_ns - first_ts_ns) / 1e9
+    when_css = f"when {mark[0]}" if mark else "when"
+    frame_label = for_html(catalog.label("frame", language))
+    tooltip = (f"{frame_label} {arrow.frame}: {for_html(str(arrow.src))} → "
+               f"{for_html(str(arrow.dst))} {for_html(arrow.transport)} {for_html(label)}"
+               + (f" [{for_html(mark[1])}]" if mark else ""))
+    head = (f'<g class="{css}" data-frame="{arrow.frame}" data-src="{src}" data-dst="{dst}">'
+            f"<title>{tooltip}</title>"
+            f'<text class="{when_css}" x="{GUTTER - 86}" y="{y + 4}" text-anchor="end">'
+            f"{arrow.frame}</text>"
+            f'<text class="{when_css}" x="{GUTTER - 14}" y="{y + 4}" text-anchor="end">'
+            f"+{seconds:.3f}</text>")
+    tag_width = SDP_TAG + 6 if arrow.has_sdp else 0
+    sdp = for_html(catalog.label("sdp", language))
+    if src == dst:
+        x = geometry.x(src)
+        room = geometry.width - LOOP - 24 - tag_width
+        text = _fit(label, room)
+        text_x = x + LOOP + 8
+        body = (f'<path d="M{x} {y - 8} h{LOOP} v16 h{-(LOOP - HEAD)}" fill="none" '
+                f'stroke="currentColor" stroke-width="1.6"{dash}/>'
+                f'<polygon points="{x},{y + 8} {x + HEAD},{y + 4} {x + HEAD},{y + 12}" '
+                'fill="currentColor"/>'
+                f'<text class="label" x="{text_x}" y="{y + 4}" fill="currentColor">'
+                f"{for_html(text)}</text>")
+        tag_x = text_x + _text_width(text) + 6
+    else:
+        x1, x2 = geometry.x(src), geometry.x(dst)
+        step = HEAD if x2 > x1 else -HEAD
+        room = abs(x2 - x1) - 2 * HEAD - 16 - tag_width
+        text = _fit(label, room)
+        middle = (x1 + x2) // 2 - tag_width // 2
+        body = (f'<line x1="{x1}" y1="{y}" x2="{x2 - step}" y2="{y}" stroke="currentColor" '
+                f'stroke-width="1.6"{dash}/>'
+                f'<polygon points="{x2},{y} {x2 - step},{y - 4.5} {x2 - step},{y + 4.5}" '
+                'fill="currentColor"/>'
+                f'<text class="label" x="{middle}" y="{y - 6}" text-anchor="middle" '
+                f'fill="currentColor">{for_html(text)}</text>')
+        tag_x = middle + _text_width(text) // 2 + 6
+        y -= 10
+    if arrow.has_sdp:
+        body += (f'<g class="sdp"><rect x="{tag_x}" y="{y - 7}" width="{SDP_TAG}" height="13" '
+                 f'rx="3" fill="none" stroke="currentColor"/><text class="tag" '
+                 f'x="{tag_x + SDP_TAG // 2}" y="{y + 3}" text-anchor="middle" '
+                 f'fill="currentColor">{sdp}</text></g>')
+    return head + body + "</g>\n"
+
+
+# -- what could not be read ---------------------------------------------------------------------
+
+
+def _problems(page: _Page, analysis: Analysis) -> str:
+    html = f'<h2 id="problems">{page.label("problems")}</h2>\n'
+    rows = problem_cells(analysis.summary)
+    if not rows:
+        return html + f'<p class="note">{page.label("no_problems")}</p>\n'
+    head = "".join(f"<th{_cell_class(c)}>{page.label(c)}</th>" for c in PROBLEM_COLUMNS)
+    body = "".join(
+        "<tr>" + "".join(f"<td{_cell_class(c)}>{for_html(cell)}</td>"
+                         for c, cell in zip(PROBLEM_COLUMNS, cells, strict=True)) + "</tr>\n"
+        for cells in rows
+    )
+    return (f'{html}<div class="scroll"><table class="problems">\n'
+            f"<thead><tr>{head}</tr></thead>\n<tbody>\n{body}</tbody>\n</table></div>\n")
