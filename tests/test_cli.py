@@ -69,7 +69,7 @@ def test_messages_as_json_lines(write_capture) -> None:
 def test_messages_table(write_capture) -> None:
     code, out, _ = run(["messages", str(write_capture(call_capture()))])
     lines = out.splitlines()
-    assert code == 0 and lines[0].split()[:3] == ["Frame", "Time", "Source"]
+    assert code == 0 and lines[0].split()[:4] == ["Frame", "Time", "s", "Source"]
     assert lines[2].split()[:6] == [
         "2",
         "0.001000",

@@ -14,7 +14,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from sipdiag.report.terminal import print_fields
+from sipdiag.report import wording
+from sipdiag.report.terminal import cell, print_fields
 from sipdiag.rules.catalog import Catalog, Explained, ResponseCode
 from sipdiag.rules.model import Rule
 
@@ -31,7 +32,7 @@ def print_response(console: Console, catalog: Catalog, code: int, language: str 
     _print_heading(console, f"{entry.code} {entry.reason}")
     rows = [
         (label("class"), catalog.classes[entry.klass].get(language)),
-        (label("rfc"), entry.rfc),
+        (label("rfc"), wording.references(catalog, [entry.rfc], language)),
         (label("cause"), catalog.causes[entry.cause].get(language)),
         (label("next"), catalog.next_steps[entry.next].get(language)),
     ]
@@ -48,7 +49,7 @@ def print_comparison(
     table.add_column(f"{b.code} {b.reason}", ratio=1)
     rows: list[tuple[str, Callable[[ResponseCode], str]]] = [
         ("class", lambda e: catalog.classes[e.klass].get(language)),
-        ("rfc", lambda e: e.rfc),
+        ("rfc", lambda e: wording.references(catalog, [e.rfc], language)),
         ("meaning", lambda e: e.text.meaning.get(language)),
         ("seen_when", lambda e: e.text.seen_when.get(language)),
         ("fix", lambda e: e.text.fix.get(language)),
@@ -56,7 +57,7 @@ def print_comparison(
         ("next", lambda e: catalog.next_steps[e.next].get(language)),
     ]
     for key, value in rows:
-        table.add_row(Text(label(key), style="bold"), Text(value(a)), Text(value(b)))
+        table.add_row(cell(label(key), "bold"), cell(value(a)), cell(value(b)))
     console.print(table)
     console.print(Text(label("differences"), style="bold underline"))
     for sentence, values in catalog.compare(a, b, language).differences:
@@ -72,7 +73,8 @@ def print_q850(console: Console, catalog: Catalog, cause: int, language: str = "
 def print_warning(console: Console, catalog: Catalog, code: int, language: str = "en") -> None:
     entry = catalog.warnings[code]
     _print_heading(console, f"{catalog.label('warning_code', language)} {code}: {entry.name}")
-    print_fields(console, [(catalog.label("rfc", language), entry.rfc),
+    print_fields(console, [(catalog.label("rfc", language),
+                            wording.references(catalog, [entry.rfc], language)),
                            *_explained(catalog, entry.text, language)])
 
 
@@ -80,7 +82,7 @@ def print_rule(console: Console, catalog: Catalog, rule: Rule, language: str = "
     label = partial(catalog.label, language=language)
     _print_heading(console, f"{rule.id} {rule.name}: {rule.title.get(language)}")
     how = f"{label('check')} {rule.check}" if rule.check else (
-        f"{label('pattern')}: {len(rule.steps)} {label('steps')}"
+        f"{label('pattern')}: {label('steps', n=len(rule.steps))}"
     )
     print_fields(console, [
         (label("severity"), label(rule.severity)),
@@ -89,7 +91,7 @@ def print_rule(console: Console, catalog: Catalog, rule: Rule, language: str = "
         (label("why"), rule.explanation.get(language)),
         (label("causes"), rule.causes.get(language)),
         (label("how_to_fix"), rule.fix.get(language)),
-        (label("references"), "; ".join(rule.references)),
+        (label("references"), wording.references(catalog, rule.references, language)),
         (label("tests"), "; ".join(f"{t.sample} ({t.expect})" for t in rule.tests)),
     ])
 
@@ -102,8 +104,8 @@ def print_rules(
     for key in ("rule", "severity", "scope", "name", "title", "pattern"):
         table.add_column(label(key))
     for rule in rules:
-        how = rule.check or f"{len(rule.steps)} {label('steps')}"
-        table.add_row(*(Text(cell) for cell in (
+        how = rule.check or label("steps", n=len(rule.steps))
+        table.add_row(*(cell(text) for text in (
             rule.id, label(rule.severity), rule.scope, rule.name, rule.title.get(language), how,
         )))
     console.print(table)

@@ -13,6 +13,7 @@ from functools import partial
 from rich.console import Console
 from rich.text import Text
 
+from sipdiag.report import wording
 from sipdiag.report.escape import for_terminal
 from sipdiag.report.terminal import print_fields
 from sipdiag.rules.catalog import Catalog
@@ -60,7 +61,7 @@ def finding_rows(
     """
     label = partial(catalog.label, language=language)
     rule = finding.rule
-    call = f"{finding.call_id} ({label('frame')} {finding.call_frame})"
+    call = label("call_ref", call_id=finding.call_id, frame=finding.call_frame)
     rows = [(label(key), text) for key, text in (
         ("call", call),
         ("what_happened", finding.message(language)),
@@ -74,7 +75,7 @@ def finding_rows(
         if reference:
             rows.append((label("see_also"), reference))
     if rule.references:
-        rows.append((label("references"), "; ".join(rule.references)))
+        rows.append((label("references"), wording.references(catalog, rule.references, language)))
     return rows
 
 
@@ -91,10 +92,9 @@ def evidence_text(
     """``4 200 INVITE +1.208 s; 5 200 INVITE (copy 2) +1.712 s``: frame, message, time."""
     parts = []
     for item in evidence:
-        text = f"{item.frame} {item.what}"
-        if item.copy > 1:
-            text += " (" + catalog.label("copy", language, n=item.copy) + ")"
-        parts.append(f"{text} +{(item.time_ns - first_ts_ns) / 1e9:.3f} s")
+        mark = wording.copy_mark(catalog, item.copy, language)
+        time = wording.offset(catalog, (item.time_ns - first_ts_ns) / 1e9, language)
+        parts.append(f"{item.frame} {item.what}{mark} {time}")
     return "; ".join(parts)
 
 

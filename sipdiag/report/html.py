@@ -24,7 +24,7 @@ from sipdiag.dialogs.ladder import Arrow, endpoints
 from sipdiag.dialogs.records import CallRecord, ExchangeRecord
 from sipdiag.network import Endpoint
 from sipdiag.pipeline import Analysis
-from sipdiag.report import terminal
+from sipdiag.report import terminal, wording
 from sipdiag.report.calls import (
     CALL_COLUMNS,
     EXCHANGE_COLUMNS,
@@ -437,7 +437,7 @@ def _label(arrow: Arrow, catalog: Catalog, language: str) -> str:
     """The arrow's label as plain text, controls shown: ``200 OK (copy 2)``."""
     label = for_terminal(arrow.label)
     if arrow.copy > 1:
-        label += " (" + catalog.label("copy", language, n=arrow.copy) + ")"
+        label += wording.copy_mark(catalog, arrow.copy, language)
     return label
 
 

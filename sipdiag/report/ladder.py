@@ -17,7 +17,7 @@ from rich.text import Text
 
 from sipdiag.dialogs.ladder import Arrow, endpoints
 from sipdiag.network import Endpoint
-from sipdiag.report import terminal
+from sipdiag.report import terminal, wording
 from sipdiag.report.escape import for_terminal
 from sipdiag.rules.catalog import Catalog
 
@@ -43,7 +43,7 @@ def print_ladder(
     for arrow in arrows:
         label = for_terminal(arrow.label)
         if arrow.copy > 1:
-            label += " (" + catalog.label("copy", language, n=arrow.copy) + ")"
+            label += wording.copy_mark(catalog, arrow.copy, language)
         seconds = (arrow.ts_ns - first_ts_ns) / 1e9
         prefix = f"{arrow.frame:>7} {'+' + format(seconds, '.3f'):>11} "
         lane = draw(columns.index(arrow.src), columns.index(arrow.dst), len(columns), width, label)

@@ -64,16 +64,16 @@ def write_json_lines(records: Iterable[Record], out: TextIO) -> None:
 
 
 TABLE_COLUMNS: tuple[tuple[str, int], ...] = (
-    ("Frame", 7),
-    ("Time", 12),
-    ("Source", 22),
-    ("Destination", 22),
-    ("Proto", 5),
-    ("Message", 0),
-    ("Call-ID", 0),
-    ("CSeq", 14),
+    ("col_frame", 7),
+    ("col_time", 12),
+    ("col_source", 22),
+    ("col_destination", 22),
+    ("col_proto", 5),
+    ("col_message", 0),
+    ("col_call_id", 0),
+    ("col_cseq", 14),
 )
-"""(heading, width); width 0 shares what the terminal has left."""
+"""(label key of the heading, width); width 0 shares what the terminal has left."""
 
 
 def table_cells(record: Record) -> list[str]:

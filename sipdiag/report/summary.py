@@ -13,7 +13,7 @@ from rich.console import Console
 
 from sipdiag.capture import linktypes
 from sipdiag.pipeline import Analysis, CaptureSummary
-from sipdiag.report import terminal
+from sipdiag.report import terminal, wording
 from sipdiag.report.escape import for_terminal
 from sipdiag.report.messages import iso_time
 from sipdiag.report.stats import Spread, Stats
@@ -36,8 +36,8 @@ def summary_rows(
     rows += [
         (label("sip_messages"), str(summary.sip_messages)),
         (label("defects"), str(summary.defective_messages)),
-        (label("calls"), counted(stats.calls, stats.call_outcomes)),
-        (label("exchanges"), counted(stats.exchanges, stats.exchange_outcomes)),
+        (label("calls"), _total(catalog, stats.calls, stats.call_outcomes, language)),
+        (label("exchanges"), _total(catalog, stats.exchanges, stats.exchange_outcomes, language)),
     ]
     if stats.attempts:
         rows.append((label("asr"), _ratio(catalog, stats.asr, stats.answered, stats.attempts,
@@ -48,12 +48,11 @@ def summary_rows(
         rows.append((label("pdd"), spread_text(catalog, stats.post_dial_delay, language)))
     if stats.final_statuses:
         statuses = sorted(stats.final_statuses.items())
-        rows.append((label("final_responses"),
-                     ", ".join(f"{code or '-'} x{count}" for code, count in statuses)))
+        rows.append((label("final_responses"), wording.counted(
+            catalog, [(str(code or "-"), n) for code, n in statuses], language, "times")))
     if stats.findings:
-        rows.append((label("findings"), ", ".join(
-            f"{count} {label(severity)}" for severity, count in sorted(stats.findings.items())
-        )))
+        rows.append((label("findings"), wording.counted(
+            catalog, [(label(s), n) for s, n in sorted(stats.findings.items())], language)))
     return rows
 
 
@@ -61,11 +60,11 @@ def _format(summary: CaptureSummary) -> str:
     return summary.format + (f" ({summary.compression})" if summary.compression else "")
 
 
-def counted(total: int, outcomes: Counter[str]) -> str:
+def _total(catalog: Catalog, total: int, outcomes: Counter[str], language: str) -> str:
     """``12 (2 busy, 10 completed)``."""
     if not total:
         return "0"
-    return f"{total} (" + ", ".join(f"{n} {o}" for o, n in sorted(outcomes.items())) + ")"
+    return f"{total} ({wording.counted(catalog, sorted(outcomes.items()), language)})"
 
 
 def _ratio(catalog: Catalog, percent: float | None, count: int, attempts: int,

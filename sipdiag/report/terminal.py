@@ -59,6 +59,12 @@ def print_rows(console: Console, rows: Iterable[tuple[list[str], str]], widths: 
         console.print(Text(line.rstrip(), style=style), no_wrap=True, overflow="crop")
 
 
+def cell(text: str, style: str = "") -> Text:
+    """A table cell whose text folds anywhere when a run has no space to wrap at, as Japanese
+    and Chinese sentences have none (rich would otherwise cut it with an ellipsis)."""
+    return Text(text, style=style, overflow="fold")
+
+
 def status_style(status: int | None) -> str:
     return STATUS_STYLES.get(status // 100, "") if status else REQUEST_STYLE
 
@@ -68,7 +74,7 @@ def print_key_values(console: Console, title: str, rows: Iterable[tuple[str, str
     table.add_column(style="bold")
     table.add_column()
     for key, value in rows:
-        table.add_row(Text(key), Text(value))
+        table.add_row(cell(key), cell(value))
     console.print(table)
 
 
@@ -80,8 +86,7 @@ def print_fields(console: Console, rows: Iterable[tuple[str, str]], indent: int 
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column(ratio=1)
     for name, text in rows:
-        cells = [Text(name), Text(text)]
-        grid.add_row(*([Text("")] if indent else []), *cells)
+        grid.add_row(*([cell("")] if indent else []), cell(name), cell(text))
     console.print(grid)
 
 
@@ -92,7 +97,7 @@ def print_table(
     for heading in headings:
         table.add_column(heading)
     for row in rows:
-        table.add_row(*(Text(cell) for cell in row))
+        table.add_row(*(cell(text) for text in row))
     console.print(table)
 
 

@@ -14,12 +14,13 @@ No I/O besides reading the data files.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from sipdiag.rules.catalog import Catalog, load_catalog
 from sipdiag.rules.engine import Engine
 from sipdiag.rules.loader import RuleSet, load_rules
+from sipdiag.rules.text import Text
 from sipdiag.rules.yamlfile import DataError
 
 
@@ -30,6 +31,22 @@ def builtin_folder() -> Path:
         if (candidate / "catalog").is_dir():
             return candidate
     raise DataError(f"{package}: the built-in rules folder is missing")
+
+
+def texts_of(engine: Engine) -> Iterator[Text]:
+    """Every text of the rules and the catalog, each once."""
+    for rule in engine.rules.rules:
+        yield from (rule.title, rule.message, rule.explanation, rule.causes, rule.fix)
+    catalog = engine.catalog
+    explained = [e.text for e in catalog.responses.values()]
+    explained += [e.text for e in catalog.q850.values()]
+    explained += [e.text for e in catalog.warnings.values()]
+    for text in explained:
+        yield from (text.meaning, text.seen_when, text.fix)
+    for texts in (catalog.outcomes, catalog.labels, catalog.classes, catalog.causes,
+                  catalog.next_steps, catalog.sentences):
+        yield from texts.values()
+    yield from catalog.pairs.values()
 
 
 def builtin_catalog() -> Catalog:
@@ -43,5 +60,6 @@ def load_engine(extra: Sequence[Path] = ()) -> Engine:
 
 
 __all__ = [
-    "Catalog", "DataError", "Engine", "RuleSet", "builtin_catalog", "builtin_folder", "load_engine"
+    "Catalog", "DataError", "Engine", "RuleSet", "builtin_catalog", "builtin_folder", "load_engine",
+    "texts_of",
 ]

@@ -50,6 +50,9 @@ LABELS = (
     "test_call", "test_exchange",
     "report_title", "ladders", "ladders_capped", "col_time", "request", "retransmission", "sdp",
     "sdp_body", "no_problems",
+    "col_source", "col_destination", "col_proto", "col_message", "col_cseq", "read_summary",
+    "read_problems", "translations", "translations_complete", "col_where", "col_text",
+    "counted", "separator", "rfc_section", "times", "call_ref",
 )
 """The words of the reports (report.yaml): every one the reporters use, and no other."""
 SENTENCES = ("same_class", "class_differs", "final_vs_provisional", "neither_a_problem",

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from sipdiag.rules.yamlfile import DataError, Fields
 
 BASE_LANGUAGE = "en"
+LANGUAGES = ("en", "ko", "ja")
+"""The languages sipdiag's own texts are written in; a user's rule may add others."""
 LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?)\}")
 
@@ -22,6 +24,8 @@ _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-
 @dataclass(frozen=True, slots=True)
 class Text:
     by_language: Mapping[str, str]
+    where: str = ""
+    """``file:line key``: where the text was read, to list what lacks a translation."""
 
     def get(self, language: str = BASE_LANGUAGE) -> str:
         return self.by_language.get(language) or self.by_language[BASE_LANGUAGE]
@@ -58,8 +62,8 @@ def parse_text(fields: Fields, key: str, *, required: bool = True) -> Text | Non
     for language, _ in list(languages.items()):
         if not LANGUAGE_TAG.match(language):
             raise languages.error(language, f"'{language}' in '{key}' is not a language tag")
-        text = languages.need(language, str).strip()
-        if not text:
+        text = languages.need(language, str).strip("\n")  # quoted spaces are meant: ", "
+        if not text.strip():
             raise languages.error(language, f"the {language} text of '{key}' is empty")
         texts[language] = text
     languages.done()
@@ -72,7 +76,7 @@ def parse_text(fields: Fields, key: str, *, required: bool = True) -> Text | Non
                 language, f"the {language} text of '{key}' has placeholders "
                 f"{sorted(placeholders_of(text))}, English has {sorted(expected)}"
             )
-    return Text(texts)
+    return Text(texts, f"{fields.path}:{fields.line(key)} {key}")
 
 
 def need_text(fields: Fields, key: str) -> Text:

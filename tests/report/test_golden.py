@@ -50,6 +50,23 @@ def golden_name(sample: str, suffix: str) -> str:
     return f"{path.parent.name}/{path.stem}.{suffix}"
 
 
+LANGUAGE_SAMPLES = ("samples/rules/reinvite-481.pcap", "samples/rules/codec-mismatch-488-606.pcap")
+TRANSLATED = ("terminal", "markdown")
+
+
+@pytest.mark.parametrize("sample", LANGUAGE_SAMPLES)
+@pytest.mark.parametrize("kind", TRANSLATED)
+@pytest.mark.parametrize("lang", ["ko", "ja"])
+def test_translated_output_matches_its_golden_file(
+    sample: str, kind: str, lang: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    options, suffix = FORMATS[kind]
+    _, text = run([sample, *options, "--lang", lang], monkeypatch)
+    if kind == "terminal":
+        text = strip_trailing_spaces(text)
+    check_golden(golden_name(sample, f"{lang}.{suffix}"), text)
+
+
 @pytest.mark.parametrize("sample", SAMPLES)
 @pytest.mark.parametrize("kind", FORMATS)
 def test_output_matches_its_golden_file(
@@ -77,6 +94,8 @@ def test_the_golden_files_are_the_ones_the_test_writes() -> None:
     """No stale file is left behind when a sample or a format is taken off the lists."""
     folder = ROOT / "tests" / "golden"
     expected = {golden_name(s, suffix) for s in SAMPLES for _, suffix in FORMATS.values()}
+    expected |= {golden_name(s, f"{lang}.{FORMATS[kind][1]}") for s in LANGUAGE_SAMPLES
+                 for kind in TRANSLATED for lang in ("ko", "ja")}
     found = {str(p.relative_to(folder)) for p in folder.rglob("*")
              if p.is_file() and p.suffix != ".py" and "__pycache__" not in p.parts}
     assert expected <= found

@@ -1,0 +1,63 @@
+"""Command line: ``sipdiag CAPTURE`` and its subcommands.
+
+Exit codes (documented in the README and in ``--help``):
+
+- 0: the command did what was asked, and no finding reached ``--fail-on``;
+- 1: a finding at or above ``--fail-on`` (default: error); for ``check``, an expectation not met;
+- 2: usage error, an input that cannot be read (not a capture, missing file), a broken rule file
+  or expectations file;
+- 130: interrupted.
+
+Problems inside a capture that could be read (a cut file, malformed SIP) are reported and are
+not errors: the capture was analysed as far as it goes.
+
+``main`` takes its streams and environment as arguments, so tests run it without touching the
+process's own (httpie's Environment pattern). One module per command: ``analyze``, ``messages``,
+``check``, ``catalog`` (rules, explain, translations); ``options`` builds the parser.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+
+from sipdiag.capture import CaptureError
+from sipdiag.cli import analyze, catalog, check, messages
+from sipdiag.cli.common import Environment, ExitStatus, os_environ
+from sipdiag.cli.options import SUBCOMMANDS, Parser, build_parser
+from sipdiag.rules import DataError
+
+COMMANDS: dict[str, Callable[..., int]] = {
+    "analyze": analyze.run,
+    "messages": messages.run,
+    "rules": catalog.run_rules,
+    "explain": catalog.run_explain,
+    "translations": catalog.run_translations,
+    "check": check.run,
+}
+
+
+def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:
+    env = env or Environment(environ=os_environ())
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list and args_list[0] not in SUBCOMMANDS and not args_list[0].startswith("-"):
+        args_list.insert(0, "analyze")
+    parser = build_parser()
+    Parser.stream = env.stderr
+    try:
+        args = parser.parse_args(args_list)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    if args.command is None:
+        parser.print_usage(env.stderr)
+        return ExitStatus.ERROR
+    try:
+        return COMMANDS[args.command](args, env)
+    except (CaptureError, DataError) as exc:
+        env.stderr.write(f"sipdiag: error: {exc}\n")
+        return ExitStatus.ERROR
+    except KeyboardInterrupt:
+        return ExitStatus.INTERRUPTED
+
+
+__all__ = ["Environment", "ExitStatus", "main"]

@@ -1,0 +1,56 @@
+"""What every command shares: its streams, exit statuses, the reader's language, the console."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import BinaryIO, TextIO
+
+from rich.console import Console
+
+from sipdiag.report import terminal
+from sipdiag.rules.text import BASE_LANGUAGE, LANGUAGES
+
+
+class ExitStatus(IntEnum):
+    OK = 0
+    FINDINGS = 1
+    ERROR = 2
+    INTERRUPTED = 130
+
+
+@dataclass
+class Environment:
+    stdout: TextIO = field(default_factory=lambda: sys.stdout)
+    stderr: TextIO = field(default_factory=lambda: sys.stderr)
+    stdin: BinaryIO = field(default_factory=lambda: sys.stdin.buffer)
+    environ: Mapping[str, str] = field(default_factory=dict)
+
+
+def os_environ() -> Mapping[str, str]:
+    return os.environ
+
+
+LOCALE_VARIABLES = ("LC_ALL", "LC_MESSAGES", "LANG")
+"""In POSIX order of precedence: the first one set decides."""
+
+
+def language(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
+    """``--lang``, else the locale (``ko_KR.UTF-8`` -> ``ko``), else English."""
+    if getattr(args, "lang", None):
+        return str(args.lang)
+    for variable in LOCALE_VARIABLES:
+        value = environ.get(variable)
+        if value:
+            tag = value.split(".")[0].split("@")[0].split("_")[0].lower()
+            return tag if tag in LANGUAGES else BASE_LANGUAGE
+    return BASE_LANGUAGE
+
+
+def console(args: argparse.Namespace, env: Environment) -> Console:
+    return terminal.make_console(env.stdout, environ=env.environ,
+                                 no_color=getattr(args, "no_color", False))

@@ -1,0 +1,189 @@
+"""The parser: every command, its options, and the types that check their values."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+from sipdiag import __version__
+from sipdiag.dialogs.select import TimePoint
+from sipdiag.report.html import MAX_LADDERS
+from sipdiag.rules.model import SEVERITIES
+from sipdiag.rules.text import LANGUAGES
+
+SUBCOMMANDS = ("analyze", "messages", "rules", "explain", "translations", "check")
+CAPTURE_HELP = "pcap, pcapng, ERF or NetMon file (gzip, bzip2, xz ok); - for standard input"
+
+
+class Parser(argparse.ArgumentParser):
+    """Writes its usage and errors to the Environment's stderr, not the process's."""
+
+    stream: TextIO | None = None
+
+    def _print_message(self, message: str, file: object = None) -> None:
+        if message:
+            (self.stream or sys.stderr).write(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(
+        prog="sipdiag",
+        description="Read SIP signalling from packet captures and explain what went wrong.",
+        epilog="Exit codes: 0 success; 1 findings at or above --fail-on (check: an expectation "
+        "not met); 2 usage error, unreadable input or a broken rule or expectations file; "
+        "130 interrupted.",
+    )
+    parser.add_argument("--version", action="version", version=f"sipdiag {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    _add_analyze(commands.add_parser(
+        "analyze", help="what happened in each call (the default: sipdiag CAPTURE)"))
+    _add_messages(commands.add_parser("messages", help="list every SIP message of a capture"))
+    _add_rules(commands.add_parser("rules", help="list every rule sipdiag applies"))
+    _add_explain(commands.add_parser(
+        "explain",
+        help="explain a SIP response code, compare two, or show a rule",
+        description="ITEM is a response code (481), a rule (D101 or bye-answered-481), "
+        "q850:CAUSE or warning:CODE. Two response codes are compared side by side.",
+    ))
+    _add_translations(commands.add_parser(
+        "translations", help="list the texts that have no translation in a language"))
+    _add_check(commands.add_parser(
+        "check",
+        help="check the calls of a capture against an expectations file (for CI)",
+        description="Exit codes: 0 every expectation met; 1 an expectation not met; 2 usage "
+        "error, unreadable capture, or a broken expectations or rule file.",
+    ))
+    return parser
+
+
+def _add_analyze(command: argparse.ArgumentParser) -> None:
+    _add_capture(command)
+    command.add_argument(
+        "--format", choices=("terminal", "json", "junit", "markdown"), default="terminal",
+        help="tables for people (default), one JSON document, JUnit XML for CI test reports, "
+        "or Markdown for a ticket",
+    )
+    command.add_argument(
+        "--fail-on", choices=(*SEVERITIES, "never"), default="error",
+        help="exit with 1 when a finding is at least this severe (default: error)",
+    )
+    command.add_argument(
+        "--ladder", action="store_true",
+        help="draw the ladder diagram of every failing call (with --call: of those calls)",
+    )
+    command.add_argument(
+        "--html", type=Path, metavar="FILE",
+        help="also write the report as one self-contained HTML page, with the ladder diagram "
+        f"of every selected call (the first {MAX_LADDERS})",
+    )
+    _add_rules_folders(command)
+    _add_selection(command)
+    command.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _add_output(command)
+
+
+def _add_messages(command: argparse.ArgumentParser) -> None:
+    _add_capture(command)
+    command.add_argument(
+        "--format", choices=("table", "jsonl"), default="table",
+        help="a table for people (default) or one JSON object per line",
+    )
+    command.add_argument(
+        "--count", action="store_true", help="only count the messages by method and status"
+    )
+    _add_output(command)
+
+
+def _add_rules(command: argparse.ArgumentParser) -> None:
+    _add_rules_folders(command)
+    _add_output(command)
+
+
+def _add_explain(command: argparse.ArgumentParser) -> None:
+    command.add_argument("items", nargs="+", metavar="ITEM")
+    _add_rules_folders(command)
+    _add_output(command)
+
+
+def _add_translations(command: argparse.ArgumentParser) -> None:
+    _add_rules_folders(command)
+    _add_output(command)
+
+
+def _add_check(command: argparse.ArgumentParser) -> None:
+    command.add_argument("capture", help=CAPTURE_HELP)
+    command.add_argument("--expect", type=Path, required=True, metavar="FILE",
+                         help="the expectations, a YAML file (see the README)")
+    command.add_argument("--format", choices=("terminal", "json", "junit"), default="terminal",
+                         help="a table for people (default), a JSON document, or JUnit XML")
+    _add_rules_folders(command)
+    _add_output(command)
+
+
+def _add_capture(command: argparse.ArgumentParser) -> None:
+    command.add_argument("capture", help=CAPTURE_HELP)
+    command.add_argument(
+        "-j", "--jobs", type=int, default=0,
+        help="processes to read with (default: one per core for large files)",
+    )
+
+
+def _add_output(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--no-color", action="store_true", help="plain text, no colours")
+    command.add_argument(
+        "--lang", choices=LANGUAGES,
+        help="the language of the explanations and the report (default: from LC_ALL, "
+        "LC_MESSAGES or LANG, else English)",
+    )
+
+
+def _add_rules_folders(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--rules", action="append", type=Path, default=[], metavar="DIR",
+        help="a folder of your own rule files, besides the built-in ones (repeatable)",
+    )
+
+
+def _add_selection(command: argparse.ArgumentParser) -> None:
+    group = command.add_argument_group("choosing calls (each option can be repeated)")
+    group.add_argument("--call", action="append", default=[], metavar="CALL_ID",
+                       help="only this call (and draw its ladder)")
+    group.add_argument("--user", "--number", action="append", default=[], metavar="USER",
+                       help="only calls whose From, To or Request-URI user contains this")
+    group.add_argument("--ip", action="append", default=[], type=ip_address, metavar="ADDRESS",
+                       help="only calls with a message from or to this address")
+    group.add_argument("--since", type=time_point, metavar="TIME",
+                       help="only calls still going at this time: 2024-05-01T10:00:00 (UTC) "
+                       "or +SECONDS from the first frame")
+    group.add_argument("--until", type=time_point, metavar="TIME",
+                       help="only calls started by this time (same forms as --since)")
+    group.add_argument("--failed", action="store_true",
+                       help="only failing calls: a warning or error, or a failed outcome")
+
+
+def ip_address(text: str) -> str:
+    try:
+        return str(ipaddress.ip_address(text.strip("[]")))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an IP address") from exc
+
+
+def time_point(text: str) -> TimePoint:
+    """``+12.5`` (seconds from the first frame) or an ISO 8601 time (UTC unless it says)."""
+    if text.startswith("+"):
+        try:
+            return TimePoint(round(float(text[1:].removesuffix("s")) * 1e9), relative=True)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(f"{text!r} is not +SECONDS") from exc
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a time like 2024-05-01T10:00:00 or +SECONDS") from exc
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return TimePoint(round(when.timestamp() * 1_000_000) * 1000)
