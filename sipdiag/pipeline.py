@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -40,6 +41,7 @@ from sipdiag.rules import Engine
 from sipdiag.rules.model import Finding, severity_rank
 from sipdiag.sip.message import SipMessage
 from sipdiag.sip.reader import SipReader
+from sipdiag.spool import Listing, Mapped, Ordered, Spool
 
 T = TypeVar("T")
 R = TypeVar("R", CallRecord, ExchangeRecord)
@@ -139,16 +141,24 @@ def _fill_summary(summary: CaptureSummary, reader: Reader, sip: SipReader) -> No
 
 @dataclass(slots=True)
 class Analysis:
-    """Everything a report says about one capture."""
+    """Everything a report says about one capture.
+
+    Calls, exchanges and findings are spooled to disk as they are made and read back in order
+    (``spool.Spool``), so that memory follows the calls in progress, not the length of the
+    capture; a report may go through them several times.
+    """
 
     summary: CaptureSummary
-    calls: list[CallRecord]
-    exchanges: list[ExchangeRecord]
+    calls: Listing[CallRecord]
+    """In the order of their first frames."""
+    exchanges: Listing[ExchangeRecord]
     links: list[Link]
     message_counts: Counter[str]
     """SIP messages by request method and by status code."""
-    findings: list[Finding] = field(default_factory=list)
-    """What the rules found, most severe first, then in frame order."""
+    findings: Listing[Finding] = ()
+    """What the rules found, most severe first, then by call and frame."""
+    call_findings: Listing[Finding] = ()
+    """The same findings by call (the order of the calls' first frames), then by severity."""
 
 
 class Ladders(Enum):
@@ -168,14 +178,18 @@ class Ladders(Enum):
 def with_ladders(analysis: Analysis, ladders: Ladders) -> Analysis:
     """The analysis (made with ``Ladders.ALL``) as if it had been made with ``ladders``: one
     report draws every call, another on the same analysis only what its user asked for."""
-    problems = {(f.call_id, f.call_frame) for f in analysis.findings if f.severity != "info"}
+    if ladders is Ladders.ALL:
+        return analysis
+    problems = {f.call_frame for f in analysis.findings if f.severity != "info"}
 
     def kept(record: R) -> R:
-        problem = (record.call_id, record.first_frame) in problems
-        return record if ladders.keeps(record.outcome, problem) else replace(record, ladder=None)
+        problem = record.first_frame in problems
+        if record.ladder is None or ladders.keeps(record.outcome, problem):
+            return record
+        return replace(record, ladder=None)
 
-    return replace(analysis, calls=[kept(c) for c in analysis.calls],
-                   exchanges=[kept(e) for e in analysis.exchanges])
+    return replace(analysis, calls=Mapped(analysis.calls, kept),
+                   exchanges=Mapped(analysis.exchanges, kept))
 
 
 def analyze(
@@ -191,9 +205,12 @@ def analyze(
     the rules of ``engine`` find in each of them; only the calls ``selection`` wants are kept."""
     reader = MessageReader(path, stdin=stdin, progress=progress)
     tracker, correlator = CallTracker(), Correlator()
-    calls: list[CallRecord] = []
-    exchanges: list[ExchangeRecord] = []
-    findings: list[Finding] = []
+    shared = engine.rules.shared() if engine is not None else {}
+    calls: Spool[CallRecord] = Spool()
+    exchanges: Spool[ExchangeRecord] = Spool()
+    findings: Spool[Finding] = Spool(shared, orders=2)
+    call_ids = array("q")
+    """A hash of every call's Call-ID: enough to tell which linked Call-IDs the capture has."""
     counts: Counter[str] = Counter()
 
     def keep(finished: Iterator[Finished]) -> None:
@@ -203,29 +220,38 @@ def analyze(
             first_ts = reader.summary.first_ts_ns or 0
             if selection is not None and not selection.wants(item, first_ts, problem):
                 continue
-            findings.extend(found)
+            for ordinal, finding in enumerate(found):
+                findings.add(finding, *finding_keys(finding, ordinal))
             ladder = ladders.keeps(item.outcome, problem)
             if isinstance(item, Call):
                 correlator.add(item.call_id, item.messages)
-                calls.append(call_record(item, ladder=ladder))
+                call_ids.append(hash(item.call_id))
+                record = call_record(item, ladder=ladder)
+                calls.add(record, record.first_frame)
             else:
-                exchanges.append(exchange_record(item, ladder=ladder))
+                record_ = exchange_record(item, ladder=ladder)
+                exchanges.add(record_, record_.first_frame)
 
     for batch in reader.batches():
         counts.update(message_kind(m) for m in batch)
         keep(tracker.add(batch))
     keep(tracker.finish(reader.summary.last_ts_ns or 0))
-    calls.sort(key=lambda c: c.first_frame)
-    exchanges.sort(key=lambda e: e.first_frame)
-    links = correlator.links({call.call_id for call in calls})
-    findings.sort(key=finding_order)
-    return Analysis(reader.summary, calls, exchanges, links, counts, findings)
+    links = correlator.links(_present(correlator.referenced(), call_ids))
+    return Analysis(reader.summary, calls, exchanges, links, counts, findings,
+                    Ordered(findings, 1))
 
 
-def finding_order(finding: Finding) -> tuple[int, int, int, str]:
-    """Most severe first; then by the call, and the first frame of the evidence."""
-    return (-severity_rank(finding.severity), finding.call_frame, finding.first_frame,
-            finding.rule.id)
+def finding_keys(finding: Finding, ordinal: int) -> tuple[int, int]:
+    """Sort keys of a finding: most severe first, then by call (its first frame), then in the
+    engine's order within the call; and by call, then the engine's order."""
+    by_call = (finding.call_frame << 20) | min(ordinal, (1 << 20) - 1)
+    return ((2 - severity_rank(finding.severity)) << 61) | by_call, by_call
+
+
+def _present(referenced: set[str], hashes: array[int]) -> set[str]:
+    """The referenced Call-IDs that are calls of the capture."""
+    wanted = {hash(call_id): call_id for call_id in referenced}
+    return {wanted[h] for h in hashes if h in wanted}
 
 
 def message_kind(message: SipMessage) -> str:

@@ -22,7 +22,7 @@ This module has no pytest in it: it can be used from any test runner.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 from sipdiag.dialogs.records import CallRecord, ExchangeRecord
@@ -80,20 +80,20 @@ class CaptureResult:
         self.folder = folder
         self.language = language
 
-    @property
+    @cached_property
     def calls(self) -> list[CallRecord]:
         """The calls (INVITE dialogs), in the order of their first frames."""
-        return self.analysis.calls
+        return list(self.analysis.calls)
 
-    @property
+    @cached_property
     def exchanges(self) -> list[ExchangeRecord]:
         """REGISTER, OPTIONS, SUBSCRIBE, MESSAGE...: the requests outside calls."""
-        return self.analysis.exchanges
+        return list(self.analysis.exchanges)
 
-    @property
+    @cached_property
     def findings(self) -> list[Finding]:
-        """Every finding, most severe first, then in frame order."""
-        return self.analysis.findings
+        """Every finding, most severe first, then by call and frame."""
+        return list(self.analysis.findings)
 
     def call(self, which: int | str) -> CallRecord:
         """The call at this place (from 1, in frame order), or with this Call-ID; an

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
@@ -65,6 +65,6 @@ def _write_html(path: Path, analysis: Analysis, catalog: Catalog, stderr: TextIO
     return True
 
 
-def exit_status(findings: Sequence[Finding], fail_on: str) -> int:
+def exit_status(findings: Iterable[Finding], fail_on: str) -> int:
     serious = any(reaches(f.severity, fail_on) for f in findings)
     return ExitStatus.FINDINGS if serious else ExitStatus.OK

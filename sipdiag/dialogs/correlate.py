@@ -80,6 +80,14 @@ class Correlator:
         for key in shared:
             self._by_key.setdefault(key, []).append(call_id)
 
+    def referenced(self) -> set[str]:
+        """Every Call-ID a link could name: the calls with correlation headers and the Call-IDs
+        those headers name (which may or may not be calls of the capture)."""
+        found = set(self._references)
+        found.update(other for references in self._references.values() for other, _ in references)
+        found.update(call_id for call_ids in self._by_key.values() for call_id in call_ids)
+        return found
+
     def links(self, known: set[str]) -> list[Link]:
         """Every link between two of the ``known`` Call-IDs, each once."""
         found: dict[tuple[str, str], Link] = {}

@@ -7,8 +7,9 @@ report.yaml, so they follow the reader's language.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import partial
+from typing import TypeVar
 
 from rich.console import Console
 
@@ -25,15 +26,34 @@ EXCHANGE_COLUMNS = ("col_frame", "col_method", "col_from", "col_to", "col_outcom
                     "col_transactions", "col_retr", "col_findings", "col_call_id")
 LINK_COLUMNS = ("col_call_id", "col_linked", "col_because")
 FindingsByCall = dict[tuple[str, int], list[Finding]]
+R = TypeVar("R", CallRecord, ExchangeRecord)
 
 
-def findings_by_call(findings: Sequence[Finding]) -> FindingsByCall:
-    """Findings of each call or exchange, keyed by (Call-ID, first frame)."""
+def findings_by_call(findings: Iterable[Finding]) -> FindingsByCall:
+    """Findings of each call or exchange, keyed by (Call-ID, first frame), all in memory (for
+    reports that need them at random; ``with_findings`` goes through them in step)."""
     found: FindingsByCall = {}
     for finding in findings:
         found.setdefault((finding.call_id, finding.call_frame), []).append(finding)
     return found
 
+
+def with_findings(
+    records: Iterable[R], call_findings: Iterable[Finding]
+) -> Iterator[tuple[R, list[Finding]]]:
+    """Each record with its findings, both read in the order of first frames (a merge join:
+    one record and one call's findings in memory at a time). The findings of other records
+    (exchanges beside calls) are passed over."""
+    pending = iter(call_findings)
+    finding = next(pending, None)
+    for record in records:
+        while finding is not None and finding.call_frame < record.first_frame:
+            finding = next(pending, None)
+        found = []
+        while finding is not None and finding.call_frame == record.first_frame:
+            found.append(finding)
+            finding = next(pending, None)
+        yield record, found
 
 def headings(catalog: Catalog, columns: Sequence[str], language: str = "en") -> list[str]:
     return [catalog.label(column, language) for column in columns]
@@ -94,21 +114,22 @@ def print_calls(
     console: Console, analysis: Analysis, catalog: Catalog, language: str = "en"
 ) -> None:
     label = partial(catalog.label, language=language)
-    by_call = findings_by_call(analysis.findings)
     if analysis.calls:
-        rows = [call_cells(c, by_call.get((c.call_id, c.first_frame), [])) for c in analysis.calls]
+        calls = with_findings(analysis.calls, analysis.call_findings)
         terminal.print_table(console, label("calls"), headings(catalog, CALL_COLUMNS, language),
-                             _escaped(rows))
+                             _escaped(call_cells(c, found) for c, found in calls),
+                             len(analysis.calls))
     if analysis.links:
         rows = [[link.call_id, link.other, link.reason] for link in analysis.links]
         terminal.print_table(console, label("linked_legs"),
                              headings(catalog, LINK_COLUMNS, language), _escaped(rows))
     if analysis.exchanges:
-        rows = [exchange_cells(e, by_call.get((e.call_id, e.first_frame), []))
-                for e in analysis.exchanges]
+        exchanges = with_findings(analysis.exchanges, analysis.call_findings)
         terminal.print_table(console, label("exchanges"),
-                             headings(catalog, EXCHANGE_COLUMNS, language), _escaped(rows))
+                             headings(catalog, EXCHANGE_COLUMNS, language),
+                             _escaped(exchange_cells(e, found) for e, found in exchanges),
+                             len(analysis.exchanges))
 
 
-def _escaped(rows: list[list[str]]) -> list[list[str]]:
-    return [[for_terminal(cell) for cell in row] for row in rows]
+def _escaped(rows: Iterable[list[str]]) -> Iterator[list[str]]:
+    return ([for_terminal(cell) for cell in row] for row in rows)

@@ -13,7 +13,7 @@ when a field changes its meaning or goes away; new fields are added without a ch
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from importlib import resources
 from typing import TextIO
 
@@ -23,7 +23,7 @@ from sipdiag.dialogs.correlate import Link
 from sipdiag.dialogs.ladder import Arrow
 from sipdiag.dialogs.records import CallRecord, ExchangeRecord, SdpRecord
 from sipdiag.pipeline import Analysis, CaptureSummary
-from sipdiag.report.calls import findings_by_call
+from sipdiag.report.calls import with_findings
 from sipdiag.report.messages import iso_time
 from sipdiag.report.stats import Spread, Stats, stats_of
 from sipdiag.rules.model import SEVERITIES, Finding
@@ -34,39 +34,47 @@ Json = dict[str, object]
 
 
 def document(analysis: Analysis, language: str = "en") -> Json:
+    """The whole document in memory (``write_json`` writes it as it is made)."""
+    return {key: list(value) if isinstance(value, Iterator) else value
+            for key, value in _parts(analysis, language).items()}
+
+
+def write_json(analysis: Analysis, out: TextIO, language: str = "en") -> None:
+    """The document, with each call, exchange and link on a line of its own: readable in a
+    diff, and written by the C encoder (an indented dump of a large capture takes minutes).
+    Calls, exchanges and findings are written as they are read, one at a time."""
+    write_document(_parts(analysis, language), out)
+
+
+def _parts(analysis: Analysis, language: str) -> dict[str, object]:
+    """The document's keys; the long lists as iterators."""
     linked = _linked(analysis.links)
     first = analysis.summary.first_ts_ns or 0
-    by_call = findings_by_call(analysis.findings)
-
-    def rules_of(record: CallRecord | ExchangeRecord) -> list[str]:
-        return [f.rule.id for f in by_call.get((record.call_id, record.first_frame), [])]
-
+    calls = with_findings(analysis.calls, analysis.call_findings)
+    exchanges = with_findings(analysis.exchanges, analysis.call_findings)
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "sipdiag", "version": __version__},
         "capture": capture(analysis.summary),
         "summary": summary(stats_of(analysis)),
-        "calls": [
-            {**call(record, linked.get(record.call_id, [])), "findings": rules_of(record),
+        "calls": (
+            {**call(record, linked.get(record.call_id, [])), "findings": _rules(found),
              "ladder": ladder(record.ladder, first)}
-            for record in analysis.calls
-        ],
-        "exchanges": [
-            {**exchange(record), "findings": rules_of(record),
-             "ladder": ladder(record.ladder, first)}
-            for record in analysis.exchanges
-        ],
+            for record, found in calls
+        ),
+        "exchanges": (
+            {**exchange(record), "findings": _rules(found), "ladder": ladder(record.ladder, first)}
+            for record, found in exchanges
+        ),
         "links": [
             {"call_id": a.call_id, "other": a.other, "reason": a.reason} for a in analysis.links
         ],
-        "findings": [finding(item, first, language) for item in analysis.findings],
+        "findings": (finding(item, first, language) for item in analysis.findings),
     }
 
 
-def write_json(analysis: Analysis, out: TextIO, language: str = "en") -> None:
-    """The document, with each call, exchange and link on a line of its own: readable in a
-    diff, and written by the C encoder (an indented dump of a large capture takes minutes)."""
-    write_document(document(analysis, language), out)
+def _rules(findings: Iterable[Finding]) -> list[str]:
+    return [f.rule.id for f in findings]
 
 
 def schema() -> Json:
@@ -77,20 +85,33 @@ def schema() -> Json:
     return value
 
 
-def write_document(value: Json, out: TextIO) -> None:
+def write_document(value: Mapping[str, object], out: TextIO) -> None:
+    """Keys sorted, compact values; a list (or iterator) with one element per line."""
     out.write("{\n")
     keys = sorted(value)
     for index, key in enumerate(keys):
         item = value[key]
         out.write(f"  {json.dumps(key)}: ")
-        if isinstance(item, list) and item:
-            out.write("[\n")
-            out.write(",\n".join("    " + _compact(element) for element in item))
-            out.write("\n  ]")
+        if isinstance(item, list | Iterator):
+            _write_elements(iter(item), out)
         else:
             out.write(_compact(item))
         out.write(",\n" if index < len(keys) - 1 else "\n")
     out.write("}\n")
+
+
+def _write_elements(elements: Iterator[object], out: TextIO) -> None:
+    first = next(elements, _NOTHING)
+    if first is _NOTHING:
+        out.write("[]")
+        return
+    out.write("[\n    " + _compact(first))
+    for element in elements:
+        out.write(",\n    " + _compact(element))
+    out.write("\n  ]")
+
+
+_NOTHING = object()
 
 
 def _compact(value: object) -> str:

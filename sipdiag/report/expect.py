@@ -175,7 +175,7 @@ class Verdict:
 
 def check(expectations: Expectations, analysis: Analysis) -> Verdict:
     """Every expectation of the file, checked against the calls and findings of the capture."""
-    calls = analysis.calls  # in the order of their first frames
+    calls = list(analysis.calls)  # in the order of their first frames
     by_call = findings_by_call(analysis.findings)
     results: list[ExpectationResult] = []
     previous: ExpectationResult | None = None

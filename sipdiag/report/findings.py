@@ -18,13 +18,14 @@ from sipdiag.report.escape import for_terminal
 from sipdiag.report.terminal import print_fields
 from sipdiag.rules.catalog import Catalog
 from sipdiag.rules.model import Evidence, Finding
+from sipdiag.spool import Listing
 
 SEVERITY_STYLES = {"info": "cyan", "warning": "yellow", "error": "bold red"}
 INDENT = 2
 
 
 def print_findings(
-    console: Console, findings: Sequence[Finding], catalog: Catalog, first_ts_ns: int,
+    console: Console, findings: Listing[Finding], catalog: Catalog, first_ts_ns: int,
     language: str = "en",
 ) -> None:
     label = partial(catalog.label, language=language)

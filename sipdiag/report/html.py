@@ -14,7 +14,8 @@ catalog. The same analysis always gives the same bytes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -92,19 +93,20 @@ def write_html(
     analysis: Analysis, stats: Stats, catalog: Catalog, out: TextIO, language: str = "en"
 ) -> None:
     drawn, total = drawn_records(analysis)
+    findings = list(analysis.findings)  # a page is read by a person: all of it in memory
     page = _Page(
         catalog=catalog,
         language=language,
         first_ts_ns=analysis.summary.first_ts_ns or 0,
-        by_call=findings_by_call(analysis.findings),
+        by_call=findings_by_call(findings),
         sections=_sections(drawn, catalog, language),
-        finding_ids={id(f): f"finding-{n}" for n, f in enumerate(analysis.findings, 1)},
+        finding_ids={id(f): f"finding-{n}" for n, f in enumerate(findings, 1)},
     )
     for part in (
         _head(page, analysis.summary.name),
         _summary(page, analysis, stats),
         _tables(page, analysis),
-        _findings(page, analysis.findings),
+        _findings(page, findings),
         _ladders(page, drawn, total),
         _problems(page, analysis),
         "</main>\n</body>\n</html>\n",
@@ -115,7 +117,7 @@ def write_html(
 def drawn_records(analysis: Analysis) -> tuple[list[Record], int]:
     """The calls and exchanges whose ladders the page draws (the first ``MAX_LADDERS`` in
     frame order), and how many have a ladder in all."""
-    records: list[Record] = [*analysis.calls, *analysis.exchanges]
+    records: Iterable[Record] = itertools.chain(analysis.calls, analysis.exchanges)
     with_ladder = sorted((r for r in records if r.ladder is not None),
                          key=lambda r: r.first_frame)
     return with_ladder[:MAX_LADDERS], len(with_ladder)

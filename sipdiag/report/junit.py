@@ -21,15 +21,16 @@ name, elements in frame order. Every text goes through ``escape.for_xml`` (contr
 
 from __future__ import annotations
 
+import itertools
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TextIO
 
 from sipdiag import __version__
 from sipdiag.dialogs.records import CallRecord, ExchangeRecord
 from sipdiag.pipeline import Analysis
 from sipdiag.report import document
-from sipdiag.report.calls import findings_by_call, user
+from sipdiag.report.calls import user, with_findings
 from sipdiag.report.escape import for_xml
 from sipdiag.report.findings import finding_rows, finding_title
 from sipdiag.report.messages import iso_time
@@ -56,13 +57,11 @@ def junit(analysis: Analysis, catalog: Catalog, fail_on: str, language: str = "e
     summary = analysis.summary
     first_ts = summary.first_ts_ns or 0
     span = (summary.last_ts_ns or first_ts) - first_ts
-    by_call = findings_by_call(analysis.findings)
-    records: list[CallRecord | ExchangeRecord] = [*analysis.calls, *analysis.exchanges]
-    cases = [
-        _testcase(record, by_call.get((record.call_id, record.first_frame), []), catalog,
-                  first_ts, fail_on, language)
-        for record in records
-    ]
+    records: Iterable[tuple[CallRecord | ExchangeRecord, list[Finding]]] = itertools.chain(
+        with_findings(analysis.calls, analysis.call_findings),
+        with_findings(analysis.exchanges, analysis.call_findings))
+    cases = [_testcase(record, found, catalog, first_ts, fail_on, language)
+             for record, found in records]
     failures = sum(case.find("failure") is not None for case in cases)
     counts = {"tests": str(len(cases)), "failures": str(failures), "errors": "0",
               "skipped": "0", "time": _seconds(span)}

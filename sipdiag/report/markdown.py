@@ -21,8 +21,8 @@ from sipdiag.report.calls import (
     LINK_COLUMNS,
     call_cells,
     exchange_cells,
-    findings_by_call,
     headings,
+    with_findings,
 )
 from sipdiag.report.escape import for_markdown
 from sipdiag.report.findings import finding_rows, finding_title
@@ -52,9 +52,9 @@ def markdown_blocks(
         blocks += [heading(2, label("outcomes")),
                    table(headings(catalog, ("col_outcome", "meaning"), language),
                          [list(row) for row in legend])]
-    by_call = findings_by_call(analysis.findings)
     if analysis.calls:
-        rows = [call_cells(c, by_call.get((c.call_id, c.first_frame), [])) for c in analysis.calls]
+        rows = [call_cells(c, found)
+                for c, found in with_findings(analysis.calls, analysis.call_findings)]
         blocks += [heading(2, label("calls")),
                    table(headings(catalog, CALL_COLUMNS, language), rows)]
     if analysis.links:
@@ -62,8 +62,8 @@ def markdown_blocks(
         blocks += [heading(2, label("linked_legs")),
                    table(headings(catalog, LINK_COLUMNS, language), rows)]
     if analysis.exchanges:
-        rows = [exchange_cells(e, by_call.get((e.call_id, e.first_frame), []))
-                for e in analysis.exchanges]
+        rows = [exchange_cells(e, found)
+                for e, found in with_findings(analysis.exchanges, analysis.call_findings)]
         blocks += [heading(2, label("exchanges")),
                    table(headings(catalog, EXCHANGE_COLUMNS, language), rows)]
     problems = problem_cells(analysis.summary)

@@ -12,11 +12,11 @@ An attempt is a call whose INVITE is in the capture (not ``incomplete``) and tha
 from __future__ import annotations
 
 import statistics
+from array import array
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sipdiag.dialogs.records import CallRecord
 from sipdiag.pipeline import Analysis
 
 ANSWERED = frozenset({"completed", "answered", "dropped"})
@@ -60,24 +60,28 @@ class Stats:
 
 
 def stats_of(analysis: Analysis) -> Stats:
-    calls = analysis.calls
-    attempts = [c for c in calls if c.outcome not in NOT_ATTEMPTS]
+    """The figures, in one pass over the calls (which may be read from disk)."""
+    outcomes: Counter[str] = Counter()
+    statuses: Counter[int] = Counter()
+    delays = array("d")
+    for call in analysis.calls:
+        outcomes[call.outcome] += 1
+        statuses[call.final_status] += 1
+        if call.timings.post_dial_delay is not None:
+            delays.append(call.timings.post_dial_delay)
+    attempts = {o: n for o, n in outcomes.items() if o not in NOT_ATTEMPTS}
     return Stats(
-        calls=len(calls),
+        calls=outcomes.total(),
         exchanges=len(analysis.exchanges),
-        call_outcomes=Counter(c.outcome for c in calls),
+        call_outcomes=outcomes,
         exchange_outcomes=Counter(e.outcome for e in analysis.exchanges),
-        final_statuses=Counter(c.final_status for c in calls),
-        attempts=len(attempts),
-        answered=sum(c.outcome in ANSWERED for c in attempts),
-        delivered=sum(c.outcome in DELIVERED for c in attempts),
-        post_dial_delay=spread(_delays(calls)),
+        final_statuses=statuses,
+        attempts=sum(attempts.values()),
+        answered=sum(n for o, n in attempts.items() if o in ANSWERED),
+        delivered=sum(n for o, n in attempts.items() if o in DELIVERED),
+        post_dial_delay=spread(delays),
         findings=Counter(f.severity for f in analysis.findings),
     )
-
-
-def _delays(calls: Sequence[CallRecord]) -> list[float]:
-    return [c.timings.post_dial_delay for c in calls if c.timings.post_dial_delay is not None]
 
 
 def spread(values: Sequence[float]) -> Spread | None:

@@ -7,6 +7,7 @@ and whether the output is a terminal at all.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TextIO
@@ -90,15 +91,41 @@ def print_fields(console: Console, rows: Iterable[tuple[str, str]], indent: int 
     console.print(grid)
 
 
+BOXED_ROWS = 1000
+"""Up to this many rows a table is drawn in a box; more are printed as they come, in columns
+as wide as the first rows need (a boxed table must be held whole, and rich takes minutes to
+lay out a hundred thousand rows)."""
+WIDEST_COLUMN = 48
+
+
 def print_table(
-    console: Console, title: str, headings: list[str], rows: Iterable[list[str]]
+    console: Console, title: str, headings: list[str], rows: Iterable[list[str]],
+    count: int | None = None,
 ) -> None:
+    """A table of text cells; ``count``: how many rows there are, if ``rows`` is a stream."""
+    if count is not None and count > BOXED_ROWS:
+        _print_streamed(console, title, headings, iter(rows))
+        return
     table = Table(title=title, title_justify="left")
     for heading in headings:
         table.add_column(heading)
     for row in rows:
         table.add_row(*(cell(text) for text in row))
     console.print(table)
+
+
+def _print_streamed(
+    console: Console, title: str, headings: list[str], rows: Iterator[list[str]]
+) -> None:
+    first = list(itertools.islice(rows, BOXED_ROWS))
+    widths = [
+        min(WIDEST_COLUMN, max(cell_len(text) for text in column))
+        for column in zip(headings, *first, strict=True)
+    ]
+    console.print(Text(title, style="italic"))
+    print_rows(console, itertools.chain(
+        [(headings, HEADING_STYLE)], ((row, "") for row in itertools.chain(first, rows))
+    ), widths)
 
 
 @contextmanager

@@ -8,6 +8,9 @@ of every call the user asked to see drawn.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable
+
 from rich.console import Console
 
 from sipdiag.dialogs.records import CallRecord, ExchangeRecord
@@ -27,7 +30,8 @@ def print_report(
     summary.print_problems(console, analysis.summary, catalog, language)
     first_ts = analysis.summary.first_ts_ns or 0
     findings.print_findings(console, analysis.findings, catalog, first_ts, language)
-    records: list[CallRecord | ExchangeRecord] = [*analysis.calls, *analysis.exchanges]
+    records: Iterable[CallRecord | ExchangeRecord] = itertools.chain(analysis.calls,
+                                                                     analysis.exchanges)
     for record in records:
         if record.ladder is not None:
             console.print()

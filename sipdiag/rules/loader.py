@@ -44,6 +44,10 @@ CALL_FIELDS = ("call_id", "caller", "callee", "outcome")
 class RuleSet:
     rules: tuple[Rule, ...]
 
+    def shared(self) -> dict[str, object]:
+        """The rules by ID: what spooled findings refer to instead of copying."""
+        return {f"rule:{rule.id}": rule for rule in self.rules}
+
     def by_id(self, rule_id: str) -> Rule | None:
         wanted = rule_id.upper()
         return next((r for r in self.rules if r.id == wanted or r.name == rule_id), None)

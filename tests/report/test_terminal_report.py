@@ -7,8 +7,12 @@ import io
 from rich.cells import cell_len
 
 from sipdiag.cli import Environment, ExitStatus, main
+from sipdiag.pipeline import analyze
+from sipdiag.report import terminal
+from sipdiag.report.calls import findings_by_call, with_findings
 from sipdiag.report.ladder import draw
 from sipdiag.report.stats import spread
+from sipdiag.rules import load_engine
 from tests.conftest import SAMPLES
 
 BUSY = str(SAMPLES / "calls" / "busy.pcap")
@@ -118,3 +122,30 @@ def test_progress_bar_only_on_a_terminal() -> None:
     quiet = Tty()
     run([str(SAMPLES / "calls" / "basic-call.pcap"), "--quiet"], quiet)
     assert quiet.getvalue() == ""
+
+
+def test_long_tables_are_printed_as_they_come_with_the_same_rows(monkeypatch) -> None:
+    _, boxed = run([SERVER_ERRORS])
+    monkeypatch.setattr(terminal, "BOXED_ROWS", 1)
+    _, streamed = run([SERVER_ERRORS])
+    boxed_rows = [line.strip("│ ").split("│") for line in boxed.splitlines()
+                  if line.startswith("│") and "@" in line]
+    streamed_lines = [line for line in streamed.splitlines() if line[:1].isdigit() and "@" in line]
+    assert len(boxed_rows) >= 3
+    assert len(streamed_lines) == len(boxed_rows)
+    for cells, line in zip(boxed_rows, streamed_lines, strict=True):
+        # the same cells but the last (a long Call-ID: wrapped in a box, cut short in a stream)
+        assert line.split()[:-1] == " ".join(cells[:-1]).split()
+
+
+def test_each_call_gets_its_own_findings_when_read_in_step() -> None:
+    analysis = analyze(SERVER_ERRORS, engine=load_engine())
+    in_memory = findings_by_call(analysis.findings)
+    seen = 0
+    for record, found in with_findings(analysis.calls, analysis.call_findings):
+        expected = in_memory.get((record.call_id, record.first_frame), [])
+        assert [f.rule.id for f in found] == [f.rule.id for f in expected]
+        seen += len(found)
+    for _record, found in with_findings(analysis.exchanges, analysis.call_findings):
+        seen += len(found)
+    assert seen == len(analysis.findings) > 0

@@ -1,0 +1,134 @@
+"""A spool: objects written to a temporary file as they come, read back in the order of a key.
+
+The analysis of a capture yields one record per finished call, in the order calls finish; a
+report wants them in the order they started. Keeping every record in memory would make memory
+grow with the length of the capture; a spool keeps only a key and a file offset per record
+(sixteen bytes, in arrays) and the records themselves on disk, and reads them back sorted by
+key (each reading opens the file anew, so two readings may run side by side).
+
+Objects that many records share and that are not the records' own (the rules a finding names)
+are written as a reference and restored to the very same object (pickle's persistent ids).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+import weakref
+from array import array
+from collections.abc import Callable, Iterator, Mapping
+from typing import IO, Generic, Protocol, TypeVar
+
+T = TypeVar("T")
+BUFFER = 1 << 20
+
+
+class _Writer(pickle.Pickler):
+    def __init__(self, file: IO[bytes], shared: Mapping[int, str]) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._shared = shared
+
+    def persistent_id(self, obj: object) -> str | None:
+        return self._shared.get(id(obj))
+
+
+class _Reader(pickle.Unpickler):
+    def __init__(self, file: IO[bytes], shared: Mapping[str, object]) -> None:
+        super().__init__(file)
+        self._shared = shared
+
+    def persistent_load(self, pid: object) -> object:
+        return self._shared[str(pid)]
+
+
+class Spool(Generic[T]):
+    """Items with integer sort keys (0 to 2**63; one per order the items can be read in), on
+    disk; ``len()``, and iteration in the order of a key, equal keys in the order items came."""
+
+    def __init__(self, shared: Mapping[str, object] | None = None, orders: int = 1) -> None:
+        self._shared = dict(shared or {})
+        self._ids = {id(obj): name for name, obj in self._shared.items()}
+        self._file: IO[bytes] | None = None
+        self._path = ""
+        self._keys = [array("q") for _ in range(orders)]
+        self._offsets = array("q")
+
+    def add(self, item: T, *keys: int) -> None:
+        if self._file is None:
+            handle, self._path = tempfile.mkstemp(prefix="sipdiag-", suffix=".spool")
+            self._file = os.fdopen(handle, "wb", buffering=BUFFER)
+            weakref.finalize(self, _remove, self._file, self._path)
+        self._offsets.append(self._file.tell())
+        for column, key in zip(self._keys, keys, strict=True):
+            column.append(key)
+        _Writer(self._file, self._ids).dump(item)
+
+    def __len__(self) -> int:
+        return len(self._offsets)
+
+    def __bool__(self) -> bool:
+        return bool(self._offsets)
+
+    def __iter__(self) -> Iterator[T]:
+        return self.read(0)
+
+    def read(self, order: int) -> Iterator[T]:
+        """The items in the order of their ``order``-th key."""
+        if self._file is None:
+            return
+        self._file.flush()
+        keys, offsets = self._keys[order], self._offsets
+        in_order = all(keys[i] <= keys[i + 1] for i in range(len(keys) - 1))
+        indexes = range(len(keys)) if in_order else sorted(range(len(keys)), key=keys.__getitem__)
+        with open(self._path, "rb", buffering=BUFFER) as reader:
+            position = 0
+            for index in indexes:
+                if offsets[index] != position:
+                    reader.seek(offsets[index])
+                item: T = _Reader(reader, self._shared).load()
+                position = reader.tell()
+                yield item
+
+
+def _remove(file: IO[bytes], path: str) -> None:
+    file.close()
+    os.unlink(path)
+
+
+T_co = TypeVar("T_co", covariant=True)
+U = TypeVar("U")
+
+
+class Listing(Protocol[T_co]):
+    """What reports need of a list of records: to go through it (again) and to count it."""
+
+    def __iter__(self) -> Iterator[T_co]: ...
+
+    def __len__(self) -> int: ...
+
+
+class Ordered(Generic[T]):
+    """A spool read in the order of another of its keys."""
+
+    def __init__(self, spool: Spool[T], order: int) -> None:
+        self._spool, self._order = spool, order
+
+    def __iter__(self) -> Iterator[T]:
+        return self._spool.read(self._order)
+
+    def __len__(self) -> int:
+        return len(self._spool)
+
+
+class Mapped(Generic[T, U]):
+    """A listing whose items are changed by a function as they are read."""
+
+    def __init__(self, items: Listing[T], change: Callable[[T], U]) -> None:
+        self._items, self._change = items, change
+
+    def __iter__(self) -> Iterator[U]:
+        return map(self._change, self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)

@@ -1,0 +1,70 @@
+"""The spool that holds calls and findings on disk while a capture is read."""
+
+from __future__ import annotations
+
+import gc
+import os
+from dataclasses import dataclass
+
+from sipdiag.spool import Mapped, Ordered, Spool
+
+
+@dataclass(frozen=True)
+class Item:
+    name: str
+    shared: object
+
+
+SHARED = object()
+
+
+def test_items_come_back_in_the_order_of_each_key_with_ties_in_arrival_order() -> None:
+    spool: Spool[Item] = Spool(orders=2)
+    for name, first, second in [("c", 3, 0), ("a", 1, 2), ("b", 1, 1), ("d", 0, 2)]:
+        spool.add(Item(name, None), first, second)
+    assert [i.name for i in spool] == ["d", "a", "b", "c"]
+    assert [i.name for i in Ordered(spool, 1)] == ["c", "b", "a", "d"]
+    assert len(spool) == len(Ordered(spool, 1)) == 4
+
+
+def test_two_readings_can_run_side_by_side_and_again() -> None:
+    spool: Spool[int] = Spool()
+    for n in range(1000):
+        spool.add(n, n)
+    pairs = list(zip(spool, spool, strict=True))
+    assert pairs == [(n, n) for n in range(1000)]
+    assert list(spool) == list(range(1000))
+
+
+def test_shared_objects_come_back_as_the_same_object() -> None:
+    spool: Spool[Item] = Spool({"rule:X": SHARED})
+    spool.add(Item("a", SHARED), 0)
+    spool.add(Item("b", object()), 1)
+    first, second = spool
+    assert first.shared is SHARED
+    assert second.shared is not SHARED
+
+
+def test_an_empty_spool_makes_no_file_and_reads_as_nothing() -> None:
+    spool: Spool[int] = Spool()
+    assert not spool
+    assert list(spool) == []
+
+
+def test_the_file_goes_away_with_the_spool() -> None:
+    spool: Spool[int] = Spool()
+    spool.add(1, 0)
+    path = spool._path
+    assert os.path.exists(path)
+    del spool
+    gc.collect()
+    assert not os.path.exists(path)
+
+
+def test_mapped_changes_items_as_they_are_read() -> None:
+    spool: Spool[int] = Spool()
+    for n in (2, 1):
+        spool.add(n, n)
+    doubled = Mapped(spool, lambda n: n * 2)
+    assert list(doubled) == [2, 4]
+    assert len(doubled) == 2
