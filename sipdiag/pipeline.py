@@ -18,17 +18,23 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
+import zlib
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from itertools import repeat
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
-from sipdiag.capture import Reader, Region, open_capture, regions
+from sipdiag.capture import Reader, Region, open_capture, open_captures, regions
 from sipdiag.capture.replay import Frame, ReplayReader
 from sipdiag.dialogs.calls import Call
 from sipdiag.dialogs.correlate import Correlator, Link
@@ -41,15 +47,20 @@ from sipdiag.rules import Engine
 from sipdiag.rules.model import Finding, severity_rank
 from sipdiag.sip.message import SipMessage
 from sipdiag.sip.reader import SipReader
-from sipdiag.spool import Listing, Mapped, Ordered, Spool
+from sipdiag.spool import Listing, Mapped, Merged, Spool, SpoolState
 
 T = TypeVar("T")
 R = TypeVar("R", CallRecord, ExchangeRecord)
 PARALLEL_MIN_BYTES = 32 * 1024 * 1024
 """Smaller captures are read by one process: starting more would cost more than it saves."""
 
+Inputs = str | Path | Sequence[str | Path]
+"""A capture file (``-``: standard input), or several read as one (``capture.merge``)."""
+
 Progress = Callable[[int, int | None], None]
 """Called as progress(bytes_read, total_bytes_or_None) after each block."""
+PROGRESS_EVERY = 0.1
+"""Seconds between progress reports while other processes read."""
 
 
 @dataclass(slots=True)
@@ -76,7 +87,7 @@ class MessageReader:
 
     def __init__(
         self,
-        path: str | Path,
+        path: Inputs,
         *,
         stdin: BinaryIO | None = None,
         region: Region | None = None,
@@ -88,7 +99,7 @@ class MessageReader:
         self._region = region
         self._replay = replay
         self._progress = progress
-        self.summary = CaptureSummary(str(path))
+        self.summary = CaptureSummary(" + ".join(map(str, paths_of(path))))
         self.deferred: list[Frame] = []
 
     def __iter__(self) -> Iterator[SipMessage]:
@@ -119,16 +130,21 @@ class MessageReader:
     def _open(self) -> Reader:
         if self._replay is not None:
             return ReplayReader(self._replay, str(self.path))
-        return open_capture(self.path, self._stdin, self._region)
+        paths = paths_of(self.path)
+        if len(paths) > 1:
+            return open_captures(paths, self._stdin)
+        return open_capture(paths[0], self._stdin, self._region)
 
 
-def _size(path: str | Path, reader: Reader) -> int | None:
-    if str(path) == "-" or reader.source.compression or reader.format == "replay":
+def paths_of(inputs: Inputs) -> list[str | Path]:
+    return [inputs] if isinstance(inputs, str | Path) else list(inputs)
+
+
+def _size(path: Inputs, reader: Reader) -> int | None:
+    """The bytes to read, for progress (None when that cannot be known in advance)."""
+    if reader.source.compression or reader.format == "replay":
         return None
-    try:
-        return os.path.getsize(path)
-    except OSError:
-        return None
+    return _total_size(path)
 
 
 def _fill_summary(summary: CaptureSummary, reader: Reader, sip: SipReader) -> None:
@@ -193,25 +209,77 @@ def with_ladders(analysis: Analysis, ladders: Ladders) -> Analysis:
 
 
 def analyze(
-    path: str | Path,
+    path: Inputs,
     *,
     stdin: BinaryIO | None = None,
     progress: Progress | None = None,
     engine: Engine | None = None,
     selection: Selection | None = None,
     ladders: Ladders = Ladders.NONE,
+    jobs: int = 0,
 ) -> Analysis:
     """Read a capture into calls and exchanges (and the links between B2BUA legs), and what
-    the rules of ``engine`` find in each of them; only the calls ``selection`` wants are kept."""
+    the rules of ``engine`` find in each of them; only the calls ``selection`` wants are kept.
+
+    ``jobs``: how many processes (0: ``default_jobs``). Each process reads the whole capture
+    but analyses only its ``Share`` of the Call-IDs; the result is the same whatever the number.
+    """
+    job = _Job(engine, selection, ladders)
+    jobs = jobs or default_jobs(path)
+    reads_stdin = "-" in map(str, paths_of(path))
+    if jobs > 1 and not reads_stdin and "fork" in multiprocessing.get_all_start_methods():
+        with closing(open_captures(paths_of(path))):  # not a capture: say so before forking
+            pass
+        parts = _analyze_in_processes(path, jobs, progress, job)
+    else:
+        parts = [_analyze_share(path, stdin, progress, job, Share())]
+    return _combine(parts, engine)
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    """The Call-IDs one of ``count`` processes analyses: those whose CRC-32 falls to it."""
+
+    index: int = 0
+    count: int = 1
+
+    def owns(self, call_id: str) -> bool:
+        return zlib.crc32(call_id.encode("utf-8", "replace")) % self.count == self.index
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    engine: Engine | None
+    selection: Selection | None
+    ladders: Ladders
+
+
+@dataclass(slots=True)
+class _Part:
+    """What one process found (sent back to the first one)."""
+
+    summary: CaptureSummary
+    calls: SpoolState
+    exchanges: SpoolState
+    findings: SpoolState
+    correlator: Correlator
+    call_ids: array[int]
+    """A hash of every call's Call-ID: enough to tell which linked Call-IDs the capture has."""
+    counts: Counter[str]
+
+
+def _analyze_share(
+    path: Inputs, stdin: BinaryIO | None, progress: Progress | None, job: _Job, share: Share
+) -> _Part:
     reader = MessageReader(path, stdin=stdin, progress=progress)
     tracker, correlator = CallTracker(), Correlator()
-    shared = engine.rules.shared() if engine is not None else {}
+    engine, selection, ladders = job.engine, job.selection, job.ladders
     calls: Spool[CallRecord] = Spool()
     exchanges: Spool[ExchangeRecord] = Spool()
-    findings: Spool[Finding] = Spool(shared, orders=2)
+    findings: Spool[Finding] = Spool(engine.rules.shared() if engine else {}, orders=2)
     call_ids = array("q")
-    """A hash of every call's Call-ID: enough to tell which linked Call-IDs the capture has."""
     counts: Counter[str] = Counter()
+    owns = share.owns if share.count > 1 else None
 
     def keep(finished: Iterator[Finished]) -> None:
         for item in finished:
@@ -233,12 +301,96 @@ def analyze(
                 exchanges.add(record_, record_.first_frame)
 
     for batch in reader.batches():
-        counts.update(message_kind(m) for m in batch)
-        keep(tracker.add(batch))
+        counts.update(message_kind(m) for m in batch if owns is None or owns(m.call_id))
+        keep(tracker.add(batch, owns))
     keep(tracker.finish(reader.summary.last_ts_ns or 0))
+    return _Part(reader.summary, calls.detach(), exchanges.detach(), findings.detach(),
+                 correlator, call_ids, counts)
+
+
+def _combine(parts: Sequence[_Part], engine: Engine | None) -> Analysis:
+    """One analysis of the parts: every process read the same capture, so the summary of the
+    first stands for all; calls and findings are merged in the order of their keys."""
+    shared = engine.rules.shared() if engine is not None else {}
+    calls = Merged([Spool[CallRecord].adopt(part.calls) for part in parts])
+    exchanges = Merged([Spool[ExchangeRecord].adopt(part.exchanges) for part in parts])
+    findings = [Spool[Finding].adopt(part.findings, shared) for part in parts]
+    correlator = Correlator.merged([part.correlator for part in parts])
+    call_ids = array("q", (h for part in parts for h in part.call_ids))
     links = correlator.links(_present(correlator.referenced(), call_ids))
-    return Analysis(reader.summary, calls, exchanges, links, counts, findings,
-                    Ordered(findings, 1))
+    counts = sum((part.counts for part in parts), Counter[str]())
+    return Analysis(parts[0].summary, calls, exchanges, links, counts, Merged(findings, 0),
+                    Merged(findings, 1))
+
+
+def _analyze_in_processes(
+    path: Inputs, jobs: int, progress: Progress | None, job: _Job
+) -> list[_Part]:
+    """One forked process per share (the engine is inherited, not sent); the first reports
+    its progress through shared memory."""
+    context = multiprocessing.get_context("fork")
+    position = context.Value("q", 0, lock=False)
+    receivers: list[Connection] = []
+    workers: list[BaseProcess] = []
+    try:
+        for index in range(jobs):
+            receiver, sender = context.Pipe(duplex=False)
+            worker: BaseProcess = context.Process(target=_share_worker, daemon=True, args=(
+                path, job, Share(index, jobs), sender, position if index == 0 else None))
+            worker.start()
+            sender.close()
+            receivers.append(receiver)
+            workers.append(worker)
+        total = _total_size(path)
+        parts = [_receive(receiver, progress, position, total) for receiver in receivers]
+        for worker in workers:
+            worker.join()
+        return parts
+    finally:
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()
+                worker.join()
+
+
+def _share_worker(
+    path: Inputs, job: _Job, share: Share, sender: Connection, position: Synchronized[int] | None
+) -> None:
+    def report(done: int, _total: int | None) -> None:
+        if position is not None:
+            position.value = done
+
+    try:
+        sender.send(_analyze_share(path, None, report, job, share))
+    except BaseException as exc:  # sent back and raised there: the worker only reports it
+        sender.send(exc if _pickles(exc) else RuntimeError(f"{type(exc).__name__}: {exc}"))
+    finally:
+        sender.close()
+
+
+def _receive(
+    receiver: Connection, progress: Progress | None, position: Synchronized[int],
+    total: int | None,
+) -> _Part:
+    while not receiver.poll(PROGRESS_EVERY):
+        if progress is not None:
+            progress(position.value, total)
+    try:
+        outcome = receiver.recv()
+    except EOFError:
+        raise RuntimeError("a worker process ended without a result") from None
+    if isinstance(outcome, BaseException):
+        raise outcome
+    assert isinstance(outcome, _Part)
+    return outcome
+
+
+def _pickles(value: object) -> bool:
+    try:
+        pickle.dumps(value)
+    except Exception:
+        return False
+    return True
 
 
 def finding_keys(finding: Finding, ordinal: int) -> tuple[int, int]:
@@ -259,33 +411,41 @@ def message_kind(message: SipMessage) -> str:
     return message.method or str(message.status)
 
 
-def default_jobs(path: str | Path) -> int:
+def default_jobs(path: Inputs) -> int:
     """How many processes to use for a capture: one for small files and standard input."""
-    if str(path) == "-":
-        return 1
+    size = _total_size(path)
+    return min(os.cpu_count() or 1, 8) if size is not None and size >= PARALLEL_MIN_BYTES else 1
+
+
+def _total_size(path: Inputs) -> int | None:
+    """The size of the files on disk (None for standard input)."""
+    paths = paths_of(path)
+    if "-" in map(str, paths):
+        return None
     try:
-        size = os.path.getsize(path)
+        return sum(os.path.getsize(p) for p in paths)
     except OSError:
-        return 1
-    return min(os.cpu_count() or 1, 8) if size >= PARALLEL_MIN_BYTES else 1
+        return None
 
 
 def map_parts(
-    path: str | Path, jobs: int, work: Callable[[MessageReader], T]
+    path: Inputs, jobs: int, work: Callable[[MessageReader], T]
 ) -> tuple[list[T], CaptureSummary]:
     """``work`` applied to disjoint parts of the capture's messages, together covering all.
 
     ``work`` must be a module-level function (it is sent to other processes) and its result
-    must pickle. With one job, or a file that cannot be cut, there is one part.
+    must pickle. With one job, several files, or a file that cannot be cut, there is one part.
     """
-    planned = regions.plan(path, jobs) if jobs > 1 else None
+    paths = paths_of(path)
+    planned = regions.plan(paths[0], jobs) if jobs > 1 and len(paths) == 1 else None
     if planned is not None and len(planned) > 1:
+        single = paths[0]
         context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
         with ProcessPoolExecutor(len(planned), mp_context=context) as pool:
-            numbered = _number_regions(path, planned, pool)
+            numbered = _number_regions(single, planned, pool)
             if numbered is not None:
-                parts = list(pool.map(_run_region, repeat(path), numbered, repeat(work)))
-                return _finish_parts(path, parts, work)
+                parts = list(pool.map(_run_region, repeat(single), numbered, repeat(work)))
+                return _finish_parts(single, parts, work)
     reader = MessageReader(path)
     return [work(reader)], reader.summary
 

@@ -12,12 +12,14 @@ are written as a reference and restored to the very same object (pickle's persis
 
 from __future__ import annotations
 
+import heapq
 import os
 import pickle
 import tempfile
 import weakref
 from array import array
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import IO, Generic, Protocol, TypeVar
 
 T = TypeVar("T")
@@ -42,6 +44,15 @@ class _Reader(pickle.Unpickler):
         return self._shared[str(pid)]
 
 
+@dataclass(frozen=True)
+class SpoolState:
+    """A spool handed from one process to another: its file, keys and offsets."""
+
+    path: str
+    keys: list[array[int]]
+    offsets: array[int]
+
+
 class Spool(Generic[T]):
     """Items with integer sort keys (0 to 2**63; one per order the items can be read in), on
     disk; ``len()``, and iteration in the order of a key, equal keys in the order items came."""
@@ -53,12 +64,13 @@ class Spool(Generic[T]):
         self._path = ""
         self._keys = [array("q") for _ in range(orders)]
         self._offsets = array("q")
+        self._remover: weakref.finalize[..., Spool[T]] | None = None
 
     def add(self, item: T, *keys: int) -> None:
         if self._file is None:
-            handle, self._path = tempfile.mkstemp(prefix="sipdiag-", suffix=".spool")
-            self._file = os.fdopen(handle, "wb", buffering=BUFFER)
-            weakref.finalize(self, _remove, self._file, self._path)
+            handle, path = tempfile.mkstemp(prefix="sipdiag-", suffix=".spool")
+            self._open(path, os.fdopen(handle, "wb", buffering=BUFFER))
+            assert self._file is not None
         self._offsets.append(self._file.tell())
         for column, key in zip(self._keys, keys, strict=True):
             column.append(key)
@@ -75,6 +87,10 @@ class Spool(Generic[T]):
 
     def read(self, order: int) -> Iterator[T]:
         """The items in the order of their ``order``-th key."""
+        return (item for _, item in self.read_keyed(order))
+
+    def read_keyed(self, order: int) -> Iterator[tuple[int, T]]:
+        """(key, item) in the order of the ``order``-th key."""
         if self._file is None:
             return
         self._file.flush()
@@ -88,7 +104,29 @@ class Spool(Generic[T]):
                     reader.seek(offsets[index])
                 item: T = _Reader(reader, self._shared).load()
                 position = reader.tell()
-                yield item
+                yield keys[index], item
+
+    def detach(self) -> SpoolState:
+        """Close the spool for writing and hand its file over (to ``adopt``, in another
+        process): this object will no longer remove it."""
+        if self._file is not None:
+            self._file.close()
+        if self._remover is not None:
+            self._remover.detach()
+        return SpoolState(self._path, self._keys, self._offsets)
+
+    @classmethod
+    def adopt(cls, state: SpoolState, shared: Mapping[str, object] | None = None) -> Spool[T]:
+        """The spool of a ``detach``ed state, now owned (and removed) by this process."""
+        spool: Spool[T] = cls(shared, orders=len(state.keys))
+        spool._keys, spool._offsets = state.keys, state.offsets
+        if state.path:
+            spool._open(state.path, open(state.path, "ab", buffering=BUFFER))  # noqa: SIM115 - kept open, closed by the finalizer
+        return spool
+
+    def _open(self, path: str, file: IO[bytes]) -> None:
+        self._path, self._file = path, file
+        self._remover = weakref.finalize(self, _remove, file, path)
 
 
 def _remove(file: IO[bytes], path: str) -> None:
@@ -108,17 +146,25 @@ class Listing(Protocol[T_co]):
     def __len__(self) -> int: ...
 
 
-class Ordered(Generic[T]):
-    """A spool read in the order of another of its keys."""
+class Merged(Generic[T]):
+    """Several spools read as one, in the order of one of their keys (a merge: each spool is
+    read in order, one item of each in memory)."""
 
-    def __init__(self, spool: Spool[T], order: int) -> None:
-        self._spool, self._order = spool, order
+    def __init__(self, spools: Sequence[Spool[T]], order: int = 0) -> None:
+        self._spools, self._order = spools, order
 
     def __iter__(self) -> Iterator[T]:
-        return self._spool.read(self._order)
+        if len(self._spools) == 1:
+            return self._spools[0].read(self._order)
+        readings = [spool.read_keyed(self._order) for spool in self._spools]
+        return (item for _, item in heapq.merge(*readings, key=_first))
 
     def __len__(self) -> int:
-        return len(self._spool)
+        return sum(len(spool) for spool in self._spools)
+
+
+def _first(pair: tuple[int, object]) -> int:
+    return pair[0]
 
 
 class Mapped(Generic[T, U]):

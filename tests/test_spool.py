@@ -6,7 +6,7 @@ import gc
 import os
 from dataclasses import dataclass
 
-from sipdiag.spool import Mapped, Ordered, Spool
+from sipdiag.spool import Mapped, Merged, Spool
 
 
 @dataclass(frozen=True)
@@ -23,8 +23,8 @@ def test_items_come_back_in_the_order_of_each_key_with_ties_in_arrival_order() -
     for name, first, second in [("c", 3, 0), ("a", 1, 2), ("b", 1, 1), ("d", 0, 2)]:
         spool.add(Item(name, None), first, second)
     assert [i.name for i in spool] == ["d", "a", "b", "c"]
-    assert [i.name for i in Ordered(spool, 1)] == ["c", "b", "a", "d"]
-    assert len(spool) == len(Ordered(spool, 1)) == 4
+    assert [i.name for i in Merged([spool], 1)] == ["c", "b", "a", "d"]
+    assert len(spool) == len(Merged([spool], 1)) == 4
 
 
 def test_two_readings_can_run_side_by_side_and_again() -> None:
@@ -68,3 +68,27 @@ def test_mapped_changes_items_as_they_are_read() -> None:
     doubled = Mapped(spool, lambda n: n * 2)
     assert list(doubled) == [2, 4]
     assert len(doubled) == 2
+
+
+def test_merged_spools_read_as_one_in_key_order() -> None:
+    odd: Spool[int] = Spool()
+    even: Spool[int] = Spool()
+    for n in range(10):
+        (odd if n % 2 else even).add(n, n)
+    assert list(Merged([odd, even])) == list(range(10))
+    assert len(Merged([odd, even])) == 10
+
+
+def test_a_detached_spool_is_adopted_with_its_items_and_its_file() -> None:
+    spool: Spool[Item] = Spool({"rule:X": SHARED})
+    spool.add(Item("b", SHARED), 2)
+    spool.add(Item("a", SHARED), 1)
+    state = spool.detach()
+    del spool
+    gc.collect()
+    assert os.path.exists(state.path)  # handed over, not removed
+    adopted: Spool[Item] = Spool.adopt(state, {"rule:X": SHARED})
+    assert [(i.name, i.shared is SHARED) for i in adopted] == [("a", True), ("b", True)]
+    del adopted
+    gc.collect()
+    assert not os.path.exists(state.path)

@@ -24,7 +24,7 @@ opened with a region reads only its records, numbering frames from the region's 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -163,6 +163,22 @@ def open_capture(
     raise CaptureError(f"{source.name}: {_not_a_capture(head)}")
 
 
+def open_captures(paths: Sequence[str | Path], stdin: BinaryIO | None = None) -> Reader:
+    """One capture, or several read as one with their frames merged in time order."""
+    if len(paths) == 1:
+        return open_capture(paths[0], stdin)
+    from sipdiag.capture.merge import MergedReader
+
+    readers: list[Reader] = []
+    try:
+        readers.extend(open_capture(path, stdin) for path in paths)
+    except CaptureError:
+        for reader in readers:
+            reader.close()
+        raise
+    return MergedReader(readers)
+
+
 def _not_a_capture(head: bytes) -> str:
     expected = "expected pcap, pcapng, ERF or NetMon, optionally gzip/bzip2/xz compressed"
     if not head:
@@ -179,4 +195,5 @@ __all__ = [
     "Reader",
     "Region",
     "open_capture",
+    "open_captures",
 ]

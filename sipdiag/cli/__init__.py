@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 
 from sipdiag.capture import CaptureError
 from sipdiag.cli import analyze, catalog, check, messages
-from sipdiag.cli.common import Environment, ExitStatus, os_environ
+from sipdiag.cli.common import Environment, ExitStatus, capture_files, os_environ
 from sipdiag.cli.options import SUBCOMMANDS, Parser, build_parser
 from sipdiag.rules import DataError
 
@@ -52,6 +52,8 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
         parser.print_usage(env.stderr)
         return ExitStatus.ERROR
     try:
+        if hasattr(args, "capture"):
+            args.capture = capture_files(args.capture)
         return COMMANDS[args.command](args, env)
     except (CaptureError, DataError) as exc:
         env.stderr.write(f"sipdiag: error: {exc}\n")

@@ -31,7 +31,8 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     with terminal.progress_bar(env.stderr, environ=env.environ,
                                enabled=not args.quiet) as progress:
         analysis = analyze(args.capture, stdin=env.stdin, progress=progress, engine=engine,
-                           selection=selection, ladders=Ladders.ALL if args.html else shown)
+                           selection=selection, ladders=Ladders.ALL if args.html else shown,
+                           jobs=args.jobs)
     page, analysis = analysis, with_ladders(analysis, shown)  # the page draws every call
     catalog = engine.catalog
     if args.format == "json":

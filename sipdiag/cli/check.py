@@ -16,7 +16,8 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     engine = load_engine(args.rules)
     lang = language(args, env.environ)
     expectations = load_expectations(args.expect, engine.rules)
-    verdict = check(expectations, analyze(args.capture, stdin=env.stdin, engine=engine))
+    analysis = analyze(args.capture, stdin=env.stdin, engine=engine, jobs=args.jobs)
+    verdict = check(expectations, analysis)
     if args.format == "json":
         check_report.write_verdict_json(verdict, env.stdout, lang)
     elif args.format == "junit":

@@ -8,10 +8,12 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
+from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from rich.console import Console
 
+from sipdiag.capture import CaptureError
 from sipdiag.report import terminal
 from sipdiag.rules.text import BASE_LANGUAGE, LANGUAGES
 
@@ -54,3 +56,22 @@ def language(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
 def console(args: argparse.Namespace, env: Environment) -> Console:
     return terminal.make_console(env.stdout, environ=env.environ,
                                  no_color=getattr(args, "no_color", False))
+
+
+def capture_files(names: list[str]) -> list[str]:
+    """The files named, with each folder replaced by the files in it (sorted by name, hidden
+    files left out): the captures to read as one."""
+    files: list[str] = []
+    for name in names:
+        path = Path(name)
+        if name != "-" and path.is_dir():
+            inside = sorted(str(p) for p in path.iterdir() if p.is_file()
+                            and not p.name.startswith("."))
+            if not inside:
+                raise CaptureError(f"{name}: the folder has no files to read")
+            files.extend(inside)
+        else:
+            files.append(name)
+    if files.count("-") > 1 or ("-" in files and len(files) > 1):
+        raise CaptureError("standard input (-) can only be read alone")
+    return files

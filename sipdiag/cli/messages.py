@@ -65,7 +65,7 @@ def _count_messages(reader: MessageReader) -> Counter[str]:
 
 
 def _count(args: argparse.Namespace) -> tuple[Counter[str], CaptureSummary]:
-    jobs = 1 if args.capture == "-" else args.jobs or default_jobs(args.capture)
+    jobs = args.jobs or default_jobs(args.capture)
     parts, summary = map_parts(args.capture, jobs, _count_messages)
     counts: Counter[str] = Counter()
     for counted in parts:

@@ -16,7 +16,10 @@ from sipdiag.rules.model import SEVERITIES
 from sipdiag.rules.text import LANGUAGES
 
 SUBCOMMANDS = ("analyze", "messages", "rules", "explain", "translations", "check")
-CAPTURE_HELP = "pcap, pcapng, ERF or NetMon file (gzip, bzip2, xz ok); - for standard input"
+CAPTURE_HELP = (
+    "pcap, pcapng, ERF or NetMon file (gzip, bzip2, xz ok); - for standard input; several "
+    "files or a folder of them are read as one capture, frames merged in time order"
+)
 
 
 class Parser(argparse.ArgumentParser):
@@ -115,7 +118,8 @@ def _add_translations(command: argparse.ArgumentParser) -> None:
 
 
 def _add_check(command: argparse.ArgumentParser) -> None:
-    command.add_argument("capture", help=CAPTURE_HELP)
+    command.add_argument("capture", nargs="+", help=CAPTURE_HELP)
+    _add_jobs(command)
     command.add_argument("--expect", type=Path, required=True, metavar="FILE",
                          help="the expectations, a YAML file (see the README)")
     command.add_argument("--format", choices=("terminal", "json", "junit"), default="terminal",
@@ -125,7 +129,11 @@ def _add_check(command: argparse.ArgumentParser) -> None:
 
 
 def _add_capture(command: argparse.ArgumentParser) -> None:
-    command.add_argument("capture", help=CAPTURE_HELP)
+    command.add_argument("capture", nargs="+", help=CAPTURE_HELP)
+    _add_jobs(command)
+
+
+def _add_jobs(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "-j", "--jobs", type=int, default=0,
         help="processes to read with (default: one per core for large files)",

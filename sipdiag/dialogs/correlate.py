@@ -80,6 +80,17 @@ class Correlator:
         for key in shared:
             self._by_key.setdefault(key, []).append(call_id)
 
+    @classmethod
+    def merged(cls, correlators: Iterable[Correlator]) -> Correlator:
+        """One correlator with the keys of all (of calls analysed by several processes)."""
+        merged = cls()
+        for correlator in correlators:
+            for call_id, references in correlator._references.items():
+                merged._references.setdefault(call_id, []).extend(references)
+            for key, call_ids in correlator._by_key.items():
+                merged._by_key.setdefault(key, []).extend(call_ids)
+        return merged
+
     def referenced(self) -> set[str]:
         """Every Call-ID a link could name: the calls with correlation headers and the Call-IDs
         those headers name (which may or may not be calls of the capture)."""
@@ -91,8 +102,8 @@ class Correlator:
     def links(self, known: set[str]) -> list[Link]:
         """Every link between two of the ``known`` Call-IDs, each once."""
         found: dict[tuple[str, str], Link] = {}
-        for call_id, references in self._references.items():
-            for other, reason in references:
+        for call_id in sorted(self._references):  # sorted: the same whatever order calls came
+            for other, reason in self._references[call_id]:
                 if other in known:
                     found.setdefault(_pair(call_id, other), Link(call_id, other, reason))
         for key, call_ids in self._by_key.items():

@@ -13,7 +13,7 @@ The tracker is sans-I/O: ``add`` takes messages in frame order, ``finish`` ends 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from sipdiag.dialogs.calls import Call, Conversation, Exchange, read_conversation
 from sipdiag.sip.message import SipMessage
@@ -34,13 +34,21 @@ class CallTracker:
     def open_count(self) -> int:
         return len(self._open)
 
-    def add(self, messages: Iterable[SipMessage]) -> Iterator[Finished]:
-        """Add messages (in frame order); yield the conversations they show to be over."""
+    def add(
+        self, messages: Iterable[SipMessage], owns: Callable[[str], bool] | None = None
+    ) -> Iterator[Finished]:
+        """Add messages (in frame order); yield the conversations they show to be over.
+
+        With ``owns``, only the messages of the Call-IDs it owns are kept; the others still
+        move the clock, so conversations are over at the very moment they would be if every
+        message were kept (how several processes share a capture, ``pipeline``)."""
         for message in messages:
             if message.ts_ns > self._now:
                 self._now = message.ts_ns
                 if self._due and self._due[0][0] <= self._now:
                     yield from self._finish_due()
+            if owns is not None and not owns(message.call_id):
+                continue
             conversation = self._open.get(message.call_id)
             if conversation is None:
                 conversation = self._open[message.call_id] = Conversation(message.call_id)
