@@ -156,6 +156,36 @@ def _fill_summary(summary: CaptureSummary, reader: Reader, sip: SipReader) -> No
 
 
 @dataclass(slots=True)
+class Tally:
+    """Counts kept as calls, exchanges and findings are spooled, so that the summary figures
+    need not read them all back."""
+
+    call_outcomes: Counter[str] = field(default_factory=Counter)
+    final_statuses: Counter[int] = field(default_factory=Counter)
+    """The final status of each call (0: none)."""
+    post_dial_delays: array[float] = field(default_factory=lambda: array("d"))
+    """Seconds, of every call that rang or was answered, in no particular order."""
+    exchange_outcomes: Counter[str] = field(default_factory=Counter)
+    severities: Counter[str] = field(default_factory=Counter)
+
+    def add(self, record: CallRecord | ExchangeRecord) -> None:
+        if isinstance(record, ExchangeRecord):
+            self.exchange_outcomes[record.outcome] += 1
+            return
+        self.call_outcomes[record.outcome] += 1
+        self.final_statuses[record.final_status] += 1
+        if record.timings.post_dial_delay is not None:
+            self.post_dial_delays.append(record.timings.post_dial_delay)
+
+    def merge(self, other: Tally) -> None:
+        self.call_outcomes += other.call_outcomes
+        self.final_statuses += other.final_statuses
+        self.post_dial_delays.extend(other.post_dial_delays)
+        self.exchange_outcomes += other.exchange_outcomes
+        self.severities += other.severities
+
+
+@dataclass(slots=True)
 class Analysis:
     """Everything a report says about one capture.
 
@@ -175,6 +205,7 @@ class Analysis:
     """What the rules found, most severe first, then by call and frame."""
     call_findings: Listing[Finding] = ()
     """The same findings by call (the order of the calls' first frames), then by severity."""
+    tally: Tally = field(default_factory=Tally)
 
 
 class Ladders(Enum):
@@ -266,6 +297,7 @@ class _Part:
     call_ids: array[int]
     """A hash of every call's Call-ID: enough to tell which linked Call-IDs the capture has."""
     counts: Counter[str]
+    tally: Tally
 
 
 def _analyze_share(
@@ -279,6 +311,7 @@ def _analyze_share(
     findings: Spool[Finding] = Spool(engine.rules.shared() if engine else {}, orders=2)
     call_ids = array("q")
     counts: Counter[str] = Counter()
+    tally = Tally()
     owns = share.owns if share.count > 1 else None
 
     def keep(finished: Iterator[Finished]) -> None:
@@ -290,22 +323,25 @@ def _analyze_share(
                 continue
             for ordinal, finding in enumerate(found):
                 findings.add(finding, *finding_keys(finding, ordinal))
+                tally.severities[finding.severity] += 1
             ladder = ladders.keeps(item.outcome, problem)
             if isinstance(item, Call):
                 correlator.add(item.call_id, item.messages)
                 call_ids.append(hash(item.call_id))
                 record = call_record(item, ladder=ladder)
                 calls.add(record, record.first_frame)
+                tally.add(record)
             else:
                 record_ = exchange_record(item, ladder=ladder)
                 exchanges.add(record_, record_.first_frame)
+                tally.add(record_)
 
     for batch in reader.batches():
         counts.update(message_kind(m) for m in batch if owns is None or owns(m.call_id))
         keep(tracker.add(batch, owns))
     keep(tracker.finish(reader.summary.last_ts_ns or 0))
     return _Part(reader.summary, calls.detach(), exchanges.detach(), findings.detach(),
-                 correlator, call_ids, counts)
+                 correlator, call_ids, counts, tally)
 
 
 def _combine(parts: Sequence[_Part], engine: Engine | None) -> Analysis:
@@ -319,8 +355,11 @@ def _combine(parts: Sequence[_Part], engine: Engine | None) -> Analysis:
     call_ids = array("q", (h for part in parts for h in part.call_ids))
     links = correlator.links(_present(correlator.referenced(), call_ids))
     counts = sum((part.counts for part in parts), Counter[str]())
+    tally = Tally()
+    for part in parts:
+        tally.merge(part.tally)
     return Analysis(parts[0].summary, calls, exchanges, links, counts, Merged(findings, 0),
-                    Merged(findings, 1))
+                    Merged(findings, 1), tally)
 
 
 def _analyze_in_processes(

@@ -40,7 +40,8 @@ COMMANDS: dict[str, Callable[..., int]] = {
 def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:
     env = env or Environment(environ=os_environ())
     args_list = list(sys.argv[1:] if argv is None else argv)
-    if args_list and args_list[0] not in SUBCOMMANDS and not args_list[0].startswith("-"):
+    first = args_list[0] if args_list else ""
+    if first and first not in SUBCOMMANDS and (first == "-" or not first.startswith("-")):
         args_list.insert(0, "analyze")
     parser = build_parser()
     Parser.stream = env.stderr

@@ -12,7 +12,6 @@ An attempt is a call whose INVITE is in the capture (not ``incomplete``) and tha
 from __future__ import annotations
 
 import statistics
-from array import array
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -60,27 +59,20 @@ class Stats:
 
 
 def stats_of(analysis: Analysis) -> Stats:
-    """The figures, in one pass over the calls (which may be read from disk)."""
-    outcomes: Counter[str] = Counter()
-    statuses: Counter[int] = Counter()
-    delays = array("d")
-    for call in analysis.calls:
-        outcomes[call.outcome] += 1
-        statuses[call.final_status] += 1
-        if call.timings.post_dial_delay is not None:
-            delays.append(call.timings.post_dial_delay)
-    attempts = {o: n for o, n in outcomes.items() if o not in NOT_ATTEMPTS}
+    """The figures, from the counts the analysis kept (the calls are not read again)."""
+    tally = analysis.tally
+    attempts = {o: n for o, n in tally.call_outcomes.items() if o not in NOT_ATTEMPTS}
     return Stats(
-        calls=outcomes.total(),
-        exchanges=len(analysis.exchanges),
-        call_outcomes=outcomes,
-        exchange_outcomes=Counter(e.outcome for e in analysis.exchanges),
-        final_statuses=statuses,
+        calls=tally.call_outcomes.total(),
+        exchanges=tally.exchange_outcomes.total(),
+        call_outcomes=tally.call_outcomes,
+        exchange_outcomes=tally.exchange_outcomes,
+        final_statuses=tally.final_statuses,
         attempts=sum(attempts.values()),
         answered=sum(n for o, n in attempts.items() if o in ANSWERED),
         delivered=sum(n for o, n in attempts.items() if o in DELIVERED),
-        post_dial_delay=spread(delays),
-        findings=Counter(f.severity for f in analysis.findings),
+        post_dial_delay=spread(tally.post_dial_delays),
+        findings=tally.severities,
     )
 
 
