@@ -28,7 +28,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from measure import Measurement, best_of
+from measure import Measurement, best_of, packet_count
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -45,17 +45,6 @@ def commands(capture: Path, dialogs: int, pythons: list[str]) -> dict[str, list[
     if shutil.which("tshark"):
         found["tshark"] = ["tshark", "-r", str(capture), "-q", "-z", "sip,stat"]
     return found
-
-
-def packet_count(capture: Path) -> int:
-    out = subprocess.run(
-        [sys.executable, "-m", "sipdiag", "summary", str(capture), "--no-color"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    line = next(line for line in out.splitlines() if line.strip().startswith("Frames"))
-    return int(line.split()[-1])
 
 
 def report(results: dict[str, Measurement], packets: int) -> list[dict[str, object]]:

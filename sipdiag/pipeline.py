@@ -3,6 +3,15 @@
 ``MessageReader`` turns one capture into its SIP messages, in frame order, and fills in a
 ``CaptureSummary`` (format, frames, time span, counts, problems) as it goes.
 
+``analyze`` turns the messages into calls, exchanges and findings, kept on disk as they are
+made (``spool``). With several processes, each reads and parses the whole capture but tracks
+and judges only the Call-IDs that fall to it (a ``Share``, by CRC-32), while the time of every
+message still moves its clock: each process sees exactly the message stream one process would,
+so calls end at the same moments, TCP streams and fragments are reassembled alike, and the
+merged result is the same (reading is the cheap part; the analysis is what is shared). Cutting
+the file into regions instead would split calls at the cuts and need a reconciliation that can
+only approximate one reader.
+
 ``map_parts`` runs a function over all the messages of a capture using several processes: a
 large plain pcap or pcapng file is cut into regions of whole records (``capture.regions``), one
 process per region. A region's process decodes every frame that stands alone (UDP, the bulk of
@@ -30,7 +39,6 @@ from enum import Enum
 from itertools import repeat
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
@@ -59,8 +67,6 @@ Inputs = str | Path | Sequence[str | Path]
 
 Progress = Callable[[int, int | None], None]
 """Called as progress(bytes_read, total_bytes_or_None) after each block."""
-PROGRESS_EVERY = 0.1
-"""Seconds between progress reports while other processes read."""
 
 
 @dataclass(slots=True)
@@ -365,23 +371,22 @@ def _combine(parts: Sequence[_Part], engine: Engine | None) -> Analysis:
 def _analyze_in_processes(
     path: Inputs, jobs: int, progress: Progress | None, job: _Job
 ) -> list[_Part]:
-    """One forked process per share (the engine is inherited, not sent); the first reports
-    its progress through shared memory."""
+    """Shares 1 to jobs-1 in forked processes (the engine is inherited, not sent), share 0
+    here, meanwhile: no process waits idle, and this one reports the progress."""
     context = multiprocessing.get_context("fork")
-    position = context.Value("q", 0, lock=False)
     receivers: list[Connection] = []
     workers: list[BaseProcess] = []
     try:
-        for index in range(jobs):
+        for index in range(1, jobs):
             receiver, sender = context.Pipe(duplex=False)
-            worker: BaseProcess = context.Process(target=_share_worker, daemon=True, args=(
-                path, job, Share(index, jobs), sender, position if index == 0 else None))
+            worker: BaseProcess = context.Process(
+                target=_share_worker, daemon=True, args=(path, job, Share(index, jobs), sender))
             worker.start()
             sender.close()
             receivers.append(receiver)
             workers.append(worker)
-        total = _total_size(path)
-        parts = [_receive(receiver, progress, position, total) for receiver in receivers]
+        parts = [_analyze_share(path, None, progress, job, Share(0, jobs))]
+        parts += [_receive(receiver) for receiver in receivers]
         for worker in workers:
             worker.join()
         return parts
@@ -392,28 +397,16 @@ def _analyze_in_processes(
                 worker.join()
 
 
-def _share_worker(
-    path: Inputs, job: _Job, share: Share, sender: Connection, position: Synchronized[int] | None
-) -> None:
-    def report(done: int, _total: int | None) -> None:
-        if position is not None:
-            position.value = done
-
+def _share_worker(path: Inputs, job: _Job, share: Share, sender: Connection) -> None:
     try:
-        sender.send(_analyze_share(path, None, report, job, share))
+        sender.send(_analyze_share(path, None, None, job, share))
     except BaseException as exc:  # sent back and raised there: the worker only reports it
         sender.send(exc if _pickles(exc) else RuntimeError(f"{type(exc).__name__}: {exc}"))
     finally:
         sender.close()
 
 
-def _receive(
-    receiver: Connection, progress: Progress | None, position: Synchronized[int],
-    total: int | None,
-) -> _Part:
-    while not receiver.poll(PROGRESS_EVERY):
-        if progress is not None:
-            progress(position.value, total)
+def _receive(receiver: Connection) -> _Part:
     try:
         outcome = receiver.recv()
     except EOFError:

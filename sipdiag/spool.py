@@ -126,10 +126,14 @@ class Spool(Generic[T]):
 
     def _open(self, path: str, file: IO[bytes]) -> None:
         self._path, self._file = path, file
-        self._remover = weakref.finalize(self, _remove, file, path)
+        self._remover = weakref.finalize(self, _remove, file, path, os.getpid())
 
 
-def _remove(file: IO[bytes], path: str) -> None:
+def _remove(file: IO[bytes], path: str, owner: int) -> None:
+    """Close and delete the file, in the process that owns it only: a forked process inherits
+    its parent's spools and may collect them, but their files are not its own."""
+    if os.getpid() != owner:
+        return
     file.close()
     os.unlink(path)
 

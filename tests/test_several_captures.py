@@ -6,7 +6,9 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import signal
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,17 @@ from tests.conftest import PUBLIC, SAMPLES, public_captures, sample_captures
 
 CALLS = SAMPLES / "calls"
 ENGINE = load_engine()
+
+
+@pytest.fixture(autouse=True)
+def _no_stale_signal_wakeup() -> Iterator[None]:
+    """pyshark's asyncio loop (the differential tests, earlier in this process) leaves a
+    SIGCHLD handler and a signal wakeup pipe behind after it closes; the exit of a forked worker
+    would then be reported as an error writing to that pipe. A sipdiag process has neither."""
+    signal.set_wakeup_fd(-1)
+    previous = signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    yield
+    signal.signal(signal.SIGCHLD, previous)
 
 
 def run(argv: list[str]) -> tuple[int, str, str]:
@@ -61,7 +74,8 @@ def test_interleaved_captures_are_numbered_as_mergecap_numbers_them(tmp_path: Pa
     tool("editcap", "-F", "pcap", "-t", "-13.9", CALLS / "busy.pcap", shifted)
     merged = tmp_path / "merged.pcapng"
     tool("mergecap", "-w", merged, CALLS / "basic-call.pcap", shifted)
-    _, ours, _ = run(["messages", "--format", "jsonl", str(shifted), str(CALLS / "basic-call.pcap")])
+    basic = str(CALLS / "basic-call.pcap")
+    _, ours, _ = run(["messages", "--format", "jsonl", str(shifted), basic])
     _, theirs, _ = run(["messages", "--format", "jsonl", str(merged)])
     rows = [json.loads(line) for line in ours.splitlines()]
     assert [(r["frame"], r["time"], r["call_id"]) for r in rows] == [

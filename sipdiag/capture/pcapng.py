@@ -110,8 +110,8 @@ class PcapngReader(Reader):
                     break
                 if btype in PACKET_BLOCKS:
                     self.frame_count += 1
-                elif btype in (SECTION_HEADER, INTERFACE):
-                    self.aligned = False
+                elif btype in (SECTION_HEADER, INTERFACE) and self.region is not None:
+                    self.aligned = False  # a region cannot be read without these blocks
                     return self.frame_count
                 off += blen
             self._consumed = off

@@ -53,11 +53,19 @@ def fit(text: str, width: int) -> str:
     return set_cell_size(text, width)
 
 
+ROWS_PER_PRINT = 256
+"""Rows handed to rich at once: one call per row costs more than laying out the row."""
+
+
 def print_rows(console: Console, rows: Iterable[tuple[list[str], str]], widths: list[int]) -> None:
     """Print (cells, style) rows as fixed-width columns, one line each, as they come."""
-    for cells, style in rows:
-        line = " ".join(fit(cell, width) for cell, width in zip(cells, widths, strict=True))
-        console.print(Text(line.rstrip(), style=style), no_wrap=True, overflow="crop")
+    pending = iter(rows)
+    while chunk := list(itertools.islice(pending, ROWS_PER_PRINT)):
+        text = Text()
+        for cells, style in chunk:
+            line = " ".join(fit(cell, width) for cell, width in zip(cells, widths, strict=True))
+            text.append(line.rstrip() + "\n", style=style)
+        console.print(text, no_wrap=True, overflow="crop", end="")
 
 
 def cell(text: str, style: str = "") -> Text:
