@@ -301,7 +301,8 @@ class _Part:
     findings: SpoolState
     correlator: Correlator
     call_ids: array[int]
-    """A hash of every call's Call-ID: enough to tell which linked Call-IDs the capture has."""
+    """A hash of every call's Call-ID: enough to tell which linked Call-IDs the capture has
+    (``hash`` of a string is the same in forked processes, which share the hash seed)."""
     counts: Counter[str]
     tally: Tally
 
@@ -322,6 +323,7 @@ def _analyze_share(
 
     def keep(finished: Iterator[Finished]) -> None:
         for item in finished:
+            counts.update(map(message_kind, item.messages))  # every message ends in one
             found = engine.evaluate(item) if engine is not None else []
             problem = any(f.severity != "info" for f in found)
             first_ts = reader.summary.first_ts_ns or 0
@@ -343,7 +345,6 @@ def _analyze_share(
                 tally.add(record_)
 
     for batch in reader.batches():
-        counts.update(message_kind(m) for m in batch if owns is None or owns(m.call_id))
         keep(tracker.add(batch, owns))
     keep(tracker.finish(reader.summary.last_ts_ns or 0))
     return _Part(reader.summary, calls.detach(), exchanges.detach(), findings.detach(),

@@ -65,16 +65,18 @@ class Spool(Generic[T]):
         self._keys = [array("q") for _ in range(orders)]
         self._offsets = array("q")
         self._remover: weakref.finalize[..., Spool[T]] | None = None
+        self._writer: pickle.Pickler | None = None
 
     def add(self, item: T, *keys: int) -> None:
         if self._file is None:
             handle, path = tempfile.mkstemp(prefix="sipdiag-", suffix=".spool")
             self._open(path, os.fdopen(handle, "wb", buffering=BUFFER))
-            assert self._file is not None
+        assert self._file is not None and self._writer is not None
         self._offsets.append(self._file.tell())
         for column, key in zip(self._keys, keys, strict=True):
             column.append(key)
-        _Writer(self._file, self._ids).dump(item)
+        self._writer.clear_memo()  # each item stands alone: it is read back on its own
+        self._writer.dump(item)
 
     def __len__(self) -> int:
         return len(self._offsets)
@@ -126,6 +128,9 @@ class Spool(Generic[T]):
 
     def _open(self, path: str, file: IO[bytes]) -> None:
         self._path, self._file = path, file
+        # persistent ids cost a Python call per object pickled: only when there are any
+        self._writer = (_Writer(file, self._ids) if self._ids
+                        else pickle.Pickler(file, protocol=pickle.HIGHEST_PROTOCOL))
         self._remover = weakref.finalize(self, _remove, file, path, os.getpid())
 
 

@@ -72,6 +72,6 @@ def capture_files(names: list[str]) -> list[str]:
             files.extend(inside)
         else:
             files.append(name)
-    if files.count("-") > 1 or ("-" in files and len(files) > 1):
+    if "-" in files and len(files) > 1:
         raise CaptureError("standard input (-) can only be read alone")
     return files
