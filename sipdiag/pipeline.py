@@ -49,6 +49,8 @@ from sipdiag.dialogs.correlate import Correlator, Link
 from sipdiag.dialogs.records import CallRecord, ExchangeRecord, call_record, exchange_record
 from sipdiag.dialogs.select import FAILED_OUTCOMES, Selection
 from sipdiag.dialogs.tracker import CallTracker, Finished
+from sipdiag.media.model import TiedStream
+from sipdiag.media.tracker import MediaTracker
 from sipdiag.network.decoder import Decoder
 from sipdiag.problems import ProblemLog
 from sipdiag.rules import Engine
@@ -99,8 +101,11 @@ class MessageReader:
         region: Region | None = None,
         replay: Sequence[Frame] | None = None,
         progress: Progress | None = None,
+        media: MediaTracker | None = None,
     ) -> None:
         self.path = path
+        self._media = media
+        """Shown every SIP message and offered every other UDP payload, if given."""
         self._stdin = stdin
         self._region = region
         self._replay = replay
@@ -118,8 +123,10 @@ class MessageReader:
         summary = self.summary
         summary.name, summary.format = reader.source.name, reader.format
         summary.compression = reader.source.compression
-        sip = SipReader(summary.problems)
-        decoder = Decoder(sip, summary.problems, self.deferred.append if self._region else None)
+        media = self._media
+        sip = SipReader(summary.problems, media.observe if media else None)
+        decoder = Decoder(sip, summary.problems, self.deferred.append if self._region else None,
+                          media)
         total = _size(self.path, reader)
         try:
             for position in reader.frames(decoder, summary.problems):
@@ -212,6 +219,8 @@ class Analysis:
     call_findings: Listing[Finding] = ()
     """The same findings by call (the order of the calls' first frames), then by severity."""
     tally: Tally = field(default_factory=Tally)
+    unattributed: list[TiedStream] = field(default_factory=list)
+    """RTP streams that belong to no call of the capture, in frame order."""
 
 
 class Ladders(Enum):
@@ -305,21 +314,26 @@ class _Part:
     (``hash`` of a string is the same in forked processes, which share the hash seed)."""
     counts: Counter[str]
     tally: Tally
+    media_problems: ProblemLog
+    """Malformed RTP and RTCP of this process's calls (and of orphans, in the first)."""
+    unattributed: list[TiedStream]
 
 
 def _analyze_share(
     path: Inputs, stdin: BinaryIO | None, progress: Progress | None, job: _Job, share: Share
 ) -> _Part:
-    reader = MessageReader(path, stdin=stdin, progress=progress)
-    tracker, correlator = CallTracker(), Correlator()
     engine, selection, ladders = job.engine, job.selection, job.ladders
+    owns = share.owns if share.count > 1 else None
+    media = MediaTracker(owns, reports_orphans=share.index == 0,
+                         timelines=ladders is not Ladders.NONE)
+    reader = MessageReader(path, stdin=stdin, progress=progress, media=media)
+    tracker, correlator = CallTracker(media), Correlator()
     calls: Spool[CallRecord] = Spool()
     exchanges: Spool[ExchangeRecord] = Spool()
     findings: Spool[Finding] = Spool(engine.rules.shared() if engine else {}, orders=2)
     call_ids = array("q")
     counts: Counter[str] = Counter()
     tally = Tally()
-    owns = share.owns if share.count > 1 else None
 
     def keep(finished: Iterator[Finished]) -> None:
         for item in finished:
@@ -346,9 +360,10 @@ def _analyze_share(
 
     for batch in reader.batches():
         keep(tracker.add(batch, owns))
+    media.finish()
     keep(tracker.finish(reader.summary.last_ts_ns or 0))
     return _Part(reader.summary, calls.detach(), exchanges.detach(), findings.detach(),
-                 correlator, call_ids, counts, tally)
+                 correlator, call_ids, counts, tally, media.problems, media.unattributed)
 
 
 def _combine(parts: Sequence[_Part], engine: Engine | None) -> Analysis:
@@ -363,10 +378,14 @@ def _combine(parts: Sequence[_Part], engine: Engine | None) -> Analysis:
     links = correlator.links(_present(correlator.referenced(), call_ids))
     counts = sum((part.counts for part in parts), Counter[str]())
     tally = Tally()
+    summary = parts[0].summary
     for part in parts:
         tally.merge(part.tally)
-    return Analysis(parts[0].summary, calls, exchanges, links, counts, Merged(findings, 0),
-                    Merged(findings, 1), tally)
+        summary.problems.merge(part.media_problems)
+    unattributed = sorted((s for part in parts for s in part.unattributed),
+                          key=lambda s: (s.stream.first_frame, s.stream.ssrc))
+    return Analysis(summary, calls, exchanges, links, counts, Merged(findings, 0),
+                    Merged(findings, 1), tally, unattributed)
 
 
 def _analyze_in_processes(

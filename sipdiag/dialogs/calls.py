@@ -25,7 +25,9 @@ import re
 from dataclasses import dataclass
 
 from sipdiag.dialogs.dialogs import Dialog, DialogState, DialogTracker
+from sipdiag.dialogs.media import CallFacts, CallMedia, read_media
 from sipdiag.dialogs.transactions import TIMER_B_NS, Transaction, TransactionMatcher
+from sipdiag.media.model import CapturedMedia
 from sipdiag.network import Endpoint
 from sipdiag.sip.headers import parse_reason
 from sipdiag.sip.message import SipMessage
@@ -160,6 +162,9 @@ class Call:
     duplicates: int
     observed_until_ns: int
     """The capture time the call was read at: what a missing answer is measured against."""
+    media: CallMedia | None = None
+    """Its RTP and RTCP read against its offers and answers (None: no media session and no
+    stream, or media was not analysed)."""
 
     @property
     def retransmission_count(self) -> int:
@@ -186,10 +191,13 @@ class Exchange:
     observed_until_ns: int
 
 
-def read_conversation(conversation: Conversation, capture_end_ns: int) -> Call | Exchange:
-    """What happened in a finished conversation (``capture_end_ns``: the last frame's time)."""
+def read_conversation(
+    conversation: Conversation, capture_end_ns: int, media: CapturedMedia | None = None
+) -> Call | Exchange:
+    """What happened in a finished conversation (``capture_end_ns``: the last frame's time;
+    ``media``: what the capture holds of its media, for a call)."""
     if conversation.is_call:
-        return _read_call(conversation, capture_end_ns)
+        return _read_call(conversation, capture_end_ns, media)
     return _read_exchange(conversation, capture_end_ns)
 
 
@@ -201,7 +209,9 @@ def _initial_invites(conversation: Conversation) -> list[Transaction]:
     ]
 
 
-def _read_call(conversation: Conversation, capture_end_ns: int) -> Call:
+def _read_call(
+    conversation: Conversation, capture_end_ns: int, media: CapturedMedia | None
+) -> Call:
     messages = conversation.messages
     invites = _initial_invites(conversation)
     requests = [t.request for t in invites if t.request is not None]
@@ -211,6 +221,16 @@ def _read_call(conversation: Conversation, capture_end_ns: int) -> Call:
     last = caller_side[-1] if caller_side else (invites[-1] if invites else None)
     final = last.final if last else None
     anchor = first or messages[0]
+    legs = _legs(invites)
+    answered = _answered_dialog(conversation, caller_side)
+    facts = CallFacts(
+        messages=messages,
+        first_invite=first,
+        hops=[(leg.src, leg.dst) for leg in legs],
+        answer=_first_2xx(caller_side),
+        bye=answered.bye if answered else _any_bye(conversation),
+        observed_until_ns=capture_end_ns,
+    )
     return Call(
         call_id=conversation.call_id,
         outcome=outcome,
@@ -223,7 +243,7 @@ def _read_call(conversation: Conversation, capture_end_ns: int) -> Call:
         start_ns=messages[0].ts_ns,
         end_ns=messages[-1].ts_ns,
         timings=_timings(conversation, caller_side, messages),
-        legs=_legs(invites),
+        legs=legs,
         dialogs=tuple(conversation.dialogs.dialogs),
         transactions=tuple(conversation.transactions),
         messages=tuple(messages),
@@ -232,7 +252,19 @@ def _read_call(conversation: Conversation, capture_end_ns: int) -> Call:
         retransmissions=_retransmissions(conversation.transactions),
         duplicates=sum(t.duplicates for t in conversation.transactions),
         observed_until_ns=capture_end_ns,
+        media=read_media(facts, media),
     )
+
+
+def _first_2xx(attempts: list[Transaction]) -> SipMessage | None:
+    """The first 2xx to the caller's INVITEs: when the call was answered."""
+    responses = sorted((r for t in attempts for r in t.responses), key=lambda r: r.ts_ns)
+    return next((r for r in responses if 200 <= r.status < 300), None)
+
+
+def _any_bye(conversation: Conversation) -> Transaction | None:
+    """The first BYE, for a call whose answer the capture missed (it started mid-call)."""
+    return next((t for t in conversation.transactions if t.method == "BYE"), None)
 
 
 def _outcome(
@@ -355,7 +387,7 @@ def _timings(
     start = attempts[0].request.ts_ns
     responses = sorted((r for t in attempts for r in t.responses), key=lambda r: r.ts_ns)
     ringing = next((r for r in responses if r.status in (180, 183)), None)
-    answer = next((r for r in responses if 200 <= r.status < 300), None)
+    answer = _first_2xx(attempts)
     talk = None
     if answer is not None:
         dialog = _answered_dialog(conversation, attempts)

@@ -8,10 +8,11 @@ grow with the messages of calls that are over.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sipdiag.dialogs.calls import Call, Exchange, Leg, Retransmissions, SdpSide, Timings
 from sipdiag.dialogs.ladder import Arrow, ladder_of
+from sipdiag.dialogs.media import CallMedia
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,8 @@ class CallRecord:
     duplicates: int
     ladder: tuple[Arrow, ...] | None
     """Every message as an arrow, when the report will draw this call; else None."""
+    media: CallMedia | None = None
+    """Its streams and media state; streams keep their timelines only with a ladder."""
 
     @property
     def retransmission_count(self) -> int:
@@ -107,7 +110,16 @@ def call_record(call: Call, *, ladder: bool = False) -> CallRecord:
         retransmissions=call.retransmissions,
         duplicates=call.duplicates,
         ladder=ladder_of(call.messages, call.transactions) if ladder else None,
+        media=call.media if ladder or call.media is None else _without_timelines(call.media),
     )
+
+
+def _without_timelines(media: CallMedia) -> CallMedia:
+    """What a report that draws no timeline needs (the per-second figures go)."""
+    if all(s.stream.timeline is None for s in media.streams):
+        return media
+    streams = tuple(replace(s, stream=replace(s.stream, timeline=None)) for s in media.streams)
+    return replace(media, streams=streams)
 
 
 def exchange_record(exchange: Exchange, *, ladder: bool = False) -> ExchangeRecord:

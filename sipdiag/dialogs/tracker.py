@@ -14,15 +14,25 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterable, Iterator
+from typing import Protocol
 
 from sipdiag.dialogs.calls import Call, Conversation, Exchange, read_conversation
+from sipdiag.media.model import CapturedMedia
 from sipdiag.sip.message import SipMessage
 
 Finished = Call | Exchange
 
 
+class MediaSource(Protocol):
+    def claim(self, call_id: str) -> CapturedMedia:
+        """What the capture holds of the media of a call that is over."""
+        ...
+
+
 class CallTracker:
-    def __init__(self) -> None:
+    def __init__(self, media: MediaSource | None = None) -> None:
+        self._media = media
+        """Where a finished call's media is claimed from (None: media is not analysed)."""
         self._open: dict[str, Conversation] = {}
         self._due: list[tuple[int, int, str]] = []
         """(finish time, tie-breaker, Call-ID): when to look at a conversation again."""
@@ -60,7 +70,7 @@ class CallTracker:
         still open, oldest first."""
         end = max(capture_end_ns, self._now)
         for conversation in sorted(self._open.values(), key=lambda c: c.messages[0].frame):
-            yield read_conversation(conversation, end)
+            yield self._read(conversation, end)
         self._open.clear()
         self._due.clear()
         self._scheduled.clear()
@@ -82,10 +92,16 @@ class CallTracker:
             current = conversation.finish_at()
             if current is not None and current <= self._now:
                 del self._open[call_id], self._scheduled[call_id]
-                yield read_conversation(conversation, self._now)
+                yield self._read(conversation, self._now)
             elif current is not None:
                 self._scheduled[call_id] = current
                 self._order += 1
                 heapq.heappush(self._due, (current, self._order, call_id))
             else:
                 del self._scheduled[call_id]
+
+    def _read(self, conversation: Conversation, now: int) -> Finished:
+        media = None
+        if self._media is not None and conversation.is_call:
+            media = self._media.claim(conversation.call_id)
+        return read_conversation(conversation, now, media)

@@ -13,6 +13,10 @@ the transport, and hands the upper layer, a ``PayloadSink``:
 - ``stream_gap()``/``stream_end()``: a hole in a stream that will never be filled, and the end
   of a stream.
 
+A UDP payload the ``PayloadSink`` does not take is offered to a ``UdpSink`` if there is one
+(the media layer: RTP and RTCP), with the ICMP errors that quote a UDP packet; what neither
+takes is looked at for a tunnel inside (VXLAN, GTP-U, HEP).
+
 Frames are addressed as windows ``buf[start:end]`` until a payload is cut out, so no frame is
 copied on its way through. The network layer knows nothing of SIP: it tells a payload's sink
 where it came from and lets the sink say whether it was wanted. What it cannot decode becomes a
@@ -78,4 +82,19 @@ class PayloadSink(Protocol):
         ...
 
 
-__all__ = ["Chunk", "Endpoint", "Flow", "PayloadSink"]
+class UdpSink(Protocol):
+    def datagram(
+        self, frame: int, ts_ns: int, src: Endpoint, dst: Endpoint, payload: bytes
+    ) -> bool:
+        """A UDP payload that is not SIP; return True if it was taken."""
+        ...
+
+    def unreachable(
+        self, frame: int, ts_ns: int, reporter: str, src: Endpoint, dst: Endpoint, reason: str
+    ) -> None:
+        """An ICMP destination unreachable from ``reporter`` that quotes a UDP packet from
+        ``src`` to ``dst``; ``reason``: port, host, network, prohibited or other."""
+        ...
+
+
+__all__ = ["Chunk", "Endpoint", "Flow", "PayloadSink", "UdpSink"]

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from functools import partial
 
 from sipdiag.capture import FrameHandler, linktypes
-from sipdiag.network import Endpoint, Flow, PayloadSink, hep, tunnels
+from sipdiag.network import Endpoint, Flow, PayloadSink, UdpSink, hep, tunnels
 from sipdiag.network.fragments import FragmentReassembler
 from sipdiag.network.sctp import SctpReassembler
 from sipdiag.network.tcp import TcpReassembler
@@ -28,8 +28,8 @@ from sipdiag.problems import ProblemLog
 
 ETH_IPV4, ETH_IPV6 = tunnels.IPV4, tunnels.IPV6
 VLAN_TAGS = frozenset({0x8100, 0x88A8, 0x9100, 0x9200})
-IPPROTO_IPIP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_IPV6 = 4, 6, 17, 41
-IPPROTO_GRE, IPPROTO_SCTP = 47, 132
+IPPROTO_ICMP, IPPROTO_IPIP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_IPV6 = 1, 4, 6, 17, 41
+IPPROTO_GRE, IPPROTO_ICMPV6, IPPROTO_SCTP = 47, 58, 132
 IPV6_FRAGMENT = 44
 IPV6_EXTENSIONS = frozenset({0, 43, 44, 51, 60, 135, 139, 140})
 MAX_DEPTH = 8
@@ -47,6 +47,11 @@ _FRAMED_LINKS = {
     linktypes.LINUX_SLL2: (20, 0, "Linux cooked v2"),
 }
 """Link type: (header size, where the ethertype is in it, name)."""
+_ICMP_UNREACHABLE = {0: "network", 1: "host", 3: "port", 9: "prohibited", 10: "prohibited",
+                     13: "prohibited"}
+"""ICMP destination unreachable codes (RFC 792, RFC 1812 5.2.7.1)."""
+_ICMPV6_UNREACHABLE = {0: "network", 1: "prohibited", 3: "host", 4: "port"}
+"""ICMPv6 destination unreachable codes (RFC 4443 3.1)."""
 _ETHERNET_IPV4_UDP = struct.Struct(">HBxHxxHxBxxIIHHH")
 """From byte 12 of an Ethernet frame: ethertype; IPv4 version/IHL, total length, flags and
 fragment offset, protocol, addresses; UDP ports and length (if the IPv4 header has no options)."""
@@ -60,8 +65,11 @@ class Decoder:
         sink: PayloadSink,
         problems: ProblemLog,
         defer: Callable[[Deferred], None] | None = None,
+        udp: UdpSink | None = None,
     ) -> None:
         self._sink = sink
+        self._udp_sink = udp
+        """Where UDP payloads that are not SIP go next (the media layer), if anywhere."""
         self._defer = defer
         """When reading part of a file: where frames that need state across parts go."""
         self._current: tuple[int, bytes, int, int, int] = (0, b"", 0, 0, 0)
@@ -121,7 +129,10 @@ class Decoder:
                 if self._datagram("UDP", frame, ts, source, destination, payload, NO_FRAMES):
                     if udp_end > stop:
                         self._cut_short(frame, udp_end - start - 42, len(payload))
-                elif payload:
+                elif payload and (
+                    self._udp_sink is None
+                    or not self._udp_sink.datagram(frame, ts, source, destination, payload)
+                ):
                     self._udp_tunnel(frame, ts, sport, dport, payload, 0)
                 return
         self._framed(linktypes.ETHERNET, frame, ts, buf, start, end, orig_len)
@@ -295,6 +306,9 @@ class Decoder:
             self._tcp(frame, ts, src, dst, buf, off, end)
         elif protocol == IPPROTO_SCTP:
             self._sctp_packet(frame, ts, src, dst, buf, off, end)
+        elif protocol in (IPPROTO_ICMP, IPPROTO_ICMPV6):
+            if self._udp_sink is not None:
+                self._icmp(protocol == IPPROTO_ICMPV6, frame, ts, src, buf, off, end)
         elif depth >= MAX_DEPTH:
             self._problems.add("tunnel_too_deep", frame, f"more than {MAX_DEPTH} encapsulations")
         elif protocol == IPPROTO_IPIP:
@@ -347,7 +361,12 @@ class Decoder:
         if self._datagram("UDP", frame, ts, source, destination, payload, frames):
             if udp_end > end:
                 self._cut_short(frame, udp_end - start, len(payload))
-        elif depth < MAX_DEPTH and payload:
+        elif not payload or (
+            self._udp_sink is not None
+            and self._udp_sink.datagram(frame, ts, source, destination, payload)
+        ):
+            return
+        elif depth < MAX_DEPTH:
             self._udp_tunnel(frame, ts, source.port, destination.port, payload, depth)
 
     def _cut_short(self, frame: int, length: int, captured: int) -> None:
@@ -411,6 +430,30 @@ class Decoder:
         )
         for message, frames in self._sctp.packet(flow, buf, off, end, frame):
             self._datagram("SCTP", frame, ts, flow.src, flow.dst, message, frames)
+
+    def _icmp(
+        self, v6: bool, frame: int, ts: int, reporter: bytes, buf: bytes, off: int, end: int
+    ) -> None:
+        """A destination unreachable that quotes a UDP packet: the IP header and the first 8
+        bytes of what it carried (RFC 792; RFC 4443 3.1). Anything else of ICMP is ignored."""
+        assert self._udp_sink is not None
+        if end - off < 8 or buf[off] != (1 if v6 else 3):
+            return
+        reason = (_ICMPV6_UNREACHABLE if v6 else _ICMP_UNREACHABLE).get(buf[off + 1], "other")
+        inner = off + 8
+        if v6 and end - inner >= 48 and buf[inner + 6] == IPPROTO_UDP:
+            src, dst, udp = buf[inner + 8 : inner + 24], buf[inner + 24 : inner + 40], inner + 40
+        elif not v6 and end - inner >= 28 and buf[inner + 9] == IPPROTO_UDP:
+            udp = inner + (buf[inner] & 15) * 4
+            src, dst = buf[inner + 12 : inner + 16], buf[inner + 16 : inner + 20]
+            if end - udp < 4:
+                return
+        else:
+            return
+        sport, dport = buf[udp] << 8 | buf[udp + 1], buf[udp + 2] << 8 | buf[udp + 3]
+        self._udp_sink.unreachable(
+            frame, ts, str(ipaddress.ip_address(reporter)), self._endpoint(src, sport),
+            self._endpoint(dst, dport), reason)
 
     def _defer_frame(self, frame: int, ts: int) -> None:
         """Leave the frame to the process that reads all stateful traffic (TCP, fragments)."""

@@ -9,13 +9,12 @@ Each check takes the call or exchange, its parameters and the catalog, and yield
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from functools import cache
 
 from sipdiag.dialogs.calls import Call, Exchange, error_cause, session_expiry
 from sipdiag.dialogs.transactions import TIMER_B_NS, Transaction
+from sipdiag.network.addresses import address_kind
 from sipdiag.rules.catalog import Catalog
 from sipdiag.rules.matcher import (
     Hit,
@@ -172,36 +171,16 @@ def _listed(items: list[str]) -> str:
 
 # -- a private address announced by a peer seen at a public one -----------------------------
 
-_PRIVATE = tuple(ipaddress.ip_network(n) for n in (
-    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",  # RFC 1918
-    "100.64.0.0/10",  # RFC 6598, carrier-grade NAT
-    "169.254.0.0/16", "fe80::/10",  # link-local
-    "fc00::/7",  # RFC 4193, unique local
-))
-
-
-@cache
-def _address_kind(text: str) -> str:
-    """``private``, ``public`` or ``other`` (loopback, unspecified, not an IP address)."""
-    try:
-        address = ipaddress.ip_address(text.strip("[]"))
-    except ValueError:
-        return "other"
-    if address.is_loopback or address.is_unspecified or address.is_multicast:
-        return "other"
-    return "private" if any(address in net for net in _PRIVATE) else "public"
-
-
 @check("private_address", ("frame", "what", "sender", "private", "where"))
 def private_address(
     subject: Subject, params: Mapping[str, object], catalog: Catalog
 ) -> Iterator[Hit]:
     seen: set[tuple[str, str]] = set()
     for message in subject.messages:
-        if _address_kind(message.src.ip) != "public":
+        if address_kind(message.src.ip) != "public":
             continue
         for where, host in _announced(message):
-            if _address_kind(host) != "private" or (message.src.ip, host) in seen:
+            if address_kind(host) != "private" or (message.src.ip, host) in seen:
                 continue
             seen.add((message.src.ip, host))
             values = {

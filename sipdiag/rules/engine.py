@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from sipdiag.dialogs.calls import Call, Exchange
-from sipdiag.rules import checks, matcher
+from sipdiag.rules import checks, matcher, media
 from sipdiag.rules.catalog import Catalog
 from sipdiag.rules.loader import RuleSet
 from sipdiag.rules.matcher import Hit
@@ -37,10 +37,13 @@ class Engine:
                                                f.rule.id))
 
     def _hits(self, rule: Rule, story: matcher.Story) -> Iterator[Hit]:
+        subject = story.subject
         if rule.check is not None:
-            subject = story.subject
             assert isinstance(subject, Call | Exchange)
             return checks.CHECKS[rule.check].run(subject, rule.params, self.catalog)
+        if rule.media is not None:
+            assert isinstance(subject, Call)
+            return media.find(rule.media, subject, rule.params)
         return matcher.find(rule.steps, story)
 
 

@@ -13,11 +13,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from sipdiag.rules import checks
+from sipdiag.rules import checks, media
+from sipdiag.rules.media import FactKind
 from sipdiag.rules.model import (
     SAME,
     SCOPES,
     SEVERITIES,
+    Comparison,
+    MediaCondition,
+    MediaPattern,
+    MediaSubject,
     Rule,
     SampleTest,
     Step,
@@ -95,11 +100,15 @@ def load_rule(path: Path) -> Rule:
     severity = fields.choice("severity", SEVERITIES)
     scope = fields.choice("scope", SCOPES, default="any")
     steps = _steps(fields) if fields.has("match") else ()
-    check, params = _check(fields)
-    if bool(steps) == bool(check):
-        raise fields.error(None, "a rule needs either 'match' (a pattern) or 'check', not both")
+    pattern = _media(fields) if fields.has("media") else None
+    check, params = _check(fields) if pattern is None else (None, _media_params(fields, pattern))
+    if [bool(steps), bool(check), pattern is not None].count(True) != 1:
+        raise fields.error(None, "a rule needs one of 'match' (a pattern of transactions), "
+                                 "'media' (a pattern of the call's audio) or 'check'")
+    if pattern is not None and scope != "call":
+        raise fields.error("scope", "a rule with 'media' is about calls: scope must be call")
     message = need_text(fields, "message")
-    _check_placeholders(fields, message.placeholders(), steps, check)
+    _check_placeholders(fields, message.placeholders(), steps, check, pattern, params)
     rule = Rule(
         id=rule_id,
         name=name,
@@ -115,6 +124,7 @@ def load_rule(path: Path) -> Rule:
         path=path,
         steps=steps,
         check=check,
+        media=pattern,
         params=params,
         once=fields.take("once", bool, required=False) or False,
     )
@@ -164,6 +174,110 @@ def _check(fields: Fields) -> tuple[str | None, Mapping[str, object]]:
         values[param] = default if value is None else value
     params.done()
     return name, values
+
+
+MEDIA_PARTS = {"call": MediaSubject.CALL, "direction": MediaSubject.DIRECTION,
+               "stream": MediaSubject.STREAM}
+_SUFFIXES = {"_over": Comparison.OVER, "_under": Comparison.UNDER}
+_NUMERIC = (FactKind.COUNT, FactKind.NUMBER, FactKind.DURATION)
+
+
+def _media(fields: Fields) -> MediaPattern:
+    """``media:`` with a ``call`` part and at most one ``direction`` or ``stream`` part."""
+    parts = Fields(fields.need("media", dict), fields.path, "'media'", fields.line("media"))
+    found = {name: _conditions(parts, name, subject)
+             for name, subject in MEDIA_PARTS.items() if parts.has(name)}
+    parts.done()
+    subjects = [MEDIA_PARTS[name] for name in found if name != "call"]
+    if len(subjects) > 1:
+        raise fields.error("media", "'media' has either a 'direction' or a 'stream' part, "
+                                    "not both")
+    if not found:
+        raise fields.error("media", "'media' needs a 'call', 'direction' or 'stream' part")
+    subject = subjects[0] if subjects else MediaSubject.CALL
+    if subject is MediaSubject.CALL:
+        return MediaPattern(subject, found["call"])
+    return MediaPattern(subject, found[subject.value], found.get("call", ()))
+
+
+def _conditions(parts: Fields, name: str, subject: MediaSubject) -> tuple[MediaCondition, ...]:
+    items = Fields(parts.need(name, dict), parts.path, f"'media: {name}'", parts.line(name))
+    conditions = [_condition(items, key, value, subject) for key, value in items.items()]
+    if not conditions:
+        raise parts.error(name, f"'media: {name}' needs at least one condition")
+    return tuple(conditions)
+
+
+def _condition(items: Fields, key: str, value: object, subject: MediaSubject) -> MediaCondition:
+    fact, comparison = key, Comparison.IS
+    for suffix, compared in _SUFFIXES.items():
+        if key.endswith(suffix) and media.fact_kind(subject, key[: -len(suffix)]) in _NUMERIC:
+            fact, comparison = key[: -len(suffix)], compared
+    kind = media.fact_kind(subject, fact)
+    items.take(key, object)
+    if kind is None:
+        known = ", ".join(sorted(media.FACTS[subject]))
+        raise items.error(key, f"'{key}' is not a fact of a {subject.value} (known: {known})")
+    if isinstance(value, str) and value.startswith("$"):
+        if kind not in _NUMERIC:
+            raise items.error(key, f"'{key}' is {kind.value}: a parameter stands only for a "
+                                   "number or a duration")
+        return MediaCondition(fact, comparison, None, value[1:])
+    if comparison is not Comparison.IS or kind in (FactKind.NUMBER, FactKind.DURATION):
+        return MediaCondition(fact, comparison, _number(items, key, value, kind))
+    return MediaCondition(fact, comparison, _exact(items, key, value, kind, subject))
+
+
+def _number(items: Fields, key: str, value: object, kind: FactKind) -> float:
+    if kind is FactKind.DURATION:
+        try:
+            return parse_duration(value) / 1e9
+        except ValueError as exc:
+            raise items.error(key, f"'{key}': {exc}") from exc
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise items.error(key, f"'{key}' must be {kind.value} (found {value!r})")
+    return float(value)
+
+
+def _exact(items: Fields, key: str, value: object, kind: FactKind,
+           subject: MediaSubject) -> object:
+    if kind is FactKind.BOOL:
+        if not isinstance(value, bool):
+            raise items.error(key, f"'{key}' must be true or false (found {value!r})")
+        return value
+    if kind is FactKind.COUNT:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise items.error(key, f"'{key}' must be a whole number (found {value!r})")
+        return value
+    words = value if isinstance(value, list) else [value]
+    allowed = media.choices(subject, key)
+    wrong = [w for w in words if w not in allowed]
+    if wrong or not words:
+        raise items.error(key, f"'{key}' must be one of {', '.join(allowed)} or a list of "
+                               f"them (found {value!r})")
+    return tuple(words)
+
+
+def _media_params(fields: Fields, pattern: MediaPattern) -> Mapping[str, object]:
+    """The values the pattern's ``$name`` conditions stand for, each checked as the kind of
+    the fact it is compared with."""
+    raw = Fields(fields.take("params", dict, required=False) or {}, fields.path, "'params'",
+                 fields.line("params"))
+    values: dict[str, object] = {}
+    parts = [(pattern.subject, c) for c in pattern.conditions]
+    parts += [(MediaSubject.CALL, c) for c in pattern.call]
+    for subject, condition in parts:
+        name = condition.param
+        if name is None:
+            continue
+        if not raw.has(name):
+            raise fields.error("media", f"'${name}' names no entry of 'params'")
+        kind = media.fact_kind(subject, condition.fact)
+        assert kind is not None
+        values[name] = _number(raw, name, raw.data[name], kind)
+        raw.take(name, object)
+    raw.done()
+    return values
 
 
 def _steps(fields: Fields) -> tuple[Step, ...]:
@@ -258,11 +372,14 @@ def _headers(value: object) -> frozenset[str]:
 
 
 def _check_placeholders(
-    fields: Fields, used: set[str], steps: tuple[Step, ...], check: str | None
+    fields: Fields, used: set[str], steps: tuple[Step, ...], check: str | None,
+    pattern: MediaPattern | None, params: Mapping[str, object],
 ) -> None:
     """Every placeholder of the message must be one the pattern or the check fills."""
     if check is not None:
         known = set(checks.CHECKS[check].placeholders)
+    elif pattern is not None:
+        known = media.placeholders(pattern, params)
     else:
         known = {f"{s.name}.{f}" for s in steps if not s.absent for f in STEP_FIELDS}
     known |= {f"call.{f}" for f in CALL_FIELDS}

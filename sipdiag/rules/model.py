@@ -1,9 +1,10 @@
 """What a rule is, and what it finds: plain values, no I/O.
 
-A ``Rule`` is read from a data file (``loader``). It either has ``steps``, a pattern over the
-transactions of a call that ``matcher`` looks for, or names a ``check`` written in Python
-(``checks``). What it finds is a ``Finding``: the rule, the call, the values its message's
-placeholders are filled with, and the ``Evidence``, the frames of the messages that matched.
+A ``Rule`` is read from a data file (``loader``). It has ``steps``, a pattern over the
+transactions of a call that ``matcher`` looks for, or a ``media`` pattern over the call's audio
+(``media``), or names a ``check`` written in Python (``checks``). What it finds is a
+``Finding``: the rule, the call, the values its message's placeholders are filled with, and
+the ``Evidence``, the frames of the messages that matched.
 Findings hold values, not sentences: the reporter renders the rule's text in the reader's
 language when it prints them.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 
 from sipdiag.rules.text import Text
@@ -109,6 +111,41 @@ class Step:
     absent: bool = False
 
 
+class MediaSubject(Enum):
+    """What a media pattern is about (see rules/media.py)."""
+
+    CALL = "call"
+    DIRECTION = "direction"
+    STREAM = "stream"
+
+
+class Comparison(Enum):
+    IS = "is"
+    OVER = "over"
+    UNDER = "under"
+
+
+@dataclass(frozen=True, slots=True)
+class MediaCondition:
+    """``fact: value`` (IS: one of ``value`` if it is a tuple), ``fact_over`` or
+    ``fact_under``; a duration's value is in seconds."""
+
+    fact: str
+    comparison: Comparison
+    value: object
+    param: str | None = None
+    """The value is the rule's parameter of this name (``$name`` in the file)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MediaPattern:
+    subject: MediaSubject
+    conditions: tuple[MediaCondition, ...]
+    """On each direction or stream (on the call's media for ``CALL``)."""
+    call: tuple[MediaCondition, ...] = ()
+    """On the call's media as a whole, for a direction or stream pattern."""
+
+
 @dataclass(frozen=True, slots=True)
 class SampleTest:
     """A capture the rule is run on by the tests, and how many findings it must give."""
@@ -135,6 +172,7 @@ class Rule:
     path: Path
     steps: tuple[Step, ...] = ()
     check: str | None = None
+    media: MediaPattern | None = None
     params: Mapping[str, object] = field(default_factory=dict)
     once: bool = False
     """One finding per call at most, with the evidence of every match."""

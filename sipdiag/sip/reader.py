@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sipdiag.network import Chunk, Endpoint, Flow, hep
@@ -49,8 +50,13 @@ class _Stream:
 class SipReader:
     """A ``PayloadSink`` that turns payloads into SipMessages."""
 
-    def __init__(self, problems: ProblemLog) -> None:
+    def __init__(
+        self, problems: ProblemLog, observer: Callable[[SipMessage], None] | None = None
+    ) -> None:
         self._problems = problems
+        self._observer = observer
+        """Shown every message as soon as it is read, in frame order (the media layer binds
+        the addresses of an SDP before any later packet arrives)."""
         self._streams: dict[Flow, _Stream] = {}
         self._out: list[SipMessage] = []
         self._last_frame = 0
@@ -97,6 +103,8 @@ class SipReader:
             self._disordered = True
         self._last_frame = frame
         self._out.append(message)
+        if self._observer is not None:
+            self._observer(message)
 
     # Streams.
 

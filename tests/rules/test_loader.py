@@ -89,7 +89,7 @@ def test_a_valid_rule_loads_with_its_steps(tmp_path: Path) -> None:
         ("id: X901", "id: x901", 1, "id must be a capital letter"),
         ("    final: 4xx\n", "    absent: true\n", 8,
          "the first step cannot be 'absent'"),
-        ("scope: call\n", "scope: call\ncheck: ack_missing\n", 1, "either 'match' (a pattern) or"),
+        ("scope: call\n", "scope: call\ncheck: ack_missing\n", 1, "a rule needs one of 'match'"),
         ("scope: call\n", "scope: call\nonce: 3\n", 8, "'once' must be true or false"),
         ("    request: BYE\n", "    request: [BYE, bye]\n", 10, "'request' must be a method"),
         ("title:", "title: [oops", 4, "not valid YAML"),

@@ -1,0 +1,641 @@
+"""A call's media: its RTP streams read against its offers and answers.
+
+The media layer hands over what the capture holds of a call's media (``CapturedMedia``): its
+streams, each tied to the SDP address it was sent to or from, its RTCP reports and the ICMP
+errors its packets drew. Here they are read the way the call's signalling says:
+
+- each stream gets a direction (the caller's audio to the callee, or the callee's to the
+  caller: the SDP that announced the address says whose it is), the hop it was seen on, and
+  where it went: to an address the receiving side announced, to where the receiving side's
+  own packets come from (symmetric RTP, RFC 4961, as an SBC latches to a NAT), to a private
+  address the receiver announced from behind a NAT, or elsewhere;
+- each direction is judged over the time the offers and answers let it flow (RFC 3264 6.1:
+  ``sendonly``, ``recvonly``, ``inactive``, port 0 and the old c=0.0.0.0 hold turn it off):
+  silent when nothing audible of it reached the other side, with the most likely cause the
+  capture shows;
+- the call's media state: ``two_way``, ``one_way`` (and which side is silent), ``none``,
+  ``on_hold``, ``not_captured`` (a capture that cannot hold this call's media), or
+  ``early_only`` (media before an answer that never came).
+
+Each stream gets an estimated MOS (``media.quality``), and what the receiver's RTCP said of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from enum import Enum
+
+from sipdiag.dialogs.transactions import Transaction
+from sipdiag.media import quality
+from sipdiag.media.model import (
+    Announcement,
+    CapturedMedia,
+    RtcpReport,
+    Tie,
+    TiedStream,
+    Unreachable,
+)
+from sipdiag.media.rtcp import ReportBlock, VoipMetrics
+from sipdiag.media.stream import Dtmf, Stream
+from sipdiag.network import Endpoint
+from sipdiag.network.addresses import address_kind, normal_ip
+from sipdiag.sip.message import SipMessage
+from sipdiag.sip.sdp import Sdp
+
+SILENT_SHARE = 0.99
+"""A direction whose audio packets are this silent throughout carries no sound."""
+REFUSED_AFTER = 3
+"""ICMP errors while a stream flows that make it refused (one can answer a stray packet sent
+before the far end opened its port, such as an ICE check)."""
+ICMP_GRACE_NS = 1_000_000_000
+NS = 1_000_000_000
+
+
+class MediaState(Enum):
+    TWO_WAY = "two_way"
+    ONE_WAY = "one_way"
+    NONE = "none"
+    ON_HOLD = "on_hold"
+    NOT_CAPTURED = "not_captured"
+    EARLY_ONLY = "early_only"
+
+
+class Side(Enum):
+    CALLER = "caller"
+    CALLEE = "callee"
+
+    @property
+    def other(self) -> Side:
+        return Side.CALLEE if self is Side.CALLER else Side.CALLER
+
+
+class Destination(Enum):
+    """Where a stream went, against what the receiving side announced."""
+
+    ANNOUNCED = "announced"
+    LATCHED = "latched"
+    """To where the receiving side's own packets come from (symmetric RTP)."""
+    PRIVATE = "private"
+    """To a private address announced by a receiver whose SIP came from a public one, from a
+    public sender: it cannot arrive."""
+    ELSEWHERE = "elsewhere"
+
+
+class SilenceCause(Enum):
+    """Why a direction that should have carried audio did not, most likely first."""
+
+    UNREACHABLE = "unreachable"
+    """Its packets were refused with ICMP destination unreachable."""
+    PRIVATE_ADDRESS = "private_address"
+    WRONG_DESTINATION = "wrong_destination"
+    ONLY_COMFORT_NOISE = "only_comfort_noise"
+    ONLY_SILENCE = "only_silence"
+    NOTHING_SENT = "nothing_sent"
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteView:
+    """What the receiver's RTCP said of a stream (RFC 3550 6.4.1; RFC 3611 4.7)."""
+
+    reports: int
+    fraction_lost_max: float
+    """Percent, the largest of any report."""
+    cumulative_lost: int
+    """The last report's count."""
+    jitter_ms_max: float | None
+    round_trip_ms: float | None
+    """The last round trip measured from the capture point to the receiver and back."""
+    mos_lq: float | None
+    """From an RTCP XR VoIP metrics block, when the receiver sent one."""
+    r_factor: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class MediaStream:
+    """A stream of the call, read against its offers and answers."""
+
+    stream: Stream
+    sender: Side | None
+    """The side whose audio it is (None: the capture cannot tell)."""
+    hop: int
+    """The leg of the call (0: the caller's) whose SDP announced it."""
+    tie: Tie
+    announcement: Announcement | None
+    destination: Destination
+    from_elsewhere: bool
+    """It came from another address than its sender announced (a NAT, or latching)."""
+    unexpected_payload_types: tuple[int, ...]
+    """Payload types that the receiver's SDP did not offer or accept."""
+    follows_ssrc: int | None
+    """The SSRC this stream took over from on the same path, when no SDP came in between."""
+    mos: float | None
+    r_factor: float | None
+    delay_ms: float | None
+    """The mouth-to-ear delay the MOS assumed."""
+    remote: RemoteView | None
+    upstream_loss_percent: float | None
+    """Loss of the same direction's stream on the hop before this one."""
+    unreachable: int
+    """ICMP destination unreachable errors its packets drew while it flowed."""
+    unreachable_from: str | None
+    """Where the first of them came from."""
+
+    @property
+    def audible(self) -> bool:
+        """It carried audio that is not all comfort noise or silence."""
+        stream = self.stream
+        audio = stream.audio_packets
+        if audio <= 0:
+            return False
+        return stream.silent is None or stream.silent < SILENT_SHARE * audio
+
+    @property
+    def refused(self) -> bool:
+        """The far end (or a firewall on the way) answered it with ICMP unreachable."""
+        return self.unreachable >= REFUSED_AFTER
+
+
+@dataclass(frozen=True, slots=True)
+class Direction:
+    """One side's audio toward the other."""
+
+    sender: Side
+    expected_s: float
+    """Seconds after the answer during which the offers and answers let it flow."""
+    packets: int
+    audio_packets: int
+    silent_percent: float | None
+    """Of its G.711 audio packets, those with no sound (None for other codecs)."""
+    silent: bool
+    """Expected, but nothing audible of it reached the other side."""
+    cause: SilenceCause | None
+    first_ns: int | None
+    last_ns: int | None
+    """Its first and last audible packet that reached the other side."""
+    start_after_answer_s: float | None
+    stop_before_end_s: float | None
+    on_hold_at_end: bool
+    announced: Endpoint | None
+    """Where the receiving side last asked for this audio (its SDP's c= and m=)."""
+    announced_frame: int | None
+    receiver_sip: Endpoint | None
+    """Where the SIP message with that SDP came from."""
+    sent_to: Endpoint | None
+    """Where most of the sender's packets went."""
+    refused_by: str | None
+    """The address whose ICMP errors refused the packets, if they were refused."""
+    evidence: tuple[int, ...]
+    """Frames that show it: the SDP that announced the receiver, the first and last packet."""
+
+    @property
+    def receiver(self) -> Side:
+        return self.sender.other
+
+    @property
+    def expected(self) -> bool:
+        return self.expected_s > 0
+
+
+@dataclass(frozen=True, slots=True)
+class CallMedia:
+    state: MediaState
+    silent_side: Side | None
+    """For ``one_way``: the side whose audio does not reach the other."""
+    answered_ns: int | None
+    end_ns: int
+    """The BYE (or CANCEL), or the end of the capture while the call was up."""
+    bye_frame: int | None
+    directions: tuple[Direction, ...]
+    streams: tuple[MediaStream, ...]
+    rtcp_packets: int
+    dtmf: tuple[tuple[Side | None, Dtmf], ...]
+    other_packets: int
+    malformed: int
+    stopped_before_end_s: float | None
+    """From the last packet of any stream to the end, when media flowed at all."""
+
+    def direction(self, sender: Side) -> Direction:
+        return next(d for d in self.directions if d.sender is sender)
+
+
+@dataclass(frozen=True, slots=True)
+class _Offer:
+    """An SDP of the call: who sent it, on which hop, when."""
+
+    message: SipMessage
+    side: Side
+    hop: int
+    sdp: Sdp
+
+
+@dataclass(frozen=True, slots=True)
+class CallFacts:
+    """What the call layer knows that the media reading needs."""
+
+    messages: Sequence[SipMessage]
+    first_invite: SipMessage | None
+    hops: Sequence[tuple[Endpoint, Endpoint]]
+    """Where each leg's INVITE went (src, dst), the caller's leg first."""
+    answer: SipMessage | None
+    """The 2xx that answered the call on the caller's leg."""
+    bye: Transaction | None
+    observed_until_ns: int
+
+
+def read_media(facts: CallFacts, captured: CapturedMedia | None) -> CallMedia | None:
+    """The call's media, or None when it had neither a session offered and answered nor any
+    stream."""
+    offers = _offers(facts)
+    if captured is None or (not captured.streams and not _answered_with_sdp(facts, offers)):
+        return None
+    answered_ns = facts.answer.ts_ns if facts.answer is not None else None
+    bye = facts.bye.request if facts.bye is not None and facts.bye.request else None
+    end_ns = bye.ts_ns if bye is not None else facts.observed_until_ns
+    streams = _media_streams(facts, offers, captured)
+    windows = _windows(offers, answered_ns, end_ns)
+    directions = tuple(
+        _direction(side, streams, offers, windows, captured, answered_ns, end_ns)
+        for side in (Side.CALLER, Side.CALLEE)
+    )
+    state, silent_side = _state(directions, streams, captured, answered_ns)
+    last = max((s.stream.last_ns for s in streams), default=None)
+    return CallMedia(
+        state=state,
+        silent_side=silent_side,
+        answered_ns=answered_ns,
+        end_ns=end_ns,
+        bye_frame=bye.frame if bye is not None else None,
+        directions=directions,
+        streams=streams,
+        rtcp_packets=len({r.frame for r in captured.rtcp}),
+        dtmf=tuple((s.sender, event) for s in streams for event in s.stream.events),
+        other_packets=captured.other_packets,
+        malformed=captured.malformed,
+        stopped_before_end_s=(end_ns - last) / NS if last is not None and end_ns > last else None,
+    )
+
+
+# -- who sent what -----------------------------------------------------------------------
+
+def _side_of(message: SipMessage, facts: CallFacts) -> Side:
+    """The side a message comes from: the caller sends requests with its own From tag and
+    responses to the callee's requests (whose From tag is the callee's)."""
+    first = facts.first_invite
+    caller_tag = first.from_tag if first is not None else None
+    if caller_tag and message.from_tag:
+        caller_sent = (message.from_tag == caller_tag) == message.is_request
+    else:
+        caller_sent = first is not None and message.src == first.src
+    return Side.CALLER if caller_sent else Side.CALLEE
+
+
+def _hop_of(message: SipMessage, facts: CallFacts) -> int:
+    pair = {message.src, message.dst}
+    for index, (src, dst) in enumerate(facts.hops):
+        if pair == {src, dst}:
+            return index
+    ips = {message.src.ip, message.dst.ip}
+    for index, (src, dst) in enumerate(facts.hops):
+        if ips == {src.ip, dst.ip}:
+            return index
+    return 0
+
+
+def _offers(facts: CallFacts) -> list[_Offer]:
+    found = []
+    for message in facts.messages:
+        if message.content_length == 0 or message.status == 100:
+            continue
+        sdp = message.sdp
+        if sdp is not None and sdp.media:
+            found.append(_Offer(message, _side_of(message, facts), _hop_of(message, facts), sdp))
+    return found
+
+
+def _answered_with_sdp(facts: CallFacts, offers: list[_Offer]) -> bool:
+    return facts.answer is not None and {o.side for o in offers} == {Side.CALLER, Side.CALLEE}
+
+
+# -- streams -----------------------------------------------------------------------------
+
+def _media_streams(facts: CallFacts, offers: list[_Offer],
+                   captured: CapturedMedia) -> tuple[MediaStream, ...]:
+    by_frame = {offer.message.frame: offer for offer in offers}
+    announced = {side: _announced(offers, side) for side in Side}
+    signalling_public = {side: _public_signalling(offers, side) for side in Side}
+    senders = [_sender(tied, by_frame, facts) for tied in captured.streams]
+    sources = {side: {t.stream.src for t, s in zip(captured.streams, senders, strict=True)
+                      if s is side} for side in Side}
+    unreachable = _unreachable_by_flow(captured)
+    rtcp = _remote_views(captured.rtcp)
+    streams = []
+    for tied, sender in zip(captured.streams, senders, strict=True):
+        stream = tied.stream
+        offer = by_frame.get(tied.announcement.frame) if tied.announcement else None
+        hop = offer.hop if offer is not None else 0
+        receiver = sender.other if sender is not None else None
+        destination = _destination(stream, receiver, announced, sources, signalling_public)
+        remote = rtcp.get(stream.ssrc)
+        score = _score(stream, remote)
+        streams.append(MediaStream(
+            stream=stream,
+            sender=sender,
+            hop=hop,
+            tie=tied.tie,
+            announcement=tied.announcement,
+            destination=destination,
+            from_elsewhere=sender is not None and stream.src not in announced[sender],
+            unexpected_payload_types=_unexpected(stream, offers, receiver),
+            follows_ssrc=None,
+            mos=score.mos if score else None,
+            r_factor=score.r_factor if score else None,
+            delay_ms=score.delay_ms if score else None,
+            remote=remote,
+            upstream_loss_percent=None,
+            unreachable=len(refusals := [
+                error for error in unreachable.get((stream.src, stream.dst), ())
+                if stream.first_ns <= error.ts_ns <= stream.last_ns + ICMP_GRACE_NS]),
+            unreachable_from=refusals[0].reporter if refusals else None,
+        ))
+    return _linked(streams, offers)
+
+
+def _sender(tied: TiedStream, by_frame: dict[int, _Offer], facts: CallFacts) -> Side | None:
+    """A stream to an announced address is the other side's audio; one from it, the
+    announcer's own; an orphan is the side whose SIP came from its source address."""
+    announcement = tied.announcement
+    offer = by_frame.get(announcement.frame) if announcement else None
+    if offer is not None:
+        return offer.side.other if tied.tie is Tie.TO_ANNOUNCED else offer.side
+    first = facts.first_invite
+    if first is None:
+        return None
+    if tied.stream.src.ip == first.src.ip:
+        return Side.CALLER
+    if tied.stream.dst.ip == first.src.ip:
+        return Side.CALLEE
+    return None
+
+
+def _announced(offers: Iterable[_Offer], side: Side) -> set[Endpoint]:
+    """Every address the side announced for RTP: c= and m=, and its ICE candidates."""
+    found = set()
+    for offer in offers:
+        if offer.side is not side:
+            continue
+        for media in offer.sdp.media:
+            ip = normal_ip(media.connection) if media.connection else None
+            if ip is not None and media.port:
+                found.add(Endpoint(ip, media.port))
+            for candidate in media.candidates:
+                candidate_ip = normal_ip(candidate.address)
+                if candidate_ip is not None and candidate.component == 1:
+                    found.add(Endpoint(candidate_ip, candidate.port))
+    return found
+
+
+def _public_signalling(offers: Iterable[_Offer], side: Side) -> bool:
+    return any(o.side is side and address_kind(o.message.src.ip) == "public" for o in offers)
+
+
+def _destination(stream: Stream, receiver: Side | None, announced: dict[Side, set[Endpoint]],
+                 sources: dict[Side, set[Endpoint]],
+                 signalling_public: dict[Side, bool]) -> Destination:
+    if receiver is None:
+        return Destination.ANNOUNCED
+    dst = stream.dst
+    if dst in announced[receiver]:
+        behind_nat = (address_kind(dst.ip) == "private" and signalling_public[receiver]
+                      and address_kind(stream.src.ip) == "public")
+        return Destination.PRIVATE if behind_nat else Destination.ANNOUNCED
+    if dst in sources[receiver]:
+        return Destination.LATCHED
+    return Destination.ELSEWHERE
+
+
+def _unexpected(stream: Stream, offers: list[_Offer], receiver: Side | None) -> tuple[int, ...]:
+    """Payload types no SDP of the receiving side listed (RFC 3264 5.1: an SDP's formats are
+    what its sender is prepared to receive)."""
+    if receiver is None:
+        return ()
+    listed = {int(fmt) for o in offers if o.side is receiver
+              for m in o.sdp.media for fmt in m.formats if fmt.isdigit()}
+    if not listed:
+        return ()
+    return tuple(pt for pt, _ in stream.payload_types if pt not in listed)
+
+
+def _unreachable_by_flow(
+    captured: CapturedMedia,
+) -> dict[tuple[Endpoint, Endpoint], list[Unreachable]]:
+    found: dict[tuple[Endpoint, Endpoint], list[Unreachable]] = {}
+    for error in captured.unreachable:
+        found.setdefault((error.src, error.dst), []).append(error)
+    return found
+
+
+def _remote_views(reports: Sequence[RtcpReport]) -> dict[int, RemoteView]:
+    """For each SSRC reported on, what the reports said."""
+    blocks: dict[int, list[RtcpReport]] = {}
+    metrics: dict[int, VoipMetrics] = {}
+    for report in reports:
+        item = report.item
+        if isinstance(item, ReportBlock):
+            blocks.setdefault(item.source, []).append(report)
+        elif isinstance(item, VoipMetrics):
+            metrics[item.source] = item
+    views = {}
+    for ssrc in blocks.keys() | metrics.keys():
+        found = blocks.get(ssrc, [])
+        items = [r.item for r in found if isinstance(r.item, ReportBlock)]
+        xr = metrics.get(ssrc)
+        trips = [r.round_trip_ms for r in found if r.round_trip_ms is not None]
+        views[ssrc] = RemoteView(
+            reports=len(found),
+            fraction_lost_max=max((i.fraction_lost * 100 / 256 for i in items), default=0.0),
+            cumulative_lost=items[-1].cumulative_lost if items else 0,
+            jitter_ms_max=None,
+            round_trip_ms=trips[-1] if trips else (xr.round_trip_ms if xr else None),
+            mos_lq=xr.mos_lq if xr else None,
+            r_factor=xr.r_factor if xr else None,
+        )
+    return views
+
+
+def _score(stream: Stream, remote: RemoteView | None) -> quality.Score | None:
+    """The E-model's estimate for the stream (see ``media.quality`` for the delay)."""
+    if stream.audio_packets < 2:
+        return None
+    packet_ms = stream.duration_s * 1000 / max(1, stream.expected - 1)
+    jitter = stream.jitter_ms_mean or 0.0
+    network = remote.round_trip_ms / 2 if remote and remote.round_trip_ms else 0.0
+    delay = max(0.0, network) + max(packet_ms, 2 * jitter) + packet_ms
+    burst = quality.burst_ratio(stream.expected, stream.lost, stream.loss_bursts)
+    return quality.score(stream.codec.key, stream.loss_percent, burst, delay)
+
+
+def _linked(streams: list[MediaStream], offers: list[_Offer]) -> tuple[MediaStream, ...]:
+    """Fill in what needs the other streams: the SSRC a stream took over from without an SDP
+    in between, and the loss on the hop upstream of each."""
+    sdp_times = sorted(o.message.ts_ns for o in offers)
+    done = []
+    for index, current in enumerate(streams):
+        follows = None
+        for earlier in reversed(streams[:index]):
+            same_path = (earlier.stream.src, earlier.stream.dst) == (
+                current.stream.src, current.stream.dst)
+            if same_path and earlier.stream.ssrc != current.stream.ssrc:
+                quiet = not any(earlier.stream.last_ns <= t <= current.stream.first_ns
+                                for t in sdp_times)
+                follows = earlier.stream.ssrc if quiet else None
+                break
+        upstream = _upstream(current, streams)
+        done.append(replace(current, follows_ssrc=follows, upstream_loss_percent=upstream))
+    return tuple(done)
+
+
+def _upstream(current: MediaStream, streams: list[MediaStream]) -> float | None:
+    """The caller's audio flows hop 0, 1, ...; the callee's the other way round."""
+    if current.sender is None:
+        return None
+    step = -1 if current.sender is Side.CALLER else 1
+    before = [s for s in streams if s.sender is current.sender and s.hop == current.hop + step
+              and s.stream.audio_packets]
+    return max((s.stream.loss_percent for s in before), default=None)
+
+
+# -- directions --------------------------------------------------------------------------
+
+Window = tuple[int, int, frozenset[Side]]
+"""(from, to, the sides whose audio the SDP let flow then)."""
+
+
+def _windows(offers: list[_Offer], answered_ns: int | None, end_ns: int) -> list[Window]:
+    """The periods after the answer, each with the directions the latest SDP of each side
+    allowed (RFC 3264 6.1: a side sends if it said sendrecv or sendonly and the other
+    sendrecv or recvonly; RFC 3264 8.4 and RFC 2543's c=0.0.0.0 for hold)."""
+    if answered_ns is None:
+        return []
+    said: dict[Side, str] = {}
+    windows: list[Window] = []
+    start = answered_ns
+    for offer in offers:
+        ts = offer.message.ts_ns
+        if ts > start and said:
+            windows.append((start, ts, _flowing(said)))
+            start = ts
+        said[offer.side] = _direction_said(offer.sdp)
+    if end_ns > start:
+        windows.append((start, end_ns, _flowing(said) if said else frozenset(Side)))
+    return windows
+
+
+def _direction_said(sdp: Sdp) -> str:
+    audio = next((m for m in sdp.media if m.kind == "audio"), sdp.media[0])
+    held = audio.port == 0 or audio.connection in ("0.0.0.0", "::")
+    return "inactive" if held else audio.direction
+
+
+def _flowing(said: dict[Side, str]) -> frozenset[Side]:
+    sends = {"sendrecv", "sendonly"}
+    receives = {"sendrecv", "recvonly"}
+    return frozenset(
+        side for side in Side
+        if said.get(side, "sendrecv") in sends and said.get(side.other, "sendrecv") in receives
+    )
+
+
+def _direction(sender: Side, streams: Sequence[MediaStream], offers: list[_Offer],
+               windows: list[Window], captured: CapturedMedia, answered_ns: int | None,
+               end_ns: int) -> Direction:
+    own = [s for s in streams if s.sender is sender]
+    delivered = [s for s in own if s.destination in (Destination.ANNOUNCED, Destination.LATCHED)
+                 and not s.refused and s.audible]
+    expected_ns = sum(b - a for a, b, sides in windows if sender in sides)
+    audio = sum(s.stream.audio_packets for s in own)
+    g711 = [s.stream for s in own if s.stream.silent is not None]
+    g711_audio = sum(s.audio_packets for s in g711)
+    first = min((s.stream.first_ns for s in delivered), default=None)
+    last = max((s.stream.last_ns for s in delivered), default=None)
+    silent = expected_ns > 0 and not delivered and captured.captured
+    at_end = windows[-1][2] if windows else frozenset(Side)
+    asked = _last_asked(offers, sender.other)
+    main = max(own, key=lambda s: s.stream.packets, default=None)
+    refused = next((s for s in own if s.refused), None)
+    return Direction(
+        sender=sender,
+        expected_s=expected_ns / NS,
+        packets=sum(s.stream.packets for s in own),
+        audio_packets=audio,
+        silent_percent=(100 * sum(s.silent or 0 for s in g711) / g711_audio
+                        if g711_audio else None),
+        silent=silent,
+        cause=_cause(own) if silent else None,
+        first_ns=first,
+        last_ns=last,
+        start_after_answer_s=(first - answered_ns) / NS if first and answered_ns else None,
+        stop_before_end_s=(end_ns - last) / NS if last is not None and end_ns > last else None,
+        on_hold_at_end=sender not in at_end,
+        announced=asked[0] if asked else None,
+        announced_frame=asked[1].frame if asked else None,
+        receiver_sip=asked[1].src if asked else None,
+        sent_to=main.stream.dst if main else None,
+        refused_by=refused.unreachable_from if refused else None,
+        evidence=_direction_evidence(own, offers, sender),
+    )
+
+
+def _last_asked(offers: list[_Offer], side: Side) -> tuple[Endpoint, SipMessage] | None:
+    """The address the side's last SDP asked for audio at, and the message it came in."""
+    for offer in reversed(offers):
+        if offer.side is not side:
+            continue
+        for media in offer.sdp.media:
+            ip = normal_ip(media.connection) if media.connection else None
+            if media.kind == "audio" and ip is not None and media.port:
+                return Endpoint(ip, media.port), offer.message
+    return None
+
+
+def _cause(own: list[MediaStream]) -> SilenceCause:
+    """The most likely reason the side's audio did not get through, from what it sent."""
+    if any(s.refused for s in own):
+        return SilenceCause.UNREACHABLE
+    if any(s.destination is Destination.PRIVATE for s in own):
+        return SilenceCause.PRIVATE_ADDRESS
+    if any(s.destination is Destination.ELSEWHERE and s.stream.audio_packets for s in own):
+        return SilenceCause.WRONG_DESTINATION
+    audio = sum(s.stream.audio_packets for s in own)
+    if own and not audio and any(s.stream.comfort_noise for s in own):
+        return SilenceCause.ONLY_COMFORT_NOISE
+    if audio:
+        return SilenceCause.ONLY_SILENCE
+    return SilenceCause.NOTHING_SENT
+
+
+def _direction_evidence(own: list[MediaStream], offers: list[_Offer],
+                        sender: Side) -> tuple[int, ...]:
+    frames = [o.message.frame for o in offers if o.side is sender.other][:1]
+    for stream in own[:2]:
+        frames += [stream.stream.first_frame, stream.stream.last_frame]
+    return tuple(sorted(set(frames)))
+
+
+def _state(directions: tuple[Direction, ...], streams: Sequence[MediaStream],
+           captured: CapturedMedia, answered_ns: int | None) -> tuple[MediaState, Side | None]:
+    if not captured.captured and not streams:
+        return MediaState.NOT_CAPTURED, None
+    if answered_ns is None:
+        return MediaState.EARLY_ONLY, None
+    expected = [d for d in directions if d.expected]
+    silent = [d for d in expected if d.silent]
+    if not expected:
+        return MediaState.ON_HOLD, None
+    if len(silent) == 2:
+        return MediaState.NONE, None
+    if len(silent) == 1:
+        return MediaState.ONE_WAY, silent[0].sender
+    if len(expected) == 1 or any(d.on_hold_at_end for d in directions):
+        return MediaState.ON_HOLD, None
+    return MediaState.TWO_WAY, None

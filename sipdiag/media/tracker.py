@@ -1,0 +1,607 @@
+"""The media tracker: UDP payloads and SIP messages in, each call's streams out.
+
+Theory of operation. Every SIP message of an INVITE call is shown to the tracker as it is read
+(``observe``), in frame order and before any later packet, so that an SDP binds its addresses
+at the very frame it was seen (as Wireshark's SDP-to-RTP setup does). Each address a c=/m=
+line, an ``a=rtcp`` line or an ICE candidate announces becomes a ``Binding`` to the call. A
+UDP payload that is not SIP reaches ``datagram``: its flow (source, destination) is looked up
+once, and the flow keeps its handler: the call's streams when the destination was announced
+(the stream goes to whoever announced it) or, failing that, the source (symmetric RTP sent to
+where a NAT's packets came from, or to a wrong port); a ``Candidate`` for a flow no SDP named,
+until its packets show the shape of RTP (``shape``) or not; or nothing, for UDP that is not
+media. A later SDP that announces an address again (a re-INVITE, or a new call reusing a port)
+moves it, and the flows through it look their binding up again.
+
+Streams no SDP announced are orphans. When an orphan goes quiet (or when the capture ends, or
+when a call it may belong to is over) it is tied to the one call whose SIP hosts include both
+its ends and whose time it overlaps; if no call, or more than one, fits, it stays unattributed
+and is reported as such.
+
+When a call is over, the call layer ``claim``s what the tracker holds of it: its streams (with
+how each was tied), its RTCP reports and the ICMP errors its packets drew.
+
+Several processes: every process reads every packet and every SIP message, and binds every
+SDP; a process keeps statistics only for the calls it owns (``owns``) and passes over the
+packets of the others with one lookup. Orphans are followed by all and tied identically, since
+the decision depends only on what every process sees; only the first process reports the
+unattributed ones.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from sipdiag.media.codecs import Codec, codec_map
+from sipdiag.media.model import (
+    NO_MEDIA,
+    Announcement,
+    CapturedMedia,
+    RtcpReport,
+    Tie,
+    TiedStream,
+    Unreachable,
+)
+from sipdiag.media.rtcp import ReportBlock, RtcpError, SenderReport, parse_compound
+from sipdiag.media.shape import Candidate, Shape, rtp_header_length
+from sipdiag.media.stream import StreamStats
+from sipdiag.network import Endpoint
+from sipdiag.network.addresses import normal_ip
+from sipdiag.problems import ProblemLog
+from sipdiag.sip.message import SipMessage
+from sipdiag.sip.sdp import Media
+
+CALL_METHODS = frozenset({"INVITE", "ACK", "BYE", "CANCEL", "PRACK", "UPDATE"})
+"""The methods of an INVITE call (RFC 3261, 3262, 3311): the messages that set up media."""
+SWEEP_NS = 1_000_000_000
+ORPHAN_QUIET_NS = 5_000_000_000
+"""An orphan stream silent this long is over: it is tied to its call, or given up."""
+ORPHAN_SLACK_NS = 2_000_000_000
+"""How far outside a call's SIP an orphan may start or end and still be the call's."""
+IDLE_FLOW_NS = 60_000_000_000
+"""Flows of no call (candidates, UDP that is not media) are forgotten after this long idle."""
+SPAN_KEEP_NS = 600_000_000_000
+"""How long after its last SIP message a call's span stays in the index orphans are tied by."""
+SR_KEPT = 16
+SHARE_NS = 10_000_000_000
+"""Two calls that announce one address within this time, both up, share its media (the legs
+of a back-to-back user agent that moved the media to flow directly)."""
+_RTP = struct.Struct(">BBHII")
+Key = tuple[Endpoint, Endpoint]
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    call_id: str
+    owned: bool
+    announcement: Announcement
+    codecs: dict[int, Codec]
+    encrypted: bool
+    rtcp: bool
+    """The address receives RTCP only (on any other, RTCP is told from RTP by its second
+    byte, RFC 5761 section 4, whether or not the SDP said rtcp-mux)."""
+
+
+@dataclass(slots=True)
+class _Span:
+    """What every process knows of a call, for tying orphans: its SIP hosts and times."""
+
+    hosts: set[str]
+    first_ns: int
+    last_ns: int
+    ended_ns: int | None = None
+    """The BYE or CANCEL, or the failure of the call's INVITE (a new INVITE opens it again:
+    a challenge, a redirect)."""
+    answered: bool = False
+
+
+@dataclass(slots=True)
+class _CallStore:
+    """What an owned call has so far: streams by (source, destination, SSRC), and the rest."""
+
+    streams: dict[tuple[Endpoint, Endpoint, int], tuple[StreamStats, Tie, Announcement | None]] = (
+        field(default_factory=dict))
+    tied: list[TiedStream] = field(default_factory=list)
+    """Orphans tied to the call, already finished."""
+    rtcp: list[RtcpReport] = field(default_factory=list)
+    sender_reports: dict[tuple[int, int], int] = field(default_factory=dict)
+    """(SSRC, NTP middle 32 bits) of each SR seen -> its capture time."""
+    unreachable: list[Unreachable] = field(default_factory=list)
+    other: int = 0
+    malformed: int = 0
+    keys: set[Key] = field(default_factory=set)
+    """The flows that feed it."""
+
+
+class _Flow:
+    """A flow of a call (or an orphan): its RTP by SSRC, its RTCP.
+
+    Usually one call has the flow; two have it when the same address is announced by two
+    calls that are both up (the two legs of a back-to-back user agent that let the media flow
+    directly between the phones): then both get the same streams."""
+
+    __slots__ = ("_binding", "_key", "_stores", "_tie", "_timeline", "_tracker", "current",
+                 "last_ns", "rtcp_only", "second", "ssrc")
+
+    def __init__(self, tracker: MediaTracker, key: Key, stores: tuple[_CallStore, ...],
+                 binding: Binding | None, tie: Tie) -> None:
+        self._tracker, self._key, self._stores = tracker, key, stores
+        self._binding, self._tie = binding, tie
+        self._timeline = tracker.timelines
+        self.rtcp_only = binding is not None and binding.rtcp
+        self.current: StreamStats | None = None
+        self.ssrc = -1
+        self.second = self.last_ns = 0
+        for store in stores:
+            store.keys.add(key)
+
+    def packet(self, frame: int, ts_ns: int, payload: bytes) -> bool:
+        second = ts_ns // 1_000_000_000
+        if second != self.second:
+            self.second = second
+            self._tracker.media_seconds.add(second)
+        self.last_ns = ts_ns
+        if len(payload) < 12 or payload[0] & 0xC0 != 0x80:
+            self._not_rtp(frame, payload)
+            return True
+        first, second_byte, seq, rtp_ts, ssrc = _RTP.unpack_from(payload)
+        if self.rtcp_only or 192 <= second_byte <= 223:  # RFC 5761 section 4
+            self._rtcp(frame, ts_ns, payload)
+            return True
+        stream = self.current
+        if ssrc != self.ssrc or stream is None:
+            stream = self._stream(ssrc)
+        header = 12 + ((first & 0x0F) << 2)
+        if first & 0x10 or header > len(payload):
+            header = rtp_header_length(payload)
+            if not header:
+                self._malformed(frame, f"RTP header longer than the packet ({len(payload)} "
+                                       "bytes)")
+                return True
+        stream.add(frame, ts_ns, second_byte & 0x7F, second_byte & 0x80, seq, rtp_ts, payload,
+                   header)
+        return True
+
+    def _stream(self, ssrc: int) -> StreamStats:
+        """The stream of this SSRC, shared by every call of the flow."""
+        src, dst = self._key
+        key = (src, dst, ssrc)
+        binding = self._binding
+        codecs = binding.codecs if binding else {}
+        found = next((store.streams[key][0] for store in self._stores if key in store.streams),
+                     None)
+        if found is None:
+            encrypted = binding is not None and binding.encrypted
+            found = StreamStats(src, dst, ssrc, codecs, encrypted, self._timeline)
+        else:
+            found.use_codecs(codecs)
+        for store in self._stores:
+            if key not in store.streams:
+                store.streams[key] = (found, self._tie, binding.announcement if binding else None)
+        self.current, self.ssrc = found, ssrc
+        return found
+
+    def _not_rtp(self, frame: int, payload: bytes) -> None:
+        """RFC 7983: STUN (0-3), ZRTP (16-19), DTLS (20-63) and TURN channels (64-79) share the
+        port with RTP in WebRTC; anything else here is a broken packet."""
+        if payload and payload[0] < 80:
+            for store in self._stores:
+                store.other += 1
+        else:
+            self._malformed(frame, f"not RTP ({len(payload)} bytes, first byte "
+                                   f"{payload[:1].hex() or '-'})")
+
+    def _malformed(self, frame: int, detail: str, kind: str = "rtp_malformed") -> None:
+        """Counted for the call; recorded as a problem by the process that owns it (an
+        orphan's by the first process)."""
+        for store in self._stores:
+            store.malformed += 1
+        if self._binding is not None or self._tracker.reports_orphans:
+            self._tracker.problems.add(kind, frame, f"{self._key[0]} -> {self._key[1]}: {detail}")
+
+    def _rtcp(self, frame: int, ts_ns: int, payload: bytes) -> None:
+        encrypted = self._binding is not None and self._binding.encrypted
+        try:
+            items = parse_compound(payload, encrypted)
+        except RtcpError as exc:
+            self._malformed(frame, str(exc), "rtcp_malformed")
+            return
+        src, dst = self._key
+        for store in self._stores:
+            for item in items:
+                round_trip = None
+                if isinstance(item, SenderReport):
+                    _remember(store.sender_reports, (item.ssrc, item.ntp_middle), ts_ns)
+                elif isinstance(item, ReportBlock) and item.lsr:
+                    sent = store.sender_reports.get((item.source, item.lsr))
+                    if sent is not None:  # RFC 3550 6.4.1, timed at the capture point
+                        round_trip = max(0.0, (ts_ns - sent) / 1e6 - item.dlsr * 1000 / 65536)
+                store.rtcp.append(RtcpReport(frame, ts_ns, src, dst, item, round_trip))
+
+    def unreachable(self, error: Unreachable) -> None:
+        for store in self._stores:
+            store.unreachable.append(error)
+
+    def finished(self) -> list[TiedStream]:
+        """The streams of this flow, done (for an orphan)."""
+        return [TiedStream(stats.result(), tie, announcement)
+                for store in self._stores[:1]
+                for stats, tie, announcement in store.streams.values()]
+
+
+def _remember(reports: dict[tuple[int, int], int], key: tuple[int, int], ts_ns: int) -> None:
+    reports[key] = ts_ns
+    if len(reports) > SR_KEPT * 8:
+        for old in list(reports)[: SR_KEPT * 4]:
+            del reports[old]
+
+
+class _Passed:
+    """A flow of another process's call: counted as media seen, nothing else."""
+
+    __slots__ = ("_seconds", "last_ns", "second")
+
+    def __init__(self, seconds: set[int]) -> None:
+        self._seconds = seconds
+        self.second = self.last_ns = 0
+
+    def packet(self, frame: int, ts_ns: int, payload: bytes) -> bool:
+        second = ts_ns // 1_000_000_000
+        if second != self.second:
+            self.second = second
+            self._seconds.add(second)
+        self.last_ns = ts_ns
+        return True
+
+
+class _Claimed:
+    """A flow of a call already claimed: its late packets are counted, not kept."""
+
+    __slots__ = ("_tracker", "last_ns")
+
+    def __init__(self, tracker: MediaTracker) -> None:
+        self._tracker = tracker
+        self.last_ns = 0
+
+    def packet(self, frame: int, ts_ns: int, payload: bytes) -> bool:
+        self.last_ns = ts_ns
+        self._tracker.late_packets += 1
+        return True
+
+
+class _NotMedia:
+    """UDP that is not media (or not yet shown to be): passed on to whoever wants it."""
+
+    __slots__ = ("candidate", "last_ns")
+
+    def __init__(self, candidate: Candidate | None) -> None:
+        self.candidate = candidate
+        self.last_ns = 0
+
+
+Handler = _Flow | _Passed | _Claimed | _NotMedia
+
+
+class MediaTracker:
+    """Binds SDP addresses to calls, follows RTP and RTCP, and hands each call its media."""
+
+    def __init__(self, owns: Callable[[str], bool] | None = None, *,
+                 reports_orphans: bool = True, timelines: bool = False) -> None:
+        self.problems = ProblemLog()
+        """Malformed RTP and RTCP of the calls this process owns (and of orphans, if it
+        reports them): each process's log is merged into the capture's."""
+        self._owns = owns
+        self.reports_orphans = reports_orphans
+        self.timelines = timelines
+        """Keep a per-second timeline of every stream (for reports that draw one)."""
+        self._bindings: dict[Endpoint, tuple[Binding, ...]] = {}
+        """Each announced address: the calls that announced it, the latest first."""
+        self._partners: set[frozenset[str]] = set()
+        """Pairs of calls that share their media addresses."""
+        self._flows: dict[Key, Handler] = {}
+        self._by_endpoint: dict[Endpoint, set[Key]] = {}
+        self._calls: dict[str, _CallStore] = {}
+        self._claimed: set[str] = set()
+        self._spans: dict[str, _Span] = {}
+        self._span_hosts: dict[str, set[str]] = {}
+        self._orphans: dict[Key, tuple[_Flow, _CallStore]] = {}
+        self.unattributed: list[TiedStream] = []
+        """Streams that belong to no call of the capture (reported by the first process)."""
+        self.media_seconds: set[int] = set()
+        """Every second of capture time in which some RTP or RTCP was seen."""
+        self.media_hosts: set[str] = set()
+        self.late_packets = 0
+        """Packets of calls already over (after their linger time)."""
+        self._swept = 0
+
+
+    # -- SIP --------------------------------------------------------------------------------
+
+    def observe(self, message: SipMessage) -> None:
+        """A SIP message, as soon as it is read: its call's span, and the SDP it carries."""
+        if message.cseq_method not in CALL_METHODS:
+            return
+        ts_ns = message.ts_ns
+        if ts_ns - self._swept >= SWEEP_NS:
+            self._sweep(ts_ns)
+        span = self._span(message)
+        if message.method in ("BYE", "CANCEL"):
+            span.ended_ns = span.ended_ns or ts_ns
+        elif message.cseq_method == "INVITE":
+            self._invite_progress(message, span)
+        if message.content_length != 0 and message.sdp is not None:
+            self._announce(message, span)
+
+    def _span(self, message: SipMessage) -> _Span:
+        call_id = message.call_id
+        span = self._spans.get(call_id)
+        if span is None:
+            span = self._spans[call_id] = _Span(set(), message.ts_ns, message.ts_ns)
+        span.last_ns = message.ts_ns
+        for ip in (message.src.ip, message.dst.ip):
+            if ip not in span.hosts:
+                span.hosts.add(ip)
+                self._span_hosts.setdefault(ip, set()).add(call_id)
+        return span
+
+    @staticmethod
+    def _invite_progress(message: SipMessage, span: _Span) -> None:
+        status = message.status
+        if 200 <= status < 300:
+            span.answered = True
+        elif status >= 300 and not span.answered:
+            span.ended_ns = message.ts_ns
+        elif not status and message.method == "INVITE" and not message.to_tag:
+            span.ended_ns = None
+
+    def _announce(self, message: SipMessage, span: _Span) -> None:
+        sdp = message.sdp
+        assert sdp is not None
+        call_id = message.call_id
+        owned = self._owns is None or self._owns(call_id)
+        self._claimed.discard(call_id)  # the Call-ID is used again, by a new call
+        for index, media in enumerate(sdp.media):
+            if not media.is_rtp or media.port == 0:
+                continue  # T.38, a data channel, or a stream turned off (RFC 3264 8.2)
+            for address, rtcp, candidate in _addresses(media):
+                announcement = Announcement(message.frame, message.ts_ns, message.src, address,
+                                            index, media.kind, candidate)
+                binding = Binding(call_id, owned, announcement, codec_map(media.codecs),
+                                  media.encrypted, rtcp)
+                self._bind(address, binding)
+                if address.ip not in span.hosts:
+                    span.hosts.add(address.ip)
+                    self._span_hosts.setdefault(address.ip, set()).add(call_id)
+
+    def _bind(self, address: Endpoint, binding: Binding) -> None:
+        """Announce an address (again): the flows through it look their binding up anew.
+        Another call keeps the address beside this one while both are up and they announced
+        it together (or shared addresses before); otherwise the address is this call's now
+        (a port used again by a new call)."""
+        kept = [binding]
+        for earlier in self._bindings.get(address, ()):
+            if earlier.call_id != binding.call_id and self._shares(earlier, binding):
+                self._partners.add(frozenset((earlier.call_id, binding.call_id)))
+                kept.append(earlier)
+        self._bindings[address] = tuple(kept)
+        for key in list(self._by_endpoint.get(address, ())):
+            if key in self._orphans:
+                self._orphan_over(key)
+            elif key in self._flows:
+                self._forget_flow(key)
+
+    def _shares(self, earlier: Binding, later: Binding) -> bool:
+        span = self._spans.get(earlier.call_id)
+        if span is None or span.ended_ns is not None:
+            return False
+        recent = later.announcement.ts_ns - earlier.announcement.ts_ns <= SHARE_NS
+        return recent or frozenset((earlier.call_id, later.call_id)) in self._partners
+
+    # -- UDP --------------------------------------------------------------------------------
+
+    def datagram(self, frame: int, ts_ns: int, src: Endpoint, dst: Endpoint,
+                 payload: bytes) -> bool:
+        """A UDP payload that is not SIP; True if it was media (taken)."""
+        key = (src, dst)
+        handler = self._flows.get(key)
+        if handler is None:
+            handler = self._new_flow(key)
+        if isinstance(handler, _NotMedia):
+            return self._not_media(handler, key, frame, ts_ns, payload)
+        return handler.packet(frame, ts_ns, payload)
+
+    def _new_flow(self, key: Key) -> Handler:
+        src, dst = key
+        bindings, tie = self._bindings.get(dst), Tie.TO_ANNOUNCED
+        if not bindings:
+            bindings, tie = self._bindings.get(src), Tie.FROM_ANNOUNCED
+        handler: Handler
+        if not bindings:
+            handler = _NotMedia(Candidate())
+        else:
+            self.media_hosts.update((src.ip, dst.ip))
+            mine = [b for b in bindings if b.owned and b.call_id not in self._claimed]
+            if mine:
+                stores = tuple(self._store(b.call_id) for b in mine)
+                handler = _Flow(self, key, stores, mine[0], tie)
+            elif any(b.owned for b in bindings):
+                handler = _Claimed(self)
+            else:
+                handler = _Passed(self.media_seconds)
+        self._flows[key] = handler
+        self._by_endpoint.setdefault(src, set()).add(key)
+        self._by_endpoint.setdefault(dst, set()).add(key)
+        return handler
+
+    def _store(self, call_id: str) -> _CallStore:
+        store = self._calls.get(call_id)
+        if store is None:
+            store = self._calls[call_id] = _CallStore()
+        return store
+
+    def _not_media(self, handler: _NotMedia, key: Key, frame: int, ts_ns: int,
+                   payload: bytes) -> bool:
+        handler.last_ns = ts_ns
+        candidate = handler.candidate
+        if candidate is None:
+            return False
+        shape = candidate.offer(frame, ts_ns, payload)
+        if shape is Shape.PENDING:
+            return True  # held back: it may yet turn out to be RTP
+        if shape is Shape.NOT_MEDIA:
+            if candidate.given_up:
+                handler.candidate = None
+            return False
+        store = _CallStore()
+        flow = _Flow(self, key, (store,), None, Tie.HEURISTIC)
+        flow.rtcp_only = shape is Shape.RTCP
+        self._flows[key] = flow
+        self._orphans[key] = (flow, store)
+        self.media_hosts.update((key[0].ip, key[1].ip))
+        for held in candidate.packets:
+            flow.packet(*held)
+        return True
+
+    def unreachable(self, frame: int, ts_ns: int, reporter: str, src: Endpoint, dst: Endpoint,
+                    reason: str) -> None:
+        """An ICMP error that quotes a UDP packet from ``src`` to ``dst``."""
+        handler = self._flows.get((src, dst))
+        if isinstance(handler, _Flow):
+            handler.unreachable(Unreachable(frame, ts_ns, reporter, src, dst, reason))
+
+    # -- calls over -------------------------------------------------------------------------
+
+    def claim(self, call_id: str) -> CapturedMedia:
+        """Everything held of a call that is over; later packets of it are only counted."""
+        self._tie_fitting(call_id)
+        self._claimed.add(call_id)
+        store = self._calls.pop(call_id, None)
+        span = self._spans.get(call_id)
+        captured = self._captured(span, store)
+        if store is None:
+            return NO_MEDIA if not captured else CapturedMedia((), (), (), 0, 0, True)
+        for key in store.keys:
+            if key in self._flows:
+                self._flows[key] = _Claimed(self)
+        streams = [TiedStream(stats.result(), tie, announcement)
+                   for stats, tie, announcement in store.streams.values()]
+        streams += store.tied
+        streams.sort(key=lambda s: (s.stream.first_frame, s.stream.ssrc))
+        return CapturedMedia(tuple(streams), tuple(store.rtcp), tuple(store.unreachable),
+                             store.other, store.malformed, captured or bool(streams))
+
+    def _captured(self, span: _Span | None, store: _CallStore | None) -> bool:
+        """Could the capture hold this call's media (see ``CapturedMedia.captured``)?"""
+        if span is None:
+            return False
+        end = (span.ended_ns or span.last_ns) // 1_000_000_000
+        during = any(second in self.media_seconds
+                     for second in range(span.first_ns // 1_000_000_000, end + 1))
+        return during and bool(span.hosts & self.media_hosts)
+
+    def finish(self) -> None:
+        """The end of the capture: every orphan is tied or given up."""
+        for key in list(self._orphans):
+            self._orphan_over(key)
+
+    def _sweep(self, now: int) -> None:
+        self._swept = now
+        for key, (flow, _) in list(self._orphans.items()):
+            if now - flow.last_ns >= ORPHAN_QUIET_NS:
+                self._orphan_over(key)
+        for key, handler in list(self._flows.items()):
+            if not isinstance(handler, _Flow) and now - handler.last_ns >= IDLE_FLOW_NS:
+                self._forget_flow(key)
+        for call_id, span in list(self._spans.items()):
+            if now - span.last_ns >= SPAN_KEEP_NS:
+                self._forget_span(call_id, span)
+
+    def _forget_flow(self, key: Key) -> None:
+        del self._flows[key]
+        for endpoint in key:
+            keys = self._by_endpoint.get(endpoint)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self._by_endpoint[endpoint]
+
+    def _forget_span(self, call_id: str, span: _Span) -> None:
+        del self._spans[call_id]
+        for host in span.hosts:
+            calls = self._span_hosts.get(host)
+            if calls is not None:
+                calls.discard(call_id)
+                if not calls:
+                    del self._span_hosts[host]
+
+    # -- orphans ----------------------------------------------------------------------------
+
+    def _orphan_over(self, key: Key) -> None:
+        flow, store = self._orphans.pop(key)
+        if self._flows.get(key) is flow:
+            self._forget_flow(key)
+        call_id = self._fitting_call(key, flow, store)
+        streams = flow.finished()
+        if call_id is None:
+            if self.reports_orphans:
+                self.unattributed.extend(streams)
+            return
+        owned = self._owns is None or self._owns(call_id)
+        if not owned or call_id in self._claimed:
+            return
+        target = self._store(call_id)
+        target.tied.extend(streams)
+        target.rtcp.extend(store.rtcp)
+        target.unreachable.extend(store.unreachable)
+
+    def _tie_fitting(self, call_id: str) -> None:
+        """Before a call is claimed: tie the orphans in progress that are its own."""
+        for key, (flow, store) in list(self._orphans.items()):
+            if self._fitting_call(key, flow, store) == call_id:
+                self._orphan_over(key)
+
+    def _fitting_call(self, key: Key, flow: _Flow, store: _CallStore) -> str | None:
+        """The one call whose hosts include both ends of the orphan and whose time it
+        overlaps (within ``ORPHAN_SLACK_NS``); None if none or several fit."""
+        src, dst = key
+        candidates = self._span_hosts.get(src.ip, set()) & self._span_hosts.get(dst.ip, set())
+        first, last = _orphan_times(store)
+        fitting = [call_id for call_id in candidates
+                   if _overlaps(self._spans[call_id], first, last)]
+        return fitting[0] if len(fitting) == 1 else None
+
+
+def _orphan_times(store: _CallStore) -> tuple[int, int]:
+    times = [(s.first_ns, s.last_ns) for s, _, _ in store.streams.values() if s.packets]
+    times += [(r.ts_ns, r.ts_ns) for r in store.rtcp]
+    if not times:
+        return 0, 0
+    return min(t[0] for t in times), max(t[1] for t in times)
+
+
+def _overlaps(span: _Span, first: int, last: int) -> bool:
+    starts_in_time = span.ended_ns is None or first <= span.ended_ns + ORPHAN_SLACK_NS
+    return starts_in_time and last >= span.first_ns - ORPHAN_SLACK_NS
+
+
+def _addresses(media: Media) -> Iterator[tuple[Endpoint, bool, bool]]:
+    """(address, receives RTCP only, is an ICE candidate) for each address a media section
+    announces: c= and m=, the RTCP address (a=rtcp, RFC 3605; else the next port up, RFC 3550
+    11; none with rtcp-mux, RFC 5761), and the UDP ICE candidates (RFC 8839)."""
+    ip = normal_ip(media.connection) if media.connection else None
+    if ip is not None:
+        yield Endpoint(ip, media.port), False, False
+        if not media.rtcp_mux:
+            rtcp_ip, rtcp_port = (media.rtcp[0], media.rtcp[1]) if media.rtcp else (
+                None, media.port + 1)
+            rtcp_ip = normal_ip(rtcp_ip) if rtcp_ip else ip
+            if rtcp_ip is not None:
+                yield Endpoint(rtcp_ip, rtcp_port), True, False
+    for candidate in media.candidates:
+        candidate_ip = normal_ip(candidate.address)
+        if candidate.transport != "UDP" or candidate_ip is None:
+            continue
+        if candidate.component == 1 or not media.rtcp_mux:
+            yield Endpoint(candidate_ip, candidate.port), candidate.component == 2, True
+
