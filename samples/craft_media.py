@@ -1226,20 +1226,21 @@ def loss_burst(cap: MediaCapture) -> None:
 
 @scenario(
     "jitter.pcap",
-    "bob -> alice: each packet passes the capture point at its 20 ms slot plus a pseudo-random "
-    "offset in [-15, +15] ms, never overtaking the one before; alice -> bob clean",
+    "bob -> alice crosses a link that delivers in bursts: the packets of each 200 ms pass the "
+    "capture point together at the end of it, 1 ms apart (plus a pseudo-random 0-0.9 ms), so the "
+    "arrival spacing goes 1, 1, ... 1, 181 ms instead of 20 ms; none overtakes another; "
+    "alice -> bob clean",
 )
 def jitter(cap: MediaCapture) -> None:
     c, sa, sb = normal_call(cap)
     prng = Prng(cap.name, "jitter")
     taken = {p.t_us for p in sa.pkts}
-    prev = None
-    for p in sb.pkts:
-        while True:
-            t = p.t_us + prng.randint(-15_000, 15_000)
-            if (prev is None or t > prev) and t not in taken:
-                break
-        p.arrive_us = prev = t
+    for index, p in enumerate(sb.pkts):
+        t = sb.pkts[index - index % 10].t_us + 180_000 + (index % 10) * 1_000
+        t += prng.randint(0, 900)
+        while t in taken:
+            t += 1
+        p.arrive_us = t
     cap.verdict(c, "two_way", phases=[media_phase()], expect=("jitter",))
 
 
@@ -1492,6 +1493,51 @@ def dead_air(cap: MediaCapture) -> None:
         ],
         expect=("dead_air",),
         notes="two-way for 4 s, then only bob's audio for 15 s (alice's stops mid-call)",
+    )
+
+
+@scenario(
+    "audio-gap.pcap",
+    "both directions flow 6 s, but 1.5 s after the answer bob's audio is cut for 1.5 s: his "
+    "next 75 packets never arrive (a network outage between him and the capture point), then "
+    "it goes on; BYE from alice",
+)
+def audio_gap(cap: MediaCapture) -> None:
+    c, _sa, sb = normal_call(cap, 300)
+    for p in sb.pkts[75:150]:
+        p.lost = True
+    cap.verdict(
+        c,
+        "two_way",
+        phases=[
+            ("two_way", A_START / 1e6, end_of(75, B_START)),
+            ("one_way", end_of(75, B_START), end_of(150, B_START), "callee"),
+            ("two_way", end_of(150, B_START), end_of(300)),
+        ],
+        expect=("audio_outage", "loss"),
+        notes="bob's audio is cut for 1.5 s mid-call: 75 packets lost in a row",
+    )
+
+
+@scenario(
+    "capture-dropped.pcap",
+    "a 6 s call whose capture drops everything for two stretches of 0.5 s (at 2 s and 4 s "
+    "after the answer): both directions miss their 25 packets at the same moments, as a "
+    "mirror port that cannot keep up does; nothing was lost on the network",
+)
+def capture_dropped(cap: MediaCapture) -> None:
+    c, sa, sb = normal_call(cap, 300)
+    for stream in (sa, sb):
+        for start in (100, 200):
+            for p in stream.pkts[start : start + 25]:
+                p.lost = True
+    cap.verdict(
+        c,
+        "two_way",
+        phases=[media_phase(300)],
+        expect=("capture_dropped",),
+        expect_not=("loss", "audio_outage"),
+        notes="the capture point dropped both directions at once; the network lost nothing",
     )
 
 
@@ -1990,7 +2036,7 @@ G729_TE = ((18, "G729/8000", "annexb=no"), (101, "telephone-event/8000", "0-16")
 @scenario(
     "g729-loss.pcap",
     "a G.729 call (PT 18, a=fmtp:18 annexb=no, 20-byte payloads of random-looking bytes every "
-    "20 ms); alice -> bob loses every 50th packet (3 of 150, 2 %)",
+    "20 ms); alice -> bob loses every 12th packet (13 of 150, 8.7 %)",
 )
 def g729_loss(cap: MediaCapture) -> None:
     c = cap.call(ALICE, BOB)
@@ -2001,7 +2047,7 @@ def g729_loss(cap: MediaCapture) -> None:
     sa.talk(A_START, N3, random_payload(Prng(cap.name, "caller-g729"), 20))
     sb.talk(B_START, N3, random_payload(Prng(cap.name, "callee-g729"), 20))
     for k, p in enumerate(sa.pkts):
-        p.lost = k % 50 == 25
+        p.lost = k % 12 == 6
     hang_up(c, end_of(N3) + 0.14)
     cap.verdict(c, "two_way", phases=[media_phase()], expect=("loss",))
 

@@ -28,6 +28,7 @@ from enum import Enum
 
 from sipdiag.dialogs.transactions import Transaction
 from sipdiag.media import quality
+from sipdiag.media.codecs import CN_STATIC_TYPES
 from sipdiag.media.model import (
     Announcement,
     CapturedMedia,
@@ -37,7 +38,7 @@ from sipdiag.media.model import (
     Unreachable,
 )
 from sipdiag.media.rtcp import ReportBlock, VoipMetrics
-from sipdiag.media.stream import Dtmf, Stream
+from sipdiag.media.stream import Dtmf, Outage, Stream
 from sipdiag.network import Endpoint
 from sipdiag.network.addresses import address_kind, normal_ip
 from sipdiag.sip.message import SipMessage
@@ -45,6 +46,13 @@ from sipdiag.sip.sdp import Sdp
 
 SILENT_SHARE = 0.99
 """A direction whose audio packets are this silent throughout carries no sound."""
+MIN_EXPECTED_S = 2.0
+"""A direction is judged silent only when the SDP let it flow this long after the answer (a
+capture that ends a moment after the answer says nothing of the audio)."""
+MIN_CAPTURE_GAP_S = 0.1
+"""Gaps at least this long missing in both directions at once are the capture's (a mirror port
+or capture host that dropped packets), not the network's: a link that fails beyond the capture
+point takes only the packets coming across it."""
 REFUSED_AFTER = 3
 """ICMP errors while a stream flows that make it refused (one can answer a stray packet sent
 before the far end opened its port, such as an ICE check)."""
@@ -89,9 +97,15 @@ class SilenceCause(Enum):
     """Its packets were refused with ICMP destination unreachable."""
     PRIVATE_ADDRESS = "private_address"
     WRONG_DESTINATION = "wrong_destination"
+    UNNEGOTIATED_PAYLOAD = "unnegotiated_payload"
+    """It came in a payload type the receiver never offered or accepted: it cannot decode it."""
     ONLY_COMFORT_NOISE = "only_comfort_noise"
     ONLY_SILENCE = "only_silence"
     NOTHING_SENT = "nothing_sent"
+
+
+Window = tuple[int, int, frozenset[Side]]
+"""(from, to, the sides whose audio the SDP let flow then)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +130,8 @@ class MediaStream:
     """A stream of the call, read against its offers and answers."""
 
     stream: Stream
+    kind: str
+    """audio, video, ... as its SDP says (an orphan at a 90 kHz clock is video)."""
     sender: Side | None
     """The side whose audio it is (None: the capture cannot tell)."""
     hop: int
@@ -136,6 +152,9 @@ class MediaStream:
     remote: RemoteView | None
     upstream_loss_percent: float | None
     """Loss of the same direction's stream on the hop before this one."""
+    capture_dropped: int
+    """Of its lost packets, those missing in gaps the other direction has at the same time:
+    dropped by the capture, not by the network."""
     unreachable: int
     """ICMP destination unreachable errors its packets drew while it flowed."""
     unreachable_from: str | None
@@ -143,9 +162,12 @@ class MediaStream:
 
     @property
     def audible(self) -> bool:
-        """It carried audio that is not all comfort noise or silence."""
+        """It carried audio the receiver can play: in a payload type it accepted, and not all
+        comfort noise or silence."""
         stream = self.stream
-        audio = stream.audio_packets
+        unexpected = sum(n for pt, n in stream.payload_types
+                         if pt in self.unexpected_payload_types)
+        audio = stream.audio_packets - unexpected
         if audio <= 0:
             return False
         return stream.silent is None or stream.silent < SILENT_SHARE * audio
@@ -213,10 +235,20 @@ class CallMedia:
     other_packets: int
     malformed: int
     stopped_before_end_s: float | None
-    """From the last packet of any stream to the end, when media flowed at all."""
+    """From the last audio packet to the end, when audio flowed at all and the SDP did not
+    stop it (a hold, a switch to fax)."""
+    windows: tuple[Window, ...] = ()
+    """From the answer to the end: the periods the offers and answers cut it into, each with
+    the sides whose audio they let flow."""
 
     def direction(self, sender: Side) -> Direction:
         return next(d for d in self.directions if d.sender is sender)
+
+    def held(self, start_ns: int, end_ns: int) -> bool:
+        """The SDP put the call on hold (either way) at some time between start and end: the
+        side holding often stops sending too (RFC 3264 8.4 lets it)."""
+        return any(a < end_ns and start_ns < b and len(sides) < 2
+                   for a, b, sides in self.windows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,17 +281,19 @@ def read_media(facts: CallFacts, captured: CapturedMedia | None) -> CallMedia | 
     offers = _offers(facts)
     if captured is None or (not captured.streams and not _answered_with_sdp(facts, offers)):
         return None
-    answered_ns = facts.answer.ts_ns if facts.answer is not None else None
+    answered_ns = _answered_at(facts, captured)
     bye = facts.bye.request if facts.bye is not None and facts.bye.request else None
     end_ns = bye.ts_ns if bye is not None else facts.observed_until_ns
-    streams = _media_streams(facts, offers, captured)
+    streams = _media_streams(facts, offers, captured, end_ns)
     windows = _windows(offers, answered_ns, end_ns)
     directions = tuple(
         _direction(side, streams, offers, windows, captured, answered_ns, end_ns)
         for side in (Side.CALLER, Side.CALLEE)
     )
     state, silent_side = _state(directions, streams, captured, answered_ns)
-    last = max((s.stream.last_ns for s in streams), default=None)
+    last = max((s.stream.last_ns for s in streams if s.kind == "audio"), default=None)
+    if windows and len(windows[-1][2]) < 2:
+        last = None  # on hold (or fax) at the end: the audio was meant to stop
     return CallMedia(
         state=state,
         silent_side=silent_side,
@@ -273,21 +307,40 @@ def read_media(facts: CallFacts, captured: CapturedMedia | None) -> CallMedia | 
         other_packets=captured.other_packets,
         malformed=captured.malformed,
         stopped_before_end_s=(end_ns - last) / NS if last is not None and end_ns > last else None,
+        windows=tuple(windows),
     )
+
+
+def _answered_at(facts: CallFacts, captured: CapturedMedia) -> int | None:
+    """The 2xx that answered the call; for a call the capture joined after it was answered
+    (no INVITE, a dialog's requests), the start of the capture's view of it."""
+    if facts.answer is not None:
+        return facts.answer.ts_ns
+    if facts.first_invite is not None or facts.bye is None:
+        return None
+    starts = [facts.messages[0].ts_ns, *(s.stream.first_ns for s in captured.streams)]
+    return min(starts)
 
 
 # -- who sent what -----------------------------------------------------------------------
 
 def _side_of(message: SipMessage, facts: CallFacts) -> Side:
     """The side a message comes from: the caller sends requests with its own From tag and
-    responses to the callee's requests (whose From tag is the callee's)."""
-    first = facts.first_invite
-    caller_tag = first.from_tag if first is not None else None
+    responses to the callee's requests (whose From tag is the callee's). Without the INVITE
+    (a capture that joined the call late), the caller is the From of the first message, as
+    for the call's record."""
+    anchor = facts.first_invite or facts.messages[0]
+    caller_tag = anchor.from_tag
     if caller_tag and message.from_tag:
         caller_sent = (message.from_tag == caller_tag) == message.is_request
     else:
-        caller_sent = first is not None and message.src == first.src
+        caller_sent = message.src == _caller_address(facts)
     return Side.CALLER if caller_sent else Side.CALLEE
+
+
+def _caller_address(facts: CallFacts) -> Endpoint:
+    anchor = facts.first_invite or facts.messages[0]
+    return anchor.src if anchor.is_request else anchor.dst
 
 
 def _hop_of(message: SipMessage, facts: CallFacts) -> int:
@@ -319,12 +372,13 @@ def _answered_with_sdp(facts: CallFacts, offers: list[_Offer]) -> bool:
 
 # -- streams -----------------------------------------------------------------------------
 
-def _media_streams(facts: CallFacts, offers: list[_Offer],
-                   captured: CapturedMedia) -> tuple[MediaStream, ...]:
+def _media_streams(facts: CallFacts, offers: list[_Offer], captured: CapturedMedia,
+                   end_ns: int) -> tuple[MediaStream, ...]:
     by_frame = {offer.message.frame: offer for offer in offers}
     announced = {side: _announced(offers, side) for side in Side}
     signalling_public = {side: _public_signalling(offers, side) for side in Side}
-    senders = [_sender(tied, by_frame, facts) for tied in captured.streams]
+    hosts = _side_hosts(facts, offers)
+    senders = [_sender(tied, by_frame, hosts) for tied in captured.streams]
     sources = {side: {t.stream.src for t, s in zip(captured.streams, senders, strict=True)
                       if s is side} for side in Side}
     unreachable = _unreachable_by_flow(captured)
@@ -340,6 +394,7 @@ def _media_streams(facts: CallFacts, offers: list[_Offer],
         score = _score(stream, remote)
         streams.append(MediaStream(
             stream=stream,
+            kind=_kind(tied),
             sender=sender,
             hop=hop,
             tie=tied.tie,
@@ -353,29 +408,50 @@ def _media_streams(facts: CallFacts, offers: list[_Offer],
             delay_ms=score.delay_ms if score else None,
             remote=remote,
             upstream_loss_percent=None,
+            capture_dropped=0,
             unreachable=len(refusals := [
                 error for error in unreachable.get((stream.src, stream.dst), ())
-                if stream.first_ns <= error.ts_ns <= stream.last_ns + ICMP_GRACE_NS]),
+                if stream.first_ns <= error.ts_ns <= min(end_ns, stream.last_ns + ICMP_GRACE_NS)
+            ]),
             unreachable_from=refusals[0].reporter if refusals else None,
         ))
     return _linked(streams, offers)
 
 
-def _sender(tied: TiedStream, by_frame: dict[int, _Offer], facts: CallFacts) -> Side | None:
+def _sender(tied: TiedStream, by_frame: dict[int, _Offer],
+            hosts: dict[Side, set[str]]) -> Side | None:
     """A stream to an announced address is the other side's audio; one from it, the
-    announcer's own; an orphan is the side whose SIP came from its source address."""
+    announcer's own; an orphan is the side whose host it comes from (or the other side of
+    the one it goes to)."""
     announcement = tied.announcement
     offer = by_frame.get(announcement.frame) if announcement else None
     if offer is not None:
         return offer.side.other if tied.tie is Tie.TO_ANNOUNCED else offer.side
-    first = facts.first_invite
-    if first is None:
-        return None
-    if tied.stream.src.ip == first.src.ip:
-        return Side.CALLER
-    if tied.stream.dst.ip == first.src.ip:
-        return Side.CALLEE
+    src, dst = tied.stream.src.ip, tied.stream.dst.ip
+    for side in Side:
+        if src in hosts[side] and src not in hosts[side.other]:
+            return side
+    for side in Side:
+        if dst in hosts[side] and dst not in hosts[side.other]:
+            return side.other
     return None
+
+
+def _side_hosts(facts: CallFacts, offers: list[_Offer]) -> dict[Side, set[str]]:
+    """The addresses of each side: where its SIP came from, and what its SDPs announced."""
+    found: dict[Side, set[str]] = {side: set() for side in Side}
+    found[Side.CALLER].add(_caller_address(facts).ip)
+    for message in facts.messages:
+        found[_side_of(message, facts)].add(message.src.ip)
+    for side in Side:
+        found[side] |= {a.ip for a in _announced(offers, side)}
+    return found
+
+
+def _kind(tied: TiedStream) -> str:
+    if tied.announcement is not None:
+        return tied.announcement.kind
+    return "video" if tied.stream.codec.clock_rate == 90000 else "audio"
 
 
 def _announced(offers: Iterable[_Offer], side: Side) -> set[Endpoint]:
@@ -416,14 +492,16 @@ def _destination(stream: Stream, receiver: Side | None, announced: dict[Side, se
 
 def _unexpected(stream: Stream, offers: list[_Offer], receiver: Side | None) -> tuple[int, ...]:
     """Payload types no SDP of the receiving side listed (RFC 3264 5.1: an SDP's formats are
-    what its sender is prepared to receive)."""
+    what its sender is prepared to receive). Comfort noise in its static type is left out:
+    many stacks send it unannounced, and a receiver that does not know it drops it."""
     if receiver is None:
         return ()
     listed = {int(fmt) for o in offers if o.side is receiver
               for m in o.sdp.media for fmt in m.formats if fmt.isdigit()}
     if not listed:
         return ()
-    return tuple(pt for pt, _ in stream.payload_types if pt not in listed)
+    return tuple(pt for pt, _ in stream.payload_types
+                 if pt not in listed and pt not in CN_STATIC_TYPES)
 
 
 def _unreachable_by_flow(
@@ -491,8 +569,27 @@ def _linked(streams: list[MediaStream], offers: list[_Offer]) -> tuple[MediaStre
                 follows = earlier.stream.ssrc if quiet else None
                 break
         upstream = _upstream(current, streams)
-        done.append(replace(current, follows_ssrc=follows, upstream_loss_percent=upstream))
+        dropped = _capture_dropped(current, streams)
+        done.append(replace(current, follows_ssrc=follows, upstream_loss_percent=upstream,
+                            capture_dropped=dropped))
     return tuple(done)
+
+
+def _capture_dropped(current: MediaStream, streams: list[MediaStream]) -> int:
+    """Packets lost in gaps of at least ``MIN_CAPTURE_GAP_S`` that a stream of the other
+    direction has at the same time (each gap covering most of the other)."""
+    if current.sender is None:
+        return 0
+    others = [o for s in streams if s.sender is current.sender.other
+              for o in s.stream.outages if o.seconds >= MIN_CAPTURE_GAP_S]
+    return sum(outage.lost for outage in current.stream.outages
+               if outage.seconds >= MIN_CAPTURE_GAP_S
+               and any(_same_moment(outage, other) for other in others))
+
+
+def _same_moment(one: Outage, other: Outage) -> bool:
+    overlap = min(one.end_ns, other.end_ns) - max(one.start_ns, other.start_ns)
+    return overlap * 2 >= max(one.end_ns - one.start_ns, other.end_ns - other.start_ns)
 
 
 def _upstream(current: MediaStream, streams: list[MediaStream]) -> float | None:
@@ -506,10 +603,6 @@ def _upstream(current: MediaStream, streams: list[MediaStream]) -> float | None:
 
 
 # -- directions --------------------------------------------------------------------------
-
-Window = tuple[int, int, frozenset[Side]]
-"""(from, to, the sides whose audio the SDP let flow then)."""
-
 
 def _windows(offers: list[_Offer], answered_ns: int | None, end_ns: int) -> list[Window]:
     """The periods after the answer, each with the directions the latest SDP of each side
@@ -532,8 +625,13 @@ def _windows(offers: list[_Offer], answered_ns: int | None, end_ns: int) -> list
 
 
 def _direction_said(sdp: Sdp) -> str:
-    audio = next((m for m in sdp.media if m.kind == "audio"), sdp.media[0])
-    held = audio.port == 0 or audio.connection in ("0.0.0.0", "::")
+    """The direction of the first audio section; port 0 turns it off (RFC 3264 8.2), and so
+    does RFC 2543's c=0.0.0.0 hold, unless ICE candidates carry the media (RFC 8839 5.1). An
+    SDP without audio (a switch to T.38 fax) stops the audio."""
+    audio = next((m for m in sdp.media if m.kind == "audio"), None)
+    if audio is None:
+        return "inactive"
+    held = audio.port == 0 or (audio.connection in ("0.0.0.0", "::") and not audio.candidates)
     return "inactive" if held else audio.direction
 
 
@@ -549,7 +647,7 @@ def _flowing(said: dict[Side, str]) -> frozenset[Side]:
 def _direction(sender: Side, streams: Sequence[MediaStream], offers: list[_Offer],
                windows: list[Window], captured: CapturedMedia, answered_ns: int | None,
                end_ns: int) -> Direction:
-    own = [s for s in streams if s.sender is sender]
+    own = [s for s in streams if s.sender is sender and s.kind == "audio"]
     delivered = [s for s in own if s.destination in (Destination.ANNOUNCED, Destination.LATCHED)
                  and not s.refused and s.audible]
     expected_ns = sum(b - a for a, b, sides in windows if sender in sides)
@@ -558,7 +656,7 @@ def _direction(sender: Side, streams: Sequence[MediaStream], offers: list[_Offer
     g711_audio = sum(s.audio_packets for s in g711)
     first = min((s.stream.first_ns for s in delivered), default=None)
     last = max((s.stream.last_ns for s in delivered), default=None)
-    silent = expected_ns > 0 and not delivered and captured.captured
+    silent = expected_ns >= MIN_EXPECTED_S * NS and not delivered and captured.captured
     at_end = windows[-1][2] if windows else frozenset(Side)
     asked = _last_asked(offers, sender.other)
     main = max(own, key=lambda s: s.stream.packets, default=None)
@@ -606,6 +704,8 @@ def _cause(own: list[MediaStream]) -> SilenceCause:
         return SilenceCause.PRIVATE_ADDRESS
     if any(s.destination is Destination.ELSEWHERE and s.stream.audio_packets for s in own):
         return SilenceCause.WRONG_DESTINATION
+    if any(s.unexpected_payload_types for s in own):
+        return SilenceCause.UNNEGOTIATED_PAYLOAD
     audio = sum(s.stream.audio_packets for s in own)
     if own and not audio and any(s.stream.comfort_noise for s in own):
         return SilenceCause.ONLY_COMFORT_NOISE

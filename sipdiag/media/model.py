@@ -93,9 +93,9 @@ class CapturedMedia:
     malformed: int
     """Packets on the call's media ports that should have been RTP or RTCP and were not."""
     captured: bool
-    """Whether the capture could hold this call's media at all: it holds RTP while the call
-    lasted, and traffic of at least one of the call's media hosts (a capture filtered to SIP,
-    or to other hosts, cannot say anything about this call's audio)."""
+    """Whether the capture could hold this call's media at all: it holds UDP other than SIP
+    to or from an address the call's SDP announced (a capture filtered to the SIP ports, or
+    to other hosts, cannot say anything about this call's audio)."""
 
 
 NO_MEDIA = CapturedMedia((), (), (), 0, 0, False)

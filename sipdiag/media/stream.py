@@ -35,6 +35,7 @@ MAX_DROPOUT = 3000
 MAX_MISORDER = 100
 """A packet this many numbers behind the highest is late; further behind, a restart."""
 DUPLICATE_WINDOW = 4096
+OUTAGES_KEPT = 64
 NS_PER_SECOND = 1_000_000_000
 DTMF_EVENTS = "0123456789*#ABCD"
 FLASH_EVENT = 16
@@ -62,6 +63,21 @@ class Timeline:
     jitter_ms: tuple[float, ...]
 
 
+@dataclass(frozen=True, slots=True, order=True)
+class Outage:
+    """A stretch with packets missing: from the packet before the gap to the one after it."""
+
+    start_ns: int
+    end_ns: int
+    lost: int
+    frame: int
+    """The packet after the gap."""
+
+    @property
+    def seconds(self) -> float:
+        return (self.end_ns - self.start_ns) / NS_PER_SECOND
+
+
 @dataclass(frozen=True, slots=True)
 class Stream:
     """What one RTP stream did, as seen at the capture point."""
@@ -85,6 +101,8 @@ class Stream:
     """Jumps so large that the numbering restarted."""
     loss_bursts: int
     """Runs of consecutive lost packets (a gap of any length counts once)."""
+    outages: tuple[Outage, ...]
+    """The gaps in which packets went missing, longest first (at most ``OUTAGES_KEPT``)."""
     first_frame: int
     last_frame: int
     first_ns: int
@@ -94,7 +112,9 @@ class Stream:
     """RFC 3550 interarrival jitter; None when the clock rate is unknown."""
     max_delta_ms: float | None
     max_delta_frame: int
-    """The frame that ended the largest gap."""
+    """The frame that ended the largest gap (0: none)."""
+    max_delta_ns: int
+    """When that frame arrived."""
     markers: int
     comfort_noise: int
     """Packets of comfort noise (RFC 3389)."""
@@ -135,6 +155,7 @@ class StreamStats:
         "_last_arrival",
         "_last_nominal",
         "_max",
+        "_outages",
         "_pt",
         "_pt_kind",
         "_rate",
@@ -144,6 +165,7 @@ class StreamStats:
         "comfort_noise",
         "delta_max",
         "delta_max_frame",
+        "delta_max_ns",
         "dst",
         "duplicates",
         "encrypted",
@@ -179,8 +201,10 @@ class StreamStats:
         self.silent = self.expected_before = self.wrong_timestamps = self.timed = 0
         self._base = self._max = 0
         """Extended sequence numbers (RFC 3550 A.1) of the first and the highest packet."""
-        self._gap = (0, 0)
-        """The latest gap: (first missing extended number, how many still missing)."""
+        self._gap: tuple[int, int, Outage | None] = (0, 0, None)
+        """The latest gap: (first missing extended number, how many still missing, its
+        outage)."""
+        self._outages: list[Outage] = []
         self._restart = -1
         self.first_frame = self.last_frame = self.first_ns = self.last_ns = 0
         self._dup = bytearray(DUPLICATE_WINDOW)
@@ -190,7 +214,7 @@ class StreamStats:
         self._after_cn = False
         self.jitter = self.jitter_max = self.jitter_mean = 0.0
         self.delta_max = -1.0
-        self.delta_max_frame = 0
+        self.delta_max_frame = self.delta_max_ns = 0
         self.payload_types: dict[int, int] = {}
         self._pt = -1
         self._pt_kind = ""
@@ -211,6 +235,7 @@ class StreamStats:
         """One packet: its frame and arrival time, header fields, the datagram and where its
         payload starts (``header``: the length of the RTP header)."""
         self.packets += 1
+        previous_ns = self.last_ns
         self.last_frame, self.last_ns = frame, ts_ns
         if payload_type != self._pt:
             self._payload_type(payload_type)
@@ -227,7 +252,7 @@ class StreamStats:
             self._dup[self._max % DUPLICATE_WINDOW] = _mark(self._max)
             new = True
         else:
-            new = self._sequence(seq, ts_ns)
+            new = self._sequence(seq, frame, ts_ns, previous_ns)
         kind = self._pt_kind
         if kind == TELEPHONE_EVENT:
             self._telephone_event(frame, ts_ns, rtp_ts, payload, header)
@@ -245,18 +270,20 @@ class StreamStats:
         self._base = self._max = 65536 + seq  # room below for packets that come late
         self._dup[self._max % DUPLICATE_WINDOW] = _mark(self._max)
 
-    def _sequence(self, seq: int, ts_ns: int) -> bool:
+    def _sequence(self, seq: int, frame: int, ts_ns: int, previous_ns: int) -> bool:
         """Anything but the next number; True if the packet had not been seen before."""
         step = (seq - self._max) & 0xFFFF
         if step == 0:
             self.duplicates += 1
             return False
         if step < MAX_DROPOUT:  # a gap: step - 1 packets missing (or yet to come, late)
-            self._gap = (self._max + 1, step - 1)
+            outage = Outage(previous_ns, ts_ns, step - 1, frame)
+            self._gap = (self._max + 1, step - 1, outage)
             self._max += step
             self._dup[self._max % DUPLICATE_WINDOW] = _mark(self._max)
             self.loss_bursts += 1
             self._lost_now(step - 1, ts_ns)
+            self._outage(outage)
             return True
         if step > 0x10000 - MAX_MISORDER:
             return self._late(self._max - (0x10000 - step), ts_ns)
@@ -271,12 +298,25 @@ class StreamStats:
         self._dup[slot] = _mark(extended)
         self.out_of_order += 1
         self._lost_now(-1, ts_ns)
-        first, missing = self._gap
+        first, missing, outage = self._gap
         if missing and first <= extended < first + missing:
-            self._gap = (first, missing - 1)
+            self._gap = (first, missing - 1, outage)
             if missing == 1:
                 self.loss_bursts -= 1  # the gap was a reordering, not a loss
+                if outage in self._outages:
+                    self._outages.remove(outage)
         return True
+
+    def _outage(self, outage: Outage) -> None:
+        """Keep the longest ``OUTAGES_KEPT`` gaps (a stream with steady light loss has many
+        short ones)."""
+        outages = self._outages
+        if len(outages) < OUTAGES_KEPT:
+            outages.append(outage)
+            return
+        shortest = min(range(len(outages)), key=lambda i: outages[i].end_ns - outages[i].start_ns)
+        if outage.end_ns - outage.start_ns > outages[shortest].end_ns - outages[shortest].start_ns:
+            outages[shortest] = outage
 
     def _jump(self, seq: int) -> bool:
         """A jump beyond MAX_DROPOUT: the numbering restarted if the next packet follows it
@@ -336,7 +376,7 @@ class StreamStats:
         count = self.packets - 1  # as Wireshark counts, every packet before this one
         self.timed += 1
         if delta > self.delta_max:
-            self.delta_max, self.delta_max_frame = delta, frame
+            self.delta_max, self.delta_max_frame, self.delta_max_ns = delta, frame, ts_ns
         if rate:
             jitter = self.jitter
             self.jitter_mean = (self.jitter_mean * (count - 1) + jitter) / count
@@ -423,12 +463,15 @@ class StreamStats:
             payload_types=tuple(self.payload_types.items()), packets=self.packets,
             expected=expected, lost=max(0, expected - unique), duplicates=self.duplicates,
             out_of_order=self.out_of_order, sequence_errors=self.sequence_errors,
-            loss_bursts=self.loss_bursts, first_frame=self.first_frame,
+            loss_bursts=self.loss_bursts,
+            outages=tuple(sorted(self._outages, key=lambda o: o.start_ns - o.end_ns)),
+            first_frame=self.first_frame,
             last_frame=self.last_frame, first_ns=self.first_ns, last_ns=self.last_ns,
             jitter_ms_mean=self.jitter_mean if jittered else None,
             jitter_ms_max=self.jitter_max if jittered else None,
             max_delta_ms=self.delta_max if self.delta_max >= 0 else None,
-            max_delta_frame=self.delta_max_frame, markers=self.markers,
+            max_delta_frame=self.delta_max_frame, max_delta_ns=self.delta_max_ns,
+            markers=self.markers,
             comfort_noise=self.comfort_noise,
             silent=self.silent if codec.key in SILENT_SAMPLES and not self.encrypted else None,
             events=tuple(self._events), event_packets=self.event_packets,

@@ -50,6 +50,7 @@ from sipdiag.network import Endpoint
 from sipdiag.network.addresses import normal_ip
 from sipdiag.problems import ProblemLog
 from sipdiag.sip.message import SipMessage
+from sipdiag.sip.reader import SIP_PORTS
 from sipdiag.sip.sdp import Media
 
 CALL_METHODS = frozenset({"INVITE", "ACK", "BYE", "CANCEL", "PRACK", "UPDATE"})
@@ -81,6 +82,9 @@ class Binding:
     rtcp: bool
     """The address receives RTCP only (on any other, RTCP is told from RTP by its second
     byte, RFC 5761 section 4, whether or not the SDP said rtcp-mux)."""
+    rtp: bool = True
+    """False for media that is not RTP (T.38's UDPTL, a data channel): its packets are the
+    call's, and not read."""
 
 
 @dataclass(slots=True)
@@ -88,12 +92,17 @@ class _Span:
     """What every process knows of a call, for tying orphans: its SIP hosts and times."""
 
     hosts: set[str]
+    """The addresses of its SIP messages and those its SDPs announced."""
     first_ns: int
     last_ns: int
     ended_ns: int | None = None
     """The BYE or CANCEL, or the failure of the call's INVITE (a new INVITE opens it again:
     a challenge, a redirect)."""
     answered: bool = False
+    invited: bool = False
+    """The capture holds the call's INVITE (else it joined the call later)."""
+    media_hosts: set[str] = field(default_factory=set)
+    """The addresses its SDPs announced."""
 
 
 @dataclass(slots=True)
@@ -122,7 +131,7 @@ class _Flow:
     directly between the phones): then both get the same streams."""
 
     __slots__ = ("_binding", "_key", "_stores", "_tie", "_timeline", "_tracker", "current",
-                 "last_ns", "rtcp_only", "second", "ssrc")
+                 "last_ns", "rtcp_only", "ssrc")
 
     def __init__(self, tracker: MediaTracker, key: Key, stores: tuple[_CallStore, ...],
                  binding: Binding | None, tie: Tie) -> None:
@@ -132,15 +141,11 @@ class _Flow:
         self.rtcp_only = binding is not None and binding.rtcp
         self.current: StreamStats | None = None
         self.ssrc = -1
-        self.second = self.last_ns = 0
+        self.last_ns = 0
         for store in stores:
             store.keys.add(key)
 
     def packet(self, frame: int, ts_ns: int, payload: bytes) -> bool:
-        second = ts_ns // 1_000_000_000
-        if second != self.second:
-            self.second = second
-            self._tracker.media_seconds.add(second)
         self.last_ns = ts_ns
         if len(payload) < 12 or payload[0] & 0xC0 != 0x80:
             self._not_rtp(frame, payload)
@@ -237,20 +242,31 @@ def _remember(reports: dict[tuple[int, int], int], key: tuple[int, int], ts_ns: 
             del reports[old]
 
 
-class _Passed:
-    """A flow of another process's call: counted as media seen, nothing else."""
+class _Other:
+    """A flow of media that is not RTP (T.38 fax over UDPTL): counted for its calls."""
 
-    __slots__ = ("_seconds", "last_ns", "second")
+    __slots__ = ("_stores", "last_ns")
 
-    def __init__(self, seconds: set[int]) -> None:
-        self._seconds = seconds
-        self.second = self.last_ns = 0
+    def __init__(self, stores: tuple[_CallStore, ...]) -> None:
+        self._stores = stores
+        self.last_ns = 0
 
     def packet(self, frame: int, ts_ns: int, payload: bytes) -> bool:
-        second = ts_ns // 1_000_000_000
-        if second != self.second:
-            self.second = second
-            self._seconds.add(second)
+        self.last_ns = ts_ns
+        for store in self._stores:
+            store.other += 1
+        return True
+
+
+class _Passed:
+    """A flow of another process's call: taken, and left to that process."""
+
+    __slots__ = ("last_ns",)
+
+    def __init__(self) -> None:
+        self.last_ns = 0
+
+    def packet(self, frame: int, ts_ns: int, payload: bytes) -> bool:
         self.last_ns = ts_ns
         return True
 
@@ -280,7 +296,7 @@ class _NotMedia:
         self.last_ns = 0
 
 
-Handler = _Flow | _Passed | _Claimed | _NotMedia
+Handler = _Flow | _Other | _Passed | _Claimed | _NotMedia
 
 
 class MediaTracker:
@@ -308,9 +324,11 @@ class MediaTracker:
         self._orphans: dict[Key, tuple[_Flow, _CallStore]] = {}
         self.unattributed: list[TiedStream] = []
         """Streams that belong to no call of the capture (reported by the first process)."""
-        self.media_seconds: set[int] = set()
-        """Every second of capture time in which some RTP or RTCP was seen."""
-        self.media_hosts: set[str] = set()
+        self.udp_hosts: set[str] = set()
+        """Every address seen sending or receiving UDP away from SIP's ports: what shows that
+        the capture was not filtered to the signalling."""
+        self._signalling: set[Endpoint] = set()
+        """Every address and port SIP was seen on."""
         self.late_packets = 0
         """Packets of calls already over (after their linger time)."""
         self._swept = 0
@@ -320,6 +338,8 @@ class MediaTracker:
 
     def observe(self, message: SipMessage) -> None:
         """A SIP message, as soon as it is read: its call's span, and the SDP it carries."""
+        self._signalling.add(message.src)
+        self._signalling.add(message.dst)
         if message.cseq_method not in CALL_METHODS:
             return
         ts_ns = message.ts_ns
@@ -354,6 +374,7 @@ class MediaTracker:
             span.ended_ns = message.ts_ns
         elif not status and message.method == "INVITE" and not message.to_tag:
             span.ended_ns = None
+            span.invited = True
 
     def _announce(self, message: SipMessage, span: _Span) -> None:
         sdp = message.sdp
@@ -362,14 +383,15 @@ class MediaTracker:
         owned = self._owns is None or self._owns(call_id)
         self._claimed.discard(call_id)  # the Call-ID is used again, by a new call
         for index, media in enumerate(sdp.media):
-            if not media.is_rtp or media.port == 0:
-                continue  # T.38, a data channel, or a stream turned off (RFC 3264 8.2)
+            if media.port == 0:
+                continue  # a stream turned off (RFC 3264 8.2)
             for address, rtcp, candidate in _addresses(media):
                 announcement = Announcement(message.frame, message.ts_ns, message.src, address,
                                             index, media.kind, candidate)
                 binding = Binding(call_id, owned, announcement, codec_map(media.codecs),
-                                  media.encrypted, rtcp)
+                                  media.encrypted, rtcp, media.is_rtp)
                 self._bind(address, binding)
+                span.media_hosts.add(address.ip)
                 if address.ip not in span.hosts:
                     span.hosts.add(address.ip)
                     self._span_hosts.setdefault(address.ip, set()).add(call_id)
@@ -417,22 +439,30 @@ class MediaTracker:
         if not bindings:
             bindings, tie = self._bindings.get(src), Tie.FROM_ANNOUNCED
         handler: Handler
+        if not self._on_signalling_port(src, dst):
+            self.udp_hosts.update((src.ip, dst.ip))
         if not bindings:
             handler = _NotMedia(Candidate())
         else:
-            self.media_hosts.update((src.ip, dst.ip))
             mine = [b for b in bindings if b.owned and b.call_id not in self._claimed]
-            if mine:
+            if mine and not mine[0].rtp:
+                handler = _Other(tuple(self._store(b.call_id) for b in mine))
+            elif mine:
                 stores = tuple(self._store(b.call_id) for b in mine)
                 handler = _Flow(self, key, stores, mine[0], tie)
             elif any(b.owned for b in bindings):
                 handler = _Claimed(self)
             else:
-                handler = _Passed(self.media_seconds)
+                handler = _Passed()
         self._flows[key] = handler
         self._by_endpoint.setdefault(src, set()).add(key)
         self._by_endpoint.setdefault(dst, set()).add(key)
         return handler
+
+    def _on_signalling_port(self, src: Endpoint, dst: Endpoint) -> bool:
+        """A flow a capture filtered to SIP would hold too (keep-alives, junk on 5060)."""
+        return (src in self._signalling or dst in self._signalling
+                or src.port in SIP_PORTS or dst.port in SIP_PORTS)
 
     def _store(self, call_id: str) -> _CallStore:
         store = self._calls.get(call_id)
@@ -458,7 +488,6 @@ class MediaTracker:
         flow.rtcp_only = shape is Shape.RTCP
         self._flows[key] = flow
         self._orphans[key] = (flow, store)
-        self.media_hosts.update((key[0].ip, key[1].ip))
         for held in candidate.packets:
             flow.packet(*held)
         return True
@@ -478,7 +507,7 @@ class MediaTracker:
         self._claimed.add(call_id)
         store = self._calls.pop(call_id, None)
         span = self._spans.get(call_id)
-        captured = self._captured(span, store)
+        captured = self._captured(span)
         if store is None:
             return NO_MEDIA if not captured else CapturedMedia((), (), (), 0, 0, True)
         for key in store.keys:
@@ -491,14 +520,11 @@ class MediaTracker:
         return CapturedMedia(tuple(streams), tuple(store.rtcp), tuple(store.unreachable),
                              store.other, store.malformed, captured or bool(streams))
 
-    def _captured(self, span: _Span | None, store: _CallStore | None) -> bool:
-        """Could the capture hold this call's media (see ``CapturedMedia.captured``)?"""
-        if span is None:
-            return False
-        end = (span.ended_ns or span.last_ns) // 1_000_000_000
-        during = any(second in self.media_seconds
-                     for second in range(span.first_ns // 1_000_000_000, end + 1))
-        return during and bool(span.hosts & self.media_hosts)
+    def _captured(self, span: _Span | None) -> bool:
+        """Could the capture hold this call's media? Only if it holds UDP other than SIP to or
+        from an address the call's SDP announced: a capture filtered to the SIP ports (or to
+        other hosts) has none, and says nothing of this call's audio."""
+        return span is not None and not span.media_hosts.isdisjoint(self.udp_hosts)
 
     def finish(self) -> None:
         """The end of the capture: every orphan is tied or given up."""
@@ -562,13 +588,20 @@ class MediaTracker:
                 self._orphan_over(key)
 
     def _fitting_call(self, key: Key, flow: _Flow, store: _CallStore) -> str | None:
-        """The one call whose hosts include both ends of the orphan and whose time it
-        overlaps (within ``ORPHAN_SLACK_NS``); None if none or several fit."""
+        """The one call the orphan fits; None if none or several do. It fits a call whose SIP
+        went between its two hosts, or one of whose SDPs announced either of them (at another
+        port), and whose time it falls in (``_in_time``)."""
         src, dst = key
-        candidates = self._span_hosts.get(src.ip, set()) & self._span_hosts.get(dst.ip, set())
+        hosts = self._span_hosts
+        candidates = hosts.get(src.ip, set()) | hosts.get(dst.ip, set())
         first, last = _orphan_times(store)
-        fitting = [call_id for call_id in candidates
-                   if _overlaps(self._spans[call_id], first, last)]
+        fitting = []
+        for call_id in candidates:
+            span = self._spans[call_id]
+            ends = {src.ip, dst.ip}
+            if (ends <= span.hosts or not ends.isdisjoint(span.media_hosts)) and _in_time(
+                    span, first, last):
+                fitting.append(call_id)
         return fitting[0] if len(fitting) == 1 else None
 
 
@@ -580,9 +613,15 @@ def _orphan_times(store: _CallStore) -> tuple[int, int]:
     return min(t[0] for t in times), max(t[1] for t in times)
 
 
-def _overlaps(span: _Span, first: int, last: int) -> bool:
-    starts_in_time = span.ended_ns is None or first <= span.ended_ns + ORPHAN_SLACK_NS
-    return starts_in_time and last >= span.first_ns - ORPHAN_SLACK_NS
+def _in_time(span: _Span, first: int, last: int) -> bool:
+    """The orphan starts after the call's INVITE (any time before, if the capture missed
+    it) and before its end, and lasts into its time (each within ``ORPHAN_SLACK_NS``)."""
+    slack = ORPHAN_SLACK_NS
+    if span.invited and first < span.first_ns - slack:
+        return False
+    if span.ended_ns is not None and first > span.ended_ns + slack:
+        return False
+    return last >= span.first_ns - slack
 
 
 def _addresses(media: Media) -> Iterator[tuple[Endpoint, bool, bool]]:
@@ -592,7 +631,7 @@ def _addresses(media: Media) -> Iterator[tuple[Endpoint, bool, bool]]:
     ip = normal_ip(media.connection) if media.connection else None
     if ip is not None:
         yield Endpoint(ip, media.port), False, False
-        if not media.rtcp_mux:
+        if media.is_rtp and not media.rtcp_mux:
             rtcp_ip, rtcp_port = (media.rtcp[0], media.rtcp[1]) if media.rtcp else (
                 None, media.port + 1)
             rtcp_ip = normal_ip(rtcp_ip) if rtcp_ip else ip

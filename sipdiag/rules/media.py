@@ -79,6 +79,10 @@ CALL_FACTS: dict[str, Fact] = {
     "answered": Fact(FactKind.BOOL, lambda m, _: m.answered_ns is not None),
     "ended_by_bye": Fact(FactKind.BOOL, lambda m, _: m.bye_frame is not None),
     "stopped_before_end": Fact(FactKind.DURATION, lambda m, _: m.stopped_before_end_s),
+    "caller_cause": Fact(FactKind.CHOICE, lambda m, _: _value(m.direction(Side.CALLER).cause),
+                         _words(SilenceCause)),
+    "callee_cause": Fact(FactKind.CHOICE, lambda m, _: _value(m.direction(Side.CALLEE).cause),
+                         _words(SilenceCause)),
 }
 
 DIRECTION_FACTS: dict[str, Fact] = {
@@ -96,6 +100,8 @@ DIRECTION_FACTS: dict[str, Fact] = {
 }
 
 STREAM_FACTS: dict[str, Fact] = {
+    "kind": Fact(FactKind.CHOICE, lambda s, _: s.kind, ("audio", "video", "image", "text",
+                                                       "application", "message")),
     "sender": Fact(FactKind.CHOICE, lambda s, _: _value(s.sender), SIDES),
     "hop": Fact(FactKind.COUNT, lambda s, _: s.hop + 1),
     "tie": Fact(FactKind.CHOICE, lambda s, _: s.tie.value, _words(Tie)),
@@ -106,16 +112,20 @@ STREAM_FACTS: dict[str, Fact] = {
     "lost": Fact(FactKind.COUNT, lambda s, _: s.stream.lost),
     "loss_percent": Fact(FactKind.NUMBER, lambda s, _: _audio(s, s.stream.loss_percent)),
     "upstream_loss_percent": Fact(FactKind.NUMBER, lambda s, _: s.upstream_loss_percent),
+    "has_upstream": Fact(FactKind.BOOL, lambda s, _: s.upstream_loss_percent is not None),
     "jitter_ms_max": Fact(FactKind.NUMBER, lambda s, _: s.stream.jitter_ms_max),
     "jitter_ms_mean": Fact(FactKind.NUMBER, lambda s, _: s.stream.jitter_ms_mean),
     "max_gap": Fact(FactKind.DURATION, lambda s, _: _seconds(s.stream.max_delta_ms)),
+    "outage": Fact(FactKind.DURATION, lambda s, _: _longest_outage(s)),
+    "capture_dropped": Fact(FactKind.BOOL, lambda s, _: s.capture_dropped * 2 >= s.stream.lost > 0),
     "mos": Fact(FactKind.NUMBER, lambda s, _: s.mos),
     "unexpected_payload_type": Fact(FactKind.BOOL, lambda s, _: bool(s.unexpected_payload_types)),
     "ssrc_changed": Fact(FactKind.BOOL, lambda s, _: s.follows_ssrc is not None),
     "remote_loss_percent": Fact(FactKind.NUMBER, lambda s, _: remote_loss_percent(s)),
     "refused": Fact(FactKind.BOOL, lambda s, _: s.refused),
     "encrypted": Fact(FactKind.BOOL, lambda s, _: s.stream.encrypted),
-    "on_hold_during": Fact(FactKind.BOOL, lambda s, m: _held_during(s, m)),
+    "gap_on_hold": Fact(FactKind.BOOL, lambda s, m: _gap_on_hold(s, m)),
+    "latched_back": Fact(FactKind.BOOL, lambda s, m: _latched_back(s, m)),
 }
 
 FACTS: dict[MediaSubject, dict[str, Fact]] = {
@@ -141,6 +151,11 @@ def _seconds(ms: float | None) -> float | None:
     return None if ms is None else ms / 1000
 
 
+def _longest_outage(stream: MediaStream) -> float | None:
+    outages = stream.stream.outages
+    return outages[0].seconds if outages else None
+
+
 def remote_loss_percent(stream: MediaStream) -> float | None:
     """The receiver's own count of packets lost (RTCP cumulative lost), as a share of what the
     capture expected; None without a report."""
@@ -150,9 +165,21 @@ def remote_loss_percent(stream: MediaStream) -> float | None:
     return 100 * max(0, remote.cumulative_lost) / stream.stream.expected
 
 
-def _held_during(stream: MediaStream, media: CallMedia) -> bool:
-    direction = media.direction(stream.sender) if stream.sender else None
-    return direction is not None and direction.on_hold_at_end
+def _latched_back(stream: MediaStream, media: CallMedia) -> bool:
+    """The other side sends its audio to where this stream comes from (symmetric RTP)."""
+    if stream.sender is None:
+        return False
+    other = stream.sender.other
+    return any(s.stream.dst == stream.stream.src for s in media.streams if s.sender is other)
+
+
+def _gap_on_hold(stream: MediaStream, media: CallMedia) -> bool:
+    """The stream's largest gap falls in a time the SDP put the call on hold."""
+    end = stream.stream.max_delta_ns
+    if not end or stream.stream.max_delta_ms is None:
+        return False
+    start = end - int(stream.stream.max_delta_ms * 1e6)
+    return media.held(start, end)
 
 
 # -- placeholders -------------------------------------------------------------------------
@@ -177,15 +204,21 @@ Values = Callable[[Any, CallMedia], str]
 
 CALL_VALUES: dict[str, Values] = {
     "state": lambda m, _: m.state.value,
+    "caller_cause": lambda m, _: _value(m.direction(Side.CALLER).cause) or "-",
+    "callee_cause": lambda m, _: _value(m.direction(Side.CALLEE).cause) or "-",
     "silent_side": lambda m, _: _side(m.silent_side),
     "stopped_before_end": lambda m, _: _number(m.stopped_before_end_s, 3),
     "bye_frame": lambda m, _: _frame(m.bye_frame),
+    "first_frame": lambda m, _: _frame(min((s.stream.first_frame for s in m.streams),
+                                           default=None)),
+    "last_frame": lambda m, _: _frame(max((s.stream.last_frame for s in m.streams),
+                                          default=None)),
 }
 
 DIRECTION_VALUES: dict[str, Values] = {
     "sender": lambda d, _: d.sender.value,
     "receiver": lambda d, _: d.receiver.value,
-    "cause": lambda d, _: _side(None) if d.cause is None else d.cause.value,
+    "cause": lambda d, _: _value(d.cause) or "-",
     "packets": lambda d, _: str(d.packets),
     "silent_percent": lambda d, _: _number(d.silent_percent),
     "start_after_answer": lambda d, _: _number(d.start_after_answer_s, 3),
@@ -216,6 +249,10 @@ STREAM_VALUES: dict[str, Values] = {
     "jitter_ms_mean": lambda s, _: _number(s.stream.jitter_ms_mean),
     "max_gap": lambda s, _: _number(_seconds(s.stream.max_delta_ms), 3),
     "max_gap_frame": lambda s, _: _frame(s.stream.max_delta_frame or None),
+    "outage": lambda s, _: _number(_longest_outage(s), 3),
+    "outage_lost": lambda s, _: str(s.stream.outages[0].lost) if s.stream.outages else "-",
+    "outage_frame": lambda s, _: str(s.stream.outages[0].frame) if s.stream.outages else "-",
+    "capture_dropped": lambda s, _: str(s.capture_dropped),
     "mos": lambda s, _: _number(s.mos, 2),
     "payload_types": lambda s, _: ", ".join(str(pt) for pt, _ in s.stream.payload_types),
     "unexpected_payload_types": lambda s, _: ", ".join(map(str, s.unexpected_payload_types)),

@@ -28,6 +28,16 @@ HEALTHY = [
     "rules/session-interval-422-retried.pcap",
     "rules/register-423-retried.pcap",
     "rules/private-address-same-lan.pcap",
+    # media that is as the SDP asked for: two-way, on hold, moved, early, encrypted, latched
+    *(f"media/{name}.pcap" for name in (
+        "two-way-g711", "hold-sendonly", "hold-inactive", "ipv6-rtp",
+        "reinvite-moves-media", "early-media-183", "rtcp-mux", "port-reuse",
+        "dtmf-rfc4733", "ssrc-change-reinvite", "sip-only-not-captured", "unannounced-rtp",
+    )),
+    *(f"media/recorded/{name}.pcap" for name in (
+        "sipp-rtp-call", "baresip-to-sipp-rtp", "baresip-to-baresip", "baresip-hold",
+        "baresip-dtmf",
+    )),
     *(f"transport/{p.name}" for p in sorted((SAMPLES / "transport").iterdir())
       if "fragments" not in p.name),  # the fragmented INVITEs are over 1300 bytes on UDP
 ]
@@ -66,7 +76,7 @@ def test_every_rule_has_a_sample_that_triggers_it_and_one_that_must_not() -> Non
 
 def test_every_rule_folder_is_under_rules() -> None:
     assert {rule.path.parent.name for rule in ENGINE.rules.rules} == {
-        "calls", "auth", "network", "info"
+        "calls", "auth", "network", "info", "media"
     }
     assert all(rule.path.is_relative_to(builtin_folder()) for rule in ENGINE.rules.rules)
 
