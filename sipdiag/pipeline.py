@@ -31,7 +31,7 @@ import pickle
 import zlib
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field, replace
@@ -50,6 +50,7 @@ from sipdiag.dialogs.records import CallRecord, ExchangeRecord, call_record, exc
 from sipdiag.dialogs.select import FAILED_OUTCOMES, Selection
 from sipdiag.dialogs.tracker import CallTracker, Finished
 from sipdiag.media.model import TiedStream
+from sipdiag.media.stream import Stream
 from sipdiag.media.tracker import MediaTracker
 from sipdiag.network.decoder import Decoder
 from sipdiag.problems import ProblemLog
@@ -180,6 +181,11 @@ class Tally:
     """Seconds, of every call that rang or was answered, in no particular order."""
     exchange_outcomes: Counter[str] = field(default_factory=Counter)
     severities: Counter[str] = field(default_factory=Counter)
+    media_states: Counter[str] = field(default_factory=Counter)
+    """Calls by media state (calls without a media session are not counted)."""
+    streams: int = 0
+    """RTP streams, of the calls and of no call."""
+    rtp_packets: int = 0
 
     def add(self, record: CallRecord | ExchangeRecord) -> None:
         if isinstance(record, ExchangeRecord):
@@ -189,6 +195,14 @@ class Tally:
         self.final_statuses[record.final_status] += 1
         if record.timings.post_dial_delay is not None:
             self.post_dial_delays.append(record.timings.post_dial_delay)
+        if record.media is not None:
+            self.media_states[record.media.state.value] += 1
+            self.add_streams(s.stream for s in record.media.streams)
+
+    def add_streams(self, streams: Iterable[Stream]) -> None:
+        for stream in streams:
+            self.streams += 1
+            self.rtp_packets += stream.packets
 
     def merge(self, other: Tally) -> None:
         self.call_outcomes += other.call_outcomes
@@ -196,6 +210,9 @@ class Tally:
         self.post_dial_delays.extend(other.post_dial_delays)
         self.exchange_outcomes += other.exchange_outcomes
         self.severities += other.severities
+        self.media_states += other.media_states
+        self.streams += other.streams
+        self.rtp_packets += other.rtp_packets
 
 
 @dataclass(slots=True)
@@ -384,6 +401,7 @@ def _combine(parts: Sequence[_Part], engine: Engine | None) -> Analysis:
         summary.problems.merge(part.media_problems)
     unattributed = sorted((s for part in parts for s in part.unattributed),
                           key=lambda s: (s.stream.first_frame, s.stream.ssrc))
+    tally.add_streams(s.stream for s in unattributed)
     return Analysis(summary, calls, exchanges, links, counts, Merged(findings, 0),
                     Merged(findings, 1), tally, unattributed)
 

@@ -11,10 +11,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import Enum
 
 from sipdiag.dialogs.transactions import Transaction
 from sipdiag.network import Endpoint
 from sipdiag.sip.message import SipMessage
+
+
+class ArrowKind(Enum):
+    """What a row of a ladder shows: a SIP message, or (drawn by the reports beside the
+    messages) where a media stream starts and ends, or a telephone event (RFC 4733)."""
+
+    SIP = "sip"
+    MEDIA = "media"
+    MEDIA_END = "media_end"
+    DTMF = "dtmf"
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +42,7 @@ class Arrow:
     copy: int
     """1 for the first time a message is sent, 2 for its first retransmission, ..."""
     has_sdp: bool
+    kind: ArrowKind = ArrowKind.SIP
 
 
 def ladder_of(messages: Sequence[SipMessage], transactions: Sequence[Transaction]) -> tuple[

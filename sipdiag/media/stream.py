@@ -153,6 +153,7 @@ class StreamStats:
         "_first_ts",
         "_gap",
         "_last_arrival",
+        "_audio_arrival",
         "_last_nominal",
         "_max",
         "_outages",
@@ -209,7 +210,7 @@ class StreamStats:
         self.first_frame = self.last_frame = self.first_ns = self.last_ns = 0
         self._dup = bytearray(DUPLICATE_WINDOW)
         self._first_ts = -1
-        self._last_arrival = 0
+        self._last_arrival = self._audio_arrival = 0
         self._last_nominal = 0.0
         self._after_cn = False
         self.jitter = self.jitter_max = self.jitter_mean = 0.0
@@ -254,10 +255,10 @@ class StreamStats:
         else:
             new = self._sequence(seq, frame, ts_ns, previous_ns)
         kind = self._pt_kind
+        self._timing(frame, ts_ns, rtp_ts, bool(marker) or kind == COMFORT_NOISE)
         if kind == TELEPHONE_EVENT:
             self._telephone_event(frame, ts_ns, rtp_ts, payload, header)
             return
-        self._timing(frame, ts_ns, rtp_ts, bool(marker) or bool(kind))
         if kind:
             self.comfort_noise += 1
             return
@@ -354,10 +355,15 @@ class StreamStats:
         one before it in time order; timestamps are read against the stream's first (one more
         than 2**31 units ahead of it is wrong); the figures reported leave out the first
         packet, packets with the marker bit, comfort noise and the packet after it, and the
-        means are Wireshark's running means over the packets so far."""
+        means are Wireshark's running means over the packets so far.
+
+        Telephone events count for the delta but not for the jitter: their timestamp stays at
+        the event's start while their packets go on, so D is taken between audio packets
+        (Wireshark takes the first audio packet after an event against the event's last, and
+        its jitter jumps after every key press)."""
         after_cn, self._after_cn = self._after_cn, self._pt_kind == COMFORT_NOISE
         if self._first_ts < 0:
-            self._first_ts, self._last_arrival = rtp_ts, ts_ns
+            self._first_ts, self._last_arrival, self._audio_arrival = rtp_ts, ts_ns, ts_ns
             return
         offset = (rtp_ts - self._first_ts) & 0xFFFFFFFF
         if offset >= 0x80000000:
@@ -365,12 +371,12 @@ class StreamStats:
             return
         delta = (ts_ns - self._last_arrival) / 1e6
         self._last_arrival = ts_ns
-        rate = self._rate
+        rate = 0 if self._pt_kind == TELEPHONE_EVENT else self._rate
         if rate:
             nominal = offset / rate
-            difference = abs(delta - (nominal - self._last_nominal))
-            self.jitter = (15 * self.jitter + difference) / 16
-            self._last_nominal = nominal
+            spacing = (ts_ns - self._audio_arrival) / 1e6
+            self.jitter = (15 * self.jitter + abs(spacing - (nominal - self._last_nominal))) / 16
+            self._last_nominal, self._audio_arrival = nominal, ts_ns
         if excluded or after_cn:
             return
         count = self.packets - 1  # as Wireshark counts, every packet before this one
@@ -421,10 +427,7 @@ class StreamStats:
 
     def _telephone_event(self, frame: int, ts_ns: int, rtp_ts: int, payload: bytes,
                          header: int) -> None:
-        """An RFC 4733 event packet; one event is every packet with its RTP timestamp. Left
-        out of delta and jitter: its timestamp stays at the event's start while the packets
-        go on (Wireshark lets them move the time base, and the jitter of the first audio
-        packet after each key press jumps)."""
+        """An RFC 4733 event packet; one event is every packet with its RTP timestamp."""
         self.event_packets += 1
         if self.encrypted or len(payload) < header + 4:
             return

@@ -17,11 +17,13 @@ from sipdiag.dialogs.records import CallRecord, ExchangeRecord
 from sipdiag.pipeline import Analysis
 from sipdiag.report import terminal
 from sipdiag.report.escape import for_terminal
+from sipdiag.report.media import state_text
 from sipdiag.rules.catalog import Catalog
 from sipdiag.rules.model import Finding
 
-CALL_COLUMNS = ("col_frame", "col_from", "col_to", "col_outcome", "col_final", "col_pdd",
-                "col_answer", "col_talk", "col_legs", "col_retr", "col_findings", "col_call_id")
+CALL_COLUMNS = ("col_frame", "col_from", "col_to", "col_outcome", "col_media", "col_final",
+                "col_pdd", "col_answer", "col_talk", "col_legs", "col_retr", "col_findings",
+                "col_call_id")
 EXCHANGE_COLUMNS = ("col_frame", "col_method", "col_from", "col_to", "col_outcome", "col_final",
                     "col_transactions", "col_retr", "col_findings", "col_call_id")
 LINK_COLUMNS = ("col_call_id", "col_linked", "col_because")
@@ -59,13 +61,15 @@ def headings(catalog: Catalog, columns: Sequence[str], language: str = "en") -> 
     return [catalog.label(column, language) for column in columns]
 
 
-def call_cells(call: CallRecord, findings: Sequence[Finding]) -> list[str]:
+def call_cells(call: CallRecord, findings: Sequence[Finding], catalog: Catalog,
+               language: str = "en") -> list[str]:
     timings = call.timings
     return [
         str(call.first_frame),
         user(call.caller),
         user(call.callee),
         call.outcome,
+        state_text(catalog, call.media, language),
         status(call.final_status),
         seconds(timings.post_dial_delay),
         seconds(timings.time_to_answer),
@@ -117,7 +121,8 @@ def print_calls(
     if analysis.calls:
         calls = with_findings(analysis.calls, analysis.call_findings)
         terminal.print_table(console, label("calls"), headings(catalog, CALL_COLUMNS, language),
-                             _escaped(call_cells(c, found) for c, found in calls),
+                             _escaped(call_cells(c, found, catalog, language)
+                                      for c, found in calls),
                              len(analysis.calls))
     if analysis.links:
         rows = [[link.call_id, link.other, link.reason] for link in analysis.links]

@@ -92,6 +92,11 @@ def expectation_name(result: ExpectationResult, source: str, catalog: Catalog,
     return f"{where} {selector.key}: {selector.value}"
 
 
+MEDIA_FIGURES = {"max_loss_percent": "check_percent", "max_jitter_ms": "check_ms",
+                 "min_mos": "check_mos"}
+"""The label each media figure is written with."""
+
+
 def count_name(verdict: Verdict) -> str:
     return f"{verdict.source}:{verdict.count_line} calls"
 
@@ -106,10 +111,13 @@ def expected_text(check: CheckResult, catalog: Catalog, language: str = "en") ->
     label = partial(catalog.label, language=language)
     key, value = check.key, check.expected
     items = _items(value)
-    if key in ("outcome", "final_status"):
+    if key in ("outcome", "final_status", "media"):
         return items[0] if len(items) == 1 else label("check_one_of", items=", ".join(items))
     if key == "max_post_dial_delay":
         return label("check_at_most", value=_seconds(value, label))
+    if key in MEDIA_FIGURES:
+        at = "check_at_least" if key == "min_mos" else "check_at_most"
+        return label(at, value=label(MEDIA_FIGURES[key], value=f"{value:g}"))
     if key == "max_retransmissions":
         return label("check_at_most", value=value)
     if key == "max_severity":
@@ -130,6 +138,11 @@ def actual_text(check: CheckResult, catalog: Catalog, language: str = "en") -> s
         return label("check_no_final")
     if key == "max_post_dial_delay":
         return label("check_never_rang") if value is None else _seconds(value, label)
+    if key in MEDIA_FIGURES or key == "media":
+        if value is None:
+            return label("check_no_media")
+        return label(MEDIA_FIGURES[key], value=f"{value:g}") if key in MEDIA_FIGURES else str(
+            value)
     if key == "max_severity":
         if value is None:
             return label("check_no_finding")

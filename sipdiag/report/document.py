@@ -20,8 +20,10 @@ from typing import TextIO
 from sipdiag import __version__
 from sipdiag.dialogs.calls import Leg, Retransmissions, Timings
 from sipdiag.dialogs.correlate import Link
+from sipdiag.dialogs.media import CallMedia, Direction, MediaStream
 from sipdiag.dialogs.ladder import Arrow
 from sipdiag.dialogs.records import CallRecord, ExchangeRecord, SdpRecord
+from sipdiag.media.stream import Stream
 from sipdiag.pipeline import Analysis, CaptureSummary
 from sipdiag.report.calls import with_findings
 from sipdiag.report.messages import iso_time
@@ -59,7 +61,7 @@ def _parts(analysis: Analysis, language: str) -> dict[str, object]:
         "summary": summary(stats_of(analysis)),
         "calls": (
             {**call(record, linked.get(record.call_id, [])), "findings": _rules(found),
-             "ladder": ladder(record.ladder, first)}
+             "ladder": ladder(record.ladder, first), "media": media(record.media, first)}
             for record, found in calls
         ),
         "exchanges": (
@@ -69,6 +71,9 @@ def _parts(analysis: Analysis, language: str) -> dict[str, object]:
         "links": [
             {"call_id": a.call_id, "other": a.other, "reason": a.reason} for a in analysis.links
         ],
+        "media": {"unattributed": [
+            {**stream(item.stream, first), "tie": item.tie.value} for item in analysis.unattributed
+        ]},
         "findings": (finding(item, first, language) for item in analysis.findings),
     }
 
@@ -200,6 +205,12 @@ def summary(stats: Stats) -> Json:
         "exchange_outcomes": dict(stats.exchange_outcomes),
         "final_statuses": {str(code or "none"): n for code, n in stats.final_statuses.items()},
         "findings": {severity: stats.findings[severity] for severity in SEVERITIES},
+        "media": {
+            "streams": stats.streams,
+            "rtp_packets": stats.rtp_packets,
+            "unattributed_streams": stats.unattributed,
+            "call_states": dict(stats.media_states),
+        },
     }
 
 
@@ -267,6 +278,123 @@ def sdp(value: SdpRecord | None) -> Json | None:
             for m in value.media
         ],
     }
+
+
+def media(value: CallMedia | None, first_ts_ns: int) -> Json | None:
+    """A call's media: its state, each direction judged, each stream, the telephone events."""
+    if value is None:
+        return None
+    return {
+        "state": value.state.value,
+        "silent_side": value.silent_side.value if value.silent_side else None,
+        "answered": _time(value.answered_ns),
+        "stopped_before_end": _round(value.stopped_before_end_s),
+        "rtcp_packets": value.rtcp_packets,
+        "other_packets": value.other_packets,
+        "malformed_packets": value.malformed,
+        "directions": [direction(d) for d in value.directions],
+        "streams": [media_stream(s, first_ts_ns) for s in value.streams],
+        "dtmf": [
+            {"side": side.value if side else None, "event": event.event, "frame": event.frame,
+             "time": _round((event.ts_ns - first_ts_ns) / 1e9),
+             "duration_ms": _round(event.duration_ms)}
+            for side, event in value.dtmf
+        ],
+    }
+
+
+def direction(value: Direction) -> Json:
+    return {
+        "sender": value.sender.value,
+        "expected_seconds": _round(value.expected_s),
+        "packets": value.packets,
+        "audio_packets": value.audio_packets,
+        "silent_percent": _round(value.silent_percent),
+        "silent": value.silent,
+        "cause": value.cause.value if value.cause else None,
+        "start_after_answer": _round(value.start_after_answer_s),
+        "stop_before_end": _round(value.stop_before_end_s),
+        "on_hold_at_end": value.on_hold_at_end,
+        "announced": _endpoint(value.announced),
+        "announced_frame": value.announced_frame,
+        "sent_to": _endpoint(value.sent_to),
+    }
+
+
+def media_stream(value: MediaStream, first_ts_ns: int) -> Json:
+    remote = value.remote
+    return {
+        **stream(value.stream, first_ts_ns),
+        "kind": value.kind,
+        "sender": value.sender.value if value.sender else None,
+        "hop": value.hop + 1,
+        "tie": value.tie.value,
+        "announced_frame": value.announcement.frame if value.announcement else None,
+        "destination": value.destination.value,
+        "from_elsewhere": value.from_elsewhere,
+        "unexpected_payload_types": list(value.unexpected_payload_types),
+        "follows_ssrc": _ssrc(value.follows_ssrc),
+        "upstream_loss_percent": _percent(value.upstream_loss_percent),
+        "capture_dropped": value.capture_dropped,
+        "icmp_unreachable": value.unreachable,
+        "mos": _round(value.mos),
+        "r_factor": _round(value.r_factor),
+        "mos_delay_ms": _round(value.delay_ms),
+        "remote": None if remote is None else {
+            "reports": remote.reports,
+            "fraction_lost_max_percent": _percent(remote.fraction_lost_max),
+            "cumulative_lost": remote.cumulative_lost,
+            "round_trip_ms": _round(remote.round_trip_ms),
+            "mos_lq": remote.mos_lq,
+            "r_factor": remote.r_factor,
+        },
+    }
+
+
+def stream(value: Stream, first_ts_ns: int) -> Json:
+    """What the stream itself says, in the reports' units (ms, percent, frames)."""
+    timeline = value.timeline
+    return {
+        "from": str(value.src),
+        "to": str(value.dst),
+        "ssrc": _ssrc(value.ssrc),
+        "payload_type": value.payload_type,
+        "codec": str(value.codec) or None,
+        "payload_types": [{"payload_type": pt, "packets": n} for pt, n in value.payload_types],
+        "packets": value.packets,
+        "expected": value.expected,
+        "lost": value.lost,
+        "loss_percent": _percent(value.loss_percent),
+        "duplicates": value.duplicates,
+        "out_of_order": value.out_of_order,
+        "sequence_errors": value.sequence_errors,
+        "jitter_ms_mean": _round(value.jitter_ms_mean),
+        "jitter_ms_max": _round(value.jitter_ms_max),
+        "max_delta_ms": _round(value.max_delta_ms),
+        "longest_outage": None if not value.outages else {
+            "seconds": _round(value.outages[0].seconds), "lost": value.outages[0].lost,
+            "frame": value.outages[0].frame},
+        "markers": value.markers,
+        "comfort_noise": value.comfort_noise,
+        "silent_packets": value.silent,
+        "event_packets": value.event_packets,
+        "encrypted": value.encrypted,
+        "first_frame": value.first_frame,
+        "last_frame": value.last_frame,
+        "first_time": _round((value.first_ns - first_ts_ns) / 1e9),
+        "last_time": _round((value.last_ns - first_ts_ns) / 1e9),
+        "timeline": None if timeline is None else {
+            "packets": list(timeline.packets), "lost": list(timeline.lost),
+            "jitter_ms": list(timeline.jitter_ms)},
+    }
+
+
+def _ssrc(value: int | None) -> str | None:
+    return None if value is None else f"0x{value:08X}"
+
+
+def _endpoint(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def retransmissions(value: Retransmissions) -> Json:

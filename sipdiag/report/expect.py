@@ -33,8 +33,9 @@ from sipdiag.rules.model import SEVERITIES, Finding, parse_statuses, severity_ra
 SELECTORS = ("call", "call_id", "user")
 NEXT = "next"
 """The selector of an expectation that names no call."""
-CHECKS = ("outcome", "final_status", "max_post_dial_delay", "retransmissions",
-          "max_retransmissions", "max_severity", "findings", "no_findings")
+CHECKS = ("outcome", "final_status", "max_post_dial_delay", "media", "max_loss_percent",
+          "max_jitter_ms", "min_mos", "retransmissions", "max_retransmissions", "max_severity",
+          "findings", "no_findings")
 """Every check an expectation can make, in the order they are reported."""
 NO_FINDING = "none"
 """``max_severity: none``: no finding at all."""
@@ -65,6 +66,14 @@ class Checks:
     final_status: tuple[int | str, ...] | None = None
     """As written: codes (486), classes (``4xx``) or ``none`` (no final response)."""
     max_post_dial_delay_ns: int | None = None
+    media: tuple[str, ...] | None = None
+    """The call's media state must be one of these (``two_way``, ``one_way``, ...)."""
+    max_loss_percent: float | None = None
+    """No audio stream of the call lost more than this share of its packets."""
+    max_jitter_ms: float | None = None
+    """No audio stream's interarrival jitter went above this."""
+    min_mos: float | None = None
+    """Every audio stream's estimated MOS is at least this."""
     retransmissions: int | None = None
     """Exactly this many retransmitted copies (requests and responses)."""
     max_retransmissions: int | None = None
@@ -244,6 +253,7 @@ def check_call(
                                    call.final_status or None))
     if checks.max_post_dial_delay_ns is not None:
         results.append(_post_dial_delay(checks.max_post_dial_delay_ns, call))
+    results += _media(checks, call)
     count = call.retransmission_count
     if checks.retransmissions is not None:
         results.append(CheckResult("retransmissions", count == checks.retransmissions,
@@ -270,6 +280,29 @@ def _post_dial_delay(limit_ns: int, call: CallRecord) -> CheckResult:
     ok = delay is not None and round(delay * 1e9) <= limit_ns
     return CheckResult("max_post_dial_delay", ok, limit_ns / 1e9,
                        None if delay is None else round(delay, 6))
+
+
+def _media(checks: Checks, call: CallRecord) -> list[CheckResult]:
+    """The media checks: the state, and the worst loss, jitter and MOS of the call's audio
+    streams. A call without media (or without a MOS) meets none of the figures."""
+    media = call.media
+    audio = [s for s in media.streams if s.kind == "audio"] if media else []
+    results = []
+    if checks.media is not None:
+        state = media.state.value if media else None
+        results.append(CheckResult("media", state in checks.media, checks.media, state))
+    limits = (("max_loss_percent", checks.max_loss_percent, max,
+               [s.stream.loss_percent for s in audio]),
+              ("max_jitter_ms", checks.max_jitter_ms, max,
+               [s.stream.jitter_ms_max for s in audio if s.stream.jitter_ms_max is not None]),
+              ("min_mos", checks.min_mos, min, [s.mos for s in audio if s.mos is not None]))
+    for key, limit, worst_of, values in limits:
+        if limit is None:
+            continue
+        worst = worst_of(values) if values else None
+        ok = worst is not None and (worst >= limit if key == "min_mos" else worst <= limit)
+        results.append(CheckResult(key, ok, limit, None if worst is None else round(worst, 3)))
+    return results
 
 
 def _severity(limit: str, found: Sequence[Finding]) -> CheckResult:

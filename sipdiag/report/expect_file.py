@@ -13,6 +13,10 @@ recorded calls in CI")::
         outcome: completed        #   none: the call after the one the item before chose
         final_status: 200         # a code, a class (4xx), none, or a list of them
         max_post_dial_delay: 2s   # 500ms, 2s, 1m, 1h; a call that never rang fails it
+        media: two_way            # the media state (two_way, one_way, none, on_hold, ...)
+        max_loss_percent: 1       # no audio stream lost more than 1 % of its packets
+        max_jitter_ms: 30         # no audio stream's jitter went above 30 ms
+        min_mos: 4                # every audio stream's estimated MOS is 4 or more
         retransmissions: 0        # exactly (or max_retransmissions: at most)
         max_severity: info        # no finding above info (none: no finding at all)
         findings: [C101]          # these rules (ids or names) found something in the call
@@ -30,6 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sipdiag.dialogs.media import MediaState
 from sipdiag.report.expect import (
     CHECKS,
     MAX_SEVERITIES,
@@ -151,6 +156,10 @@ def _checks(fields: Fields, rules: RuleSet) -> Checks:
         outcome=fields.convert("outcome", _words(OUTCOMES, "an outcome")),
         final_status=fields.convert("final_status", _statuses),
         max_post_dial_delay_ns=fields.convert("max_post_dial_delay", parse_duration),
+        media=fields.convert("media", _words(MEDIA_STATES, "a media state")),
+        max_loss_percent=fields.convert("max_loss_percent", _number(0, 100)),
+        max_jitter_ms=fields.convert("max_jitter_ms", _number(0, None)),
+        min_mos=fields.convert("min_mos", _number(1, 4.5)),
         retransmissions=fields.convert("retransmissions", _count),
         max_retransmissions=fields.convert("max_retransmissions", _count),
         max_severity=fields.convert("max_severity", _word(MAX_SEVERITIES, "a severity")),
@@ -194,6 +203,17 @@ def _statuses(value: object) -> tuple[int | str, ...]:
     return tuple(item for item in items if isinstance(item, int | str))
 
 
+def _number(low: float, high: float | None) -> Callable[[object], float]:
+    def parse(value: object) -> float:
+        if (not isinstance(value, int | float) or isinstance(value, bool) or value < low
+                or (high is not None and value > high)):
+            span = f"from {low:g} to {high:g}" if high is not None else f"{low:g} or more"
+            raise ValueError(f"{value!r} is not a number {span}")
+        return float(value)
+
+    return parse
+
+
 def _count(value: object) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise ValueError(f"{value!r} is not a count (0 or more)")
@@ -214,5 +234,7 @@ def _rules(rules: RuleSet) -> Callable[[object], tuple[str, ...]]:
 
     return parse
 
+
+MEDIA_STATES = tuple(state.value for state in MediaState)
 
 __all__ = ["DataError", "load_expectations"]

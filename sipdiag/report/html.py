@@ -273,7 +273,7 @@ def _summary(page: _Page, analysis: Analysis, stats: Stats) -> str:
 def _tables(page: _Page, analysis: Analysis) -> str:
     html = f'<h2 id="calls">{page.label("calls")}</h2>\n'
     if analysis.calls:
-        calls: list[_Row] = [(call_cells(c, page.findings_of(c)), c) for c in analysis.calls]
+        calls: list[_Row] = [(call_cells(c, page.findings_of(c), page.catalog, page.language), c) for c in analysis.calls]
         html += _table(page, CALL_COLUMNS, calls, "calls")
     if analysis.links:
         html += f'<h3 class="sub">{page.label("linked_legs")}</h3>\n'

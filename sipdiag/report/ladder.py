@@ -15,7 +15,7 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
 
-from sipdiag.dialogs.ladder import Arrow, endpoints
+from sipdiag.dialogs.ladder import Arrow, ArrowKind, endpoints
 from sipdiag.network import Endpoint
 from sipdiag.report import terminal, wording
 from sipdiag.report.escape import for_terminal
@@ -25,6 +25,11 @@ PREFIX_WIDTH = 20
 """``frame`` (7) and ``+seconds`` (12), and a space."""
 MIN_COLUMN = 14
 MAX_COLUMN = 48
+MEDIA_LINES = {ArrowKind.SIP: "─", ArrowKind.MEDIA: "═", ArrowKind.MEDIA_END: "┄",
+               ArrowKind.DTMF: "─"}
+"""How each kind of row is drawn: a message, a stream's start (a band) and end, an event."""
+MEDIA_STYLES = {ArrowKind.MEDIA: "cyan", ArrowKind.MEDIA_END: "dim cyan",
+                ArrowKind.DTMF: "magenta"}
 
 
 def print_ladder(
@@ -46,8 +51,10 @@ def print_ladder(
             label += wording.copy_mark(catalog, arrow.copy, language)
         seconds = (arrow.ts_ns - first_ts_ns) / 1e9
         prefix = f"{arrow.frame:>7} {'+' + format(seconds, '.3f'):>11} "
-        lane = draw(columns.index(arrow.src), columns.index(arrow.dst), len(columns), width, label)
-        style = "dim" if arrow.copy > 1 else terminal.status_style(arrow.status or None)
+        lane = draw(columns.index(arrow.src), columns.index(arrow.dst), len(columns), width, label,
+                    MEDIA_LINES[arrow.kind])
+        style = MEDIA_STYLES.get(arrow.kind) or (
+            "dim" if arrow.copy > 1 else terminal.status_style(arrow.status or None))
         console.print(Text(prefix + lane, style=style), no_wrap=True, overflow="crop")
 
 
@@ -68,8 +75,9 @@ def _centered(text: str, width: int) -> str:
     return " " * pad + text
 
 
-def draw(src: int, dst: int, count: int, width: int, label: str) -> str:
-    """One row of the lanes: ``│`` for each endpoint, and the labelled arrow from src to dst."""
+def draw(src: int, dst: int, count: int, width: int, label: str, line: str = "─") -> str:
+    """One row of the lanes: ``│`` for each endpoint, and the labelled arrow from src to dst,
+    drawn with ``line``."""
     cells = [" "] * (count * width)
     for column in range(count):
         cells[_center(column, width)] = "│"
@@ -77,7 +85,7 @@ def draw(src: int, dst: int, count: int, width: int, label: str) -> str:
         return _place(cells, _center(src, width) + 1, "↺ " + label, len(cells)).rstrip()
     low, high = sorted((_center(src, width), _center(dst, width)))
     for x in range(low + 1, high):
-        cells[x] = "─"
+        cells[x] = line
     if dst > src:
         cells[high - 1] = "▶"
     else:

@@ -53,7 +53,7 @@ def markdown_blocks(
                    table(headings(catalog, ("col_outcome", "meaning"), language),
                          [list(row) for row in legend])]
     if analysis.calls:
-        rows = [call_cells(c, found)
+        rows = [call_cells(c, found, catalog, language)
                 for c, found in with_findings(analysis.calls, analysis.call_findings)]
         blocks += [heading(2, label("calls")),
                    table(headings(catalog, CALL_COLUMNS, language), rows)]

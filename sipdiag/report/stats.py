@@ -48,6 +48,11 @@ class Stats:
     post_dial_delay: Spread | None
     findings: Counter[str]
     """By severity."""
+    media_states: Counter[str]
+    streams: int
+    rtp_packets: int
+    unattributed: int
+    """Streams that belong to no call."""
 
     @property
     def asr(self) -> float | None:
@@ -73,6 +78,10 @@ def stats_of(analysis: Analysis) -> Stats:
         delivered=sum(n for o, n in attempts.items() if o in DELIVERED),
         post_dial_delay=spread(tally.post_dial_delays),
         findings=tally.severities,
+        media_states=tally.media_states,
+        streams=tally.streams,
+        rtp_packets=tally.rtp_packets,
+        unattributed=len(analysis.unattributed),
     )
 
 

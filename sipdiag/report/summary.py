@@ -46,6 +46,8 @@ def summary_rows(
                                           language)))
     if stats.post_dial_delay is not None:
         rows.append((label("pdd"), spread_text(catalog, stats.post_dial_delay, language)))
+    if stats.streams:
+        rows.append((label("media"), _media(catalog, stats, language)))
     if stats.final_statuses:
         statuses = sorted(stats.final_statuses.items())
         rows.append((label("final_responses"), wording.counted(
@@ -54,6 +56,15 @@ def summary_rows(
         rows.append((label("findings"), wording.counted(
             catalog, [(label(s), n) for s, n in sorted(stats.findings.items())], language)))
     return rows
+
+
+def _media(catalog: Catalog, stats: Stats, language: str) -> str:
+    """``12 RTP streams, 3456 packets (3 two_way, 1 one_way)``."""
+    text = catalog.label("media_figures", language, streams=stats.streams,
+                         packets=stats.rtp_packets)
+    if stats.media_states:
+        text += f" ({wording.counted(catalog, sorted(stats.media_states.items()), language)})"
+    return text
 
 
 def _format(summary: CaptureSummary) -> str:

@@ -9,13 +9,15 @@ of every call the user asked to see drawn.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from rich.console import Console
 
+from sipdiag.dialogs.ladder import Arrow
 from sipdiag.dialogs.records import CallRecord, ExchangeRecord
 from sipdiag.pipeline import Analysis
-from sipdiag.report import calls, findings, ladder, summary
+from sipdiag.report import calls, findings, ladder, media, summary, terminal
+from sipdiag.report.escape import for_terminal
 from sipdiag.report.stats import Stats
 from sipdiag.rules.catalog import Catalog
 
@@ -33,8 +35,29 @@ def print_report(
     records: Iterable[CallRecord | ExchangeRecord] = itertools.chain(analysis.calls,
                                                                      analysis.exchanges)
     for record in records:
-        if record.ladder is not None:
-            console.print()
-            title = catalog.label("ladder", language, call_id=record.call_id,
-                                  frame=record.first_frame, outcome=record.outcome)
-            ladder.print_ladder(console, title, record.ladder, catalog, first_ts, language)
+        if record.ladder is None:
+            continue
+        console.print()
+        arrows: Sequence[Arrow] = record.ladder
+        if isinstance(record, CallRecord) and record.media is not None:
+            if record.media.streams:
+                print_media(console, record, catalog, language)
+            arrows = media.with_media(arrows, record.media, catalog, language)
+        title = catalog.label("ladder", language, call_id=record.call_id,
+                              frame=record.first_frame, outcome=record.outcome)
+        ladder.print_ladder(console, title, arrows, catalog, first_ts, language)
+
+
+def print_media(console: Console, call: CallRecord, catalog: Catalog, language: str) -> None:
+    """The streams of a call in a table, and the telephone events its sides sent."""
+    assert call.media is not None
+    title = catalog.label("media_title", language, call_id=call.call_id,
+                          frame=call.first_frame,
+                          state=media.state_text(catalog, call.media, language))
+    rows = [[for_terminal(cell) for cell in media.stream_cells(catalog, item, language)]
+            for item in call.media.streams]
+    terminal.print_table(console, for_terminal(title),
+                         calls.headings(catalog, media.STREAM_COLUMNS, language), rows)
+    events = media.dtmf_text(catalog, call.media, language)
+    if events:
+        terminal.print_key_values(console, "", [(catalog.label("dtmf", language), events)])

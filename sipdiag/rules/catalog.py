@@ -53,6 +53,13 @@ LABELS = (
     "col_source", "col_destination", "col_proto", "col_message", "col_cseq", "read_summary",
     "read_problems", "translations", "translations_complete", "col_where", "col_text",
     "counted", "separator", "rfc_section", "times", "call_ref",
+    "col_media", "media_two_way", "media_one_way", "media_none", "media_on_hold",
+    "media_not_captured", "media_early_only", "side_caller", "side_callee", "side_unknown",
+    "media_title", "col_direction", "direction_value", "col_hop", "col_ssrc", "col_codec",
+    "col_packets", "col_lost", "col_jitter", "col_gap", "col_mos", "lost_value", "jitter_value",
+    "dtmf", "dtmf_value", "rtp_band", "rtp_end", "dtmf_event", "media", "media_figures",
+    "unattributed", "timeline", "timeline_packets", "timeline_lost", "timeline_jitter",
+    "check_at_least", "check_no_media", "check_percent", "check_ms", "check_mos",
 )
 """The words of the reports (report.yaml): every one the reporters use, and no other."""
 SENTENCES = ("same_class", "class_differs", "final_vs_provisional", "neither_a_problem",

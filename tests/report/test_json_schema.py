@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator, ValidationError
 
+from sipdiag.dialogs.media import MediaState, SilenceCause
 from sipdiag.pipeline import Analysis, Ladders, analyze
 from sipdiag.report.document import SCHEMA_VERSION, document, schema, write_json
 from sipdiag.rules import load_engine
@@ -45,6 +46,9 @@ def test_the_schema_is_the_file_in_the_package_and_knows_every_outcome() -> None
     assert isinstance(definitions, dict)
     assert tuple(definitions["outcome"]["enum"]) == OUTCOMES
     assert tuple(definitions["severity"]["enum"]) == SEVERITIES
+    assert tuple(definitions["mediaState"]["enum"]) == tuple(s.value for s in MediaState)
+    causes = definitions["direction"]["properties"]["cause"]["enum"]
+    assert tuple(causes) == (*(c.value for c in SilenceCause), None)
     assert schema()["properties"]["schema_version"] == {  # type: ignore[index]
         "const": SCHEMA_VERSION, "description": "Version of this document's shape."}
 
@@ -87,6 +91,7 @@ def test_summary_figures() -> None:
         "call_outcomes": {"rejected": 2}, "exchange_outcomes": {},
         "final_statuses": {"488": 1, "606": 1},
         "findings": {"info": 1, "warning": 0, "error": 2},
+        "media": {"streams": 0, "rtp_packets": 0, "unattributed_streams": 0, "call_states": {}},
     }
     summary = document(analysis_of(SAMPLES / "calls" / "no-ack-32s.pcap"))["summary"]
     assert isinstance(summary, dict)

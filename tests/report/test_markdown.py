@@ -13,7 +13,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from sipdiag.cli import Environment, main
-from sipdiag.report.calls import user
+from sipdiag.report.calls import CALL_COLUMNS, user
 from sipdiag.report.escape import for_terminal
 from tests.conftest import SAMPLES, sample_captures
 from tests.report.hostile import CALL_ID, REASON, USER, hostile_capture
@@ -65,9 +65,9 @@ def test_capture_text_stays_text(write_capture) -> None:
     assert "\x1b" not in text and "\x07" not in text
     tokens = check_structure(text)
     rows = cells(tokens)
-    [call] = [row for row in rows if len(row) == 12 and row[0] == "1"]
-    assert call[1] == for_terminal(user(f"sip:{USER}@evil.example"))
-    assert call[11] == for_terminal(CALL_ID)
+    [call] = [row for row in rows if len(row) == len(CALL_COLUMNS) and row[0] == "1"]
+    assert call[CALL_COLUMNS.index("col_from")] == for_terminal(user(f"sip:{USER}@evil.example"))
+    assert call[CALL_COLUMNS.index("col_call_id")] == for_terminal(CALL_ID)
     [item] = [t for t in tokens if t.type == "inline" and "INVITE in frame 1" in t.content]
     shown = "".join(child.content for child in item.children or [])
     assert f"answered 500 {for_terminal(REASON)} by 192.0.2.2:5060" in shown
