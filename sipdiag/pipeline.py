@@ -40,7 +40,7 @@ from itertools import repeat
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import BinaryIO, TypeVar
+from typing import BinaryIO, Protocol, TypeVar
 
 from sipdiag.capture import Reader, Region, open_capture, open_captures, regions
 from sipdiag.capture.replay import Frame, ReplayReader
@@ -52,6 +52,7 @@ from sipdiag.dialogs.tracker import CallTracker, Finished
 from sipdiag.media.model import TiedStream
 from sipdiag.media.stream import Stream
 from sipdiag.media.tracker import MediaTracker
+from sipdiag.network import UdpSink
 from sipdiag.network.decoder import Decoder
 from sipdiag.problems import ProblemLog
 from sipdiag.rules import Engine
@@ -70,6 +71,13 @@ Inputs = str | Path | Sequence[str | Path]
 
 Progress = Callable[[int, int | None], None]
 """Called as progress(bytes_read, total_bytes_or_None) after each block."""
+
+
+class MediaSink(UdpSink, Protocol):
+    """What reads the media beside the SIP: every UDP payload that is not SIP, and every SIP
+    message as soon as it is read (``MediaTracker``, or a ``PayloadCollector``)."""
+
+    def observe(self, message: SipMessage) -> None: ...
 
 
 @dataclass(slots=True)
@@ -102,7 +110,7 @@ class MessageReader:
         region: Region | None = None,
         replay: Sequence[Frame] | None = None,
         progress: Progress | None = None,
-        media: MediaTracker | None = None,
+        media: MediaSink | None = None,
     ) -> None:
         self.path = path
         self._media = media

@@ -13,7 +13,7 @@ not errors: the capture was analysed as far as it goes.
 
 ``main`` takes its streams and environment as arguments, so tests run it without touching the
 process's own (httpie's Environment pattern). One module per command: ``analyze``, ``messages``,
-``check``, ``catalog`` (rules, explain, translations); ``options`` builds the parser.
+``check``, ``catalog`` (rules, explain, translations), ``audio``; ``options`` builds the parser.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from sipdiag.capture import CaptureError
-from sipdiag.cli import analyze, catalog, check, messages
+from sipdiag.cli import analyze, audio, catalog, check, messages
 from sipdiag.cli.common import Environment, ExitStatus, capture_files, os_environ
 from sipdiag.cli.options import SUBCOMMANDS, Parser, build_parser
 from sipdiag.rules import DataError
@@ -34,6 +34,7 @@ COMMANDS: dict[str, Callable[..., int]] = {
     "explain": catalog.run_explain,
     "translations": catalog.run_translations,
     "check": check.run,
+    "audio": audio.run,
 }
 
 

@@ -15,7 +15,7 @@ from sipdiag.report.html import MAX_LADDERS
 from sipdiag.rules.model import SEVERITIES
 from sipdiag.rules.text import LANGUAGES
 
-SUBCOMMANDS = ("analyze", "messages", "rules", "explain", "translations", "check")
+SUBCOMMANDS = ("analyze", "messages", "rules", "explain", "translations", "check", "audio")
 CAPTURE_HELP = (
     "pcap, pcapng, ERF or NetMon file (gzip, bzip2, xz ok); - for standard input; several "
     "files or a folder of them are read as one capture, frames merged in time order"
@@ -60,7 +60,22 @@ def build_parser() -> argparse.ArgumentParser:
         description="Exit codes: 0 every expectation met; 1 an expectation not met; 2 usage "
         "error, unreadable capture, or a broken expectations or rule file.",
     ))
+    _add_audio(commands.add_parser(
+        "audio",
+        help="write what each side of a call heard as WAV files (G.711 streams)",
+        description="Each G.711 stream of the call (PCMU, PCMA) as a WAV file, 8000 Hz 16-bit "
+        "mono, silent where packets were lost. Exit codes: 0 written; 2 usage error, an "
+        "unreadable capture, no such call, no G.711 stream, or a folder that cannot be "
+        "written.",
+    ))
     return parser
+
+
+def _add_audio(command: argparse.ArgumentParser) -> None:
+    command.add_argument("capture", nargs="+", help=CAPTURE_HELP)
+    command.add_argument("--call", required=True, metavar="CALL_ID", help="the call to hear")
+    command.add_argument("-o", "--output", type=Path, required=True, metavar="DIR",
+                         help="the folder to write the WAV files in (made if need be)")
 
 
 def _add_analyze(command: argparse.ArgumentParser) -> None:

@@ -383,6 +383,7 @@ def _media_streams(facts: CallFacts, offers: list[_Offer], captured: CapturedMed
                       if s is side} for side in Side}
     unreachable = _unreachable_by_flow(captured)
     rtcp = _remote_views(captured.rtcp)
+    round_trips = _round_trips(captured.streams, senders, rtcp)
     streams = []
     for tied, sender in zip(captured.streams, senders, strict=True):
         stream = tied.stream
@@ -391,7 +392,7 @@ def _media_streams(facts: CallFacts, offers: list[_Offer], captured: CapturedMed
         receiver = sender.other if sender is not None else None
         destination = _destination(stream, receiver, announced, sources, signalling_public)
         remote = rtcp.get(stream.ssrc)
-        score = _score(stream, remote)
+        score = _score(stream, _one_way_ms(round_trips, sender))
         streams.append(MediaStream(
             stream=stream,
             kind=_kind(tied),
@@ -541,14 +542,34 @@ def _remote_views(reports: Sequence[RtcpReport]) -> dict[int, RemoteView]:
     return views
 
 
-def _score(stream: Stream, remote: RemoteView | None) -> quality.Score | None:
+def _round_trips(tied: Sequence[TiedStream], senders: Sequence[Side | None],
+                 views: dict[int, RemoteView]) -> dict[Side, float]:
+    """The round trip between the capture point and each side, from the RTCP reports that
+    side sent (about the streams it received)."""
+    found: dict[Side, float] = {}
+    for item, sender in zip(tied, senders, strict=True):
+        view = views.get(item.stream.ssrc)
+        if sender is not None and view is not None and view.round_trip_ms is not None:
+            found[sender.other] = view.round_trip_ms
+    return found
+
+
+def _one_way_ms(round_trips: dict[Side, float], sender: Side | None) -> float:
+    """Half the round trip from one side to the other through the capture point (each side's
+    round trip to the capture point added, as rtpengine does); one side's alone when only
+    it sent reports; 0 without RTCP."""
+    if sender is None:
+        return 0.0
+    return sum(round_trips.get(side, 0.0) for side in Side) / 2
+
+
+def _score(stream: Stream, network_ms: float) -> quality.Score | None:
     """The E-model's estimate for the stream (see ``media.quality`` for the delay)."""
     if stream.audio_packets < 2:
         return None
     packet_ms = stream.duration_s * 1000 / max(1, stream.expected - 1)
     jitter = stream.jitter_ms_mean or 0.0
-    network = remote.round_trip_ms / 2 if remote and remote.round_trip_ms else 0.0
-    delay = max(0.0, network) + max(packet_ms, 2 * jitter) + packet_ms
+    delay = network_ms + max(packet_ms, 2 * jitter) + packet_ms
     burst = quality.burst_ratio(stream.expected, stream.lost, stream.loss_bursts)
     return quality.score(stream.codec.key, stream.loss_percent, burst, delay)
 

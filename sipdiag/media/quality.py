@@ -10,9 +10,10 @@ R = Ro - Is - Id - Ie,eff + A (G.107 (06/2015) eq. 7-1), with every default of i
   Appendix I (``IMPAIRMENTS``);
 - Id = Idte + Idle + Idd (eqs. 7-18 to 7-28) for a mouth-to-ear delay Ta, taking the talker
   echo delay T = Ta and the listener echo round trip Tr = 2 Ta, as a passive observer cannot
-  know them apart. Ta is what the capture can tell: half the round trip RTCP reports (when it
-  does), plus a jitter buffer of twice the mean jitter (at least one packet), plus one packet
-  time, plus the codec's look-ahead.
+  know them apart. Ta is what the capture can tell: the network's one-way delay, half the sum
+  of the round trips between the capture point and each side that their RTCP reports give
+  (RFC 3550 6.4.1; 0 without RTCP), plus a jitter buffer of twice the mean jitter (at least
+  one packet), plus one packet time, plus the codec's look-ahead.
 
 MOS = 1 + 0.035 R + R (R - 60) (100 - R) 7e-6 (Annex B, eq. B-4), at least 1 and at most 4.5.
 
@@ -75,10 +76,15 @@ def score(codec: str, loss_percent: float, burst_ratio: float, delay_ms: float) 
         return None
     ta = delay_ms + impairment.lookahead_ms
     burst = min(8.0, max(1.0, burst_ratio))
-    ie = impairment.ie
-    ie_eff = ie + (95 - ie) * loss_percent / (loss_percent / burst + impairment.bpl)
-    r = RO_MINUS_IS - _delay_impairment(ta) - ie_eff
+    r = RO_MINUS_IS - _delay_impairment(ta) - effective_impairment(impairment, loss_percent,
+                                                                    burst)
     return Score(mos_of(r), r, ta, burst)
+
+
+def effective_impairment(impairment: Impairment, loss_percent: float, burst: float) -> float:
+    """Ie,eff (G.107 eq. 7-29)."""
+    ie = impairment.ie
+    return ie + (95 - ie) * loss_percent / (loss_percent / burst + impairment.bpl)
 
 
 def mos_of(r: float) -> float:

@@ -144,6 +144,7 @@ class StreamStats:
 
     __slots__ = (
         "_after_cn",
+        "_audio_arrival",
         "_base",
         "_codecs",
         "_dup",
@@ -153,7 +154,6 @@ class StreamStats:
         "_first_ts",
         "_gap",
         "_last_arrival",
-        "_audio_arrival",
         "_last_nominal",
         "_max",
         "_outages",
@@ -188,6 +188,7 @@ class StreamStats:
         "silent",
         "src",
         "ssrc",
+        "strays",
         "timed",
         "wrong_timestamps",
     )
@@ -200,6 +201,9 @@ class StreamStats:
         self.packets = self.duplicates = self.out_of_order = self.sequence_errors = 0
         self.loss_bursts = self.markers = self.comfort_noise = self.event_packets = 0
         self.silent = self.expected_before = self.wrong_timestamps = self.timed = 0
+        self.strays = 0
+        """Packets far out of the numbering that did not start a new one (RFC 3550 A.1 does
+        not count them as received)."""
         self._base = self._max = 0
         """Extended sequence numbers (RFC 3550 A.1) of the first and the highest packet."""
         self._gap: tuple[int, int, Outage | None] = (0, 0, None)
@@ -325,6 +329,7 @@ class StreamStats:
         if seq != self._restart:
             self._restart = (seq + 1) & 0xFFFF
             self.sequence_errors += 1
+            self.strays += 1
             return True
         self.expected_before += self._max - self._base + 1
         self._base, self._max = 65536 + seq - 1, 65536 + seq  # the stray packet began it
@@ -332,6 +337,7 @@ class StreamStats:
         for extended in (self._base, self._max):
             self._dup[extended % DUPLICATE_WINDOW] = _mark(extended)
         self._restart = -1
+        self.strays -= 1  # the stray packet was the first of the new numbering
         return True
 
     def _count_now(self, ts_ns: int) -> None:
@@ -456,7 +462,7 @@ class StreamStats:
     def result(self) -> Stream:
         self._close_event()
         expected = self.expected
-        unique = self.packets - self.duplicates
+        unique = self.packets - self.duplicates - self.strays
         main = max(self.payload_types, key=self.payload_types.__getitem__, default=-1)
         codec = self._codec(main)
         jittered = self._rate > 0 and self.timed > 0

@@ -147,13 +147,16 @@ class _Flow:
 
     def packet(self, frame: int, ts_ns: int, payload: bytes) -> bool:
         self.last_ns = ts_ns
-        if len(payload) < 12 or payload[0] & 0xC0 != 0x80:
+        if len(payload) < 8 or payload[0] & 0xC0 != 0x80:
             self._not_rtp(frame, payload)
             return True
-        first, second_byte, seq, rtp_ts, ssrc = _RTP.unpack_from(payload)
-        if self.rtcp_only or 192 <= second_byte <= 223:  # RFC 5761 section 4
+        if self.rtcp_only or 192 <= payload[1] <= 223:  # RFC 5761 section 4
             self._rtcp(frame, ts_ns, payload)
             return True
+        if len(payload) < 12:
+            self._malformed(frame, f"RTP of {len(payload)} bytes, shorter than its header")
+            return True
+        first, second_byte, seq, rtp_ts, ssrc = _RTP.unpack_from(payload)
         stream = self.current
         if ssrc != self.ssrc or stream is None:
             stream = self._stream(ssrc)

@@ -20,8 +20,8 @@ from typing import TextIO
 from sipdiag import __version__
 from sipdiag.dialogs.calls import Leg, Retransmissions, Timings
 from sipdiag.dialogs.correlate import Link
-from sipdiag.dialogs.media import CallMedia, Direction, MediaStream
 from sipdiag.dialogs.ladder import Arrow
+from sipdiag.dialogs.media import CallMedia, Direction, MediaStream
 from sipdiag.dialogs.records import CallRecord, ExchangeRecord, SdpRecord
 from sipdiag.media.stream import Stream
 from sipdiag.pipeline import Analysis, CaptureSummary

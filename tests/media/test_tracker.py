@@ -1,0 +1,186 @@
+"""The media tracker, fed SIP messages and UDP payloads directly: what an SDP binds, how a
+stream is tied to its call (to or from an announced address, or by its shape), addresses
+used again, shared by the legs of a B2BUA, passed to other processes, refused by ICMP."""
+
+from __future__ import annotations
+
+from sipdiag.media.model import Tie
+from sipdiag.media.rtcp import ReportBlock
+from sipdiag.media.tracker import MediaTracker
+from sipdiag.network import Endpoint
+from sipdiag.sip.parser import parse_message
+from tests.media.rtp import receiver_report, report_block, rtp
+
+ALICE_SIP, BOB_SIP = Endpoint("192.0.2.10", 5060), Endpoint("198.51.100.20", 5060)
+ALICE, BOB = Endpoint("192.0.2.10", 49170), Endpoint("198.51.100.20", 3456)
+SECOND = 1_000_000_000
+
+
+def sdp(address: str, port: int, extra: str = "", media: str = "audio",
+        protocol: str = "RTP/AVP 0 101") -> str:
+    return (f"v=0\r\no=- 1 1 IN IP4 {address}\r\ns=-\r\nc=IN IP4 {address}\r\nt=0 0\r\n"
+            f"m={media} {port} {protocol}\r\na=rtpmap:101 telephone-event/8000\r\n{extra}")
+
+
+def message(start: str, call_id: str, cseq: str, body: str = "") -> bytes:
+    lines = [start, "Via: SIP/2.0/UDP 192.0.2.10;branch=z9hG4bK1",
+             "From: <sip:alice@example.com>;tag=a", "To: <sip:bob@example.com>" + (
+                 ";tag=b" if start.startswith("SIP/") else ""),
+             f"Call-ID: {call_id}", f"CSeq: {cseq}"]
+    if body:
+        lines.append("Content-Type: application/sdp")
+    lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n" + body).encode()
+
+
+class Feed:
+    """A tracker and a clock: SIP and RTP in frame order."""
+
+    def __init__(self, owns: object = None, reports_orphans: bool = True) -> None:
+        self.tracker = MediaTracker(owns, reports_orphans=reports_orphans)  # type: ignore[arg-type]
+        self.frame = 0
+        self.now = 10 * SECOND
+
+    def sip(self, raw: bytes, src: Endpoint, dst: Endpoint) -> None:
+        self.frame += 1
+        self.tracker.observe(parse_message(raw, self.frame, self.now, src, dst, "UDP"))
+
+    def call(self, call_id: str = "c1", alice: Endpoint = ALICE, bob: Endpoint = BOB) -> None:
+        """INVITE with alice's SDP, 200 with bob's."""
+        self.sip(message("INVITE sip:bob@example.com SIP/2.0", call_id, "1 INVITE",
+                         sdp(alice.ip, alice.port)), ALICE_SIP, BOB_SIP)
+        self.sip(message("SIP/2.0 200 OK", call_id, "1 INVITE", sdp(bob.ip, bob.port)),
+                 BOB_SIP, ALICE_SIP)
+
+    def bye(self, call_id: str = "c1") -> None:
+        self.sip(message("BYE sip:bob@example.com SIP/2.0", call_id, "2 BYE"), ALICE_SIP,
+                 BOB_SIP)
+
+    def rtp(self, src: Endpoint, dst: Endpoint, count: int, ssrc: int = 7,
+            data: bytes | None = None) -> list[bool]:
+        taken = []
+        for i in range(count):
+            self.frame += 1
+            self.now += 20_000_000
+            payload = data if data is not None else rtp(100 + i, 160 * i, ssrc)
+            taken.append(self.tracker.datagram(self.frame, self.now, src, dst, payload))
+        return taken
+
+
+def test_an_sdp_ties_streams_to_and_from_what_it_announced() -> None:
+    feed = Feed()
+    feed.call()
+    nat = Endpoint("203.0.113.5", 62000)
+    assert all(feed.rtp(nat, BOB, 10, ssrc=1))  # alice behind NAT: to bob's address
+    assert all(feed.rtp(BOB, nat, 10, ssrc=2))  # bob latches: from his address to the NAT's
+    streams = {s.stream.ssrc: s for s in feed.tracker.claim("c1").streams}
+    assert streams[1].tie is Tie.TO_ANNOUNCED and streams[1].announcement is not None
+    assert streams[1].announcement.frame == 2  # bob's address came in the 200 (frame 2)
+    assert streams[2].tie is Tie.FROM_ANNOUNCED and streams[2].stream.packets == 10
+
+
+def test_rtcp_on_the_next_port_and_on_the_rtp_port() -> None:
+    feed = Feed()
+    feed.call()
+    report = receiver_report(0xB0B, [report_block(7, 25, 3, 200, 80, 0, 0)])
+    assert feed.rtp(Endpoint(BOB.ip, BOB.port + 1), Endpoint(ALICE.ip, ALICE.port + 1), 1,
+                    data=report) == [True]
+    feed.rtp(BOB, ALICE, 1, data=receiver_report(0xB0B, []))  # muxed: the second byte says
+    media = feed.tracker.claim("c1")                          # RTCP (RFC 5761)
+    [block] = [r.item for r in media.rtcp]
+    assert isinstance(block, ReportBlock)
+    assert (block.reporter, block.source, block.cumulative_lost) == (0xB0B, 7, 3)
+    assert media.streams == () and media.malformed == 0
+
+
+def test_an_address_used_again_by_a_new_call_is_the_new_calls() -> None:
+    feed = Feed()
+    feed.call("c1")
+    feed.rtp(ALICE, BOB, 5, ssrc=1)
+    feed.bye("c1")
+    feed.call("c2")
+    feed.rtp(ALICE, BOB, 7, ssrc=2)
+    first, second = feed.tracker.claim("c1"), feed.tracker.claim("c2")
+    assert [s.stream.ssrc for s in first.streams] == [1]
+    assert [(s.stream.ssrc, s.stream.packets) for s in second.streams] == [(2, 7)]
+
+
+def test_two_calls_up_at_once_with_one_address_share_its_stream() -> None:
+    """A B2BUA that moved the media to flow between the phones: both legs announce the
+    phones' addresses within moments, and both legs carry that audio."""
+    feed = Feed()
+    feed.call("leg-a")
+    feed.call("leg-b")
+    feed.rtp(ALICE, BOB, 5)
+    assert [s.stream.packets for s in feed.tracker.claim("leg-a").streams] == [5]
+    assert [s.stream.packets for s in feed.tracker.claim("leg-b").streams] == [5]
+
+
+def test_another_processes_calls_are_taken_and_not_kept() -> None:
+    feed = Feed(owns=lambda call_id: call_id == "mine")
+    feed.call("theirs")
+    assert all(feed.rtp(ALICE, BOB, 5))
+    assert feed.tracker.claim("theirs").streams == ()
+
+
+def test_rtp_no_sdp_announced_is_tied_by_its_hosts_and_time() -> None:
+    feed = Feed()
+    feed.rtp(ALICE, BOB, 10)  # the capture starts mid-call: no INVITE, no SDP
+    feed.bye("mid")
+    feed.tracker.finish()
+    [orphan] = feed.tracker.claim("mid").streams
+    assert orphan.tie is Tie.HEURISTIC and orphan.stream.packets == 10
+
+
+def test_rtp_between_strangers_is_reported_as_belonging_to_no_call() -> None:
+    feed = Feed()
+    feed.call()
+    stranger = Endpoint("203.0.113.99", 4000), Endpoint("203.0.113.98", 4002)
+    feed.rtp(*stranger, 10)
+    feed.tracker.finish()
+    assert [s.stream.packets for s in feed.tracker.unattributed] == [10]
+    quiet = Feed(reports_orphans=False)
+    quiet.rtp(*stranger, 10)
+    quiet.tracker.finish()
+    assert quiet.tracker.unattributed == []
+
+
+def test_udp_that_is_not_rtp_is_left_for_others() -> None:
+    feed = Feed()
+    taken = feed.rtp(Endpoint("192.0.2.10", 53000), Endpoint("192.0.2.53", 53), 70,
+                     data=b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03www\0\0\1\0\1")
+    assert not any(taken)
+
+
+def test_icmp_errors_and_other_packets_on_the_media_ports() -> None:
+    feed = Feed()
+    feed.call()
+    feed.rtp(ALICE, BOB, 3)
+    feed.tracker.unreachable(99, feed.now, BOB.ip, ALICE, BOB, "port")
+    feed.rtp(ALICE, BOB, 1, data=b"\x00\x01\x00\x00" + bytes(16))  # STUN
+    feed.rtp(ALICE, BOB, 1, data=b"\xff" * 20)  # broken
+    media = feed.tracker.claim("c1")
+    assert [(u.frame, u.reason) for u in media.unreachable] == [(99, "port")]
+    assert (media.other_packets, media.malformed) == (1, 1)
+    assert feed.tracker.problems.counts == {"rtp_malformed": 1}
+
+
+def test_fax_over_t38_is_not_read_as_rtp() -> None:
+    feed = Feed()
+    feed.sip(message("INVITE sip:bob@example.com SIP/2.0", "fax", "1 INVITE",
+                     sdp(ALICE.ip, ALICE.port, media="image", protocol="udptl t38")),
+             ALICE_SIP, BOB_SIP)
+    feed.rtp(BOB, ALICE, 6, data=b"\x80\x00" + bytes(30))
+    media = feed.tracker.claim("fax")
+    assert media.streams == () and media.other_packets == 6 and media.malformed == 0
+
+
+def test_a_capture_of_only_sip_cannot_hold_the_media() -> None:
+    feed = Feed()
+    feed.call()
+    feed.rtp(Endpoint(ALICE.ip, 5060), Endpoint(BOB.ip, 5060), 2, data=b"\r\n\r\n")
+    assert not feed.tracker.claim("c1").captured
+    feed = Feed()
+    feed.call()
+    feed.rtp(Endpoint(ALICE.ip, 53000), Endpoint("192.0.2.53", 53), 1, data=b"dns")
+    assert feed.tracker.claim("c1").captured, "other UDP of a media host is there"
