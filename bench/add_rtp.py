@@ -2,8 +2,11 @@
 
 Every call of the input (an INVITE, its ACK, later a BYE) gets two G.711 streams, one each way,
 a packet every 20 ms (160 bytes of audio, as a phone sends them) from the ACK to the BYE, between
-the call's two signalling addresses on ports of its own. SIP and RTP frames are written in
-time order, so most packets of the result are RTP, as in a capture taken on a media path.
+the call's two signalling addresses on ports of its own, which the call's SDP announces (the
+m= port of the INVITE's offer and of the 200's answer is rewritten to them, keeping the length
+of the message; the UDP checksum is then left out, as RFC 768 allows). SIP and RTP frames are
+written in time order, so most packets of the result are RTP, as in a capture taken on a media
+path.
 
 Usage: python3 bench/add_rtp.py SIP.pcap OUT.pcap [--sip-packets N]
 """
@@ -12,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import heapq
+import itertools
+import math
 import re
 import struct
 from pathlib import Path
@@ -19,9 +24,34 @@ from pathlib import Path
 from build_capture import _ipv4_checksum
 
 PTIME_US = 20_000
-PAYLOAD = b"\xff" * 160
+
+
+def _tone() -> bytes:
+    """20 ms of a 400 Hz tone in G.711 u-law (a whole number of periods, so every packet
+    carries the same bytes): audio, not the digital silence sipdiag reports as such."""
+    from sipdiag.media.codecs import ULAW_LINEAR
+
+    def nearest(sample: float) -> int:
+        return min(range(256), key=lambda code: abs(ULAW_LINEAR[code] - sample))
+
+    return bytes(nearest(8000 * math.sin(2 * math.pi * 400 * n / 8000)) for n in range(160))
+
+
+PAYLOAD = _tone()
 _CALL_ID = re.compile(rb"\r\nCall-ID: ([^\r\n]+)")
 _CSEQ = re.compile(rb"\r\nCSeq: \d+ ([A-Z]+)")
+_MEDIA_PORT = re.compile(rb"\nm=audio (\d{4}) ")
+PORTS = 2200
+"""Calls get ports 1000 to 9802 in turn (four digits, as SIPp's 6000, so lengths stay)."""
+
+
+def with_port(frame: bytes, port: int) -> bytes:
+    """The frame with its SDP's audio port set to ``port`` and no UDP checksum."""
+    found = _MEDIA_PORT.search(frame, 42)
+    if found is None:
+        return frame
+    frame = frame[: found.start(1)] + b"%04d" % port + frame[found.end(1) :]
+    return frame[:40] + b"\0\0" + frame[42:]
 
 
 class Stream:
@@ -65,7 +95,15 @@ def add_rtp(source: Path, out: Path, limit: int) -> tuple[int, int]:
             seconds, micros = divmod(ts, 1_000_000)
             handle.write(struct.pack("<IIII", seconds, micros, len(frame), len(frame)) + frame)
 
+        ports: dict[bytes, int] = {}
+        allocated = itertools.count()
         for ts, frame in sip:
+            call_id, cseq = _CALL_ID.search(frame), _CSEQ.search(frame)
+            if call_id is not None and cseq is not None and cseq[1] == b"INVITE":
+                if call_id[1] not in ports:
+                    ports[call_id[1]] = 1000 + 4 * (next(allocated) % PORTS)
+                base = ports[call_id[1]]
+                frame = with_port(frame, base + 2 if frame[42:45] == b"SIP" else base)
             while due and due[0][0] < ts:
                 at, order, stream = heapq.heappop(due)
                 if stream.ports[0]:  # 0: the call has ended
@@ -73,14 +111,13 @@ def add_rtp(source: Path, out: Path, limit: int) -> tuple[int, int]:
                     rtp += 1
                     heapq.heappush(due, (at + PTIME_US, order, stream))
             write(ts, frame)
-            call_id, cseq = _CALL_ID.search(frame), _CSEQ.search(frame)
             if call_id is None or cseq is None or frame[42:45] == b"SIP":
                 continue  # a response
             method = cseq[1]
             if method == b"ACK" and call_id[1] not in streams:
                 calls += 1
                 src, dst = frame[26:30], frame[30:34]
-                base = 10_000 + 4 * (calls % 12_000)
+                base = ports.pop(call_id[1], 1000)
                 pair = [Stream(frame[:14], src, dst, (base, base + 2), 2 * calls),
                         Stream(frame[:14], dst, src, (base + 2, base), 2 * calls + 1)]
                 streams[call_id[1]] = pair

@@ -47,7 +47,8 @@ def _decodable(item: MediaStream, env: Environment) -> bool:
     stream = item.stream
     if audio.decodable(stream.codec.key) and not stream.encrypted:
         return True
-    why = "encrypted (SRTP)" if stream.encrypted else f"{stream.codec or stream.payload_type}"
+    why = "encrypted (SRTP)" if stream.encrypted else (
+        str(stream.codec) or f"payload type {stream.payload_type}")
     env.stderr.write(f"sipdiag: {stream.src} -> {stream.dst} SSRC 0x{stream.ssrc:08X} is "
                      f"{why}: left out, only G.711 is decoded\n")
     return False

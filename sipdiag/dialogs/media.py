@@ -23,8 +23,9 @@ Each stream gets an estimated MOS (``media.quality``), and what the receiver's R
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 from sipdiag.dialogs.transactions import Transaction
 from sipdiag.media import quality
@@ -108,8 +109,7 @@ Window = tuple[int, int, frozenset[Side]]
 """(from, to, the sides whose audio the SDP let flow then)."""
 
 
-@dataclass(frozen=True, slots=True)
-class RemoteView:
+class RemoteView(NamedTuple):
     """What the receiver's RTCP said of a stream (RFC 3550 6.4.1; RFC 3611 4.7)."""
 
     reports: int
@@ -125,8 +125,7 @@ class RemoteView:
     r_factor: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class MediaStream:
+class MediaStream(NamedTuple):
     """A stream of the call, read against its offers and answers."""
 
     stream: Stream
@@ -178,8 +177,7 @@ class MediaStream:
         return self.unreachable >= REFUSED_AFTER
 
 
-@dataclass(frozen=True, slots=True)
-class Direction:
+class Direction(NamedTuple):
     """One side's audio toward the other."""
 
     sender: Side
@@ -219,8 +217,7 @@ class Direction:
         return self.expected_s > 0
 
 
-@dataclass(frozen=True, slots=True)
-class CallMedia:
+class CallMedia(NamedTuple):
     state: MediaState
     silent_side: Side | None
     """For ``one_way``: the side whose audio does not reach the other."""
@@ -278,13 +275,14 @@ class CallFacts:
 def read_media(facts: CallFacts, captured: CapturedMedia | None) -> CallMedia | None:
     """The call's media, or None when it had neither a session offered and answered nor any
     stream."""
-    offers = _offers(facts)
+    caller = _Caller.of(facts)
+    offers = _offers(facts, caller)
     if captured is None or (not captured.streams and not _answered_with_sdp(facts, offers)):
         return None
     answered_ns = _answered_at(facts, captured)
     bye = facts.bye.request if facts.bye is not None and facts.bye.request else None
     end_ns = bye.ts_ns if bye is not None else facts.observed_until_ns
-    streams = _media_streams(facts, offers, captured, end_ns)
+    streams = _media_streams(_side_hosts(facts, caller, offers), offers, captured, end_ns)
     windows = _windows(offers, answered_ns, end_ns)
     directions = tuple(
         _direction(side, streams, offers, windows, captured, answered_ns, end_ns)
@@ -324,23 +322,28 @@ def _answered_at(facts: CallFacts, captured: CapturedMedia) -> int | None:
 
 # -- who sent what -----------------------------------------------------------------------
 
-def _side_of(message: SipMessage, facts: CallFacts) -> Side:
-    """The side a message comes from: the caller sends requests with its own From tag and
-    responses to the callee's requests (whose From tag is the callee's). Without the INVITE
-    (a capture that joined the call late), the caller is the From of the first message, as
-    for the call's record."""
-    anchor = facts.first_invite or facts.messages[0]
-    caller_tag = anchor.from_tag
-    if caller_tag and message.from_tag:
-        caller_sent = (message.from_tag == caller_tag) == message.is_request
-    else:
-        caller_sent = message.src == _caller_address(facts)
-    return Side.CALLER if caller_sent else Side.CALLEE
+@dataclass(frozen=True)
+class _Caller:
+    """Who sent a message: the caller sends requests with its own From tag and responses to
+    the callee's requests (whose From tag is the callee's). Without the INVITE (a capture that
+    joined the call late), the caller is the From of the first message, as for the call's
+    record."""
 
+    tag: str | None
+    address: Endpoint
 
-def _caller_address(facts: CallFacts) -> Endpoint:
-    anchor = facts.first_invite or facts.messages[0]
-    return anchor.src if anchor.is_request else anchor.dst
+    @classmethod
+    def of(cls, facts: CallFacts) -> _Caller:
+        anchor = facts.first_invite or facts.messages[0]
+        return cls(anchor.from_tag, anchor.src if anchor.is_request else anchor.dst)
+
+    def side(self, message: SipMessage) -> Side:
+        tag = message.from_tag
+        if self.tag and tag:
+            caller_sent = (tag == self.tag) == message.is_request
+        else:
+            caller_sent = message.src == self.address
+        return Side.CALLER if caller_sent else Side.CALLEE
 
 
 def _hop_of(message: SipMessage, facts: CallFacts) -> int:
@@ -355,14 +358,14 @@ def _hop_of(message: SipMessage, facts: CallFacts) -> int:
     return 0
 
 
-def _offers(facts: CallFacts) -> list[_Offer]:
+def _offers(facts: CallFacts, caller: _Caller) -> list[_Offer]:
     found = []
     for message in facts.messages:
         if message.content_length == 0 or message.status == 100:
             continue
         sdp = message.sdp
         if sdp is not None and sdp.media:
-            found.append(_Offer(message, _side_of(message, facts), _hop_of(message, facts), sdp))
+            found.append(_Offer(message, caller.side(message), _hop_of(message, facts), sdp))
     return found
 
 
@@ -372,60 +375,66 @@ def _answered_with_sdp(facts: CallFacts, offers: list[_Offer]) -> bool:
 
 # -- streams -----------------------------------------------------------------------------
 
-def _media_streams(facts: CallFacts, offers: list[_Offer], captured: CapturedMedia,
-                   end_ns: int) -> tuple[MediaStream, ...]:
+class _Placed(NamedTuple):
+    """A stream and where it sits in the call, before it is read against the others."""
+
+    stream: Stream
+    sender: Side | None
+    hop: int
+
+
+def _media_streams(hosts: dict[Side, set[str]], offers: list[_Offer],
+                   captured: CapturedMedia, end_ns: int) -> tuple[MediaStream, ...]:
     by_frame = {offer.message.frame: offer for offer in offers}
     announced = {side: _announced(offers, side) for side in Side}
-    signalling_public = {side: _public_signalling(offers, side) for side in Side}
-    hosts = _side_hosts(facts, offers)
-    senders = [_sender(tied, by_frame, hosts) for tied in captured.streams]
-    sources = {side: {t.stream.src for t, s in zip(captured.streams, senders, strict=True)
-                      if s is side} for side in Side}
+    placed = [_place(tied, by_frame, hosts) for tied in captured.streams]
+    sources = {side: {p.stream.src for p in placed if p.sender is side} for side in Side}
     unreachable = _unreachable_by_flow(captured)
     rtcp = _remote_views(captured.rtcp)
-    round_trips = _round_trips(captured.streams, senders, rtcp)
+    round_trips = _round_trips(captured.streams, [p.sender for p in placed], rtcp)
+    sdp_times = sorted(o.message.ts_ns for o in offers)
     streams = []
-    for tied, sender in zip(captured.streams, senders, strict=True):
-        stream = tied.stream
-        offer = by_frame.get(tied.announcement.frame) if tied.announcement else None
-        hop = offer.hop if offer is not None else 0
+    for index, (tied, here) in enumerate(zip(captured.streams, placed, strict=True)):
+        stream, sender = here.stream, here.sender
         receiver = sender.other if sender is not None else None
-        destination = _destination(stream, receiver, announced, sources, signalling_public)
-        remote = rtcp.get(stream.ssrc)
         score = _score(stream, _one_way_ms(round_trips, sender))
+        refusals = [error for error in unreachable.get((stream.src, stream.dst), ())
+                    if stream.first_ns <= error.ts_ns
+                    <= min(end_ns, stream.last_ns + ICMP_GRACE_NS)]
         streams.append(MediaStream(
             stream=stream,
             kind=_kind(tied),
             sender=sender,
-            hop=hop,
+            hop=here.hop,
             tie=tied.tie,
             announcement=tied.announcement,
-            destination=destination,
+            destination=_destination(stream, receiver, announced, sources, offers),
             from_elsewhere=sender is not None and stream.src not in announced[sender],
             unexpected_payload_types=_unexpected(stream, offers, receiver),
-            follows_ssrc=None,
+            follows_ssrc=_follows(stream, placed[:index], sdp_times),
             mos=score.mos if score else None,
             r_factor=score.r_factor if score else None,
             delay_ms=score.delay_ms if score else None,
-            remote=remote,
-            upstream_loss_percent=None,
-            capture_dropped=0,
-            unreachable=len(refusals := [
-                error for error in unreachable.get((stream.src, stream.dst), ())
-                if stream.first_ns <= error.ts_ns <= min(end_ns, stream.last_ns + ICMP_GRACE_NS)
-            ]),
+            remote=rtcp.get(stream.ssrc),
+            upstream_loss_percent=_upstream(here, placed),
+            capture_dropped=_capture_dropped(here, placed),
+            unreachable=len(refusals),
             unreachable_from=refusals[0].reporter if refusals else None,
         ))
-    return _linked(streams, offers)
+    return tuple(streams)
 
 
-def _sender(tied: TiedStream, by_frame: dict[int, _Offer],
-            hosts: dict[Side, set[str]]) -> Side | None:
+def _place(tied: TiedStream, by_frame: dict[int, _Offer],
+           hosts: dict[Side, set[str]]) -> _Placed:
+    announcement = tied.announcement
+    offer = by_frame.get(announcement.frame) if announcement else None
+    return _Placed(tied.stream, _sender(tied, offer, hosts), offer.hop if offer else 0)
+
+
+def _sender(tied: TiedStream, offer: _Offer | None, hosts: dict[Side, set[str]]) -> Side | None:
     """A stream to an announced address is the other side's audio; one from it, the
     announcer's own; an orphan is the side whose host it comes from (or the other side of
     the one it goes to)."""
-    announcement = tied.announcement
-    offer = by_frame.get(announcement.frame) if announcement else None
     if offer is not None:
         return offer.side.other if tied.tie is Tie.TO_ANNOUNCED else offer.side
     src, dst = tied.stream.src.ip, tied.stream.dst.ip
@@ -438,12 +447,13 @@ def _sender(tied: TiedStream, by_frame: dict[int, _Offer],
     return None
 
 
-def _side_hosts(facts: CallFacts, offers: list[_Offer]) -> dict[Side, set[str]]:
+def _side_hosts(facts: CallFacts, caller: _Caller,
+                offers: list[_Offer]) -> dict[Side, set[str]]:
     """The addresses of each side: where its SIP came from, and what its SDPs announced."""
     found: dict[Side, set[str]] = {side: set() for side in Side}
-    found[Side.CALLER].add(_caller_address(facts).ip)
+    found[Side.CALLER].add(caller.address.ip)
     for message in facts.messages:
-        found[_side_of(message, facts)].add(message.src.ip)
+        found[caller.side(message)].add(message.src.ip)
     for side in Side:
         found[side] |= {a.ip for a in _announced(offers, side)}
     return found
@@ -478,13 +488,13 @@ def _public_signalling(offers: Iterable[_Offer], side: Side) -> bool:
 
 def _destination(stream: Stream, receiver: Side | None, announced: dict[Side, set[Endpoint]],
                  sources: dict[Side, set[Endpoint]],
-                 signalling_public: dict[Side, bool]) -> Destination:
+                 offers: list[_Offer]) -> Destination:
     if receiver is None:
         return Destination.ANNOUNCED
     dst = stream.dst
     if dst in announced[receiver]:
-        behind_nat = (address_kind(dst.ip) == "private" and signalling_public[receiver]
-                      and address_kind(stream.src.ip) == "public")
+        behind_nat = (address_kind(dst.ip) == "private" and address_kind(stream.src.ip) == "public"
+                      and _public_signalling(offers, receiver))
         return Destination.PRIVATE if behind_nat else Destination.ANNOUNCED
     if dst in sources[receiver]:
         return Destination.LATCHED
@@ -574,32 +584,20 @@ def _score(stream: Stream, network_ms: float) -> quality.Score | None:
     return quality.score(stream.codec.key, stream.loss_percent, burst, delay)
 
 
-def _linked(streams: list[MediaStream], offers: list[_Offer]) -> tuple[MediaStream, ...]:
-    """Fill in what needs the other streams: the SSRC a stream took over from without an SDP
-    in between, and the loss on the hop upstream of each."""
-    sdp_times = sorted(o.message.ts_ns for o in offers)
-    done = []
-    for index, current in enumerate(streams):
-        follows = None
-        for earlier in reversed(streams[:index]):
-            same_path = (earlier.stream.src, earlier.stream.dst) == (
-                current.stream.src, current.stream.dst)
-            if same_path and earlier.stream.ssrc != current.stream.ssrc:
-                quiet = not any(earlier.stream.last_ns <= t <= current.stream.first_ns
-                                for t in sdp_times)
-                follows = earlier.stream.ssrc if quiet else None
-                break
-        upstream = _upstream(current, streams)
-        dropped = _capture_dropped(current, streams)
-        done.append(replace(current, follows_ssrc=follows, upstream_loss_percent=upstream,
-                            capture_dropped=dropped))
-    return tuple(done)
+def _follows(stream: Stream, earlier: list[_Placed], sdp_times: list[int]) -> int | None:
+    """The SSRC this stream took over from on the same path with no SDP in between."""
+    for before in reversed(earlier):
+        if (before.stream.src, before.stream.dst) == (stream.src, stream.dst) and (
+                before.stream.ssrc != stream.ssrc):
+            quiet = not any(before.stream.last_ns <= t <= stream.first_ns for t in sdp_times)
+            return before.stream.ssrc if quiet else None
+    return None
 
 
-def _capture_dropped(current: MediaStream, streams: list[MediaStream]) -> int:
+def _capture_dropped(current: _Placed, streams: list[_Placed]) -> int:
     """Packets lost in gaps of at least ``MIN_CAPTURE_GAP_S`` that a stream of the other
     direction has at the same time (each gap covering most of the other)."""
-    if current.sender is None:
+    if current.sender is None or not current.stream.outages:
         return 0
     others = [o for s in streams if s.sender is current.sender.other
               for o in s.stream.outages if o.seconds >= MIN_CAPTURE_GAP_S]
@@ -613,7 +611,7 @@ def _same_moment(one: Outage, other: Outage) -> bool:
     return overlap * 2 >= max(one.end_ns - one.start_ns, other.end_ns - other.start_ns)
 
 
-def _upstream(current: MediaStream, streams: list[MediaStream]) -> float | None:
+def _upstream(current: _Placed, streams: list[_Placed]) -> float | None:
     """The caller's audio flows hop 0, 1, ...; the callee's the other way round."""
     if current.sender is None:
         return None

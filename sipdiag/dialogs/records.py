@@ -8,7 +8,7 @@ grow with the messages of calls that are over.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from sipdiag.dialogs.calls import Call, Exchange, Leg, Retransmissions, SdpSide, Timings
 from sipdiag.dialogs.ladder import Arrow, ladder_of
@@ -118,8 +118,8 @@ def _without_timelines(media: CallMedia) -> CallMedia:
     """What a report that draws no timeline needs (the per-second figures go)."""
     if all(s.stream.timeline is None for s in media.streams):
         return media
-    streams = tuple(replace(s, stream=replace(s.stream, timeline=None)) for s in media.streams)
-    return replace(media, streams=streams)
+    streams = tuple(s._replace(stream=s.stream._replace(timeline=None)) for s in media.streams)
+    return media._replace(streams=streams)
 
 
 def exchange_record(exchange: Exchange, *, ladder: bool = False) -> ExchangeRecord:

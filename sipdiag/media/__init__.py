@@ -14,5 +14,8 @@ VLANs, tunnels and several files work for media as for SIP):
 - ``quality``: the ITU-T G.107 E-model's MOS;
 - ``model``: what is handed up (``CapturedMedia``).
 
-No I/O: payloads come in, records go out.
+No I/O: payloads come in, records go out. The records that travel with a finished call
+(``Stream`` and what it holds, and ``dialogs.media``'s reading of them) are NamedTuples: every
+call is pickled to the spool and back, and a NamedTuple pickles as its values alone, five times
+smaller and faster than a dataclass (which pickles the name of every field).
 """

@@ -9,7 +9,7 @@ its 16-bit value (for a WAV file).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from sipdiag.sip.sdp import STATIC_PAYLOAD_TYPES
 
@@ -20,8 +20,7 @@ CN_STATIC_TYPES = frozenset({13, 19})
 PCMU, PCMA = "PCMU", "PCMA"
 
 
-@dataclass(frozen=True, slots=True)
-class Codec:
+class Codec(NamedTuple):
     name: str
     """The encoding name as the SDP writes it (``PCMU``, ``opus``), or ``""`` if unknown."""
     clock_rate: int
@@ -90,11 +89,11 @@ digital silence of a muted or idle source (μ-law 0xFF/0x7F, A-law 0xD5/0x55) an
 steps around it. Room noise from a live microphone is louder than this."""
 
 
-def _silent_table(linear: tuple[int, ...]) -> bytes:
-    """Translate table: 0 for a silent sample, 1 for any other (``max`` of the translated
-    payload says whether the packet held any sound, at C speed)."""
-    return bytes(0 if abs(sample) <= SILENT_PEAK else 1 for sample in linear)
+def _silent_codes(linear: tuple[int, ...]) -> bytes:
+    """The byte values of silent samples: a payload from which ``bytes.translate`` deletes
+    them all and leaves nothing had no sound (found at C speed)."""
+    return bytes(code for code, sample in enumerate(linear) if abs(sample) <= SILENT_PEAK)
 
 
-SILENT_SAMPLES = {PCMU: _silent_table(ULAW_LINEAR), PCMA: _silent_table(ALAW_LINEAR)}
+SILENT_SAMPLES = {PCMU: _silent_codes(ULAW_LINEAR), PCMA: _silent_codes(ALAW_LINEAR)}
 LINEAR = {PCMU: ULAW_LINEAR, PCMA: ALAW_LINEAR}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 from sipdiag.media.rtcp import RtcpItem
 from sipdiag.media.stream import Stream
@@ -26,8 +27,7 @@ class Tie(Enum):
     """No SDP of the capture announced it: found by its shape, tied by its hosts and time."""
 
 
-@dataclass(frozen=True, slots=True)
-class Announcement:
+class Announcement(NamedTuple):
     """The SDP that announced the address a stream was tied by."""
 
     frame: int

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from sipdiag.media.codecs import (
     CN_STATIC_TYPES,
@@ -34,15 +34,13 @@ MAX_DROPOUT = 3000
 """A jump forward of more sequence numbers than this is a restart, not a loss (RFC 3550 A.1)."""
 MAX_MISORDER = 100
 """A packet this many numbers behind the highest is late; further behind, a restart."""
-DUPLICATE_WINDOW = 4096
 OUTAGES_KEPT = 64
 NS_PER_SECOND = 1_000_000_000
 DTMF_EVENTS = "0123456789*#ABCD"
 FLASH_EVENT = 16
 
 
-@dataclass(frozen=True, slots=True)
-class Dtmf:
+class Dtmf(NamedTuple):
     """A telephone event (RFC 4733): the key, and where it started and how long it lasted."""
 
     event: str
@@ -53,8 +51,7 @@ class Dtmf:
     """The longest duration its packets gave (RFC 4733 2.5.1.3), in the event's clock."""
 
 
-@dataclass(frozen=True, slots=True)
-class Timeline:
+class Timeline(NamedTuple):
     """Per second of the stream, from its first packet: packets, packets found missing, and the
     largest jitter (ms)."""
 
@@ -63,8 +60,7 @@ class Timeline:
     jitter_ms: tuple[float, ...]
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Outage:
+class Outage(NamedTuple):
     """A stretch with packets missing: from the packet before the gap to the one after it."""
 
     start_ns: int
@@ -78,8 +74,7 @@ class Outage:
         return (self.end_ns - self.start_ns) / NS_PER_SECOND
 
 
-@dataclass(frozen=True, slots=True)
-class Stream:
+class Stream(NamedTuple):
     """What one RTP stream did, as seen at the capture point."""
 
     src: Endpoint
@@ -147,7 +142,6 @@ class StreamStats:
         "_audio_arrival",
         "_base",
         "_codecs",
-        "_dup",
         "_event",
         "_event_clock",
         "_events",
@@ -156,11 +150,15 @@ class StreamStats:
         "_last_arrival",
         "_last_nominal",
         "_max",
+        "_missing",
         "_outages",
         "_pt",
         "_pt_kind",
         "_rate",
+        "_regular",
         "_restart",
+        "_run_start",
+        "_seen_early",
         "_silence",
         "_timeline",
         "comfort_noise",
@@ -206,22 +204,33 @@ class StreamStats:
         not count them as received)."""
         self._base = self._max = 0
         """Extended sequence numbers (RFC 3550 A.1) of the first and the highest packet."""
+        self._missing: set[int] = set()
+        """Numbers a gap skipped, within ``MAX_MISORDER`` of the highest: one that comes
+        later is late; any other number behind the highest is a duplicate."""
+        self._seen_early: set[int] | None = None
+        """Numbers below the first packet's that came late (each counts once)."""
         self._gap: tuple[int, int, Outage | None] = (0, 0, None)
         """The latest gap: (first missing extended number, how many still missing, its
         outage)."""
         self._outages: list[Outage] = []
         self._restart = -1
         self.first_frame = self.last_frame = self.first_ns = self.last_ns = 0
-        self._dup = bytearray(DUPLICATE_WINDOW)
         self._first_ts = -1
         self._last_arrival = self._audio_arrival = 0
         self._last_nominal = 0.0
         self._after_cn = False
+        self._regular = False
+        """The last packet was audio of a known clock, timed in full: the next one, if it is
+        the next number with the same payload type and no marker, may take the short path
+        (which leaves ``_last_arrival`` and ``_audio_arrival`` to ``_settle``)."""
         self.jitter = self.jitter_max = self.jitter_mean = 0.0
         self.delta_max = -1.0
         self.delta_max_frame = self.delta_max_ns = 0
         self.payload_types: dict[int, int] = {}
+        """Packets of each payload type but the current one's run (see ``_run_start``)."""
         self._pt = -1
+        self._run_start = 0
+        """The packet count when the current payload type's run began."""
         self._pt_kind = ""
         self._rate = 0
         """The clock rate of the current payload type in units per millisecond."""
@@ -238,23 +247,56 @@ class StreamStats:
     def add(self, frame: int, ts_ns: int, payload_type: int, marker: int, seq: int,
             rtp_ts: int, payload: bytes, header: int) -> None:
         """One packet: its frame and arrival time, header fields, the datagram and where its
-        payload starts (``header``: the length of the RTP header)."""
+        payload starts (``header``: the length of the RTP header).
+
+        The short path is the common packet, the next audio packet after a regular one; it
+        does what ``_add`` and ``_timing`` would do for it, with nothing to decide."""
+        if (self._regular and payload_type == self._pt and not marker
+                and (seq - self._max) & 0xFFFF == 1):
+            offset = (rtp_ts - self._first_ts) & 0xFFFFFFFF
+            if offset < 0x80000000:
+                self._max += 1
+                delta = (ts_ns - self.last_ns) / 1e6
+                self.last_frame, self.last_ns = frame, ts_ns
+                count = self.packets
+                self.packets = count + 1
+                nominal = offset / self._rate
+                jitter = self.jitter = (15 * self.jitter
+                                        + abs(delta - (nominal - self._last_nominal))) / 16
+                self._last_nominal = nominal
+                self.timed += 1
+                if delta > self.delta_max:
+                    self.delta_max, self.delta_max_frame, self.delta_max_ns = delta, frame, ts_ns
+                self.jitter_mean = (self.jitter_mean * (count - 1) + jitter) / count
+                if jitter > self.jitter_max:
+                    self.jitter_max = jitter
+                silent = self._silence
+                if silent is not None and not payload[header:].translate(None, silent):
+                    self.silent += 1
+                return
+        self._add(frame, ts_ns, payload_type, marker, seq, rtp_ts, payload, header)
+
+    def _settle(self) -> None:
+        """Store the arrivals the short path leaves alone (while regular, both are the last
+        packet's) before anything else reads them."""
+        if self._regular:
+            self._last_arrival = self._audio_arrival = self.last_ns
+            self._regular = False
+
+    def _add(self, frame: int, ts_ns: int, payload_type: int, marker: int, seq: int,
+             rtp_ts: int, payload: bytes, header: int) -> None:
+        self._settle()
         self.packets += 1
         previous_ns = self.last_ns
         self.last_frame, self.last_ns = frame, ts_ns
         if payload_type != self._pt:
             self._payload_type(payload_type)
-        self.payload_types[payload_type] += 1
         if marker:
             self.markers += 1
         if self._timeline is not None:
             self._count_now(ts_ns)
         if self.packets == 1:
             self._first(frame, ts_ns, seq)
-            new = True
-        elif (seq - self._max) & 0xFFFF == 1:
-            self._max += 1
-            self._dup[self._max % DUPLICATE_WINDOW] = _mark(self._max)
             new = True
         else:
             new = self._sequence(seq, frame, ts_ns, previous_ns)
@@ -266,50 +308,68 @@ class StreamStats:
         if kind:
             self.comfort_noise += 1
             return
-        table = self._silence
-        if new and table is not None and not max(payload[header:].translate(table), default=1):
+        silent = self._silence
+        if new and silent is not None and not payload[header:].translate(None, silent):
             self.silent += 1
+        self._regular = (self._rate > 0 and self._timeline is None
+                         and self._last_arrival == self._audio_arrival == ts_ns)
 
     def _first(self, frame: int, ts_ns: int, seq: int) -> None:
         self.first_frame, self.first_ns = frame, ts_ns
         self._base = self._max = 65536 + seq  # room below for packets that come late
-        self._dup[self._max % DUPLICATE_WINDOW] = _mark(self._max)
 
     def _sequence(self, seq: int, frame: int, ts_ns: int, previous_ns: int) -> bool:
-        """Anything but the next number; True if the packet had not been seen before."""
+        """A packet after the first; True if it had not been seen before."""
         step = (seq - self._max) & 0xFFFF
+        if step == 1:
+            self._max += 1
+            return True
         if step == 0:
             self.duplicates += 1
             return False
         if step < MAX_DROPOUT:  # a gap: step - 1 packets missing (or yet to come, late)
-            outage = Outage(previous_ns, ts_ns, step - 1, frame)
-            self._gap = (self._max + 1, step - 1, outage)
-            self._max += step
-            self._dup[self._max % DUPLICATE_WINDOW] = _mark(self._max)
-            self.loss_bursts += 1
-            self._lost_now(step - 1, ts_ns)
-            self._outage(outage)
+            self._skip(step - 1, Outage(previous_ns, ts_ns, step - 1, frame))
             return True
         if step > 0x10000 - MAX_MISORDER:
             return self._late(self._max - (0x10000 - step), ts_ns)
         return self._jump(seq)
 
+    def _skip(self, missing: int, outage: Outage) -> None:
+        """A gap of ``missing`` numbers before this packet."""
+        first = self._max + 1
+        self._max += missing + 1
+        floor = self._max - MAX_MISORDER
+        self._missing = {n for n in self._missing if n >= floor}
+        self._missing.update(range(max(first, floor), self._max))
+        self._gap = (first, missing, outage)
+        self.loss_bursts += 1
+        self._lost_over(outage)
+        self._outage(outage)
+
     def _late(self, extended: int, ts_ns: int) -> bool:
         """A packet behind the highest: a duplicate if seen before, else one that was late."""
-        slot = extended % DUPLICATE_WINDOW
-        if self._dup[slot] == _mark(extended):
+        if extended < self._base:
+            early = self._seen_early = self._seen_early or set()
+            if extended in early:
+                self.duplicates += 1
+                return False
+            early.add(extended)
+        elif extended in self._missing:
+            self._missing.discard(extended)
+        else:
             self.duplicates += 1
             return False
-        self._dup[slot] = _mark(extended)
         self.out_of_order += 1
-        self._lost_now(-1, ts_ns)
         first, missing, outage = self._gap
         if missing and first <= extended < first + missing:
+            self._found_late(extended - first, outage, ts_ns)
             self._gap = (first, missing - 1, outage)
             if missing == 1:
                 self.loss_bursts -= 1  # the gap was a reordering, not a loss
                 if outage in self._outages:
                     self._outages.remove(outage)
+        else:
+            self._found_late(-1, None, ts_ns)
         return True
 
     def _outage(self, outage: Outage) -> None:
@@ -333,26 +393,10 @@ class StreamStats:
             return True
         self.expected_before += self._max - self._base + 1
         self._base, self._max = 65536 + seq - 1, 65536 + seq  # the stray packet began it
-        self._dup = bytearray(DUPLICATE_WINDOW)
-        for extended in (self._base, self._max):
-            self._dup[extended % DUPLICATE_WINDOW] = _mark(extended)
+        self._missing, self._seen_early = set(), None
         self._restart = -1
         self.strays -= 1  # the stray packet was the first of the new numbering
         return True
-
-    def _count_now(self, ts_ns: int) -> None:
-        assert self._timeline is not None
-        packets = self._timeline[0]
-        second = (ts_ns - (self.first_ns or ts_ns)) // NS_PER_SECOND
-        _grow(packets, second)
-        packets[second] += 1
-
-    def _lost_now(self, count: int, ts_ns: int) -> None:
-        timeline = self._timeline
-        if timeline is not None:
-            second = (ts_ns - self.first_ns) // NS_PER_SECOND
-            _grow(timeline[1], second)
-            timeline[1][second] += count
 
     def _timing(self, frame: int, ts_ns: int, rtp_ts: int, excluded: bool) -> None:
         """Delta and interarrival jitter as Wireshark's RTP analysis computes them: J += (|D| -
@@ -397,12 +441,48 @@ class StreamStats:
             if self._timeline is not None:
                 self._jitter_now(ts_ns, jitter)
 
+    # -- the timeline --------------------------------------------------------------------
+
+    def _second(self, ts_ns: int) -> int:
+        return (ts_ns - self.first_ns) // NS_PER_SECOND
+
+    def _count_now(self, ts_ns: int) -> None:
+        assert self._timeline is not None
+        packets = self._timeline[0]
+        second = (ts_ns - (self.first_ns or ts_ns)) // NS_PER_SECOND
+        _grow(packets, second)
+        packets[second] += 1
+
     def _jitter_now(self, ts_ns: int, jitter: float) -> None:
         assert self._timeline is not None
         values = self._timeline[2]
-        second = (ts_ns - self.first_ns) // NS_PER_SECOND
+        second = self._second(ts_ns)
         _grow(values, second)
         values[second] = max(values[second], jitter)
+
+    def _lost_over(self, outage: Outage) -> None:
+        """The packets of a gap, each lost in the second it was due: spread evenly over the
+        gap, as they were sent at a steady pace."""
+        if self._timeline is None:
+            return
+        lost = self._timeline[1]
+        for n in range(1, outage.lost + 1):
+            second = self._second(_due(outage, n - 1))
+            _grow(lost, second)
+            lost[second] += 1
+
+    def _found_late(self, index: int, outage: Outage | None, ts_ns: int) -> None:
+        """A packet counted lost came after all: taken back from the second it was due in
+        (that of the latest gap), or else from the latest second before it that lost one."""
+        if self._timeline is None:
+            return
+        lost = self._timeline[1]
+        second = min(self._second(ts_ns if outage is None else _due(outage, index)),
+                     len(lost) - 1)
+        while second > 0 and lost[second] <= 0:
+            second -= 1
+        if second >= 0 and lost[second] > 0:
+            lost[second] -= 1
 
     # -- payload types, comfort noise, telephone events ----------------------------------
 
@@ -410,14 +490,29 @@ class StreamStats:
         """A new SDP of the call (a re-INVITE) named the payload types anew."""
         if codecs is not self._codecs:
             self._codecs = codecs
-            self._pt = -1  # looked up again at the next packet
+            self._settle()
+            if self._pt >= 0:
+                self._describe(self._pt)
 
     def _codec(self, payload_type: int) -> Codec:
         return self._codecs.get(payload_type) or static_codec(payload_type)
 
     def _payload_type(self, payload_type: int) -> None:
+        """A packet of another payload type than the one before: the run of that one ends
+        (``payload_types`` keeps the order in which types first came)."""
+        self._count_run(self.packets - 1)  # this packet is the new run's first
         self.payload_types.setdefault(payload_type, 0)
-        self._pt = payload_type
+        self._pt, self._run_start = payload_type, self.packets - 1
+        self._describe(payload_type)
+
+    def _count_run(self, until: int) -> None:
+        """Count the packets of the current payload type's run up to the ``until``-th."""
+        if self._pt >= 0:
+            self.payload_types[self._pt] += until - self._run_start
+            self._run_start = until
+
+    def _describe(self, payload_type: int) -> None:
+        """What the payload type is: audio of a clock, comfort noise or telephone events."""
         codec = self._codec(payload_type)
         if codec.key == TELEPHONE_EVENT.upper():
             self._pt_kind = TELEPHONE_EVENT
@@ -460,6 +555,8 @@ class StreamStats:
         return self.expected_before + self._max - self._base + 1 if self.packets else 0
 
     def result(self) -> Stream:
+        self._settle()
+        self._count_run(self.packets)
         self._close_event()
         expected = self.expected
         unique = self.packets - self.duplicates - self.strays
@@ -486,14 +583,14 @@ class StreamStats:
             events=tuple(self._events), event_packets=self.event_packets,
             encrypted=self.encrypted,
             timeline=None if timeline is None else Timeline(
-                tuple(timeline[0]), tuple(timeline[1]), tuple(round(j, 3) for j in timeline[2])),
+                tuple(timeline[0]), tuple(timeline[1]),
+                tuple(round(j, 3) for j in timeline[2])),
         )
 
 
-def _mark(extended: int) -> int:
-    """What the duplicate window holds for an extended number: which lap of the window it is
-    on (1-255), so that a number one lap apart is not taken for it."""
-    return 1 + (extended // DUPLICATE_WINDOW) % 255
+def _due(outage: Outage, index: int) -> int:
+    """When the ``index``-th packet missing in a gap was due, the gap's packets evenly spaced."""
+    return outage.start_ns + (outage.end_ns - outage.start_ns) * (index + 1) // (outage.lost + 1)
 
 
 def _grow(values: array[int] | array[float], index: int) -> None:

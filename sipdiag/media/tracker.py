@@ -56,6 +56,9 @@ from sipdiag.sip.sdp import Media
 CALL_METHODS = frozenset({"INVITE", "ACK", "BYE", "CANCEL", "PRACK", "UPDATE"})
 """The methods of an INVITE call (RFC 3261, 3262, 3311): the messages that set up media."""
 SWEEP_NS = 1_000_000_000
+"""How often orphans are checked for going quiet."""
+EXPIRY_NS = 10_000_000_000
+"""How often idle flows and old spans are looked for (each a pass over all of them)."""
 ORPHAN_QUIET_NS = 5_000_000_000
 """An orphan stream silent this long is over: it is tied to its call, or given up."""
 ORPHAN_SLACK_NS = 2_000_000_000
@@ -128,15 +131,18 @@ class _Flow:
 
     Usually one call has the flow; two have it when the same address is announced by two
     calls that are both up (the two legs of a back-to-back user agent that let the media flow
-    directly between the phones): then both get the same streams."""
+    directly between the phones): then both get the same streams, each call with its own
+    SDP's announcement. An orphan has a store and no binding."""
 
-    __slots__ = ("_binding", "_key", "_stores", "_tie", "_timeline", "_tracker", "current",
-                 "last_ns", "rtcp_only", "ssrc")
+    __slots__ = ("_announcements", "_binding", "_key", "_stores", "_tie", "_timeline",
+                 "_tracker", "current", "last_ns", "rtcp_only", "ssrc")
 
     def __init__(self, tracker: MediaTracker, key: Key, stores: tuple[_CallStore, ...],
-                 binding: Binding | None, tie: Tie) -> None:
+                 bindings: tuple[Binding, ...], tie: Tie) -> None:
         self._tracker, self._key, self._stores = tracker, key, stores
+        binding = bindings[0] if bindings else None
         self._binding, self._tie = binding, tie
+        self._announcements = tuple(b.announcement for b in bindings) or (None,)
         self._timeline = tracker.timelines
         self.rtcp_only = binding is not None and binding.rtcp
         self.current: StreamStats | None = None
@@ -147,21 +153,16 @@ class _Flow:
 
     def packet(self, frame: int, ts_ns: int, payload: bytes) -> bool:
         self.last_ns = ts_ns
-        if len(payload) < 8 or payload[0] & 0xC0 != 0x80:
-            self._not_rtp(frame, payload)
-            return True
-        if self.rtcp_only or 192 <= payload[1] <= 223:  # RFC 5761 section 4
-            self._rtcp(frame, ts_ns, payload)
-            return True
-        if len(payload) < 12:
-            self._malformed(frame, f"RTP of {len(payload)} bytes, shorter than its header")
+        if (len(payload) < 12 or payload[0] & 0xC0 != 0x80 or self.rtcp_only
+                or 192 <= payload[1] <= 223):  # RFC 5761 section 4: RTCP beside RTP
+            self._not_rtp(frame, ts_ns, payload)
             return True
         first, second_byte, seq, rtp_ts, ssrc = _RTP.unpack_from(payload)
         stream = self.current
         if ssrc != self.ssrc or stream is None:
             stream = self._stream(ssrc)
-        header = 12 + ((first & 0x0F) << 2)
-        if first & 0x10 or header > len(payload):
+        header = 12
+        if first & 0x1F:  # CSRCs or an extension
             header = rtp_header_length(payload)
             if not header:
                 self._malformed(frame, f"RTP header longer than the packet ({len(payload)} "
@@ -170,6 +171,15 @@ class _Flow:
         stream.add(frame, ts_ns, second_byte & 0x7F, second_byte & 0x80, seq, rtp_ts, payload,
                    header)
         return True
+
+    def _not_rtp(self, frame: int, ts_ns: int, payload: bytes) -> None:
+        """RTCP, or a packet too short or of another version than RTP's."""
+        if len(payload) < 8 or payload[0] & 0xC0 != 0x80:
+            self._not_media(frame, payload)
+        elif self.rtcp_only or 192 <= payload[1] <= 223:
+            self._rtcp(frame, ts_ns, payload)
+        else:
+            self._malformed(frame, f"RTP of {len(payload)} bytes, shorter than its header")
 
     def _stream(self, ssrc: int) -> StreamStats:
         """The stream of this SSRC, shared by every call of the flow."""
@@ -184,13 +194,13 @@ class _Flow:
             found = StreamStats(src, dst, ssrc, codecs, encrypted, self._timeline)
         else:
             found.use_codecs(codecs)
-        for store in self._stores:
+        for store, announcement in zip(self._stores, self._announcements, strict=True):
             if key not in store.streams:
-                store.streams[key] = (found, self._tie, binding.announcement if binding else None)
+                store.streams[key] = (found, self._tie, announcement)
         self.current, self.ssrc = found, ssrc
         return found
 
-    def _not_rtp(self, frame: int, payload: bytes) -> None:
+    def _not_media(self, frame: int, payload: bytes) -> None:
         """RFC 7983: STUN (0-3), ZRTP (16-19), DTLS (20-63) and TURN channels (64-79) share the
         port with RTP in WebRTC; anything else here is a broken packet."""
         if payload and payload[0] < 80:
@@ -292,11 +302,29 @@ class _Claimed:
 class _NotMedia:
     """UDP that is not media (or not yet shown to be): passed on to whoever wants it."""
 
-    __slots__ = ("candidate", "last_ns")
+    __slots__ = ("_key", "_tracker", "candidate", "last_ns")
 
-    def __init__(self, candidate: Candidate | None) -> None:
-        self.candidate = candidate
+    def __init__(self, tracker: MediaTracker, key: Key) -> None:
+        self._tracker, self._key = tracker, key
+        self.candidate: Candidate | None = Candidate()
         self.last_ns = 0
+
+    def packet(self, frame: int, ts_ns: int, payload: bytes) -> bool:
+        """False for a packet that is not media; a candidate's packets are held back (True)
+        until its shape is clear, and replayed to the flow it becomes."""
+        self.last_ns = ts_ns
+        candidate = self.candidate
+        if candidate is None:
+            return False
+        shape = candidate.offer(frame, ts_ns, payload)
+        if shape is Shape.PENDING:
+            return True
+        if shape is Shape.NOT_MEDIA:
+            if candidate.given_up:
+                self.candidate = None
+            return False
+        self._tracker.found_orphan(self._key, candidate, shape)
+        return True
 
 
 Handler = _Flow | _Other | _Passed | _Claimed | _NotMedia
@@ -334,7 +362,7 @@ class MediaTracker:
         """Every address and port SIP was seen on."""
         self.late_packets = 0
         """Packets of calls already over (after their linger time)."""
-        self._swept = 0
+        self._swept = self._expired = 0
 
 
     # -- SIP --------------------------------------------------------------------------------
@@ -388,11 +416,12 @@ class MediaTracker:
         for index, media in enumerate(sdp.media):
             if media.port == 0:
                 continue  # a stream turned off (RFC 3264 8.2)
+            codecs = codec_map(media.codecs) if owned else {}  # another process reads it
             for address, rtcp, candidate in _addresses(media):
                 announcement = Announcement(message.frame, message.ts_ns, message.src, address,
                                             index, media.kind, candidate)
-                binding = Binding(call_id, owned, announcement, codec_map(media.codecs),
-                                  media.encrypted, rtcp, media.is_rtp)
+                binding = Binding(call_id, owned, announcement, codecs, media.encrypted, rtcp,
+                                  media.is_rtp)
                 self._bind(address, binding)
                 span.media_hosts.add(address.ip)
                 if address.ip not in span.hosts:
@@ -428,12 +457,9 @@ class MediaTracker:
     def datagram(self, frame: int, ts_ns: int, src: Endpoint, dst: Endpoint,
                  payload: bytes) -> bool:
         """A UDP payload that is not SIP; True if it was media (taken)."""
-        key = (src, dst)
-        handler = self._flows.get(key)
+        handler = self._flows.get((src, dst))
         if handler is None:
-            handler = self._new_flow(key)
-        if isinstance(handler, _NotMedia):
-            return self._not_media(handler, key, frame, ts_ns, payload)
+            handler = self._new_flow((src, dst))
         return handler.packet(frame, ts_ns, payload)
 
     def _new_flow(self, key: Key) -> Handler:
@@ -445,14 +471,14 @@ class MediaTracker:
         if not self._on_signalling_port(src, dst):
             self.udp_hosts.update((src.ip, dst.ip))
         if not bindings:
-            handler = _NotMedia(Candidate())
+            handler = _NotMedia(self, key)
         else:
             mine = [b for b in bindings if b.owned and b.call_id not in self._claimed]
             if mine and not mine[0].rtp:
                 handler = _Other(tuple(self._store(b.call_id) for b in mine))
             elif mine:
                 stores = tuple(self._store(b.call_id) for b in mine)
-                handler = _Flow(self, key, stores, mine[0], tie)
+                handler = _Flow(self, key, stores, tuple(mine), tie)
             elif any(b.owned for b in bindings):
                 handler = _Claimed(self)
             else:
@@ -473,27 +499,15 @@ class MediaTracker:
             store = self._calls[call_id] = _CallStore()
         return store
 
-    def _not_media(self, handler: _NotMedia, key: Key, frame: int, ts_ns: int,
-                   payload: bytes) -> bool:
-        handler.last_ns = ts_ns
-        candidate = handler.candidate
-        if candidate is None:
-            return False
-        shape = candidate.offer(frame, ts_ns, payload)
-        if shape is Shape.PENDING:
-            return True  # held back: it may yet turn out to be RTP
-        if shape is Shape.NOT_MEDIA:
-            if candidate.given_up:
-                handler.candidate = None
-            return False
+    def found_orphan(self, key: Key, candidate: Candidate, shape: Shape) -> None:
+        """A flow no SDP named turned out to be RTP or RTCP: an orphan, fed what was held."""
         store = _CallStore()
-        flow = _Flow(self, key, (store,), None, Tie.HEURISTIC)
+        flow = _Flow(self, key, (store,), (), Tie.HEURISTIC)
         flow.rtcp_only = shape is Shape.RTCP
         self._flows[key] = flow
         self._orphans[key] = (flow, store)
         for held in candidate.packets:
             flow.packet(*held)
-        return True
 
     def unreachable(self, frame: int, ts_ns: int, reporter: str, src: Endpoint, dst: Endpoint,
                     reason: str) -> None:
@@ -539,6 +553,12 @@ class MediaTracker:
         for key, (flow, _) in list(self._orphans.items()):
             if now - flow.last_ns >= ORPHAN_QUIET_NS:
                 self._orphan_over(key)
+        if now - self._expired >= EXPIRY_NS:
+            self._expire(now)
+
+    def _expire(self, now: int) -> None:
+        """Forget flows of no call idle for ``IDLE_FLOW_NS`` and spans ``SPAN_KEEP_NS`` old."""
+        self._expired = now
         for key, handler in list(self._flows.items()):
             if not isinstance(handler, _Flow) and now - handler.last_ns >= IDLE_FLOW_NS:
                 self._forget_flow(key)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 from sipdiag.dialogs.calls import Call, Exchange
 from sipdiag.rules import checks, matcher, media
@@ -25,16 +26,28 @@ class Engine:
 
     def evaluate(self, subject: Call | Exchange) -> list[Finding]:
         """The findings of every rule, most severe first, then in frame order."""
-        kind = "call" if isinstance(subject, Call) else "exchange"
+        rules = self._call_rules if isinstance(subject, Call) else self._exchange_rules
         story = matcher.story_of(subject)
         findings = [
             finding
-            for rule in self.rules.rules
-            if rule.applies_to(kind)
+            for rule in rules
             for finding in _findings(rule, subject, self._hits(rule, story))
         ]
         return sorted(findings, key=lambda f: (-severity_rank(f.severity), f.first_frame,
                                                f.rule.id))
+
+    @cached_property
+    def _call_rules(self) -> tuple[Rule, ...]:
+        return tuple(rule for rule in self.rules.rules if rule.applies_to("call"))
+
+    @cached_property
+    def _exchange_rules(self) -> tuple[Rule, ...]:
+        return tuple(rule for rule in self.rules.rules if rule.applies_to("exchange"))
+
+    @cached_property
+    def _media_matchers(self) -> dict[str, media.MediaMatcher]:
+        return {rule.id: media.matcher(rule.media, rule.params)
+                for rule in self.rules.rules if rule.media is not None}
 
     def _hits(self, rule: Rule, story: matcher.Story) -> Iterator[Hit]:
         subject = story.subject
@@ -43,14 +56,14 @@ class Engine:
             return checks.CHECKS[rule.check].run(subject, rule.params, self.catalog)
         if rule.media is not None:
             assert isinstance(subject, Call)
-            return media.find(rule.media, subject, rule.params)
+            return self._media_matchers[rule.id].find(subject)
         return matcher.find(rule.steps, story)
 
 
 def _findings(rule: Rule, subject: Call | Exchange, hits: Iterable[Hit]) -> list[Finding]:
     merged: dict[tuple[object, ...], Finding] = {}
-    call_frame = subject.messages[0].frame
     for hit in hits:
+        call_frame = subject.messages[0].frame
         key = () if rule.once else hit.key
         earlier = merged.get(key)
         if earlier is None:

@@ -291,34 +291,68 @@ def _last_frame(direction: Direction, media: CallMedia) -> int | None:
 
 # -- matching -----------------------------------------------------------------------------
 
-def find(pattern: MediaPattern, call: Call, params: Mapping[str, object]) -> Iterator[Hit]:
-    media = call.media
-    if media is None or not _meets(pattern.call, media, media, CALL_FACTS, params):
-        return
-    facts = FACTS[pattern.subject]
-    subjects: tuple[object, ...] = {
-        MediaSubject.CALL: (media,),
-        MediaSubject.DIRECTION: media.directions,
-        MediaSubject.STREAM: media.streams,
-    }[pattern.subject]
-    for subject in subjects:
-        if _meets(pattern.conditions, subject, media, facts, params):
-            yield _hit(pattern, subject, call, media, params)
+Test = Callable[[Any, CallMedia], bool]
 
 
-def _meets(conditions: tuple[MediaCondition, ...], subject: object, media: CallMedia,
-           facts: dict[str, Fact], params: Mapping[str, object]) -> bool:
-    return all(_holds(c, facts[c.fact].read(subject, media), params) for c in conditions)
+@dataclass(frozen=True)
+class MediaMatcher:
+    """A rule's media pattern with its parameters in place, its conditions made into one test
+    of the call's media and one of each direction or stream: built once when the rules are
+    loaded, run on every call."""
+
+    pattern: MediaPattern
+    params: Mapping[str, object]
+    call_test: Test
+    test: Test
+
+    def find(self, call: Call) -> Iterator[Hit]:
+        media = call.media
+        if media is None or not self.call_test(media, media):
+            return
+        subject = self.pattern.subject
+        subjects: tuple[object, ...] = (
+            (media,) if subject is MediaSubject.CALL
+            else media.directions if subject is MediaSubject.DIRECTION else media.streams)
+        for item in subjects:
+            if self.test(item, media):
+                yield _hit(self.pattern, item, call, media, self.params)
 
 
-def _holds(condition: MediaCondition, value: object, params: Mapping[str, object]) -> bool:
+def matcher(pattern: MediaPattern, params: Mapping[str, object]) -> MediaMatcher:
+    return MediaMatcher(
+        pattern, params,
+        _all([_test(c, CALL_FACTS, params) for c in pattern.call]),
+        _all([_test(c, FACTS[pattern.subject], params) for c in pattern.conditions]),
+    )
+
+
+def _all(tests: list[Test]) -> Test:
+    """One test that passes when every one of ``tests`` does (the first failing ends it)."""
+    if not tests:
+        return lambda *_: True
+    first, *rest = tests
+    if not rest:
+        return first
+    then = _all(rest)
+    return lambda subject, media: first(subject, media) and then(subject, media)
+
+
+def _test(condition: MediaCondition, facts: dict[str, Fact],
+          params: Mapping[str, object]) -> Test:
+    """A condition as a test of (subject, media). A number compares only with a number: a
+    fact the capture cannot give (None) meets no comparison."""
+    read = facts[condition.fact].read
     wanted = params[condition.param] if condition.param else condition.value
     if condition.comparison is Comparison.IS:
         allowed = wanted if isinstance(wanted, tuple) else (wanted,)
-        return value in allowed
-    if not isinstance(value, int | float) or not isinstance(wanted, int | float):
-        return False
-    return value > wanted if condition.comparison is Comparison.OVER else value < wanted
+        return lambda subject, media: read(subject, media) in allowed
+    if condition.comparison is Comparison.OVER:
+        return lambda subject, media: _number_over(read(subject, media), wanted)
+    return lambda subject, media: _number_over(wanted, read(subject, media))
+
+
+def _number_over(value: object, limit: object) -> bool:
+    return isinstance(value, int | float) and isinstance(limit, int | float) and value > limit
 
 
 def _hit(pattern: MediaPattern, subject: object, call: Call, media: CallMedia,

@@ -140,6 +140,43 @@ def test_the_timeline_puts_packets_and_losses_in_their_seconds() -> None:
     assert list(timeline.packets) == [50, 48, 49]
 
 
+def test_a_gap_loses_its_packets_in_the_seconds_they_were_due() -> None:
+    """Packets 45-54 (due at 0.90-1.08 s) are missing; the gap is found when packet 55 comes
+    at 1.10 s, yet five of them belong to second 0 and five to second 1."""
+    sent = [p for i, p in enumerate(regular(100)) if not 45 <= i <= 54]
+    stream = run(sent, timeline=True)
+    assert stream.timeline is not None and stream.lost == 10
+    assert list(stream.timeline.lost) == [5, 5]
+
+
+def test_a_late_packet_takes_its_loss_back_from_the_second_it_was_due() -> None:
+    """Packet 49 (due at 0.98 s) comes after packet 51, at 1.03 s: the gap counted it lost in
+    second 0, and its arrival in second 1 takes that back, never leaving a second below zero."""
+    sent = regular(100)
+    arrived = [*sent[:49], *sent[50:52], replace(sent[49], at_ms=1030.0), *sent[52:]]
+    stream = run(arrived, timeline=True)
+    assert stream.timeline is not None
+    assert (stream.lost, stream.out_of_order) == (0, 1)
+    assert list(stream.timeline.lost) == [0]
+
+
+@given(st.lists(st.tuples(st.integers(-3, 3), st.integers(-5, 5), st.sampled_from([0, 0, 0, 8, 13]),
+                          st.booleans()), min_size=2, max_size=80))
+def test_the_short_path_computes_what_the_full_path_does(changes: list) -> None:
+    """Timelines turn the short path off: every figure but the timeline must come out the
+    same with it as without it, whatever the order, timing, payload types and markers."""
+    sent, seq, at = [], 1000, 0.0
+    for step, wobble, pt, marker in changes:
+        seq += step
+        at += 20 + wobble
+        sent.append(Sent(seq, seq * 160, at, pt=pt, marker=marker))
+    fast, full = run(sent), run(sent, timeline=True)
+    assert fast == full._replace(timeline=None)
+    assert full.timeline is not None and min(full.timeline.lost, default=0) >= 0
+    if min(p.seq for p in sent) == sent[0].seq:  # (one before the first is not "expected")
+        assert sum(full.timeline.lost) == full.lost
+
+
 @given(st.lists(st.integers(0, 59), min_size=1, max_size=120), st.integers(0, 65_535))
 def test_counts_add_up_whatever_the_order(arrival: list[int], seq0: int) -> None:
     """Invariant: any arrival order of copies of 60 packets gives lost + distinct = expected,

@@ -4,6 +4,8 @@ used again, shared by the legs of a B2BUA, passed to other processes, refused by
 
 from __future__ import annotations
 
+import pytest
+
 from sipdiag.media.model import Tie
 from sipdiag.media.rtcp import ReportBlock
 from sipdiag.media.tracker import MediaTracker
@@ -109,11 +111,24 @@ def test_two_calls_up_at_once_with_one_address_share_its_stream() -> None:
     """A B2BUA that moved the media to flow between the phones: both legs announce the
     phones' addresses within moments, and both legs carry that audio."""
     feed = Feed()
-    feed.call("leg-a")
-    feed.call("leg-b")
+    feed.call("leg-a")  # frames 1 and 2: BOB announced in the 200 at frame 2
+    feed.call("leg-b")  # frames 3 and 4
     feed.rtp(ALICE, BOB, 5)
-    assert [s.stream.packets for s in feed.tracker.claim("leg-a").streams] == [5]
-    assert [s.stream.packets for s in feed.tracker.claim("leg-b").streams] == [5]
+    (a,), (b,) = feed.tracker.claim("leg-a").streams, feed.tracker.claim("leg-b").streams
+    assert (a.stream.packets, b.stream.packets) == (5, 5)
+    assert a.announcement is not None and b.announcement is not None
+    assert (a.announcement.frame, b.announcement.frame) == (2, 4)  # each leg's own SDP
+
+
+@pytest.mark.parametrize("owner", ["leg-a", "leg-b"])
+def test_a_shared_stream_is_the_same_whichever_process_owns_each_leg(owner: str) -> None:
+    one = Feed()
+    split = Feed(owns=lambda call_id: call_id == owner)
+    for feed in (one, split):
+        feed.call("leg-a")
+        feed.call("leg-b")
+        feed.rtp(ALICE, BOB, 5)
+    assert split.tracker.claim(owner) == one.tracker.claim(owner)
 
 
 def test_another_processes_calls_are_taken_and_not_kept() -> None:

@@ -361,8 +361,9 @@ def test_the_number_of_calls(tmp_path: Path) -> None:
 # --- broken expectations files -------------------------------------------------------------
 
 
-CHECK_KEYS = ("outcome, final_status, max_post_dial_delay, retransmissions,"
-              " max_retransmissions, max_severity, findings, no_findings")
+CHECK_KEYS = ("outcome, final_status, max_post_dial_delay, media, max_loss_percent,"
+              " max_jitter_ms, min_mos, retransmissions, max_retransmissions, max_severity,"
+              " findings, no_findings")
 BROKEN = [
     ("expect:\n  - call: 1\n    outcom: busy\n",
      f"3: unknown key 'outcom' (known: call, call_id, user, {CHECK_KEYS})"),
