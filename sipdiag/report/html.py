@@ -3,10 +3,14 @@
 The page is a single file that needs nothing else: inline CSS, inline SVG, no script, no font or
 image from the network, so it can be attached to a ticket and opened anywhere, offline. It says
 what the terminal report says, from the same rows (``summary_rows``, ``call_cells``,
-``finding_rows``, ``problem_cells``), and draws every selected call as a ladder diagram: the
-endpoints as columns, one arrow per message from its sender to its receiver, coloured by
-response class, retransmissions dashed, messages with SDP tagged. At most ``MAX_LADDERS`` are
-drawn, the first ones in frame order, and the page says so when there are more.
+``finding_rows``, ``problem_cells``, ``stream_cells``), and draws every selected call as a ladder
+diagram: the endpoints as columns, one arrow per message from its sender to its receiver,
+coloured by response class, retransmissions dashed, messages with SDP tagged; and, as rows
+beside them (``with_media``), where each RTP stream starts (a double line) and ends (dashed) and
+each telephone event, in colours of their own. A call with media also gets its streams as a
+table and, per stream, a timeline: packets and packets lost per second as stacked bars, jitter
+as a line on its own scale. At most ``MAX_LADDERS`` are drawn, the first ones in frame order,
+and the page says so when there are more.
 
 Every text from the capture goes through ``for_html``; every word of the page comes from the
 catalog. The same analysis always gives the same bytes.
@@ -17,12 +21,15 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TextIO
 
 from rich.cells import cell_len
 
-from sipdiag.dialogs.ladder import Arrow, endpoints
+from sipdiag.dialogs.ladder import Arrow, ArrowKind, endpoints
+from sipdiag.dialogs.media import CallMedia, MediaStream
 from sipdiag.dialogs.records import CallRecord, ExchangeRecord
+from sipdiag.media.stream import Stream
 from sipdiag.network import Endpoint
 from sipdiag.pipeline import Analysis
 from sipdiag.report import terminal, wording
@@ -38,6 +45,14 @@ from sipdiag.report.calls import (
 )
 from sipdiag.report.escape import for_html, for_terminal
 from sipdiag.report.findings import finding_rows
+from sipdiag.report.media import (
+    STREAM_COLUMNS,
+    dtmf_text,
+    side_text,
+    state_text,
+    stream_cells,
+    with_media,
+)
 from sipdiag.report.stats import Stats
 from sipdiag.report.summary import PROBLEM_COLUMNS, outcome_legend, problem_cells, summary_rows
 from sipdiag.rules.catalog import CLASSES, Catalog
@@ -50,7 +65,9 @@ Record = CallRecord | ExchangeRecord
 _Row = tuple[list[str], Record | None]
 """The cells of a table row, and the call or exchange it shows (if any)."""
 NUMERIC_COLUMNS = frozenset({"col_frame", "col_final", "col_pdd", "col_answer", "col_talk",
-                             "col_legs", "col_retr", "col_transactions", "count"})
+                             "col_legs", "col_retr", "col_transactions", "count", "col_hop",
+                             "col_packets", "col_lost", "col_jitter", "col_gap", "col_mos"})
+MONO_COLUMNS = frozenset({"col_source", "col_destination", "col_ssrc"})
 
 # The ladder's geometry, in pixels. Labels are set in a monospace font of FONT_SIZE, so a
 # terminal cell (``cell_len``: wide characters count two) is CHAR_WIDTH wide.
@@ -68,6 +85,29 @@ HEAD = 9
 LOOP = 30
 """Width of the loop of a message an endpoint sends to itself."""
 SDP_TAG = 30
+ROW_CSS = {ArrowKind.MEDIA: "media", ArrowKind.MEDIA_END: "media-end", ArrowKind.DTMF: "dtmf"}
+"""The class of a ladder row that is not a SIP message (coloured by the style sheet)."""
+
+# A stream's timeline, in pixels: a plot of PLOT_HEIGHT, its width shared by the bars (one per
+# second, or per BUCKETS step when a stream has more seconds than MAX_BARS), within
+# [MIN_PLOT, MAX_PLOT]; the counts' axis on the left, the jitter's on the right.
+MAX_BARS = 240
+BUCKETS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
+"""Seconds per bar, the fewest that keep a stream within MAX_BARS."""
+PLOT_HEIGHT = 120
+MIN_PLOT = 240
+MAX_PLOT = 720
+BAR = 24
+"""The width of a bar's slot, when MAX_PLOT leaves room."""
+PLOT_LEFT = 48
+PLOT_RIGHT = 56
+PLOT_TOP = 26
+PLOT_BOTTOM = 34
+X_TICKS = 8
+"""At most this many seconds are labelled under a timeline."""
+NICE = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
+"""The top of an axis is the first of these (times a power of ten) at or above the largest
+value."""
 
 
 @dataclass(frozen=True)
@@ -146,7 +186,8 @@ def _sections(
 STYLE = """
 :root { --ink: #1f2937; --muted: #6b7280; --line: #e5e7eb; --paper: #ffffff; --band: #f8fafc;
   --info: #0369a1; --warning: #b45309; --error: #b91c1c;
-  --c1: #6b7280; --c2: #15803d; --c3: #1d4ed8; --c4: #c2410c; --c5: #b91c1c; --req: #1f2937; }
+  --c1: #6b7280; --c2: #15803d; --c3: #1d4ed8; --c4: #c2410c; --c5: #b91c1c; --req: #1f2937;
+  --media: #0e7490; --dtmf: #a21caf; --packets: #60a5fa; --jitter: #7c3aed; }
 * { box-sizing: border-box; }
 body { margin: 0; color: var(--ink); background: var(--paper);
   font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
@@ -203,11 +244,14 @@ section.ladder h3 { margin-bottom: 6px; }
 .legend span::before { content: ""; display: inline-block; width: 22px; height: 0;
   margin-right: 6px; vertical-align: middle; border-top: 2px solid currentColor; }
 .legend .copy::before { border-top-style: dashed; }
+.legend .media::before { border-top: 5px double currentColor; }
 .legend .sdp::before { display: none; }
 .legend .sdp b { display: inline-block; margin-right: 6px; padding: 0 4px; border: 1px solid
   var(--muted); border-radius: 3px; font-size: 10px; }
 .k1 { color: var(--c1); } .k2 { color: var(--c2); } .k3 { color: var(--c3); }
 .k4 { color: var(--c4); } .k5, .k6 { color: var(--c5); } .k0 { color: var(--req); }
+.legend .media, .arrow.media, .arrow.media-end { color: var(--media); }
+.legend .dtmf, .arrow.dtmf { color: var(--dtmf); }
 svg.ladder { display: block; max-width: none; background: var(--paper); }
 svg.ladder text { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas,
   "DejaVu Sans Mono", monospace; font-size: 12px; }
@@ -221,6 +265,26 @@ svg.ladder .arrow.copy { opacity: .55; }
 svg.ladder .arrow:hover { opacity: 1; }
 svg.ladder .arrow:hover text.label { font-weight: 700; }
 svg.ladder .tag { font-size: 9px; font-weight: 700; }
+dl.mediastate { margin: 0 0 8px; }
+table.streams { margin: 0 0 12px; }
+.timelines { display: flex; flex-wrap: wrap; gap: 16px 32px; margin: 14px 0 0; }
+figure.timeline { margin: 0; max-width: 100%; overflow-x: auto; }
+figure.timeline figcaption { font-size: 13px; margin: 0 0 2px; overflow-wrap: anywhere; }
+svg.timeline { display: block; }
+svg.timeline text { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas,
+  "DejaVu Sans Mono", monospace; font-size: 11px; fill: var(--muted); }
+svg.timeline .plot { fill: var(--band); }
+svg.timeline .grid, svg.timeline line.second { stroke: var(--line); }
+svg.timeline rect.slot { fill: transparent; }
+svg.timeline g.bar:hover rect.slot { fill: var(--line); }
+svg.timeline rect.packets { fill: var(--packets); }
+svg.timeline rect.lost { fill: var(--warning); }
+svg.timeline path.jitter { fill: none; stroke: var(--jitter); stroke-width: 2;
+  pointer-events: none; }
+svg.timeline text.title { font-weight: 700; }
+svg.timeline text.packets { fill: var(--c3); }
+svg.timeline text.lost { fill: var(--warning); }
+svg.timeline text.jitter { fill: var(--jitter); }
 .note { color: var(--muted); }
 @media print {
   body { font-size: 11pt; }
@@ -229,7 +293,7 @@ svg.ladder .tag { font-size: 9px; font-weight: 700; }
   a { color: inherit; }
   .scroll { overflow: visible; border: none; }
   thead th { position: static; }
-  article.finding, section.ladder, tr { break-inside: avoid; }
+  article.finding, section.ladder, figure.timeline, tr { break-inside: avoid; }
   h2 { break-after: avoid; }
   svg.ladder { max-width: 100%; height: auto; }
 }
@@ -273,7 +337,8 @@ def _summary(page: _Page, analysis: Analysis, stats: Stats) -> str:
 def _tables(page: _Page, analysis: Analysis) -> str:
     html = f'<h2 id="calls">{page.label("calls")}</h2>\n'
     if analysis.calls:
-        calls: list[_Row] = [(call_cells(c, page.findings_of(c), page.catalog, page.language), c) for c in analysis.calls]
+        calls: list[_Row] = [(call_cells(c, page.findings_of(c), page.catalog, page.language), c)
+                             for c in analysis.calls]
         html += _table(page, CALL_COLUMNS, calls, "calls")
     if analysis.links:
         html += f'<h3 class="sub">{page.label("linked_legs")}</h3>\n'
@@ -313,6 +378,8 @@ def _cell_class(column: str) -> str:
         return ' class="num"'
     if column in ("col_call_id", "col_linked"):
         return ' class="mono callid"'
+    if column in MONO_COLUMNS:
+        return ' class="mono"'
     return ""
 
 
@@ -356,17 +423,29 @@ def _ladders(page: _Page, drawn: Sequence[Record], total: int) -> str:
         html += (f'<p class="note capped">'
                  f'{page.label("ladders_capped", total=total, shown=len(drawn))}</p>\n')
     if drawn:
-        html += _legend(page)
+        html += _legend(page, any(_streams(record) for record in drawn))
     return html + "".join(_ladder_section(page, record) for record in drawn)
 
 
-def _legend(page: _Page) -> str:
+def _legend(page: _Page, media: bool) -> str:
     classes = [f'<span class="k0">{page.label("request")}</span>']
     classes += [f'<span class="k{k}">{for_html(page.catalog.classes[name].get(page.language))}'
                 f"</span>" for k, name in sorted(CLASSES.items())]
     classes.append(f'<span class="copy">{page.label("retransmission")}</span>')
     classes.append(f'<span class="sdp"><b>{page.label("sdp")}</b>{page.label("sdp_body")}</span>')
+    if media:
+        classes.append(f'<span class="media">{page.label("media")}</span>')
+        classes.append(f'<span class="dtmf">{page.label("dtmf")}</span>')
     return f'<p class="legend">{"".join(classes)}</p>\n'
+
+
+def _media_of(record: Record) -> CallMedia | None:
+    return record.media if isinstance(record, CallRecord) else None
+
+
+def _streams(record: Record) -> tuple[MediaStream, ...]:
+    media = _media_of(record)
+    return media.streams if media is not None else ()
 
 
 def _ladder_section(page: _Page, record: Record) -> str:
@@ -380,9 +459,26 @@ def _ladder_section(page: _Page, record: Record) -> str:
         for f in findings
     )
     found = f'<p class="callfindings">{links}</p>\n' if links else ""
-    svg = ladder_svg(record.ladder, page.catalog, page.first_ts_ns, findings, page.language)
+    media = _media_of(record)
+    arrows = with_media(record.ladder, media, page.catalog, page.language)
+    svg = ladder_svg(arrows, page.catalog, page.first_ts_ns, findings, page.language)
     return (f'<section class="ladder" id="{anchor}">\n<h3>{title}</h3>\n{found}'
-            f'<div class="scroll">{svg}</div>\n</section>\n')
+            + (_media(page, media) if media is not None and media.streams else "")
+            + f'<div class="scroll">{svg}</div>\n'
+            + _timelines(page, _streams(record))
+            + "</section>\n")
+
+
+def _media(page: _Page, media: CallMedia) -> str:
+    """How the call's audio went, the telephone events, and a row per stream."""
+    rows = [(page.catalog.label("col_media", page.language),
+             state_text(page.catalog, media, page.language))]
+    events = dtmf_text(page.catalog, media, page.language)
+    if events:
+        rows.append((page.catalog.label("dtmf", page.language), events))
+    streams: list[_Row] = [(stream_cells(page.catalog, item, page.language), None)
+                           for item in media.streams]
+    return _pairs(rows, "mediastate") + _table(page, STREAM_COLUMNS, streams, "streams")
 
 
 @dataclass(frozen=True)
@@ -487,16 +583,16 @@ def _arrow_svg(
 ) -> str:
     src, dst = index[arrow.src], index[arrow.dst]
     y = geometry.y(row)
-    klass = min(arrow.status // 100, 6) if arrow.status else 0
-    css = f"arrow k{klass}" + (" copy" if arrow.copy > 1 else "")
-    dash = ' stroke-dasharray="6 4"' if arrow.copy > 1 else ""
     seconds = (arrow.ts_ns - first_ts_ns) / 1e9
     when_css = f"when {mark[0]}" if mark else "when"
     frame_label = for_html(catalog.label("frame", language))
+    # a media row's label names what it is (RTP ..., DTMF ...): its transport would repeat it
+    transport = f" {for_html(arrow.transport)}" if arrow.kind is ArrowKind.SIP else ""
     tooltip = (f"{frame_label} {arrow.frame}: {for_html(str(arrow.src))} → "
-               f"{for_html(str(arrow.dst))} {for_html(arrow.transport)} {for_html(label)}"
+               f"{for_html(str(arrow.dst))}{transport} {for_html(label)}"
                + (f" [{for_html(mark[1])}]" if mark else ""))
-    head = (f'<g class="{css}" data-frame="{arrow.frame}" data-src="{src}" data-dst="{dst}">'
+    head = (f'<g class="{_arrow_css(arrow)}" data-frame="{arrow.frame}" data-src="{src}" '
+            f'data-dst="{dst}">'
             f"<title>{tooltip}</title>"
             f'<text class="{when_css}" x="{GUTTER - 86}" y="{y + 4}" text-anchor="end">'
             f"{arrow.frame}</text>"
@@ -509,8 +605,7 @@ def _arrow_svg(
         room = geometry.width - LOOP - 24 - tag_width
         text = _fit(label, room)
         text_x = x + LOOP + 8
-        body = (f'<path d="M{x} {y - 8} h{LOOP} v16 h{-(LOOP - HEAD)}" fill="none" '
-                f'stroke="currentColor" stroke-width="1.6"{dash}/>'
+        body = (_shaft("path", f'd="M{x} {y - 8} h{LOOP} v16 h{-(LOOP - HEAD)}"', arrow) +
                 f'<polygon points="{x},{y + 8} {x + HEAD},{y + 4} {x + HEAD},{y + 12}" '
                 'fill="currentColor"/>'
                 f'<text class="label" x="{text_x}" y="{y + 4}" fill="currentColor">'
@@ -522,8 +617,7 @@ def _arrow_svg(
         room = abs(x2 - x1) - 2 * HEAD - 16 - tag_width
         text = _fit(label, room)
         middle = (x1 + x2) // 2 - tag_width // 2
-        body = (f'<line x1="{x1}" y1="{y}" x2="{x2 - step}" y2="{y}" stroke="currentColor" '
-                f'stroke-width="1.6"{dash}/>'
+        body = (_shaft("line", f'x1="{x1}" y1="{y}" x2="{x2 - step}" y2="{y}"', arrow) +
                 f'<polygon points="{x2},{y} {x2 - step},{y - 4.5} {x2 - step},{y + 4.5}" '
                 'fill="currentColor"/>'
                 f'<text class="label" x="{middle}" y="{y - 6}" text-anchor="middle" '
@@ -536,6 +630,241 @@ def _arrow_svg(
                  f'x="{tag_x + SDP_TAG // 2}" y="{y + 3}" text-anchor="middle" '
                  f'fill="currentColor">{sdp}</text></g>')
     return head + body + "</g>\n"
+
+
+def _arrow_css(arrow: Arrow) -> str:
+    """A message: ``k`` and its response class (0 for a request), and ``copy`` for a
+    retransmission; a media row: its kind."""
+    if arrow.kind is not ArrowKind.SIP:
+        return f"arrow {ROW_CSS[arrow.kind]}"
+    klass = min(arrow.status // 100, 6) if arrow.status else 0
+    return f"arrow k{klass}" + (" copy" if arrow.copy > 1 else "")
+
+
+def _shaft(tag: str, shape: str, arrow: Arrow) -> str:
+    """The line of an arrow: a message's plain (dashed for a copy), a stream's start double,
+    its end dashed."""
+    fill = ' fill="none"' if tag == "path" else ""
+    if arrow.kind is ArrowKind.MEDIA:  # a wide stroke with a narrow one of the paper inside
+        return (f'<{tag} {shape}{fill} stroke="currentColor" stroke-width="5"/>'
+                f'<{tag} class="inner" {shape}{fill} stroke="#ffffff" stroke-width="1.6"/>')
+    if arrow.kind is ArrowKind.MEDIA_END:
+        dash = ' stroke-dasharray="3 3"'
+    else:
+        dash = ' stroke-dasharray="6 4"' if arrow.copy > 1 else ""
+    return f'<{tag} {shape}{fill} stroke="currentColor" stroke-width="1.6"{dash}/>'
+
+
+# -- timelines ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One bar of a timeline: seconds [start, end) from the stream's first packet."""
+
+    start: int
+    end: int
+    packets: int
+    lost: int
+    jitter_ms: float | None
+    """The largest jitter of its seconds; None when none of them had a packet."""
+
+
+def _timelines(page: _Page, streams: Sequence[MediaStream]) -> str:
+    figures = "".join(timeline_figure(item, page.catalog, page.language) for item in streams
+                      if item.stream.timeline is not None and item.stream.timeline.packets)
+    return f'<div class="timelines">\n{figures}</div>\n' if figures else ""
+
+
+def timeline_bars(stream: Stream) -> list[Bar]:
+    """The stream's timeline in at most ``MAX_BARS`` bars."""
+    timeline = stream.timeline
+    assert timeline is not None
+    seconds = len(timeline.packets)
+    lost = [*timeline.lost, *[0] * seconds][:seconds]
+    measured = timeline.jitter_ms  # shorter than packets when the last seconds had none
+    jitter = [measured[n] if n < len(measured) and timeline.packets[n] else None
+              for n in range(seconds)]
+    step = _bar_seconds(seconds)
+    bars = []
+    for start in range(0, seconds, step):
+        end = min(start + step, seconds)
+        known = [j for j in jitter[start:end] if j is not None]
+        bars.append(Bar(start, end, sum(timeline.packets[start:end]), sum(lost[start:end]),
+                        max(known) if known else None))
+    return bars
+
+
+def _bar_seconds(seconds: int) -> int:
+    for step in BUCKETS:
+        if -(-seconds // step) <= MAX_BARS:
+            return step
+    hour = BUCKETS[-1]
+    return hour * -(-seconds // (MAX_BARS * hour))
+
+
+def _nice(value: float) -> float:
+    """The top of an axis for values up to ``value`` (at least 1)."""
+    power = 1.0
+    while value > NICE[-1] * power:
+        power *= 10
+    return next((n * power for n in NICE if n * power >= value), NICE[-1] * power)
+
+
+def _px(value: float) -> str:
+    """A coordinate, rounded to a hundredth of a pixel (the same bytes every run)."""
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def _tick(value: float) -> str:
+    return f"{value:g}"
+
+
+@dataclass(frozen=True)
+class _Plot:
+    """Where a timeline's values go: x by second, y by count or by jitter."""
+
+    bar_seconds: int
+    slot: float
+    """Pixels per bar."""
+    count_top: float
+    jitter_top: float
+
+    def x(self, second: float) -> float:
+        return PLOT_LEFT + second / self.bar_seconds * self.slot
+
+    def y(self, value: float, top: float) -> float:
+        return PLOT_TOP + PLOT_HEIGHT - value / top * PLOT_HEIGHT
+
+
+def timeline_figure(item: MediaStream, catalog: Catalog, language: str = "en") -> str:
+    """A stream's timeline: a caption naming the stream, and an SVG of packets (bars), packets
+    lost (stacked on them, in the warning colour) and jitter (a line, on the right-hand axis)
+    per second from its first packet, each bar with a tooltip of its figures."""
+    stream = item.stream
+    bars = timeline_bars(stream)
+    titles = [catalog.label(key, language) for key in
+              ("timeline_packets", "timeline_lost", "timeline_jitter")]
+    need = sum(_text_width(title) for title in titles) + 40 - PLOT_LEFT - PLOT_RIGHT
+    width = min(MAX_PLOT, max(MIN_PLOT, need, BAR * len(bars)))
+    jitters = [bar.jitter_ms for bar in bars if bar.jitter_ms is not None]
+    plot = _Plot(bars[0].end - bars[0].start, width / len(bars),
+                 _nice(max(bar.packets + bar.lost for bar in bars)),
+                 _nice(max(jitters, default=0.0)))
+    svg_width, svg_height = PLOT_LEFT + width + PLOT_RIGHT, PLOT_TOP + PLOT_HEIGHT + PLOT_BOTTOM
+    parts = [
+        f'<svg class="timeline" width="{_px(svg_width)}" height="{svg_height}" '
+        f'viewBox="0 0 {_px(svg_width)} {svg_height}">\n'
+        f'<rect class="plot" x="{PLOT_LEFT}" y="{PLOT_TOP}" width="{_px(width)}" '
+        f'height="{PLOT_HEIGHT}"/>\n',
+        _axes(plot, width, bars[-1].end, titles, bool(jitters), catalog, language),
+        *(_bar_svg(plot, bar, catalog, language) for bar in bars),
+    ]
+    if jitters:
+        parts.append(_jitter_line(plot, bars))
+    parts.append("</svg>")
+    caption = (f'<b>{for_html(catalog.label("timeline", language))}</b> '
+               f"{for_html(_stream_name(item, catalog, language))}")
+    return (f'<figure class="timeline">\n<figcaption>{caption}</figcaption>\n'
+            + "".join(parts) + "\n</figure>\n")
+
+
+def _stream_name(item: MediaStream, catalog: Catalog, language: str) -> str:
+    """``caller → callee, 192.0.2.10:49170 → 198.51.100.20:3456, 0x80F31720``."""
+    sender, stream = item.sender, item.stream
+    direction = catalog.label("direction_value", language,
+                              sender=side_text(catalog, sender, language),
+                              receiver=side_text(catalog, sender.other if sender else None,
+                                                 language))
+    path = catalog.label("direction_value", language, sender=stream.src, receiver=stream.dst)
+    return catalog.label("separator", language).join(
+        (direction, path, f"0x{stream.ssrc:08X}"))
+
+
+def _axes(plot: _Plot, width: float, seconds: int, titles: Sequence[str], jitter: bool,
+          catalog: Catalog, language: str) -> str:
+    """Grid and figures of the counts (left) and the jitter (right), the seconds below, and
+    what each axis counts above it, in the colour it is drawn in."""
+    bottom, right = PLOT_TOP + PLOT_HEIGHT, PLOT_LEFT + width
+    parts = []
+    for share in (0.0, 0.5, 1.0):
+        y = _px(plot.y(share, 1.0))
+        parts.append(f'<line class="grid" x1="{PLOT_LEFT}" y1="{y}" x2="{_px(right)}" '
+                     f'y2="{y}"/><text class="count" x="{PLOT_LEFT - 6}" y="{y}" '
+                     f'dy="4" text-anchor="end">{_tick(share * plot.count_top)}</text>')
+        if jitter:
+            parts.append(f'<text class="jitter" x="{_px(right + 6)}" y="{y}" dy="4">'
+                         f"{_tick(share * plot.jitter_top)}</text>")
+    for second in _x_ticks(seconds, plot.bar_seconds):
+        x = _px(plot.x(second))
+        label = for_html(catalog.label("seconds", language, n=second))
+        parts.append(f'<line class="second" x1="{x}" y1="{bottom}" x2="{x}" y2="{bottom + 5}"/>'
+                     f'<text class="second" x="{x}" y="{bottom + 18}" text-anchor="middle">'
+                     f"{label}</text>")
+    packets, lost, jitter_ms = (for_html(title) for title in titles)
+    parts.append(f'<text class="title packets" x="4" y="14">{packets}</text>'
+                 f'<text class="title lost" x="{4 + _text_width(titles[0]) + 8}" y="14">'
+                 f"{lost}</text>")
+    if jitter:
+        parts.append(f'<text class="title jitter" x="{_px(right + PLOT_RIGHT - 4)}" y="14" '
+                     f'text-anchor="end">{jitter_ms}</text>')
+    return "".join(parts) + "\n"
+
+
+def _x_ticks(seconds: int, bar_seconds: int) -> range:
+    """Every n seconds from 0 to the end, n a multiple of a bar's seconds, at most X_TICKS."""
+    steps = [step for step in BUCKETS if step % bar_seconds == 0]
+    step = next((s for s in steps if seconds // s < X_TICKS), None)
+    if step is None:
+        step = BUCKETS[-1] * -(-seconds // (X_TICKS * BUCKETS[-1]))
+    return range(0, seconds + 1, step)
+
+
+def _bar_svg(plot: _Plot, bar: Bar, catalog: Catalog, language: str) -> str:
+    """A bar's slot (for its tooltip), packets from the axis up and packets lost on top."""
+    x = plot.x(bar.start)
+    gap = max(1.0, plot.slot / 4)
+    left, width = _px(x + gap / 2), _px(plot.slot - gap)
+    packets_top = plot.y(bar.packets, plot.count_top)
+    lost_top = plot.y(bar.packets + bar.lost, plot.count_top)
+    shapes = [f'<rect class="slot" x="{_px(x)}" y="{PLOT_TOP}" width="{_px(plot.slot)}" '
+              f'height="{PLOT_HEIGHT}"/>']
+    if bar.packets:
+        shapes.append(f'<rect class="packets" x="{left}" y="{_px(packets_top)}" '
+                      f'width="{width}" height="{_px(PLOT_TOP + PLOT_HEIGHT - packets_top)}"/>')
+    if bar.lost:
+        shapes.append(f'<rect class="lost" x="{left}" y="{_px(lost_top)}" width="{width}" '
+                      f'height="{_px(packets_top - lost_top)}"/>')
+    return (f'<g class="bar"><title>{for_html(_bar_text(bar, catalog, language))}</title>'
+            + "".join(shapes) + "</g>\n")
+
+
+def _bar_text(bar: Bar, catalog: Catalog, language: str) -> str:
+    """``2–3 s, packets 44, lost 6, jitter ms 0.4``."""
+    label = partial(catalog.label, language=language)
+    jitter = "-" if bar.jitter_ms is None else f"{bar.jitter_ms:.1f}"
+    return label("separator").join((
+        label("seconds", n=f"{bar.start}–{bar.end}"),
+        f"{label('timeline_packets')} {bar.packets}",
+        f"{label('timeline_lost')} {bar.lost}",
+        f"{label('timeline_jitter')} {jitter}",
+    ))
+
+
+def _jitter_line(plot: _Plot, bars: Sequence[Bar]) -> str:
+    """A step across each bar that had packets, at its jitter; broken where none came."""
+    path = []
+    joined = False
+    for bar in bars:
+        if bar.jitter_ms is None:
+            joined = False
+            continue
+        y = _px(plot.y(bar.jitter_ms, plot.jitter_top))
+        x = _px(plot.x(bar.start))
+        path.append(f"V{y}" if joined else f"M{x} {y}")
+        path.append(f"H{_px(plot.x(bar.start + plot.bar_seconds))}")
+        joined = True
+    return f'<path class="jitter" d="{"".join(path)}"/>\n'
 
 
 # -- what could not be read ---------------------------------------------------------------------

@@ -6,6 +6,10 @@ name made unresolvable: the page must need no network. They measure what the bro
 rendered boxes of the SVG arrows, lifelines and labels) and compare it with the messages of the
 capture as ``MessageReader`` reads them.
 
+The media of a call (its streams' table, the RTP and DTMF rows of its ladder, a timeline per
+stream) is checked against samples/media/truth.json, what the crafted captures hold by
+construction: packets, losses and the sequence numbers lost, first and last frames.
+
 The golden page is tests/golden/rules/reinvite-481.html (open it in a browser to review it);
 ``SIPDIAG_UPDATE_GOLDEN=1 python3 -m pytest tests/report/test_html.py`` rewrites it.
 """
@@ -13,8 +17,14 @@ The golden page is tests/golden/rules/reinvite-481.html (open it in a browser to
 from __future__ import annotations
 
 import io
+import itertools
+import json
+import math
 import re
+import struct
+from collections import Counter
 from collections.abc import Iterator
+from functools import cache
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -26,15 +36,17 @@ from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
 
 from sipdiag.cli import Environment, ExitStatus, main
+from sipdiag.media.stream import Timeline
 from sipdiag.pipeline import Ladders, analyze
 from sipdiag.report.findings import catalog_reference, evidence_text
-from sipdiag.report.html import MAX_LADDERS
+from sipdiag.report.html import MAX_BARS, MAX_LADDERS, MAX_PLOT, timeline_bars, timeline_figure
 from sipdiag.report.summary import problem_cells
 from sipdiag.rules import load_engine
 from sipdiag.sip.message import SipMessage
 from tests import packets
 from tests.conftest import ROOT, read
 from tests.golden import check_golden
+from tests.report import hostile
 from tests.test_cli import T0, call_capture
 
 CHROMIUM = "/usr/bin/chromium"
@@ -51,7 +63,8 @@ COLOURS = {0: "rgb(31, 41, 55)", 1: "rgb(107, 114, 128)", 2: "rgb(21, 128, 61)",
 PAGE_TAGS = frozenset({
     "html", "head", "meta", "title", "style", "body", "main", "nav", "h1", "h2", "h3", "p", "a",
     "b", "span", "div", "dl", "dt", "dd", "table", "thead", "tbody", "tr", "th", "td", "article",
-    "header", "section", "svg", "g", "text", "line", "path", "polygon", "rect",
+    "header", "section", "svg", "g", "text", "line", "path", "polygon", "rect", "figure",
+    "figcaption",
 })
 """The elements the page is made of."""
 
@@ -172,11 +185,14 @@ def test_capture_text_never_becomes_markup(write_capture: Any, tmp_path: Path) -
     assert HOSTILE_REASON.replace("\x1b", "\\x1b") in text  # whole in the arrow's tooltip
 
 
-def test_the_same_capture_gives_the_same_bytes(tmp_path: Path) -> None:
-    _, _, _, first = run([SERVER_ERRORS], tmp_path / "one.html")
-    _, _, _, second = run([SERVER_ERRORS], tmp_path / "two.html")
+@pytest.mark.parametrize("sample", [SERVER_ERRORS, "samples/media/two-hops-relay.pcap"])
+def test_the_same_capture_gives_the_same_bytes(tmp_path: Path, sample: str) -> None:
+    _, _, _, first = run([sample], tmp_path / "one.html")
+    _, _, _, second = run([sample], tmp_path / "two.html")
     assert first == second
     assert str(ROOT) not in first and str(tmp_path) not in first
+    for outside in ("<script", "<link", "<img", " src=", "url(", "http:", "https:"):
+        assert outside not in first, outside
 
 
 def test_golden_page(tmp_path: Path) -> None:
@@ -270,7 +286,10 @@ return [...document.querySelectorAll('section.ladder')].map((section) => {
       const shaft = g.querySelector('line, path');
       const tag = g.querySelector('g.sdp');
       return {
+        kind: ['media', 'media-end', 'dtmf'].find((k) => g.classList.contains(k)) || 'sip',
         frame: g.querySelector('text.when').textContent,
+        mark: g.querySelector('text.when').getAttribute('class'),
+        width: Number.parseFloat(getComputedStyle(shaft).strokeWidth),
         shaft: box(shaft), tip: box(g.querySelector('polygon')),
         label: g.querySelector('text.label').textContent,
         labelBox: box(g.querySelector('text.label')),
@@ -305,6 +324,11 @@ def drawn_direction(arrow: dict[str, Any], columns: list[dict[str, Any]]) -> tup
     return nearest(columns, shaft["right"]), nearest(columns, tip["left"])
 
 
+def sip_arrows(ladder: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows of a ladder that are SIP messages (not a stream's start or end, or DTMF)."""
+    return [arrow for arrow in ladder["arrows"] if arrow["kind"] == "sip"]
+
+
 def check_ladders(ladders: list[dict[str, Any]], messages: list[SipMessage]) -> None:
     by_frame = {m.frame: m for m in messages}
     frames_of: dict[str, list[int]] = {}
@@ -315,11 +339,11 @@ def check_ladders(ladders: list[dict[str, Any]], messages: list[SipMessage]) -> 
         svg = ladder["svg"]
         assert svg["width"] > 0 and svg["height"] > 0 and svg["left"] >= 0
         assert [lane["height"] > 0 for lane in ladder["lanes"]] == [True] * len(ladder["lanes"])
-        frames = [int(arrow["frame"]) for arrow in ladder["arrows"]]
+        frames = [int(arrow["frame"]) for arrow in sip_arrows(ladder)]
         call_id = by_frame[frames[0]].call_id or ""
         assert frames == frames_of[call_id]  # one arrow per message of the call, in order
         drawn += frames
-        for arrow in ladder["arrows"]:
+        for arrow in sip_arrows(ladder):
             message = by_frame[int(arrow["frame"])]
             where = f"{ladder['id']} frame {message.frame}"
             assert drawn_direction(arrow, ladder["columns"]) == (str(message.src),
@@ -341,7 +365,8 @@ def check_ladders(ladders: list[dict[str, Any]], messages: list[SipMessage]) -> 
 
 @pytest.mark.parametrize("sample", [
     REINVITE, "samples/calls/redirect-302.pcap", "samples/calls/no-ack-32s.pcap", OPTIONS,
-    "samples/calls/auth-challenge.pcap",
+    "samples/calls/auth-challenge.pcap", "samples/media/dtmf-rfc4733.pcap",
+    "samples/media/two-hops-relay.pcap",
 ])
 def test_ladders_draw_every_message_from_sender_to_receiver(
     browser: WebDriver, tmp_path: Path, sample: str
@@ -448,3 +473,349 @@ def test_every_link_leads_somewhere_on_the_page(
         f"return [document.getElementById('{target}').getBoundingClientRect().top, "
         "window.innerHeight, window.scrollY]")
     assert scrolled > 0 and 0 <= top < height / 2
+
+
+# -- media: the streams' table, their rows in the ladder, a timeline each -----------------------
+
+MEDIA = "samples/media"
+PTIME_MS = 20
+"""samples/media/README.md: a packet every 20 ms from the stream's first, in every crafted
+file (the truth gives sequence numbers; this gives their times)."""
+LOSSY = ["audio-gap.pcap", "capture-dropped.pcap", "g729-loss.pcap", "loss-burst.pcap",
+         "loss-random.pcap", "srtp-savp.pcap", "two-hops-relay.pcap"]
+"""The files whose streams lose packets, each at its steady pace (no jitter, nothing late)."""
+SECTIONS = """
+const box = (e) => { const r = e.getBoundingClientRect();
+  return {left: r.left, right: r.right, top: r.top, bottom: r.bottom, width: r.width,
+          height: r.height}; };
+const texts = (svg, selector) => [...svg.querySelectorAll(selector)].map(
+  (t) => ({text: t.textContent, box: box(t)}));
+const rect = (g, css) => { const r = g.querySelector('rect.' + css); return r ? box(r) : null; };
+return [...document.querySelectorAll('section.ladder')].map((section) => {
+  const table = section.querySelector('table.streams');
+  return {
+    id: section.id,
+    title: section.querySelector('h3').textContent,
+    media: [...section.querySelectorAll('dl.mediastate dd')].map((dd) => dd.textContent),
+    headings: table ? [...table.querySelectorAll('thead th')].map((th) => th.textContent) : [],
+    rows: table ? [...table.querySelectorAll('tbody tr')].map(
+      (tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)) : [],
+    timelines: [...section.querySelectorAll('figure.timeline')].map((figure) => {
+      const svg = figure.querySelector('svg.timeline');
+      const jitter = svg.querySelector('path.jitter');
+      const first = (css, property) => { const e = svg.querySelector(css);
+        return e ? getComputedStyle(e)[property] : null; };
+      return {
+        caption: figure.querySelector('figcaption').textContent,
+        svg: box(svg), plot: box(svg.querySelector('rect.plot')),
+        counts: texts(svg, 'text.count'), jitters: texts(svg, 'text.jitter:not(.title)'),
+        seconds: texts(svg, 'text.second'), titles: texts(svg, 'text.title'),
+        jitter: jitter ? box(jitter) : null,
+        colours: {packets: first('rect.packets', 'fill'), lost: first('rect.lost', 'fill'),
+                  jitter: first('path.jitter', 'stroke')},
+        bars: [...svg.querySelectorAll('g.bar')].map((g) => ({
+          title: g.querySelector('title').textContent,
+          packets: rect(g, 'packets'), lost: rect(g, 'lost'),
+        })),
+      };
+    }),
+  };
+});
+"""
+WARNING = "rgb(180, 83, 9)"
+
+
+@cache
+def truth(name: str) -> dict[str, Any]:
+    files: dict[str, dict[str, Any]] = json.loads(
+        (ROOT / MEDIA / "truth.json").read_text(encoding="utf-8"))["files"]
+    return files[name]
+
+
+def media_page(browser: WebDriver, tmp_path: Path, name: str) -> list[dict[str, Any]]:
+    """The call sections of the page of samples/media/NAME, as the browser drew them."""
+    page = tmp_path / "page.html"
+    run([f"{MEDIA}/{name}"], page)
+    load(browser, page)
+    sections: list[dict[str, Any]] = browser.execute_script(SECTIONS)
+    return sections
+
+
+def section_of(sections: list[dict[str, Any]], call_id: str) -> dict[str, Any]:
+    (section,) = [s for s in sections if call_id in s["title"]]
+    return section
+
+
+def cells(section: dict[str, Any], key: str) -> list[str]:
+    """The column of the section's media table headed by the catalog's label ``key``."""
+    column = section["headings"].index(load_engine().catalog.label(key))
+    return [row[column] for row in section["rows"]]
+
+
+def stream_name(stream: dict[str, Any]) -> str:
+    """How a timeline's caption names the truth's stream: from → to, SSRC."""
+    return f"{stream['src']} → {stream['dst']}, {stream['ssrc']}"
+
+
+def timeline_of(section: dict[str, Any], stream: dict[str, Any]) -> dict[str, Any]:
+    (timeline,) = [t for t in section["timelines"] if t["caption"].endswith(stream_name(stream))]
+    return timeline
+
+
+def due(stream: dict[str, Any]) -> tuple[list[int], list[int]]:
+    """Packets received and packets lost per second from the stream's first packet, each in the
+    second it was due: the truth's sequence numbers, one every PTIME_MS."""
+    lost = set(stream["lost_seqs"])
+    received, missing = Counter[int](), Counter[int]()
+    for index in range(stream["expected"]):
+        seq = (stream["first_seq"] + index) % 65536
+        (missing if seq in lost else received)[index * PTIME_MS // 1000] += 1
+    seconds = max(received) + 1
+    return [received[n] for n in range(seconds)], [missing[n] for n in range(seconds)]
+
+
+def centre(box: dict[str, float], axis: str) -> float:
+    low, high = ("left", "right") if axis == "x" else ("top", "bottom")
+    return (box[low] + box[high]) / 2
+
+
+def number(text: str) -> float:
+    found = re.match(r"[\d.]+", text)
+    assert found, text
+    return float(found.group())
+
+
+def drawn_bars(timeline: dict[str, Any]) -> dict[int, tuple[int, int]]:
+    """Second -> (packets, lost) as the bars are drawn: read off the axes the browser laid out,
+    where each bar is and how tall."""
+    plot = timeline["plot"]
+    counts = sorted((number(t["text"]), centre(t["box"], "y")) for t in timeline["counts"])
+    top, top_y = counts[-1]
+    assert counts[0][0] == 0 and abs(counts[0][1] - plot["bottom"]) < 4  # 0 on the baseline
+    assert abs(top_y - plot["top"]) < 4  # and the largest figure at the top of the plot
+    per_count = plot["height"] / top
+    ticks = [(number(t["text"]), centre(t["box"], "x")) for t in timeline["seconds"]]
+    (first, first_x), (last, last_x) = ticks[0], ticks[-1]
+    assert first == 0 and abs(first_x - plot["left"]) < 1  # time runs from the first packet
+    per_second = (last_x - first_x) / (last - first)
+    bars: dict[int, tuple[int, int]] = {}
+    for bar in timeline["bars"]:
+        packets, lost = bar["packets"], bar["lost"]
+        if packets is None and lost is None:
+            continue
+        shown = packets or lost
+        second = math.floor((centre(shown, "x") - first_x) / per_second)
+        assert second not in bars
+        if packets and lost:  # the lost packets stacked on the ones that came
+            assert abs(lost["bottom"] - packets["top"]) < 0.5
+            assert abs(packets["bottom"] - plot["bottom"]) < 0.5
+        bars[second] = (round(packets["height"] / per_count) if packets else 0,
+                        round(lost["height"] / per_count) if lost else 0)
+    return bars
+
+
+def test_the_calls_table_has_the_media_of_each_call(tmp_path: Path) -> None:
+    _, _, _, html = run([f"{MEDIA}/one-way-callee-silent.pcap"], tmp_path / "page.html")
+    catalog = load_engine().catalog
+    head = re.search(r'<table class="calls">\n<thead><tr>(.*?)</tr>', html)
+    assert head and f"<th>{catalog.label('col_media')}</th>" in head.group(1)
+    one_way = catalog.label("media_one_way", side=catalog.label("side_callee"))
+    assert truth("one-way-callee-silent.pcap")["calls"][0]["not_heard"] == "callee"
+    assert f"<td>{one_way}</td>" in html
+
+
+@pytest.mark.parametrize("name", sorted(
+    name for name in json.loads((ROOT / MEDIA / "truth.json").read_text())["files"]
+    if truth(name)["rtp_streams"]))
+def test_every_stream_has_its_row_and_timeline(
+    browser: WebDriver, tmp_path: Path, name: str
+) -> None:
+    sections = media_page(browser, tmp_path, name)
+    catalog = load_engine().catalog
+    for call in truth(name)["calls"]:
+        section = section_of(sections, call["call_id"])
+        streams = [s for s in truth(name)["rtp_streams"] if s["call_id"] == call["call_id"]]
+        assert len(section["rows"]) == len(section["timelines"]) == len(streams), call
+        if not streams:  # a call without media: no table (its Media column says so)
+            continue
+        rows = list(zip(*(cells(section, key) for key in (
+            "col_source", "col_destination", "col_ssrc", "col_packets", "col_lost")), strict=True))
+        for stream in streams:
+            (row,) = [r for r in rows if r[:3] == (stream["src"], stream["dst"], stream["ssrc"])]
+            percent = 100 * stream["lost"] / stream["expected"]
+            assert row[3:] == (str(stream["packets"]), catalog.label(
+                "lost_value", lost=stream["lost"], percent=f"{percent:.1f}"))
+            timeline = timeline_of(section, stream)
+            bars = drawn_bars(timeline).values()
+            assert sum(packets for packets, _ in bars) == stream["packets"], stream["ssrc"]
+            assert sum(lost for _, lost in bars) == stream["lost"], stream["ssrc"]
+            titles = [bar["title"] for bar in timeline["bars"]]
+            assert sum(int(number(t.split("packets ")[1])) for t in titles) == stream["packets"]
+            box, svg = timeline["plot"], timeline["svg"]
+            assert box["width"] > 0 and svg["left"] <= box["left"] <= box["right"] <= svg["right"]
+
+
+@pytest.mark.parametrize("name", LOSSY)
+def test_lost_bars_sit_in_the_seconds_the_lost_packets_were_due(
+    browser: WebDriver, tmp_path: Path, name: str
+) -> None:
+    sections = media_page(browser, tmp_path, name)
+    for stream in truth(name)["rtp_streams"]:
+        timeline = timeline_of(section_of(sections, stream["call_id"]), stream)
+        received, lost = due(stream)
+        bars = drawn_bars(timeline)
+        assert [bars.get(n, (0, 0)) for n in range(len(received))] == list(
+            zip(received, lost, strict=True)), stream["ssrc"]
+        assert max(bars) < len(received)
+        # each bar's tooltip says the same figures, for its second
+        for n, bar in enumerate(timeline["bars"]):
+            assert bar["title"].startswith(f"{n}–{n + 1} s, "), bar["title"]
+            assert f"packets {received[n]}, lost {lost[n]}, " in bar["title"]
+        if stream["lost"]:
+            assert timeline["colours"]["lost"] == WARNING
+            assert timeline["colours"]["packets"] != WARNING
+
+
+def test_the_jitter_line_reaches_the_largest_jitter(browser: WebDriver, tmp_path: Path) -> None:
+    sections = media_page(browser, tmp_path, "jitter.pcap")
+    for stream in truth("jitter.pcap")["rtp_streams"]:
+        timeline = timeline_of(section_of(sections, stream["call_id"]), stream)
+        plot, line = timeline["plot"], timeline["jitter"]
+        assert line is not None and abs(line["left"] - plot["left"]) < 1
+        assert abs(line["right"] - plot["right"]) < 1  # across every second
+        top = max(number(t["text"]) for t in timeline["jitters"])
+        highest = (plot["bottom"] - line["top"]) / plot["height"] * top
+        assert highest == pytest.approx(stream["max_jitter_ms"], abs=top / plot["height"] + 0.05)
+        assert timeline["colours"]["jitter"] not in (WARNING, timeline["colours"]["packets"])
+        catalog = load_engine().catalog
+        assert [t["text"] for t in timeline["titles"]] == [catalog.label(key) for key in (
+            "timeline_packets", "timeline_lost", "timeline_jitter")]
+
+
+def test_media_rows_are_drawn_where_the_streams_start_and_end(
+    browser: WebDriver, tmp_path: Path
+) -> None:
+    for name in ("loss-burst.pcap", "dtmf-rfc4733.pcap", "two-hops-relay.pcap",
+                 "reinvite-moves-media.pcap"):
+        page = tmp_path / "page.html"
+        run([f"{MEDIA}/{name}"], page)
+        load(browser, page)
+        ladders = {ladder["id"]: ladder for ladder in browser.execute_script(ARROWS)}
+        sections = browser.execute_script(SECTIONS)
+        sip_colours = set(COLOURS.values())
+        catalog = load_engine().catalog
+        for stream in truth(name)["rtp_streams"]:
+            ladder = ladders[section_of(sections, stream["call_id"])["id"]]
+            frames = [int(arrow["frame"]) for arrow in ladder["arrows"]]
+            assert frames == sorted(frames)  # the rows in frame order, messages and media
+            rows = {(arrow["kind"], int(arrow["frame"])): arrow for arrow in ladder["arrows"]}
+            start = rows[("media", stream["first_frame"])]
+            end = rows[("media-end", stream["last_frame"])]
+            assert start["label"] == catalog.label("rtp_band", codec=stream["codec"],
+                                                   packets=stream["packets"])
+            assert end["label"] == catalog.label("rtp_end", ssrc=stream["ssrc"])
+            for arrow in (start, end):
+                where = f"{name} {stream['ssrc']} frame {arrow['frame']}"
+                assert drawn_direction(arrow, ladder["columns"]) == (stream["src"],
+                                                                     stream["dst"]), where
+                assert arrow["colour"] not in sip_colours, where
+            assert start["width"] > 3 and not start["dashed"]  # the stream's start: a band
+            assert end["dashed"] and end["colour"] == start["colour"]
+            for event in stream.get("dtmf") or ():
+                press = rows[("dtmf", event["start_frame"])]
+                assert press["label"] == catalog.label("dtmf_event", digit=event["digit"])
+                assert press["colour"] not in {*sip_colours, start["colour"]}
+                assert drawn_direction(press, ladder["columns"]) == (stream["src"],
+                                                                     stream["dst"])
+        expected = {("media", s["first_frame"]) for s in truth(name)["rtp_streams"]}
+        drawn = {(a["kind"], int(a["frame"])) for ladder in ladders.values()
+                 for a in ladder["arrows"] if a["kind"] == "media"}
+        assert drawn == expected
+
+
+def test_findings_mark_the_rtp_frames_they_name(browser: WebDriver, tmp_path: Path) -> None:
+    page = tmp_path / "page.html"
+    run([f"{MEDIA}/loss-burst.pcap"], page)
+    load(browser, page)
+    (ladder,) = browser.execute_script(ARROWS)
+    (lossy,) = [s for s in truth("loss-burst.pcap")["rtp_streams"] if s["lost"]]
+    analysis = analyze(f"{MEDIA}/loss-burst.pcap", engine=load_engine(), ladders=Ladders.NONE)
+    (loss,) = [f for f in analysis.findings if f.rule.name == "packet-loss"]
+    assert loss.severity == "warning"
+    assert {lossy["first_frame"], lossy["last_frame"]} <= {e.frame for e in loss.evidence}
+    marks = {int(a["frame"]): a["mark"] for a in ladder["arrows"]}
+    assert marks[lossy["first_frame"]] == marks[lossy["last_frame"]] == "when warning"
+    (clean,) = [s for s in truth("loss-burst.pcap")["rtp_streams"] if not s["lost"]]
+    assert marks[clean["first_frame"]] == "when"
+
+
+def hostile_media_capture() -> bytes:
+    """tests/report/hostile.py's call, answered, with markup and controls as its codec's name
+    in both SDPs, and RTP both ways of which five packets are lost."""
+    codec = "<img src=x onerror=alert(5)>\x1b[2J&amp;"
+
+    def sdp(ip: str, port: int) -> str:
+        return (f"v=0\r\no=- 1 1 IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\n"
+                f"m=audio {port} RTP/AVP 96\r\na=rtpmap:96 {codec}/8000\r\na=sendrecv\r\n")
+
+    def rtp(seq: int, ssrc: int) -> bytes:
+        return struct.pack("!BBHII", 0x80, 96, seq, 160 * seq, ssrc) + b"\xd5" * 160
+
+    call_id, a, b = hostile.CALL_ID, "192.0.2.1", "192.0.2.2"
+    sip = [packets.sip_request(call_id=call_id, body=sdp(a, 4000)),
+           packets.sip_response(call_id=call_id, body=sdp(b, 5000)),
+           packets.sip_request("ACK", call_id=call_id)]
+    frames = [(T0 + n * 10_000_000, packets.udp4_frame(*((a, b) if n != 1 else (b, a)),
+                                                       hostile._hostile_from(message)))
+              for n, message in enumerate(sip)]
+    for n in range(100):
+        at = T0 + 100_000_000 + n * 20_000_000
+        if not 30 <= n < 35:
+            frames.append((at, packets.udp4_frame(a, b, rtp(n, 0xDEADBEEF), 4000, 5000)))
+        frames.append((at + 5_000_000, packets.udp4_frame(b, a, rtp(n, 0x0BADF00D), 5000, 4000)))
+    return packets.pcap(frames)
+
+
+def test_media_text_from_the_capture_stays_text(
+    browser: WebDriver, write_capture: Any, tmp_path: Path
+) -> None:
+    page = tmp_path / "page.html"
+    _, _, _, html = run([str(write_capture(hostile_media_capture()))], page)
+    tags = parsed(html)
+    assert tags.misnested == [] and tags.open == [] and tags.tags <= PAGE_TAGS
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", html)
+    load(browser, page)
+    assert browser.execute_script("return document.scripts.length") == 0
+    assert browser.find_elements(By.TAG_NAME, "img") == []
+    (section,) = browser.execute_script(SECTIONS)
+    shown = "<img src=x onerror=alert(5)>\\x1b[2J&amp;/8000"
+    assert cells(section, "col_codec") == [shown, shown]  # as text, controls shown
+    assert section["title"].startswith(f"Ladder of {hostile.CALL_ID[:10]}")
+    (ladder,) = browser.execute_script(ARROWS)
+    starts = [a["label"] for a in ladder["arrows"] if a["kind"] == "media"]
+    assert len(starts) == 2 and all(s.startswith("RTP <img src=x") for s in starts)
+    lossy = timeline_of(section, {"src": "192.0.2.1:4000", "dst": "192.0.2.2:5000",
+                                  "ssrc": "0xDEADBEEF"})
+    assert drawn_bars(lossy) == {0: (45, 5), 1: (50, 0)}  # packets 30-34 were due at 0.6 s
+
+
+def test_a_long_stream_is_drawn_in_buckets_within_the_width() -> None:
+    analysis = analyze(f"{MEDIA}/loss-burst.pcap", engine=load_engine(), ladders=Ladders.ALL)
+    (call,) = analysis.calls
+    assert call.media is not None
+    item = call.media.streams[1]
+    catalog = load_engine().catalog
+    for seconds in (1, 3, MAX_BARS, MAX_BARS + 1, 3 * 3600 + 7):
+        timeline = Timeline(tuple(range(seconds)), (0, 3) * (seconds // 2), (0.5,) * seconds)
+        stream = item.stream._replace(timeline=timeline, outages=())
+        bars = timeline_bars(stream)
+        assert len(bars) <= MAX_BARS and bars[0].start == 0 and bars[-1].end == seconds
+        assert all(a.end == b.start for a, b in itertools.pairwise(bars))
+        assert sum(bar.packets for bar in bars) == sum(timeline.packets)
+        assert sum(bar.lost for bar in bars) == sum(timeline.lost)
+        figure = timeline_figure(item._replace(stream=stream), catalog)
+        width = number(figure.split('<svg class="timeline" width="')[1])
+        assert width <= MAX_PLOT + 200 and figure.count('<g class="bar">') == len(bars)
+        assert figure == timeline_figure(item._replace(stream=stream), catalog)
+    assert len(timeline_bars(item.stream._replace(timeline=Timeline(
+        (50,) * (MAX_BARS + 1), (), ())))) == -(-(MAX_BARS + 1) // 2)
