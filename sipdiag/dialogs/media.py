@@ -194,6 +194,9 @@ class Direction(NamedTuple):
     last_ns: int | None
     """Its first and last audible packet that reached the other side."""
     start_after_answer_s: float | None
+    start_after_ack_s: float | None
+    """From the ACK of the answer to its first audible packet (negative: before the ACK, as
+    RFC 3264 lets the answerer send once it has sent the answer)."""
     stop_before_end_s: float | None
     on_hold_at_end: bool
     announced: Endpoint | None
@@ -222,6 +225,8 @@ class CallMedia(NamedTuple):
     silent_side: Side | None
     """For ``one_way``: the side whose audio does not reach the other."""
     answered_ns: int | None
+    acked_ns: int | None
+    """The ACK of that answer."""
     end_ns: int
     """The BYE (or CANCEL), or the end of the capture while the call was up."""
     bye_frame: int | None
@@ -281,13 +286,13 @@ def read_media(facts: CallFacts, captured: CapturedMedia | None) -> CallMedia | 
         return None
     answered_ns = _answered_at(facts, captured)
     bye = facts.bye.request if facts.bye is not None and facts.bye.request else None
-    end_ns = bye.ts_ns if bye is not None else facts.observed_until_ns
+    times = _Times(answered_ns, _acked_at(facts, answered_ns),
+                   bye.ts_ns if bye is not None else facts.observed_until_ns)
+    end_ns = times.end_ns
     streams = _media_streams(_side_hosts(facts, caller, offers), offers, captured, end_ns)
     windows = _windows(offers, answered_ns, end_ns)
-    directions = tuple(
-        _direction(side, streams, offers, windows, captured, answered_ns, end_ns)
-        for side in (Side.CALLER, Side.CALLEE)
-    )
+    directions = tuple(_direction(side, streams, offers, windows, captured, times)
+                       for side in (Side.CALLER, Side.CALLEE))
     state, silent_side = _state(directions, streams, captured, answered_ns)
     last = max((s.stream.last_ns for s in streams if s.kind == "audio"), default=None)
     if windows and len(windows[-1][2]) < 2:
@@ -296,6 +301,7 @@ def read_media(facts: CallFacts, captured: CapturedMedia | None) -> CallMedia | 
         state=state,
         silent_side=silent_side,
         answered_ns=answered_ns,
+        acked_ns=times.acked_ns,
         end_ns=end_ns,
         bye_frame=bye.frame if bye is not None else None,
         directions=directions,
@@ -307,6 +313,22 @@ def read_media(facts: CallFacts, captured: CapturedMedia | None) -> CallMedia | 
         stopped_before_end_s=(end_ns - last) / NS if last is not None and end_ns > last else None,
         windows=tuple(windows),
     )
+
+
+class _Times(NamedTuple):
+    """When the call was answered, when that answer was ACKed, and when the call ended."""
+
+    answered_ns: int | None
+    acked_ns: int | None
+    end_ns: int
+
+
+def _acked_at(facts: CallFacts, answered_ns: int | None) -> int | None:
+    """The first ACK at or after the answer (RFC 3261 13.2.2.4: the caller ACKs the 2xx)."""
+    if answered_ns is None:
+        return None
+    return next((m.ts_ns for m in facts.messages
+                 if m.method == "ACK" and m.ts_ns >= answered_ns), None)
 
 
 def _answered_at(facts: CallFacts, captured: CapturedMedia) -> int | None:
@@ -664,8 +686,7 @@ def _flowing(said: dict[Side, str]) -> frozenset[Side]:
 
 
 def _direction(sender: Side, streams: Sequence[MediaStream], offers: list[_Offer],
-               windows: list[Window], captured: CapturedMedia, answered_ns: int | None,
-               end_ns: int) -> Direction:
+               windows: list[Window], captured: CapturedMedia, times: _Times) -> Direction:
     own = [s for s in streams if s.sender is sender and s.kind == "audio"]
     delivered = [s for s in own if s.destination in (Destination.ANNOUNCED, Destination.LATCHED)
                  and not s.refused and s.audible]
@@ -691,8 +712,10 @@ def _direction(sender: Side, streams: Sequence[MediaStream], offers: list[_Offer
         cause=_cause(own) if silent else None,
         first_ns=first,
         last_ns=last,
-        start_after_answer_s=(first - answered_ns) / NS if first and answered_ns else None,
-        stop_before_end_s=(end_ns - last) / NS if last is not None and end_ns > last else None,
+        start_after_answer_s=_seconds_between(times.answered_ns, first),
+        start_after_ack_s=_seconds_between(times.acked_ns, first),
+        stop_before_end_s=(times.end_ns - last) / NS if last is not None and times.end_ns > last
+        else None,
         on_hold_at_end=sender not in at_end,
         announced=asked[0] if asked else None,
         announced_frame=asked[1].frame if asked else None,
@@ -701,6 +724,10 @@ def _direction(sender: Side, streams: Sequence[MediaStream], offers: list[_Offer
         refused_by=refused.unreachable_from if refused else None,
         evidence=_direction_evidence(own, offers, sender),
     )
+
+
+def _seconds_between(start_ns: int | None, end_ns: int | None) -> float | None:
+    return None if start_ns is None or end_ns is None else (end_ns - start_ns) / NS
 
 
 def _last_asked(offers: list[_Offer], side: Side) -> tuple[Endpoint, SipMessage] | None:

@@ -93,6 +93,7 @@ DIRECTION_FACTS: dict[str, Fact] = {
     "packets": Fact(FactKind.COUNT, lambda d, _: d.packets),
     "silent_percent": Fact(FactKind.NUMBER, lambda d, _: d.silent_percent),
     "start_after_answer": Fact(FactKind.DURATION, lambda d, _: d.start_after_answer_s),
+    "start_after_ack": Fact(FactKind.DURATION, lambda d, _: d.start_after_ack_s),
     "stop_before_end": Fact(FactKind.DURATION, lambda d, _: d.stop_before_end_s),
     "on_hold_at_end": Fact(FactKind.BOOL, lambda d, _: d.on_hold_at_end),
     "other_flowing_at_end": Fact(FactKind.BOOL, lambda d, m: _flowing_at_end(
@@ -222,6 +223,7 @@ DIRECTION_VALUES: dict[str, Values] = {
     "packets": lambda d, _: str(d.packets),
     "silent_percent": lambda d, _: _number(d.silent_percent),
     "start_after_answer": lambda d, _: _number(d.start_after_answer_s, 3),
+    "start_after_ack": lambda d, _: _number(d.start_after_ack_s, 3),
     "stop_before_end": lambda d, _: _number(d.stop_before_end_s, 3),
     "announced": lambda d, _: _endpoint(d.announced),
     "announced_frame": lambda d, _: _frame(d.announced_frame),

@@ -5,7 +5,9 @@ counts and frames, the media state of every call, DTMF digits, and round trips f
 from __future__ import annotations
 
 import json
+import subprocess
 from functools import cache
+from pathlib import Path
 
 import pytest
 
@@ -109,3 +111,35 @@ def test_the_receivers_own_loss_is_read_from_rtcp() -> None:
         mine = [b for b in truth_blocks if b["source_ssrc"] == f"0x{item.stream.ssrc:08X}"]
         assert item.remote is not None and item.remote.reports == len(mine)
         assert item.remote.cumulative_lost == mine[-1]["cumulative_lost"]
+
+
+def frame_times(path: Path) -> dict[int, float]:
+    """Every frame's capture time, as tshark reads it."""
+    out = subprocess.run(["tshark", "-r", str(path), "-T", "fields", "-e", "frame.number",
+                          "-e", "frame.time_epoch"], capture_output=True, text=True,
+                         check=True, timeout=60).stdout
+    return {int(n): float(t) for n, t in (line.split("\t") for line in out.splitlines())}
+
+
+def ack_frame(path: Path) -> int:
+    out = subprocess.run(["tshark", "-r", str(path), "-Y", "sip.Method == \"ACK\"", "-T",
+                          "fields", "-e", "frame.number"], capture_output=True, text=True,
+                         check=True, timeout=60).stdout
+    return int(out.split()[0])
+
+
+@pytest.mark.parametrize("name", ["late-media.pcap", "two-way-g711.pcap"])
+def test_media_starts_counted_from_the_answer_and_from_its_ack(name: str) -> None:
+    """Each side's first packet, from the 200 OK and from the ACK (frames of truth.json and
+    tshark's times of them); the caller sends first in these files."""
+    [call] = analysed(name).calls
+    [truth] = TRUTH[name]["calls"]
+    assert call.media is not None
+    times = frame_times(MEDIA / name)
+    answer, ack = times[truth["answer_frame"]], times[ack_frame(MEDIA / name)]
+    assert call.media.acked_ns is not None and call.media.acked_ns / 1e9 == pytest.approx(ack)
+    for direction in call.media.directions:
+        first = min(times[s["first_frame"]] for s in TRUTH[name]["rtp_streams"]
+                    if s["sender"] == direction.sender.value)
+        assert direction.start_after_answer_s == pytest.approx(first - answer, abs=1e-6)
+        assert direction.start_after_ack_s == pytest.approx(first - ack, abs=1e-6)
