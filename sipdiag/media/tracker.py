@@ -106,6 +106,8 @@ class _Span:
     """The capture holds the call's INVITE (else it joined the call later)."""
     media_hosts: set[str] = field(default_factory=set)
     """The addresses its SDPs announced."""
+    bound: set[Endpoint] = field(default_factory=set)
+    """The addresses and ports its SDPs announced (each bound to it)."""
 
 
 @dataclass(slots=True)
@@ -344,8 +346,8 @@ class MediaTracker:
         """Keep a per-second timeline of every stream (for reports that draw one)."""
         self._bindings: dict[Endpoint, tuple[Binding, ...]] = {}
         """Each announced address: the calls that announced it, the latest first."""
-        self._partners: set[frozenset[str]] = set()
-        """Pairs of calls that share their media addresses."""
+        self._partners: dict[str, set[str]] = {}
+        """The calls each call shares its media addresses with."""
         self._flows: dict[Key, Handler] = {}
         self._by_endpoint: dict[Endpoint, set[Key]] = {}
         self._calls: dict[str, _CallStore] = {}
@@ -424,6 +426,7 @@ class MediaTracker:
                                   media.is_rtp)
                 self._bind(address, binding)
                 span.media_hosts.add(address.ip)
+                span.bound.add(address)
                 if address.ip not in span.hosts:
                     span.hosts.add(address.ip)
                     self._span_hosts.setdefault(address.ip, set()).add(call_id)
@@ -436,7 +439,8 @@ class MediaTracker:
         kept = [binding]
         for earlier in self._bindings.get(address, ()):
             if earlier.call_id != binding.call_id and self._shares(earlier, binding):
-                self._partners.add(frozenset((earlier.call_id, binding.call_id)))
+                self._partners.setdefault(earlier.call_id, set()).add(binding.call_id)
+                self._partners.setdefault(binding.call_id, set()).add(earlier.call_id)
                 kept.append(earlier)
         self._bindings[address] = tuple(kept)
         for key in list(self._by_endpoint.get(address, ())):
@@ -450,7 +454,7 @@ class MediaTracker:
         if span is None or span.ended_ns is not None:
             return False
         recent = later.announcement.ts_ns - earlier.announcement.ts_ns <= SHARE_NS
-        return recent or frozenset((earlier.call_id, later.call_id)) in self._partners
+        return recent or later.call_id in self._partners.get(earlier.call_id, ())
 
     # -- UDP --------------------------------------------------------------------------------
 
@@ -576,7 +580,18 @@ class MediaTracker:
                     del self._by_endpoint[endpoint]
 
     def _forget_span(self, call_id: str, span: _Span) -> None:
+        """A call long over: its addresses are no longer bound to it (memory follows the calls
+        in progress, not all the calls of the capture)."""
         del self._spans[call_id]
+        self._claimed.discard(call_id)
+        for partner in self._partners.pop(call_id, ()):
+            self._partners.get(partner, set()).discard(call_id)
+        for address in span.bound:
+            kept = tuple(b for b in self._bindings.get(address, ()) if b.call_id != call_id)
+            if kept:
+                self._bindings[address] = kept
+            else:
+                self._bindings.pop(address, None)
         for host in span.hosts:
             calls = self._span_hosts.get(host)
             if calls is not None:

@@ -8,7 +8,7 @@ import pytest
 
 from sipdiag.media.model import Tie
 from sipdiag.media.rtcp import ReportBlock
-from sipdiag.media.tracker import MediaTracker
+from sipdiag.media.tracker import EXPIRY_NS, IDLE_FLOW_NS, SPAN_KEEP_NS, MediaTracker
 from sipdiag.network import Endpoint
 from sipdiag.sip.parser import parse_message
 from tests.media.rtp import receiver_report, report_block, rtp
@@ -199,3 +199,23 @@ def test_a_capture_of_only_sip_cannot_hold_the_media() -> None:
     feed.call()
     feed.rtp(Endpoint(ALICE.ip, 53000), Endpoint("192.0.2.53", 53), 1, data=b"dns")
     assert feed.tracker.claim("c1").captured, "other UDP of a media host is there"
+
+
+def test_what_is_kept_follows_the_calls_in_progress() -> None:
+    """Calls long over leave nothing behind: their bound addresses, spans and flows go once
+    they are older than SPAN_KEEP_NS, so a day of calls does not grow the tracker."""
+    feed = Feed()
+    for n in range(40):
+        alice, bob = Endpoint("192.0.2.10", 20000 + 2 * n), Endpoint("198.51.100.20", 30000 + 2 * n)
+        feed.call(f"old-{n}", alice, bob)
+        feed.rtp(alice, bob, 3, ssrc=n)
+        feed.bye(f"old-{n}")
+        feed.tracker.claim(f"old-{n}")
+    feed.now += SPAN_KEEP_NS + IDLE_FLOW_NS
+    feed.call("new")
+    feed.now += EXPIRY_NS
+    feed.bye("new")
+    tracker = feed.tracker
+    assert set(tracker._spans) == {"new"}
+    assert {b.call_id for found in tracker._bindings.values() for b in found} == {"new"}
+    assert tracker._flows == {} and tracker._claimed == set()
