@@ -187,8 +187,9 @@ class Direction(NamedTuple):
     audio_packets: int
     silent_percent: float | None
     """Of its G.711 audio packets, those with no sound (None for other codecs)."""
-    silent: bool
-    """Expected, but nothing audible of it reached the other side."""
+    silent: bool | None
+    """Expected, but nothing audible of it reached the other side; None when the capture
+    cannot hold the call's media (``not_captured``): it cannot tell."""
     cause: SilenceCause | None
     first_ns: int | None
     last_ns: int | None
@@ -696,7 +697,7 @@ def _direction(sender: Side, streams: Sequence[MediaStream], offers: list[_Offer
     g711_audio = sum(s.audio_packets for s in g711)
     first = min((s.stream.first_ns for s in delivered), default=None)
     last = max((s.stream.last_ns for s in delivered), default=None)
-    silent = expected_ns >= MIN_EXPECTED_S * NS and not delivered and captured.captured
+    silent = expected_ns >= MIN_EXPECTED_S * NS and not delivered if captured.captured else None
     at_end = windows[-1][2] if windows else frozenset(Side)
     asked = _last_asked(offers, sender.other)
     main = max(own, key=lambda s: s.stream.packets, default=None)

@@ -161,7 +161,7 @@ def _check(fields: Fields) -> tuple[str | None, Mapping[str, object]]:
     raw_params = fields.take("params", dict, required=False)
     if name is None:
         if raw_params is not None:
-            raise fields.error("params", "'params' are for a rule with a 'check'")
+            raise fields.error("params", "'params' are for a rule with a 'check' or 'media'")
         return None, {}
     found = checks.CHECKS.get(name)
     if found is None:
@@ -185,7 +185,9 @@ _NUMERIC = (FactKind.COUNT, FactKind.NUMBER, FactKind.DURATION)
 def _media(fields: Fields) -> MediaPattern:
     """``media:`` with a ``call`` part and at most one ``direction`` or ``stream`` part."""
     parts = Fields(fields.need("media", dict), fields.path, "'media'", fields.line("media"))
-    found = {name: _conditions(parts, name, subject)
+    declared = fields.data.get("params")
+    params = set(declared) if isinstance(declared, dict) else set()
+    found = {name: _conditions(parts, name, subject, params)
              for name, subject in MEDIA_PARTS.items() if parts.has(name)}
     parts.done()
     subjects = [MEDIA_PARTS[name] for name in found if name != "call"]
@@ -200,28 +202,37 @@ def _media(fields: Fields) -> MediaPattern:
     return MediaPattern(subject, found[subject.value], found.get("call", ()))
 
 
-def _conditions(parts: Fields, name: str, subject: MediaSubject) -> tuple[MediaCondition, ...]:
+def _conditions(parts: Fields, name: str, subject: MediaSubject,
+                params: set[str]) -> tuple[MediaCondition, ...]:
     items = Fields(parts.need(name, dict), parts.path, f"'media: {name}'", parts.line(name))
-    conditions = [_condition(items, key, value, subject) for key, value in items.items()]
+    conditions = [_condition(items, key, value, subject, params)
+                  for key, value in items.items()]
     if not conditions:
         raise parts.error(name, f"'media: {name}' needs at least one condition")
     return tuple(conditions)
 
 
-def _condition(items: Fields, key: str, value: object, subject: MediaSubject) -> MediaCondition:
+def _condition(items: Fields, key: str, value: object, subject: MediaSubject,
+               params: set[str]) -> MediaCondition:
     fact, comparison = key, Comparison.IS
     for suffix, compared in _SUFFIXES.items():
-        if key.endswith(suffix) and media.fact_kind(subject, key[: -len(suffix)]) in _NUMERIC:
-            fact, comparison = key[: -len(suffix)], compared
+        base = key[: -len(suffix)]
+        if key.endswith(suffix) and media.fact_kind(subject, base) is not None:
+            fact, comparison = base, compared
     kind = media.fact_kind(subject, fact)
     items.take(key, object)
     if kind is None:
         known = ", ".join(sorted(media.FACTS[subject]))
         raise items.error(key, f"'{key}' is not a fact of a {subject.value} (known: {known})")
+    if comparison is not Comparison.IS and kind not in _NUMERIC:
+        raise items.error(key, f"'{key}': {fact} is {kind.value}, which is not compared; "
+                               f"write '{fact}: value'")
     if isinstance(value, str) and value.startswith("$"):
         if kind not in _NUMERIC:
             raise items.error(key, f"'{key}' is {kind.value}: a parameter stands only for a "
                                    "number or a duration")
+        if value[1:] not in params:
+            raise items.error(key, f"'{key}': '{value}' names no entry of 'params'")
         return MediaCondition(fact, comparison, None, value[1:])
     if comparison is not Comparison.IS or kind in (FactKind.NUMBER, FactKind.DURATION):
         return MediaCondition(fact, comparison, _number(items, key, value, kind))
@@ -270,13 +281,12 @@ def _media_params(fields: Fields, pattern: MediaPattern) -> Mapping[str, object]
         name = condition.param
         if name is None:
             continue
-        if not raw.has(name):
-            raise fields.error("media", f"'${name}' names no entry of 'params'")
         kind = media.fact_kind(subject, condition.fact)
-        assert kind is not None
+        assert kind is not None and raw.has(name)
         values[name] = _number(raw, name, raw.data[name], kind)
-        raw.take(name, object)
-    raw.done()
+    unused = [name for name in raw.data if name not in values]
+    if unused:
+        raise raw.error(unused[0], f"'{unused[0]}' is used by no condition of 'media'")
     return values
 
 
