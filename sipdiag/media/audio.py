@@ -34,24 +34,30 @@ def decodable(codec: str) -> bool:
 
 
 def pcm(packets: Iterable[RtpPayload], codec: str, payload_type: int) -> bytes:
-    """Little-endian 16-bit mono samples at 8000 Hz, from the first packet's timestamp on."""
+    """Little-endian 16-bit mono samples at 8000 Hz, from the stream's earliest timestamp on
+    (a first packet that came late still leads)."""
     low, high = _tables(codec)
+    own = [p for p in packets if p.payload_type == payload_type and p.data]
+    if not own:
+        return b""
+    offsets = [_signed(p.timestamp - own[0].timestamp) for p in own]
+    origin = min((o for o in offsets if abs(o) < MAX_SECONDS * SAMPLE_RATE), default=0)
     samples = bytearray()
-    first = None
-    for packet in packets:
-        if packet.payload_type != payload_type or not packet.data:
-            continue
-        if first is None:
-            first = packet.timestamp
-        offset = (packet.timestamp - first) & 0xFFFFFFFF
-        if offset >= MAX_SECONDS * SAMPLE_RATE:
-            continue  # before the first packet (late), or a jump out of the stream
+    for packet, relative in zip(own, offsets, strict=True):
+        offset = relative - origin
+        if not 0 <= offset < MAX_SECONDS * SAMPLE_RATE:
+            continue  # a jump out of the stream
         start, end = 2 * offset, 2 * (offset + len(packet.data))
         if end > len(samples):
             samples.extend(bytes(end - len(samples)))
         samples[start:end:2] = packet.data.translate(low)
         samples[start + 1 : end : 2] = packet.data.translate(high)
     return bytes(samples)
+
+
+def _signed(difference: int) -> int:
+    """A difference of 32-bit RTP timestamps, taken the short way round the wrap."""
+    return ((difference + 0x80000000) & 0xFFFFFFFF) - 0x80000000
 
 
 def _tables(codec: str) -> tuple[bytes, bytes]:

@@ -138,11 +138,12 @@ def actual_text(check: CheckResult, catalog: Catalog, language: str = "en") -> s
         return label("check_no_final")
     if key == "max_post_dial_delay":
         return label("check_never_rang") if value is None else _seconds(value, label)
-    if key in MEDIA_FIGURES or key == "media":
+    if key == "media":
+        return label("check_no_media") if value is None else str(value)
+    if key in MEDIA_FIGURES:
         if value is None:
-            return label("check_no_media")
-        return label(MEDIA_FIGURES[key], value=f"{value:g}") if key in MEDIA_FIGURES else str(
-            value)
+            return label("check_not_measured")
+        return label(MEDIA_FIGURES[key], value=f"{value:g}")
     if key == "max_severity":
         if value is None:
             return label("check_no_finding")

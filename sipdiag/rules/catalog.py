@@ -59,7 +59,8 @@ LABELS = (
     "col_packets", "col_lost", "col_jitter", "col_gap", "col_mos", "lost_value", "jitter_value",
     "dtmf", "dtmf_value", "rtp_band", "rtp_end", "dtmf_event", "media", "media_figures",
     "unattributed", "timeline", "timeline_packets", "timeline_lost", "timeline_jitter",
-    "check_at_least", "check_no_media", "check_percent", "check_ms", "check_mos",
+    "check_at_least", "check_no_media", "check_not_measured", "check_percent", "check_ms",
+    "check_mos",
 )
 """The words of the reports (report.yaml): every one the reporters use, and no other."""
 SENTENCES = ("same_class", "class_differs", "final_vs_provisional", "neither_a_problem",
