@@ -194,6 +194,8 @@ class Direction(NamedTuple):
     first_ns: int | None
     last_ns: int | None
     """Its first and last audible packet that reached the other side."""
+    first_frame: int | None
+    last_frame: int | None
     start_after_answer_s: float | None
     start_after_ack_s: float | None
     """From the ACK of the answer to its first audible packet (negative: before the ACK, as
@@ -262,6 +264,9 @@ class _Offer:
     side: Side
     hop: int
     sdp: Sdp
+    refused: bool
+    """An offer whose request failed (a re-INVITE or UPDATE answered 3xx-6xx): the session
+    stays as it was (RFC 3261 14.1, RFC 3311 5.2). Who announced what still counts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,13 +387,19 @@ def _hop_of(message: SipMessage, facts: CallFacts) -> int:
 
 
 def _offers(facts: CallFacts, caller: _Caller) -> list[_Offer]:
+    finals = [((m.cseq, m.cseq_method), m.status) for m in facts.messages if m.status >= 200]
+    failed = {key for key, status in finals if status >= 300} - {
+        key for key, status in finals if status < 300}  # a forked branch may have answered
     found = []
     for message in facts.messages:
         if message.content_length == 0 or message.status == 100:
             continue
         sdp = message.sdp
         if sdp is not None and sdp.media:
-            found.append(_Offer(message, caller.side(message), _hop_of(message, facts), sdp))
+            refused = message.status >= 300 or (
+                message.is_request and (message.cseq, message.cseq_method) in failed)
+            found.append(_Offer(message, caller.side(message), _hop_of(message, facts), sdp,
+                                refused))
     return found
 
 
@@ -655,7 +666,7 @@ def _windows(offers: list[_Offer], answered_ns: int | None, end_ns: int) -> list
     said: dict[Side, str] = {}
     windows: list[Window] = []
     start = answered_ns
-    for offer in offers:
+    for offer in (o for o in offers if not o.refused):
         ts = offer.message.ts_ns
         if ts > start and said:
             windows.append((start, ts, _flowing(said)))
@@ -695,11 +706,14 @@ def _direction(sender: Side, streams: Sequence[MediaStream], offers: list[_Offer
     audio = sum(s.stream.audio_packets for s in own)
     g711 = [s.stream for s in own if s.stream.silent is not None]
     g711_audio = sum(s.audio_packets for s in g711)
-    first = min((s.stream.first_ns for s in delivered), default=None)
-    last = max((s.stream.last_ns for s in delivered), default=None)
-    silent = expected_ns >= MIN_EXPECTED_S * NS and not delivered if captured.captured else None
-    at_end = windows[-1][2] if windows else frozenset(Side)
+    first = min(delivered, key=lambda s: s.stream.first_ns, default=None)
+    last = max(delivered, key=lambda s: s.stream.last_ns, default=None)
+    first_ns = first.stream.first_ns if first else None
+    last_ns = last.stream.last_ns if last else None
     asked = _last_asked(offers, sender.other)
+    seen = captured.captured and _crosses_the_wire(asked, offers, sender, captured)
+    silent = expected_ns >= MIN_EXPECTED_S * NS and not delivered if seen else None
+    at_end = windows[-1][2] if windows else frozenset(Side)
     main = max(own, key=lambda s: s.stream.packets, default=None)
     refused = next((s for s in own if s.refused), None)
     return Direction(
@@ -711,12 +725,14 @@ def _direction(sender: Side, streams: Sequence[MediaStream], offers: list[_Offer
                         if g711_audio else None),
         silent=silent,
         cause=_cause(own) if silent else None,
-        first_ns=first,
-        last_ns=last,
-        start_after_answer_s=_seconds_between(times.answered_ns, first),
-        start_after_ack_s=_seconds_between(times.acked_ns, first),
-        stop_before_end_s=(times.end_ns - last) / NS if last is not None and times.end_ns > last
-        else None,
+        first_ns=first_ns,
+        last_ns=last_ns,
+        first_frame=first.stream.first_frame if first else None,
+        last_frame=last.stream.last_frame if last else None,
+        start_after_answer_s=_seconds_between(times.answered_ns, first_ns),
+        start_after_ack_s=_seconds_between(times.acked_ns, first_ns),
+        stop_before_end_s=(times.end_ns - last_ns) / NS
+        if last_ns is not None and times.end_ns > last_ns else None,
         on_hold_at_end=sender not in at_end,
         announced=asked[0] if asked else None,
         announced_frame=asked[1].frame if asked else None,
@@ -727,6 +743,18 @@ def _direction(sender: Side, streams: Sequence[MediaStream], offers: list[_Offer
     )
 
 
+def _crosses_the_wire(asked: tuple[Endpoint, SipMessage] | None, offers: list[_Offer],
+                      sender: Side, captured: CapturedMedia) -> bool:
+    """Whether the capture could hold this direction: not when both sides announced addresses
+    of one host (a gateway serving both phones), whose audio to itself never leaves it,
+    unless the capture shows that host's traffic to itself (a capture on the loopback)."""
+    if asked is None:
+        return True
+    host = asked[0].ip
+    own = {address.ip for address in _announced(offers, sender)}
+    return own != {host} or host in captured.self_talking
+
+
 def _seconds_between(start_ns: int | None, end_ns: int | None) -> float | None:
     return None if start_ns is None or end_ns is None else (end_ns - start_ns) / NS
 
@@ -734,7 +762,7 @@ def _seconds_between(start_ns: int | None, end_ns: int | None) -> float | None:
 def _last_asked(offers: list[_Offer], side: Side) -> tuple[Endpoint, SipMessage] | None:
     """The address the side's last SDP asked for audio at, and the message it came in."""
     for offer in reversed(offers):
-        if offer.side is not side:
+        if offer.side is not side or offer.refused:
             continue
         for media in offer.sdp.media:
             ip = normal_ip(media.connection) if media.connection else None

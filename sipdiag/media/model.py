@@ -96,6 +96,10 @@ class CapturedMedia:
     """Whether the capture could hold this call's media at all: it holds UDP other than SIP
     to or from an address the call's SDP announced (a capture filtered to the SIP ports, or
     to other hosts, cannot say anything about this call's audio)."""
+    self_talking: frozenset[str] = frozenset()
+    """The call's media hosts that the capture shows sending to themselves (a capture on the
+    loopback): only for those can it hold audio between two addresses of one host, which
+    never crosses a wire."""
 
 
 NO_MEDIA = CapturedMedia((), (), (), 0, 0, False)

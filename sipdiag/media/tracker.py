@@ -362,6 +362,8 @@ class MediaTracker:
         the capture was not filtered to the signalling."""
         self._signalling: set[Endpoint] = set()
         """Every address and port SIP was seen on."""
+        self._self_talking: set[str] = set()
+        """Every address seen sending SIP or UDP to itself."""
         self.late_packets = 0
         """Packets of calls already over (after their linger time)."""
         self._swept = self._expired = 0
@@ -373,6 +375,8 @@ class MediaTracker:
         """A SIP message, as soon as it is read: its call's span, and the SDP it carries."""
         self._signalling.add(message.src)
         self._signalling.add(message.dst)
+        if message.src.ip == message.dst.ip:
+            self._self_talking.add(message.src.ip)
         if message.cseq_method not in CALL_METHODS:
             return
         ts_ns = message.ts_ns
@@ -474,6 +478,8 @@ class MediaTracker:
         handler: Handler
         if not self._on_signalling_port(src, dst):
             self.udp_hosts.update((src.ip, dst.ip))
+        if src.ip == dst.ip:
+            self._self_talking.add(src.ip)
         if not bindings:
             handler = _NotMedia(self, key)
         else:
@@ -529,8 +535,10 @@ class MediaTracker:
         store = self._calls.pop(call_id, None)
         span = self._spans.get(call_id)
         captured = self._captured(span)
+        self_talking = frozenset(span.media_hosts & self._self_talking) if span else frozenset()
         if store is None:
-            return NO_MEDIA if not captured else CapturedMedia((), (), (), 0, 0, True)
+            return NO_MEDIA if not captured else CapturedMedia((), (), (), 0, 0, True,
+                                                               self_talking)
         for key in store.keys:
             if key in self._flows:
                 self._flows[key] = _Claimed(self)
@@ -539,7 +547,8 @@ class MediaTracker:
         streams += store.tied
         streams.sort(key=lambda s: (s.stream.first_frame, s.stream.ssrc))
         return CapturedMedia(tuple(streams), tuple(store.rtcp), tuple(store.unreachable),
-                             store.other, store.malformed, captured or bool(streams))
+                             store.other, store.malformed, captured or bool(streams),
+                             self_talking)
 
     def _captured(self, span: _Span | None) -> bool:
         """Could the capture hold this call's media? Only if it holds UDP other than SIP to or

@@ -98,6 +98,7 @@ DIRECTION_FACTS: dict[str, Fact] = {
     "on_hold_at_end": Fact(FactKind.BOOL, lambda d, _: d.on_hold_at_end),
     "other_flowing_at_end": Fact(FactKind.BOOL, lambda d, m: _flowing_at_end(
         m.direction(d.sender.other))),
+    "other_sent": Fact(FactKind.BOOL, lambda d, m: m.direction(d.sender.other).packets > 0),
 }
 
 STREAM_FACTS: dict[str, Fact] = {
@@ -230,8 +231,8 @@ DIRECTION_VALUES: dict[str, Values] = {
     "receiver_sip": lambda d, _: _endpoint(d.receiver_sip),
     "sent_to": lambda d, _: _endpoint(d.sent_to),
     "refused_by": lambda d, _: d.refused_by or "-",
-    "first_frame": lambda d, m: _frame(_first_frame(d, m)),
-    "last_frame": lambda d, m: _frame(_last_frame(d, m)),
+    "first_frame": lambda d, m: _frame(d.first_frame or _first_frame(d, m)),
+    "last_frame": lambda d, m: _frame(d.last_frame or _last_frame(d, m)),
 }
 
 STREAM_VALUES: dict[str, Values] = {
