@@ -1,4 +1,4 @@
-"""Media benchmark: the whole run with RTP analysis against the same run before it, tshark and sngrep.
+"""Media benchmark: the whole run with RTP analysis against the run before it, tshark, sngrep.
 
 On ``bench/out/sip-rtp.pcap`` (bench/add_rtp.py: the calls of 100,000 SIP packets with their
 G.711 streams, most packets RTP), in one run and alternating the commands ``--runs`` times:

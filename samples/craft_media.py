@@ -1075,17 +1075,10 @@ Build = Callable[[MediaCapture], None]
 def scenario(name: str, desc: str) -> Callable[[Build], Build]:
     """Register build(capture) as the maker of samples/media/NAME (and of its truth)."""
 
-    def deco(build: Build) -> Build:
-        def write(path: str) -> None:
-            cap = MediaCapture(name.rsplit(".", 1)[0])
-            build(cap)
-            cap.write(path)
-            TRUTH[name] = capture_truth(cap, desc)
+    def keep_truth(cap: MediaCapture) -> None:
+        TRUTH[name] = capture_truth(cap, desc)
 
-        CATALOGUE.file(name, desc)(write)
-        return build
-
-    return deco
+    return CATALOGUE.scenario(name, desc, MediaCapture, keep_truth)
 
 
 # the usual timeline (seconds): INVITE 0, 100 0.004, 180 0.2, 200 2.5, ACK 2.502; the caller's

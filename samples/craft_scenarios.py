@@ -53,17 +53,7 @@ Build = Callable[[Capture], None]
 
 def scenario(name: str, desc: str) -> Callable[[Build], Build]:
     """Register build(capture) as the maker of samples/rules/NAME."""
-
-    def deco(build: Build) -> Build:
-        def write(path: str) -> None:
-            cap = Capture(name.rsplit(".", 1)[0])
-            build(cap)
-            cap.write(path)
-
-        CATALOGUE.file(name, desc)(write)
-        return build
-
-    return deco
+    return CATALOGUE.scenario(name, desc, Capture)
 
 
 def ringing_invite(c: Call, at: float = 0.0, **kw) -> Tx:

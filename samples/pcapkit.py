@@ -19,6 +19,7 @@ import os
 import struct
 import tempfile
 from collections.abc import Callable
+from typing import Protocol, TypeVar
 
 from scapy.config import conf
 from scapy.layers.inet import IP, TCP, UDP, fragment
@@ -346,6 +347,13 @@ Writer = Callable[[str], None]
 """Writes one sample file to the path it is given."""
 
 
+class Writable(Protocol):
+    def write(self, path: str) -> None: ...
+
+
+CaptureT = TypeVar("CaptureT", bound=Writable)
+
+
 class Catalogue:
     """The files a script writes, in order, each with a description and a writer.
 
@@ -365,6 +373,29 @@ class Catalogue:
             self.descriptions[name] = desc
             fn.fname = name  # type: ignore[attr-defined]
             return fn
+
+        return deco
+
+    def scenario(
+        self,
+        name: str,
+        desc: str,
+        new_capture: Callable[[str], CaptureT],
+        written: Callable[[CaptureT], None] | None = None,
+    ) -> Callable[[Callable[[CaptureT], None]], Callable[[CaptureT], None]]:
+        """Register build(capture) as the maker of NAME: a capture named after the file
+        (new_capture(stem)), filled by build, written, then handed to ``written``."""
+
+        def deco(build: Callable[[CaptureT], None]) -> Callable[[CaptureT], None]:
+            def write(path: str) -> None:
+                cap = new_capture(name.rsplit(".", 1)[0])
+                build(cap)
+                cap.write(path)
+                if written is not None:
+                    written(cap)
+
+            self.file(name, desc)(write)
+            return build
 
         return deco
 

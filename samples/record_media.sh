@@ -48,7 +48,8 @@ CALLEE_RTP=10020-10030   # called baresip rtp_ports
 CTRL_PORT=4444       # baresip ctrl_tcp (TCP, not captured)
 ALL_PORTS=("$PROXY_PORT" "$UAS_PORT" "$UAC_PORT" "$BARESIP_PORT"
 	"$UAC_MEDIA" $((UAC_MEDIA + 1)) $((UAC_MEDIA + 2))
-	"$UAS_MEDIA" $((UAS_MEDIA + 1)) $((UAS_MEDIA + 2)) "$WRONG_PORT" "$CTRL_PORT")
+	"$UAS_MEDIA" $((UAS_MEDIA + 1)) $((UAS_MEDIA + 2)) "$WRONG_PORT" "$CTRL_PORT"
+	$(seq 10000 10031))
 # every UDP packet of the participants, and the ICMP errors they cause
 CAP_FILTER="(udp and (portrange 5060-5099 or portrange 6000-6299 or portrange 10000-10099)) or (icmp and host 127.0.0.1)"
 
@@ -61,160 +62,13 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 WORK="$(mktemp -d /tmp/sipdiag-record-media.XXXXXX)"
-BG_PIDS=()          # background processes still running (timeout wrappers)
-KAM_PID=""
-CAP_PID=""
-CAP_FILE=""
+SCRIPT=record_media.sh
 CTRL_FD=""
+# shellcheck source=recording.sh
+source "$HERE/recording.sh"
+before_cleanup() { ctrl_close; }
 
-log() { printf '== %s\n' "$*" >&2; }
 die() { echo "record_media.sh: ${NAME:+$NAME: }$*" >&2; exit 1; }
-
-# forget PID: drop a reaped process from BG_PIDS (so that cleanup never
-# signals a recycled process id)
-forget() {
-	local keep=() p
-	for p in "${BG_PIDS[@]}"; do
-		[ "$p" = "$1" ] || keep+=("$p")
-	done
-	BG_PIDS=("${keep[@]}")
-}
-
-# stop_pid PID: TERM (timeout forwards it to its child), then KILL.
-stop_pid() {
-	local pid="$1" i
-	if ! kill -0 "$pid" 2>/dev/null; then
-		wait "$pid" 2>/dev/null || true
-		forget "$pid"
-		return 0
-	fi
-	kill -TERM "$pid" 2>/dev/null || true
-	for i in $(seq 1 30); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		pkill -KILL -P "$pid" 2>/dev/null || true
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
-	wait "$pid" 2>/dev/null || true
-	forget "$pid"
-}
-
-cleanup() {
-	local rc=$? pid
-	trap - EXIT INT TERM
-	ctrl_close
-	for pid in "${BG_PIDS[@]}"; do
-		[ -n "$pid" ] && stop_pid "$pid"
-	done
-	if [ "$rc" -ne 0 ]; then
-		echo "record_media.sh: failed (rc=$rc); logs kept in $WORK" >&2
-	elif [ -n "${KEEP_WORK:-}" ]; then
-		echo "record_media.sh: logs kept in $WORK" >&2
-	else
-		rm -rf "$WORK"
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-bg() {  # bg SECONDS LOGFILE CMD... : run CMD under timeout in the background
-	local secs="$1" logf="$2"
-	shift 2
-	timeout "$secs" "$@" >"$logf" 2>&1 &
-	BG_PIDS+=("$!")
-	LAST_PID=$!
-}
-
-run_wait() {  # run_wait SECONDS LOGFILE CMD... : like bg but wait for it; the wait
-	# (unlike a plain foreground command) lets INT/TERM traps run at once
-	bg "$@"
-	local pid=$LAST_PID rc=0
-	wait "$pid" || rc=$?
-	forget "$pid"
-	return "$rc"
-}
-
-port_busy() {  # port_busy PORT: does anything listen on it (udp or tcp)?
-	[ -n "$(ss -Hlnu "sport = :$1")$(ss -Hlnt "sport = :$1")" ]
-}
-
-wait_port() {  # wait_port PROTO PORT: until something listens there
-	local proto="$1" port="$2" i
-	for i in $(seq 1 50); do
-		if [ "$proto" = udp ]; then
-			[ -n "$(ss -Hlnu "sport = :$port")" ] && return 0
-		else
-			[ -n "$(ss -Hlnt "sport = :$port")" ] && return 0
-		fi
-		sleep 0.1
-	done
-	echo "record_media.sh: nothing listening on $proto port $port" >&2
-	return 1
-}
-
-check_ports_free() {
-	local p
-	for p in "${ALL_PORTS[@]}" $(seq 10000 10031); do
-		if port_busy "$p"; then
-			echo "record_media.sh: port $p is in use on this machine; stop whatever uses it" >&2
-			exit 1
-		fi
-	done
-}
-
-start_kamailio() {
-	mkdir -p "$WORK/kamailio-run"
-	bg 300 "$WORK/kamailio-$NAME.log" \
-		kamailio -f "$KAM_CFG" -DD -E -m 32 -M 8 -Y "$WORK/kamailio-run" "$@"
-	KAM_PID=$LAST_PID
-	wait_port udp "$PROXY_PORT"
-}
-
-stop_kamailio() {
-	if [ -n "$KAM_PID" ]; then
-		stop_pid "$KAM_PID"
-		KAM_PID=""
-	fi
-}
-
-start_capture() {
-	CAP_FILE="$WORK/$NAME.pcap"
-	bg 120 "$WORK/tcpdump-$NAME.log" \
-		tcpdump -i lo -s 0 -U --immediate-mode -n -Z root -w "$CAP_FILE" "$CAP_FILTER"
-	CAP_PID=$LAST_PID
-	local i
-	for i in $(seq 1 50); do
-		grep -q "listening on" "$WORK/tcpdump-$NAME.log" 2>/dev/null && break
-		sleep 0.1
-	done
-	grep -q "listening on" "$WORK/tcpdump-$NAME.log" || { echo "record_media.sh: tcpdump did not start" >&2; cat "$WORK/tcpdump-$NAME.log" >&2; return 1; }
-	sleep 0.2
-}
-
-stop_capture() {
-	sleep 0.5
-	stop_pid "$CAP_PID"
-	CAP_PID=""
-}
-
-publish() {  # copy the verified capture into samples/media/recorded/
-	mkdir -p "$OUT"
-	cp "$CAP_FILE" "$OUT/$NAME.pcap"
-	chmod 644 "$OUT/$NAME.pcap"
-}
-
-wait_bg() {  # wait_bg PID: wait for a background program to finish, report failure
-	local rc=0
-	wait "$1" || rc=$?
-	forget "$1"
-	if [ "$rc" -ne 0 ]; then
-		log "warning: $NAME: background process $1 exited with $rc (see $WORK)"
-	fi
-}
 
 # --------------------------------------------------------------------------
 # Audio input for SIPp's rtp_stream: raw G.711 (no header), 160 bytes per
@@ -378,32 +232,6 @@ finish_baresip() {  # quit the caller (and stop the callee, if any)
 # --------------------------------------------------------------------------
 # Checks
 
-# sip_seq FILE DISPLAYFILTER: space separated SIP methods / status codes
-sip_seq() {
-	tshark -r "$1" -Y "sip && ($2)" -T fields -e sip.Method -e sip.Status-Code 2>/dev/null |
-		tr -s '\t' ' ' | sed 's/^ //; s/ $//' | tr '\n' ' ' | sed 's/ $//'
-}
-
-# expect DISPLAYFILTER "EXPECTED SEQUENCE" ["ALTERNATIVE" ...]: verify the
-# SIP messages of one leg of the new capture
-expect() {
-	local filter="$1" got want
-	shift
-	got="$(sip_seq "$CAP_FILE" "$filter")"
-	for want in "$@"; do
-		if [ "$got" = "$want" ]; then
-			log "$NAME: [$filter] $got"
-			return 0
-		fi
-	done
-	echo "record_media.sh: $NAME: unexpected SIP sequence on [$filter]" >&2
-	for want in "$@"; do
-		echo "  expected: $want" >&2
-	done
-	echo "  got:      $got" >&2
-	return 1
-}
-
 # rtp_streams FILE: tshark's RTP stream table as tab-separated fields:
 # src sport dst dport ssrc payload pkts lost maxdelta maxjitter problems
 # (payload without spaces: g711U,telephone-event)
@@ -514,7 +342,7 @@ RTP_B="$UAS_MEDIA>$UAC_MEDIA"      # SIPp UAS -> SIPp UAC
 
 rec_sipp_rtp_call() {  # both sides stream A-law for 3 s, then BYE
 	start_kamailio
-	start_capture
+	start_capture "$CAP_FILTER"
 	sipp_uas media-uas-call.xml -key pt 8 -key codec PCMA -key uas_stream "$TONE_UAS_A,-1,8"
 	local u=$LAST_PID
 	sipp_uac media-uac-call.xml -d 3000 -key uac_stream "$TONE_UAC_A,-1,8"
@@ -528,7 +356,7 @@ rec_sipp_rtp_call() {  # both sides stream A-law for 3 s, then BYE
 
 rec_sipp_rtp_one_way() {  # the callee never sends RTP
 	start_kamailio
-	start_capture
+	start_capture "$CAP_FILTER"
 	sipp_uas media-uas-silent.xml -key pt 8 -key codec PCMA
 	local u=$LAST_PID
 	sipp_uac media-uac-call.xml -d 3000 -key uac_stream "$TONE_UAC_A,-1,8"
@@ -542,7 +370,7 @@ rec_sipp_rtp_one_way() {  # the callee never sends RTP
 
 rec_sipp_rtp_late_bye() {  # 3 s of audio both ways, 5 s of nothing, BYE
 	start_kamailio
-	start_capture
+	start_capture "$CAP_FILTER"
 	# 15 loops of the 200 ms file = 150 packets, then the streams end
 	sipp_uas media-uas-call.xml -key pt 8 -key codec PCMA -key uas_stream "$TONE_UAS_A,15,8"
 	local u=$LAST_PID
@@ -558,7 +386,7 @@ rec_sipp_rtp_late_bye() {  # 3 s of audio both ways, 5 s of nothing, BYE
 
 rec_sipp_rtp_wrong_port() {  # the callee's SDP names a port it does not listen on
 	start_kamailio
-	start_capture
+	start_capture "$CAP_FILTER"
 	sipp_uas media-uas-wrong-port.xml -key pt 8 -key codec PCMA -key sdp_port "$WRONG_PORT" \
 		-key uas_stream "$TONE_UAS_A,-1,8"
 	local u=$LAST_PID
@@ -574,7 +402,7 @@ rec_sipp_rtp_wrong_port() {  # the callee's SDP names a port it does not listen 
 
 rec_baresip_to_sipp_rtp() {  # baresip (PCMU, RTCP) -> Kamailio -> streaming SIPp UAS
 	start_kamailio
-	start_capture
+	start_capture "$CAP_FILTER"
 	sipp_uas media-uas-call.xml -key pt 0 -key codec PCMU -key uas_stream "$TONE_UAS_U,-1,0"
 	local u=$LAST_PID
 	start_baresip_caller
@@ -597,7 +425,7 @@ rec_baresip_to_sipp_rtp() {  # baresip (PCMU, RTCP) -> Kamailio -> streaming SIP
 
 rec_baresip_to_baresip() {  # two baresips through Kamailio, audio + RTCP both ways
 	start_kamailio
-	start_capture
+	start_capture "$CAP_FILTER"
 	start_baresip_callee
 	start_baresip_caller
 	ctrl dial "sip:bob@127.0.0.1:$PROXY_PORT"
@@ -617,7 +445,7 @@ rec_baresip_to_baresip() {  # two baresips through Kamailio, audio + RTCP both w
 
 rec_baresip_hold() {  # baresip puts the call on hold (re-INVITE sendonly) and resumes it
 	start_kamailio
-	start_capture
+	start_capture "$CAP_FILTER"
 	start_baresip_callee
 	start_baresip_caller
 	ctrl dial "sip:bob@127.0.0.1:$PROXY_PORT"
@@ -645,7 +473,7 @@ rec_baresip_hold() {  # baresip puts the call on hold (re-INVITE sendonly) and r
 
 rec_baresip_dtmf() {  # baresip sends the digits 1 2 3 # as RFC 4733 telephone-events
 	start_kamailio
-	start_capture
+	start_capture "$CAP_FILTER"
 	start_baresip_callee
 	start_baresip_caller
 	ctrl dial "sip:bob@127.0.0.1:$PROXY_PORT"

@@ -11,7 +11,6 @@ early media only are captures built there. A call without media meets no figure 
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -20,8 +19,9 @@ from typing import Any
 
 import pytest
 
-from sipdiag.cli import Environment, ExitStatus, main
+from sipdiag.cli import ExitStatus
 from tests.conftest import ROOT, SAMPLES
+from tests.report.test_check import expect, run
 from tests.report.test_terminal_media import expected_mos, media_call
 
 MEDIA = SAMPLES / "media"
@@ -29,19 +29,6 @@ TRUTH = json.loads((MEDIA / "truth.json").read_text(encoding="utf-8"))["files"]
 STATES = ("two_way", "one_way", "none", "on_hold", "not_captured", "early_only")
 BUSY = SAMPLES / "calls" / "busy.pcap"  # rejected 486 before any answer: no media at all
 BASIC = SAMPLES / "calls" / "basic-call.pcap"  # answered with SDP, but only SIP captured
-
-
-def run(argv: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    env = Environment(stdout=out, stderr=err, stdin=io.BytesIO(), environ={})
-    code = main(["check", *argv, "--no-color"], env)
-    return code, out.getvalue(), err.getvalue()
-
-
-def expect(tmp_path: Path, text: str, name: str = "expected.yaml") -> str:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return str(path)
 
 
 def checked(capture: Path | str, expectations: str) -> tuple[int, list[dict[str, Any]]]:
