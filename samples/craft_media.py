@@ -55,7 +55,6 @@ from pcapkit import (
     CRLF,
     LINKTYPE_ETHERNET,
     MTU,
-    PROXY_V4,
     T0_US,
     Catalogue,
     hexid,
@@ -66,7 +65,7 @@ from pcapkit import (
 from scapy.layers.dns import DNS, DNSQR, DNSRR
 from scapy.layers.inet import ICMP, UDP
 from scapy.packet import Raw
-from sipflow import Call, Capture, Node, Response, Tx
+from sipflow import ALICE, BOB, PROXY, Call, Capture, Node, Response, Tx
 
 # --------------------------------------------------------------------------
 # G.711 µ-law and the test tones
@@ -147,17 +146,7 @@ def random_payload(prng: Prng, size: int) -> Payload:
 # --------------------------------------------------------------------------
 # Addresses
 
-ALICE = Node(
-    "alice",
-    ALICE_V4,
-    user="alice",
-    display="Alice",
-    agent="sipdiag-craft-alice/1.0",
-    rtp_port=49170,
-)
-BOB = Node("bob", BOB_V4, user="bob", agent="sipdiag-craft-bob/1.0", rtp_port=3456)
 CAROL = Node("carol", "192.0.2.30", user="carol", agent="sipdiag-craft-carol/1.0", rtp_port=16384)
-PROXY = Node("proxy", PROXY_V4, agent="sipdiag-craft-proxy/1.0")
 ALICE_NAT_PUBLIC = "203.0.113.5"
 BOB_NAT_PUBLIC = "203.0.113.7"
 

@@ -31,19 +31,19 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from pcapkit import ALICE_V4, BOB_V4, PROXY_V4, Catalogue
-from sipflow import Call, Capture, Node, Tx, authorization, http_date, www_authenticate
-
-ALICE = Node(
-    "alice",
-    ALICE_V4,
-    user="alice",
-    display="Alice",
-    agent="sipdiag-craft-alice/1.0",
-    rtp_port=49170,
+from pcapkit import BOB_V4, Catalogue
+from sipflow import (
+    ALICE,
+    BOB,
+    PROXY,
+    Call,
+    Capture,
+    Node,
+    Tx,
+    authorization,
+    http_date,
+    www_authenticate,
 )
-BOB = Node("bob", BOB_V4, user="bob", agent="sipdiag-craft-bob/1.0", rtp_port=3456)
-PROXY = Node("proxy", PROXY_V4, agent="sipdiag-craft-proxy/1.0")
 
 CATALOGUE = Catalogue("rules")
 

@@ -28,7 +28,10 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 
 from pcapkit import (
+    ALICE_V4,
+    BOB_V4,
     LINKTYPE_ETHERNET,
+    PROXY_V4,
     T0_US,
     ether_frame,
     hexid,
@@ -150,6 +153,19 @@ class Node:
         # user agents ask for symmetric responses (RFC 3581); proxies do not need to
         rport = ";rport" if self.user else ""
         return f"SIP/2.0/UDP {self.ip}:{self.port};branch={branch}{rport}"
+
+
+# The parties of the crafted scenarios (craft_scenarios.py, craft_media.py)
+ALICE = Node(
+    "alice",
+    ALICE_V4,
+    user="alice",
+    display="Alice",
+    agent="sipdiag-craft-alice/1.0",
+    rtp_port=49170,
+)
+BOB = Node("bob", BOB_V4, user="bob", agent="sipdiag-craft-bob/1.0", rtp_port=3456)
+PROXY = Node("proxy", PROXY_V4, agent="sipdiag-craft-proxy/1.0")
 
 
 @dataclass
