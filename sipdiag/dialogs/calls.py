@@ -14,9 +14,10 @@ the last attempt.
 Outcomes: ``completed`` (answered, then ended by BYE), ``answered`` (still up when the capture
 ends), ``dropped`` (answered, then ended abnormally: the 2xx never ACKed, a BYE answered 481 or
 never answered, a session timer that ran out, an error cause in the BYE's Reason),
-``cancelled`` (the caller's CANCEL), ``busy``, ``no_answer``, ``rejected``, ``redirected``,
-``auth_failed``, ``timeout`` (no final response within 64*T1), ``in_progress`` (still being
-set up when the capture ends), ``incomplete`` (the capture misses the call's start).
+``cancelled`` (the caller's CANCEL, answered 487), ``busy``, ``no_answer``, ``rejected``,
+``redirected``, ``auth_failed``, ``timeout`` (no final response within 64*T1),
+``in_progress`` (still being set up when the capture ends), ``incomplete`` (the capture misses
+the call's start).
 """
 
 from __future__ import annotations
@@ -289,8 +290,11 @@ def _outcome(
 
 def _failure(status: int, last: Transaction, attempts: list[Transaction]) -> str:
     challenged_before = any(t.final_status in CHALLENGES for t in attempts[:-1])
-    if last.cancel is not None:
-        return "cancelled"  # a 487 without the caller's CANCEL was someone else's doing
+    if status == 487 and last.cancel is not None:
+        # 487 is the answer to a CANCEL honoured (section 9.2); without the caller's CANCEL it
+        # was someone else's doing. Any other final response crossed the CANCEL, which then
+        # had no effect (section 9.1): the call ended as that response says.
+        return "cancelled"
     if 300 <= status < 400:
         return "redirected"
     if status in CHALLENGES or (status == 403 and challenged_before):
@@ -445,16 +449,14 @@ def _answer(attempts: list[Transaction], conversation: Conversation) -> SdpSide 
 
 
 def _retransmissions(transactions: list[Transaction]) -> tuple[Retransmissions, ...]:
+    """Every message sent more than once, as ``Transaction.copies`` groups them."""
     found = []
     for transaction in transactions:
-        if len(transaction.requests) > 1:
-            found.append(_copies(transaction.method, transaction.requests))
-        by_response: dict[tuple[int, str | None], list[SipMessage]] = {}
-        for response in transaction.responses:
-            by_response.setdefault((response.status, response.to_tag), []).append(response)
-        for (status, _), copies in by_response.items():
+        for copies in transaction.copies():
             if len(copies) > 1:
-                found.append(_copies(f"{status} {transaction.method}", copies))
+                status = copies[0].status
+                what = f"{status} {transaction.method}" if status else transaction.method
+                found.append(_copies(what, copies))
     return tuple(found)
 
 

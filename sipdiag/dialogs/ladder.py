@@ -75,14 +75,8 @@ def endpoints(arrows: Sequence[Arrow]) -> list[Endpoint]:
 
 
 def _copy_numbers(transactions: Sequence[Transaction]) -> dict[int, int]:
-    """Message id -> which copy it is, for every retransmitted request and response."""
-    numbers: dict[int, int] = {}
-    for transaction in transactions:
-        for index, request in enumerate(transaction.requests):
-            numbers[id(request)] = index + 1
-        seen: dict[tuple[int, str | None, Endpoint], int] = {}
-        for response in transaction.responses:
-            mark = (response.status, response.to_tag, response.dst)
-            seen[mark] = seen.get(mark, 0) + 1
-            numbers[id(response)] = seen[mark]
-    return numbers
+    """Message id -> which copy it is, for every retransmitted request and response (the
+    copies ``Transaction.copies`` finds: the ones the report counts)."""
+    return {id(message): index
+            for transaction in transactions for group in transaction.copies()
+            for index, message in enumerate(group, 1)}

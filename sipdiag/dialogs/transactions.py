@@ -10,16 +10,24 @@ tag and Via sent-by instead (the 2543 rules of section 17.2.3).
 
 The same request or response seen again on the same hop is a retransmission; the time of every
 copy is kept, so the retransmission schedule (T1, 2*T1, 4*T1, ... capped at T2) can be read.
+``Transaction.copies`` is the one place that says which messages are copies of one another.
 A copy of the very same bytes within ``DUPLICATE_NS`` is the capture seeing one packet twice
-(a mirror port, ``-i any``), not a retransmission, and is counted apart.
+(a mirror port, ``-i any``), not a retransmission, and is counted apart. Responses with other
+To tags are other UASes' answers to a forked request (sections 12.1, 16.7), and reliable
+provisional responses with another RSeq are new responses (RFC 3262 section 3): neither is a
+retransmission.
 
 Each hop of a proxied call has its own transaction: the proxy puts its own Via on top, so the
-branch differs. Matching is done within one Call-ID, so branches reused by other calls (a
-replayed test capture) do not collide.
+branch differs. A request seen again between other addresses with the same branch (a NAT, an
+element that does not add its Via) is also the request on another hop, a transaction of its
+own: a client retransmits to the same destination (section 17.1.1.2), from the same place.
+Matching is done within one Call-ID, so branches reused by other calls (a replayed test
+capture) do not collide.
 """
 
 from __future__ import annotations
 
+from sipdiag.network import Endpoint
 from sipdiag.sip.message import SipMessage
 
 MAGIC_COOKIE = "z9hG4bK"
@@ -30,6 +38,8 @@ UNANSWERED_COPIES = 6
 DUPLICATE_NS = 1_000_000
 
 Key = tuple[str, ...]
+Hop = tuple[Endpoint, Endpoint]
+"""(client, server): where a request went from and to."""
 
 
 class Transaction:
@@ -76,19 +86,35 @@ class Transaction:
         return [r for r in self.responses if r.status < 200]
 
     @property
-    def request_retransmissions(self) -> int:
-        return max(len(self.requests) - 1, 0)
+    def hop(self) -> Hop:
+        """(client, server) of the request, or as its first response shows them."""
+        request = self.request
+        if request is not None:
+            return request.src, request.dst
+        response = self.responses[0]
+        return response.dst, response.src
+
+    def copies(self) -> list[list[SipMessage]]:
+        """The request and each distinct response, every one with its copies in order: a list
+        longer than one is a message and its retransmissions.
+
+        A response repeats an earlier one when it has the same status, To tag and RSeq and
+        goes between the same addresses; another To tag is another fork's answer.
+        """
+        groups = [self.requests] if self.requests else []
+        by_response: dict[tuple[object, ...], list[SipMessage]] = {}
+        for response in self.responses:
+            mark = (
+                response.status, response.to_tag, response.first_value("rseq"),
+                response.src, response.dst,
+            )
+            by_response.setdefault(mark, []).append(response)
+        return groups + list(by_response.values())
 
     @property
-    def response_retransmissions(self) -> int:
-        """Responses that repeat an earlier one (same status, same To tag)."""
-        seen: set[tuple[int, str | None]] = set()
-        repeats = 0
-        for response in self.responses:
-            mark = (response.status, response.to_tag)
-            repeats += mark in seen
-            seen.add(mark)
-        return repeats
+    def retransmissions(self) -> int:
+        """How many copies repeat a message sent before (3 sendings: 2 retransmissions)."""
+        return sum(len(group) - 1 for group in self.copies())
 
     def is_pending(self, now_ns: int) -> bool:
         """Still waiting for a final response, and not yet given up on (Timer B/F)."""
@@ -138,7 +164,8 @@ class TransactionMatcher:
 
     def __init__(self) -> None:
         self.transactions: list[Transaction] = []
-        self._by_key: dict[Key, Transaction] = {}
+        self._by_key: dict[Key, list[Transaction]] = {}
+        """Every transaction of a key, one per hop it was seen on, oldest first."""
 
     def add(self, message: SipMessage) -> Transaction:
         if message.status:
@@ -149,21 +176,21 @@ class TransactionMatcher:
 
     def _request(self, message: SipMessage, method: str) -> Transaction:
         key = request_key(message, method)
-        found = self._by_key.get(key)
+        found = self._on_hop(key, (message.src, message.dst))
         if found is not None and (found.request is None or found.request.cseq == message.cseq):
             self._add_copy(found.requests, found, message)
             return found
         transaction = self._new(key, method)
         transaction.requests.append(message)
-        if method == "CANCEL":
-            invite = self._by_key.get(request_key(message, "INVITE"))
+        if method == "CANCEL":  # sent where its INVITE went (section 9.1)
+            invite = self._sent_with(request_key(message, "INVITE"), message)
             if invite is not None:
                 invite.cancel = transaction
         return transaction
 
     def _ack(self, message: SipMessage) -> Transaction:
         """The ACK of a non-2xx joins its INVITE; any other ACK is a transaction of its own."""
-        invite = self._by_key.get(request_key(message, "INVITE"))
+        invite = self._sent_with(request_key(message, "INVITE"), message)
         if invite is not None and invite.final_status >= 300 and _same_cseq(invite, message):
             self._add_copy(invite.acks, invite, message)
             return invite
@@ -171,7 +198,17 @@ class TransactionMatcher:
 
     def _response(self, message: SipMessage) -> Transaction:
         key = response_key(message)
-        found = self._by_key.get(key)
+        found = self._on_hop(key, (message.dst, message.src))
+        if found is None:
+            # A response need not go back to the port its request came from (section 18.2.2:
+            # the Via's sent-by port) nor come from the address the request went to (a
+            # multihomed server): the hop whose hosts fit best, else the latest.
+            def fit(transaction: Transaction) -> int:
+                client, server = transaction.hop
+                return (client.ip == message.dst.ip) + (server.ip == message.src.ip)
+
+            sent = [t for t in self._by_key.get(key, ()) if t.request is not None]
+            found = max(reversed(sent), key=fit, default=None)
         if found is None:  # the request was not captured
             found = self._new(key, message.cseq_method)
         self._add_copy(found.responses, found, message)
@@ -179,8 +216,19 @@ class TransactionMatcher:
             found.final = message
         return found
 
+    def _on_hop(self, key: Key, hop: Hop) -> Transaction | None:
+        """The latest transaction of ``key`` between these two addresses."""
+        return next((t for t in reversed(self._by_key.get(key, ())) if t.hop == hop), None)
+
+    def _sent_with(self, key: Key, request: SipMessage) -> Transaction | None:
+        """The INVITE a CANCEL or ACK goes with: on its hop, else the latest of its key."""
+        found = self._on_hop(key, (request.src, request.dst))
+        candidates = self._by_key.get(key)
+        return found or (candidates[-1] if candidates else None)
+
     def _new(self, key: Key, method: str) -> Transaction:
-        transaction = self._by_key[key] = Transaction(key, method)
+        transaction = Transaction(key, method)
+        self._by_key.setdefault(key, []).append(transaction)
         self.transactions.append(transaction)
         return transaction
 
