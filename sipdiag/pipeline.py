@@ -140,6 +140,8 @@ class MessageReader:
         try:
             for position in reader.frames(decoder, summary.problems):
                 _fill_summary(summary, reader, sip)
+                if summary.last_ts_ns is not None:
+                    decoder.tcp.advance(summary.last_ts_ns)  # holes time out between segments
                 yield sip.drain(decoder.tcp.pending_min_frame)
                 if self._progress:
                     self._progress(position, total)

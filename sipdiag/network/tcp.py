@@ -7,11 +7,15 @@ before it, and when the missing segment arrives everything is delivered in the f
 completed it, as Wireshark shows it. A capture that starts in the middle of a connection (no
 SYN) starts its stream at the first segment seen.
 
+A FIN is taken in sequence (RFC 9293 section 3.10.7.4, eighth step): one that arrives before a
+segment it follows waits for it, so the stream ends only once every byte before the FIN is in.
+
 Holes that are never filled (the capture missed a segment) are given up after
-``GAP_TIMEOUT_NS`` of capture time, when more than ``MAX_PENDING_BYTES`` wait behind them, at
-FIN/RST or at the end of the capture: the sink is told how many bytes are missing (and reports
-it if the stream mattered to it), and the waiting data is delivered in the frames that carried
-it. ``pending_min_frame`` is the lowest frame of any waiting segment, so the layer above knows
+``GAP_TIMEOUT_NS`` of capture time (checked as segments arrive, and by ``expire``), when more
+than ``MAX_PENDING_BYTES`` wait behind them, at FIN (once the FIN's turn has come), RST or at
+the end of the capture: the sink is told how many bytes are missing (and reports it if the
+stream mattered to it), and the waiting data is delivered in the frames that carried it.
+``pending_min_frame`` is the lowest frame of any waiting segment, so the layer above knows
 which of its output could still be overtaken by such late data.
 """
 
@@ -24,6 +28,7 @@ from sipdiag.network import Chunk, Flow, PayloadSink
 SYN, FIN, RST = 0x02, 0x01, 0x04
 MAX_PENDING_BYTES = 1 << 20
 GAP_TIMEOUT_NS = 10 * 1_000_000_000
+EXPIRE_EVERY_NS = 1_000_000_000
 IDLE_TIMEOUT_NS = 300 * 1_000_000_000
 _MASK = 0xFFFFFFFF
 
@@ -41,6 +46,8 @@ class _Direction:
     pending: dict[int, tuple[bytes, int, int]] = field(default_factory=dict)
     """Early segments by sequence number: (data, frame, ts)."""
     pending_bytes: int = 0
+    fin: tuple[int, int, int] | None = None
+    """A FIN seen ahead of data still missing: (its sequence number, frame, ts)."""
     ignored: bool = False
     closed: bool = False
 
@@ -51,10 +58,20 @@ class TcpReassembler:
         self._flows: dict[Flow, _Direction] = {}
         self._waiting: set[Flow] = set()
         self.pending_min_frame: int | None = None
+        self._expired_at: int | None = None
+
+    def advance(self, now: int) -> None:
+        """Capture time has reached ``now``: every EXPIRE_EVERY_NS, ``expire``. Segments move
+        the clock; the reader also moves it when other traffic goes by."""
+        if self._expired_at is None or now - self._expired_at >= EXPIRE_EVERY_NS:
+            if self._expired_at is not None:
+                self.expire(now)
+            self._expired_at = now
 
     def segment(
         self, frame: int, ts: int, flow: Flow, seq: int, flags: int, payload: bytes
     ) -> None:
+        self.advance(ts)
         state = self._flows.get(flow)
         if state is not None and flags & SYN and _is_new_connection(state, seq):
             self._close(state, flow)
@@ -69,15 +86,27 @@ class TcpReassembler:
             if state.next_seq is None:
                 state.next_seq = seq
             self._data(state, flow, seq, payload, frame, ts)
-        if flags & RST or (flags & FIN and not state.pending):
+        if flags & RST:
             self._close(state, flow)
+            return
+        if flags & FIN and not state.closed and state.fin is None:
+            # The FIN's sequence number is the one after its data (RFC 9293 section 3.4).
+            state.fin = ((seq + len(payload)) & _MASK, frame, ts)
+        if state.fin is not None and not state.closed:
+            next_seq = state.next_seq
+            if state.ignored or next_seq is None or seq_diff(state.fin[0], next_seq) <= 0:
+                self._close(state, flow)
+            else:
+                self._waiting.add(flow)  # bytes before the FIN are missing: wait for them
 
     def expire(self, now: int) -> None:
         """Give up holes older than GAP_TIMEOUT_NS and forget flows idle for IDLE_TIMEOUT_NS."""
         for flow in list(self._waiting):
             state = self._flows[flow]
-            oldest = min(ts for _, _, ts in state.pending.values())
-            if now - oldest > GAP_TIMEOUT_NS:
+            times = [ts for _, _, ts in state.pending.values()]
+            if state.fin is not None:
+                times.append(state.fin[2])
+            if now - min(times) > GAP_TIMEOUT_NS:
                 self._give_up_gap(state, flow)
         idle = [flow for flow, s in self._flows.items() if now - s.last_ts > IDLE_TIMEOUT_NS]
         for flow in idle:
@@ -111,7 +140,12 @@ class TcpReassembler:
     def _wait(
         self, state: _Direction, flow: Flow, seq: int, payload: bytes, frame: int, ts: int
     ) -> None:
-        if seq in state.pending:
+        held = state.pending.get(seq)
+        if held is not None:
+            # A retransmission of a waiting segment: only what it carries beyond it is new.
+            if len(payload) > len(held[0]):
+                start = (seq + len(held[0])) & _MASK
+                self._wait(state, flow, start, payload[len(held[0]) :], frame, ts)
             return
         state.pending[seq] = (payload, frame, ts)
         state.pending_bytes += len(payload)
@@ -132,7 +166,7 @@ class TcpReassembler:
             if rel + len(data) > 0:
                 chunks.append((data[-rel:] if rel else data, frame))
                 state.next_seq = (state.next_seq + len(data) + rel) & _MASK
-        if not state.pending:
+        if not state.pending and state.fin is None:
             self._waiting.discard(flow)
         self._update_watermark()
 
@@ -151,8 +185,15 @@ class TcpReassembler:
                 data = data[-rel:] if rel else data
                 state.next_seq = (state.next_seq + len(data)) & _MASK
                 self._deliver(state, flow, [(data, frame)], frame, ts)
+        if state.fin is not None and state.next_seq is not None and not state.ignored:
+            missing = seq_diff(state.fin[0], state.next_seq)
+            if missing > 0:  # bytes between the last data seen and the FIN
+                self._sink.stream_gap(flow, missing, state.fin[1])
+                state.next_seq = state.fin[0]
         self._waiting.discard(flow)
         self._update_watermark()
+        if state.fin is not None:
+            self._close(state, flow)  # everything before the FIN is now in or given up
 
     def _deliver(
         self, state: _Direction, flow: Flow, chunks: list[Chunk], frame: int, ts: int
@@ -167,9 +208,9 @@ class TcpReassembler:
     def _close(self, state: _Direction, flow: Flow) -> None:
         if state.closed:
             return
-        if state.pending:
-            self._give_up_gap(state, flow)
         state.closed = True
+        if state.pending or state.fin is not None:
+            self._give_up_gap(state, flow)
         if not state.ignored:
             self._sink.stream_end(flow)
 

@@ -26,7 +26,15 @@ MAX_BODY = 16 * 1024 * 1024
 _START = rb"(?:[!%'*+\-.0-9A-Za-z_`~]+ [^ \r\n]+ SIP/2\.0|SIP/2\.0 \d{3}[ \r])"
 _START_HERE = re.compile(_START)
 _START_NEXT = re.compile(rb"\n(" + _START + rb")")
-_CONTENT_LENGTH = re.compile(rb"\n[ \t]*(?:content-length|l)[ \t]*:[ \t]*(\d+)", re.I)
+_START_GLUED = re.compile(
+    rb"(?:(?:ACK|BYE|CANCEL|INFO|INVITE|MESSAGE|NOTIFY|OPTIONS|PRACK|PUBLISH|REFER|REGISTER"
+    rb"|SUBSCRIBE|UPDATE) [^ \r\n]+ SIP/2\.0|SIP/2\.0 \d{3}(?: [^\r\n]*)?)\r?\n"
+)
+"""A whole start line anywhere, not only at the start of a line: the next message may follow
+a body that has no Content-Length and no final CRLF straight after its last byte."""
+# A header line starts right after the line break: a line that starts with whitespace
+# continues the header field before it (RFC 3261 7.3.1), whatever it looks like.
+_CONTENT_LENGTH = re.compile(rb"\n(?:content-length|l)[ \t]*:[ \t]*(\d+)", re.I)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +62,8 @@ class StreamFramer:
         self._chunk_ends: list[tuple[int, int]] = []
         """(stream offset where a chunk ends, its frame) for the chunks still buffered."""
         self._at_start = True
+        self._no_length = False
+        """The last message taken had no Content-Length."""
 
     @property
     def buffered(self) -> int:
@@ -98,9 +108,11 @@ class StreamFramer:
             return self._resync(pos)
         head_end = buf.find(b"\r\n\r\n", pos)
         body_start = head_end + 4
-        if head_end < 0:
-            head_end = buf.find(b"\n\n", pos)
-            body_start = head_end + 2
+        # The header ends at the first empty line, of CRLFs or of bare LFs, and no later:
+        # what follows is the body or the next message.
+        bare = buf.find(b"\n\n", pos, head_end if head_end >= 0 else len(buf))
+        if bare >= 0:
+            head_end, body_start = bare, bare + 2
         if head_end < 0:
             return self._resync(pos + 1) if len(buf) - pos > MAX_HEADER else None
         match = _CONTENT_LENGTH.search(buf, pos, head_end)
@@ -109,18 +121,26 @@ class StreamFramer:
             return self._resync(pos + 1)
         if len(buf) < body_start + length:
             return None
-        return self._take(body_start + length - pos)
+        taken = self._take(body_start + length - pos)
+        self._no_length = match is None
+        return taken
 
     def _resync(self, start: int) -> Skipped | None:
         """Skip to the next line that starts a SIP message."""
         match = _START_NEXT.search(self._buf, start)
+        end = match.start(1) if match is not None else len(self._buf)
+        glued = _START_GLUED.search(self._buf, start, end)
+        if glued is not None:
+            end = glued.start()
         # With no start line in sight, keep a tail: a start line may be arriving in pieces.
-        skip = match.start(1) - self._pos if match is not None else self.buffered - 512
+        skip = end - self._pos if match or glued else self.buffered - 512
         return self._discard(skip, self._first_frame(), self._junk_reason())
 
     def _junk_reason(self) -> str:
         if self._at_start:
             return "the stream was captured in the middle of a message"
+        if self._no_length:
+            return "the body of a message without Content-Length (RFC 3261 18.3)"
         return "bytes between messages that are not SIP"
 
     def _take(self, size: int) -> Framed:

@@ -195,6 +195,14 @@ class SipReader:
                 Skipped(len(item.data), frame, "its first line is not a SIP start line"), flow
             )
             return
+        if message.content_length is None and message.headers.get("content-length") is None:
+            # RFC 3261 18.3: on a stream "the Content-Length header field MUST be used".
+            self._problems.add(
+                "sip_missing_header",
+                message.frame,
+                f"no Content-Length header on {_flow(flow)}, where it is required "
+                "(RFC 3261 18.3): the message is taken to end at its empty line",
+            )
         self._accept(message)
 
     def _websocket_stream(
