@@ -391,15 +391,20 @@ def _offers(facts: CallFacts, caller: _Caller) -> list[_Offer]:
     failed = {key for key, status in finals if status >= 300} - {
         key for key, status in finals if status < 300}  # a forked branch may have answered
     found = []
+    seen = set()
     for message in facts.messages:
         if message.content_length == 0 or message.status == 100:
             continue
         sdp = message.sdp
-        if sdp is not None and sdp.media:
+        if sdp is None or not sdp.media:
+            continue
+        side, hop = caller.side(message), _hop_of(message, facts)
+        copy = (side, hop, message.cseq, message.cseq_method, message.status, message.to_tag)
+        if copy not in seen:
+            seen.add(copy)  # a retransmission repeats its first copy's SDP: no new offer
             refused = message.status >= 300 or (
                 message.is_request and (message.cseq, message.cseq_method) in failed)
-            found.append(_Offer(message, caller.side(message), _hop_of(message, facts), sdp,
-                                refused))
+            found.append(_Offer(message, side, hop, sdp, refused))
     return found
 
 

@@ -10,6 +10,12 @@ it if need be), so that after an intended change::
 rewrites the files, and ``git diff tests/golden`` shows what the change did to the reports.
 Outputs must hold no absolute path and no wall-clock time: run the CLI with paths relative to
 the project root (``monkeypatch.chdir(ROOT)``).
+
+Beside each sample's golden files is ``<capture>.notes.md``, written by hand and never by the
+test: what in the files was checked against tshark and against the RFCs, with the commands to
+check it again, the exit code the review expects (tests/report/test_golden.py pins it in every
+golden run) and any discrepancy found. A golden file that changes is reviewed again against its
+note; a sample without a note, or a note without a sample, fails the test.
 """
 
 from __future__ import annotations

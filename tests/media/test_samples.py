@@ -143,3 +143,22 @@ def test_media_starts_counted_from_the_answer_and_from_its_ack(name: str) -> Non
                     if s["sender"] == direction.sender.value)
         assert direction.start_after_answer_s == pytest.approx(first - answer, abs=1e-6)
         assert direction.start_after_ack_s == pytest.approx(first - ack, abs=1e-6)
+
+
+def test_a_retransmitted_answer_is_announced_by_its_first_copy() -> None:
+    """no-ack-32s: the 200 OK and its SDP answer are sent 11 times (never ACKed); the answer is
+    the first copy (RFC 3264 8: a repeated SDP with the same o= version is no new offer), so the
+    address the caller's audio must go to was announced in that frame, and the callee's in the
+    INVITE's offer (frames as tshark reads them)."""
+    path = SAMPLES / "calls" / "no-ack-32s.pcap"
+    out = subprocess.run(["tshark", "-r", str(path), "-Y", "sdp", "-T", "fields", "-e",
+                          "frame.number", "-e", "sip.Status-Code"], capture_output=True,
+                         text=True, check=True, timeout=60).stdout
+    rows = [line.split("\t") for line in out.splitlines()]
+    offer = min(int(frame) for frame, status in rows if not status)
+    answers = sorted(int(frame) for frame, status in rows if status == "200")
+    assert len(answers) == 11
+    [call] = analyze(path, jobs=1).calls
+    assert call.media is not None
+    announced = {d.sender.value: d.announced_frame for d in call.media.directions}
+    assert announced == {"caller": answers[0], "callee": offer}

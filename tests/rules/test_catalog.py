@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from sipdiag.dialogs.transactions import TIMER_B_NS, UNANSWERED_COPIES
 from sipdiag.rules import builtin_folder
 from sipdiag.rules.catalog import Catalog, load_catalog
 from sipdiag.rules.yamlfile import DataError
@@ -99,3 +100,13 @@ def test_a_pair_naming_an_unknown_code_is_refused(tmp_path: Path) -> None:
     compare.write_text(compare.read_text().replace("codes: [401, 407]", "codes: [401, 499]"))
     with pytest.raises(DataError, match=r"compare.yaml:\d+: 499 is not in responses.yaml"):
         load_catalog(folder)
+
+
+def test_the_timeout_outcome_says_when_sipdiag_gives_up(catalog: Catalog) -> None:
+    """Timer B/F is 64*T1 (RFC 3261 17.1.1.2, 17.1.2.2): 32 s with T1 = 500 ms; a shorter
+    capture counts a request sent UNANSWERED_COPIES times with no response as timed out. The
+    text the user reads names both, in every language."""
+    timeout = catalog.outcomes["timeout"]
+    for language in ("en", "ko", "ja"):
+        text = timeout.get(language)
+        assert f"{TIMER_B_NS // 10**9}" in text and str(UNANSWERED_COPIES) in text, language
