@@ -117,8 +117,12 @@ def test_progress_bar_only_on_a_terminal() -> None:
             return True
 
     err = Tty()
-    run([str(SAMPLES / "calls" / "basic-call.pcap")], err)
-    assert "reading" in err.getvalue() or err.getvalue() == ""  # transient: may be erased
+    capture = SAMPLES / "calls" / "basic-call.pcap"
+    run([str(capture)], err)
+    kb = capture.stat().st_size / 1000  # rich counts in decimal units
+    drawn = err.getvalue()
+    assert f"{kb:.1f}/{kb:.1f} kB" in drawn  # the bar reached the whole file
+    assert drawn.endswith("\r\x1b[1A\x1b[2K")  # then erased (transient)
     quiet = Tty()
     run([str(SAMPLES / "calls" / "basic-call.pcap"), "--quiet"], quiet)
     assert quiet.getvalue() == ""
