@@ -14,8 +14,10 @@ tools/equivalent-mutants.txt with its reason).
 
 Each package is mutated in a working copy of its own, ``.mutation/PACKAGE/`` (the files git
 tracks, with a ``[tool.mutmut]`` section for that package), so runs of different packages never
-share state and the project's pyproject.toml is left alone; a later run of the same package
-reuses mutmut's cache there. ``../shared`` (the public captures) is linked beside the copy so the
+share state and the project's pyproject.toml is left alone. A run of a package
+starts afresh (mutmut would keep the verdicts of functions whose source did not change, even
+when new tests would now kill their mutants) unless ``--resume`` continues a run that was cut
+short. ``../shared`` (the public captures) is linked beside the copy so the
 tests find it as they do in the project. The score goes to stdout and to
 ``.mutation/PACKAGE/score.json``.
 """
@@ -57,11 +59,14 @@ def working_copy(package: str, only: list[str]) -> Path:
     configuration for the package."""
     copy = WORK / package
     copy.mkdir(parents=True, exist_ok=True)
+    for old in copy.iterdir():  # the project as it is now: nothing left from an earlier copy
+        if old.name not in ("mutants", "shared", "score.json"):
+            shutil.rmtree(old) if old.is_dir() else old.unlink()
     listing = ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"]
     tracked = subprocess.run(listing, cwd=ROOT, check=True, capture_output=True).stdout
     for name in filter(None, tracked.decode().split("\0")):
         source, target = ROOT / name, copy / name
-        if source.is_file() and (not target.exists() or _differs(source, target)):
+        if source.is_file():
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
     shared = ROOT.parent / "shared"
@@ -72,10 +77,6 @@ def working_copy(package: str, only: list[str]) -> Path:
     pyproject.write_text((ROOT / "pyproject.toml").read_text(encoding="utf-8")
                          + _config(package, only), encoding="utf-8")
     return copy
-
-
-def _differs(a: Path, b: Path) -> bool:
-    return a.stat().st_size != b.stat().st_size or a.read_bytes() != b.read_bytes()
 
 
 def _config(package: str, only: list[str]) -> str:
@@ -149,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="mutate only these files of the package (glob, repeatable)")
     parser.add_argument("--survivors", action="store_true",
                         help="show the surviving mutants of the last run instead of running")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the last run (its verdicts kept) instead of starting afresh")
     args = parser.parse_args(argv)
     copy = working_copy(args.package, args.only)
     if args.survivors:
@@ -156,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
         for name in score(args.package, results(copy))["survivors"]:  # type: ignore[union-attr]
             subprocess.run([mutmut, "show", name], cwd=copy, check=False)
         return 0
+    if not args.resume:
+        shutil.rmtree(copy / "mutants", ignore_errors=True)
     run_mutmut(copy, args.jobs)
     summary = score(args.package, results(copy))
     (copy / "score.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

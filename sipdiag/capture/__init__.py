@@ -149,8 +149,12 @@ def open_capture(
 
     try:
         source = open_source(path, stdin)
+    except SourceError as exc:
+        raise CaptureError(str(exc)) from exc
+    try:
         head = source.read(HEAD_SIZE)
     except SourceError as exc:
+        source.close()
         raise CaptureError(str(exc)) from exc
     for module in (pcap, pcapng, netmon, erf):
         if module.recognise(head):
@@ -158,6 +162,7 @@ def open_capture(
                 reader: Reader = module.open_reader(source, head, region)
                 return reader
             except SourceError as exc:
+                source.close()
                 raise CaptureError(str(exc)) from exc
     source.close()
     raise CaptureError(f"{source.name}: {_not_a_capture(head)}")

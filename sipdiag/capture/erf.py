@@ -25,16 +25,15 @@ IP_TYPES = {22: linktypes.IPV4, 23: linktypes.IPV6}
 KNOWN_TYPES = frozenset(range(1, 30)) - {26}
 EXTENSION_FLAG = 0x80
 RECORDS_TO_CHECK = 3
-MAX_RECORD = 1 << 16
 
 
 def recognise(head: bytes) -> bool:
     off, checked, last_ts = 0, 0, 0
     while checked < RECORDS_TO_CHECK and off + HEADER.size <= len(head):
-        ts, rtype, _flags, rlen, _lctr, wlen = _header(head, off)
-        if (rtype & 0x7F) not in KNOWN_TYPES or not HEADER.size < rlen <= MAX_RECORD:
+        ts, rtype, _flags, rlen, _lctr, _wlen = _header(head, off)
+        if (rtype & 0x7F) not in KNOWN_TYPES or rlen <= HEADER.size:  # 16 bits: no upper bound
             return False
-        if ts < last_ts or wlen > MAX_RECORD or ((rtype & 0x7F) in ETHERNET_TYPES and rlen < 32):
+        if ts < last_ts or ((rtype & 0x7F) in ETHERNET_TYPES and rlen < 32):
             return False
         off, checked, last_ts = off + rlen, checked + 1, ts
     return checked > 0 and (checked == RECORDS_TO_CHECK or off == len(head))

@@ -48,7 +48,8 @@ class PcapReader(Reader):
             self._first_block, self._first_offset = b"", 0
         self.nanosecond = self._ns_per_unit == 1
         self._order = order
-        fields = struct.unpack_from(order + "HHiIII", head, 4)
+        # A file cut inside its header is reported by ``frames``; read what there is.
+        fields = struct.unpack_from(order + "HHiIII", head.ljust(HEADER_SIZE, b"\0"), 4)
         self.version = (fields[0], fields[1])
         self.snaplen = fields[4]
         # The top bits of the link-type field say whether frames end in an FCS, and its length.

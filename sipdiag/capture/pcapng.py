@@ -103,18 +103,23 @@ class PcapngReader(Reader):
 
     def count_frames(self) -> int:
         problems = ProblemLog()
-        for buf, off in self._blocks(problems):
-            while off + 12 <= len(buf):
-                btype, blen = self._block_header(buf, off)
-                if off + blen > len(buf):
-                    break
-                if btype in PACKET_BLOCKS:
-                    self.frame_count += 1
-                elif btype in (SECTION_HEADER, INTERFACE) and self.region is not None:
-                    self.aligned = False  # a region cannot be read without these blocks
-                    return self.frame_count
-                off += blen
-            self._consumed = off
+        try:
+            for buf, off in self._blocks(problems):
+                while off + 12 <= len(buf):
+                    btype, blen = self._block_header(buf, off)
+                    if off + blen > len(buf):
+                        break
+                    if btype in PACKET_BLOCKS:
+                        self.frame_count += 1
+                    elif btype in (SECTION_HEADER, INTERFACE):
+                        if self.region is not None:
+                            self.aligned = False  # a region cannot be read without these blocks
+                            return self.frame_count
+                        self._structure_block(btype, buf, off, off + blen)  # a section's order
+                    off += blen
+                self._consumed = off
+        except PcapngError:
+            self.aligned = False  # reading stops at a damaged block: read the file whole
         return self.frame_count
 
     def _damaged(self, buf: bytes, off: int) -> str | None:
@@ -142,41 +147,48 @@ class PcapngReader(Reader):
         enhanced = struct.Struct(self._order + "IIIII").unpack_from
         interfaces, handlers = self.interfaces, self._handlers
         number, ts, first = self.frame_count, None, self.first_ts_ns
-        while off + 12 <= size:
-            btype, blen = block(buf, off)
-            end = off + blen
-            if btype == ENHANCED_PACKET and 32 <= blen <= MAX_BLOCK and end <= size:
-                if_id, hi, lo, caplen, origlen = enhanced(buf, off + 8)
-                if if_id >= len(interfaces):
-                    raise PcapngError(f"packet block refers to undeclared interface {if_id}")
-                interface = interfaces[if_id]
-                number += 1
-                ts = ((hi << 32) | lo) * interface.ts_mul // interface.ts_div
-                ts += interface.ts_offset_ns
-                if first is None:
-                    first = ts
-                handlers[if_id](number, ts, buf, off + 28, min(off + 28 + caplen, end - 4), origlen)
+        try:
+            while off + 12 <= size:
+                btype, blen = block(buf, off)
+                end = off + blen
+                if btype == ENHANCED_PACKET and 32 <= blen <= MAX_BLOCK and end <= size:
+                    if_id, hi, lo, caplen, origlen = enhanced(buf, off + 8)
+                    if if_id >= len(interfaces):
+                        raise PcapngError(f"packet block refers to undeclared interface {if_id}")
+                    interface = interfaces[if_id]
+                    number += 1
+                    ts = ((hi << 32) | lo) * interface.ts_mul // interface.ts_div
+                    ts += interface.ts_offset_ns
+                    if first is None:
+                        first = ts
+                    end_data = min(off + 28 + caplen, end - 4)
+                    handlers[if_id](number, ts, buf, off + 28, end_data, origlen)
+                    off = end
+                    continue
+                btype, blen = self._block_header(buf, off)  # checks it, reads a new section right
+                end = off + blen
+                if end > size:
+                    break
+                if btype in PACKET_BLOCKS:
+                    other = self._other_packet(btype, buf, off, end, number + 1)
+                    number += 1
+                    if other is not None:  # a Simple Packet Block has no time
+                        ts = other
+                        if first is None:
+                            first = ts
+                elif btype in (SECTION_HEADER, INTERFACE):
+                    if self.region is not None:
+                        self.aligned = False
+                        return size
+                    self._structure_block(btype, buf, off, end)
+                    block = struct.Struct(self._order + "II").unpack_from
+                    enhanced = struct.Struct(self._order + "IIIII").unpack_from
+                    interfaces, handlers = self.interfaces, self._handlers
                 off = end
-                continue
-            btype, blen = self._block_header(buf, off)  # checks it, and reads a new section right
-            end = off + blen
-            if end > size:
-                break
-            if btype in PACKET_BLOCKS:
-                number += 1
-                ts = self._other_packet(btype, buf, off, end, number)
-            elif btype in (SECTION_HEADER, INTERFACE):
-                if self.region is not None:
-                    self.aligned = False
-                    return size
-                self._structure_block(btype, buf, off, end)
-                block = struct.Struct(self._order + "II").unpack_from
-                enhanced = struct.Struct(self._order + "IIIII").unpack_from
-                interfaces, handlers = self.interfaces, self._handlers
-            off = end
-        self.frame_count, self.first_ts_ns = number, first
-        if ts is not None:
-            self.last_ts_ns = ts
+        finally:  # also when a damaged block stops the file: the frames before it were read
+            self.frame_count, self.first_ts_ns = number, first
+            if ts is not None:
+                self.last_ts_ns = ts
         return off
 
     def _structure_block(self, btype: int, buf: bytes, off: int, end: int) -> None:
@@ -204,6 +216,8 @@ class PcapngReader(Reader):
         """Simple Packet Block (no timestamp, interface 0) or obsolete Packet Block."""
         if not self.interfaces:
             raise PcapngError(f"packet block at byte {off} comes before any interface")
+        if end - off < (16 if btype == SIMPLE_PACKET else 32):  # the fields before the data
+            raise PcapngError(f"packet block at byte {off} is too short: {end - off} bytes")
         if btype == SIMPLE_PACKET:
             origlen = struct.unpack_from(self._order + "I", buf, off + 8)[0]
             interface = self.interfaces[0]
@@ -235,7 +249,7 @@ def _options(buf: bytes, off: int, end: int, order: str) -> Iterator[tuple[int, 
     header = struct.Struct(order + "HH").unpack_from
     while off + 4 <= end:
         code, length = header(buf, off)
-        if code == 0:
+        if code == 0 or off + 4 + length > end:  # the end, or an option that overruns its block
             return
         yield code, buf[off + 4 : off + 4 + length]
         off += 4 + (length + 3) // 4 * 4

@@ -208,3 +208,81 @@ def test_netmon_2_frames_and_times(write_capture) -> None:
         (2, start + 1_500_000, DATA[1]),
         (3, start + 3_000_000, DATA[2]),
     ]
+
+
+@pytest.mark.parametrize("nanoseconds", [False, True])
+def test_pcap_header_fields(write_capture, nanoseconds: bool) -> None:
+    path = write_capture(packets.pcap([(TIMES[0], DATA[0])], linktypes.RAW, snaplen=1500,
+                                      nanoseconds=nanoseconds, big_endian=True))
+    reader = open_capture(path)
+    assert (reader.version, reader.snaplen, reader.linktype) == ((2, 4), 1500, linktypes.RAW)
+    assert reader.nanosecond is nanoseconds and reader.linktypes == {linktypes.RAW}
+    reader.close()
+
+
+def test_pcap_count_frames(write_capture) -> None:
+    many = [(TIMES[0] + i, DATA[i % 3]) for i in range(400)]  # more than the first 64 KiB read
+    reader = open_capture(write_capture(packets.pcap(many)[:-10]))
+    assert reader.count_frames() == 399 and reader.frame_count == 399
+    reader.close()
+
+
+def test_pcap_file_cut_inside_its_header(write_capture) -> None:
+    frames, problems, _ = read_frames(write_capture(packets.pcap([])[:4] + b"\0" * 19))
+    assert frames == []
+    assert [(p.kind, p.frame, p.detail) for p in problems.all_examples()] == [
+        ("capture_truncated", 1, "the file ends inside the 24-byte pcap file header")
+    ]
+    frames, problems, _ = read_frames(write_capture(packets.pcap([]), "empty.pcap"))
+    assert frames == [] and not problems.counts
+
+
+def test_pcap_first_and_last_times(write_capture) -> None:
+    reader = open_capture(write_capture(packets.pcap(zip(TIMES, DATA, strict=True))))
+    assert reader.first_ts_ns is None
+    sink = RecordingSink()
+    for _ in reader.frames(sink, ProblemLog()):
+        pass
+    assert (reader.first_ts_ns, reader.last_ts_ns, reader.frame_count) == (TIMES[0], TIMES[2], 3)
+    reader.close()
+
+
+def test_pcap_record_of_the_largest_length_is_read(write_capture) -> None:
+    from sipdiag.capture import pcap
+
+    data = bytearray(packets.pcap([(TIMES[0], DATA[0])]))
+    struct.pack_into("<I", data, 24 + 8, pcap.MAX_RECORD)
+    frames, problems, _ = read_frames(write_capture(bytes(data)))
+    assert frames == [] and problems.counts == {"capture_truncated": 1}  # cut, not damaged
+
+
+def test_replayed_frames_keep_their_numbers() -> None:
+    from sipdiag.capture.replay import BATCH, ReplayReader
+
+    frames = [(10 + i, TIMES[0] + i, linktypes.ETHERNET if i % 2 else linktypes.RAW, DATA[i % 3],
+               1000 + i) for i in range(BATCH + 1)]
+    reader = ReplayReader(frames, "replayed")
+    sink = RecordingSink()
+    positions = list(reader.frames(sink, ProblemLog()))
+    assert sink.frames == [(n, ts, lt, d, o) for n, ts, lt, d, o in frames]
+    assert positions == [BATCH, BATCH + 1] and reader.count_frames() == BATCH + 1
+    assert (reader.frame_count, reader.first_ts_ns, reader.last_ts_ns) == (
+        10 + BATCH, TIMES[0], TIMES[0] + BATCH
+    )
+    assert reader.format == "replay" and reader.source.name == "replayed"
+
+
+def test_concatenated_gzip_members_and_stdin_names(write_capture) -> None:
+    plain = packets.pcap(zip(TIMES, DATA, strict=True))
+    more = packets.pcap([(TIMES[2] + 1000, DATA[0])])[24:]
+    frames, problems, _ = read_frames(write_capture(gzip.compress(plain) + gzip.compress(more)))
+    assert [f[0] for f in frames] == [1, 2, 3, 4] and not problems.counts
+    reader = open_capture("-", io.BytesIO(plain))
+    assert reader.source.name == "<stdin>" and reader.source.compression is None
+    reader.close()
+
+
+def test_broken_compressed_data_is_one_clear_line(write_capture) -> None:
+    broken = gzip.compress(packets.pcap(zip(TIMES, DATA, strict=True)))[:20] + b"\xff" * 200
+    with pytest.raises(CaptureError, match="broken gzip data"):
+        open_capture(write_capture(broken, "b.pcap.gz"))

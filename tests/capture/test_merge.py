@@ -1,0 +1,152 @@
+"""Several captures read as one: frames merged by time as ``mergecap`` merges them (equal times:
+the file named first goes first), numbered from 1, each file's problems named after it. The
+order of the first test was checked once with ``mergecap -w m.pcapng a.pcap b.pcapng`` and
+``tshark -r m.pcapng -T fields -e frame.time_epoch -e frame.len``."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+from sipdiag.capture import Reader, linktypes, open_captures
+from sipdiag.capture.merge import MergedReader
+from sipdiag.problems import ProblemLog
+from tests import packets
+from tests.capture.test_formats import Frame, RecordingSink
+
+SEC = 1_000_000_000
+T0 = 1_700_000_000 * SEC
+
+
+def frame(tag: int, size: int = 0) -> bytes:
+    return packets.udp4_frame("192.0.2.1", "192.0.2.2", bytes([tag]) * (size or 10 + tag))
+
+
+def pcapng(frames: list[tuple[int, bytes]]) -> bytes:
+    blocks = [packets.pcapng_section(), packets.pcapng_interface(linktypes.ETHERNET, tsresol=9)]
+    blocks += [packets.pcapng_packet(0, ts, data) for ts, data in frames]
+    return b"".join(blocks)
+
+
+def merged(paths: list[Path]) -> tuple[Reader, list[Frame], ProblemLog, list[int]]:
+    reader = open_captures(paths)
+    sink, problems = RecordingSink(), ProblemLog()
+    positions = list(reader.frames(sink, problems))
+    reader.close()
+    return reader, sink.frames, problems, positions
+
+
+A = [(T0 + 1 * SEC, frame(1)), (T0 + 3 * SEC, frame(2)), (T0 + 5 * SEC, frame(3))]
+B = [(T0 + 2 * SEC, frame(4)), (T0 + 3 * SEC, frame(5)), (T0 + 4 * SEC + 1, frame(6))]
+
+
+def test_frames_of_two_files_merged_in_time_order(write_capture) -> None:
+    a = write_capture(packets.pcap(A), "a.pcap")
+    b = write_capture(pcapng(B), "b.pcapng")
+    reader, frames, problems, positions = merged([a, b])
+    assert isinstance(reader, MergedReader) and not problems.counts
+    # mergecap: 1700000001 (a), 2 (b), 3, 3, 4.000000001 (b), 5 (a). For the two frames at 3 s
+    # the README's rule, the file named first goes first, is kept; mergecap 4.0.17 puts b's first.
+    assert frames == [
+        (1, A[0][0], linktypes.ETHERNET, A[0][1], len(A[0][1])),
+        (2, B[0][0], linktypes.ETHERNET, B[0][1], len(B[0][1])),
+        (3, A[1][0], linktypes.ETHERNET, A[1][1], len(A[1][1])),
+        (4, B[1][0], linktypes.ETHERNET, B[1][1], len(B[1][1])),
+        (5, B[2][0], linktypes.ETHERNET, B[2][1], len(B[2][1])),
+        (6, A[2][0], linktypes.ETHERNET, A[2][1], len(A[2][1])),
+    ]
+    assert reader.format == "pcap+pcapng" and reader.source.name == f"{a} + {b}"
+    assert reader.source.compression is None
+    assert reader.frame_count == 6 and reader.linktypes == {linktypes.ETHERNET}
+    assert reader.first_ts_ns == A[0][0] and reader.last_ts_ns == A[2][0]
+    assert positions == [a.stat().st_size + b.stat().st_size]
+    counter = open_captures([a, b])
+    assert counter.count_frames() == 6
+    counter.close()
+
+
+def test_equal_times_keep_the_order_the_files_were_named(write_capture) -> None:
+    a = write_capture(packets.pcap(B), "a.pcap")
+    b = write_capture(packets.pcap(A), "b.pcap")
+    _, frames, _, _ = merged([a, b])
+    assert [f[3] for f in frames] == [A[0][1], B[0][1], B[1][1], A[1][1], B[2][1], A[2][1]]
+
+
+def test_link_types_of_every_file(write_capture) -> None:
+    raw = [(T0 + SEC, frame(7)[14:])]
+    a = write_capture(packets.pcap(A[:1]), "a.pcap")
+    b = write_capture(gzip.compress(packets.pcap(raw, linktype=linktypes.RAW)), "b.pcap.gz")
+    c = write_capture(packets.pcap(B[:1], nanoseconds=True), "c.pcap")
+    reader, frames, _, _ = merged([a, b, c])
+    assert [(f[1], f[2]) for f in frames] == [
+        (A[0][0], linktypes.ETHERNET),
+        (raw[0][0], linktypes.RAW),
+        (B[0][0], linktypes.ETHERNET),
+    ]
+    assert reader.linktypes == {linktypes.ETHERNET, linktypes.RAW}
+    assert reader.source.compression == "gzip" and reader.format == "pcap"
+
+
+def test_a_cut_file_is_reported_by_name(write_capture) -> None:
+    a = write_capture(packets.pcap(A)[:-5], "a.pcap")
+    b = write_capture(packets.pcap(B), "b.pcap")
+    _, frames, problems, _ = merged([a, b])
+    assert [f[3] for f in frames] == [A[0][1], B[0][1], A[1][1], B[1][1], B[2][1]]
+    assert [(p.kind, p.frame, p.detail) for p in problems.all_examples()] == [
+        (
+            "capture_truncated",
+            0,
+            f"{a}, its frame 3: the file ends {16 + len(A[2][1]) - 5} bytes into a record "
+            "(frame 3 is cut)",
+        )
+    ]
+    assert problems.counts == {"capture_truncated": 1}
+
+
+def test_a_file_with_no_frames(write_capture) -> None:
+    a = write_capture(packets.pcap([]), "a.pcap")
+    b = write_capture(packets.pcap(A), "b.pcap")
+    _reader, frames, problems, _ = merged([a, b])
+    assert [f[0] for f in frames] == [1, 2, 3] and not problems.counts
+
+
+def test_progress_is_reported_every_2048_frames(write_capture) -> None:
+    evens = [(T0 + 2 * i, frame(1, 4)) for i in range(1100)]
+    odds = [(T0 + 2 * i + 1, frame(2, 4)) for i in range(1100)]
+    a = write_capture(packets.pcap(evens, nanoseconds=True), "a.pcap")
+    b = write_capture(packets.pcap(odds, nanoseconds=True), "b.pcap")
+    _reader, frames, _, positions = merged([a, b])
+    assert [(f[0], f[1]) for f in frames] == [(i + 1, T0 + i) for i in range(2200)]
+    total = a.stat().st_size + b.stat().st_size
+    assert positions == [2 << 16, total]  # after frame 2048 (the first 64 KiB of each), the end
+    _, frames, _, positions = merged(
+        [a, write_capture(packets.pcap(odds[:900], nanoseconds=True), "c.pcap")]
+    )
+    assert len(frames) == 2000 and len(positions) == 1
+
+
+def test_one_path_is_the_file_itself(write_capture) -> None:
+    a = write_capture(packets.pcap(A), "a.pcap")
+    reader = open_captures([a])
+    assert reader.format == "pcap" and not isinstance(reader, MergedReader)
+    reader.close()
+
+
+def test_one_path_standard_input() -> None:
+    import io
+
+    reader = open_captures(["-"], io.BytesIO(packets.pcap(A)))
+    sink, problems = RecordingSink(), ProblemLog()
+    list(reader.frames(sink, problems))
+    assert [f[1] for f in sink.frames] == [t for t, _ in A]
+
+
+def test_a_file_that_is_not_a_capture_closes_the_others(write_capture) -> None:
+    import pytest
+
+    from sipdiag.capture import CaptureError
+
+    a = write_capture(packets.pcap(A), "a.pcap")
+    b = write_capture(b"not a capture at all", "b.txt")
+    with pytest.raises(CaptureError, match=r"b\.txt"):
+        open_captures([a, b])

@@ -1,0 +1,377 @@
+"""pcapng blocks: every packet block type, interfaces with their own clocks, byte orders,
+sections, skipped blocks and damaged files, against the pcapng specification
+(draft-ietf-opsawg-pcapng): expected values worked out from the bytes written here, and the
+file of the first test checked once with ``tshark -T fields -e frame.time_epoch -e frame.len
+-e frame.cap_len``."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import pytest
+
+from sipdiag.capture import Reader, Region, linktypes, open_capture
+from sipdiag.capture.pcapng import PcapngReader
+from sipdiag.problems import ProblemLog
+from tests import packets
+from tests.capture.test_formats import Frame, RecordingSink
+
+SEC = 1_000_000_000
+DATA = [
+    packets.udp4_frame("192.0.2.1", "192.0.2.2", packets.sip_request(cseq=i)) for i in range(1, 7)
+]
+
+
+def block(block_type: int, body: bytes, order: str = "<") -> bytes:
+    """A block: type, total length, the body padded to 32 bits, the total length again."""
+    body += b"\0" * (-len(body) % 4)
+    length = len(body) + 12
+    return struct.pack(order + "II", block_type, length) + body + struct.pack(order + "I", length)
+
+
+def option(code: int, value: bytes, order: str = "<") -> bytes:
+    return struct.pack(order + "HH", code, len(value)) + value + b"\0" * (-len(value) % 4)
+
+
+def section(order: str = "<") -> bytes:
+    return block(0x0A0D0D0A, struct.pack(order + "IHHq", 0x1A2B3C4D, 1, 0, -1), order)
+
+
+def interface(linktype: int, snaplen: int = 0, options: bytes = b"", order: str = "<") -> bytes:
+    if options:
+        options += struct.pack(order + "HH", 0, 0)  # opt_endofopt
+    return block(1, struct.pack(order + "HHI", linktype, 0, snaplen) + options, order)
+
+
+def epb(if_id: int, units: int, data: bytes, origlen: int | None = None, order: str = "<") -> bytes:
+    header = struct.pack(
+        order + "IIIII",
+        if_id,
+        units >> 32,
+        units & 0xFFFFFFFF,
+        len(data),
+        len(data) if origlen is None else origlen,
+    )
+    return block(6, header + data, order)
+
+
+def spb(data: bytes, origlen: int | None = None, order: str = "<") -> bytes:
+    return block(
+        3, struct.pack(order + "I", len(data) if origlen is None else origlen) + data, order
+    )
+
+
+def obsolete(if_id: int, units: int, data: bytes, order: str = "<") -> bytes:
+    header = struct.pack(
+        order + "HHIIII", if_id, 0, units >> 32, units & 0xFFFFFFFF, len(data), len(data) + 4
+    )
+    return block(2, header + data, order)
+
+
+def read_all(
+    path: Path, region: Region | None = None
+) -> tuple[Reader, list[Frame], ProblemLog, list[int]]:
+    reader = open_capture(path, region=region)
+    sink, problems = RecordingSink(), ProblemLog()
+    positions = list(reader.frames(sink, problems))
+    reader.close()
+    return reader, sink.frames, problems, positions
+
+
+def only(problems: ProblemLog) -> tuple[str, int, str]:
+    assert problems.total == 1, problems.counts
+    problem = problems.all_examples()[0]
+    return problem.kind, problem.frame, problem.detail
+
+
+# Interface 0: Ethernet, microseconds (the default), if_tsoffset of 1_700_000_000 s, snaplen 95.
+# Interface 1: Linux cooked, if_tsresol 9 (nanoseconds), no offset, no snaplen.
+OFFSET = 1_700_000_000
+MIXED = b"".join(
+    [
+        section(),
+        interface(linktypes.ETHERNET, 95, option(14, struct.pack("<q", OFFSET))),
+        block(
+            4, option(1, b"\xc0\x00\x02\x01sip.example\0") + b"\0" * 4
+        ),  # name resolution: skipped
+        interface(linktypes.LINUX_SLL, 0, option(9, b"\x09")),
+        epb(0, 123_456, DATA[0], origlen=1514),  # 123.456 ms after the offset
+        spb(DATA[1][:95], len(DATA[1])),  # snaplen 95: 95 bytes and a byte of padding
+        obsolete(1, 2 * SEC + 7, DATA[2]),
+        block(5, struct.pack("<III", 1, 0, 0)),  # interface statistics: skipped
+        epb(1, 3 * SEC + 999_999_999, DATA[3]),
+        block(0x12345678, b"\x01\x02\x03\x04"),  # unknown block type: skipped
+        section(">"),  # a big-endian section: its own interfaces, from 0 again
+        interface(linktypes.RAW, 0, option(9, b"\x83", ">"), ">"),  # 2^-3 s units
+        epb(0, (OFFSET + 5) * 8 + 3, DATA[4][14:], order=">"),  # 5.375 s after OFFSET
+        spb(DATA[5][14:], order=">"),
+    ]
+)
+
+
+def test_every_packet_block_type_with_each_interface_clock(write_capture) -> None:
+    path = write_capture(MIXED, "mixed.pcapng")
+    reader, frames, problems, positions = read_all(path)
+    assert not problems.counts
+    assert isinstance(reader, PcapngReader) and reader.format == "pcapng"
+    # tshark (number, time_epoch, len, cap_len): 1 1700000000.123456000 1514 356, 2 (no time:
+    # a Simple Packet Block has none) 356 95, 3 2.000000007 360 356, 4 3.999999999 356 356,
+    # 5 1700000005.375000000 342 342, 6 (no time) 342 342
+    assert [(n, ts, lt, len(data), orig) for n, ts, lt, data, orig in frames] == [
+        (1, OFFSET * SEC + 123_456_000, linktypes.ETHERNET, len(DATA[0]), 1514),
+        (2, 0, linktypes.ETHERNET, 95, len(DATA[1])),
+        (3, 2 * SEC + 7, linktypes.LINUX_SLL, len(DATA[2]), len(DATA[2]) + 4),
+        (4, 3 * SEC + 999_999_999, linktypes.LINUX_SLL, len(DATA[3]), len(DATA[3])),
+        (5, (OFFSET + 5) * SEC + 375_000_000, linktypes.RAW, len(DATA[4]) - 14, len(DATA[4]) - 14),
+        (6, 0, linktypes.RAW, len(DATA[5]) - 14, len(DATA[5]) - 14),
+    ]
+    assert [f[3] for f in frames] == [
+        DATA[0],
+        DATA[1][:95],
+        DATA[2],
+        DATA[3],
+        DATA[4][14:],
+        DATA[5][14:],
+    ]
+    assert reader.frame_count == 6 and reader.sections == 2
+    assert reader.linktypes == {linktypes.ETHERNET, linktypes.LINUX_SLL, linktypes.RAW}
+    assert reader.first_ts_ns == OFFSET * SEC + 123_456_000
+    assert reader.last_ts_ns == (OFFSET + 5) * SEC + 375_000_000  # the last block with a time
+    assert reader.byte_order == ">"
+    assert [
+        (i.linktype, i.ts_mul, i.ts_div, i.ts_offset_ns, i.snaplen) for i in reader.interfaces
+    ] == [(linktypes.RAW, SEC, 8, 0, 0)]
+    assert positions == [len(MIXED)]
+
+
+def test_interfaces_of_the_first_section(write_capture) -> None:
+    first_section = MIXED[: MIXED.index(section(">"))]
+    reader, frames, _, _ = read_all(write_capture(first_section, "one.pcapng"))
+    assert reader.sections == 1 and reader.byte_order == "<"
+    assert [
+        (i.linktype, i.ts_mul, i.ts_div, i.ts_offset_ns, i.snaplen) for i in reader.interfaces
+    ] == [
+        (linktypes.ETHERNET, 1000, 1, OFFSET * SEC, 95),
+        (linktypes.LINUX_SLL, 1, 1, 0, 0),
+    ]
+    assert reader.last_ts_ns == 3 * SEC + 999_999_999
+    assert len(frames) == 4
+
+
+def test_times_of_a_block_without_one_do_not_hide_the_last_time(write_capture) -> None:
+    data = section() + interface(1) + obsolete(0, 5_000_000, DATA[0]) + spb(DATA[1])
+    reader, frames, problems, _ = read_all(write_capture(data, "obsolete.pcapng"))
+    assert not problems.counts and [f[1] for f in frames] == [5 * SEC, 0]
+    assert reader.first_ts_ns == 5 * SEC and reader.last_ts_ns == 5 * SEC
+
+
+@pytest.mark.parametrize(
+    ("tsresol", "units", "expected_ns"),
+    [
+        (0, 17, 17 * SEC),  # seconds
+        (3, 17, 17_000_000),  # milliseconds
+        (6, 17, 17_000),  # microseconds
+        (9, 17, 17),
+        (12, 17_000, 17),  # picoseconds
+        (0x80, 17, 17 * SEC),  # 2^0 s
+        (0x80 | 10, 3 * 1024 + 512, 3 * SEC + 500_000_000),  # 2^-10 s
+    ],
+)
+def test_timestamp_resolutions(write_capture, tsresol: int, units: int, expected_ns: int) -> None:
+    data = section() + interface(1, 0, option(9, bytes([tsresol]))) + epb(0, units, DATA[0])
+    _, frames, problems, _ = read_all(write_capture(data, "r.pcapng"))
+    assert not problems.counts and frames[0][1] == expected_ns
+
+
+def test_negative_timestamp_offset_and_large_timestamps(write_capture) -> None:
+    options = option(14, struct.pack("<q", -100)) + option(9, b"\x06")
+    units = (1 << 33) + 250  # the high word matters
+    data = section() + interface(1, 0, options) + epb(0, units, DATA[0])
+    reader, frames, _, _ = read_all(write_capture(data, "o.pcapng"))
+    assert frames[0][1] == units * 1000 - 100 * SEC
+    assert reader.interfaces[0].ts_offset_ns == -100 * SEC
+
+
+def test_big_endian_interface_options(write_capture) -> None:
+    options = option(9, b"\x09", ">") + option(14, struct.pack(">q", 7), ">")
+    data = (
+        section(">")
+        + interface(linktypes.LINUX_SLL2, 200, options, ">")
+        + epb(0, 11, DATA[0], order=">")
+    )
+    reader, frames, problems, _ = read_all(write_capture(data, "be.pcapng"))
+    assert not problems.counts
+    assert [(n, ts, lt) for n, ts, lt, _, _ in frames] == [(1, 7 * SEC + 11, linktypes.LINUX_SLL2)]
+    assert reader.interfaces[0].snaplen == 200
+
+
+def test_options_after_an_unknown_one_and_ignored_malformed_ones(write_capture) -> None:
+    options = (
+        option(2, b"eth0")  # if_name, 4 bytes
+        + option(3, b"x")  # if_description: padded to 4 bytes
+        + option(9, b"")  # an empty if_tsresol is ignored: microseconds stay
+        + option(14, b"\x01\x00\x00\x00")  # an if_tsoffset that is not 8 bytes is ignored
+        + option(9, b"\x03")  # milliseconds
+    )
+    data = section() + interface(1, 0, options) + epb(0, 42, DATA[0])
+    _, frames, _, _ = read_all(write_capture(data, "opt.pcapng"))
+    assert frames[0][1] == 42_000_000
+
+
+def test_options_stop_at_end_of_options(write_capture) -> None:
+    body = struct.pack("<HHI", 1, 0, 0) + struct.pack("<HH", 0, 0) + option(9, b"\x09")
+    data = section() + block(1, body) + epb(0, 42, DATA[0])
+    _, frames, _, _ = read_all(write_capture(data, "end.pcapng"))
+    assert frames[0][1] == 42_000  # the if_tsresol after opt_endofopt is not an option
+
+
+def test_an_option_cut_by_the_block_end_is_not_read(write_capture) -> None:
+    # The option header claims 8 bytes of value, but only 4 remain before the block trailer.
+    body = struct.pack("<HHI", 1, 0, 0) + struct.pack("<HH", 14, 8) + struct.pack("<I", 5)
+    data = section() + block(1, body) + epb(0, 42, DATA[0])
+    _, frames, problems, _ = read_all(write_capture(data, "cut.pcapng"))
+    assert not problems.counts and frames[0][1] == 42_000
+
+
+def test_an_enhanced_packet_block_captured_length_is_bounded_by_the_block(write_capture) -> None:
+    good = epb(0, 1, DATA[0])
+    claims_more = good[:20] + struct.pack("<I", 5000) + good[24:]  # caplen beyond the block
+    data = section() + interface(1) + claims_more + epb(0, 2, DATA[1])
+    _, frames, problems, _ = read_all(write_capture(data, "big.pcapng"))
+    assert not problems.counts
+    assert [f[3] for f in frames] == [DATA[0] + b"\0" * (-len(DATA[0]) % 4), DATA[1]]
+
+
+def test_a_simple_packet_block_is_bounded_by_its_block(write_capture) -> None:
+    short = block(3, struct.pack("<I", 1000) + DATA[0])  # claims 1000 bytes on the wire
+    data = section() + interface(1) + short
+    _, frames, _, _ = read_all(write_capture(data, "s.pcapng"))
+    padded = DATA[0] + b"\0" * (-len(DATA[0]) % 4)
+    assert [(f[3], f[4]) for f in frames] == [(padded, 1000)]
+
+
+def test_an_enhanced_packet_block_of_minimal_length(write_capture) -> None:
+    data = section() + interface(1) + epb(0, 9, b"") + epb(0, 10, DATA[0])
+    _reader, frames, problems, _ = read_all(write_capture(data, "min.pcapng"))
+    assert len(epb(0, 9, b"")) == 32 and not problems.counts
+    assert [(f[0], f[1], f[3]) for f in frames] == [(1, 9000, b""), (2, 10_000, DATA[0])]
+
+
+@pytest.mark.parametrize(
+    ("bad", "detail"),
+    [
+        (spb(DATA[0]), "packet block at byte 28 comes before any interface"),
+        (obsolete(0, 1, DATA[0]), "packet block at byte 28 comes before any interface"),
+    ],
+)
+def test_a_packet_before_any_interface_is_corrupt(write_capture, bad: bytes, detail: str) -> None:
+    _reader, frames, problems, _ = read_all(write_capture(section() + bad, "x.pcapng"))
+    assert frames == [] and only(problems) == ("capture_corrupt", 1, detail)
+
+
+@pytest.mark.parametrize("make", [epb, obsolete])
+def test_a_packet_on_an_undeclared_interface_is_corrupt(write_capture, make) -> None:  # type: ignore[no-untyped-def]
+    data = section() + interface(1) + interface(1) + epb(1, 1, DATA[0]) + make(2, 2, DATA[1])
+    reader, frames, problems, _ = read_all(write_capture(data, "u.pcapng"))
+    assert [f[0] for f in frames] == [1]
+    assert only(problems) == ("capture_corrupt", 2, "packet block refers to undeclared interface 2")
+    assert reader.frame_count == 1
+
+
+@pytest.mark.parametrize("length", [8, 13, 34, (1 << 26) + 4])
+def test_an_impossible_block_length_is_corrupt(write_capture, length: int) -> None:
+    packets_ok = epb(0, 1, DATA[0]) + epb(0, 2, DATA[1])
+    start = len(section() + interface(1)) + len(packets_ok)
+    bad = struct.pack("<II", 5, length) + b"\0" * 40
+    data = section() + interface(1) + packets_ok + bad + epb(0, 3, DATA[2])
+    reader, frames, problems, _ = read_all(write_capture(data, "bad.pcapng"))
+    assert [f[0] for f in frames] == [1, 2]
+    assert only(problems) == (
+        "capture_corrupt",
+        3,
+        f"block at byte {start} has an impossible length {length}",
+    )
+    assert reader.frame_count == 2 and reader.last_ts_ns == 2000
+
+
+def test_an_enhanced_packet_block_with_an_impossible_length_is_corrupt(write_capture) -> None:
+    good = epb(0, 1, DATA[0])
+    bad = good[:4] + struct.pack("<I", 28) + good[8:]  # shorter than any EPB: 12 + 20 bytes
+    data = section() + interface(1) + bad
+    _, frames, problems, _ = read_all(write_capture(data, "e.pcapng"))
+    assert frames == []
+    start = len(section() + interface(1))
+    assert only(problems) == (
+        "capture_corrupt",
+        1,
+        f"packet block at byte {start} is too short: 28 bytes",
+    )
+
+
+def test_a_section_without_byte_order_magic_is_corrupt(write_capture) -> None:
+    broken = section()[:8] + b"\x00\x00\x00\x00" + section()[12:]
+    data = section() + interface(1) + epb(0, 1, DATA[0]) + broken + interface(1)
+    _, frames, problems, _ = read_all(write_capture(data, "m.pcapng"))
+    start = len(section() + interface(1) + epb(0, 1, DATA[0]))
+    assert [f[0] for f in frames] == [1]
+    assert only(problems) == (
+        "capture_corrupt",
+        2,
+        f"section header at byte {start} has no byte-order magic",
+    )
+
+
+@pytest.mark.parametrize("cut", [4, 11, 12, 40])
+def test_a_file_cut_inside_a_block(write_capture, cut: int) -> None:
+    data = section() + interface(1) + epb(0, 1, DATA[0]) + epb(0, 2, DATA[1])[:cut]
+    reader, frames, problems, _ = read_all(write_capture(data, "cut.pcapng"))
+    assert [f[0] for f in frames] == [1]
+    assert only(problems) == (
+        "capture_truncated",
+        2,
+        f"the file ends {cut} bytes into a record (frame 2 is cut)",
+    )
+    assert reader.frame_count == 1
+
+
+def test_a_block_across_two_reads_is_carried_over(write_capture) -> None:
+    # The first read is 64 KiB (HEAD_SIZE); 300 blocks of 388 bytes run past it.
+    count = 300
+    data = section() + interface(1) + b"".join(epb(0, i + 1, DATA[i % 6]) for i in range(count))
+    reader, frames, problems, positions = read_all(write_capture(data, "many.pcapng"))
+    assert not problems.counts
+    assert [f[0] for f in frames] == list(range(1, count + 1))
+    assert [f[1] for f in frames] == [(i + 1) * 1000 for i in range(count)]
+    assert all(f[3] == DATA[i % 6] for i, f in enumerate(frames))
+    assert reader.first_ts_ns == 1000 and reader.last_ts_ns == count * 1000
+    assert positions == [1 << 16, len(data)]
+
+
+def test_count_frames_counts_every_packet_block(write_capture) -> None:
+    reader = open_capture(write_capture(MIXED, "count.pcapng"))
+    assert reader.count_frames() == 6
+    reader.close()
+
+
+def test_count_frames_of_a_cut_file(write_capture) -> None:
+    data = section() + interface(1) + epb(0, 1, DATA[0]) + spb(DATA[1]) + epb(0, 2, DATA[2])[:30]
+    reader = open_capture(write_capture(data, "c.pcapng"))
+    assert reader.count_frames() == 2
+    reader.close()
+
+
+def test_read_preamble_stops_at_the_first_packet_block() -> None:
+    import io
+
+    from sipdiag.capture.source import ByteSource
+
+    preamble = section(">") + interface(linktypes.RAW, 0, b"", ">") + block(4, b"\0" * 4, ">")
+    data = preamble + epb(0, 1, DATA[0], order=">") + interface(1, 0, b"", ">")
+    reader = PcapngReader(ByteSource(io.BytesIO(b""), "x", b"", None), b"")
+    assert reader.read_preamble(data) == len(preamble)
+    assert reader.byte_order == ">" and reader.sections == 1
+    assert [i.linktype for i in reader.interfaces] == [linktypes.RAW]
+    fresh = PcapngReader(ByteSource(io.BytesIO(b""), "x", b"", None), b"")
+    assert fresh.read_preamble(preamble[:-4]) == len(preamble) - 16  # a block cut short: stop
+    assert fresh.read_preamble(preamble[:11]) == 0
