@@ -3,8 +3,9 @@
 Rotated capture files (``tcpdump -G``/``-C``, dumpcap ring buffers) and captures taken at the
 same time on several hosts hold pieces of the same calls. Reading them as one capture makes a
 call that spans two files one call. Frames are merged by timestamp (frames with equal
-timestamps: the file named first goes first) and numbered from 1 across the merge, so frame
-numbers are those of ``mergecap -w merged.pcapng FILE...`` opened in Wireshark.
+timestamps: the file named last goes first, as mergecap 4.0 orders them) and numbered from 1
+across the merge, so frame numbers are those of ``mergecap -w merged.pcapng FILE...`` opened in
+Wireshark.
 
 Each file is read by its own reader, a block at a time; the frames of the current block of every
 file are copied out and merged, so memory stays at one block per file. Problems of a file (a
@@ -64,12 +65,12 @@ class MergedReader(Reader):
     def frames(self, sink: FrameSink, problems: ProblemLog) -> Iterator[int]:
         handlers: dict[int, FrameHandler] = {}
         inputs = [_Input(reader) for reader in self._readers]
-        due = [(i.frames[i.next][0], index) for index, i in enumerate(inputs) if i.fill()]
+        # (time, -index): of frames with the same time, the later file's comes out first
+        due = [(i.frames[i.next][0], -index) for index, i in enumerate(inputs) if i.fill()]
         heapq.heapify(due)
         number = 0
         while due:
-            _, index = due[0]
-            current = inputs[index]
+            current = inputs[-due[0][1]]
             ts, linktype, data, orig_len = current.frames[current.next]
             current.next += 1
             handler = handlers.get(linktype)
@@ -82,7 +83,7 @@ class MergedReader(Reader):
             if self.first_ts_ns is None:
                 self.first_ts_ns = ts
             if current.fill():
-                heapq.heapreplace(due, (current.frames[current.next][0], index))
+                heapq.heapreplace(due, (current.frames[current.next][0], due[0][1]))
             else:
                 heapq.heappop(due)
             if number % BATCH == 0:

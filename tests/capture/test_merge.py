@@ -1,11 +1,12 @@
 """Several captures read as one: frames merged by time as ``mergecap`` merges them (equal times:
-the file named first goes first), numbered from 1, each file's problems named after it. The
+the file named last goes first), numbered from 1, each file's problems named after it. The
 order of the first test was checked once with ``mergecap -w m.pcapng a.pcap b.pcapng`` and
 ``tshark -r m.pcapng -T fields -e frame.time_epoch -e frame.len``."""
 
 from __future__ import annotations
 
 import gzip
+import subprocess
 from pathlib import Path
 
 from sipdiag.capture import Reader, linktypes, open_captures
@@ -45,13 +46,12 @@ def test_frames_of_two_files_merged_in_time_order(write_capture) -> None:
     b = write_capture(pcapng(B), "b.pcapng")
     reader, frames, problems, positions = merged([a, b])
     assert isinstance(reader, MergedReader) and not problems.counts
-    # mergecap: 1700000001 (a), 2 (b), 3, 3, 4.000000001 (b), 5 (a). For the two frames at 3 s
-    # the README's rule, the file named first goes first, is kept; mergecap 4.0.17 puts b's first.
+    # mergecap: 1700000001 (a), 2 (b), 3 (b), 3 (a), 4.000000001 (b), 5 (a)
     assert frames == [
         (1, A[0][0], linktypes.ETHERNET, A[0][1], len(A[0][1])),
         (2, B[0][0], linktypes.ETHERNET, B[0][1], len(B[0][1])),
-        (3, A[1][0], linktypes.ETHERNET, A[1][1], len(A[1][1])),
-        (4, B[1][0], linktypes.ETHERNET, B[1][1], len(B[1][1])),
+        (3, B[1][0], linktypes.ETHERNET, B[1][1], len(B[1][1])),
+        (4, A[1][0], linktypes.ETHERNET, A[1][1], len(A[1][1])),
         (5, B[2][0], linktypes.ETHERNET, B[2][1], len(B[2][1])),
         (6, A[2][0], linktypes.ETHERNET, A[2][1], len(A[2][1])),
     ]
@@ -65,11 +65,17 @@ def test_frames_of_two_files_merged_in_time_order(write_capture) -> None:
     counter.close()
 
 
-def test_equal_times_keep_the_order_the_files_were_named(write_capture) -> None:
-    a = write_capture(packets.pcap(B), "a.pcap")
-    b = write_capture(packets.pcap(A), "b.pcap")
-    _, frames, _, _ = merged([a, b])
-    assert [f[3] for f in frames] == [A[0][1], B[0][1], B[1][1], A[1][1], B[2][1], A[2][1]]
+def test_equal_times_are_ordered_as_mergecap_orders_them(write_capture) -> None:
+    """Three files whose frames all tie: the order mergecap gives (read back by tshark)."""
+    files = [write_capture(packets.pcap([(T0 + k * SEC, frame(10 * n + k)) for k in range(3)]),
+                           f"{n}.pcap") for n in range(1, 4)]
+    out = files[0].parent / "merged.pcapng"
+    subprocess.run(["mergecap", "-w", str(out), *map(str, files)], check=True, timeout=60)
+    theirs = subprocess.run(["tshark", "-r", str(out), "-T", "fields", "-e", "udp.payload"],
+                            capture_output=True, text=True, check=True, timeout=60).stdout.split()
+    _, frames, _, _ = merged(files)
+    ours = [f[3][42:].hex() for f in frames]  # the UDP payload after Ethernet, IPv4, UDP
+    assert ours == theirs and len(ours) == 9
 
 
 def test_link_types_of_every_file(write_capture) -> None:
@@ -78,9 +84,9 @@ def test_link_types_of_every_file(write_capture) -> None:
     b = write_capture(gzip.compress(packets.pcap(raw, linktype=linktypes.RAW)), "b.pcap.gz")
     c = write_capture(packets.pcap(B[:1], nanoseconds=True), "c.pcap")
     reader, frames, _, _ = merged([a, b, c])
-    assert [(f[1], f[2]) for f in frames] == [
-        (A[0][0], linktypes.ETHERNET),
+    assert [(f[1], f[2]) for f in frames] == [  # a's and b's first frames tie: b's first
         (raw[0][0], linktypes.RAW),
+        (A[0][0], linktypes.ETHERNET),
         (B[0][0], linktypes.ETHERNET),
     ]
     assert reader.linktypes == {linktypes.ETHERNET, linktypes.RAW}
@@ -91,7 +97,7 @@ def test_a_cut_file_is_reported_by_name(write_capture) -> None:
     a = write_capture(packets.pcap(A)[:-5], "a.pcap")
     b = write_capture(packets.pcap(B), "b.pcap")
     _, frames, problems, _ = merged([a, b])
-    assert [f[3] for f in frames] == [A[0][1], B[0][1], A[1][1], B[1][1], B[2][1]]
+    assert [f[3] for f in frames] == [A[0][1], B[0][1], B[1][1], A[1][1], B[2][1]]
     assert [(p.kind, p.frame, p.detail) for p in problems.all_examples()] == [
         (
             "capture_truncated",
