@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from sipdiag.capture import CaptureError, Region, linktypes, open_capture
+from sipdiag.capture import CaptureError, Reader, Region, linktypes, open_capture
 from sipdiag.capture.erf import recognise
 from sipdiag.problems import ProblemLog
 from tests import packets
-from tests.capture.test_formats import RecordingSink
+from tests.capture.test_formats import Frame, read_capture
 
 DATA = [
     packets.udp4_frame("192.0.2.1", "192.0.2.2", packets.sip_request(cseq=i)) for i in (1, 2, 3)
@@ -43,12 +43,8 @@ def fixed(seconds: int, fraction: int) -> int:
     return seconds << 32 | fraction
 
 
-def read(path: Path):  # type: ignore[no-untyped-def]
-    reader = open_capture(path)
-    sink, problems = RecordingSink(), ProblemLog()
-    positions = list(reader.frames(sink, problems))
-    reader.close()
-    return reader, sink.frames, problems, positions
+def read(path: Path) -> tuple[Reader, list[Frame], ProblemLog, list[int]]:
+    return read_capture(open_capture(path))
 
 
 def test_record_types_extension_headers_and_rounded_times(write_capture) -> None:

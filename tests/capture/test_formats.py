@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sipdiag.capture import CaptureError, FrameHandler, linktypes, open_capture
+from sipdiag.capture import CaptureError, FrameHandler, Reader, linktypes, open_capture
 from sipdiag.problems import ProblemLog
 from tests import packets
 
@@ -31,15 +31,19 @@ class RecordingSink:
         return handle
 
 
+def read_capture(reader: Reader) -> tuple[Reader, list[Frame], ProblemLog, list[int]]:
+    """Every frame of an opened capture, its problems and the read positions it reported."""
+    sink, problems = RecordingSink(), ProblemLog()
+    positions = list(reader.frames(sink, problems))
+    reader.close()
+    return reader, sink.frames, problems, positions
+
+
 def read_frames(
     source: Path | str, stdin: io.BytesIO | None = None
 ) -> tuple[list[Frame], ProblemLog, str]:
-    reader = open_capture(source, stdin)
-    sink, problems = RecordingSink(), ProblemLog()
-    for _ in reader.frames(sink, problems):
-        pass
-    reader.close()
-    return sink.frames, problems, reader.format
+    reader, frames, problems, _ = read_capture(open_capture(source, stdin))
+    return frames, problems, reader.format
 
 
 TIMES = [1_700_000_000_123_456_000, 1_700_000_001_000_001_000, 1_700_000_002_999_999_000]

@@ -6,14 +6,17 @@ order of the first test was checked once with ``mergecap -w m.pcapng a.pcap b.pc
 from __future__ import annotations
 
 import gzip
+import io
 import subprocess
 from pathlib import Path
+
+import pytest
 
 from sipdiag.capture import Reader, linktypes, open_captures
 from sipdiag.capture.merge import MergedReader
 from sipdiag.problems import ProblemLog
 from tests import packets
-from tests.capture.test_formats import Frame, RecordingSink
+from tests.capture.test_formats import Frame, read_capture
 
 SEC = 1_000_000_000
 T0 = 1_700_000_000 * SEC
@@ -30,11 +33,7 @@ def pcapng(frames: list[tuple[int, bytes]]) -> bytes:
 
 
 def merged(paths: list[Path]) -> tuple[Reader, list[Frame], ProblemLog, list[int]]:
-    reader = open_captures(paths)
-    sink, problems = RecordingSink(), ProblemLog()
-    positions = list(reader.frames(sink, problems))
-    reader.close()
-    return reader, sink.frames, problems, positions
+    return read_capture(open_captures(paths))
 
 
 A = [(T0 + 1 * SEC, frame(1)), (T0 + 3 * SEC, frame(2)), (T0 + 5 * SEC, frame(3))]
@@ -139,16 +138,11 @@ def test_one_path_is_the_file_itself(write_capture) -> None:
 
 
 def test_one_path_standard_input() -> None:
-    import io
-
-    reader = open_captures(["-"], io.BytesIO(packets.pcap(A)))
-    sink, problems = RecordingSink(), ProblemLog()
-    list(reader.frames(sink, problems))
-    assert [f[1] for f in sink.frames] == [t for t, _ in A]
+    _, frames, _, _ = read_capture(open_captures(["-"], io.BytesIO(packets.pcap(A))))
+    assert [f[1] for f in frames] == [t for t, _ in A]
 
 
 def test_a_file_that_is_not_a_capture_closes_the_others(write_capture) -> None:
-    import pytest
 
     from sipdiag.capture import CaptureError
 
