@@ -57,6 +57,8 @@ class CallTracker:
                 self._now = message.ts_ns
                 if self._due and self._due[0][0] <= self._now:
                     yield from self._finish_due()
+            if not message.call_id:
+                continue  # in no conversation: reported with its frame (sip_missing_header)
             if owns is not None and not owns(message.call_id):
                 continue
             conversation = self._open.get(message.call_id)

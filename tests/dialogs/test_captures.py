@@ -13,6 +13,8 @@ import pytest
 
 from sipdiag.pipeline import analyze
 from tests.conftest import PUBLIC, SAMPLES
+from tests.flows import T0
+from tests.packets import pcap, udp4_frame
 
 CALLS = SAMPLES / "calls"
 
@@ -135,3 +137,25 @@ def test_json_is_the_same_every_time_and_lists_everything() -> None:
     first = document["calls"][0]
     assert first["frames"][0] == 223 and first["outcome"] == "no_answer"
     assert first["retransmissions"][0]["what"] == "INVITE"
+
+
+def test_messages_without_call_id_belong_to_no_conversation(tmp_path: Path) -> None:
+    """Two OPTIONS without a Call-ID (mandatory, RFC 3261 8.1.1.4) between different hosts, and
+    one with: only the last is an exchange; the two are reported by frame, not grouped into an
+    exchange of Call-ID ''."""
+    def options(call_id: str | None) -> bytes:
+        header = f"Call-ID: {call_id}\r\n" if call_id else ""
+        return ("OPTIONS sip:bob@example.com SIP/2.0\r\n"
+                "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK-" + (call_id or "x") + "\r\n"
+                "From: <sip:alice@example.com>;tag=1\r\nTo: <sip:bob@example.com>\r\n"
+                + header + "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n").encode()
+
+    frames = [(T0 + n * 10**9, udp4_frame(f"192.0.2.{n + 1}", "198.51.100.1", options(cid)))
+              for n, cid in enumerate([None, None, "with-id@example.com"])]
+    path = tmp_path / "no-call-id.pcap"
+    path.write_bytes(pcap(frames, nanoseconds=True))
+    analysis = analyze(path, jobs=1)
+    assert [e.call_id for e in analysis.exchanges] == ["with-id@example.com"]
+    missing = [p for p in analysis.summary.problems.all_examples()
+               if p.kind == "sip_missing_header"]
+    assert [p.frame for p in missing] == [1, 2]
