@@ -44,7 +44,10 @@ TESTS = {
     "capture": ["tests/capture", "tests/network/test_decoder.py", "tests/test_cli.py"],
     "network": ["tests/network", "tests/capture"],
     "sip": ["tests/sip", "tests/network"],
-    "dialogs": ["tests/dialogs", "tests/rules/test_rule_samples.py", "tests/rules/test_steps.py"],
+    "dialogs": ["tests/dialogs", "tests/rules/test_rule_samples.py", "tests/rules/test_steps.py",
+                # a call's media (dialogs/media.py), selection and records are read there
+                "tests/media/test_samples.py", "tests/report/test_json_fields.py",
+                "tests/test_cli.py"],
     "rules": ["tests/rules"],
     "media": ["tests/media", "tests/rules/test_media_rules.py", "tests/test_audio.py"],
 }
