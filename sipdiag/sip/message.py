@@ -261,10 +261,11 @@ class SipMessage:
         if match[2] or b'"' in line:
             found = self.name_addr(header)
             return found.tag if found else None
-        close = line.find(b">")
-        params = line[close + 1 :] if close >= 0 else line[max(line.find(b";"), 0) :]
-        tag = _TAG.search(params)
-        return tag[1].strip().strip(b'"').decode("utf-8", "backslashreplace") if tag else None
+        # Parameters follow the URI's ">", or, without brackets, the URI itself (they are the
+        # header's, RFC 3261 20.10): searched from after the ">" or from the start of the line.
+        tag = _TAG.search(line, line.find(b">") + 1)
+        # (A line with a quote was parsed above, so the tag here is never a quoted string.)
+        return tag[1].strip().decode("utf-8", "backslashreplace") if tag else None
 
     @property
     def via_key(self) -> tuple[str | None, str] | None:
@@ -320,7 +321,9 @@ def _line_pattern(canonical: str) -> re.Pattern[bytes]:
 def _items(canonical: str, value: bytes) -> list[str]:
     text = value.decode("utf-8", "backslashreplace").strip()
     if canonical in SINGLE_VALUE_HEADERS:
-        return [text] if text else []
+        # One value, even an empty one (``Subject:`` is allowed, RFC 3261 20.36), as
+        # ``headers.values`` gives it: a list header's empty items are dropped, not this one.
+        return [text]
     return split_list(text)
 
 
@@ -333,10 +336,10 @@ def _sdp_part(body: bytes, content_type: str) -> bytes | None:
     match = _BOUNDARY.search(content_type)
     if match is None:
         return None
-    delimiter = b"--" + match[1].encode("utf-8", "backslashreplace")
+    delimiter = b"--" + match[1].encode()  # a str decoded with backslashreplace: encodable
     for part in body.split(delimiter)[1:]:
         head, _, content = part.lstrip(b"\r\n").partition(b"\r\n\r\n")
         headers = parse_headers(head)
         if (headers.get("content-type") or "").split(";")[0].strip().lower() == "application/sdp":
-            return content.rstrip(b"\r\n")
+            return content  # the CRLF before the next delimiter is a blank line to parse_sdp
     return None

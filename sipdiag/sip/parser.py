@@ -35,7 +35,6 @@ FIRST_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _REQUEST_LINE = re.compile(rb"^([!%'*+\-.0-9A-Za-z_`~]+) +(\S+) +SIP/(\d+\.\d+) *$", re.I)
 _STATUS_LINE = re.compile(rb"^SIP/(\d+\.\d+) +(\d{3})(?: +(.*))?$", re.I)
 _CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
-_TOKEN = re.compile(rb"^[!%'*+\-.0-9A-Za-z_`~]+$")
 _KEY_HEADERS = re.compile(
     rb"\n(?:(C(?:all-I[Dd]|[Ss]eq|ontent-[Ll]ength)|[il])[ \t]*:[ \t]*([^\r\n]*)|[ \t])"
 )
@@ -95,33 +94,18 @@ class NotSip(Exception):
 
 
 def start_line(raw: bytes) -> tuple[str, int, int]:
-    """(method, status, end of the first line) for a request or status line; NotSip otherwise."""
+    """(method, status, end of the first line) for a request or status line; NotSip otherwise.
+
+    Only messages the common path did not take come here, so one pattern per kind of line is
+    quick enough. Unusual spacing and a version in lower case are read leniently (Wireshark
+    does not); a request line without its Request-URI is not SIP (RFC 3261 7.1).
+    """
     line_end = raw.find(b"\n")
     if line_end < 0:
         line_end = len(raw)
-    stop = line_end - 1 if line_end and raw[line_end - 1] == 13 else line_end
-    if raw.startswith(b"SIP/2.0 "):
-        if stop >= 11 and raw[8:11].isdigit() and (stop == 11 or raw[11] == 32):
-            return "", int(raw[8:11]), line_end
-    else:
-        space = raw.find(b" ", 0, stop)
-        if (
-            space > 0
-            and raw.startswith(b" SIP/2.0", stop - 8)
-            and raw.rfind(b" ", 0, stop - 8) >= space
-        ):
-            method = raw[:space]
-            known = _KNOWN_METHODS.get(method)
-            if known:
-                return known, 0, line_end
-            if _TOKEN.match(method):
-                return method.decode("ascii"), 0, line_end
-    line = raw[:stop]
-    return _slow_start_line(line, line_end)
-
-
-def _slow_start_line(line: bytes, line_end: int) -> tuple[str, int, int]:
-    """Start lines with unusual spacing or version case (accepted, as Wireshark does)."""
+    line = raw[:line_end]
+    if line.endswith(b"\r"):
+        line = line[:-1]
     match = _STATUS_LINE.match(line)
     if match:
         return "", int(match[2]), line_end
@@ -190,9 +174,12 @@ def _parse_common(raw: bytes) -> Parsed | None:
 def _parse_general(raw: bytes, method: str, status: int, line_end: int) -> Parsed:
     """Every other message: lenient start line, any spelling, folding; defects listed."""
     defects: list[tuple[str, str]] = []
-    if _CONTROL.search(raw, 0, line_end - 1):
+    # The start line without its line end: a CR before the LF ends the line (RFC 3261 7.1),
+    # but the byte before a bare LF is still part of it.
+    stop = line_end - 1 if raw[line_end - 1 : line_end] == b"\r" else line_end
+    if _CONTROL.search(raw, 0, stop):
         defects.append(("sip_bad_start_line", "control characters in the start line"))
-    head_end = raw.find(b"\r\n\r\n", line_end - 1 if line_end else 0)
+    head_end = raw.find(b"\r\n\r\n", line_end - 1)  # a start line is never empty: line_end > 0
     if head_end >= 0:
         body_start = head_end + 4
     else:
@@ -235,7 +222,7 @@ def _find_any_case(raw: bytes, start: int, end: int, found: list[bytes | None]) 
 
 def _lenient_head_end(raw: bytes, line_end: int, defects: list[tuple[str, str]]) -> tuple[int, int]:
     """The blank line of senders that end lines with a bare LF; else the end of the payload."""
-    end = raw.find(b"\n\n", max(line_end - 1, 0))
+    end = raw.find(b"\n\n", line_end)  # raw[line_end] is the first LF
     if end >= 0:
         return end, end + 2
     defects.append(("sip_no_blank_line", "no empty line after the headers"))
@@ -246,7 +233,7 @@ def _folded_key_headers(block: bytes) -> list[bytes | None]:
     """Headers with continuation lines (RFC 3261 7.3.1): parse them all, take the three."""
     headers = parse_headers(block)
     values = (headers.get(name) for name in ("call-id", "cseq", "content-length"))
-    return [None if v is None else v.encode("utf-8", "surrogateescape") for v in values]
+    return [None if v is None else v.encode() for v in values]  # decoded with backslashreplace
 
 
 def _call_id(value: bytes | None, defects: list[tuple[str, str]]) -> str:
