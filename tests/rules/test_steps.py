@@ -8,12 +8,13 @@ one where it must not."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from sipdiag.network import Endpoint
-from sipdiag.rules import Engine, builtin_catalog, load_engine
+from sipdiag.rules import Catalog, Engine, builtin_catalog, load_engine
 from sipdiag.rules.loader import load_rules
 from sipdiag.rules.model import Finding
 from sipdiag.sip.message import SipMessage
@@ -48,15 +49,31 @@ def shipped() -> Engine:
     return load_engine()
 
 
-def matches(tmp_path: Path, match: str, flow: Flow, end: float | None = None) -> list[Finding]:
-    """The findings of a rule whose ``match:`` is ``match`` (YAML, one step per ``-``), read by
-    the real loader from a rule file, on the flow read as a call or exchange."""
-    folder = tmp_path / "rules"
-    folder.mkdir(exist_ok=True)
-    indented = "\n".join(f"  {line}" if line else line for line in match.strip().splitlines())
-    (folder / "X901-under-test.yaml").write_text(RULE.format(match=indented), encoding="utf-8")
-    engine = Engine(load_rules([folder]), builtin_catalog())
-    return engine.evaluate(read(flow, end))
+@dataclass(frozen=True)
+class RuleUnderTest:
+    """A folder for one rule file, read by the real loader, with the shipped catalog."""
+
+    folder: Path
+    catalog: Catalog
+
+    def matches(self, match: str, flow: Flow, end: float | None = None) -> list[Finding]:
+        """The findings of a rule whose ``match:`` is ``match`` (YAML, one step per ``-``) on
+        the flow read as a call or exchange."""
+        indented = "\n".join(f"  {line}" if line else line for line in match.strip().splitlines())
+        text = RULE.format(match=indented)
+        (self.folder / "X901-under-test.yaml").write_text(text, encoding="utf-8")
+        engine = Engine(load_rules([self.folder]), self.catalog)
+        return engine.evaluate(read(flow, end))
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return builtin_catalog()
+
+
+@pytest.fixture
+def under_test(tmp_path: Path, catalog: Catalog) -> RuleUnderTest:
+    return RuleUnderTest(tmp_path, catalog)
 
 
 def frames_of(findings: list[Finding], step: str) -> list[int]:
@@ -103,19 +120,21 @@ REFUSED_THEN_ACCEPTED = """
 """
 
 
-def test_after_matches_a_transaction_that_starts_later(tmp_path: Path) -> None:
+def test_after_matches_a_transaction_that_starts_later(under_test: RuleUnderTest) -> None:
     flow, (refused, accepted) = reinvites((10, 491), (12, 200))
-    found = matches(tmp_path, REFUSED_THEN_ACCEPTED, flow)
+    found = under_test.matches(REFUSED_THEN_ACCEPTED, flow)
     assert frames_of(found, "refused") == [refused.frame]
     assert frames_of(found, "accepted") == [accepted.frame]
 
 
-def test_after_does_not_match_a_transaction_that_started_before(tmp_path: Path) -> None:
+def test_after_does_not_match_a_transaction_that_started_before(under_test: RuleUnderTest) -> None:
     flow, _ = reinvites((10, 200), (12, 491))  # the same two, in the other order
-    assert matches(tmp_path, REFUSED_THEN_ACCEPTED, flow) == []
+    assert under_test.matches(REFUSED_THEN_ACCEPTED, flow) == []
 
 
-def test_after_is_measured_from_the_step_it_names_not_the_one_before(tmp_path: Path) -> None:
+def test_after_is_measured_from_the_step_it_names_not_the_one_before(
+    under_test: RuleUnderTest,
+) -> None:
     rule = """
 - as: refused
   request: INVITE
@@ -132,10 +151,10 @@ def test_after_is_measured_from_the_step_it_names_not_the_one_before(tmp_path: P
 """
     flow, (_, accepted) = reinvites((10, 491), (12, 200))
     flow.response(flow.request("BYE", at=20, in_dialog=True), 200, at=20.01)
-    assert frames_of(matches(tmp_path, rule, flow), "accepted") == [accepted.frame]
+    assert frames_of(under_test.matches(rule, flow), "accepted") == [accepted.frame]
     early, _ = reinvites((8, 200), (10, 491))
     early.response(early.request("BYE", at=20, in_dialog=True), 200, at=20.01)
-    assert matches(tmp_path, rule, early) == []
+    assert under_test.matches(rule, early) == []
 
 
 # --- within -------------------------------------------------------------------------------
@@ -153,21 +172,21 @@ WITHIN_2S = REFUSED_THEN_ACCEPTED + "  within: 2s\n"
     ],
 )
 def test_within_limits_the_time_from_the_step_in_after(
-    tmp_path: Path, retry_at: float, expected: bool
+    under_test: RuleUnderTest, retry_at: float, expected: bool
 ) -> None:
     # Late in the call (the 491 at 30 s), so a time counted from the call's start could not
     # be within 2 s.
     flow, (_, accepted) = reinvites((30, 491), (retry_at, 200))
-    found = matches(tmp_path, WITHIN_2S, flow)
+    found = under_test.matches(WITHIN_2S, flow)
     assert frames_of(found, "accepted") == ([accepted.frame] if expected else [])
 
 
-def test_within_in_milliseconds(tmp_path: Path) -> None:
+def test_within_in_milliseconds(under_test: RuleUnderTest) -> None:
     rule = REFUSED_THEN_ACCEPTED + "  within: 500ms\n"
     flow, _ = reinvites((10, 491), (10.5, 200))
-    assert len(matches(tmp_path, rule, flow)) == 1
+    assert len(under_test.matches(rule, flow)) == 1
     flow, _ = reinvites((10, 491), (10.6, 200))
-    assert matches(tmp_path, rule, flow) == []
+    assert under_test.matches(rule, flow) == []
 
 
 # --- from_same_sender ---------------------------------------------------------------------
@@ -203,10 +222,10 @@ def challenged(retry_from: Endpoint) -> tuple[Flow, SipMessage]:
     ],
 )
 def test_from_same_sender_compares_with_the_request_of_the_step_in_after(
-    tmp_path: Path, same: str, retry_from: Endpoint, expected: bool
+    under_test: RuleUnderTest, same: str, retry_from: Endpoint, expected: bool
 ) -> None:
     flow, retry = challenged(retry_from)
-    found = matches(tmp_path, CHALLENGE_THEN_RETRY.format(same=same), flow)
+    found = under_test.matches(CHALLENGE_THEN_RETRY.format(same=same), flow)
     assert frames_of(found, "retry") == ([retry.frame] if expected else [])
 
 
@@ -253,10 +272,10 @@ def redirected(contacts: tuple[str, ...], target: str) -> tuple[Flow, SipMessage
     ],
 )
 def test_to_contact_of_wants_the_request_sent_to_a_contact_of_that_final(
-    tmp_path: Path, contacts: tuple[str, ...], target: str, expected: bool
+    under_test: RuleUnderTest, contacts: tuple[str, ...], target: str, expected: bool
 ) -> None:
     flow, retry = redirected(contacts, target)
-    found = matches(tmp_path, REDIRECT_THEN_RETRY, flow)
+    found = under_test.matches(REDIRECT_THEN_RETRY, flow)
     assert frames_of(found, "retry") == ([retry.frame] if expected else [])
 
 
@@ -285,11 +304,11 @@ REFUSED_AND_NEVER_ACCEPTED = """
     ],
 )
 def test_absent_fires_only_when_no_transaction_matches_the_step(
-    tmp_path: Path, attempts: tuple[tuple[float, int], ...], expected: bool
+    under_test: RuleUnderTest, attempts: tuple[tuple[float, int], ...], expected: bool
 ) -> None:
     flow, sent = reinvites(*attempts)
     refused = next(m for m, (_, status) in zip(sent, attempts, strict=True) if status == 491)
-    found = matches(tmp_path, REFUSED_AND_NEVER_ACCEPTED, flow)
+    found = under_test.matches(REFUSED_AND_NEVER_ACCEPTED, flow)
     assert frames_of(found, "refused") == ([refused.frame] if expected else [])
 
 
@@ -317,7 +336,7 @@ def ringing(*provisional: int, final: int = 200) -> tuple[Flow, SipMessage]:
     ],
 )
 def test_provisional_wants_one_provisional_response_of_that_code(
-    tmp_path: Path, wanted: str, sent: tuple[int, ...], expected: bool
+    under_test: RuleUnderTest, wanted: str, sent: tuple[int, ...], expected: bool
 ) -> None:
     rule = f"""
 - as: invite
@@ -325,7 +344,7 @@ def test_provisional_wants_one_provisional_response_of_that_code(
   provisional: {wanted}
 """
     flow, invite = ringing(*sent)
-    assert frames_of(matches(tmp_path, rule, flow), "invite") == (
+    assert frames_of(under_test.matches(rule, flow), "invite") == (
         [invite.frame] if expected else []
     )
 
@@ -344,7 +363,7 @@ def test_provisional_wants_one_provisional_response_of_that_code(
     ],
 )
 def test_transport_is_the_transport_the_request_was_carried_over(
-    tmp_path: Path, wanted: str, carried: str, expected: bool
+    under_test: RuleUnderTest, wanted: str, carried: str, expected: bool
 ) -> None:
     rule = f"""
 - as: invite
@@ -352,7 +371,7 @@ def test_transport_is_the_transport_the_request_was_carried_over(
   transport: {wanted}
 """
     flow, invite = ringing(100)
-    found = matches(tmp_path, rule, carried_over(flow, carried))
+    found = under_test.matches(rule, carried_over(flow, carried))
     assert frames_of(found, "invite") == ([invite.frame] if expected else [])
 
 
@@ -391,7 +410,7 @@ HAS, LACKS = "final_has", "final_lacks"
     ],
 )
 def test_final_has_and_final_lacks_read_the_final_response(
-    tmp_path: Path, condition: str, names: str, final_headers: tuple[str, ...],
+    under_test: RuleUnderTest, condition: str, names: str, final_headers: tuple[str, ...],
     elsewhere: tuple[str, ...], expected: bool,
 ) -> None:
     rule = f"""
@@ -401,7 +420,7 @@ def test_final_has_and_final_lacks_read_the_final_response(
   {condition}: {names}
 """
     flow, invite = unavailable(final_headers, elsewhere, elsewhere)
-    found = matches(tmp_path, rule, flow)
+    found = under_test.matches(rule, flow)
     assert frames_of(found, "invite") == ([invite.frame] if expected else [])
 
 
