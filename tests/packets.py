@@ -192,3 +192,70 @@ def pcapng_packet(interface: int, ts_units: int, data: bytes) -> bytes:
         )
         + data,
     )
+
+
+def linux_sll(packet: bytes, protocol: int = 0x0800) -> bytes:
+    """Linux cooked capture v1: packet type, ARPHRD type, address length and 8 address bytes,
+    then the protocol (an ethertype) in bytes 14-15."""
+    return struct.pack("!HHH8sH", 0, 1, 6, b"\x00\x00\x5e\x00\x53\x01\0\0", protocol) + packet
+
+
+def linux_sll2(packet: bytes, protocol: int = 0x0800) -> bytes:
+    """Linux cooked capture v2: the protocol first, then reserved, interface index, ARPHRD
+    type, packet type, address length and 8 address bytes (20 bytes in all)."""
+    address = b"\x00\x00\x5e\x00\x53\x01\0\0"
+    return struct.pack("!HHIHBB8s", protocol, 0, 2, 1, 0, 6, address) + packet
+
+
+def bsd_null(packet: bytes, family: int, order: str = "<") -> bytes:
+    """BSD loopback (NULL, LOOP): a 4-byte address family in ``order`` ("<" or ">")."""
+    return struct.pack(order + "I", family) + packet
+
+
+def vxlan(frame: bytes, vni: int = 1) -> bytes:
+    """A VXLAN header (RFC 7348: flags with I set, 24-bit VNI) and the Ethernet frame it carries."""
+    return struct.pack("!B3xI", 0x08, vni << 8) + frame
+
+
+def gtp_u(
+    packet: bytes, sequence: int | None = None, extensions: Sequence[tuple[int, bytes]] = ()
+) -> bytes:
+    """A GTP-U G-PDU (3GPP TS 29.281 5.1): version 1, PT 1, message type 255, length, TEID;
+    with a sequence number (S) or extension headers (E), the 4 optional bytes (sequence,
+    N-PDU number, next extension header type), then each extension header: its length in
+    4-byte units, its content, the type of the next one (0: none). ``extensions`` is a list of
+    (type, content), each content 2 bytes short of a multiple of 4."""
+    flags = 0x30
+    rest = b""
+    if sequence is not None or extensions:
+        flags |= (0x02 if sequence is not None else 0) | (0x04 if extensions else 0)
+        types = [kind for kind, _ in extensions] + [0]
+        rest = struct.pack("!HBB", sequence or 0, 0, types[0])
+        for (_, content), following in zip(extensions, types[1:], strict=True):
+            assert (len(content) + 2) % 4 == 0
+            rest += bytes([(len(content) + 2) // 4]) + content + bytes([following])
+    rest += packet
+    return struct.pack("!BBHI", flags, 0xFF, len(rest), 0x1234) + rest
+
+
+def sctp(
+    sport: int, dport: int, chunks: Sequence[tuple[int, int, bytes]], tag: int = 1
+) -> bytes:
+    """An SCTP packet (RFC 9260 3): common header, then chunks given as (type, flags, value),
+    each with its 4-byte header and padded to a multiple of 4 bytes."""
+    body = b""
+    for kind, flags, value in chunks:
+        chunk = struct.pack("!BBH", kind, flags, 4 + len(value)) + value
+        body += chunk + b"\0" * (-len(chunk) % 4)
+    return struct.pack("!HHII", sport, dport, tag, 0) + body
+
+
+def sctp_data(tsn: int, data: bytes, ppid: int = 0, stream: int = 0, ssn: int = 0) -> bytes:
+    """The value of a DATA chunk (RFC 9260 3.3.1): TSN, stream id, stream sequence, PPID."""
+    return struct.pack("!IHHI", tsn, stream, ssn, ppid) + data
+
+
+def sctp_i_data(tsn: int, data: bytes, mid: int = 0, ppid: int = 0) -> bytes:
+    """The value of an I-DATA chunk (RFC 8260 2.1): TSN, stream id, reserved, message id,
+    PPID (or fragment sequence number)."""
+    return struct.pack("!IHHII", tsn, 0, 0, mid, ppid) + data

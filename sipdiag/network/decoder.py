@@ -119,6 +119,7 @@ class Decoder:
                 and protocol == IPPROTO_UDP
                 and not fragment & 0x3FFF
                 and total >= 28
+                and length >= 8  # 0 (left to offload) reads to the end of IP: the general way
             ):
                 endpoints = self._endpoints
                 source = endpoints.get(src << 16 | sport) or self._endpoint(src, sport)
@@ -133,6 +134,7 @@ class Decoder:
                     self._udp_sink is None
                     or not self._udp_sink.datagram(frame, ts, source, destination, payload)
                 ):
+                    self._current = (linktypes.ETHERNET, buf, start, end, orig_len)  # for defer
                     self._udp_tunnel(frame, ts, sport, dport, payload, 0)
                 return
         self._framed(linktypes.ETHERNET, frame, ts, buf, start, end, orig_len)

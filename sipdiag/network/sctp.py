@@ -49,6 +49,8 @@ class SctpReassembler:
                 return
             if kind in (DATA, I_DATA) and length >= 16:
                 header = 16 if kind == DATA else 20
+                if off + header > end:  # the chunk's header is cut by the snapshot length
+                    return
                 tsn = _DATA.unpack_from(buf, off + 4)[0]
                 data = buf[off + header : min(off + length, end)]
                 message = self._chunk(state, tsn, flags, data, frame)
