@@ -4,6 +4,7 @@
     python3 tools/mutate.py sip --jobs 2       # two mutants at a time
     python3 tools/mutate.py dialogs --only sipdiag/dialogs/calls.py
     python3 tools/mutate.py media --survivors  # after a run: the diff of every surviving mutant
+    python3 tools/mutate.py rules --sample 600 # a random 600 of its mutants: an estimate
 
 mutmut (pip install mutmut) copies the project into ``mutants/`` of the folder it runs in and
 plants one small change at a time (an operator, a constant, a condition, a return value) in the
@@ -20,19 +21,26 @@ when new tests would now kill their mutants) unless ``--resume`` continues a run
 short. ``../shared`` (the public captures) is linked beside the copy so the
 tests find it as they do in the project. The score goes to stdout and to
 ``.mutation/PACKAGE/score.json``.
+
+A package whose tests take long on each mutant can be measured on a random sample of its mutants
+(``--sample N``, seeded so a run can be repeated): the score is then an estimate, given with its
+95% interval (Wilson), and the survivors listed are those of the sample.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import random
 import re
 import shutil
 import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".mutation"
@@ -99,9 +107,42 @@ def _config(package: str, only: list[str]) -> str:
     )
 
 
-def run_mutmut(copy: Path, jobs: int) -> None:
+NO_MUTANT = "no.such.mutant"
+"""A name no mutant has: mutmut generates the mutants and measures the tests, then stops."""
+
+
+def run_mutmut(copy: Path, jobs: int, names: list[str] | None = None) -> None:
+    """mutmut run on every mutant, or on those named."""
     mutmut = shutil.which("mutmut", path=str(Path(sys.executable).parent)) or "mutmut"
-    subprocess.run([mutmut, "run", "--max-children", str(jobs)], cwd=copy, check=False)
+    command = [mutmut, "run", "--max-children", str(jobs), *(names or [])]
+    subprocess.run(command, cwd=copy, check=False,
+                   stderr=subprocess.DEVNULL if names == [NO_MUTANT] else None)
+
+
+def mutant_names(copy: Path) -> list[str]:
+    """Every mutant mutmut generated, from the ``.meta`` file beside each mutated source."""
+    names = []
+    for meta in sorted((copy / "mutants").rglob("*.py.meta")):
+        names += json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
+    return names
+
+
+def sample(copy: Path, jobs: int, size: int, seed: int) -> list[str]:
+    """Generate the mutants, then run a seeded random ``size`` of them; the names run."""
+    run_mutmut(copy, jobs, [NO_MUTANT])
+    names = mutant_names(copy)
+    chosen = sorted(random.Random(seed).sample(names, min(size, len(names))))
+    run_mutmut(copy, jobs, chosen)
+    return chosen
+
+
+def wilson(killed: int, judged: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95% interval of a proportion measured on a sample (Wilson score interval)."""
+    share = killed / judged
+    centre = (share + z * z / (2 * judged)) / (1 + z * z / judged)
+    spread = z * math.sqrt(share * (1 - share) / judged + z * z / (4 * judged * judged))
+    spread /= 1 + z * z / judged
+    return round(100 * (centre - spread), 1), round(100 * (centre + spread), 1)
 
 
 def results(copy: Path) -> dict[str, str]:
@@ -129,7 +170,7 @@ def equivalent() -> dict[str, str]:
     return found
 
 
-def score(package: str, verdicts: dict[str, str]) -> dict[str, object]:
+def score(package: str, verdicts: dict[str, str]) -> dict[str, Any]:
     """Killed mutants as a share of those that change behaviour: every mutant but the
     equivalent ones and those the run did not get to. A mutant no test reaches counts as
     surviving: no test would notice it."""
@@ -144,6 +185,8 @@ def score(package: str, verdicts: dict[str, str]) -> dict[str, object]:
         "mutants": len(verdicts),
         "verdicts": dict(counts),
         "equivalent": sum(1 for n, v in verdicts.items() if v in SURVIVED and n in explained),
+        "killed": killed,
+        "judged": judged,
         "killed_percent": round(100 * killed / judged, 1) if judged else None,
         "survivors": survived,
     }
@@ -160,20 +203,32 @@ def main(argv: list[str] | None = None) -> int:
                         help="show the surviving mutants of the last run instead of running")
     parser.add_argument("--resume", action="store_true",
                         help="continue the last run (its verdicts kept) instead of starting afresh")
+    parser.add_argument("--sample", type=int, default=0, metavar="N",
+                        help="run a random N of the mutants: an estimate with its interval")
+    parser.add_argument("--seed", type=int, default=1, help="the sample's random seed")
     args = parser.parse_args(argv)
     copy = working_copy(args.package, args.only)
     if args.survivors:
         mutmut = shutil.which("mutmut", path=str(Path(sys.executable).parent)) or "mutmut"
-        for name in score(args.package, results(copy))["survivors"]:  # type: ignore[union-attr]
+        for name in score(args.package, results(copy))["survivors"]:
             subprocess.run([mutmut, "show", name], cwd=copy, check=False)
         return 0
     if not args.resume:
         shutil.rmtree(copy / "mutants", ignore_errors=True)
-    run_mutmut(copy, args.jobs)
-    summary = score(args.package, results(copy))
+    if args.sample:
+        chosen = sample(copy, args.jobs, args.sample, args.seed)
+    else:
+        run_mutmut(copy, args.jobs)
+    verdicts = results(copy)
+    if args.sample:
+        verdicts = {name: verdicts[name] for name in chosen}
+    summary = score(args.package, verdicts)
+    if args.sample and summary["judged"]:
+        summary["sample"] = {"size": len(chosen), "seed": args.seed,
+                             "interval_95": wilson(summary["killed"], summary["judged"])}
     (copy / "score.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     print(json.dumps({k: v for k, v in summary.items() if k != "survivors"}))
-    print(f"{len(summary['survivors'])} surviving mutants: "  # type: ignore[arg-type]
+    print(f"{len(summary['survivors'])} surviving mutants: "
           f"python3 tools/mutate.py {args.package} --survivors")
     return 0
 

@@ -116,16 +116,6 @@ class Transaction:
         """How many copies repeat a message sent before (3 sendings: 2 retransmissions)."""
         return sum(len(group) - 1 for group in self.copies())
 
-    def is_pending(self, now_ns: int) -> bool:
-        """Still waiting for a final response, and not yet given up on (Timer B/F)."""
-        request = self.request
-        return (
-            self.method != "ACK"
-            and self.final is None
-            and request is not None
-            and now_ns - request.ts_ns < TIMER_B_NS
-        )
-
     def timed_out(self, now_ns: int) -> bool:
         """A request that got no final response for 64*T1 (Timer B/F, section 17.1.1.2).
 
