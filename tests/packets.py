@@ -259,3 +259,25 @@ def sctp_i_data(tsn: int, data: bytes, mid: int = 0, ppid: int = 0) -> bytes:
     """The value of an I-DATA chunk (RFC 8260 2.1): TSN, stream id, reserved, message id,
     PPID (or fragment sequence number)."""
     return struct.pack("!IHHII", tsn, 0, 0, mid, ppid) + data
+
+
+def websocket_frame(opcode: int, payload: bytes, fin: bool = True, key: bytes | None = None,
+             rsv: int = 0, length_bytes: int | None = None) -> bytes:
+    """One frame (RFC 6455 5.2): FIN, RSV, opcode; MASK and a 7-, 16- or 64-bit payload
+    length (the shortest that fits unless ``length_bytes`` says 2 or 8); the masking key; the
+    payload, XORed with the key when there is one (5.3)."""
+    first = (0x80 if fin else 0) | rsv << 4 | opcode
+    mask = 0x80 if key is not None else 0
+    size = len(payload)
+    if length_bytes is None:
+        length_bytes = 0 if size < 126 else 2 if size < 1 << 16 else 8
+    if length_bytes == 0:
+        header = bytes([first, mask | size])
+    elif length_bytes == 2:
+        header = bytes([first, mask | 126]) + struct.pack(">H", size)
+    else:
+        header = bytes([first, mask | 127]) + struct.pack(">Q", size)
+    if key is None:
+        return header + payload
+    masked = bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+    return header + key + masked

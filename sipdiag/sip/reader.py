@@ -19,6 +19,7 @@ import bisect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import Enum
 
 from sipdiag.network import Chunk, Endpoint, Flow, hep
 from sipdiag.network.websocket import WebSocketDecoder, WebSocketError
@@ -37,14 +38,24 @@ _SIP_START = re.compile(
 )
 
 
+class _Mode(Enum):
+    """What a TCP direction carries, as its first bytes tell."""
+
+    NEW = "new"  # not classified yet
+    SIP = "sip"
+    WEBSOCKET = "websocket"
+    IGNORED = "ignored"
+
+
 @dataclass(slots=True)
 class _Stream:
-    mode: str = "new"
-    """new (not classified yet), sip, websocket, ignored."""
+    mode: _Mode = _Mode.NEW
     head: list[Chunk] = field(default_factory=list)
     """The first chunks, kept until they tell what the stream carries."""
     framer: StreamFramer = field(default_factory=StreamFramer)
     websocket: WebSocketDecoder | None = None
+    carried: list[int] = field(default_factory=list)
+    """The frames of the bytes the WebSocket decoder holds: those of its next message."""
 
 
 class SipReader:
@@ -112,25 +123,25 @@ class SipReader:
         state = self._streams.get(flow)
         if state is None:
             state = self._streams[flow] = _Stream()
-        if state.mode == "new":
+        if state.mode == _Mode.NEW:
             chunks = self._classify(state, flow, chunks, frame)
-        if state.mode == "sip":
+        if state.mode == _Mode.SIP:
             self._sip_stream(state, flow, chunks, frame, ts_ns)
-        elif state.mode == "websocket":
+        elif state.mode == _Mode.WEBSOCKET:
             self._websocket_stream(state, flow, chunks, frame, ts_ns)
-        return state.mode != "ignored"
+        return state.mode != _Mode.IGNORED
 
     def stream_gap(self, flow: Flow, missing: int, frame: int) -> None:
         state = self._streams.get(flow)
         if state is None:
             return
-        if state.mode == "sip":
+        if state.mode == _Mode.SIP:
             self._problems.add(
                 "tcp_gap", frame, f"{missing} bytes of {_flow(flow)} were not captured"
             )
             self._skipped(state.framer.gap(frame), flow)
-        elif state.mode == "websocket":
-            state.mode = "ignored"
+        elif state.mode == _Mode.WEBSOCKET:
+            state.mode = _Mode.IGNORED
             self._problems.add(
                 "tcp_gap",
                 frame,
@@ -142,7 +153,7 @@ class SipReader:
 
     def stream_end(self, flow: Flow) -> None:
         state = self._streams.pop(flow, None)
-        if state is not None and state.mode == "sip":
+        if state is not None and state.mode == _Mode.SIP:
             self._skipped(state.framer.end(), flow)
 
     def _classify(self, state: _Stream, flow: Flow, chunks: list[Chunk], frame: int) -> list[Chunk]:
@@ -150,22 +161,22 @@ class SipReader:
         state.head.extend(chunks)
         head = b"".join(data for data, _ in state.head)
         if _SIP_START.search(head):
-            state.mode = "sip"
+            state.mode = _Mode.SIP
         elif head[:1] in (b"\x14", b"\x15", b"\x16", b"\x17") and head[1:2] == b"\x03":
-            state.mode = "ignored"
+            state.mode = _Mode.IGNORED
             if _on_sip_port(flow.src, flow.dst):
                 self._problems.add(
                     "tls_encrypted", frame, f"{_flow(flow)} is TLS: the SIP inside cannot be read"
                 )
         elif head[:4] in (b"GET ", b"HTTP") and b"\r\n\r\n" in head:
             self._websocket_upgrade(state, head)
-            if state.mode == "websocket":
-                state.head = [(head[head.find(b"\r\n\r\n") + 4 :], frame)]
+            if state.mode == _Mode.WEBSOCKET:
+                state.head = _after(state.head, head.find(b"\r\n\r\n") + 4)
         elif len(head) > CLASSIFY_LIMIT:
-            state.mode = "ignored"
+            state.mode = _Mode.IGNORED
             if _on_sip_port(flow.src, flow.dst):
                 self._problems.add("sip_unrecognised", frame, f"{_flow(flow)} carries no SIP")
-        if state.mode == "new":
+        if state.mode == _Mode.NEW:
             return []
         found, state.head = state.head, []
         return found
@@ -173,10 +184,10 @@ class SipReader:
     def _websocket_upgrade(self, state: _Stream, head: bytes) -> None:
         """An HTTP request or response; WebSocket follows if it is an upgrade (RFC 6455 4)."""
         if _WS_UPGRADE.search(head, 0, head.find(b"\r\n\r\n")):
-            state.mode = "websocket"
+            state.mode = _Mode.WEBSOCKET
             state.websocket = WebSocketDecoder()
         else:
-            state.mode = "ignored"
+            state.mode = _Mode.IGNORED
 
     def _sip_stream(
         self, state: _Stream, flow: Flow, chunks: list[Chunk], frame: int, ts_ns: int
@@ -211,11 +222,15 @@ class SipReader:
         assert state.websocket is not None
         try:
             for data, chunk_frame in chunks:
+                state.carried.append(chunk_frame)
                 for message in state.websocket.feed(data):
-                    frames = (chunk_frame,) if chunk_frame != frame else ()
+                    frames = tuple(state.carried)
+                    state.carried = [chunk_frame] if state.websocket.buffered else []
                     self.datagram("WS", frame, ts_ns, flow.src, flow.dst, message, frames)
+                if not state.websocket.buffered:  # what it held was control frames
+                    state.carried = []
         except WebSocketError as exc:
-            state.mode = "ignored"
+            state.mode = _Mode.IGNORED
             self._problems.add("websocket_bad_frame", frame, f"{_flow(flow)}: {exc}")
 
     def _skipped(self, skipped: Skipped | None, flow: Flow) -> None:
@@ -270,6 +285,16 @@ def _is_stun(payload: bytes) -> bool:
         and payload[0] < 2
         and int.from_bytes(payload[2:4], "big") + 20 == len(payload)
     )
+
+
+def _after(chunks: list[Chunk], size: int) -> list[Chunk]:
+    """The chunks without their first ``size`` bytes, each kept with its own frame."""
+    kept = []
+    for data, frame in chunks:
+        if size < len(data):
+            kept.append((data[size:], frame))
+        size = max(0, size - len(data))
+    return kept
 
 
 def _flow(flow: Flow) -> str:

@@ -11,31 +11,10 @@ import pytest
 from sipdiag.network import websocket
 from sipdiag.network.websocket import WebSocketDecoder, WebSocketError
 from tests.network.recording import SIP
+from tests.packets import websocket_frame as ws_frame
 
 CONTINUATION, TEXT, BINARY, CLOSE, PING, PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 KEY = b"\x37\xfa\x21\x3d"
-
-
-def ws_frame(opcode: int, payload: bytes, fin: bool = True, key: bytes | None = None,
-             rsv: int = 0, length_bytes: int | None = None) -> bytes:
-    """One frame (RFC 6455 5.2): FIN, RSV, opcode; MASK and a 7-, 16- or 64-bit payload
-    length (the shortest that fits unless ``length_bytes`` says 2 or 8); the masking key; the
-    payload, XORed with the key when there is one (5.3)."""
-    first = (0x80 if fin else 0) | rsv << 4 | opcode
-    mask = 0x80 if key is not None else 0
-    size = len(payload)
-    if length_bytes is None:
-        length_bytes = 0 if size < 126 else 2 if size < 1 << 16 else 8
-    if length_bytes == 0:
-        header = bytes([first, mask | size])
-    elif length_bytes == 2:
-        header = bytes([first, mask | 126]) + struct.pack(">H", size)
-    else:
-        header = bytes([first, mask | 127]) + struct.pack(">Q", size)
-    if key is None:
-        return header + payload
-    masked = bytes(b ^ key[i % 4] for i, b in enumerate(payload))
-    return header + key + masked
 
 
 def messages(*pieces: bytes) -> list[bytes]:
