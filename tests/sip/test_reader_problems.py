@@ -94,3 +94,28 @@ def test_a_content_length_that_is_not_a_number_is_not_a_missing_one() -> None:
     raw = packets.sip_request().replace(b"Content-Length: 0", b"Content-Length: zero")
     assert sip.stream(FLOW, [(raw, 4)], 4, 40)
     assert [p.kind for p in examples(problems)] == ["sip_bad_header"]
+
+
+def test_a_framed_message_whose_first_line_is_not_sip_is_skipped_and_counted() -> None:
+    """The framer finds a message from the look of its first line; the parser then wants the
+    line to end after ``SIP/2.0`` (RFC 3261 7.1): one that does not is skipped, whole."""
+    sip, problems = reader()
+    odd = b"INVITE sip:bob@example.com SIP/2.0junk\r\nContent-Length: 0\r\n\r\n"
+    stream = packets.sip_request() + odd + packets.sip_response()
+    assert sip.stream(FLOW, [(stream, 8)], 8, 80)
+    assert [m.status for m in sip.drain(None)] == [0, 200]
+    assert examples(problems) == [
+        Problem("sip_stream_skipped", 8,
+                f"{len(odd)} bytes of {NAME} skipped: its first line is not a SIP start line"),
+    ]
+
+
+def test_a_message_without_content_length_on_a_stream_is_reported() -> None:
+    sip, problems = reader()
+    raw = packets.sip_request().replace(b"Content-Length: 0\r\n", b"")
+    assert sip.stream(FLOW, [(raw, 6)], 6, 60)
+    assert examples(problems) == [
+        Problem("sip_missing_header", 6,
+                f"no Content-Length header on {NAME}, where it is required (RFC 3261 18.3): "
+                "the message is taken to end at its empty line"),
+    ]
