@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from sipdiag.network.tcp import SYN, TcpReassembler
 from sipdiag.problems import ProblemLog
-from sipdiag.sip.framing import Framed, Skipped, StreamFramer
+from sipdiag.sip.framing import MAX_BODY, MAX_HEADER, Framed, Skipped, StreamFramer
 from sipdiag.sip.message import SipMessage
 from sipdiag.sip.reader import SipReader
 from tests import packets
@@ -311,3 +311,53 @@ def test_any_header_order_and_form_any_split(
     bounds = [0, *cuts, len(stream)]
     found = frame_all([stream[a:b] for a, b in pairwise(bounds)])
     assert framed(found) == [msg for _, msg in items]
+
+
+# Limits: a header that never ends and a body too large to hold are not waited for.
+
+def _skipped(found: list[Framed | Skipped]) -> list[tuple[int, str]]:
+    return [(f.size, f.reason) for f in found if isinstance(f, Skipped)]
+
+
+@pytest.mark.parametrize("extra", [0, 1])
+def test_a_header_without_its_empty_line_is_waited_for_up_to_the_limit(extra: int) -> None:
+    """The second message's header has run to MAX_HEADER bytes with no empty line yet: it may
+    still end, and does. One byte more and it is given up: skipped, and the message after it
+    is read."""
+    first = request(["Content-Length: 0"])
+    start = b"OPTIONS sip:bob@example.com SIP/2.0\r\nX: "
+    endless = start + b"x" * (MAX_HEADER - len(start) + extra)
+    found = frame_all([first + endless, b"\r\n\r\n" + NEXT])
+    if extra:
+        assert [f.data for f in found if isinstance(f, Framed)] == [first, NEXT]
+        assert sum(size for size, _ in _skipped(found)) == len(endless) + 4
+    else:
+        assert framed(found) == [first, endless + b"\r\n\r\n", NEXT]
+
+
+@pytest.mark.parametrize(("length", "waits"), [(MAX_BODY, True), (MAX_BODY + 1, False)])
+def test_a_body_larger_than_the_limit_is_not_waited_for(length: int, waits: bool) -> None:
+    first = request(["Content-Length: 0"])
+    huge = request([f"Content-Length: {length}"])
+    found = frame_all([first + huge + NEXT])
+    if waits:
+        assert framed(found) == [first]
+    else:
+        assert [f.data for f in found if isinstance(f, Framed)] == [first, NEXT]
+        assert _skipped(found) == [(len(huge), "bytes between messages that are not SIP")]
+
+
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ([], "the body of a message without Content-Length (RFC 3261 18.3)"),
+        (["Content-Length: 0"], "bytes between messages that are not SIP"),
+    ],
+)
+def test_bytes_after_a_message_are_named_by_whether_it_had_content_length(
+    headers: list[str], reason: str
+) -> None:
+    message_ = request(headers)
+    found = frame_all([message_ + b"hello\r\n" + NEXT])
+    assert [f.data for f in found if isinstance(f, Framed)] == [message_, NEXT]
+    assert _skipped(found) == [(7, reason)]
