@@ -34,7 +34,6 @@ class Dialog:
         "callee_tag",
         "caller_tag",
         "confirmed",
-        "created",
         "invites",
         "state",
         "transactions",
@@ -46,15 +45,12 @@ class Dialog:
         caller_tag: str,
         callee_tag: str,
         invite: Transaction,
-        created: SipMessage,
     ) -> None:
         self.call_id = call_id
         self.caller_tag = caller_tag
         self.callee_tag = callee_tag
         self.invites = [invite]
         """The INVITE transactions of the dialog, one per hop it was seen on."""
-        self.created = created
-        """The response that made it (a provisional one for an early dialog, or the 2xx)."""
         self.state = DialogState.EARLY
         self.confirmed: SipMessage | None = None
         """The first 2xx to the INVITE in this dialog."""
@@ -128,7 +124,7 @@ class DialogTracker:
         if dialog is None:
             if message.status >= 300:
                 return
-            dialog = Dialog(message.call_id, caller_tag, callee_tag, transaction, message)
+            dialog = Dialog(message.call_id, caller_tag, callee_tag, transaction)
             self._by_tags[tags] = dialog
             self.dialogs.append(dialog)
         elif transaction not in dialog.invites:

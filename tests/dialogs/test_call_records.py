@@ -1,0 +1,86 @@
+"""What a call's record says beyond its outcome: the final response's reason phrase, its
+timings when the capture joined late or the call is still up, a late offer (RFC 3261 13.2.1:
+the offer in the 2xx, the answer in the ACK), and which responses make a dialog and which 2xx
+still waits for its ACK (RFC 3261 12.1, 13.3.1.4)."""
+
+from __future__ import annotations
+
+import pytest
+
+from sipdiag.network import Endpoint
+from tests.dialogs.media_calls import CALLER_RTP, sdp
+from tests.flows import CALLEE, Flow, answered, call_of
+
+PROXY = Endpoint("203.0.113.5", 5060)
+
+
+@pytest.mark.parametrize(("final", "reason"), [(486, "Busy Here"), (None, "")])
+def test_reason_phrase_of_the_final_response(final: int | None, reason: str) -> None:
+    """The call's reason is its final response's phrase; none without a final response."""
+    flow = Flow()
+    invite = flow.request("INVITE", at=0.0)
+    flow.response(invite, 180, at=0.2)
+    if final is not None:
+        flow.ack(flow.response(invite, final, at=0.5, reason=reason), at=0.51)
+    call = call_of(flow, end=1.0)
+    assert (call.final_status, call.reason) == (final or 0, reason)
+    assert (call.caller, call.callee) == ("sip:alice@example.com", "sip:bob@example.com")
+
+
+def test_timings_of_a_call_joined_late() -> None:
+    """Without its INVITE the call has no ringing, answer or talk time, only its length from
+    the first message to the last."""
+    flow = Flow()
+    bye = flow.request("BYE", at=2.0, in_dialog=True)
+    flow.response(bye, 200, at=2.25)
+    timings = call_of(flow).timings
+    assert (timings.post_dial_delay, timings.time_to_answer, timings.talk_time,
+            timings.total) == (None, None, None, 0.25)
+
+
+def test_talk_time_of_a_call_still_up_runs_to_its_last_message() -> None:
+    """An answered call with no BYE talks from the answer to its last message."""
+    flow = Flow()
+    answered(flow)
+    info = flow.request("INFO", at=20.0, in_dialog=True)
+    flow.response(info, 200, at=20.5)
+    assert call_of(flow, end=30.0).timings.talk_time == 19.5
+
+
+def test_late_offer_is_the_callees() -> None:
+    """An INVITE without SDP: the offer comes in the 2xx (the callee's), the answer in the
+    ACK (the caller's)."""
+    flow = Flow()
+    invite = flow.request("INVITE", at=0.0)
+    ok = flow.response(invite, 200, at=1.0, body=sdp(CALLER_RTP))
+    ack = flow.request("ACK", at=1.05, cseq=invite.cseq, in_dialog=True, body=sdp(CALLER_RTP))
+    call = call_of(flow)
+    assert call.offer is not None and call.answer is not None
+    assert (call.offer.sender, call.offer.frame) == ("callee", ok.frame)
+    assert (call.answer.sender, call.answer.frame) == ("caller", ack.frame)
+
+
+@pytest.mark.parametrize("tagged", [True, False])
+def test_100_trying_never_makes_a_dialog(tagged: bool) -> None:
+    """A 100 Trying, even one carrying a To tag, makes no dialog (RFC 3261 12.1); a failure
+    after it leaves the call with none."""
+    flow = Flow()
+    invite = flow.request("INVITE", at=0.0)
+    flow.response(invite, 100, at=0.01, to_tag="trying-tag" if tagged else "")
+    flow.ack(flow.response(invite, 486, at=0.5, to_tag="trying-tag"), at=0.51)
+    assert call_of(flow).dialogs == ()
+
+
+def test_a_hop_without_2xx_owes_no_ack() -> None:
+    """Through a proxy: the capture missed the callee's 2xx on the proxy's hop, and the
+    caller never ACKed the proxy's 2xx; only that 2xx is still waiting for its ACK."""
+    flow = Flow(callee=PROXY)
+    invite = flow.request("INVITE", at=0.0)
+    onward = flow.request("INVITE", at=0.01, cseq=invite.cseq, src=PROXY, dst=CALLEE)
+    flow.response(onward, 180, at=0.09)
+    flow.response(invite, 180, at=0.1)
+    ok = flow.response(invite, 200, at=1.01)
+    call = call_of(flow, end=2.0)
+    [dialog] = call.dialogs
+    assert [t.request for t in dialog.invites] == [onward, invite]
+    assert dialog.unacknowledged() == [ok]
