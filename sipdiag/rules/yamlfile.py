@@ -105,7 +105,7 @@ class Fields:
 
     def line(self, key: str | None = None) -> int:
         start: int = getattr(self.data, "line", 0)
-        return getattr(self.data, "lines", {}).get(key, start) if key else start
+        return getattr(self.data, "lines", {}).get(key, start) if key is not None else start
 
     def error(self, key: str | None, message: str) -> DataError:
         return DataError(f"{self.path}:{self.line(key)}: {message}")
