@@ -1,4 +1,5 @@
-"""Choosing calls (sipdiag/dialogs/select.py) and the columns of a ladder (dialogs/ladder.py).
+"""Choosing calls (sipdiag/dialogs/select.py) and the rows and columns of a ladder
+(dialogs/ladder.py).
 
 Each criterion of a selection must hold; within one, any value may match. Users are found in
 the user part of From, To and the Request-URI (RFC 3261 section 19.1.1: ``sip:user@host``;
@@ -10,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from sipdiag.dialogs.calls import Call
-from sipdiag.dialogs.ladder import Arrow, endpoints
+from sipdiag.dialogs.ladder import Arrow, endpoints, ladder_of
 from sipdiag.dialogs.select import Selection, TimePoint, user_text
 from sipdiag.network import Endpoint
 from tests.flows import CALLEE, CALLER, T0, Flow, answered, call_of
@@ -163,3 +164,17 @@ def test_ladder_columns_are_the_addresses_in_the_order_they_first_appear() -> No
     assert endpoints([arrow(a, b), arrow(b, c), arrow(c, a), arrow(b, a)]) == [a, b, c]
     assert endpoints([arrow(c, c)]) == [c]
     assert endpoints([]) == []
+
+
+def test_ladder_rows_are_the_messages_as_sent() -> None:
+    """One row per message: its frame, time, addresses and transport, its first line (the
+    reason phrase as captured), and whether it carries an SDP body."""
+    flow = Flow()
+    answered(flow)  # the reason phrase of every response is "Reason" (tests/flows.py)
+    subject = call_of(flow)
+    rows = ladder_of(subject.messages, subject.transactions)
+    assert [(r.frame, r.ts_ns, r.src, r.dst, r.transport) for r in rows] == [
+        (m.frame, m.ts_ns, m.src, m.dst, "UDP") for m in flow.messages]
+    assert [(r.label, r.status, r.copy, r.has_sdp) for r in rows] == [
+        ("INVITE", 0, 1, True), ("100 Reason", 100, 1, False), ("180 Reason", 180, 1, False),
+        ("200 Reason", 200, 1, True), ("ACK", 0, 1, False)]
