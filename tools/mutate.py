@@ -59,9 +59,7 @@ TESTS = {
     "rules": ["tests/rules"],
     # (not tests/media/test_public_captures.py: whole public captures, minutes per mutant, and
     # no expected value of their own beyond "no false alarm")
-    "media": ["tests/media/test_stream.py", "tests/media/test_tracker.py",
-              "tests/media/test_rtcp.py", "tests/media/test_quality.py",
-              "tests/media/test_shape.py", "tests/media/test_samples.py",
+    "media": ["tests/media", "--ignore=tests/media/test_public_captures.py",
               "tests/rules/test_media_rules.py", "tests/test_audio.py"],
 }
 KILLED = ("killed", "timeout", "segfault")

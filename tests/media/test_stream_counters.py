@@ -1,0 +1,169 @@
+"""One stream's counters at their edges: the largest gap and the markers, the outages kept
+(the longest ``OUTAGES_KEPT``, longest first), restarts and stray packets (RFC 3550 A.1),
+silent packets whichever way they came, telephone events one after another (RFC 4733 2.5.1),
+payload type runs, timestamps that run too far ahead, and losses taken back in the seconds
+they were due."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+
+import pytest
+
+from sipdiag.media.stream import OUTAGES_KEPT, Stream, StreamStats
+from tests.media.rtp import PCMU, SILENCE, A, B, Sent, regular, rtp
+
+NS = 10**18
+"""The arrival of the tests' time 0, in ns (as ``tests.media.rtp.run`` has it)."""
+
+
+def feed(packets: list[Sent], timeline: bool = False) -> StreamStats:
+    stats = StreamStats(A, B, 0x11223344, PCMU, False, timeline)
+    for frame, p in enumerate(packets, 1):
+        data = rtp(p.seq, p.ts, pt=p.pt, marker=p.marker, payload=p.payload)
+        stats.add(frame, NS + round(p.at_ms * 1e6), p.pt, p.marker, p.seq & 0xFFFF,
+                  p.ts & 0xFFFFFFFF, data, 12)
+    return stats
+
+
+def run(packets: list[Sent], timeline: bool = False) -> Stream:
+    return feed(packets, timeline).result()
+
+
+def event(seq: int, ts: int, at_ms: float, code: int, duration: int, end: bool = False) -> Sent:
+    """An RFC 4733 event packet: event, E bit and volume, duration (timestamp units)."""
+    payload = bytes([code, 0x8A if end else 0x0A]) + duration.to_bytes(2, "big")
+    return Sent(seq, ts, at_ms, pt=101, payload=payload)
+
+
+def test_a_single_packet() -> None:
+    """No delta, no jitter: nothing to measure between packets."""
+    stream = run([Sent(1000, 160_000, 0.0)])
+    assert (stream.packets, stream.expected, stream.lost) == (1, 1, 0)
+    assert (stream.max_delta_ms, stream.max_delta_frame, stream.max_delta_ns) == (None, 0, 0)
+    assert (stream.jitter_ms_mean, stream.jitter_ms_max, stream.markers) == (None, None, 0)
+
+
+def test_the_largest_gap_and_the_markers() -> None:
+    """The largest delta is 60 ms, ended by frame 4 at 100 ms; two packets had the marker
+    bit (the first, and one whose delta is left out)."""
+    at = [0.0, 20.0, 40.0, 100.0, 120.0, 200.0]
+    sent = [Sent(1000 + i, 160_000 + 160 * i, ms, marker=i in (0, 5))
+            for i, ms in enumerate(at)]
+    stream = run(sent)
+    assert stream.markers == 2
+    assert (stream.max_delta_ms, stream.max_delta_frame, stream.max_delta_ns) == (
+        60.0, 4, NS + 100_000_000)
+
+
+@pytest.mark.parametrize("step_ms", [0.0, 0.5])
+def test_a_largest_gap_below_a_millisecond(step_ms: float) -> None:
+    """Packets that arrive together (or 0.5 ms apart) have a largest delta of 0 (0.5) ms,
+    which is a figure, not a missing one."""
+    stream = run(regular(4, step_ms=step_ms))
+    assert stream.max_delta_ms == step_ms
+
+
+def gaps(lengths: list[int]) -> list[Sent]:
+    """A packet, then for each length that many packets missing and the next one arriving
+    when it was due (20 ms a packet)."""
+    sent, seq = [Sent(1000, 160_000, 0.0)], 1000
+    for missing in lengths:
+        seq += missing + 1
+        sent.append(Sent(seq, 160 * seq, 20.0 * (seq - 1000)))
+    return sent
+
+
+def test_the_longest_outages_are_kept_longest_first() -> None:
+    lengths = list(range(1, OUTAGES_KEPT + 7))
+    random.Random(4).shuffle(lengths)
+    stream = run(gaps(lengths))
+    assert stream.loss_bursts == len(lengths) and stream.lost == sum(lengths)
+    assert [o.lost for o in stream.outages] == list(range(OUTAGES_KEPT + 6, 6, -1))
+    assert all(o.end_ns - o.start_ns == 20_000_000 * (o.lost + 1) for o in stream.outages)
+
+
+def test_an_outage_no_longer_than_those_kept_does_not_replace_one() -> None:
+    """65 gaps of one packet each: the first 64 stay, in the order they came."""
+    stream = run(gaps([1] * (OUTAGES_KEPT + 1)))
+    assert [o.frame for o in stream.outages] == list(range(2, OUTAGES_KEPT + 2))
+
+
+def test_a_stray_packet_is_not_a_restart_even_at_number_1() -> None:
+    """Sequence number 1 in the middle of 10000... is far out (RFC 3550 A.1): one sequence
+    error, not received, not a restart; the stream goes on with 10002."""
+    numbers = [10000, 10001, 1, 10002, 10003]
+    stream = run([Sent(seq, 160 * i, 20.0 * i) for i, seq in enumerate(numbers)])
+    assert (stream.packets, stream.expected, stream.lost) == (5, 4, 0)
+    assert stream.sequence_errors == 1
+
+
+def test_a_restarted_numbering_counts_its_packets_as_new() -> None:
+    """After a restart at 30000 (the next packet follows it), a silent packet of the new
+    numbering is counted as silent: it is new, not a duplicate."""
+    sent = regular(5) + [Sent(30000 + i, 160_800 + 160 * i, 100.0 + 20 * i) for i in range(3)]
+    sent[6] = replace(sent[6], payload=SILENCE)
+    stream = run(sent)
+    assert (stream.expected, stream.lost, stream.sequence_errors) == (8, 0, 1)
+    assert stream.silent == 1
+
+
+def test_a_silent_packet_that_came_late_or_first_is_counted() -> None:
+    sent = regular(10)
+    sent[0] = replace(sent[0], payload=SILENCE)
+    late = replace(sent[5], payload=SILENCE, at_ms=125.0)
+    stream = run([*sent[:5], sent[6], late, *sent[7:]])
+    assert (stream.out_of_order, stream.lost, stream.silent) == (1, 0, 2)
+
+
+@pytest.mark.parametrize(("code", "name"), [(0, "0"), (9, "9"), (10, "*"), (11, "#"),
+                                            (12, "A"), (15, "D"), (16, "flash"), (17, "17")])
+def test_telephone_events_one_after_another(code: int, name: str) -> None:
+    """Events 0-9, *, #, A-D and flash (RFC 4733 3.2); two events back to back, each known by
+    its own RTP timestamp, with the longest duration its packets gave (8000 Hz clock)."""
+    sent = regular(3)
+    sent += [event(1003, 160_480, 60.0, code, 160), event(1004, 160_480, 80.0, code, 800),
+             event(1005, 160_480, 100.0, code, 400, end=True),
+             event(1006, 161_280, 120.0, 1, 160), event(1007, 161_280, 140.0, 1, 320, end=True)]
+    stream = run(sent)
+    assert [(e.event, e.frame, e.duration_ms) for e in stream.events] == [
+        (name, 4, 100.0), ("1", 7, 40.0)]
+    assert stream.event_packets == 5
+
+
+def test_the_result_can_be_taken_twice() -> None:
+    stats = feed([*regular(2), event(1002, 160_320, 40.0, 4, 160)])
+    first = stats.result()
+    assert stats.result() == first and len(first.events) == 1
+
+
+def test_payload_type_runs_are_counted_in_order_of_first_appearance() -> None:
+    sent = regular(7)
+    sent[3:5] = [event(1003, 160_480, 60.0, 2, 160), event(1004, 160_480, 80.0, 2, 320)]
+    sent.append(Sent(1007, 161_120, 140.0, pt=13, payload=b"\x40"))
+    stream = run(sent)
+    assert stream.payload_types == ((0, 5), (101, 2), (13, 1)) and stream.payload_type == 0
+
+
+def test_a_timestamp_half_the_clock_ahead_is_wrong_and_left_out() -> None:
+    """A packet whose timestamp is 2^31 ahead of the first is read as behind it (RFC 3550
+    timestamps are modulo 2^32): it is counted as wrong and left out of the jitter."""
+    sent = regular(5)
+    sent[3] = replace(sent[3], ts=sent[0].ts + 0x80000000)
+    stats = feed(sent)
+    stream = stats.result()
+    assert stats.wrong_timestamps == 1
+    assert stream.jitter_ms_max == 0.0 and stream.packets == 5
+
+
+def test_a_late_packet_of_a_long_gap_is_taken_back_from_its_due_second() -> None:
+    """Packets 10-69 (due at 0.2-1.38 s) are missing when packet 70 comes at 1.40 s: spread
+    evenly over the gap from 0.18 s, 40 of them were due in second 0, 20 in second 1.
+    Packet 10 then comes, at 1.41 s: its loss is taken back from second 0, where it was due."""
+    sent = regular(80)
+    arrived = [*sent[:10], sent[70], replace(sent[10], at_ms=1410.0), *sent[71:]]
+    stream = run(arrived, timeline=True)
+    assert stream.timeline is not None
+    assert (stream.lost, stream.out_of_order) == (59, 1)
+    assert list(stream.timeline.lost) == [39, 20]
