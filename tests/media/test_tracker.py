@@ -11,7 +11,7 @@ from sipdiag.media.rtcp import ReportBlock
 from sipdiag.media.tracker import EXPIRY_NS, IDLE_FLOW_NS, SPAN_KEEP_NS, MediaTracker
 from sipdiag.network import Endpoint
 from sipdiag.sip.parser import parse_message
-from tests.media.rtp import receiver_report, report_block, rtp
+from tests.media.rtp import receiver_report, report_block, rtp, sender_report
 
 ALICE_SIP, BOB_SIP = Endpoint("192.0.2.10", 5060), Endpoint("198.51.100.20", 5060)
 ALICE, BOB = Endpoint("192.0.2.10", 49170), Endpoint("198.51.100.20", 3456)
@@ -219,3 +219,50 @@ def test_what_is_kept_follows_the_calls_in_progress() -> None:
     assert set(tracker._spans) == {"new"}
     assert {b.call_id for found in tracker._bindings.values() for b in found} == {"new"}
     assert tracker._flows == {} and tracker._claimed == set()
+
+
+ALICE_RTCP, BOB_RTCP = Endpoint(ALICE.ip, ALICE.port + 1), Endpoint(BOB.ip, BOB.port + 1)
+
+
+@pytest.mark.parametrize(
+    ("lsr", "dlsr", "expected_ms"),
+    [
+        (0x12345678, 4096, 37.5),  # 100 ms at the capture point, 62.5 ms held by the reporter
+        (0x12345678, 65536, 0.0),  # held longer than the whole round trip: not below zero
+        (0x12345679, 4096, None),  # echoes an SR the capture did not see
+        (0, 0, None),  # no SR received yet (RFC 3550 6.4.1: LSR 0)
+    ],
+)
+def test_round_trip_from_a_report_that_echoes_a_captured_sender_report(
+    lsr: int, dlsr: int, expected_ms: float | None
+) -> None:
+    """RFC 3550 6.4.1: the round trip is the report's arrival minus the arrival of the SR it
+    names (LSR: the middle 32 bits of the SR's NTP time) minus the reporter's delay (DLSR, in
+    units of 1/65536 s), here timed where the capture was made."""
+    feed = Feed()
+    feed.call()
+    report = sender_report(0xA11CE, 0x0000_1234_5678_0000, 0, 1, 160, [])
+    feed.rtp(ALICE_RTCP, BOB_RTCP, 1, data=report)
+    sent_at = feed.now
+    feed.now += 80_000_000  # the report arrives 100 ms after the SR (feed.rtp adds 20 ms)
+    block = report_block(0xA11CE, 0, 0, 100, 0, lsr, dlsr)
+    feed.rtp(BOB_RTCP, ALICE_RTCP, 1, data=receiver_report(0xB0B, [block]))
+    reports = feed.tracker.claim("c1").rtcp
+    assert [(r.frame, r.ts_ns, r.src, r.dst) for r in reports] == [
+        (3, sent_at, ALICE_RTCP, BOB_RTCP), (4, sent_at + 100_000_000, BOB_RTCP, ALICE_RTCP)]
+    assert reports[0].round_trip_ms is None
+    if expected_ms is None:
+        assert reports[1].round_trip_ms is None
+    else:
+        assert reports[1].round_trip_ms == pytest.approx(expected_ms)
+
+
+def test_a_broken_rtcp_packet_is_counted_and_reported_as_rtcp() -> None:
+    feed = Feed()
+    feed.call()
+    broken = receiver_report(0xB0B, [])[:2] + b"\x00\x09"  # says 10 words, carries 1
+    feed.rtp(BOB_RTCP, ALICE_RTCP, 1, data=broken + b"\x00" * 4)
+    media = feed.tracker.claim("c1")
+    assert (media.rtcp, media.malformed) == ((), 1)
+    [problem] = feed.tracker.problems.examples["rtcp_malformed"]
+    assert problem.frame == 3
