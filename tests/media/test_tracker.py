@@ -266,3 +266,29 @@ def test_a_broken_rtcp_packet_is_counted_and_reported_as_rtcp() -> None:
     assert (media.rtcp, media.malformed) == ((), 1)
     [problem] = feed.tracker.problems.examples["rtcp_malformed"]
     assert problem.frame == 3
+
+
+@pytest.mark.parametrize(
+    ("responses", "tied"),
+    [
+        ((200,), True),  # answered: the call goes on, its unannounced audio is its own
+        ((300,), False),  # a redirect ends the attempt (RFC 3261 8.1.3.4): 300 included
+        ((486,), False),
+        ((200, 491), True),  # a re-INVITE refused after the answer leaves the call up
+    ],
+    ids=["answered", "redirected", "busy", "reinvite-refused"],
+)
+def test_unannounced_rtp_after_the_invite_ended_is_not_the_calls(
+    responses: tuple[int, ...], tied: bool
+) -> None:
+    """No SDP anywhere (a late offer the capture did not see): RTP between the call's hosts
+    five seconds after its INVITE ended is another call's, not this one's."""
+    feed = Feed()
+    feed.sip(message("INVITE sip:bob@example.com SIP/2.0", "c1", "1 INVITE"), ALICE_SIP, BOB_SIP)
+    for cseq, status in enumerate(responses, start=1):
+        feed.now += SECOND
+        feed.sip(message(f"SIP/2.0 {status} Reason", "c1", f"{cseq} INVITE"), BOB_SIP, ALICE_SIP)
+    feed.now += 5 * SECOND
+    feed.rtp(ALICE, BOB, 10)
+    feed.tracker.finish()
+    assert len(feed.tracker.claim("c1").streams) == (1 if tied else 0)
