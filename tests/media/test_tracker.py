@@ -292,3 +292,23 @@ def test_unannounced_rtp_after_the_invite_ended_is_not_the_calls(
     feed.rtp(ALICE, BOB, 10)
     feed.tracker.finish()
     assert len(feed.tracker.claim("c1").streams) == (1 if tied else 0)
+
+
+def test_a_host_talking_to_itself_is_named_with_its_media() -> None:
+    """Both user agents on one host (two ports of 127.0.0.1): the capture sees that host's
+    audio between its own addresses, which the call's verdict must know."""
+    feed = Feed()
+    here_a, here_b = Endpoint("127.0.0.1", 5060), Endpoint("127.0.0.1", 5070)
+    media_a, media_b = Endpoint("127.0.0.1", 4000), Endpoint("127.0.0.1", 4002)
+    feed.sip(message("INVITE sip:bob@example.com SIP/2.0", "c1", "1 INVITE",
+                     sdp(media_a.ip, media_a.port)), here_a, here_b)
+    feed.sip(message("SIP/2.0 200 OK", "c1", "1 INVITE", sdp(media_b.ip, media_b.port)),
+             here_b, here_a)
+    feed.rtp(media_a, media_b, 5)
+    captured = feed.tracker.claim("c1")
+    assert captured.self_talking == frozenset({"127.0.0.1"})
+    assert [s.stream.packets for s in captured.streams] == [5]
+    other = Feed()
+    other.call()
+    other.rtp(ALICE, BOB, 5)
+    assert other.tracker.claim("c1").self_talking == frozenset()
