@@ -312,3 +312,19 @@ def test_a_host_talking_to_itself_is_named_with_its_media() -> None:
     other.call()
     other.rtp(ALICE, BOB, 5)
     assert other.tracker.claim("c1").self_talking == frozenset()
+
+
+def test_a_stream_is_read_with_the_codecs_its_sdp_maps() -> None:
+    """A dynamic payload type means what the SDP's rtpmap says (RFC 4566 6, RFC 7587 for
+    opus at 48000 Hz); without the SDP it is unknown."""
+    def opus(end: Endpoint) -> str:
+        return sdp(end.ip, end.port, "a=rtpmap:96 opus/48000/2\r\n", protocol="RTP/AVP 96")
+
+    feed = Feed()
+    feed.sip(message("INVITE sip:bob@example.com SIP/2.0", "c1", "1 INVITE", opus(ALICE)),
+             ALICE_SIP, BOB_SIP)
+    feed.sip(message("SIP/2.0 200 OK", "c1", "1 INVITE", opus(BOB)), BOB_SIP, ALICE_SIP)
+    for i in range(5):
+        feed.rtp(ALICE, BOB, 1, data=rtp(100 + i, 960 * i, 7, pt=96))
+    [tied] = feed.tracker.claim("c1").streams
+    assert (tied.stream.codec.name, tied.stream.codec.clock_rate) == ("opus", 48000)
