@@ -8,7 +8,14 @@ import pytest
 
 from sipdiag.media.model import Tie
 from sipdiag.media.rtcp import ReportBlock
-from sipdiag.media.tracker import EXPIRY_NS, IDLE_FLOW_NS, SPAN_KEEP_NS, MediaTracker
+from sipdiag.media.tracker import (
+    EXPIRY_NS,
+    IDLE_FLOW_NS,
+    SPAN_KEEP_NS,
+    SR_KEPT,
+    MediaTracker,
+    _remember,
+)
 from sipdiag.network import Endpoint
 from sipdiag.sip.parser import parse_message
 from tests.media.rtp import receiver_report, report_block, rtp, sender_report
@@ -328,3 +335,15 @@ def test_a_stream_is_read_with_the_codecs_its_sdp_maps() -> None:
         feed.rtp(ALICE, BOB, 1, data=rtp(100 + i, 960 * i, 7, pt=96))
     [tied] = feed.tracker.claim("c1").streams
     assert (tied.stream.codec.name, tied.stream.codec.clock_rate) == ("opus", 48000)
+
+
+def test_sender_reports_are_remembered_within_a_bound() -> None:
+    """Round trips need the SRs a report may echo; a stream sends one every few seconds, so
+    the tracker keeps up to 8 * SR_KEPT of them per call and, past that, forgets the oldest
+    4 * SR_KEPT (the newest always stay)."""
+    reports: dict[tuple[int, int], int] = {}
+    for n in range(SR_KEPT * 8):
+        _remember(reports, (1, n), n)
+    assert len(reports) == SR_KEPT * 8  # at the bound: nothing forgotten yet
+    _remember(reports, (1, SR_KEPT * 8), SR_KEPT * 8)
+    assert sorted(n for _, n in reports) == list(range(SR_KEPT * 4, SR_KEPT * 8 + 1))
