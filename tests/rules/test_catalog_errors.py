@@ -14,6 +14,7 @@ import pytest
 from sipdiag.rules import builtin_folder
 from sipdiag.rules.catalog import CAUSES, NEXT_STEPS, Catalog, load_catalog
 from sipdiag.rules.yamlfile import DataError
+from tests.rules.lines import line_of
 
 EXPLAINED = """\
   meaning: {en: What it means.}
@@ -126,14 +127,19 @@ def test_a_small_catalog_loads_with_what_its_files_say(tmp_path: Path) -> None:
         assert {key: text.by_language for key, text in mine.items()} == {
             key: text.by_language for key, text in theirs.items()}
     report = tmp_path / "catalog" / "report.yaml"
-    assert catalog.labels["code"].where == f"{report}:{line_of(report, '  code:')} code"
+    line = line_of(report.read_text(encoding="utf-8"), "  code:", once=False)
+    assert catalog.labels["code"].where == f"{report}:{line} code"
 
 
-def line_of(path: Path, at: str) -> int:
-    """The line (from 1) of a file that ``at`` starts on: where the mistake is written."""
-    text = path.read_text(encoding="utf-8")
-    assert text.count(at) >= 1, at
-    return text[: text.index(at)].count("\n") + 1
+def assert_reported(tmp_path: Path, changed: str, old: str, new: str, at: str,
+                    expected: str) -> None:
+    """The catalog with ``old`` replaced by ``new`` in ``changed`` is refused, with the file
+    and the line where ``at`` starts (its first occurrence) and ``expected`` as the reason."""
+    folder = catalog_folder(tmp_path, changed, old, new)
+    with pytest.raises(DataError) as caught:
+        load_catalog(folder)
+    text = (folder / changed).read_text(encoding="utf-8")
+    assert str(caught.value) == f"{folder / changed}:{line_of(text, at, once=False)}: {expected}"
 
 
 @pytest.mark.parametrize(
@@ -239,10 +245,7 @@ def line_of(path: Path, at: str) -> int:
 def test_catalog_mistakes_are_reported_with_file_and_line(
     tmp_path: Path, changed: str, old: str, new: str, at: str, expected: str
 ) -> None:
-    folder = catalog_folder(tmp_path, changed, old, new)
-    with pytest.raises(DataError) as caught:
-        load_catalog(folder)
-    assert str(caught.value) == f"{folder / changed}:{line_of(folder / changed, at)}: {expected}"
+    assert_reported(tmp_path, changed, old, new, at, expected)
 
 
 @pytest.mark.parametrize(
@@ -262,7 +265,4 @@ def test_outcomes_and_labels_must_be_exactly_those_sipdiag_uses(
     tmp_path: Path, changed: str, old: str, new: str, at: str, expected: str
 ) -> None:
     """rules/README.md: "a missing or unknown key is an error"."""
-    folder = catalog_folder(tmp_path, changed, old, new)
-    with pytest.raises(DataError) as caught:
-        load_catalog(folder)
-    assert str(caught.value) == f"{folder / changed}:{line_of(folder / changed, at)}: {expected}"
+    assert_reported(tmp_path, changed, old, new, at, expected)

@@ -13,6 +13,7 @@ import pytest
 from sipdiag.rules.loader import RuleSet, load_rule, load_rules, rule_files
 from sipdiag.rules.model import SampleTest, Statuses, Step
 from sipdiag.rules.yamlfile import DataError
+from tests.rules.lines import line_of
 
 RULE = """\
 id: X901
@@ -67,12 +68,6 @@ def write(folder: Path, text: str, name: str | None = None) -> Path:
 def changed(old: str, new: str) -> str:
     assert RULE.count(old) == 1, old
     return RULE.replace(old, new)
-
-
-def line_of(text: str, at: str) -> int:
-    """The line (from 1) that ``at`` starts on: where the mistake is written."""
-    assert text.count(at) == 1, at
-    return text[: text.index(at)].count("\n") + 1
 
 
 def error_of(path: Path) -> str:
