@@ -101,7 +101,8 @@ def _config(package: str, only: list[str]) -> str:
         f"only_mutate = {json.dumps(patterns)}\n"
         'also_copy = ["samples", "rules"]\n'
         f"pytest_add_cli_args_test_selection = {json.dumps(TESTS[package])}\n"
-        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q"]\n'
+        # one process: mutmut picks the mutant in the process that runs the tests
+        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-n", "0"]\n'
     )
 
 

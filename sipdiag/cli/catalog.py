@@ -85,7 +85,7 @@ def run_translations(args: argparse.Namespace, env: Environment) -> int:
     rows = [[_relative(text.where), text.get()] for text in missing]
     terminal.print_table(out, catalog.labels["translations"].render({"language": lang}, lang),
                          [catalog.label("col_where", lang), catalog.label("col_text", lang)],
-                         rows)
+                         rows, whole_first=True)
     return ExitStatus.FINDINGS
 
 

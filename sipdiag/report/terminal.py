@@ -108,15 +108,16 @@ WIDEST_COLUMN = 48
 
 def print_table(
     console: Console, title: str, headings: list[str], rows: Iterable[list[str]],
-    count: int | None = None,
+    count: int | None = None, whole_first: bool = False,
 ) -> None:
-    """A table of text cells; ``count``: how many rows there are, if ``rows`` is a stream."""
+    """A table of text cells; ``count``: how many rows there are, if ``rows`` is a stream;
+    ``whole_first``: the first column is never wrapped (a file name and line to copy)."""
     if count is not None and count > BOXED_ROWS:
         _print_streamed(console, title, headings, iter(rows))
         return
     table = Table(title=title, title_justify="left")
-    for heading in headings:
-        table.add_column(heading)
+    for index, heading in enumerate(headings):
+        table.add_column(heading, no_wrap=whole_first and index == 0)
     for row in rows:
         table.add_row(*(cell(text) for text in row))
     console.print(table)
