@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,19 @@ from sipdiag.sip.message import SipMessage
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 PUBLIC = ROOT.parent / "shared" / "captures" / "public"
+HAVE_PUBLIC = (PUBLIC / "MANIFEST.tsv").is_file()
+"""A clone alone has no ../shared: the tests of the public captures are then skipped, saying why."""
+needs_public = pytest.mark.skipif(
+    not HAVE_PUBLIC, reason="no public captures beside this checkout "
+    "(../shared/captures/public/MANIFEST.tsv); CI has them")
+PUBLIC_REQUIRED = "SIPDIAG_PUBLIC_REQUIRED"
+"""Set (as .ci/run does) where the public captures must be there: their absence is an error."""
+
+
+def pytest_configure() -> None:
+    if os.environ.get(PUBLIC_REQUIRED) and not HAVE_PUBLIC:
+        raise pytest.UsageError(f"{PUBLIC_REQUIRED} is set but {PUBLIC / 'MANIFEST.tsv'} is "
+                                f"missing: the tests of the public captures would be skipped")
 
 
 @dataclass(frozen=True)
@@ -27,7 +41,10 @@ class PublicCapture:
 
 
 def public_captures() -> list[PublicCapture]:
-    """Every capture listed in ../shared/captures/public/MANIFEST.tsv."""
+    """Every capture listed in ../shared/captures/public/MANIFEST.tsv (none on a clone alone:
+    a test over them is marked ``needs_public``)."""
+    if not HAVE_PUBLIC:
+        return []
     manifest = PUBLIC / "MANIFEST.tsv"
     with manifest.open(newline="") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t"))

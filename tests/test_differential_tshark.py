@@ -20,7 +20,7 @@ from pathlib import Path
 import pyshark
 import pytest
 
-from tests.conftest import ROOT, PublicCapture, public_captures, read, sample_captures
+from tests.conftest import ROOT, PublicCapture, needs_public, public_captures, read, sample_captures
 
 os.environ["TZ"] = "UTC"  # NetMon files store local time; read both sides in UTC
 
@@ -148,6 +148,7 @@ def compare(path: Path, known: Known | None, decode_as: dict[str, str]) -> None:
     assert differing == skip, "a frame listed as different now agrees: update KNOWN"
 
 
+@needs_public
 @pytest.mark.parametrize("capture", public_captures(), ids=lambda c: c.name)
 def test_public_capture_agrees_with_tshark(capture: PublicCapture) -> None:
     decode_as = {"tcp.port==6060": "sip"} if "tcp.port==6060" in capture.row["notes"] else {}

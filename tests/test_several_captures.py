@@ -17,7 +17,7 @@ from sipdiag.cli import Environment, ExitStatus, main
 from sipdiag.pipeline import Ladders, analyze
 from sipdiag.report.document import document
 from sipdiag.rules import load_engine
-from tests.conftest import PUBLIC, SAMPLES, public_captures, sample_captures
+from tests.conftest import PUBLIC, SAMPLES, needs_public, public_captures, sample_captures
 
 CALLS = SAMPLES / "calls"
 ENGINE = load_engine()
@@ -135,6 +135,7 @@ def test_the_command_line_output_is_the_same_with_any_number_of_processes() -> N
     assert outputs["1"][0] == ExitStatus.FINDINGS
 
 
+@needs_public
 def test_public_captures_are_there() -> None:
     assert PUBLIC.is_dir() and len(CAPTURES) > 60
     assert shutil.which("mergecap") and shutil.which("editcap")

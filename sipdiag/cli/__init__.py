@@ -18,13 +18,15 @@ process's own (httpie's Environment pattern). One module per command: ``analyze`
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import TextIO
 
 from sipdiag.capture import CaptureError
 from sipdiag.cli import analyze, audio, catalog, check, messages
 from sipdiag.cli.common import Environment, ExitStatus, capture_files, os_environ
-from sipdiag.cli.options import SUBCOMMANDS, Parser, build_parser
+from sipdiag.cli.options import PROGRAM_OPTIONS, SUBCOMMANDS, Parser, build_parser
 from sipdiag.rules import DataError
 
 COMMANDS: dict[str, Callable[..., int]] = {
@@ -40,18 +42,15 @@ COMMANDS: dict[str, Callable[..., int]] = {
 
 def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:
     env = env or Environment(environ=os_environ())
-    args_list = list(sys.argv[1:] if argv is None else argv)
-    first = args_list[0] if args_list else ""
-    if first and first not in SUBCOMMANDS and (first == "-" or not first.startswith("-")):
-        args_list.insert(0, "analyze")
+    args_list = with_command(list(sys.argv[1:] if argv is None else argv))
     parser = build_parser()
-    Parser.stream = env.stderr
+    Parser.stdout, Parser.stderr = env.stdout, env.stderr
     try:
         args = parser.parse_args(args_list)
     except SystemExit as exit_:
         return int(exit_.code or 0)
     if args.command is None:
-        parser.print_usage(env.stderr)
+        parser.print_usage(sys.stderr)
         return ExitStatus.ERROR
     try:
         if hasattr(args, "capture"):
@@ -62,6 +61,32 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
         return ExitStatus.ERROR
     except KeyboardInterrupt:
         return ExitStatus.INTERRUPTED
+    except BrokenPipeError:  # the reader of the report left (sipdiag X | head): end quietly
+        _silence(env.stdout)
+        return ExitStatus.OK
+    except OSError as exc:  # an output that cannot be written (a full disk)
+        env.stderr.write(f"sipdiag: error: {exc.strerror or exc}"
+                         f"{f': {exc.filename}' if exc.filename else ''}\n")
+        return ExitStatus.ERROR
+
+
+def _silence(stream: TextIO) -> None:
+    """Point a closed pipe's file descriptor at /dev/null, so that Python's last flush of it
+    on exit does not fail again."""
+    try:
+        descriptor = stream.fileno()
+    except (OSError, ValueError):  # not a file (a test's StringIO): nothing is flushed later
+        return
+    os.dup2(os.open(os.devnull, os.O_WRONLY), descriptor)
+
+
+def with_command(argv: list[str]) -> list[str]:
+    """``sipdiag [OPTIONS] CAPTURE...`` is ``sipdiag analyze [OPTIONS] CAPTURE...``: the
+    command is named unless the arguments start with one, or ask the program itself for its
+    help or version (``sipdiag --help``)."""
+    if not argv or argv[0] in SUBCOMMANDS or argv[0] in PROGRAM_OPTIONS:
+        return argv
+    return ["analyze", *argv]
 
 
 __all__ = ["Environment", "ExitStatus", "main"]

@@ -16,6 +16,8 @@ from sipdiag.rules.model import SEVERITIES
 from sipdiag.rules.text import LANGUAGES
 
 SUBCOMMANDS = ("analyze", "messages", "rules", "explain", "translations", "check", "audio")
+PROGRAM_OPTIONS = ("-h", "--help", "--version")
+"""The options of sipdiag itself, before any command; every other option is the analysis's."""
 CAPTURE_HELP = (
     "pcap, pcapng, ERF or NetMon file (gzip, bzip2, xz ok); - for standard input; several "
     "files or a folder of them are read as one capture, frames merged in time order"
@@ -23,13 +25,18 @@ CAPTURE_HELP = (
 
 
 class Parser(argparse.ArgumentParser):
-    """Writes its usage and errors to the Environment's stderr, not the process's."""
+    """Writes to the Environment's streams, not the process's: what was asked for (``--help``,
+    ``--version``) to its stdout, usage errors to its stderr."""
 
-    stream: TextIO | None = None
+    stdout: TextIO | None = None
+    stderr: TextIO | None = None
 
     def _print_message(self, message: str, file: object = None) -> None:
-        if message:
-            (self.stream or sys.stderr).write(message)
+        if not message:
+            return
+        asked = file is None or file is sys.stdout  # argparse names sys.stderr for errors
+        (self.stdout or sys.stdout).write(message) if asked else \
+            (self.stderr or sys.stderr).write(message)
 
 
 def build_parser() -> argparse.ArgumentParser:

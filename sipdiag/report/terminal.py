@@ -24,11 +24,20 @@ HEADING_STYLE = "bold underline"
 PIPE_WIDTH = 200
 
 
+class _Console(Console):
+    """rich's console, but a reader that leaves (``| head``) is the caller's to handle: rich
+    would exit the process with status 1 from the middle of a report."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError
+
+
 def make_console(
     out: TextIO, *, environ: Mapping[str, str], no_color: bool = False, width: int | None = None
 ) -> Console:
     colour = not no_color and "NO_COLOR" not in environ
-    console = Console(
+    console = _Console(
         file=out,
         markup=False,
         emoji=False,

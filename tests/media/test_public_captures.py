@@ -48,8 +48,9 @@ from sipdiag.dialogs.records import CallRecord
 from sipdiag.pipeline import Analysis, analyze
 from sipdiag.rules import load_engine
 from sipdiag.rules.model import Finding
-from tests.conftest import PUBLIC, PublicCapture, public_captures
+from tests.conftest import PUBLIC, PublicCapture, needs_public, public_captures
 
+pytestmark = needs_public
 TSHARK_TIMEOUT_S = 120
 SLACK_S = 5.0
 """How far outside a call's SIP messages RTP may flow and still be taken as the call's."""
