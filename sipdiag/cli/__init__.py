@@ -54,7 +54,8 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
         return ExitStatus.ERROR
     try:
         if hasattr(args, "capture"):
-            args.capture = capture_files(args.capture)
+            args.capture, skipped = capture_files(args.capture)
+            env.stderr.writelines(f"sipdiag: skipped {why}\n" for why in skipped)
         return COMMANDS[args.command](args, env)
     except (CaptureError, DataError) as exc:
         env.stderr.write(f"sipdiag: error: {exc}\n")

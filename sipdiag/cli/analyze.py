@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Iterable
+from datetime import UTC, datetime
+from difflib import get_close_matches
 from pathlib import Path
 from typing import TextIO
 
 from sipdiag.cli.common import Environment, ExitStatus, console, language
-from sipdiag.dialogs.select import Selection
-from sipdiag.pipeline import Analysis, Ladders, analyze, with_ladders
+from sipdiag.dialogs.select import Selection, TimePoint, user_text
+from sipdiag.pipeline import Analysis, Ladders, MessageReader, analyze, with_ladders
 from sipdiag.report import html, terminal, text
 from sipdiag.report.document import write_json
 from sipdiag.report.junit import write_junit
@@ -33,6 +35,10 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         analysis = analyze(args.capture, stdin=env.stdin, progress=progress, engine=engine,
                            selection=selection, ladders=Ladders.ALL if args.html else shown,
                            jobs=args.jobs)
+    unmatched = nothing_matched(args, selection, analysis)
+    if unmatched:
+        env.stderr.write(f"sipdiag: error: {unmatched}\n")
+        return ExitStatus.ERROR
     page, analysis = analysis, with_ladders(analysis, shown)  # the page draws every call
     catalog = engine.catalog
     if args.format == "json":
@@ -46,6 +52,48 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     if args.html and not _write_html(args.html, page, catalog, env.stderr, lang):
         return ExitStatus.ERROR
     return exit_status(analysis.findings, args.fail_on)
+
+
+def nothing_matched(args: argparse.Namespace, selection: Selection,
+                    analysis: Analysis) -> str | None:
+    """When calls were chosen by what names them (--call, --user, --ip, --since, --until) and
+    nothing matched: a mistake to say, with the nearest Call-IDs, users or addresses the
+    capture has. (--failed alone matching nothing is good news, not a mistake.)"""
+    if selection.everything or selection == Selection(failing_only=True):
+        return None
+    if any(True for _ in analysis.calls) or any(True for _ in analysis.exchanges):
+        return None
+    asked = [f"{option} {value}" for option, values in (
+        ("--call", args.call), ("--user", args.user), ("--ip", args.ip)) for value in values]
+    asked += [f"{option} {_time_text(point)}" for option, point in (
+        ("--since", args.since), ("--until", args.until)) if point is not None]
+    text = f"no call or exchange matches {', '.join(asked)}"
+    if "-" in map(str, args.capture):  # standard input cannot be read again for suggestions
+        return text
+    names = names_in(args.capture)
+    for wanted, kind in ((args.call, "Call-IDs"), (args.user, "users"), (args.ip, "addresses")):
+        near = sorted({n for w in wanted for n in get_close_matches(w, names[kind], 3, 0)})
+        if near:
+            text += f"; the nearest {kind} in the capture: {', '.join(near)}"
+    return text
+
+
+def _time_text(point: TimePoint) -> str:
+    if point.relative:
+        return f"+{point.ns / 1e9:g}"
+    return datetime.fromtimestamp(point.ns / 1e9, UTC).isoformat()
+
+
+def names_in(capture: list[str]) -> dict[str, set[str]]:
+    """The Call-IDs, the users of From, To and Request-URI, and the addresses of a capture."""
+    names: dict[str, set[str]] = {"Call-IDs": set(), "users": set(), "addresses": set()}
+    for message in MessageReader(capture):
+        names["Call-IDs"].add(message.call_id)
+        uris = [message.request_uri] if message.method else []
+        uris += [found.uri for found in map(message.name_addr, ("from", "to")) if found]
+        names["users"].update(filter(None, user_text(*uris).split()))
+        names["addresses"].update((message.src.ip, message.dst.ip))
+    return names
 
 
 def ladders(args: argparse.Namespace) -> Ladders:

@@ -58,20 +58,37 @@ def console(args: argparse.Namespace, env: Environment) -> Console:
                                  no_color=getattr(args, "no_color", False))
 
 
-def capture_files(names: list[str]) -> list[str]:
+def capture_files(names: list[str]) -> tuple[list[str], list[str]]:
     """The files named, with each folder replaced by the files in it (sorted by name, hidden
-    files left out): the captures to read as one."""
+    files left out): the captures to read as one; and what in the folders was left out, and
+    why (a subfolder, a FIFO, an empty file such as a rotation just begun)."""
     files: list[str] = []
+    skipped: list[str] = []
     for name in names:
         path = Path(name)
-        if name != "-" and path.is_dir():
-            inside = sorted(str(p) for p in path.iterdir() if p.is_file()
-                            and not p.name.startswith("."))
-            if not inside:
-                raise CaptureError(f"{name}: the folder has no files to read")
-            files.extend(inside)
-        else:
+        if name == "-" or not path.is_dir():
             files.append(name)
+            continue
+        entries = sorted(p for p in path.iterdir() if not p.name.startswith("."))
+        reasons = {entry: _left_out(entry) for entry in entries}
+        inside = [str(entry) for entry, why in reasons.items() if why is None]
+        left_out = [f"{entry}: {why}" for entry, why in reasons.items() if why]
+        if not inside:
+            raise CaptureError(f"{name}: the folder has no files to read"
+                               + "".join(f"; {line}" for line in left_out))
+        files += inside
+        skipped += left_out
     if "-" in files and len(files) > 1:
         raise CaptureError("standard input (-) can only be read alone")
-    return files
+    return files, skipped
+
+
+def _left_out(entry: Path) -> str | None:
+    """Why an entry of a folder of captures is not read, or None if it is."""
+    if entry.is_dir():
+        return "a folder: not read (name its files, or the folder itself)"
+    if not entry.is_file():
+        return "not a regular file (a FIFO, socket or device): not read"
+    if entry.stat().st_size == 0:
+        return "empty (a capture being started?): not read"
+    return None

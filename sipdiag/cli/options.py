@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -81,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_audio(command: argparse.ArgumentParser) -> None:
     command.add_argument("capture", nargs="+", help=CAPTURE_HELP)
     command.add_argument("--call", required=True, metavar="CALL_ID", help="the call to hear")
-    command.add_argument("-o", "--output", type=Path, required=True, metavar="DIR",
+    command.add_argument("-o", "--output", type=writable_folder, required=True, metavar="DIR",
                          help="the folder to write the WAV files in (made if need be)")
 
 
@@ -101,7 +102,7 @@ def _add_analyze(command: argparse.ArgumentParser) -> None:
         help="draw the ladder diagram of every failing call (with --call: of those calls)",
     )
     command.add_argument(
-        "--html", type=Path, metavar="FILE",
+        "--html", type=writable_file, metavar="FILE",
         help="also write the report as one self-contained HTML page, with the ladder diagram "
         f"of every selected call (the first {MAX_LADDERS})",
     )
@@ -157,9 +158,45 @@ def _add_capture(command: argparse.ArgumentParser) -> None:
 
 def _add_jobs(command: argparse.ArgumentParser) -> None:
     command.add_argument(
-        "-j", "--jobs", type=int, default=0,
-        help="processes to read with (default: one per core for large files)",
+        "-j", "--jobs", type=job_count, default=0,
+        help="processes to read with, at most one per core (default: one per core for large "
+        "files)",
     )
+
+
+def job_count(text: str) -> int:
+    """A number of processes: at least 1, at most the machine's cores (more would only wait)."""
+    try:
+        count = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of processes") from exc
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"{count} processes: give 1 or more")
+    return min(count, os.cpu_count() or 1)
+
+
+def writable_file(text: str) -> Path:
+    """An output file, checked before the analysis: its folder exists and can be written in."""
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder, not a file")
+    folder = path.parent
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: the folder {folder} does not exist")
+    if not os.access(path if path.exists() else folder, os.W_OK):
+        raise argparse.ArgumentTypeError(f"{text}: not allowed to write it")
+    return path
+
+
+def writable_folder(text: str) -> Path:
+    """An output folder, made if need be: checked before the analysis."""
+    path = Path(text)
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: {existing} is not a folder")
+    if not os.access(existing, os.W_OK):
+        raise argparse.ArgumentTypeError(f"{text}: not allowed to write in {existing}")
+    return path
 
 
 def _add_output(command: argparse.ArgumentParser) -> None:
@@ -206,8 +243,9 @@ def time_point(text: str) -> TimePoint:
     """``+12.5`` (seconds from the first frame) or an ISO 8601 time (UTC unless it says)."""
     if text.startswith("+"):
         try:
-            return TimePoint(round(float(text[1:].removesuffix("s")) * 1e9), relative=True)
-        except ValueError as exc:
+            seconds = float(text[1:].removesuffix("s"))
+            return TimePoint(round(seconds * 1e9), relative=True)
+        except (ValueError, OverflowError) as exc:  # not a number, nan, inf
             raise argparse.ArgumentTypeError(f"{text!r} is not +SECONDS") from exc
     try:
         when = datetime.fromisoformat(text)
