@@ -30,7 +30,6 @@ class Dialog:
     __slots__ = (
         "acks",
         "bye",
-        "call_id",
         "callee_tag",
         "caller_tag",
         "confirmed",
@@ -41,12 +40,10 @@ class Dialog:
 
     def __init__(
         self,
-        call_id: str,
         caller_tag: str,
         callee_tag: str,
         invite: Transaction,
     ) -> None:
-        self.call_id = call_id
         self.caller_tag = caller_tag
         self.callee_tag = callee_tag
         self.invites = [invite]
@@ -124,7 +121,7 @@ class DialogTracker:
         if dialog is None:
             if message.status >= 300:
                 return
-            dialog = Dialog(message.call_id, caller_tag, callee_tag, transaction)
+            dialog = Dialog(caller_tag, callee_tag, transaction)
             self._by_tags[tags] = dialog
             self.dialogs.append(dialog)
         elif transaction not in dialog.invites:

@@ -79,7 +79,10 @@ class CallTracker:
 
     def _schedule(self, conversation: Conversation) -> None:
         finish_at = conversation.finish_at()
-        if finish_at is None or self._scheduled.get(conversation.call_id) == finish_at:
+        if finish_at is None:  # a dialog is up: no end in sight (entries in _due go stale)
+            self._scheduled.pop(conversation.call_id, None)
+            return
+        if self._scheduled.get(conversation.call_id) == finish_at:
             return
         self._scheduled[conversation.call_id] = finish_at
         self._order += 1
@@ -89,18 +92,9 @@ class CallTracker:
         while self._due and self._due[0][0] <= self._now:
             finish_at, _, call_id = heapq.heappop(self._due)
             if self._scheduled.get(call_id) != finish_at:
-                continue  # rescheduled since: a later entry stands for it
-            conversation = self._open[call_id]
-            current = conversation.finish_at()
-            if current is not None and current <= self._now:
-                del self._open[call_id], self._scheduled[call_id]
-                yield self._read(conversation, self._now)
-            elif current is not None:
-                self._scheduled[call_id] = current
-                self._order += 1
-                heapq.heappush(self._due, (current, self._order, call_id))
-            else:
-                del self._scheduled[call_id]
+                continue  # rescheduled or up since: a later entry, or none, stands for it
+            del self._scheduled[call_id]
+            yield self._read(self._open.pop(call_id), self._now)
 
     def _read(self, conversation: Conversation, now: int) -> Finished:
         media = None

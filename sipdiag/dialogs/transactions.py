@@ -46,11 +46,10 @@ class Transaction:
     """One request, its copies, and the responses to it."""
 
     __slots__ = (
-        "acks", "cancel", "duplicates", "final", "key", "method", "requests", "responses"
+        "acks", "cancel", "duplicates", "final", "method", "requests", "responses"
     )
 
-    def __init__(self, key: Key, method: str) -> None:
-        self.key = key
+    def __init__(self, method: str) -> None:
         self.method = method
         self.requests: list[SipMessage] = []
         """Every copy of the request, the first and its retransmissions."""
@@ -217,7 +216,7 @@ class TransactionMatcher:
         return found or (candidates[-1] if candidates else None)
 
     def _new(self, key: Key, method: str) -> Transaction:
-        transaction = Transaction(key, method)
+        transaction = Transaction(method)
         self._by_key.setdefault(key, []).append(transaction)
         self.transactions.append(transaction)
         return transaction

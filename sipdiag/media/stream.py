@@ -211,7 +211,7 @@ class StreamStats:
         """Numbers below the first packet's that came late (each counts once)."""
         self._gap: tuple[int, int, Outage | None] = (0, 0, None)
         """The latest gap: (first missing extended number, how many still missing, its
-        outage)."""
+        outage); its numbers are the outage's ``lost`` from the first, in any order late."""
         self._outages: list[Outage] = []
         self._restart = -1
         self.first_frame = self.last_frame = self.first_ns = self.last_ns = 0
@@ -361,7 +361,7 @@ class StreamStats:
             return False
         self.out_of_order += 1
         first, missing, outage = self._gap
-        if missing and first <= extended < first + missing:
+        if missing and outage is not None and first <= extended < first + outage.lost:
             self._found_late(extended - first, outage, ts_ns)
             self._gap = (first, missing - 1, outage)
             if missing == 1:

@@ -160,16 +160,16 @@ class _Flow:
             self._not_rtp(frame, ts_ns, payload)
             return True
         first, second_byte, seq, rtp_ts, ssrc = _RTP.unpack_from(payload)
-        stream = self.current
-        if ssrc != self.ssrc or stream is None:
-            stream = self._stream(ssrc)
         header = 12
         if first & 0x1F:  # CSRCs or an extension
             header = rtp_header_length(payload)
-            if not header:
+            if not header:  # no stream for it: its SSRC may be as broken as the rest
                 self._malformed(frame, f"RTP header longer than the packet ({len(payload)} "
                                        "bytes)")
                 return True
+        stream = self.current
+        if ssrc != self.ssrc or stream is None:
+            stream = self._stream(ssrc)
         stream.add(frame, ts_ns, second_byte & 0x7F, second_byte & 0x80, seq, rtp_ts, payload,
                    header)
         return True
@@ -614,7 +614,7 @@ class MediaTracker:
         flow, store = self._orphans.pop(key)
         if self._flows.get(key) is flow:
             self._forget_flow(key)
-        call_id = self._fitting_call(key, flow, store)
+        call_id = self._fitting_call(key, store)
         streams = flow.finished()
         if call_id is None:
             if self.reports_orphans:
@@ -630,11 +630,11 @@ class MediaTracker:
 
     def _tie_fitting(self, call_id: str) -> None:
         """Before a call is claimed: tie the orphans in progress that are its own."""
-        for key, (flow, store) in list(self._orphans.items()):
-            if self._fitting_call(key, flow, store) == call_id:
+        for key, (_, store) in list(self._orphans.items()):
+            if self._fitting_call(key, store) == call_id:
                 self._orphan_over(key)
 
-    def _fitting_call(self, key: Key, flow: _Flow, store: _CallStore) -> str | None:
+    def _fitting_call(self, key: Key, store: _CallStore) -> str | None:
         """The one call the orphan fits; None if none or several do. It fits a call whose SIP
         went between its two hosts, or one of whose SDPs announced either of them (at another
         port), and whose time it falls in (``_in_time``)."""

@@ -131,12 +131,12 @@ def icmp(refused: Stream, *, at: float, reporter: str, frame: int = 900) -> Unre
     return Unreachable(frame, ns(at), reporter, refused.src, refused.dst, "port")
 
 
-def media_of(flow: Flow, streams: Iterable[TiedStream] = (), *,
-             rtcp: Iterable[RtcpReport] = (), unreachable: Iterable[Unreachable] = (),
-             captured: bool = True, self_talking: frozenset[str] = frozenset(),
-             end: float | None = None) -> CallMedia:
-    """The media of the flow's call, read with what the capture held of it; ``end``: the end
-    of the capture in seconds (default: the flow's last message)."""
+def call_with_media(flow: Flow, streams: Iterable[TiedStream] = (), *,
+                    rtcp: Iterable[RtcpReport] = (), unreachable: Iterable[Unreachable] = (),
+                    captured: bool = True, self_talking: frozenset[str] = frozenset(),
+                    end: float | None = None) -> Call:
+    """The flow's call, read with what the capture held of its media; ``end``: the end of the
+    capture in seconds (default: the flow's last message)."""
     conversation = Conversation(flow.call_id)
     for message in flow.messages:
         conversation.add(message)
@@ -145,4 +145,15 @@ def media_of(flow: Flow, streams: Iterable[TiedStream] = (), *,
                          self_talking)
     call = read_conversation(conversation, end_ns, held)
     assert isinstance(call, Call) and call.media is not None
-    return call.media
+    return call
+
+
+def media_of(flow: Flow, streams: Iterable[TiedStream] = (), *,
+             rtcp: Iterable[RtcpReport] = (), unreachable: Iterable[Unreachable] = (),
+             captured: bool = True, self_talking: frozenset[str] = frozenset(),
+             end: float | None = None) -> CallMedia:
+    """The media of the flow's call (``call_with_media``)."""
+    media = call_with_media(flow, streams, rtcp=rtcp, unreachable=unreachable,
+                            captured=captured, self_talking=self_talking, end=end).media
+    assert media is not None
+    return media

@@ -107,6 +107,29 @@ def test_stopped_before_end_counts_audio_only() -> None:
     assert media.direction(Side.CALLER).packets == packets_between(1.1, 8.0)
 
 
+def test_audio_up_to_the_bye_did_not_stop_before_the_end() -> None:
+    """The last packets of both directions are sent as the BYE is: no time between them."""
+    flow = Flow()
+    invite, ok = talk(flow)
+    hang_up(flow, at=11.0)
+    media = media_of(flow, [
+        tied(stream(CALLER_RTP, CALLEE_RTP, start=1.1, end=11.0, ssrc=0xA), ok),
+        tied(stream(CALLEE_RTP, CALLER_RTP, start=1.1, end=11.0, ssrc=0xB), invite),
+    ])
+    assert media.end_ns == ns(11.0)
+    assert media.stopped_before_end_s is None
+    assert [d.stop_before_end_s for d in media.directions] == [None, None]
+
+
+def test_a_capture_ending_with_the_answer_has_no_window() -> None:
+    """The capture stops at the 200 itself: no time after the answer, so no period of it."""
+    flow = Flow()
+    invite = flow.request("INVITE", at=0.0, body=sdp(CALLER_RTP))
+    flow.response(invite, 200, at=1.0, body=sdp(CALLEE_RTP))
+    media = media_of(flow)
+    assert (media.answered_ns, media.end_ns, media.windows) == (ns(1.0), ns(1.0), ())
+
+
 def test_caller_silent_is_one_way() -> None:
     """Only the callee's audio flows: the caller's direction is silent, nothing sent."""
     flow = Flow()
@@ -172,6 +195,35 @@ def test_media_before_an_answer_that_never_came() -> None:
     callee = media.direction(Side.CALLEE)
     assert (callee.expected_s, callee.start_after_answer_s, callee.silent) == (0.0, None, False)
     assert media.direction(Side.CALLER).announced_frame == early.frame
+
+
+def test_callers_bye_of_an_early_dialog_does_not_answer_the_call() -> None:
+    """The caller may end an early dialog with a BYE (RFC 3261 15): with the INVITE captured
+    and no 2xx, the call was never answered, and its media is early only, up to the BYE."""
+    flow = Flow()
+    invite = flow.request("INVITE", at=0.0, body=sdp(CALLER_RTP))
+    flow.response(invite, 183, at=0.5, body=sdp(CALLEE_RTP))
+    bye = hang_up(flow, at=6.0)
+    media = media_of(flow, [tied(stream(CALLEE_RTP, CALLER_RTP, start=0.6, end=5.9), invite)])
+    assert (media.state, media.answered_ns, media.windows) == (MediaState.EARLY_ONLY, None, ())
+    assert (media.end_ns, media.bye_frame) == (ns(6.0), bye.frame)
+
+
+def test_bye_of_another_fork_does_not_end_the_calls_media() -> None:
+    """Two branches answer a forked INVITE; the caller keeps the first and ends the other
+    with a BYE (RFC 3261 13.2.2.4). The call is still up when the capture ends: its media runs
+    to the end of the capture, not to that BYE."""
+    flow = Flow()
+    invite = flow.request("INVITE", at=0.0, body=sdp(CALLER_RTP))
+    for n, tag in enumerate(("fork-a", "fork-b")):
+        flow.callee_tag = tag
+        answer = sdp(Endpoint(CALLEE_RTP.ip, CALLEE_RTP.port + 2 * n))
+        flow.ack(flow.response(invite, 200, at=1.0 + n / 10, body=answer), at=1.01 + n / 10)
+    hang_up(flow, at=1.2)  # to fork-b, the last To tag
+    media = media_of(flow, [tied(stream(CALLEE_RTP, CALLER_RTP, start=1.1, end=9.9), invite)],
+                     end=10.0)
+    assert (media.end_ns, media.bye_frame) == (ns(10.0), None)
+    assert media.windows[-1][1] == ns(10.0)
 
 
 def test_call_joined_after_its_answer() -> None:

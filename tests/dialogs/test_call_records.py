@@ -7,9 +7,21 @@ from __future__ import annotations
 
 import pytest
 
+from sipdiag.dialogs.calls import Exchange
+from sipdiag.dialogs.records import MediaRecord, call_record, exchange_record
+from sipdiag.media.stream import Timeline
 from sipdiag.network import Endpoint
-from tests.dialogs.media_calls import CALLER_RTP, sdp
-from tests.flows import CALLEE, Flow, answered, call_of
+from tests.dialogs.media_calls import (
+    CALLEE_RTP,
+    CALLER_RTP,
+    call_with_media,
+    hang_up,
+    sdp,
+    stream,
+    talk,
+    tied,
+)
+from tests.flows import CALLEE, Flow, answered, call_of, read
 
 PROXY = Endpoint("203.0.113.5", 5060)
 
@@ -84,3 +96,43 @@ def test_a_hop_without_2xx_owes_no_ack() -> None:
     [dialog] = call.dialogs
     assert [t.request for t in dialog.invites] == [onward, invite]
     assert dialog.unacknowledged() == [ok]
+
+
+def test_sdp_in_brief_is_each_media_line_as_written() -> None:
+    """The offer and answer keep, per m= line, its type, c= address, port, protocol, codecs
+    (a=rtpmap names) and direction (sendrecv when none is given, RFC 4566 6)."""
+    flow = Flow()
+    answered(flow)  # the same SDP (tests.flows.SDP_BODY) in the INVITE and the 200
+    record = call_record(call_of(flow))
+    line = MediaRecord("audio", "192.0.2.10", 4000, "RTP/AVP", ("PCMU/8000", "PCMA/8000"),
+                       "sendrecv")
+    assert record.offer is not None and record.answer is not None
+    assert (record.offer.sender, record.offer.frame, record.offer.media) == ("caller", 1, (line,))
+    assert (record.answer.sender, record.answer.frame, record.answer.media) == (
+        "callee", 4, (line,))
+
+
+def test_exchange_record_keeps_its_ladder_only_when_asked() -> None:
+    flow = Flow()
+    options = flow.request("OPTIONS", at=0.0)
+    flow.response(options, 200, at=0.1)
+    exchange = read(flow)
+    assert isinstance(exchange, Exchange)
+    assert exchange_record(exchange).ladder is None
+    ladder = exchange_record(exchange, ladder=True).ladder
+    assert ladder is not None and [a.label for a in ladder] == ["OPTIONS", "200 Reason"]
+
+
+def test_stream_timelines_are_kept_only_with_a_ladder() -> None:
+    """The per-second figures of a stream are drawn beside the ladder; a record without one
+    keeps the stream without them."""
+    flow = Flow()
+    _, ok = talk(flow)
+    hang_up(flow, at=4.0)
+    timeline = Timeline((50, 50), (0, 0), (0.5, 0.5))
+    sent = stream(CALLER_RTP, CALLEE_RTP, start=1.1, end=3.08)._replace(timeline=timeline)
+    call = call_with_media(flow, [tied(sent, ok)])
+    plain, drawn = call_record(call).media, call_record(call, ladder=True).media
+    assert plain is not None and drawn is not None
+    assert [s.stream for s in plain.streams] == [sent._replace(timeline=None)]
+    assert [s.stream for s in drawn.streams] == [sent]

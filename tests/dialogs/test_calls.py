@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sipdiag.dialogs.calls import Exchange
+from sipdiag.dialogs.calls import LINGER_NS, RETRY_LINGER_NS, Conversation, Exchange
 from sipdiag.dialogs.correlate import Correlator, groups
 from sipdiag.dialogs.tracker import CallTracker
 from sipdiag.network import Endpoint
@@ -60,6 +60,7 @@ def test_cancelled_call() -> None:
         (603, "rejected"),
         (488, "rejected"),
         (503, "rejected"),
+        (300, "redirected"),
         (302, "redirected"),
         (407, "auth_failed"),
         (487, "rejected"),  # terminated, but not by the caller: no CANCEL
@@ -69,9 +70,11 @@ def test_failures(status: int, outcome: str) -> None:
     flow = Flow()
     invite = flow.request("INVITE", at=0)
     final = flow.response(invite, status, at=0.5)
-    flow.ack(final, at=0.51)
+    ack = flow.ack(final, at=0.51)
     call = call_of(flow)
     assert (call.outcome, call.final_status) == (outcome, status)
+    # the ACK of any 300-699 final response is part of the INVITE transaction (17.1.1.3)
+    assert [t.acks for t in call.transactions] == [[ack]]
 
 
 def test_challenge_then_success_is_one_successful_call() -> None:
@@ -231,6 +234,18 @@ def test_rfc2543_transactions_are_matched_without_the_magic_cookie() -> None:
     assert len(call.transactions[0].acks) == 1
 
 
+def test_rfc2543_requests_with_other_from_tags_are_other_transactions() -> None:
+    """Without the magic cookie the From tag tells transactions apart (17.2.3): the same
+    branch, CSeq and sent-by with another From tag is another request, not a copy."""
+    flow = Flow()
+    first = flow.request("OPTIONS", at=0, cseq=1, branch="old-branch-1")
+    flow.caller_tag = "other-tag"
+    second = flow.request("OPTIONS", at=0.5, cseq=1, branch="old-branch-1")
+    exchange = read(flow)
+    assert [t.requests for t in exchange.transactions] == [[first], [second]]
+    assert exchange.retransmissions == ()
+
+
 def test_a_packet_captured_twice_is_not_a_retransmission() -> None:
     flow = Flow()
     invite = flow.request("INVITE", at=0)
@@ -254,6 +269,7 @@ def test_call_through_a_proxy_has_two_legs_and_one_dialog() -> None:
     call = call_of(flow, end=60)
     assert call.outcome == "answered" and len(call.legs) == 2 and len(call.dialogs) == 1
     assert call.legs[0].dst == PROXY and call.legs[1].src == PROXY
+    assert [leg.transport for leg in call.legs] == ["UDP", "UDP"]  # as the frames carried them
     assert call.timings.time_to_answer == pytest.approx(1.01)
 
 
@@ -297,6 +313,38 @@ def test_unanswered_options_is_a_timeout() -> None:
         flow.copy(options, at=at)
     exchange = read(flow, end=20)
     assert exchange.outcome == "timeout"
+
+
+def finish_at(flow: Flow) -> int | None:
+    conversation = Conversation(flow.call_id)
+    for message in flow.messages:
+        conversation.add(message)
+    return conversation.finish_at()
+
+
+def test_a_request_waiting_for_its_answer_keeps_the_call_open_until_timer_b() -> None:
+    """An INVITE still unanswered may get its final response until Timer B (64*T1 = 32 s,
+    RFC 3261 17.1.1.2) after it is sent; the linger for late copies comes after that."""
+    flow = Flow()
+    invite = flow.request("INVITE", at=0)
+    flow.response(invite, 180, at=0.2)
+    assert finish_at(flow) == invite.ts_ns + 64 * 500_000_000 + LINGER_NS
+
+
+@pytest.mark.parametrize(
+    ("status", "linger"),
+    [(300, RETRY_LINGER_NS), (302, RETRY_LINGER_NS), (407, RETRY_LINGER_NS),
+     (486, LINGER_NS), (603, LINGER_NS)],
+)
+def test_after_a_redirect_or_a_challenge_the_call_waits_for_its_next_attempt(
+    status: int, linger: int
+) -> None:
+    """A 3xx (from 300 on, RFC 3261 21.3) or a 401/407 challenge is followed by a new INVITE
+    with the same Call-ID (8.1.3.4, 22.2): the call stays open longer than after a failure."""
+    flow = Flow()
+    invite = flow.request("INVITE", at=0)
+    ack = flow.ack(flow.response(invite, status, at=0.5), at=0.51)
+    assert finish_at(flow) == ack.ts_ns + linger
 
 
 def test_tracker_hands_calls_on_and_keeps_memory_flat() -> None:

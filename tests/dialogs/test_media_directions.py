@@ -97,6 +97,8 @@ def test_calls_between_addresses_of_one_host() -> None:
         (packets_between(1.1, 10.9), 0, SilenceCause.ONLY_SILENCE),
         (packets_between(1.1, 10.9) - 2, 0, SilenceCause.ONLY_SILENCE),  # 99% or more
         (None, packets_between(1.1, 10.9), SilenceCause.ONLY_COMFORT_NOISE),
+        # silent audio between comfort noise: there was audio, and it was silence
+        (packets_between(1.1, 10.9) - 100, 100, SilenceCause.ONLY_SILENCE),
         (packets_between(1.1, 10.9) - 10, 0, None),  # some sound: heard
     ],
 )
@@ -116,7 +118,8 @@ def test_audio_that_carries_no_sound(silent: int | None, comfort_noise: int,
     if silent is None:
         assert caller.silent_percent is None
     else:
-        assert caller.silent_percent == pytest.approx(100 * silent / sent.packets)
+        assert caller.silent_percent == pytest.approx(100 * silent / (sent.packets
+                                                                       - comfort_noise))
 
 
 @pytest.mark.parametrize(("caller_tag", "callee_tag"), [("", ""), ("caller-tag", "callee-tag")])
@@ -157,6 +160,19 @@ def test_sdp_without_media_is_no_offer() -> None:
     flow.response(invite, 180, at=0.2, body=bare)
     ok = flow.response(invite, 200, at=1.0, body=sdp(CALLEE_RTP))
     flow.ack(ok, at=1.05)
+    hang_up(flow, at=11.0)
+    caller = media_of(flow).direction(Side.CALLER)
+    assert (caller.announced, caller.announced_frame) == (CALLEE_RTP, ok.frame)
+
+
+def test_the_address_asked_for_is_the_audio_one_not_the_video() -> None:
+    """An answer with a video section before its audio one: the caller's audio is asked for at
+    the audio section's port (the session's c= address)."""
+    flow = Flow()
+    video = Endpoint(CALLEE_RTP.ip, 5002)
+    answer = sdp(video, kind="video", formats="96",
+                 extra=f"m=audio {CALLEE_RTP.port} RTP/AVP 0 8\r\n")
+    _, ok = talk(flow, answer=answer)
     hang_up(flow, at=11.0)
     caller = media_of(flow).direction(Side.CALLER)
     assert (caller.announced, caller.announced_frame) == (CALLEE_RTP, ok.frame)

@@ -172,27 +172,45 @@ def test_icmp_unreachable_while_the_stream_flows(errors_at: tuple[float, ...], r
 
 
 @pytest.mark.parametrize(
-    ("callee_gap", "dropped"),
+    ("caller_gap", "callee_gap", "lost", "dropped"),
     [
-        ((5.0, 5.5), 25),  # the same moment: the capture's
-        ((5.25, 5.75), 25),  # overlapping half of each: still the same moment
-        ((5.3, 5.8), 0),  # overlapping less than half
-        ((7.0, 7.5), 0),  # another moment
+        ((5.0, 5.5), (5.0, 5.5), 25, 25),  # the same moment: the capture's
+        ((5.0, 5.5), (5.25, 5.75), 25, 25),  # overlapping half of each: still the same moment
+        ((5.0, 5.5), (5.3, 5.8), 25, 0),  # overlapping less than half
+        ((5.0, 5.5), (7.0, 7.5), 25, 0),  # another moment
+        ((5.0, 5.1), (5.0, 5.1), 4, 4),  # both exactly 0.1 s: long enough
     ],
 )
-def test_gaps_in_both_directions_at_once_are_the_captures(callee_gap: tuple[float, float],
-                                                          dropped: int) -> None:
+def test_gaps_in_both_directions_at_once_are_the_captures(
+    caller_gap: tuple[float, float], callee_gap: tuple[float, float], lost: int, dropped: int
+) -> None:
     """Packets lost in a gap of at least 0.1 s that the other direction has at the same time
     (overlapping at least half of the longer gap) were dropped by the capture."""
     flow = Flow()
     invite, ok = talk(flow)
     media = streams_of(flow, [
-        tied(stream(CALLER_RTP, CALLEE_RTP, start=1.1, end=10.9, ssrc=0xA, lost=25,
-                    outages=(outage(5.0, 5.5, 25), outage(8.0, 8.05, 2))), ok),
-        tied(stream(CALLEE_RTP, CALLER_RTP, start=1.1, end=10.9, ssrc=0xB, lost=25,
-                    outages=(outage(*callee_gap, 25), outage(8.0, 8.05, 2))), invite),
+        tied(stream(CALLER_RTP, CALLEE_RTP, start=1.1, end=10.9, ssrc=0xA, lost=lost,
+                    outages=(outage(*caller_gap, lost), outage(8.0, 8.05, 2))), ok),
+        tied(stream(CALLEE_RTP, CALLER_RTP, start=1.1, end=10.9, ssrc=0xB, lost=lost,
+                    outages=(outage(*callee_gap, lost), outage(8.0, 8.05, 2))), invite),
     ])
     assert [s.capture_dropped for s in media.streams] == [dropped, dropped]
+
+
+def test_ice_candidates_for_rtp_are_announced_addresses() -> None:
+    """An ICE candidate of component 1 is an address the callee receives its RTP on (RFC 8839
+    5.1); one of component 2 is for RTCP: audio sent there went elsewhere."""
+    rtp, rtcp = Endpoint("198.51.100.21", 6000), Endpoint("198.51.100.21", 6001)
+    candidates = (f"a=candidate:1 1 UDP 2130706431 {rtp.ip} {rtp.port} typ host\r\n"
+                  f"a=candidate:1 2 UDP 2130706430 {rtcp.ip} {rtcp.port} typ host\r\n")
+    flow = Flow()
+    _, ok = talk(flow, answer=sdp(CALLEE_RTP, extra=candidates))
+    media = streams_of(flow, [
+        tied(stream(CALLER_RTP, rtp, start=1.1, end=10.9, ssrc=1), ok),
+        tied(stream(CALLER_RTP, rtcp, start=1.1, end=10.9, ssrc=2), ok),
+    ])
+    assert [s.destination for s in media.streams] == [Destination.ANNOUNCED,
+                                                      Destination.ELSEWHERE]
 
 
 def test_new_ssrc_on_the_same_path_follows_the_old_one() -> None:
@@ -214,6 +232,20 @@ def test_new_ssrc_on_the_same_path_follows_the_old_one() -> None:
                                  for a, b in ((1.1, 3.0), (3.02, 5.9), (6.1, 10.9)))
     assert caller.sent_to == CALLEE_RTP
     assert caller.evidence == (4, 2100, 4000, 4020, 6900)  # the answer, two streams' ends
+
+
+def test_an_sdp_as_the_new_ssrc_starts_comes_in_between() -> None:
+    """The re-INVITE's answer arrives at the very moment the new SSRC's first packet does:
+    an SDP came in between, so the new stream follows nothing."""
+    flow = Flow()
+    _, ok = talk(flow)
+    _, answer = reinvite(flow, at=6.0, offer=sdp(CALLER_RTP), answer=sdp(CALLEE_RTP))
+    media = streams_of(flow, [
+        tied(stream(CALLER_RTP, CALLEE_RTP, start=1.1, end=6.005, ssrc=0xA1), ok),
+        tied(stream(CALLER_RTP, CALLEE_RTP, start=6.01, end=10.9, ssrc=0xA2), ok),
+    ])
+    assert answer.ts_ns == media.streams[1].stream.first_ns
+    assert [s.follows_ssrc for s in media.streams] == [None, None]
 
 
 def test_orphan_streams_belong_to_the_side_of_their_hosts() -> None:
@@ -366,3 +398,18 @@ def test_delay_the_mos_assumes(trips: dict[int, float], one_way_ms: float) -> No
     assert found[0xC].sender is None
     assert found[0xC].delay_ms == pytest.approx(2 * packet_ms)  # nobody's: no round trip
     assert found[0xA].mos is not None and found[0xA].r_factor is not None
+
+
+def test_two_packets_are_enough_for_a_score() -> None:
+    """Two packets give the packet time (20 ms here), so a delay (one packet in the jitter
+    buffer, one to fill) and a MOS; one packet gives neither."""
+    flow = Flow()
+    invite, ok = talk(flow)
+    media = streams_of(flow, [
+        tied(stream(CALLER_RTP, CALLEE_RTP, start=1.1, end=1.12, ssrc=2), ok),
+        tied(stream(CALLEE_RTP, CALLER_RTP, start=1.1, end=1.1, ssrc=1), invite),
+    ])
+    two, one = by_ssrc(media)[2], by_ssrc(media)[1]
+    assert (two.stream.packets, one.stream.packets) == (2, 1)
+    assert two.delay_ms == pytest.approx(2 * 20.0) and two.mos is not None
+    assert (one.mos, one.r_factor, one.delay_ms) == (None, None, None)

@@ -316,6 +316,8 @@ def test_call_whose_invite_was_not_captured_is_incomplete() -> None:
     hung_up(flow, by_caller=True)
     flow.messages.remove(invite)  # the capture started just after it
     assert outcome(flow) == ("incomplete", "")
+    call = call_of(flow)
+    assert (call.final_status, call.reason) == (200, "Reason")  # the 200 it was answered with
 
 
 def test_call_seen_only_from_its_bye_is_incomplete() -> None:

@@ -19,11 +19,13 @@ from sipdiag.dialogs.records import call_record, exchange_record
 from sipdiag.network import Endpoint
 from sipdiag.sip.message import SipMessage
 from sipdiag.sip.parser import parse_message
-from tests.flows import T0, Flow, call_of, read
+from tests.flows import CALLEE, T0, Flow, call_of, read
 
 PROXY = Endpoint("203.0.113.5", 5060)
 NAT = Endpoint("203.0.113.77", 5060)
 """The public address a NAT gives the caller: the caller's packets leave it unchanged."""
+BALANCER = Endpoint("203.0.113.8", 5060)
+"""A load balancer that relays requests without adding its Via."""
 
 
 def seen_on(flow: Flow, message: SipMessage, *, src: Endpoint, dst: Endpoint,
@@ -278,3 +280,57 @@ def test_the_ladder_numbers_the_copies_the_report_counts() -> None:
     assert numbers == {invite.frame: 1, second_invite.frame: 2, first.frame: 1, new.frame: 1,
                        again.frame: 2}
     assert call.retransmission_count == sum(n - 1 for n in numbers.values())
+
+
+def test_response_sent_again_whose_request_was_not_captured_is_one_retransmission() -> None:
+    """The capture started after the OPTIONS: its 200, sent twice, is one response and its
+    retransmission in one transaction, not two transactions."""
+    flow = Flow()
+    options = flow.request("OPTIONS", at=0)
+    ok = flow.response(options, 200, at=0.1)
+    again = flow.copy(ok, at=0.6)
+    flow.messages.remove(options)
+    exchange = read(flow)
+    assert isinstance(exchange, Exchange)
+    assert (len(exchange.transactions), exchange.outcome) == (1, "incomplete")
+    assert copies(exchange) == [("200 OPTIONS", (ok.frame, again.frame))]
+
+
+def test_a_new_request_reusing_a_branch_is_no_retransmission() -> None:
+    """A retransmission repeats its request, CSeq included (RFC 3261 17.1.1.2); the same
+    branch on a request with the next CSeq is a new request (from a UA that reuses branches)."""
+    flow = Flow()
+    first = flow.request("OPTIONS", at=0, branch="z9hG4bK-reused")
+    second = flow.request("OPTIONS", at=5, branch="z9hG4bK-reused")
+    exchange = read(flow)
+    assert [t.requests for t in exchange.transactions] == [[first], [second]]
+    assert exchange.retransmissions == ()
+
+
+def test_response_to_the_via_port_joins_the_hop_its_hosts_fit() -> None:
+    """An element that relays the INVITE without a Via of its own (a load balancer) gives
+    two hops of one branch; its 180 to the Via's port (section 18.2.2) goes between the
+    hosts of the caller's hop, so it is that hop's, although the other hop is the latest."""
+    flow = Flow(caller=Endpoint("192.0.2.10", 40000), callee=BALANCER)
+    invite = flow.request("INVITE", at=0)
+    onward = seen_on(flow, invite, src=BALANCER, dst=CALLEE, at=0.005)
+    ringing = flow.response(onward, 180, at=0.2)
+    to_caller = seen_on(flow, ringing, src=BALANCER, dst=Endpoint("192.0.2.10", 5060), at=0.205)
+    call = call_of(flow, end=5)
+    assert [t.responses for t in call.transactions] == [[to_caller], [ringing]]
+
+
+def test_cancel_seen_only_on_another_hop_still_cancels_its_invite() -> None:
+    """The caller's INVITE captured inside the NAT, its CANCEL only outside it (same bytes,
+    same branch): the CANCEL is the INVITE's (section 9.1), so the 487 ends a cancelled call."""
+    flow = Flow()
+    invite = flow.request("INVITE", at=0)
+    flow.response(invite, 180, at=0.2)
+    cancel = flow.request("CANCEL", at=3, cseq=invite.cseq, branch=invite.branch)
+    flow.messages.remove(cancel)
+    outside = seen_on(flow, cancel, src=NAT, dst=flow.callee, at=3.005)
+    flow.response(outside, 200, at=3.1)
+    flow.ack(flow.response(invite, 487, at=3.2), at=3.3)
+    call = call_of(flow)
+    assert call.transactions[0].cancel is call.transactions[1]
+    assert (call.outcome, call.ended_by) == ("cancelled", "caller")

@@ -178,3 +178,14 @@ def test_ladder_rows_are_the_messages_as_sent() -> None:
     assert [(r.label, r.status, r.copy, r.has_sdp) for r in rows] == [
         ("INVITE", 0, 1, True), ("100 Reason", 100, 1, False), ("180 Reason", 180, 1, False),
         ("200 Reason", 200, 1, True), ("ACK", 0, 1, False)]
+
+
+def test_ladder_labels_a_response_without_reason_phrase_by_its_code() -> None:
+    """The Reason-Phrase may be empty (RFC 3261 25.1: ``SIP/2.0 180 `` then CRLF): the row
+    says the code alone, with no blank after it."""
+    flow = Flow()
+    invite = flow.request("INVITE", at=0.0)
+    flow.response(invite, 180, at=0.2, reason="")
+    subject = call_of(flow)
+    assert [r.label for r in ladder_of(subject.messages, subject.transactions)] == [
+        "INVITE", "180"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 import struct
 
+import pytest
+
 from sipdiag.media.shape import ACCEPT_AFTER, GIVE_UP_AFTER, Candidate, Shape, is_rtcp_compound
 from tests.media.rtp import receiver_report, rtp
 
@@ -54,3 +56,28 @@ def test_a_clock_no_media_has_is_refused() -> None:
 def test_payload_types_rtcp_could_have_are_refused() -> None:
     shapes = offer_all([rtp(100 + i, 160 * i, pt=72) for i in range(ACCEPT_AFTER * 2)])
     assert Shape.RTP not in shapes
+
+
+@pytest.mark.parametrize(("pt", "media"), [(0, True), (34, True), (35, False), (95, False),
+                                           (96, True), (127, True)])
+def test_a_run_is_media_only_with_a_payload_type_rfc_3551_gives_media(pt: int,
+                                                                      media: bool) -> None:
+    """RFC 3551 6: static types 0-34 (34 is H263), dynamic 96-127; 35-95 are unassigned or
+    what RTCP's packet types would look like (RFC 5761 4)."""
+    shapes = offer_all([rtp(100 + i, 160 * i, pt=pt) for i in range(ACCEPT_AFTER)])
+    assert (shapes[-1] is Shape.RTP) is media
+
+
+def test_a_compound_may_end_with_a_packet_that_is_only_a_header() -> None:
+    """A BYE with no SSRC (SC 0, length 0: RFC 3550 6.6) is 4 bytes: it ends the compound."""
+    bye = struct.pack(">BBH", 0x80, 203, 0)
+    assert is_rtcp_compound(receiver_report(1, []) + bye)
+
+
+def test_a_flow_is_given_up_after_exactly_give_up_after_packets() -> None:
+    candidate = Candidate()
+    for n in range(1, GIVE_UP_AFTER):
+        candidate.offer(n, n * 20_000_000, dns_query(n))
+    assert not candidate.given_up
+    candidate.offer(GIVE_UP_AFTER, GIVE_UP_AFTER * 20_000_000, dns_query(0))
+    assert candidate.given_up

@@ -11,24 +11,30 @@ from dataclasses import replace
 
 import pytest
 
-from sipdiag.media.stream import OUTAGES_KEPT, Stream, StreamStats
+from sipdiag.media.codecs import Codec, codec_map
+from sipdiag.media.stream import MAX_DROPOUT, OUTAGES_KEPT, Stream, StreamStats
 from tests.media.rtp import PCMU, SILENCE, A, B, Sent, regular, rtp
 
 NS = 10**18
 """The arrival of the tests' time 0, in ns (as ``tests.media.rtp.run`` has it)."""
 
 
-def feed(packets: list[Sent], timeline: bool = False) -> StreamStats:
-    stats = StreamStats(A, B, 0x11223344, PCMU, False, timeline)
-    for frame, p in enumerate(packets, 1):
+def add(stats: StreamStats, packets: list[Sent], first_frame: int = 1) -> None:
+    for frame, p in enumerate(packets, first_frame):
         data = rtp(p.seq, p.ts, pt=p.pt, marker=p.marker, payload=p.payload)
         stats.add(frame, NS + round(p.at_ms * 1e6), p.pt, p.marker, p.seq & 0xFFFF,
                   p.ts & 0xFFFFFFFF, data, 12)
+
+
+def feed(packets: list[Sent], timeline: bool = False,
+         codecs: dict[int, Codec] = PCMU) -> StreamStats:
+    stats = StreamStats(A, B, 0x11223344, codecs, False, timeline)
+    add(stats, packets)
     return stats
 
 
-def run(packets: list[Sent], timeline: bool = False) -> Stream:
-    return feed(packets, timeline).result()
+def run(packets: list[Sent], timeline: bool = False, codecs: dict[int, Codec] = PCMU) -> Stream:
+    return feed(packets, timeline, codecs).result()
 
 
 def event(seq: int, ts: int, at_ms: float, code: int, duration: int, end: bool = False) -> Sent:
@@ -127,8 +133,8 @@ def test_telephone_events_one_after_another(code: int, name: str) -> None:
              event(1005, 160_480, 100.0, code, 400, end=True),
              event(1006, 161_280, 120.0, 1, 160), event(1007, 161_280, 140.0, 1, 320, end=True)]
     stream = run(sent)
-    assert [(e.event, e.frame, e.duration_ms) for e in stream.events] == [
-        (name, 4, 100.0), ("1", 7, 40.0)]
+    assert [(e.event, e.frame, e.ts_ns, e.duration_ms) for e in stream.events] == [
+        (name, 4, NS + 60_000_000, 100.0), ("1", 7, NS + 120_000_000, 40.0)]
     assert stream.event_packets == 5
 
 
@@ -167,3 +173,88 @@ def test_a_late_packet_of_a_long_gap_is_taken_back_from_its_due_second() -> None
     assert stream.timeline is not None
     assert (stream.lost, stream.out_of_order) == (59, 1)
     assert list(stream.timeline.lost) == [39, 20]
+
+
+def test_a_stream_with_no_packet_yet() -> None:
+    """Nothing received: nothing expected, lost or timed, and no payload type."""
+    stream = StreamStats(A, B, 0x11223344, PCMU, False, False).result()
+    assert (stream.packets, stream.expected, stream.lost, stream.payload_type) == (0, 0, 0, -1)
+    assert (stream.jitter_ms_mean, stream.jitter_ms_max, stream.max_delta_ms) == (None,) * 3
+
+
+def test_of_equal_largest_gaps_the_first_is_named() -> None:
+    """Every packet 20 ms after the one before: the largest delta is first reached by frame 2
+    (as Wireshark, which keeps the first frame of the largest delta)."""
+    stream = run(regular(5))
+    assert (stream.max_delta_ms, stream.max_delta_frame, stream.max_delta_ns) == (
+        20.0, 2, NS + 20_000_000)
+
+
+def test_a_jump_of_max_dropout_is_a_sequence_error_not_a_loss() -> None:
+    """RFC 3550 A.1: a step below MAX_DROPOUT is a gap; a step of MAX_DROPOUT or more (and
+    not just behind) is a very large jump: one stray packet here, the numbering goes on."""
+    sent = regular(10)
+    stray = Sent(sent[4].seq + MAX_DROPOUT, sent[5].ts, 90.0)
+    stream = run([*sent[:5], stray, *sent[5:]])
+    assert (stream.packets, stream.expected, stream.lost, stream.sequence_errors) == (
+        11, 10, 0, 1)
+
+
+@pytest.mark.parametrize("late", [(5, 6), (6, 5)])
+def test_a_gap_whose_packets_all_come_late_is_no_loss(late: tuple[int, int]) -> None:
+    """Packets 5 and 6 come after 7, in either order: the gap of two was a reordering, not a
+    loss burst, and leaves no outage."""
+    sent = regular(10)
+    arrived = [*sent[:5], sent[7], *(replace(sent[n], at_ms=145.0 + n) for n in late),
+               *sent[8:]]
+    stream = run(arrived)
+    assert (stream.lost, stream.out_of_order, stream.loss_bursts, stream.outages) == (0, 2, 0, ())
+
+
+def test_a_late_packet_of_an_earlier_gap_is_taken_back_from_the_second_that_lost_it() -> None:
+    """Packet 30 (due at 0.6 s, lost in second 0) comes at 2.23 s, after packet 110 (due at
+    2.2 s) filled the latest gap: nothing was lost in the end, in any second."""
+    sent = regular(150)
+    arrived = [*sent[:30], *sent[31:110], sent[111], replace(sent[110], at_ms=2225.0),
+               replace(sent[30], at_ms=2230.0), *sent[112:]]
+    stream = run(arrived, timeline=True)
+    assert stream.timeline is not None
+    assert (stream.lost, stream.out_of_order) == (0, 2)
+    assert list(stream.timeline.lost) == [0, 0, 0]
+
+
+def test_the_timeline_keeps_each_seconds_largest_jitter() -> None:
+    """Packets at 0, 20 and 50 ms, 160 units (20 ms at 8000 Hz) apart: D is 0, then 10 ms,
+    so J is 0 and then 10/16 ms (RFC 3550 6.4.1), all in second 0."""
+    sent = [Sent(1000, 160_000, 0.0), Sent(1001, 160_160, 20.0), Sent(1002, 160_320, 50.0)]
+    timeline = run(sent, timeline=True).timeline
+    assert timeline == ((3,), (), (0.625,))  # (no second lost a packet)
+
+
+def test_events_of_an_rtpmap_without_a_clock_rate_are_timed_at_8000_hz() -> None:
+    """RFC 4733 2.5.1.3: the duration is in timestamp units, 8000 per second unless the
+    rtpmap says otherwise: 800 units are 100 ms."""
+    sent = [*regular(2), event(1002, 160_320, 40.0, 7, 800, end=True)]
+    stream = run(sent, codecs=codec_map({"0": "PCMU/8000", "101": "telephone-event"}))
+    assert [(e.event, e.duration_ms) for e in stream.events] == [("7", 100.0)]
+
+
+@pytest.mark.parametrize("rtpmap", [{}, {"98": "CN/8000"}], ids=["static-19", "dynamic-cn"])
+def test_comfort_noise_by_its_reserved_type_or_its_rtpmap(rtpmap: dict[str, str]) -> None:
+    """RFC 3389: CN has static type 13 (19 reserved for it by early drafts) or a dynamic type
+    an rtpmap names CN."""
+    pt = int(next(iter(rtpmap), "19"))
+    sent = [*regular(3), Sent(1003, 160_480, 60.0, pt=pt, payload=b"\x40")]
+    stream = run(sent, codecs=codec_map({"0": "PCMU/8000", **rtpmap}))
+    assert stream.comfort_noise == 1 and stream.audio_packets == 3
+
+
+def test_new_codecs_read_the_current_payload_type_anew() -> None:
+    """An SDP that mapped type 0 to A-law, corrected by a re-INVITE to μ-law (RFC 3551's): the
+    μ-law silence (0xFF) after the correction is silent, which it was not as A-law."""
+    stats = feed([replace(p, payload=SILENCE) for p in regular(3)],
+                 codecs=codec_map({"0": "PCMA/8000"}))
+    stats.use_codecs(codec_map({"0": "PCMU/8000"}))
+    add(stats, [replace(p, payload=SILENCE) for p in regular(3, seq0=1003, ts0=160_480,
+                                                              start_ms=60.0)], 4)
+    assert stats.result().silent == 3

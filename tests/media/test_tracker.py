@@ -8,9 +8,12 @@ import pytest
 
 from sipdiag.media.model import Tie
 from sipdiag.media.rtcp import ReportBlock
+from sipdiag.media.shape import GIVE_UP_AFTER
 from sipdiag.media.tracker import (
     EXPIRY_NS,
     IDLE_FLOW_NS,
+    ORPHAN_SLACK_NS,
+    SHARE_NS,
     SPAN_KEEP_NS,
     SR_KEPT,
     MediaTracker,
@@ -23,6 +26,9 @@ from tests.media.rtp import receiver_report, report_block, rtp, sender_report
 ALICE_SIP, BOB_SIP = Endpoint("192.0.2.10", 5060), Endpoint("198.51.100.20", 5060)
 ALICE, BOB = Endpoint("192.0.2.10", 49170), Endpoint("198.51.100.20", 3456)
 SECOND = 1_000_000_000
+NAT = Endpoint("203.0.113.5", 62000)
+"""An address no SIP went to and no SDP named."""
+DNS_QUERY = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03www\0\0\1\0\1"
 
 
 def sdp(address: str, port: int, extra: str = "", media: str = "audio",
@@ -45,8 +51,10 @@ def message(start: str, call_id: str, cseq: str, body: str = "") -> bytes:
 class Feed:
     """A tracker and a clock: SIP and RTP in frame order."""
 
-    def __init__(self, owns: object = None, reports_orphans: bool = True) -> None:
-        self.tracker = MediaTracker(owns, reports_orphans=reports_orphans)  # type: ignore[arg-type]
+    def __init__(self, owns: object = None, reports_orphans: bool = True,
+                 timelines: bool = False) -> None:
+        self.tracker = MediaTracker(owns, reports_orphans=reports_orphans,  # type: ignore[arg-type]
+                                    timelines=timelines)
         self.frame = 0
         self.now = 10 * SECOND
 
@@ -79,9 +87,8 @@ class Feed:
 def test_an_sdp_ties_streams_to_and_from_what_it_announced() -> None:
     feed = Feed()
     feed.call()
-    nat = Endpoint("203.0.113.5", 62000)
-    assert all(feed.rtp(nat, BOB, 10, ssrc=1))  # alice behind NAT: to bob's address
-    assert all(feed.rtp(BOB, nat, 10, ssrc=2))  # bob latches: from his address to the NAT's
+    assert all(feed.rtp(NAT, BOB, 10, ssrc=1))  # alice behind NAT: to bob's address
+    assert all(feed.rtp(BOB, NAT, 10, ssrc=2))  # bob latches: from his address to the NAT's
     streams = {s.stream.ssrc: s for s in feed.tracker.claim("c1").streams}
     assert streams[1].tie is Tie.TO_ANNOUNCED and streams[1].announcement is not None
     assert streams[1].announcement.frame == 2  # bob's address came in the 200 (frame 2)
@@ -145,11 +152,14 @@ def test_another_processes_calls_are_taken_and_not_kept() -> None:
     assert feed.tracker.claim("theirs").streams == ()
 
 
-def test_rtp_no_sdp_announced_is_tied_by_its_hosts_and_time() -> None:
+@pytest.mark.parametrize("capture_over", [True, False])
+def test_rtp_no_sdp_announced_is_tied_by_its_hosts_and_time(capture_over: bool) -> None:
+    """Tied when the capture ends, or (still going) when its call is claimed."""
     feed = Feed()
     feed.rtp(ALICE, BOB, 10)  # the capture starts mid-call: no INVITE, no SDP
     feed.bye("mid")
-    feed.tracker.finish()
+    if capture_over:
+        feed.tracker.finish()
     [orphan] = feed.tracker.claim("mid").streams
     assert orphan.tie is Tie.HEURISTIC and orphan.stream.packets == 10
 
@@ -158,7 +168,7 @@ def test_rtp_between_strangers_is_reported_as_belonging_to_no_call() -> None:
     feed = Feed()
     feed.call()
     stranger = Endpoint("203.0.113.99", 4000), Endpoint("203.0.113.98", 4002)
-    feed.rtp(*stranger, 10)
+    assert all(feed.rtp(*stranger, 10)), "held until its shape is clear, then an orphan's"
     feed.tracker.finish()
     assert [s.stream.packets for s in feed.tracker.unattributed] == [10]
     quiet = Feed(reports_orphans=False)
@@ -170,7 +180,7 @@ def test_rtp_between_strangers_is_reported_as_belonging_to_no_call() -> None:
 def test_udp_that_is_not_rtp_is_left_for_others() -> None:
     feed = Feed()
     taken = feed.rtp(Endpoint("192.0.2.10", 53000), Endpoint("192.0.2.53", 53), 70,
-                     data=b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03www\0\0\1\0\1")
+                     data=DNS_QUERY)
     assert not any(taken)
 
 
@@ -185,6 +195,7 @@ def test_icmp_errors_and_other_packets_on_the_media_ports() -> None:
     assert [(u.frame, u.reason) for u in media.unreachable] == [(99, "port")]
     assert (media.other_packets, media.malformed) == (1, 1)
     assert feed.tracker.problems.counts == {"rtp_malformed": 1}
+    assert [p.frame for p in feed.tracker.problems.examples["rtp_malformed"]] == [7]
 
 
 def test_fax_over_t38_is_not_read_as_rtp() -> None:
@@ -225,7 +236,7 @@ def test_what_is_kept_follows_the_calls_in_progress() -> None:
     tracker = feed.tracker
     assert set(tracker._spans) == {"new"}
     assert {b.call_id for found in tracker._bindings.values() for b in found} == {"new"}
-    assert tracker._flows == {} and tracker._claimed == set()
+    assert tracker._flows == {} and tracker._by_endpoint == {} and tracker._claimed == set()
 
 
 ALICE_RTCP, BOB_RTCP = Endpoint(ALICE.ip, ALICE.port + 1), Endpoint(BOB.ip, BOB.port + 1)
@@ -347,3 +358,194 @@ def test_sender_reports_are_remembered_within_a_bound() -> None:
     assert len(reports) == SR_KEPT * 8  # at the bound: nothing forgotten yet
     _remember(reports, (1, SR_KEPT * 8), SR_KEPT * 8)
     assert sorted(n for _, n in reports) == list(range(SR_KEPT * 4, SR_KEPT * 8 + 1))
+
+
+def test_packets_of_a_call_already_claimed_are_taken_and_counted_late() -> None:
+    """On the call's flow, or on a new flow to an address it announced."""
+    feed = Feed()
+    feed.call()
+    feed.rtp(ALICE, BOB, 3)
+    feed.tracker.claim("c1")
+    assert all(feed.rtp(ALICE, BOB, 2) + feed.rtp(NAT, BOB, 1))
+    assert feed.tracker.late_packets == 3
+
+
+def test_a_stream_turned_off_does_not_hide_the_next() -> None:
+    """RFC 3264 8.2: port 0 turns an m= line's stream off; the m= lines after it still
+    announce theirs (here the second, index 1)."""
+    feed = Feed()
+    body = sdp(BOB.ip, 0, f"m=audio {BOB.port} RTP/AVP 0\r\n", media="video",
+               protocol="RTP/AVP 96")
+    feed.sip(message("INVITE sip:bob@example.com SIP/2.0", "c1", "1 INVITE", body), BOB_SIP,
+             ALICE_SIP)
+    feed.rtp(ALICE, BOB, 5)
+    [tied] = feed.tracker.claim("c1").streams
+    assert tied.tie is Tie.TO_ANNOUNCED and tied.announcement is not None
+    assert (tied.announcement.media_index, tied.announcement.kind) == (1, "audio")
+
+
+@pytest.mark.parametrize(("partners", "streams"), [(True, [1, 1]), (False, [0, 1])])
+def test_an_address_announced_again_long_after_is_shared_only_by_partners(
+    partners: bool, streams: list[int]
+) -> None:
+    """c2 announces c1's addresses beyond SHARE_NS after c1 did, both up: they share them if
+    they shared before (a B2BUA's legs, c2 re-INVITEd), else the addresses are c2's now."""
+    feed = Feed()
+    feed.call("c1")
+    if partners:
+        feed.call("c2")
+    feed.now += SHARE_NS + SECOND
+    feed.call("c2")
+    feed.rtp(ALICE, BOB, 5)
+    assert [len(feed.tracker.claim(c).streams) for c in ("c1", "c2")] == streams
+
+
+def test_an_address_two_calls_shared_stays_with_the_one_still_going() -> None:
+    """When one leg is forgotten (SPAN_KEEP_NS after its last SIP), the other leg, whose SIP
+    went on, keeps the addresses both announced."""
+    feed = Feed()
+    feed.call("leg-a")
+    feed.call("leg-b")
+    for cseq in (2, 3):
+        feed.now += SPAN_KEEP_NS // 2
+        feed.sip(message("UPDATE sip:bob@example.com SIP/2.0", "leg-b", f"{cseq} UPDATE"),
+                 ALICE_SIP, BOB_SIP)
+    feed.rtp(ALICE, BOB, 5)
+    [tied] = feed.tracker.claim("leg-b").streams
+    assert (tied.tie, tied.stream.packets) == (Tie.TO_ANNOUNCED, 5)
+
+
+def test_a_flow_given_up_stays_given_up_while_it_is_busy() -> None:
+    """UDP that showed it is not media is left alone until it has been idle IDLE_FLOW_NS: RTP
+    on it 10 s later is not taken, whatever passes over the idle flows happened between."""
+    feed = Feed()
+    feed.now = 1_700_000_000 * SECOND  # captures are timed from 1970
+    stranger = Endpoint("203.0.113.99", 4000), Endpoint("203.0.113.98", 4002)
+    assert not any(feed.rtp(*stranger, GIVE_UP_AFTER, data=DNS_QUERY))
+    feed.now += EXPIRY_NS
+    feed.bye("c1")
+    assert not any(feed.rtp(*stranger, 10))
+
+
+@pytest.mark.parametrize("towards_the_call", [True, False])
+def test_an_orphan_fits_a_call_whose_sdp_announced_one_of_its_ends(
+    towards_the_call: bool
+) -> None:
+    """A media gateway the call's SDP announced, at another port, and an address no SIP went
+    to (a NAT): the orphan between them is the call's, whichever way it flows."""
+    feed = Feed()
+    gateway = Endpoint("192.0.2.77", 40000)
+    feed.call("c1", alice=gateway)
+    away = Endpoint(gateway.ip, 50000)
+    feed.rtp(*((NAT, away) if towards_the_call else (away, NAT)), 10)
+    feed.tracker.finish()
+    [orphan] = feed.tracker.claim("c1").streams
+    assert (orphan.tie, orphan.stream.packets) == (Tie.HEURISTIC, 10)
+
+
+def test_rtp_before_a_call_whose_invite_was_not_captured_may_be_the_calls() -> None:
+    """The capture starts after the INVITE: the call's first message seen is a 100 Trying
+    (no To tag: RFC 3261 8.2.6.2), and its audio may have begun any time before."""
+    feed = Feed()
+    feed.rtp(ALICE, BOB, 150)  # 3 s
+    trying = message("SIP/2.0 100 Trying", "c1", "1 INVITE").replace(b";tag=b", b"")
+    feed.sip(trying, BOB_SIP, ALICE_SIP)
+    feed.tracker.finish()
+    [orphan] = feed.tracker.claim("c1").streams
+    assert (orphan.tie, orphan.stream.packets) == (Tie.HEURISTIC, 150)
+
+
+@pytest.mark.parametrize(("gap_ns", "tied"), [(ORPHAN_SLACK_NS, 1), (ORPHAN_SLACK_NS + 1, 0)])
+def test_an_orphan_may_end_up_to_the_slack_before_the_calls_sip(gap_ns: int, tied: int) -> None:
+    feed = Feed()
+    feed.rtp(ALICE, BOB, 10)
+    feed.now += gap_ns
+    feed.bye("mid")
+    feed.tracker.finish()
+    assert len(feed.tracker.claim("mid").streams) == tied
+
+
+@pytest.mark.parametrize(("owner", "tied"), [("mid", 1), ("other", 0)])
+def test_an_orphan_is_kept_by_the_process_that_owns_its_call(owner: str, tied: int) -> None:
+    feed = Feed(owns=lambda call_id: call_id == owner)
+    feed.rtp(ALICE, BOB, 10)
+    feed.bye("mid")
+    feed.tracker.finish()
+    assert len(feed.tracker.claim("mid").streams) == tied
+
+
+def test_timelines_are_kept_when_asked_for() -> None:
+    feed = Feed(timelines=True)
+    feed.call()
+    feed.rtp(ALICE, BOB, 5)
+    [tied] = feed.tracker.claim("c1").streams
+    assert tied.stream.timeline is not None and tied.stream.timeline.packets == (5,)
+
+
+def test_a_second_byte_of_192_is_rtcp_not_rtp() -> None:
+    """RFC 5761 4: where RTP and RTCP share a port, a second byte of 192-223 is an RTCP
+    packet type, not an RTP payload type of 64-95 with the marker; 192 is no SR or RR, so
+    the packet is broken RTCP."""
+    feed = Feed()
+    feed.call()
+    feed.rtp(ALICE, BOB, 1, data=b"\x80\xc0\x00\x02" + bytes(8))
+    assert feed.tracker.claim("c1").streams == ()
+    assert feed.tracker.problems.counts == {"rtcp_malformed": 1}
+
+
+def test_rtp_shorter_than_its_header_is_malformed_and_makes_no_stream() -> None:
+    """RFC 3550 5.1: CC 15 announces 60 bytes of CSRCs after the fixed 12; a packet of 20
+    bytes cannot hold them."""
+    feed = Feed()
+    feed.call()
+    assert feed.rtp(ALICE, BOB, 1, data=rtp(100, 0, 7, csrcs=15)[:20]) == [True]
+    media = feed.tracker.claim("c1")
+    assert (media.streams, media.malformed) == ((), 1)
+    [problem] = feed.tracker.problems.examples["rtp_malformed"]
+    assert problem.frame == 3 and "(20 bytes)" in problem.detail
+
+
+def test_a_telephone_event_is_read_after_the_rtp_header() -> None:
+    """RFC 4733 2.3: event 5, the E bit, a duration of 800 units (100 ms at 8000 Hz)."""
+    feed = Feed()
+    feed.call()
+    event = bytes([5, 0x8A]) + (800).to_bytes(2, "big")
+    feed.rtp(ALICE, BOB, 1, data=rtp(100, 0, 7, pt=101, payload=event))
+    [tied] = feed.tracker.claim("c1").streams
+    assert [(e.event, e.duration_ms) for e in tied.stream.events] == [("5", 100.0)]
+
+
+@pytest.mark.parametrize(
+    ("src", "dst"),
+    [(Endpoint("203.0.113.9", 5060), Endpoint(ALICE.ip, 40000)),
+     (Endpoint("203.0.113.9", 40000), Endpoint(ALICE.ip, 5090))],
+    ids=["from-a-sip-port", "to-an-address-sip-used"],
+)
+def test_udp_a_capture_filtered_to_sip_holds_does_not_show_the_media_was_captured(
+    src: Endpoint, dst: Endpoint
+) -> None:
+    """A capture filtered to SIP holds UDP from or to SIP's ports, and to or from addresses
+    SIP went between (here SIP on port 5090)."""
+    feed = Feed()
+    feed.sip(message("OPTIONS sip:bob@example.com SIP/2.0", "ping", "1 OPTIONS"),
+             Endpoint(ALICE.ip, 5090), BOB_SIP)
+    feed.call()
+    feed.rtp(src, dst, 1, data=b"\r\n\r\n")
+    assert not feed.tracker.claim("c1").captured
+
+
+@pytest.mark.parametrize(("ends", "tie"), [((NAT, BOB), Tie.TO_ANNOUNCED),
+                                           ((BOB, NAT), Tie.FROM_ANNOUNCED)])
+def test_rtp_already_flowing_is_bound_from_the_frame_its_address_is_announced(
+    ends: tuple[Endpoint, Endpoint], tie: Tie
+) -> None:
+    """An SDP binds its address at the very frame it is seen (as Wireshark's SDP-to-RTP
+    setup does): a flow to or from it that began before is looked up again, and its packets
+    after the SDP are the call's, tied by that address."""
+    feed = Feed()
+    feed.rtp(*ends, 10)
+    feed.call()
+    feed.rtp(*ends, 10, ssrc=8)
+    bound = [(s.tie, s.stream.packets) for s in feed.tracker.claim("c1").streams
+             if s.stream.ssrc == 8]
+    assert bound == [(tie, 10)]
