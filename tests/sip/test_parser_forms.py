@@ -52,6 +52,18 @@ def test_an_extension_method_is_a_method() -> None:
         assert message.defects == ()
 
 
+@pytest.mark.parametrize("method", [b"INVITE", b"XXXX"])
+def test_a_response_has_no_method_whatever_its_cseq_names(method: bytes) -> None:
+    # A Status-Line names no method (RFC 3261 7.2): it is only in the CSeq, which may name an
+    # extension method.
+    raw = request(CALL_ID, b"CSeq: 1 " + method, b"Content-Length: 0", start=b"SIP/2.0 200 OK")
+    message = parse_message(raw)
+    assert (message.method, message.cseq_method, message.is_request) == (
+        "", method.decode(), False
+    )
+    assert message.defects == ()
+
+
 def test_context_defaults() -> None:
     message = parse_message(request(CALL_ID, CSEQ))
     assert (message.frame, message.ts_ns, message.transport, message.frames) == (0, 0, "", (0,))

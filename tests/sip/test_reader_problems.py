@@ -119,3 +119,19 @@ def test_a_message_without_content_length_on_a_stream_is_reported() -> None:
                 f"no Content-Length header on {NAME}, where it is required (RFC 3261 18.3): "
                 "the message is taken to end at its empty line"),
     ]
+
+
+def test_a_stream_that_ends_inside_a_message_is_reported_at_its_first_frame() -> None:
+    sip, problems = reader()
+    cut = packets.sip_request()[:-10]
+    assert sip.stream(FLOW, [(cut, 3)], 3, 30)
+    sip.stream_end(FLOW)
+    assert examples(problems) == [
+        Problem("sip_stream_skipped", 3,
+                f"{len(cut)} bytes of {NAME} skipped: the stream ended inside a message"),
+    ]
+    # The direction is forgotten: a new connection on the same ports starts afresh.
+    assert sip.stream(FLOW, [(packets.sip_response(), 4)], 4, 40)
+    assert [m.frame for m in sip.drain(None)] == [4]
+    sip.stream_end(FLOW)
+    assert len(examples(problems)) == 1

@@ -150,6 +150,18 @@ def test_the_search_stops_at_an_empty_line_of_bare_lfs() -> None:
     assert framed(frame_all([with_length + NEXT])) == [with_length, NEXT]
 
 
+def test_the_header_ends_at_the_first_empty_line_of_bare_lfs_not_one_in_the_body() -> None:
+    body = b"a\n\nb"
+    first = message("MESSAGE sip:bob@example.com SIP/2.0", [f"l: {len(body)}"], body, eol="\n")
+    assert framed(frame_all([first + NEXT])) == [first, NEXT]
+
+
+def test_a_bare_lf_message_is_taken_as_soon_as_its_empty_line_arrives() -> None:
+    """Its empty line is the last two bytes fed: nothing more is needed."""
+    bare = message("OPTIONS sip:bob@example.com SIP/2.0", ["Call-ID: lf@x"], eol="\n")
+    assert StreamFramer().feed([(bare, 1)]) == [Framed(bare, (1,))]
+
+
 def test_a_body_with_content_length_in_it_is_only_a_body() -> None:
     first = request([f"Content-Length: {len(BODY)}"], BODY)
     bare = request([], method="OPTIONS")
@@ -250,6 +262,12 @@ def test_split_at_every_byte_boundary_through_tcp() -> None:
         assert problems.counts == {}, cut
 
 
+def test_a_message_ending_where_its_segment_ends_is_carried_by_that_segment_alone() -> None:
+    """Segments fed together: the next segment holds none of the first message's bytes."""
+    found = StreamFramer().feed([(INVITE, 1), (RINGING, 2)])
+    assert found == [Framed(INVITE, (1,)), Framed(RINGING, (2,))]
+
+
 # Property: any header order, any Content-Length spelling, any body, any split.
 
 OTHER_HEADERS = [
@@ -333,6 +351,14 @@ def test_a_header_without_its_empty_line_is_waited_for_up_to_the_limit(extra: in
         assert sum(size for size, _ in _skipped(found)) == len(endless) + 4
     else:
         assert framed(found) == [first, endless + b"\r\n\r\n", NEXT]
+
+
+def test_the_header_limit_counts_from_the_start_of_the_message_it_bounds() -> None:
+    """A long message before it in the same piece does not make a header too long."""
+    long = request([f"Content-Length: {MAX_HEADER - 4096}"], b"b" * (MAX_HEADER - 4096))
+    second = request(["Subject: " + "s" * 2000, "Content-Length: 0"])
+    found = frame_all([long + second[:1500], second[1500:]])
+    assert framed(found) == [long, second]
 
 
 @pytest.mark.parametrize(("length", "waits"), [(MAX_BODY, True), (MAX_BODY + 1, False)])

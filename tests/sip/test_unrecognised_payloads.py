@@ -79,8 +79,23 @@ def test_keep_alives_are_not_reported(payload: bytes) -> None:
     assert reported(payload) == []
 
 
-def test_nine_bytes_of_text_are_not_a_keep_alive() -> None:
-    assert reported(b"123456789") == [7]
+@pytest.mark.parametrize("text", [b"123456789", b"XXXXXXXXX"])
+def test_nine_bytes_of_text_are_not_a_keep_alive(text: bytes) -> None:
+    assert reported(text) == [7]
+
+
+@pytest.mark.parametrize("payload", [b"", b"\n"], ids=["empty", "one-byte"])
+def test_empty_and_one_byte_datagrams_are_nothing(payload: bytes) -> None:
+    assert reported(payload) == []
+
+
+def test_the_problem_shows_where_and_the_first_16_bytes() -> None:
+    problems = ProblemLog()
+    payload = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"
+    SipReader(problems).datagram("UDP", 7, 70, PHONE, REGISTRAR, payload, (7,))
+    assert [p.detail for p in problems.examples["sip_unrecognised"]] == [
+        "UDP payload to 192.0.2.2:5060 is not SIP: starts b'GET / HTTP/1.1\\r\\n'"
+    ]
 
 
 def test_hep_is_not_reported() -> None:

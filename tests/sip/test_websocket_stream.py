@@ -59,6 +59,18 @@ def test_a_message_finished_by_an_earlier_segment_keeps_that_segment() -> None:
     ]
 
 
+def test_messages_of_segments_handed_on_together_keep_their_own_segments() -> None:
+    """The upgrade was read before; segments 3 and 4, each one whole message, come at once."""
+    sip, _ = reader()
+    assert sip.stream(FLOW, [(UPGRADE, 1)], 1, 10)
+    first, second = packets.sip_request(), packets.sip_response()
+    chunks = [(websocket_frame(TEXT, first, key=KEY), 3), (websocket_frame(TEXT, second), 4)]
+    assert sip.stream(FLOW, chunks, 4, 40)
+    assert [(m.raw, m.frame, m.frames) for m in read(sip)] == [
+        (first, 4, (3,)), (second, 4, (4,))
+    ]
+
+
 @pytest.mark.parametrize("cut", [10, len(UPGRADE), len(UPGRADE) + 3])
 def test_segments_split_anywhere_around_the_handshake_keep_their_frames(cut: int) -> None:
     sip, _ = reader()
@@ -87,6 +99,17 @@ def test_an_http_exchange_without_upgrade_is_not_read() -> None:
     assert not sip.stream(FLOW, [(page + websocket_frame(TEXT, packets.sip_request()), 2)], 2, 20)
     assert read(sip) == []
     assert problems.examples == {}
+
+
+def test_only_the_http_header_can_ask_for_the_upgrade() -> None:
+    """A body that holds an Upgrade line and an empty line is not a handshake (RFC 6455 4.2.2:
+    the Upgrade header field of the response)."""
+    sip, problems = reader()
+    body = b"Upgrade: websocket\r\n\r\n"
+    page = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+    assert not sip.stream(FLOW, [(page + websocket_frame(TEXT, packets.sip_request()), 2)], 2, 20)
+    assert read(sip) == []
+    assert problems.examples == {}  # its bytes are not read as WebSocket frames either
 
 
 def test_a_frame_rfc_6455_forbids_stops_the_stream_at_its_frame() -> None:
