@@ -36,6 +36,9 @@ MAX_MISORDER = 100
 """A packet this many numbers behind the highest is late; further behind, a restart."""
 OUTAGES_KEPT = 64
 NS_PER_SECOND = 1_000_000_000
+TIMELINE_SECONDS = 7 * 86_400
+"""The longest timeline a stream keeps (a week of seconds): memory stays bounded whatever the
+timestamps of a damaged capture say."""
 DTMF_EVENTS = "0123456789*#ABCD"
 FLASH_EVENT = 16
 
@@ -444,12 +447,16 @@ class StreamStats:
     # -- the timeline --------------------------------------------------------------------
 
     def _second(self, ts_ns: int) -> int:
-        return (ts_ns - self.first_ns) // NS_PER_SECOND
+        """The slot of the timeline a time falls in: a frame timed before the stream's first
+        (a capture whose clock went back) in the first, one past ``TIMELINE_SECONDS`` (a
+        damaged timestamp) in the last."""
+        second = (ts_ns - (self.first_ns or ts_ns)) // NS_PER_SECOND
+        return min(max(second, 0), TIMELINE_SECONDS - 1)
 
     def _count_now(self, ts_ns: int) -> None:
         assert self._timeline is not None
         packets = self._timeline[0]
-        second = (ts_ns - (self.first_ns or ts_ns)) // NS_PER_SECOND
+        second = self._second(ts_ns)
         _grow(packets, second)
         packets[second] += 1
 

@@ -243,13 +243,19 @@ def _call_id(value: bytes | None, defects: list[tuple[str, str]]) -> str:
     return value.rstrip().decode("utf-8", "backslashreplace")
 
 
+def shown(data: bytes) -> str:
+    """Bytes of a capture quoted for a person: ``'-5'``, with what is not printable ASCII
+    escaped (``'\\r\\n'``, ``'\\xc9'``), so that it stays on one line."""
+    return repr(data)[1:]  # bytes' own escaping, without its b prefix
+
+
 def _cseq(value: bytes | None, method: str, defects: list[tuple[str, str]]) -> tuple[int, str]:
     if value is None:
         defects.append(("sip_missing_header", "no CSeq header"))
         return -1, ""
     parts = value.split(None, 1)
     if len(parts) != 2 or not parts[0].isdigit() or len(parts[0]) > 10:
-        defects.append(("sip_bad_header", f"CSeq {value[:60]!r} is not 'number METHOD'"))
+        defects.append(("sip_bad_header", f"CSeq {shown(value[:60])} is not 'number METHOD'"))
         return -1, ""
     name = parts[1].rstrip()
     cseq_method = _KNOWN_METHODS.get(name) or name.decode("ascii", "backslashreplace")
@@ -263,6 +269,6 @@ def _content_length(value: bytes | None, defects: list[tuple[str, str]]) -> int 
         return None
     value = value.rstrip()
     if not value.isdigit() or len(value) > 9:
-        defects.append(("sip_bad_header", f"Content-Length {value[:30]!r} is not a number"))
+        defects.append(("sip_bad_header", f"Content-Length {shown(value[:30])} is not a number"))
         return None
     return int(value)

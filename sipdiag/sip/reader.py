@@ -26,7 +26,7 @@ from sipdiag.network.websocket import WebSocketDecoder, WebSocketError
 from sipdiag.problems import ProblemLog
 from sipdiag.sip.framing import Framed, Skipped, StreamFramer
 from sipdiag.sip.message import SipMessage
-from sipdiag.sip.parser import FIRST_BYTES, NotSip, parse_message
+from sipdiag.sip.parser import FIRST_BYTES, NotSip, parse_message, shown
 
 SIP_PORTS = frozenset({5060, 5061, 5062, 5070, 5080, 5160})
 """Ports where a payload that is not SIP deserves a mention."""
@@ -99,7 +99,7 @@ class SipReader:
             self._problems.add(
                 "sip_unrecognised",
                 frame,
-                f"{transport} payload to {dst} is not SIP: starts {payload[:16]!r}",
+                f"{transport} payload to {dst} is not SIP: starts {shown(payload[:16])}",
             )
         return False
 

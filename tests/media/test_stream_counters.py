@@ -12,7 +12,7 @@ from dataclasses import replace
 import pytest
 
 from sipdiag.media.codecs import Codec, codec_map
-from sipdiag.media.stream import MAX_DROPOUT, OUTAGES_KEPT, Stream, StreamStats
+from sipdiag.media.stream import MAX_DROPOUT, OUTAGES_KEPT, TIMELINE_SECONDS, Stream, StreamStats
 from tests.media.rtp import PCMU, SILENCE, A, B, Sent, regular, rtp
 
 NS = 10**18
@@ -258,3 +258,14 @@ def test_new_codecs_read_the_current_payload_type_anew() -> None:
     add(stats, [replace(p, payload=SILENCE) for p in regular(3, seq0=1003, ts0=160_480,
                                                               start_ms=60.0)], 4)
     assert stats.result().silent == 3
+
+
+def test_a_timeline_is_bounded_whatever_the_capture_times_say() -> None:
+    """A frame timed before the stream's first (a capture whose clock went back) counts in the
+    first second; one a year later (a damaged timestamp) in the last second kept, a week on:
+    no packet is lost from the timeline, and its memory stays bounded."""
+    year_ms = 365 * 86_400 * 1000.0
+    sent = [Sent(1000, 160_000, 0.0), Sent(1001, 160_160, -2000.0), Sent(1002, 160_320, year_ms)]
+    packets = run(sent, timeline=True).timeline[0]
+    assert len(packets) == TIMELINE_SECONDS == 7 * 86_400
+    assert (packets[0], packets[-1], sum(packets)) == (2, 1, 3)

@@ -94,7 +94,7 @@ def test_the_problem_shows_where_and_the_first_16_bytes() -> None:
     payload = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"
     SipReader(problems).datagram("UDP", 7, 70, PHONE, REGISTRAR, payload, (7,))
     assert [p.detail for p in problems.examples["sip_unrecognised"]] == [
-        "UDP payload to 192.0.2.2:5060 is not SIP: starts b'GET / HTTP/1.1\\r\\n'"
+        "UDP payload to 192.0.2.2:5060 is not SIP: starts 'GET / HTTP/1.1\\r\\n'"
     ]
 
 
