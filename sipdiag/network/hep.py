@@ -67,13 +67,11 @@ def _decode_v3(payload: bytes) -> HepPacket | None:
             raise HepError(f"compressed HEP payload does not inflate: {exc}") from exc
     if body is None:
         raise HepError("HEP3 packet without a payload chunk")
-    src_ip, dst_ip = (
-        (values.get(5), values.get(6)) if 5 in values else (values.get(3), values.get(4))
-    )
+    # Each address has its own chunk: source 3 (IPv4) or 5 (IPv6), destination 4 or 6.
     return HepPacket(
         _TRANSPORTS.get(_int(values.get(2)), "UDP"),
-        Endpoint(_address(src_ip), _int(values.get(7))),
-        Endpoint(_address(dst_ip), _int(values.get(8))),
+        Endpoint(_address(values.get(5, values.get(3))), _int(values.get(7))),
+        Endpoint(_address(values.get(6, values.get(4))), _int(values.get(8))),
         body,
     )
 

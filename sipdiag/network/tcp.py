@@ -50,6 +50,9 @@ class _Direction:
     """A FIN seen ahead of data still missing: (its sequence number, frame, ts)."""
     ignored: bool = False
     closed: bool = False
+    isn: int | None = None
+    """The sequence number of the SYN that opened this direction (or of the one before the
+    first byte seen, when the capture started mid-connection)."""
 
 
 class TcpReassembler:
@@ -80,11 +83,12 @@ class TcpReassembler:
             state = self._flows[flow] = _Direction(None, ts)
         state.last_ts = ts
         if flags & SYN:
-            state.next_seq = (seq + 1) & _MASK
-            seq = state.next_seq
+            if state.next_seq is None:  # a copy of the opening SYN changes nothing
+                state.isn, state.next_seq = seq, (seq + 1) & _MASK
+            seq = (seq + 1) & _MASK  # data on a SYN follows it (RFC 9293 section 3.4)
         if payload and not state.ignored and not state.closed:
             if state.next_seq is None:
-                state.next_seq = seq
+                state.isn, state.next_seq = (seq - 1) & _MASK, seq
             self._data(state, flow, seq, payload, frame, ts)
         if flags & RST:
             self._close(state, flow)
@@ -221,4 +225,4 @@ class TcpReassembler:
 
 def _is_new_connection(state: _Direction, syn_seq: int) -> bool:
     """A SYN that is not a retransmission of the one that opened this direction."""
-    return state.closed or (state.next_seq is not None and state.next_seq != (syn_seq + 1) & _MASK)
+    return state.closed or (state.isn is not None and state.isn != syn_seq)

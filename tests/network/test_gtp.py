@@ -13,8 +13,9 @@ from tests import packets
 
 IP4 = packets.ipv4("192.0.2.1", "192.0.2.2", 17, packets.udp(5060, 5060, b"x"))
 IP6 = packets.ipv6("2001:db8::1", "2001:db8::2", 17, packets.udp(5060, 5060, b"x"))
-LEAD = b"\x99" * 3
-"""Bytes before the header: readers are given an offset into a larger buffer."""
+LEAD = b"\x99" * 8
+"""Bytes before the header: readers are given an offset into a larger buffer (as long as a
+fixed header, so a reader that added the offset to the end it was given would be seen)."""
 PDU_SESSION, UDP_PORT = 0x85, 0x40  # extension header types (TS 29.281 5.2.1)
 
 
@@ -56,8 +57,8 @@ def test_gtp_u_headers_before_the_ip_packet(header: bytes, size: int, inner: byt
         b"\x30",  # a single byte
         packets.gtp_u(b"")[:7],
         packets.gtp_u(b"")[:8],  # no T-PDU after the header
-        bytes([0x50]) + packets.gtp_u(IP4)[1:8],  # version 2 (GTPv2-C)
-        bytes([0x30, 0x01]) + packets.gtp_u(IP4)[2:8],  # echo request, not a G-PDU
+        bytes([0x50]) + packets.gtp_u(IP4)[1:],  # version 2 (GTPv2-C), IP after all the same
+        bytes([0x30, 0x01]) + packets.gtp_u(IP4)[2:],  # echo request, not a G-PDU
         packets.gtp_u(b"", sequence=1)[:10],  # the optional bytes cut short
         packets.gtp_u(b"", sequence=1)[:12],  # optional bytes, then nothing
         packets.gtp_u(b"", extensions=[(PDU_SESSION, b"\0\0")])[:12],  # extension missing

@@ -166,6 +166,23 @@ def test_hep3_address_of_the_wrong_size_is_unknown() -> None:
     assert decoded is not None and (decoded.src.ip, decoded.dst.ip) == ("0.0.0.0", "0.0.0.0")
 
 
+def test_hep3_each_address_is_read_from_the_chunk_that_carries_it() -> None:
+    """Chunks 3/4 are the IPv4 source/destination, 5/6 the IPv6 ones: a source given only as
+    IPv6 and a destination given only as IPv4 are both read."""
+    packet = hep3(chunk(5, ipaddress.IPv6Address("2001:db8::5").packed),
+                  chunk(4, bytes([10, 0, 0, 4])), chunk(15, INVITE))
+    decoded = hep.decode(packet)
+    assert decoded is not None and (decoded.src.ip, decoded.dst.ip) == ("2001:db8::5", "10.0.0.4")
+
+
+def test_hep3_payload_type_is_the_first_byte_of_its_chunk() -> None:
+    """The payload type is a uint8: a chunk that carries more bytes is read by its first one."""
+    chunks = every_chunk()
+    chunks[8] = chunk(11, b"\x01\x00")
+    decoded = hep.decode(hep3(*chunks))
+    assert decoded is not None and decoded.payload == INVITE
+
+
 @pytest.mark.parametrize("kind", [5, 8, 100])  # RTCP, Q.850 reason, log
 def test_hep3_payloads_other_than_sip_are_skipped(kind: int) -> None:
     chunks = every_chunk()

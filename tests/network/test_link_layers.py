@@ -120,6 +120,7 @@ def test_endpoints_are_told_apart_by_address_and_port() -> None:
         ("0.0.0.0", 7108, "0.0.0.0", 7110),
         ("0.0.0.0", 0, "0.0.0.0", 0),
         ("10.0.0.1", 5060, "10.0.0.3", 5062),
+        ("20.0.0.2", 5060, "20.0.0.6", 5062),  # again, after 10.0.0.1 and 10.0.0.3
         ("192.0.2.1", 5060, "192.0.2.2", 5060),
         ("192.0.2.1", 5060, "192.0.2.2", 5060),
     ]
@@ -250,6 +251,55 @@ def test_nested_encapsulations_up_to_eight(
     linktype, wrap = LINKS[link]
     decoded = decode(wrap(chain(layers)), linktype=linktype)
     assert decoded.sip() == ([SIP_FROM_A] if found else [])
+
+
+def _ipv6_in_ipv6(layers: int) -> bytes:
+    packet = packets.ipv6("2001:db8::1", "2001:db8::2", 17, packets.udp(5060, 5062, SIP))
+    for _ in range(layers):
+        packet = packets.ipv6("2001:db8:1::1", "2001:db8:1::2", 41, packet)
+    return packet
+
+
+@pytest.mark.parametrize(("layers", "found"), [(8, True), (9, False)])
+@pytest.mark.parametrize("linktype", [linktypes.RAW, linktypes.NULL])
+def test_ipv6_in_ipv6_up_to_eight(linktype: int, layers: int, found: bool) -> None:
+    """The outermost IPv6 header is no encapsulation, on raw IP as on BSD loopback (AF_INET6
+    30, macOS): eight IPv6-in-IPv6 layers inside it are decoded, a ninth is not."""
+    packet = _ipv6_in_ipv6(layers)
+    decoded = decode(packets.bsd_null(packet, 30) if linktype == linktypes.NULL else packet,
+                     linktype=linktype)
+    expected = ("UDP", 1, TS, Endpoint("2001:db8::1", 5060), Endpoint("2001:db8::2", 5062), SIP,
+                ())
+    assert decoded.sip() == ([expected] if found else [])
+
+
+MPLS_LABEL = struct.pack("!I", 16 << 12 | 1 << 8 | 64)  # label 16, bottom of stack, TTL 64
+PPPOE_IPV4 = struct.pack("!BBHH", 0x11, 0, 1, 2 + len(UDP_SIP)) + b"\x00\x21"
+"""PPPoE session data (RFC 2516: version 1, type 1, code 0, session 1, length), PPP IPv4."""
+
+
+@pytest.mark.parametrize(
+    ("ethertype", "header"), [(0x8847, MPLS_LABEL), (0x8864, PPPOE_IPV4)], ids=["mpls", "pppoe"]
+)
+def test_sip_under_mpls_or_pppoe_keeps_frame_time_and_addresses(
+    ethertype: int, header: bytes
+) -> None:
+    decoded = decode(packets.ethernet(header + UDP_SIP, ethertype))
+    assert decoded.sink.datagrams == [SIP_FROM_A]
+
+
+@pytest.mark.parametrize(("kept", "problems"), [
+    (13, []), (14, [("ip_bad_header", 1, "IPv4 header too short or not version 4")])])
+def test_bridged_ethernet_shorter_than_its_header(
+    kept: int, problems: list[tuple[str, int, str]]
+) -> None:
+    """GRE carrying Ethernet (0x6558) that ends inside its 14-byte header is not read; one that
+    is the header alone announces IPv4 that is missing. The bytes after the frame are SIP."""
+    bridged = packets.ethernet(b"")[:kept]
+    packet = packets.ipv4("198.51.100.1", "198.51.100.2", 47,
+                          struct.pack("!HH", 0, 0x6558) + bridged)
+    decoded = decode(packets.ethernet(packet), after=packets.ethernet(UDP_SIP)[kept:])
+    assert decoded.problem_list() == problems and decoded.sink.datagrams == []
 
 
 @pytest.mark.parametrize(("wrappers", "found"), [(6, True), (7, False)])

@@ -50,11 +50,21 @@ def test_fragments_in_any_order_are_joined_in_tsn_order(order: list[int]) -> Non
 
 
 def test_bundled_chunks_other_than_data_are_skipped() -> None:
-    """A COOKIE ACK (4 bytes) and a SACK (16 bytes) may be bundled with DATA (RFC 9260 6.10)."""
-    sack = b"\0\0\0\x09" + b"\0\0\xff\xff" + b"\0\0\0\0"
+    """A COOKIE ACK (4 bytes) and a SACK (16 bytes) may be bundled with DATA (RFC 9260 6.10).
+    The SACK's cumulative TSN 1 counts the peer's DATA: it is not this direction's TSN 1."""
+    sack = b"\0\0\0\x01" + b"\0\0\xff\xff" + b"\0\0\0\0"
     frame = _frame((COOKIE_ACK, 0, b""), (SACK, 0, sack), (DATA, WHOLE, packets.sctp_data(1, SIP)),
                    (DATA, WHOLE, packets.sctp_data(2, SIP[:-1])))
     assert [m[5] for m in _messages(frame)] == [SIP, SIP[:-1]]
+
+
+def test_an_empty_fragment_still_takes_its_place_in_the_message() -> None:
+    """A DATA chunk of length 16 is its header alone (RFC 9260 3.3.1): no user data, but its
+    TSN is one of the message's consecutive TSNs, so the fragments around it are joined."""
+    chunks = [(BEGIN, SIP[:100]), (0, b""), (END, SIP[100:])]
+    frames = [_frame((DATA, flags, packets.sctp_data(60 + i, data)))
+              for i, (flags, data) in enumerate(chunks)]
+    assert [(m[5], m[6]) for m in _messages(*frames)] == [(SIP, (1, 2, 3))]
 
 
 def test_padding_to_four_bytes_is_not_data() -> None:

@@ -7,6 +7,7 @@ slice of ``S`` and the size of a hole is the difference of two offsets.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import pairwise
 
 import pytest
@@ -15,8 +16,10 @@ from hypothesis import strategies as st
 
 from sipdiag.network import Chunk, Flow
 from sipdiag.network.tcp import (
+    EXPIRE_EVERY_NS,
     FIN,
     GAP_TIMEOUT_NS,
+    IDLE_TIMEOUT_NS,
     MAX_PENDING_BYTES,
     RST,
     SYN,
@@ -29,22 +32,34 @@ from tests.packets import ethernet, ipv4, pcap, sip_request, tcp, udp4_frame
 S = bytes(range(65, 91)) + bytes(range(97, 123))  # A..Z a..z: every byte tells its offset
 PSH_ACK = 0x18
 MOD = 1 << 32
+HALF = 1 << 31  # where the signed difference of two sequence numbers changes sign
 
 
 class RecordingSink(StreamSink):
-    """StreamSink that also keeps every chunk and counts the ends."""
+    """StreamSink that also keeps every chunk, the time of each delivery and the flows named,
+    counts the ends, and refuses (stops following the flow) once ``accepts`` is False."""
 
     def __init__(self) -> None:
         super().__init__()
         self.chunks: list[Chunk] = []
+        self.times: list[int] = []
+        self.flows: set[Flow] = set()
         self.ends = 0
+        self.accepts = True
 
     def stream(self, flow: Flow, chunks: list[Chunk], frame: int, ts_ns: int) -> bool:
         self.chunks.extend(chunks)
-        return super().stream(flow, chunks, frame, ts_ns)
+        self.times.append(ts_ns)
+        self.flows.add(flow)
+        return super().stream(flow, chunks, frame, ts_ns) and self.accepts
+
+    def stream_gap(self, flow: Flow, missing: int, frame: int) -> None:
+        self.flows.add(flow)
+        super().stream_gap(flow, missing, frame)
 
     def stream_end(self, flow: Flow) -> None:
         self.ends += 1
+        self.flows.add(flow)
         super().stream_end(flow)
 
 
@@ -127,6 +142,15 @@ def test_held_data_is_delivered_in_the_frame_that_fills_the_hole() -> None:
     assert conn.sink.chunks[1:] == [(S[3:4], filling), (S[4:8], overlapping), (S[8:10], held)]
 
 
+def test_held_data_the_filling_piece_carries_again_is_not_handed_on_twice() -> None:
+    conn = Conn()
+    conn.piece(0, 3)
+    conn.piece(6, 9)
+    filling = conn.piece(3, 9)  # ends where the held piece ends: all of it is in already
+    assert conn.sink.deliveries[-1] == ([filling], filling)
+    assert conn.sink.data == S[:9] and conn.waiting() is None
+
+
 def test_retransmission_that_differs_does_not_replace_delivered_bytes() -> None:
     """Of a segment that straddles old and new data only the new part counts (RFC 9293 3.10.7.4)."""
     conn = Conn()
@@ -134,6 +158,26 @@ def test_retransmission_that_differs_does_not_replace_delivered_bytes() -> None:
     conn.send(0, b"XXXXef")
     conn.send(2, b"YYYYgh")
     assert conn.sink.data == b"abcdefgh"
+
+
+def test_retransmission_ending_where_the_stream_stands_hands_nothing_on() -> None:
+    conn = Conn()
+    first = conn.piece(0, 6)
+    conn.piece(0, 6)
+    conn.piece(3, 6)
+    assert conn.sink.deliveries == [([first], first)]
+
+
+def test_held_pieces_that_overlap_are_given_up_once_each_byte() -> None:
+    conn = Conn()
+    conn.piece(0, 3, ts=T0)
+    a = conn.piece(6, 10, ts=T0)
+    conn.piece(7, 10, ts=T0)  # wholly inside a: nothing of it is new once a is delivered
+    c = conn.piece(8, 13, ts=T0)  # only 10..13 is new after a
+    conn.tcp.expire(T0 + GAP_TIMEOUT_NS + 1)
+    assert conn.sink.gaps == [(3, a)]
+    assert conn.sink.chunks[1:] == [(S[6:10], a), (S[10:13], c)]
+    assert conn.sink.deliveries[1:] == [([a], a), ([c], c)]
 
 
 # FIN and RST.
@@ -144,6 +188,7 @@ def test_fin_in_order_ends_the_stream_at_once() -> None:
     conn.piece(0, 5)
     conn.piece(5, 9, FIN | PSH_ACK)
     assert conn.sink.data == S[:9] and conn.sink.ended and conn.sink.gaps == []
+    assert conn.sink.flows == {FLOW}
 
 
 def test_fin_with_data_before_a_missing_segment_waits_for_it() -> None:
@@ -200,6 +245,7 @@ def test_bare_fin_ahead_of_a_hole_that_times_out() -> None:
     assert conn.sink.data == S[:3]
     assert conn.sink.gaps == [(4, fin)]  # offsets 3..7 are missing before the FIN
     assert conn.sink.ended and conn.sink.ends == 1
+    assert conn.sink.flows == {FLOW}
 
 
 def test_rst_gives_up_the_hole_and_delivers_what_waits() -> None:
@@ -211,7 +257,9 @@ def test_rst_gives_up_the_hole_and_delivers_what_waits() -> None:
     assert conn.sink.gaps == [(3, held)]
     assert conn.sink.ended
     conn.piece(3, 6)  # after a reset the connection is gone (RFC 9293 3.10.7.4)
+    conn.piece(9, 12)
     assert conn.sink.data == S[:3] + S[6:9] and conn.sink.ends == 1
+    assert conn.sink.flows == {FLOW}
 
 
 def test_bare_fin_first_in_a_capture_started_mid_connection() -> None:
@@ -219,6 +267,39 @@ def test_bare_fin_first_in_a_capture_started_mid_connection() -> None:
     tcp = TcpReassembler(sink)
     tcp.segment(1, T0, FLOW, 7000, FIN | 0x10, b"")
     assert sink.ended and sink.data == b"" and sink.gaps == []
+
+
+@pytest.mark.parametrize("before", [0, 4], ids=["before data", "after data"])
+def test_retransmitted_syn_does_not_restart_the_stream(before: int) -> None:
+    """A SYN with the ISN that opened the direction is a copy of that SYN (sent again, or
+    captured late), not a new connection: the stream goes on where it was."""
+    conn = Conn()
+    conn.piece(0, before)
+    conn.send(-1, b"", SYN)  # the same ISN
+    conn.piece(before, 8)
+    assert conn.sink.data == S[:8] and conn.sink.ends == 0 and conn.sink.gaps == []
+
+
+def test_syn_with_another_isn_ends_the_stream_and_starts_a_new_one() -> None:
+    conn = Conn(isn=1000)
+    conn.piece(0, 3)
+    held = conn.piece(6, 9)
+    conn.frame += 1
+    conn.tcp.segment(conn.frame, T0 + conn.frame, FLOW, 50000, SYN, b"")
+    assert conn.sink.data == S[:3] + S[6:9] and conn.sink.gaps == [(3, held)]
+    assert conn.sink.ends == 1 and conn.sink.flows == {FLOW}
+    conn.frame += 1
+    conn.tcp.segment(conn.frame, T0 + conn.frame, FLOW, 50001, PSH_ACK, b"next")
+    assert conn.sink.data == S[:3] + S[6:9] + b"next" and conn.sink.ends == 1
+
+
+def test_data_on_a_syn_starts_after_the_syn() -> None:
+    """The SYN takes one sequence number, its data the ones after it (RFC 9293 3.4)."""
+    sink = RecordingSink()
+    tcp = TcpReassembler(sink)
+    tcp.segment(1, T0, FLOW, 1000, SYN, b"early")
+    tcp.segment(2, T0 + 1, FLOW, 1006, PSH_ACK, b"-late")
+    assert sink.data == b"early-late" and sink.gaps == []
 
 
 def test_new_syn_after_fin_starts_a_new_stream() -> None:
@@ -251,6 +332,8 @@ def test_hole_is_given_up_after_the_timeout() -> None:
     conn.piece(3, 6)  # the missing bytes, too late: already counted as lost
     conn.piece(14, 16)
     assert conn.sink.data == S[:3] + S[6:9] + S[12:16]
+    conn.tcp.expire(T0 + 5 + 2 * GAP_TIMEOUT_NS)  # nothing waits: nothing more to give up
+    assert conn.sink.gaps == [(3, held), (3, later)]
 
 
 def test_later_segments_alone_run_the_timeout() -> None:
@@ -287,13 +370,146 @@ def test_pending_data_beyond_the_limit_gives_the_hole_up() -> None:
     assert conn.sink.data == b"abc" + big + b"z"
     assert conn.sink.deliveries[1:] == [([held], held), ([extra], extra)]
     assert conn.waiting() is None
+    assert conn.sink.flows == {FLOW}
+
+
+@pytest.mark.parametrize(
+    ("end", "flags"), [(8, PSH_ACK), (4, FIN | 0x10)], ids=["data", "bare FIN"]
+)
+def test_a_one_byte_hole_is_given_up(end: int, flags: int) -> None:
+    conn = Conn()
+    conn.piece(0, 3, ts=T0)
+    after = conn.piece(4, end, flags, ts=T0)  # offset 3 never comes
+    conn.tcp.expire(T0 + GAP_TIMEOUT_NS + 1)
+    assert conn.sink.gaps == [(1, after)]
+    assert conn.sink.data == S[:3] + S[4:end]
+
+
+@pytest.mark.parametrize("isn", [MOD - 10, HALF - 10])
+def test_holes_are_given_up_in_sequence_order(isn: int) -> None:
+    """The pieces at offsets 5 and 12 lie either side of 0 (MOD - 10) or of 2**31 (HALF - 10):
+    which comes first is decided in sequence space from the stream's next byte."""
+    conn = Conn(isn=isn)
+    conn.piece(0, 2, ts=T0)
+    first = conn.piece(5, 7, ts=T0)
+    second = conn.piece(12, 14, ts=T0)
+    conn.tcp.expire(T0 + GAP_TIMEOUT_NS + 1)
+    assert conn.sink.gaps == [(3, first), (5, second)]
+    assert conn.sink.data == S[:2] + S[5:7] + S[12:14]
+
+
+def test_filling_the_only_hole_leaves_nothing_waiting() -> None:
+    conn = Conn()
+    conn.piece(0, 3)
+    conn.piece(6, 9)
+    conn.piece(3, 6)
+    conn.tcp.expire(T0 + 2 * GAP_TIMEOUT_NS)
+    assert conn.sink.data == S[:9] and conn.sink.gaps == [] and conn.waiting() is None
+
+
+def test_filling_the_first_of_two_holes_leaves_the_second_waiting() -> None:
+    conn = Conn()
+    conn.piece(0, 3)
+    conn.piece(5, 7)
+    second = conn.piece(9, 11)
+    conn.piece(3, 5)
+    assert conn.sink.data == S[:7]
+    assert conn.waiting() == second
+    conn.tcp.expire(T0 + 100 + GAP_TIMEOUT_NS)
+    assert conn.sink.gaps == [(2, second)]
+    assert conn.sink.data == S[:7] + S[9:11]
+
+
+RELEASES = {
+    "hole filled": lambda conn: conn.send(3, bytes(7)),
+    "hole given up": lambda conn: conn.tcp.expire(T0 + GAP_TIMEOUT_NS + 1),
+}
+
+
+@pytest.mark.parametrize("release", RELEASES.values(), ids=RELEASES.keys())
+def test_the_pending_limit_counts_only_what_still_waits(release: Callable[[Conn], object]) -> None:
+    conn = Conn()
+    conn.send(0, b"abc", ts=T0)
+    conn.send(10, bytes(100), ts=T0)
+    release(conn)  # the 100 bytes are delivered: none waits any more
+    gaps = list(conn.sink.gaps)
+    big = conn.send(120, bytes(MAX_PENDING_BYTES))  # exactly the limit waits
+    assert conn.waiting() == big and conn.sink.gaps == gaps
+
+
+def test_data_given_up_is_delivered_at_the_time_of_its_frame() -> None:
+    conn = Conn()
+    conn.piece(0, 3, ts=T0)
+    conn.piece(6, 8, ts=T0 + 5)
+    conn.send(6, S[6:11], ts=T0 + 7)  # resent with more: only 8..11 is new, and waits
+    conn.tcp.expire(T0 + 5 + GAP_TIMEOUT_NS + 1)
+    assert conn.sink.data == S[:3] + S[6:11]
+    assert conn.sink.times == [T0, T0 + 5, T0 + 7]
+
+
+def test_holes_are_checked_once_every_expire_interval() -> None:
+    conn = Conn()  # the SYN at T0 + 1 starts the clock
+    start = T0 + 1
+    conn.piece(0, 3)
+    held = conn.piece(6, 9, ts=start)
+    conn.tcp.advance(start + GAP_TIMEOUT_NS)  # checked: the hole is not older than the timeout
+    conn.tcp.advance(start + GAP_TIMEOUT_NS + EXPIRE_EVERY_NS // 2)  # too soon to check again
+    assert conn.sink.gaps == []
+    conn.tcp.advance(start + GAP_TIMEOUT_NS + EXPIRE_EVERY_NS)
+    assert conn.sink.gaps == [(3, held)]
+
+
+def test_a_flow_idle_for_longer_than_the_idle_timeout_is_ended() -> None:
+    conn = Conn()
+    last = T0 + 5
+    conn.piece(0, 3, ts=last)
+    conn.tcp.expire(last + IDLE_TIMEOUT_NS)
+    assert conn.sink.ends == 0
+    conn.tcp.expire(last + IDLE_TIMEOUT_NS + 1)
+    assert conn.sink.ends == 1 and conn.sink.flows == {FLOW}
+
+
+# A sink that refuses a flow (it is not SIP): nothing more of it is handed on.
+
+
+def test_a_refused_flow_is_no_longer_followed() -> None:
+    conn = Conn()
+    conn.sink.accepts = False
+    first = conn.piece(0, 3)
+    conn.piece(3, 6)
+    conn.piece(6, 9, FIN | PSH_ACK)
+    conn.tcp.flush()
+    assert conn.sink.deliveries == [([first], first)] and conn.sink.ends == 0
+
+
+def test_a_refusal_drops_what_waits_behind_a_hole() -> None:
+    conn = Conn()
+    conn.piece(6, 9)
+    conn.sink.accepts = False
+    first = conn.piece(0, 3)
+    assert conn.waiting() is None
+    conn.tcp.expire(T0 + 100 + GAP_TIMEOUT_NS)
+    assert conn.sink.deliveries == [([first], first)] and conn.sink.gaps == []
+
+
+def test_a_refusal_while_a_hole_is_given_up_stops_the_delivery() -> None:
+    conn = Conn()
+    conn.piece(0, 3, ts=T0)
+    held = conn.piece(6, 9, ts=T0)
+    conn.piece(12, 15, ts=T0)
+    conn.sink.accepts = False
+    conn.tcp.expire(T0 + GAP_TIMEOUT_NS + 1)
+    assert conn.sink.gaps == [(3, held)] and conn.sink.data == S[:3] + S[6:9]
+    assert conn.waiting() is None
 
 
 # Sequence numbers wrap at 2**32 (RFC 9293 3.4: arithmetic modulo 2**32).
 
 
-@pytest.mark.parametrize("isn", [MOD - 1, MOD - 2, MOD - 5, MOD - 8, MOD - 12])
+@pytest.mark.parametrize("isn", [MOD - 1, MOD - 2, MOD - 5, MOD - 8, MOD - 12, HALF - 8])
 def test_out_of_order_and_overlaps_across_the_wrap(isn: int) -> None:
+    """HALF - 8: the two waiting pieces (offsets 6 and 9) lie either side of 2**31, where
+    sequence numbers compared to 0 instead of to the stream's next one would swap order."""
     conn = Conn(isn=isn)  # stream offset k is sequence number (isn + 1 + k) mod 2**32
     conn.piece(0, 3)
     conn.piece(9, 14)

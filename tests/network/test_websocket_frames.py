@@ -89,16 +89,19 @@ def test_messages_one_after_another_do_not_mix() -> None:
          f"frame with opcode 2 and length {websocket.MAX_MESSAGE + 1} is not valid"),
         (bytes([0xA2, 0xFF]) + struct.pack(">Q", 3),
          "frame with opcode 2 and length 3 is not valid"),
+        (bytes([0x82, 0x7F]) + struct.pack(">Q", 1 << 63),
+         f"frame with opcode 2 and length {1 << 63} is not valid"),
     ],
-    ids=["rsv1-7bit", "rsv-16bit", "too-long", "rsv-64bit"],
+    ids=["rsv1-7bit", "rsv-16bit", "too-long", "rsv-64bit", "64bit-msb"],
 )
 def test_frames_rfc_6455_does_not_allow_are_refused_from_their_header(
     header: bytes, detail: str
 ) -> None:
     """RSV bits must be 0 without an extension that defines them (5.2); a message longer than
-    the decoder keeps is refused as soon as its length is read, before its payload."""
+    the decoder keeps is refused as soon as its length is read, before its payload; the
+    64-bit length is unsigned, its most significant bit 0 (5.2)."""
     with pytest.raises(WebSocketError, match=f"^{detail}$"):
-        messages(header)
+        next(WebSocketDecoder().feed(header))  # refused before any message is handed on
 
 
 def test_a_frame_of_the_largest_length_kept() -> None:
