@@ -64,6 +64,9 @@ def words(names: tuple[str, ...]) -> str:
     return "".join(f"  {name}: {{en: word {name}}}\n" for name in names)
 
 
+PAIR = "  - codes: [100, 486]\n    text: {en: Pair.}\n"
+"""The one entry of compare.yaml's pairs."""
+
 COMPARE = (
     "classes:\n"
     + words(("provisional", "success", "redirection", "client-error", "server-error",
@@ -74,7 +77,7 @@ COMPARE = (
     + words(("same_class", "class_differs", "final_vs_provisional", "neither_a_problem",
              "one_normal", "same_cause", "cause_differs", "same_next", "next_differs"))
     + "pairs:\n"
-    + "  - codes: [100, 486]\n    text: {en: Pair.}\n"
+    + PAIR
 )
 
 FILES = {"responses.yaml": RESPONSES, "q850.yaml": Q850, "warnings.yaml": WARNINGS,
@@ -160,6 +163,9 @@ def assert_reported(tmp_path: Path, changed: str, old: str, new: str, at: str,
          "99 is not a response code (100 to 699)"),
         ("responses.yaml", "- code: 699", "- code: 700", "- code: 700",
          "700 is not a response code (100 to 699)"),
+        # a code out of range is reported on its own line, not the first line of its entry
+        ("responses.yaml", "- code: 699\n  reason: Last\n", "- reason: Last\n  code: 700\n",
+         "  code: 700", "700 is not a response code (100 to 699)"),
         ("responses.yaml", "  reason: Busy Here\n", "", "- code: 486", "'reason' is missing"),
         ("responses.yaml", "  rfc: RFC 3261 section 21.4.24\n", "", "- code: 486",
          "'rfc' is missing"),
@@ -186,6 +192,9 @@ def assert_reported(tmp_path: Path, changed: str, old: str, new: str, at: str,
          "0 is not a Q.850 cause value (1 to 127)"),
         ("q850.yaml", "- cause: 127\n", "- cause: 128\n", "- cause: 128",
          "128 is not a Q.850 cause value (1 to 127)"),
+        ("q850.yaml", "- cause: 127\n  name: Interworking, unspecified\n",
+         "- name: Interworking, unspecified\n  cause: 128\n", "  cause: 128",
+         "128 is not a Q.850 cause value (1 to 127)"),
         ("q850.yaml", "- cause: 127\n", "- cause: 1\n", "- cause: 1\n  name: Inter",
          "cause 1 is listed twice"),
         ("q850.yaml", "  group: normal", "  group: fine", "  group: fine",
@@ -198,6 +207,9 @@ def assert_reported(tmp_path: Path, changed: str, old: str, new: str, at: str,
         ("warnings.yaml", "- code: 300\n", "- code: 299\n", "- code: 299",
          "299 is not a Warning code (300 to 399)"),
         ("warnings.yaml", "- code: 399\n", "- code: 400\n", "- code: 400",
+         "400 is not a Warning code (300 to 399)"),
+        ("warnings.yaml", "- code: 399\n  text: Miscellaneous warning\n",
+         "- text: Miscellaneous warning\n  code: 400\n", "  code: 400",
          "400 is not a Warning code (300 to 399)"),
         ("warnings.yaml", "  text: First\n", "", "- code: 300", "'text' is missing"),
         ("warnings.yaml", "  rfc: RFC 3261 section 20.43\n", "", "- code: 300", "'rfc' is missing"),
@@ -212,11 +224,16 @@ def assert_reported(tmp_path: Path, changed: str, old: str, new: str, at: str,
          "'codes' must be two different response codes"),
         ("compare.yaml", "  - codes: [100, 486]", "  - codes: [100, '486']", "  - codes",
          "'codes' must be two different response codes"),
+        # the line of 'codes' itself, when it is not the first key of its pair
+        ("compare.yaml", PAIR, "  - text: {en: Pair.}\n    codes: [486, 486]\n", "    codes",
+         "'codes' must be two different response codes"),
+        ("compare.yaml", PAIR, "  - text: {en: Pair.}\n    codes: [100, 487]\n", "    codes",
+         "487 is not in responses.yaml"),
         ("compare.yaml", "  - codes: [100, 486]", "  - codes: [100, 487]", "  - codes",
          "487 is not in responses.yaml"),
         ("compare.yaml", "  - codes: [100, 486]", "  - codes: [101, 487]", "  - codes",
          "101 is not in responses.yaml"),
-        ("compare.yaml", "  - codes: [100, 486]\n    text: {en: Pair.}\n",
+        ("compare.yaml", PAIR,
          "  - codes: [100, 486]\n    text: {en: Pair.}\n"
          "  - codes: [699, 100]\n    text: {en: Other.}\n"
          "  - codes: [486, 100]\n    text: {en: Again.}\n", "  - codes: [486, 100]",
@@ -225,9 +242,10 @@ def assert_reported(tmp_path: Path, changed: str, old: str, new: str, at: str,
         ("compare.yaml", "    text: {en: Pair.}\n", "    text: {en: Pair.}\n    why: x\n",
          "    why",
          "unknown key 'why'"),
-        ("compare.yaml", "  - codes: [100, 486]\n    text: {en: Pair.}\n", "  - [100, 486]\n",
+        ("compare.yaml", PAIR, "  - [100, 486]\n",
          "  - [100, 486]",
          "pair 1 must be a map of keys"),
+        ("compare.yaml", PAIR, "  - 486\n", "  - 486", "pair 1 must be a map of keys"),
         ("compare.yaml", "  same_cause: {en: word same_cause}\n", "", "  same_class",
          "'same_cause' is missing"),
         ("compare.yaml", "  server: {en: word server}\n", "", "  normal", "'server' is missing"),
@@ -266,3 +284,17 @@ def test_outcomes_and_labels_must_be_exactly_those_sipdiag_uses(
 ) -> None:
     """rules/README.md: "a missing or unknown key is an error"."""
     assert_reported(tmp_path, changed, old, new, at, expected)
+
+
+@pytest.mark.parametrize(
+    ("name", "what"),
+    [("report.yaml", "report.yaml"), ("compare.yaml", "compare.yaml"),
+     ("outcomes.yaml", "the file")],
+)
+def test_a_catalog_file_of_named_entries_must_be_a_map(tmp_path: Path, name: str,
+                                                      what: str) -> None:
+    folder = catalog_folder(tmp_path)
+    (folder / name).write_text("- completed\n", encoding="utf-8")
+    with pytest.raises(DataError) as caught:
+        load_catalog(folder)
+    assert str(caught.value) == f"{folder / name}:1: {what} must be a map of keys"

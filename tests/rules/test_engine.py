@@ -4,6 +4,7 @@ to_contact_of, hops, once)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,9 @@ from sipdiag.rules.model import Finding
 from tests.flows import SDP_BODY, Flow, answered, call_of, read
 
 PROXY = Endpoint("198.51.100.1", 5060)
+G729_OFFER = SDP_BODY.replace("RTP/AVP 0 8", "RTP/AVP 18").replace(
+    "a=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000", "a=rtpmap:18 G729/8000")
+"""An offer of G.729 only: a callee that accepts PCMU and PCMA has no codec in common."""
 
 
 @pytest.fixture(scope="module")
@@ -187,13 +191,31 @@ def test_reason_causes_are_decoded_with_the_catalog(engine: Engine) -> None:
     assert finding.rule.id == "I101" and finding.refs == (("q850", 41),)
     assert finding.values["cause_name"] == engine.catalog.q850[41].name
     assert findings(engine, hung_up_with("Reason: Q.850;cause=16")) == []
+    # a cause the catalog does not list has no name
+    unlisted = Engine(engine.rules, replace(engine.catalog, q850={}))
+    [finding] = unlisted.evaluate(read(hung_up_with("Reason: Q.850;cause=41")))
+    assert finding.values["cause_name"] == "-"
+
+
+def test_ack_missing_counts_the_copies_of_that_2xx_only(engine: Engine) -> None:
+    """The callee re-sends its unacknowledged 2xx (RFC 3261 section 13.3.1.4): the same
+    response, same To tag, on the same hop. A 2xx with another To tag is another fork's answer
+    (section 13.2.2.4), no copy of it."""
+    flow = Flow()
+    invite = flow.request("INVITE", at=0)
+    ok = flow.response(invite, 200, at=1.0)
+    flow.copy(ok, at=1.5)
+    flow.copy(ok, at=2.5)
+    flow.response(invite, 200, at=1.2, to_tag="other-fork")
+    [finding] = findings(engine, flow, end=40)
+    assert finding.rule.id == "D104"
+    assert (finding.values["ok.frame"], finding.values["ok.copies"], finding.values["ok.span"]) == (
+        str(ok.frame), "3", "1.500")
 
 
 def test_codecs_offered_and_accepted_are_compared(engine: Engine) -> None:
     flow = Flow()
-    offer = SDP_BODY.replace("RTP/AVP 0 8", "RTP/AVP 18").replace(
-        "a=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000", "a=rtpmap:18 G729/8000")
-    invite = flow.request("INVITE", at=0, body=offer)
+    invite = flow.request("INVITE", at=0, body=G729_OFFER)
     warning = ('Warning: 305 198.51.100.20 "Incompatible media format"',)
     refused = flow.response(invite, 488, at=0.1, body=SDP_BODY, headers=warning)
     flow.ack(refused, at=0.11)
@@ -205,6 +227,19 @@ def test_codecs_offered_and_accepted_are_compared(engine: Engine) -> None:
     assert values["common"] == "-"
     assert by_rule["C116"].refs == (("warning", 305),)
     assert by_rule["I102"].values["code_name"] == engine.catalog.warnings[305].name
+
+
+def test_the_same_refusal_on_two_hops_refers_to_the_warnings_of_both(engine: Engine) -> None:
+    """One finding for the 488 of both hops (the same INVITE, by CSeq), and the catalog entries
+    of each hop's Warning once, in the order of the hops."""
+    flow = Flow()
+    invite = flow.request("INVITE", at=0, body=G729_OFFER, dst=PROXY)
+    onward = flow.request("INVITE", at=0.01, body=G729_OFFER, src=PROXY, cseq=invite.cseq)
+    flow.response(onward, 488, at=0.1, headers=('Warning: 305 198.51.100.20 "Incompatible"',))
+    flow.response(invite, 488, at=0.11, headers=('Warning: 399 198.51.100.1 "Not here"',))
+    [refused] = [f for f in findings(engine, flow) if f.rule.id == "C116"]
+    assert refused.refs == (("warning", 399), ("warning", 305))
+    assert frames(refused) == [1, 2, 3, 4]
 
 
 def test_private_addresses_matter_only_from_a_public_peer(engine: Engine) -> None:

@@ -192,6 +192,9 @@ STREAM_LOSS = "stream:\n  loss_percent_over: $limit\n"
         # a fact of another subject
         ("stream:\n  silent: true\n", "", "call", "silent: true",
          ["'silent' is not a fact of a stream"]),
+        # the line of the condition, not that of its part
+        ("stream:\n  lost: 0\n  silent: true\n", "", "call", "silent: true",
+         ["'silent' is not a fact of a stream"]),
         ("call:\n  loss_percent_over: 3\nstream:\n  lost: 0\n", "", "call",
          "loss_percent_over: 3", ["'loss_percent_over' is not a fact of a call"]),
         ("direction:\n  jitter_ms_max_over: 30\n", "", "call", "jitter_ms_max_over: 30",
@@ -213,6 +216,8 @@ STREAM_LOSS = "stream:\n  loss_percent_over: $limit\n"
         ("stream:\n  lost_over: true\n", "", "call", "lost_over: true",
          ["'lost_over' must be a whole number (found True)"]),
         ("direction:\n  silent: sometimes\n", "", "call", "silent: sometimes",
+         ["'silent' must be true or false (found 'sometimes')"]),
+        ("direction:\n  packets: 0\n  silent: sometimes\n", "", "call", "silent: sometimes",
          ["'silent' must be true or false (found 'sometimes')"]),
         # _over and _under only for numbers and durations
         ("call:\n  state_over: 1\n", "", "call", "state_over: 1",
@@ -244,8 +249,7 @@ STREAM_LOSS = "stream:\n  loss_percent_over: $limit\n"
          ["'media' has either a 'direction' or a 'stream' part, not both"]),
         ("stream: {}\n", "", "call", "stream: {}", ["'media: stream' needs at least one"]),
         ("streams:\n  lost: 0\n", "", "call", "streams:", ["unknown key 'streams'"]),
-        ("stream:\n  lost: 0\n", "", "any", "scope: any", ["scope must be call"]),
-        ("stream:\n  lost: 0\n", "", "exchange", "scope: exchange", ["scope must be call"]),
+        ("{}", "", "call", "media:", ["'media' needs a 'call', 'direction' or 'stream' part"]),
     ],
 )
 def test_media_mistakes_are_reported_with_file_and_line(
@@ -259,11 +263,15 @@ def test_media_mistakes_are_reported_with_file_and_line(
         assert part in message, message
 
 
-def test_a_media_rule_without_scope_is_refused(tmp_path: Path) -> None:
-    """The default scope is ``any``, and a media rule is about calls only."""
-    path = write_rule(tmp_path, rule_text("stream:\n  lost: 0\n", scope=None))
-    message = error_of(path)
-    assert message.startswith(f"{path}:") and "scope must be call" in message, message
+@pytest.mark.parametrize(("scope", "where"), [("any", "scope: any"),
+                                               ("exchange", "scope: exchange"),
+                                               (None, "id: X901")])
+def test_a_media_rule_is_about_calls_only(tmp_path: Path, scope: str | None, where: str) -> None:
+    """Without a scope the rule's is ``any`` (and the mistake is on the rule's first line)."""
+    text = rule_text("stream:\n  lost: 0\n", scope=scope)
+    path = write_rule(tmp_path, text)
+    assert error_of(path) == (f"{path}:{line_of(text, where)}: a rule with 'media' is about "
+                              "calls: scope must be call")
 
 
 def test_a_parameter_the_rule_does_not_declare_is_named(tmp_path: Path) -> None:

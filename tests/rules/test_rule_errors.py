@@ -212,6 +212,7 @@ KNOWN_STEPS = ", ".join(sorted(
                 "name must be kebab-case, like bye-answered-481 (found 'bye--rejected')"),
         mistake("name: bye-rejected", "name: bye-rejected-", "name:",
                 "name must be kebab-case, like bye-answered-481 (found 'bye-rejected-')"),
+        mistake(RULE, "- id: X901\n", "- id", "a rule file must be a map of keys"),
         mistake("id: X901\n", "", "name:", "'id' is missing"),
         mistake("name: bye-rejected\n", "", "id:", "'name' is missing"),
         mistake("title:\n  en: BYE rejected\n", "", "id:", "'title' is missing"),
@@ -258,6 +259,11 @@ KNOWN_STEPS = ", ".join(sorted(
                 "unknown key 'output'"),
         mistake("    expect: 1\n", "    expect: 1\n  - basic-call.pcap\n", "  - basic",
                 "test 2 must be a map of keys"),
+        # YAML's !!pairs makes a list of (key, value) tuples, whose items have no line of
+        # their own (YAML 1.1 types, "pairs"): the mistake is on the line of 'tests'
+        mistake("tests:\n  - sample: samples/calls/bye-481.pcap\n    expect: 1\n",
+                "tests: !!pairs\n  - sample: samples/calls/bye-481.pcap\n", "tests:",
+                "test 1 must be a map of keys"),
     ],
 )
 def test_rule_mistakes_are_reported_with_file_and_line(

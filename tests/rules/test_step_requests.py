@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from sipdiag.dialogs.calls import Conversation
-from sipdiag.rules.matcher import _request_ok, transaction_values
+from sipdiag.rules.matcher import _request_ok, seconds, transaction_values
 from sipdiag.rules.model import Step
 from sipdiag.sip.message import SipMessage
 from tests.flows import CALLEE, CALLER, T0, Flow, call_of
@@ -101,3 +101,12 @@ def test_placeholders_without_a_final_response_or_a_request() -> None:
     values = transaction_values("x", late, T0)
     assert (values["x.frame"], values["x.sender"], values["x.copies"]) == (
         str(ringing.frame), str(CALLER), "0")
+
+
+@pytest.mark.parametrize(
+    ("ns", "expected"),
+    [(0, "0.000"), (1_000_499_999, "1.000"), (1_000_500_001, "1.001"),
+     (86_400_000_000_000, "86400.000")],
+)
+def test_times_are_in_seconds_to_the_nearest_millisecond(ns: int, expected: str) -> None:
+    assert seconds(ns) == expected

@@ -4,10 +4,15 @@ as the module's docstring promises (``D101-x.yaml:12: severity must be one of ..
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from sipdiag.rules import yamlfile
 from sipdiag.rules.yamlfile import DataError, Fields, LineDict, LineList, item_line, load
 
 DATA = """\
@@ -108,6 +113,32 @@ def test_a_file_that_is_not_utf8_cannot_be_read(tmp_path: Path) -> None:
     path = write(tmp_path, b"name: caf\xe9\n")
     message = load_error(path)
     assert message.startswith(f"{path}: cannot be read: ") and "utf-8" in message
+
+
+READ_IN_A_CHILD = """\
+import importlib.util, json, sys
+from pathlib import Path
+spec = importlib.util.spec_from_file_location("sipdiag.rules.yamlfile", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+print(json.dumps(module.load(Path(sys.argv[2]))))
+"""
+"""Prints what ``load`` reads of a file, as JSON; the module alone is loaded (not the whole
+package), so the child starts in a fraction of a second."""
+
+
+def test_a_file_is_read_as_utf8_whatever_the_locale(tmp_path: Path) -> None:
+    """A YAML stream is Unicode, in UTF-8 unless a byte order mark says otherwise (YAML 1.2
+    section 5.2): the locale's encoding has no say (here ASCII: the C locale with neither PEP
+    538 coercion nor PEP 540 UTF-8 mode)."""
+    path = write(tmp_path, "name: caf\u00e9 \ucf54\ub4dc\n")
+    env = {**os.environ, "LC_ALL": "C", "PYTHONCOERCECLOCALE": "0", "PYTHONUTF8": "0"}
+    child = subprocess.run(
+        [sys.executable, "-c", READ_IN_A_CHILD, yamlfile.__file__, str(path)],
+        env=env, capture_output=True, text=True, check=False,
+    )
+    assert child.returncode == 0, child.stderr
+    assert json.loads(child.stdout) == {"name": "caf\u00e9 \ucf54\ub4dc"}
 
 
 def test_an_empty_file_is_nothing(tmp_path: Path) -> None:
