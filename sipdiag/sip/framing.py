@@ -64,6 +64,8 @@ class StreamFramer:
         self._at_start = True
         self._no_length = False
         """The last message taken had no Content-Length."""
+        self._over_limit: str | None = None
+        """Why the message being skipped is not read: over ``MAX_HEADER`` or ``MAX_BODY``."""
 
     @property
     def buffered(self) -> int:
@@ -88,7 +90,7 @@ class StreamFramer:
         skipped = self._discard(
             self.buffered, frame, "the message was cut by a hole in the capture"
         )
-        self._at_start = True
+        self._at_start, self._over_limit = True, None
         return skipped
 
     def end(self) -> Skipped | None:
@@ -114,10 +116,17 @@ class StreamFramer:
         if bare >= 0:
             head_end, body_start = bare, bare + 2
         if head_end < 0:
-            return self._resync(pos + 1) if len(buf) - pos > MAX_HEADER else None
+            if len(buf) - pos <= MAX_HEADER:
+                return None
+            self._over_limit = (f"a message whose header runs past {MAX_HEADER // 1024} kB "
+                                f"(the most sipdiag reads of a header): skipped")
+            return self._resync(pos + 1)
         match = _CONTENT_LENGTH.search(buf, pos, head_end)
         length = int(match[1]) if match else 0
         if length > MAX_BODY:
+            self._over_limit = (f"a message whose Content-Length {length} is over "
+                                f"{MAX_BODY // 2**20} MB (the most sipdiag reads of a body): "
+                                f"skipped")
             return self._resync(pos + 1)
         if len(buf) < body_start + length:
             return None
@@ -137,6 +146,8 @@ class StreamFramer:
         return self._discard(skip, self._first_frame(), self._junk_reason())
 
     def _junk_reason(self) -> str:
+        if self._over_limit:
+            return self._over_limit
         if self._at_start:
             return "the stream was captured in the middle of a message"
         if self._no_length:
@@ -148,6 +159,7 @@ class StreamFramer:
         data = self._buf[self._pos : self._pos + size]
         self._consume(size)
         self._at_start = False
+        self._over_limit = None
         return Framed(data, frames)
 
     def _discard(self, size: int, frame: int, reason: str) -> Skipped | None:

@@ -13,6 +13,11 @@ from tests import packets
 from tests.sip.test_stream_framing import NEXT, request
 
 AT_START = "the stream was captured in the middle of a message"
+HEADER_OVER_LIMIT = ("a message whose header runs past 64 kB (the most sipdiag reads of a "
+                     "header): skipped")
+BODY_OVER_LIMIT = ("a message whose Content-Length 16777217 is over 16 MB (the most sipdiag "
+                   "reads of a body): skipped")
+"""What a message over the limits is skipped for (MAX_HEADER 64 kB, MAX_BODY 16 MB, 2**24)."""
 BETWEEN = "bytes between messages that are not SIP"
 ENDED = "the stream ended inside a message"
 INVITE = packets.sip_request()
@@ -59,7 +64,7 @@ def test_a_start_line_glued_after_the_first_byte_of_an_endless_header_is_found()
     start = b"x" + INVITE.split(b"\r\n")[0] + b"\r\nSubject: "
     endless = start + b"s" * (MAX_HEADER + 1 - len(start))
     framer = StreamFramer()
-    assert framer.feed([(endless, 1)]) == [Skipped(1, 1, AT_START)]
+    assert framer.feed([(endless, 1)]) == [Skipped(1, 1, HEADER_OVER_LIMIT)]
     assert framer.feed([(b"\r\n\r\n" + NEXT, 2)]) == [
         Framed(endless[1:] + b"\r\n\r\n", (1, 2)),
         Framed(NEXT, (2,)),
@@ -69,8 +74,8 @@ def test_a_start_line_glued_after_the_first_byte_of_an_endless_header_is_found()
 def test_a_body_too_large_is_skipped_up_to_the_start_line_one_byte_later() -> None:
     huge = b"x" + request([f"Content-Length: {MAX_BODY + 1}"])
     assert feed_once(huge + NEXT) == [
-        Skipped(1, 1, AT_START),
-        Skipped(len(huge) - 1, 1, AT_START),
+        Skipped(1, 1, BODY_OVER_LIMIT),
+        Skipped(len(huge) - 1, 1, BODY_OVER_LIMIT),
         Framed(NEXT, (1,)),
     ]
 
