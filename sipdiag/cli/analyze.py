@@ -48,7 +48,8 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     elif args.format == "markdown":
         write_markdown(analysis, stats_of(analysis), catalog, env.stdout, lang)
     else:
-        text.print_report(console(args, env), analysis, stats_of(analysis), catalog, lang)
+        text.print_report(console(args, env), analysis, stats_of(analysis), catalog, lang,
+                          wide=args.wide)
     if args.html and not _write_html(args.html, page, catalog, env.stderr, lang):
         return ExitStatus.ERROR
     return exit_status(analysis.findings, args.fail_on)

@@ -108,6 +108,12 @@ def _add_analyze(command: argparse.ArgumentParser) -> None:
     )
     _add_rules_folders(command)
     _add_selection(command)
+    command.add_argument(
+        "--wide", action="store_true",
+        help="every column of the call list (PDD, answer and talk time, legs, retransmissions, "
+        "every finding) even when the terminal is too narrow for it; by default a narrow "
+        "terminal gets one line per call",
+    )
     command.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     _add_output(command)
 

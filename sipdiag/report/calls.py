@@ -7,7 +7,8 @@ report.yaml, so they follow the reader's language.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from typing import TypeVar
 
@@ -19,13 +20,21 @@ from sipdiag.report import terminal
 from sipdiag.report.escape import for_terminal
 from sipdiag.report.media import state_text
 from sipdiag.rules.catalog import Catalog
-from sipdiag.rules.model import Finding
+from sipdiag.rules.model import Finding, severity_rank
 
 CALL_COLUMNS = ("col_frame", "col_from", "col_to", "col_outcome", "col_media", "col_final",
                 "col_pdd", "col_answer", "col_talk", "col_legs", "col_retr", "col_findings",
                 "col_call_id")
 EXCHANGE_COLUMNS = ("col_frame", "col_method", "col_from", "col_to", "col_outcome", "col_final",
                     "col_transactions", "col_retr", "col_findings", "col_call_id")
+BRIEF_CALL_COLUMNS = ("col_start", "col_from", "col_to", "col_outcome", "col_final",
+                      "col_worst", "col_media", "col_call_id")
+BRIEF_EXCHANGE_COLUMNS = ("col_start", "col_method", "col_from", "col_to", "col_outcome",
+                          "col_final", "col_worst", "col_call_id")
+"""What a NOC engineer reads first, one line per call on a narrow terminal (the whole table
+with --wide, in JSON, Markdown and HTML)."""
+SHRINKABLE_CALL, SHRINKABLE_EXCHANGE = frozenset({1, 2}), frozenset({2, 3})
+"""From and To: cut first when lines are too long."""
 LINK_COLUMNS = ("col_call_id", "col_linked", "col_because")
 FindingsByCall = dict[tuple[str, int], list[Finding]]
 R = TypeVar("R", CallRecord, ExchangeRecord)
@@ -96,6 +105,40 @@ def exchange_cells(exchange: ExchangeRecord, findings: Sequence[Finding]) -> lis
     ]
 
 
+def brief_call_cells(call: CallRecord, findings: Sequence[Finding], catalog: Catalog,
+                     language: str = "en") -> list[str]:
+    return [clock(call.start_ns), party(call.caller), party(call.callee), call.outcome,
+            status(call.final_status), worst(findings),
+            state_text(catalog, call.media, language), call.call_id]
+
+
+def brief_exchange_cells(exchange: ExchangeRecord, findings: Sequence[Finding]) -> list[str]:
+    return [clock(exchange.start_ns), exchange.method, party(exchange.caller),
+            party(exchange.callee), exchange.outcome, status(exchange.final_status),
+            worst(findings), exchange.call_id]
+
+
+def party(uri: str) -> str:
+    """Who, in a few cells: the user part of the URI (a number, a name), else its host."""
+    whole = user(uri)
+    return whole.split("@", 1)[0] if "@" in whole else whole
+
+
+def clock(ts_ns: int) -> str:
+    """The wall-clock time of day (UTC) to the second: when a call began."""
+    return time.strftime("%H:%M:%S", time.gmtime(ts_ns // 1_000_000_000))
+
+
+def worst(findings: Sequence[Finding]) -> str:
+    """The most severe rule that fired, and how many others did: ``D104 +2``."""
+    if not findings:
+        return "-"
+    ids = dict.fromkeys(f.rule.id for f in sorted(
+        findings, key=lambda f: severity_rank(f.severity), reverse=True))
+    first = next(iter(ids))
+    return f"{first} +{len(ids) - 1}" if len(ids) > 1 else first
+
+
 def rule_ids(findings: Sequence[Finding]) -> str:
     return " ".join(dict.fromkeys(f.rule.id for f in findings)) or "-"
 
@@ -115,25 +158,50 @@ def seconds(value: float | None) -> str:
 
 
 def print_calls(
-    console: Console, analysis: Analysis, catalog: Catalog, language: str = "en"
+    console: Console, analysis: Analysis, catalog: Catalog, language: str = "en",
+    wide: bool = False,
 ) -> None:
+    """The calls, the linked legs and the exchanges: each as a table when it fits the console,
+    else one line per call: with the columns read first, or every column if ``wide``."""
     label = partial(catalog.label, language=language)
     if analysis.calls:
-        calls = with_findings(analysis.calls, analysis.call_findings)
-        terminal.print_table(console, label("calls"), headings(catalog, CALL_COLUMNS, language),
-                             _escaped(call_cells(c, found, catalog, language)
-                                      for c, found in calls),
-                             len(analysis.calls))
+        _print_records(console, label("calls"), wide, len(analysis.calls), (
+            headings(catalog, CALL_COLUMNS, language),
+            lambda: (call_cells(c, found, catalog, language)
+                     for c, found in with_findings(analysis.calls, analysis.call_findings))), (
+            headings(catalog, BRIEF_CALL_COLUMNS, language),
+            lambda: (brief_call_cells(c, found, catalog, language)
+                     for c, found in with_findings(analysis.calls, analysis.call_findings))),
+            SHRINKABLE_CALL)
     if analysis.links:
         rows = [[link.call_id, link.other, link.reason] for link in analysis.links]
         terminal.print_table(console, label("linked_legs"),
                              headings(catalog, LINK_COLUMNS, language), _escaped(rows))
     if analysis.exchanges:
-        exchanges = with_findings(analysis.exchanges, analysis.call_findings)
-        terminal.print_table(console, label("exchanges"),
-                             headings(catalog, EXCHANGE_COLUMNS, language),
-                             _escaped(exchange_cells(e, found) for e, found in exchanges),
-                             len(analysis.exchanges))
+        _print_records(console, label("exchanges"), wide, len(analysis.exchanges), (
+            headings(catalog, EXCHANGE_COLUMNS, language),
+            lambda: (exchange_cells(e, found)
+                     for e, found in with_findings(analysis.exchanges, analysis.call_findings))), (
+            headings(catalog, BRIEF_EXCHANGE_COLUMNS, language),
+            lambda: (brief_exchange_cells(e, found) for e, found in
+                     with_findings(analysis.exchanges, analysis.call_findings))),
+            SHRINKABLE_EXCHANGE)
+
+
+Rows = tuple[list[str], Callable[[], Iterator[list[str]]]]
+"""Headings, and a way to make the rows under them (each time afresh: they are streamed)."""
+
+
+def _print_records(console: Console, title: str, wide: bool, count: int, whole: Rows,
+                   brief: Rows, shrinkable: frozenset[int]) -> None:
+    whole_headings, whole_rows = whole
+    if terminal.table_fits(console, whole_headings, _escaped(whole_rows())):
+        terminal.print_table(console, title, whole_headings, _escaped(whole_rows()), count)
+    elif wide:  # every column, one line per call however long: never a folded cell
+        terminal.print_lines(console, title, whole_headings, _escaped(whole_rows()), frozenset())
+    else:
+        brief_headings, brief_rows = brief
+        terminal.print_lines(console, title, brief_headings, _escaped(brief_rows()), shrinkable)
 
 
 def _escaped(rows: Iterable[list[str]]) -> Iterator[list[str]]:

@@ -48,8 +48,8 @@ def make_console(
         soft_wrap=False,
         _environ=environ,  # rich reads COLUMNS, FORCE_COLOR, TERM from the given environment
     )
-    if width is None and not console.is_terminal:
-        console.width = PIPE_WIDTH  # a file or a pipe has no edge: do not cut lines at 80
+    if width is None and not console.is_terminal and "COLUMNS" not in environ:
+        console.width = PIPE_WIDTH  # a file or a pipe has no edge (unless COLUMNS gives one)
     return console
 
 
@@ -68,8 +68,7 @@ ROWS_PER_PRINT = 256
 
 def print_rows(console: Console, rows: Iterable[tuple[list[str], str]], widths: list[int]) -> None:
     """Print (cells, style) rows as fixed-width columns, one line each, as they come."""
-    pending = iter(rows)
-    while chunk := list(itertools.islice(pending, ROWS_PER_PRINT)):
+    for chunk in _chunks(iter(rows)):
         text = Text()
         for cells, style in chunk:
             line = " ".join(fit(cell, width) for cell, width in zip(cells, widths, strict=True))
@@ -130,6 +129,53 @@ def print_table(
     for row in rows:
         table.add_row(*(cell(text) for text in row))
     console.print(table)
+
+
+def table_fits(console: Console, headings: list[str], rows: Iterable[list[str]]) -> bool:
+    """Whether a boxed table of these rows (the first ``BOXED_ROWS``: more are streamed) fits
+    the console without folding a cell: each cell and its border take three more."""
+    first = list(itertools.islice(rows, BOXED_ROWS))
+    if len(first) == BOXED_ROWS:
+        return False  # streamed: in columns that crop, not a table that fits
+    widths = [max(cell_len(text) for text in column)
+              for column in zip(headings, *first, strict=True)]
+    return sum(widths) + 3 * len(widths) + 1 <= console.width
+
+
+NARROWEST_NAME = 8
+"""The fewest cells a shrunk column (a From or To) keeps."""
+
+
+def print_lines(
+    console: Console, title: str, headings: list[str], rows: Iterable[list[str]],
+    shrinkable: frozenset[int],
+) -> None:
+    """One line per row, as sngrep lists calls: columns as wide as their widest cell (of the
+    first ``BOXED_ROWS``), the ``shrinkable`` ones cut with an ellipsis so that the line fits
+    the console, the last printed whole (a Call-ID is copied, never cut; on a terminal too
+    narrow for it, it runs on)."""
+    pending = iter(rows)
+    first = list(itertools.islice(pending, BOXED_ROWS))
+    widths = [max(cell_len(text) for text in column)
+              for column in zip(headings, *first, strict=True)]
+    over = sum(widths) + len(widths) - 1 - console.width
+    while over > 0 and any(widths[i] > NARROWEST_NAME for i in shrinkable):
+        widest = max(shrinkable, key=lambda i: widths[i])
+        widths[widest] -= 1
+        over -= 1
+    console.print(Text(title, style="italic"))
+    for chunk in _chunks(itertools.chain([(headings, HEADING_STYLE)],
+                                         ((row, "") for row in itertools.chain(first, pending)))):
+        text = Text()
+        for cells, style in chunk:
+            fitted = [fit(cell, width) for cell, width in zip(cells[:-1], widths, strict=False)]
+            text.append(" ".join([*fitted, cells[-1]]).rstrip() + "\n", style=style)
+        console.print(text, no_wrap=True, overflow="ignore", crop=False, end="")
+
+
+def _chunks(rows: Iterator[tuple[list[str], str]]) -> Iterator[list[tuple[list[str], str]]]:
+    while chunk := list(itertools.islice(rows, ROWS_PER_PRINT)):
+        yield chunk
 
 
 def _print_streamed(

@@ -23,12 +23,14 @@ from sipdiag.rules.catalog import Catalog
 
 
 def print_report(
-    console: Console, analysis: Analysis, stats: Stats, catalog: Catalog, language: str = "en"
+    console: Console, analysis: Analysis, stats: Stats, catalog: Catalog, language: str = "en",
+    wide: bool = False,
 ) -> None:
+    """``wide``: every column of the call list, even when it does not fit the console."""
     summary.print_summary(console, analysis, stats, catalog, language)
     if analysis.message_counts:
         summary.print_message_counts(console, analysis.message_counts, catalog, language)
-    calls.print_calls(console, analysis, catalog, language)
+    calls.print_calls(console, analysis, catalog, language, wide)
     summary.print_problems(console, analysis.summary, catalog, language)
     first_ts = analysis.summary.first_ts_ns or 0
     findings.print_findings(console, analysis.findings, catalog, first_ts, language)

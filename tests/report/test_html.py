@@ -224,7 +224,8 @@ def test_the_page_follows_the_call_selection(tmp_path: Path) -> None:
     assert len(call_ids) == 3
     assert sections(SERVER_ERRORS, "--call", call_ids[1]) == [everything[1]]
     assert sections(SERVER_ERRORS, "--since", "+4", "--until", "+6") == [everything[1]]
-    assert sections(SERVER_ERRORS, "--ip", "203.0.113.99") == []
+    code, _, _, html = run([SERVER_ERRORS, "--ip", "203.0.113.99"], tmp_path / "none.html")
+    assert (code, html) == (ExitStatus.ERROR, "")  # nothing matched: a mistake, and no page
     assert sections(SERVER_ERRORS, "--user", "bob") == everything
     assert len(sections(OPTIONS)) == 5
     assert len(sections(OPTIONS, "--failed")) == 2  # the two OPTIONS never answered
@@ -241,10 +242,12 @@ def test_ladders_are_capped_and_the_page_says_so(write_capture: Any, tmp_path: P
     assert html.count("</tr>") >= calls  # but every call is in the table
 
 
-def test_a_page_that_cannot_be_written_is_an_error(tmp_path: Path) -> None:
-    code, _, err, _ = run([REINVITE], tmp_path / "missing" / "page.html")
-    assert code == ExitStatus.ERROR
-    assert err.startswith("sipdiag: error: cannot write ") and err.count("\n") == 1
+def test_a_page_that_cannot_be_written_is_an_error_before_the_analysis(tmp_path: Path) -> None:
+    page = tmp_path / "missing" / "page.html"
+    code, out, err, _ = run([REINVITE], page)
+    assert (code, out) == (ExitStatus.ERROR, "")  # no report: the mistake is found first
+    assert err.splitlines()[-1] == (f"sipdiag analyze: error: argument --html: {page}: the "
+                                    f"folder {page.parent} does not exist")
 
 
 # -- the page in a browser ----------------------------------------------------------------------

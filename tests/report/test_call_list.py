@@ -1,0 +1,82 @@
+"""The call list a person reads at a terminal: a table when it fits, else one line per call
+(as sngrep lists them) with the columns read first, the Call-ID always whole so that it can be
+copied into --call; every column with --wide."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import pytest
+from rich.cells import cell_len
+
+from sipdiag.cli import Environment, main
+from tests.conftest import SAMPLES, read
+
+SERVER_ERRORS = SAMPLES / "rules" / "server-errors.pcap"
+"""Three INVITEs from alice to bob, refused 500, 502 and 504 (rule C109, an error, on each)."""
+ONE_WAY = SAMPLES / "media" / "one-way-nat-private-sdp.pcap"
+
+
+def report(capture: str, columns: int, *options: str) -> list[str]:
+    out = io.StringIO()
+    env = Environment(stdout=out, stderr=io.StringIO(), stdin=io.BytesIO(),
+                      environ={"COLUMNS": str(columns)})
+    main([capture, "--no-color", "--fail-on", "never", *options], env)
+    return [line.rstrip() for line in out.getvalue().splitlines()]
+
+
+def section(lines: list[str], title: str) -> list[str]:
+    """The lines of a section of the report, up to the next title (a line with no indent
+    that no table row starts like)."""
+    start = lines.index(title) + 1
+    end = next(i for i in range(start, len(lines)) if lines[i] in ("Findings", "Other exchanges"))
+    return lines[start:end]
+
+
+def invites(capture: str) -> list[tuple[str, int]]:
+    """(Call-ID, time in seconds) of each INVITE that starts a call, from the SIP layer."""
+    messages, _ = read(capture)
+    seen: dict[str, int] = {}
+    for m in messages:
+        if m.method == "INVITE":
+            seen.setdefault(m.call_id, m.ts_ns // 1_000_000_000)
+    return list(seen.items())
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_a_narrow_terminal_gets_one_line_per_call_with_its_call_id_whole(columns: int) -> None:
+    calls = section(report(str(SERVER_ERRORS), columns), "Calls")
+    assert calls[0].split() == ["Start", "From", "To", "Outcome", "Final", "Finding", "Media",
+                                "Call-ID"]
+    expected = invites(str(SERVER_ERRORS))
+    assert len(calls) == 1 + len(expected) == 4
+    finals = []
+    for line, (call_id, second) in zip(calls[1:], expected, strict=True):
+        start, caller, callee, outcome, final, finding, media, whole_id = line.split()
+        assert start == time.strftime("%H:%M:%S", time.gmtime(second))
+        assert (caller, callee, outcome, finding, media) == ("alice", "bob", "rejected", "C109",
+                                                              "-")
+        assert whole_id == call_id and cell_len(line) <= columns
+        finals.append(final)
+    assert finals == ["500", "502", "504"]
+
+
+def test_the_most_severe_finding_comes_first_with_the_count_of_the_others() -> None:
+    calls = section(report(str(ONE_WAY), 80), "Calls")
+    assert len(calls) == 2
+    finding = calls[1].split()[5:7]
+    assert finding == ["M101", "+1"]  # one-way audio (an error) and the private address it follows
+
+
+def test_a_table_that_fits_is_drawn_whole() -> None:
+    calls = section(report(str(SERVER_ERRORS), 200), "Calls")
+    assert calls[1].startswith("┃ Frame ┃ From") and "PDD s" in calls[1]
+
+
+def test_wide_prints_every_column_however_narrow_the_terminal_one_line_per_call() -> None:
+    calls = section(report(str(SERVER_ERRORS), 80, "--wide"), "Calls")
+    assert calls[0].split() == ["Frame", "From", "To", "Outcome", "Media", "Final", "PDD", "s",
+                                "Answer", "s", "Talk", "s", "Legs", "Retr", "Findings",
+                                "Call-ID"]
+    assert [line.split()[-1] for line in calls[1:]] == [c for c, _ in invites(str(SERVER_ERRORS))]
