@@ -67,6 +67,9 @@ class PcapngReader(Reader):
         self._handlers: list[FrameHandler] = []
         self._sink: FrameSink | None = None
         self._first_block = head
+        self.overlong: list[tuple[int, int, int]] = []
+        """(frame, captured length, block length) of packet blocks that claim more bytes than
+        they hold."""
         if region is not None:
             self.read_preamble(head[: region.start])
             self._start_region()
@@ -97,9 +100,17 @@ class PcapngReader(Reader):
         try:
             for buf, off in self._blocks(problems):
                 self._consumed = self._packets(buf, off)
+                self._report_overlong(problems)
                 yield self.source.consumed
         except PcapngError as exc:
+            self._report_overlong(problems)
             problems.add("capture_corrupt", self.frame_count + 1, str(exc))
+
+    def _report_overlong(self, problems: ProblemLog) -> None:
+        for frame, caplen, blen in self.overlong:
+            problems.add("capture_corrupt", frame, f"packet block of {blen} bytes says it "
+                         f"captured {caplen}: read as far as the block goes")
+        self.overlong.clear()
 
     def count_frames(self) -> int:
         problems = ProblemLog()
@@ -121,15 +132,6 @@ class PcapngReader(Reader):
         except PcapngError:
             self.aligned = False  # reading stops at a damaged block: read the file whole
         return self.frame_count
-
-    def _damaged(self, buf: bytes, off: int) -> str | None:
-        if off + 12 > len(buf):
-            return None
-        try:
-            self._block_header(buf, off)
-        except PcapngError as exc:
-            return str(exc)
-        return None
 
     def _block_header(self, buf: bytes, off: int) -> tuple[int, int]:
         """(type, total length) of the block at ``off``, checked for sanity."""
@@ -161,7 +163,9 @@ class PcapngReader(Reader):
                     ts += interface.ts_offset_ns
                     if first is None:
                         first = ts
-                    end_data = min(off + 28 + caplen, end - 4)
+                    end_data = off + 28 + caplen
+                    if end_data > end - 4:
+                        end_data = self._overlong(number, caplen, blen, end)
                     handlers[if_id](number, ts, buf, off + 28, end_data, origlen)
                     off = end
                     continue
@@ -200,6 +204,8 @@ class PcapngReader(Reader):
             self._add_interface(buf, off, end)
 
     def _add_interface(self, buf: bytes, off: int, end: int) -> None:
+        if end - off < 20:  # type, length, link type, reserved, snaplen, length again
+            raise PcapngError(f"interface block at byte {off} is too short: {end - off} bytes")
         linktype, _, snaplen = struct.unpack_from(self._order + "HHI", buf, off + 8)
         ts_mul, ts_div, ts_offset = 1000, 1, 0
         for code, value in _options(buf, off + 16, end - 4, self._order):
@@ -231,8 +237,17 @@ class PcapngReader(Reader):
             raise PcapngError(f"packet block refers to undeclared interface {if_id}")
         interface = self.interfaces[if_id]
         ts: int = ((hi << 32) | lo) * interface.ts_mul // interface.ts_div + interface.ts_offset_ns
-        self._handlers[if_id](number, ts, buf, off + 28, min(off + 28 + caplen, end - 4), origlen)
+        end_data = off + 28 + caplen
+        if end_data > end - 4:
+            end_data = self._overlong(number, caplen, end - off, end)
+        self._handlers[if_id](number, ts, buf, off + 28, end_data, origlen)
         return ts
+
+    def _overlong(self, number: int, caplen: int, blen: int, end: int) -> int:
+        """A packet block that claims more captured bytes than it holds (pcapng 4.3, 4.6):
+        noted, and read as far as the block goes (where its data ends)."""
+        self.overlong.append((number, caplen, blen))
+        return end - 4
 
 
 def _section_order(buf: bytes, off: int) -> str:

@@ -69,7 +69,11 @@ def _format(path: str | Path, head: bytes) -> tuple[int, Chain] | None:
     if pcapng.recognise(head):
         reader = pcapng.PcapngReader(open_source(path), head)
         reader.close()
-        return reader.read_preamble(head), _pcapng_block(reader.byte_order)
+        try:
+            start = reader.read_preamble(head)
+        except pcapng.PcapngError:
+            return None  # a damaged block before the packets: read whole, it is reported then
+        return start, _pcapng_block(reader.byte_order)
     return None
 
 

@@ -162,3 +162,41 @@ def test_erf_cannot_be_read_in_parts(write_capture) -> None:
         CaptureError, match=r"p\.erf: only pcap and pcapng files can be read in parts"
     ):
         open_capture(path, region=Region(0, 10))
+
+
+def test_a_record_of_only_its_header_ends_the_file(write_capture) -> None:
+    data = record(fixed(1, 0), 22, IP4) * 3 + record(fixed(4, 0), 22, b"")
+    assert len(record(fixed(4, 0), 22, b"")) == 16
+    _reader, frames, problems, _ = read(write_capture(data, "header.erf"))
+    assert not problems.counts
+    assert frames[3] == (4, 4 * 10**9, linktypes.IPV4, b"", 0)
+
+
+def test_a_record_length_shorter_than_its_header_at_the_end_is_corrupt(write_capture) -> None:
+    good = record(fixed(1, 0), 22, IP4) * 3
+    bad = struct.pack("<QBB", fixed(2, 0), 22, 0) + struct.pack(">HHH", 8, 0, 0)  # 16 bytes
+    _reader, frames, problems, _ = read(write_capture(good + bad, "bad.erf"))
+    assert [f[0] for f in frames] == [1, 2, 3]
+    assert [(p.kind, p.frame, p.detail) for p in problems.all_examples()] == [
+        ("capture_corrupt", 4, f"ERF record length 8 at byte {len(good)}")
+    ]
+
+
+def test_extension_headers_that_claim_more_at_the_end_of_the_file(write_capture) -> None:
+    # The last record: one extension header, whose top bit says another follows; none does.
+    last = struct.pack("<QBB", fixed(4, 0), 22 | 0x80, 0) + struct.pack(">HHH", 24, 0, 0)
+    data = record(fixed(1, 0), 22, IP4) * 3 + last + bytes([0x81]) + b"\0" * 7
+    _reader, frames, problems, _ = read(write_capture(data, "ext.erf"))
+    assert not problems.counts and [f[3] for f in frames] == [IP4, IP4, IP4, b""]
+
+
+def test_each_link_type_is_asked_once(write_capture) -> None:
+    from tests.capture.test_formats import WindowSink
+
+    data = b"".join(
+        record(fixed(i, 0), 22, IP4) + record(fixed(i, 1), 2, DATA[0]) for i in range(3)
+    )
+    reader, sink = open_capture(write_capture(data, "two.erf")), WindowSink()
+    list(reader.frames(sink, ProblemLog()))
+    reader.close()
+    assert sink.asked == [linktypes.IPV4, linktypes.ETHERNET] and len(sink.calls) == 6

@@ -31,6 +31,23 @@ class RecordingSink:
         return handle
 
 
+class WindowSink:
+    """A FrameSink that keeps the link types it is asked for and each frame's raw arguments."""
+
+    def __init__(self) -> None:
+        self.asked: list[int] = []
+        self.calls: list[tuple[int, int, int, int, int, int]] = []
+        """(number, ts_ns, link type, start, end, len(buf)) of every frame."""
+
+    def link_handler(self, linktype: int) -> FrameHandler:
+        self.asked.append(linktype)
+
+        def handle(number: int, ts: int, buf: bytes, start: int, end: int, _orig: int) -> None:
+            self.calls.append((number, ts, linktype, start, end, len(buf)))
+
+        return handle
+
+
 def read_capture(reader: Reader) -> tuple[Reader, list[Frame], ProblemLog, list[int]]:
     """Every frame of an opened capture, its problems and the read positions it reported."""
     sink, problems = RecordingSink(), ProblemLog()
@@ -290,3 +307,15 @@ def test_broken_compressed_data_is_one_clear_line(write_capture) -> None:
     broken = gzip.compress(packets.pcap(zip(TIMES, DATA, strict=True)))[:20] + b"\xff" * 200
     with pytest.raises(CaptureError, match="broken gzip data"):
         open_capture(write_capture(broken, "b.pcap.gz"))
+
+
+def test_replayed_frames_are_whole_windows_and_each_link_type_is_asked_once() -> None:
+    from sipdiag.capture.replay import BATCH, ReplayReader
+
+    frames = [(5 + i, TIMES[0] + i, linktypes.RAW if i % 2 else linktypes.ETHERNET, DATA[i % 3],
+               999) for i in range(BATCH + 1)]
+    reader, sink = ReplayReader(frames, "replayed"), WindowSink()
+    handled = [len(sink.calls) for _ in reader.frames(sink, ProblemLog())]
+    assert handled == [BATCH, BATCH + 1]  # a position after every BATCH frames handled
+    assert sink.asked == [linktypes.ETHERNET, linktypes.RAW]
+    assert [c[2:] for c in sink.calls] == [(f[2], 0, len(f[3]), len(f[3])) for f in frames]

@@ -150,3 +150,42 @@ def test_a_file_that_is_not_a_capture_closes_the_others(write_capture) -> None:
     b = write_capture(b"not a capture at all", "b.txt")
     with pytest.raises(CaptureError, match=r"b\.txt"):
         open_captures([a, b])
+
+
+def test_compressions_of_every_file_are_named(write_capture) -> None:
+    import bz2
+
+    a = write_capture(gzip.compress(packets.pcap(A)), "a.pcap.gz")
+    b = write_capture(bz2.compress(packets.pcap(B)), "b.pcap.bz2")
+    c = write_capture(gzip.compress(packets.pcap(B)), "c.pcap.gz")
+    reader = open_captures([a, b, c])
+    assert reader.source.compression == "bzip2+gzip"
+    reader.close()
+
+
+def test_standard_input_among_the_files(write_capture) -> None:
+    b = write_capture(packets.pcap(B), "b.pcap")
+    _, frames, problems, _ = read_capture(open_captures(["-", b], io.BytesIO(packets.pcap(A))))
+    assert [f[1] for f in frames] == sorted(t // 1000 * 1000 for t, _ in A + B)  # microseconds
+    assert not problems.counts
+
+
+def test_a_file_that_gives_no_block_counts_no_bytes(write_capture) -> None:
+    cut = write_capture(packets.pcap([])[:20], "cut.pcap")  # inside its header: nothing read
+    b = write_capture(packets.pcap(B), "b.pcap")
+    _, frames, problems, positions = merged([cut, b])
+    assert len(frames) == 3 and positions == [b.stat().st_size]
+    assert problems.counts == {"capture_truncated": 1}
+
+
+def test_merged_frames_are_whole_windows_and_each_link_type_is_asked_once(write_capture) -> None:
+    from tests.capture.test_formats import WindowSink
+
+    a = write_capture(packets.pcap(A), "a.pcap")
+    b = write_capture(pcapng(B), "b.pcapng")
+    reader, sink = open_captures([a, b]), WindowSink()
+    list(reader.frames(sink, ProblemLog()))
+    reader.close()
+    assert sink.asked == [linktypes.ETHERNET]
+    assert [c[3:] for c in sink.calls] == [(0, n, n) for n in (len(A[0][1]), len(B[0][1]),
+                                            len(B[1][1]), len(A[1][1]), len(B[2][1]), len(A[2][1]))]

@@ -225,3 +225,43 @@ def test_netmon_cannot_be_read_in_parts(write_capture) -> None:
         CaptureError, match=r"p\.cap: only pcap and pcapng files can be read in parts"
     ):
         open_capture(path, region=Region(HEADER_SIZE, 200))
+
+
+def test_a_file_of_the_header_fields_only(write_capture) -> None:
+    data = netmon(2, 0, [])[:32]  # the fields read are 32 bytes; the frame table is empty
+    _reader, frames, problems, positions = read(write_capture(data, "32.cap"))
+    assert frames == [] and not problems.counts and positions == [32]
+
+
+def test_a_frame_of_no_bytes_that_ends_the_file(write_capture) -> None:
+    # Header, the frame table, then the one frame: an 8-byte 1.x record with no data.
+    table = struct.pack("<I", HEADER_SIZE + 4)
+    header = bytearray(netmon(1, 1, [])[:HEADER_SIZE])
+    struct.pack_into("<II", header, 24, HEADER_SIZE, len(table))
+    data = bytes(header) + table + v1(250, b"", origlen=60)
+    _, frames, problems, _ = read(write_capture(data, "last.cap"))
+    assert not problems.counts
+    assert frames == [(1, START + 250_000_000, linktypes.ETHERNET, b"", 60)]
+
+
+def test_a_pcap_link_type_zero_wrapped_in_a_media_type(write_capture) -> None:
+    data = netmon(1, 1, [v1(0, DATA[0])], media=0xE000)  # 0xE000 + LINKTYPE_NULL
+    reader, frames, _, _ = read(write_capture(data, "null.cap"))
+    assert frames[0][2] == linktypes.NULL and reader.linktypes == {linktypes.NULL}
+
+
+def test_a_filetime_with_the_top_bit_set(write_capture) -> None:
+    filetime = 0x8000_0000_0000_0000  # far in the future, but an unsigned 64-bit FILETIME
+    records = [v2(5, DATA[0], struct.pack("<HIQB", 1, 0, filetime, 0))]
+    _, frames, _, _ = read(write_capture(netmon(2, 3, records), "far.cap"))
+    assert frames[0][1] == filetime * 100 - FILETIME_1970 * 100
+
+
+def test_a_file_larger_than_the_first_reads(write_capture) -> None:
+    big = DATA[0] + bytes(1200 - len(DATA[0]))
+    records = [v2(i, big) for i in range(1000)]  # 1.2 MB: the first 64 KiB and two blocks more
+    data = netmon(2, 0, records)
+    _, frames, problems, positions = read(write_capture(data, "big.cap"))
+    assert not problems.counts and positions == [len(data)]
+    assert len(frames) == 1000 and all(f[3] == big for f in frames)
+    assert frames[-1][1] == START + 999_000

@@ -6,6 +6,7 @@ file of the first test checked once with ``tshark -T fields -e frame.time_epoch 
 
 from __future__ import annotations
 
+import io
 import struct
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 
 from sipdiag.capture import Reader, Region, linktypes, open_capture
 from sipdiag.capture.pcapng import PcapngReader
+from sipdiag.capture.source import ByteSource
 from sipdiag.problems import ProblemLog
 from tests import packets
 from tests.capture.test_formats import Frame, RecordingSink
@@ -174,6 +176,7 @@ def test_times_of_a_block_without_one_do_not_hide_the_last_time(write_capture) -
         (6, 17, 17_000),  # microseconds
         (9, 17, 17),
         (12, 17_000, 17),  # picoseconds
+        (10, 17_000_000_001_234_567_891, 1_700_000_000_123_456_789),  # 0.1 ns, near 2^64
         (0x80, 17, 17 * SEC),  # 2^0 s
         (0x80 | 10, 3 * 1024 + 512, 3 * SEC + 500_000_000),  # 2^-10 s
     ],
@@ -209,6 +212,7 @@ def test_big_endian_interface_options(write_capture) -> None:
 def test_options_after_an_unknown_one_and_ignored_malformed_ones(write_capture) -> None:
     options = (
         option(2, b"eth0")  # if_name, 4 bytes
+        + option(2, b"eth0\0")  # 5 bytes: padded to 8
         + option(3, b"x")  # if_description: padded to 4 bytes
         + option(9, b"")  # an empty if_tsresol is ignored: microseconds stay
         + option(14, b"\x01\x00\x00\x00")  # an if_tsoffset that is not 8 bytes is ignored
@@ -234,12 +238,20 @@ def test_an_option_cut_by_the_block_end_is_not_read(write_capture) -> None:
     assert not problems.counts and frames[0][1] == 42_000
 
 
+def claims_more(block_bytes: bytes) -> str:
+    """What a packet block whose captured length field says 5000 is reported for."""
+    return (f"packet block of {len(block_bytes)} bytes says it captured 5000: read as far as "
+            f"the block goes")
+
+
 def test_an_enhanced_packet_block_captured_length_is_bounded_by_the_block(write_capture) -> None:
+    """The captured length must fit the block (pcapng 4.3): one that claims more is read as
+    far as the block goes and named at its frame; the next frame is read as usual."""
     good = epb(0, 1, DATA[0])
-    claims_more = good[:20] + struct.pack("<I", 5000) + good[24:]  # caplen beyond the block
-    data = section() + interface(1) + claims_more + epb(0, 2, DATA[1])
+    lying = good[:20] + struct.pack("<I", 5000) + good[24:]  # caplen beyond the block
+    data = section() + interface(1) + lying + epb(0, 2, DATA[1])
     _, frames, problems, _ = read_all(write_capture(data, "big.pcapng"))
-    assert not problems.counts
+    assert only(problems) == ("capture_corrupt", 1, claims_more(lying))
     assert [f[3] for f in frames] == [DATA[0] + b"\0" * (-len(DATA[0]) % 4), DATA[1]]
 
 
@@ -279,7 +291,7 @@ def test_a_packet_on_an_undeclared_interface_is_corrupt(write_capture, make) -> 
     assert reader.frame_count == 1
 
 
-@pytest.mark.parametrize("length", [8, 13, 34, (1 << 26) + 4])
+@pytest.mark.parametrize("length", [8, 13, 34, (1 << 26) + 4, 0xFFFF_FFFC])
 def test_an_impossible_block_length_is_corrupt(write_capture, length: int) -> None:
     packets_ok = epb(0, 1, DATA[0]) + epb(0, 2, DATA[1])
     start = len(section() + interface(1)) + len(packets_ok)
@@ -375,3 +387,146 @@ def test_read_preamble_stops_at_the_first_packet_block() -> None:
     fresh = PcapngReader(ByteSource(io.BytesIO(b""), "x", b"", None), b"")
     assert fresh.read_preamble(preamble[:-4]) == len(preamble) - 16  # a block cut short: stop
     assert fresh.read_preamble(preamble[:11]) == 0
+
+
+def test_simple_and_obsolete_packet_blocks_with_no_data(write_capture) -> None:
+    # The smallest blocks the spec allows: 16 bytes (SPB) and 32 bytes (obsolete Packet Block).
+    data = section() + interface(1) + spb(b"") + obsolete(0, 5, b"")
+    assert len(spb(b"")) == 16 and len(obsolete(0, 5, b"")) == 32
+    _, frames, problems, _ = read_all(write_capture(data, "empty.pcapng"))
+    assert not problems.counts
+    assert [(n, ts, d, orig) for n, ts, _, d, orig in frames] == [(1, 0, b"", 0), (2, 5000, b"", 4)]
+
+
+def test_an_obsolete_packet_block_holds_its_captured_length(write_capture) -> None:
+    odd = DATA[0][:61]  # padded to 64 bytes in the block
+    lying = bytearray(obsolete(0, 2, odd))
+    struct.pack_into("<I", lying, 20, 5000)  # caplen beyond the block
+    data = section() + interface(1) + obsolete(0, 1, odd) + bytes(lying)
+    _, frames, problems, _ = read_all(write_capture(data, "odd.pcapng"))
+    assert only(problems) == ("capture_corrupt", 2, claims_more(lying))
+    assert [f[3] for f in frames] == [odd, odd + b"\0" * 3]  # the second: up to the block end
+
+
+BINARY_CLOCK = option(9, bytes([0x80 | 10])) + option(14, struct.pack("<q", OFFSET))
+"""2^-10 s units (if_tsresol with the top bit set), if_tsoffset of OFFSET seconds."""
+
+
+@pytest.mark.parametrize("make", [epb, obsolete])
+@pytest.mark.parametrize("units", [(1 << 32) | 3, 0x8000_0000, 0x8000_0001 << 32])
+def test_timestamps_use_both_32_bit_words_unsigned(write_capture, make, units: int) -> None:  # type: ignore[no-untyped-def]
+    head = section() + interface(1, 0, BINARY_CLOCK)
+    path = write_capture(head + make(0, units, DATA[0]), "clock.pcapng")
+    # Whole, and as a region: the packet block is then the first block read.
+    for region in (None, Region(len(head), path.stat().st_size)):
+        _, frames, problems, _ = read_all(path, region)
+        assert not problems.counts
+        assert frames[0][1] == units * SEC // 1024 + OFFSET * SEC
+        assert type(frames[0][1]) is int
+
+
+def test_lengths_with_the_top_bit_set_are_unsigned(write_capture) -> None:
+    payload = DATA[0][:60]
+    data = section() + interface(1, 0xFFFF_FFFF) + spb(payload, origlen=0x8000_0000)
+    reader, frames, problems, _ = read_all(write_capture(data, "big.pcapng"))
+    assert not problems.counts and [(f[3], f[4]) for f in frames] == [(payload, 0x8000_0000)]
+    assert reader.interfaces[0].snaplen == 0xFFFF_FFFF
+
+
+def test_a_big_endian_enhanced_packet_block_of_minimal_length_at_the_end(write_capture) -> None:
+    data = (
+        section(">")
+        + interface(linktypes.RAW, order=">")
+        + interface(linktypes.ETHERNET, order=">")
+        + epb(1, 7, b"", order=">")  # 32 bytes, the last of the file
+    )
+    _, frames, problems, _ = read_all(write_capture(data, "be-min.pcapng"))
+    assert not problems.counts and frames == [(1, 7000, linktypes.ETHERNET, b"", 0)]
+
+
+EMPTY_BLOCK = block(0x12345678, b"")
+"""A block of an unknown type with no body: 12 bytes, the shortest a block can be."""
+
+
+def test_a_twelve_byte_block_is_skipped_even_at_the_end(write_capture) -> None:
+    data = section() + interface(1) + EMPTY_BLOCK + epb(0, 1, DATA[0]) + EMPTY_BLOCK
+    _, frames, problems, _ = read_all(write_capture(data, "twelve.pcapng"))
+    assert not problems.counts and [f[3] for f in frames] == [DATA[0]]
+    fresh = PcapngReader(ByteSource(io.BytesIO(b""), "x", b"", None), b"")
+    preamble = section() + interface(1) + EMPTY_BLOCK
+    assert fresh.read_preamble(preamble) == len(preamble)
+
+
+def test_an_interface_block_too_short_for_its_fields_is_corrupt(write_capture) -> None:
+    packets_ok = section() + interface(1) + epb(0, 1, DATA[0])
+    data = packets_ok + block(1, b"")  # an IDB needs link type, reserved and snaplen
+    _, frames, problems, _ = read_all(write_capture(data, "idb.pcapng"))
+    assert [f[0] for f in frames] == [1]
+    assert only(problems) == (
+        "capture_corrupt",
+        2,
+        f"interface block at byte {len(packets_ok)} is too short: 12 bytes",
+    )
+    reader = open_capture(write_capture(data, "idb.pcapng"))
+    assert reader.count_frames() == 1 and not reader.aligned
+    reader.close()
+
+
+def test_a_region_ending_in_an_interface_block_is_not_aligned(write_capture) -> None:
+    head = section() + interface(1)
+    data = head + epb(0, 1, DATA[0]) + block(1, b"")
+    reader = open_capture(write_capture(data, "r.pcapng"), region=Region(len(head), len(data)))
+    assert reader.count_frames() == 1 and not reader.aligned
+    reader.close()
+
+
+def test_a_block_of_the_largest_length_is_cut_not_corrupt(write_capture) -> None:
+    from sipdiag.capture.pcapng import MAX_BLOCK
+
+    head = section() + interface(1)
+    data = head + struct.pack("<II", 6, MAX_BLOCK) + b"\0" * 40
+    _, frames, problems, _ = read_all(write_capture(data, "max.pcapng"))
+    assert frames == [] and only(problems)[:2] == ("capture_truncated", 1)
+
+
+def test_counting_the_frames_of_a_damaged_file_is_not_aligned(write_capture) -> None:
+    data = section() + interface(1) + epb(0, 1, DATA[0]) + struct.pack("<II", 5, 7) + b"\0" * 8
+    reader = open_capture(write_capture(data, "damaged.pcapng"))
+    assert reader.count_frames() == 1 and not reader.aligned
+    reader.close()
+
+
+def test_options_that_fill_the_block_without_end_of_options(write_capture) -> None:
+    body = struct.pack("<HHI", 1, 0, 0) + option(14, struct.pack("<q", 7))  # no opt_endofopt
+    data = section() + block(1, body) + epb(0, 42, DATA[0])
+    _, frames, _, _ = read_all(write_capture(data, "full.pcapng"))
+    assert frames[0][1] == 7 * SEC + 42_000
+
+
+def test_an_option_length_with_the_top_bit_set_overruns_the_block(write_capture) -> None:
+    overrun = struct.pack("<HH", 2, 0x8000) + b"eth0"  # claims 32768 bytes of if_name
+    body = struct.pack("<HHI", 1, 0, 0) + option(9, b"\x03") + overrun + option(9, b"\x09")
+    data = section() + block(1, body) + epb(0, 42, DATA[0])
+    _, frames, problems, _ = read_all(write_capture(data, "over.pcapng"))
+    assert not problems.counts and frames[0][1] == 42_000_000  # milliseconds; then no more
+
+
+def test_an_enhanced_packet_block_of_the_largest_length() -> None:
+    from sipdiag.capture.pcapng import MAX_BLOCK
+    from tests.capture.test_formats import WindowSink
+
+    head = section(">") + interface(linktypes.RAW, order=">") + interface(1, order=">")
+    data = bytearray(len(head) + MAX_BLOCK)  # a 64 MiB block: the largest read
+    data[: len(head)] = head
+    struct.pack_into(">IIIIIII", data, len(head), 6, MAX_BLOCK, 1, 0, 3, MAX_BLOCK - 32, 0)
+    struct.pack_into(">I", data, len(data) - 4, MAX_BLOCK)
+    # The whole file as the first block read, so the test does not read 64 MiB in steps.
+    reader, sink = PcapngReader(ByteSource.empty("largest.pcapng"), data), WindowSink()
+    problems = ProblemLog()
+    list(reader.frames(sink, problems))
+    assert not problems.counts and sink.asked == [linktypes.RAW, linktypes.ETHERNET]
+    data_start = len(head) + 28
+    assert sink.calls == [
+        (1, 3000, linktypes.ETHERNET, data_start, data_start + MAX_BLOCK - 32, len(data))
+    ]
+

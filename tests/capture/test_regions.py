@@ -185,3 +185,97 @@ def test_cuts_are_found_at_record_chains() -> None:
     assert block_end(struct.pack("<II", 6, 14) + b"\0\0" + struct.pack("<I", 14), 0) is None
     assert block_end(struct.pack("<II", 5, 12) + struct.pack("<I", 12), 0) == 12
     assert block_end(struct.pack("<II", 3, 8) + struct.pack("<I", 8), 0) is None
+
+
+SMALL = [(T0 + i * 1000, bytes([i]) * 4) for i in range(11)]
+"""Eleven records of 20 bytes: fewer than a chain (CHAIN) after the middle of the file."""
+
+
+def expected_cut(starts: list[int], near: int) -> int:
+    """The first record start from ``near`` rounded down to 4 bytes (the plan's own rule)."""
+    near -= near % 4
+    return min(s for s in starts if s >= near)
+
+
+def test_a_small_file_is_cut_where_its_last_records_reach_the_file_end(write_capture) -> None:
+    path = write_capture(packets.pcap(SMALL), "small.pcap")
+    starts, size = pcap_offsets(SMALL), path.stat().st_size
+    cut = expected_cut(starts, 24 + (size - 24) // 2)
+    assert regions.plan(path, 2) == [Region(24, cut), Region(cut, size)]
+    assert cut > 24 + (size - 24) // 2  # the middle falls inside a record
+
+
+def test_a_cut_is_searched_from_the_four_byte_boundary_below(write_capture) -> None:
+    path = write_capture(packets.pcap(FRAMES[:50]), "fifty.pcap")
+    starts = pcap_offsets(FRAMES[:50])
+    near = next(s for s in starts if s % 4 == 0) + 2  # two bytes into a record that starts at 4n
+    with path.open("rb") as handle:
+        cut = regions._find_cut(handle, near, path.stat().st_size, regions._pcap_record(
+            path.read_bytes()[:40]))
+    assert cut == near - 2
+
+
+def test_a_cut_reads_one_window_whatever_the_file_size() -> None:
+    import io
+
+    sizes: list[int | None] = []
+
+    class Counting(io.BytesIO):
+        def read(self, size: int | None = -1) -> bytes:
+            sizes.append(size)
+            return super().read(size)
+
+    data = packets.pcap(FRAMES)
+    handle = Counting(data)
+    assert regions._find_cut(handle, 1000, len(data), regions._pcap_record(data[:40])) is not None
+    assert sizes == [regions.WINDOW]
+
+
+def test_the_first_records_need_not_be_a_chain(write_capture) -> None:
+    data = bytearray(packets.pcap(FRAMES[:1000]))
+    struct.pack_into("<I", data, 24 + 12, 0)  # the first record: fewer bytes on the wire (0)
+    path = write_capture(bytes(data), "first.pcap")
+    planned = regions.plan(path, 2)
+    assert planned is not None and [r.start for r in planned][:1] == [24] and len(planned) == 2
+
+
+def test_more_pcap_magics_planned_in_parts(write_capture) -> None:
+    late = [(0x8000_0000 * 10**9 + t - T0, d) for t, d in FRAMES[:500]]  # after 2038
+    for frames, nanoseconds in ((FRAMES[:500], True), (late, False)):
+        path = write_capture(packets.pcap(frames, nanoseconds=nanoseconds), "magic.pcap")
+        check_plan(path, 2, pcap_offsets(frames), len(frames))
+
+
+def test_a_pcap_file_with_no_record_is_not_cut(write_capture) -> None:
+    assert regions.plan(write_capture(packets.pcap([]), "none.pcap"), 2) is None
+
+
+def test_a_pcapng_file_with_a_damaged_preamble_is_not_cut(write_capture) -> None:
+    damaged = packets.pcapng_section() + struct.pack("<II", 5, 7) + b"\0" * 40
+    data = damaged + b"".join(packets.pcapng_packet(0, t, d) for t, d in FRAMES[:300])
+    assert regions.plan(write_capture(data, "damaged.pcapng"), 2) is None
+
+
+def test_a_stored_gzip_file_is_not_cut(write_capture) -> None:
+    # Level 0 keeps the pcap bytes as they are inside the gzip file: records can be found in
+    # it, but the offsets are of the compressed file, which cannot be read in parts.
+    stored = gzip.compress(packets.pcap(FRAMES[:1000]), compresslevel=0)
+    assert regions.plan(write_capture(stored, "stored.pcap.gz"), 2) is None
+
+
+def test_record_limits_of_each_resolution() -> None:
+    def head(magic: int, order: str) -> bytes:
+        return struct.pack(order + "IHHiIII", magic, 2, 4, 0, 0, 65535, 1) + struct.pack(
+            order + "IIII", 1000, 0, 0, 0
+        )
+
+    micro_be = regions._pcap_record(head(0xA1B2C3D4, ">"))
+    assert micro_be(struct.pack(">IIII", 1000, 999_999, 0, 0), 0) == 16  # no data: ends here
+    assert micro_be(struct.pack(">IIII", 1000, 1_000_000, 0, 0), 0) is None
+    nano = regions._pcap_record(head(0xA1B23C4D, "<"))
+    assert nano(struct.pack("<IIII", 1000, 999_999_999, 0, 0), 0) == 16
+    assert nano(struct.pack("<IIII", 1000, 10**9, 0, 0), 0) is None
+    block_end = regions._pcapng_block("<")
+    largest = struct.pack("<II", 5, regions.MAX_FRAME) + bytes(regions.MAX_FRAME - 12)
+    assert block_end(largest + struct.pack("<I", regions.MAX_FRAME), 0) == regions.MAX_FRAME
+    assert block_end(struct.pack("<I", 5), 0) is None  # not even a block header
