@@ -25,7 +25,7 @@ import pytest
 from sipdiag.media.codecs import CN_STATIC_TYPES
 from sipdiag.media.stream import Stream
 from sipdiag.pipeline import analyze
-from tests.conftest import PUBLIC, SAMPLES, public_captures, sample_captures
+from tests.conftest import PUBLIC, SAMPLES, needs_public, public_captures, sample_captures
 
 TOLERANCE_MS = 0.0011
 """tshark prints ms with three decimals, from times held as float ms; ours come from integer
@@ -176,6 +176,7 @@ def _comparable(stream: Stream) -> bool:
     return all(pt in (stream.payload_type, *CN_STATIC_TYPES) for pt, _ in stream.payload_types)
 
 
+@needs_public
 @pytest.mark.parametrize("path", [c.path for c in public_captures()],
                          ids=lambda p: str(p.relative_to(PUBLIC)))
 def test_public_capture_streams_agree_with_tshark(path: Path) -> None:

@@ -4,7 +4,9 @@ sets it) their absence stops the run."""
 
 from __future__ import annotations
 
+import ast
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -60,3 +62,39 @@ def test_where_the_public_captures_are_required_their_absence_stops_the_run(
     result = pytest_in(clone_without_shared(tmp_path), **{PUBLIC_REQUIRED: "1"})
     assert result.returncode != 0 and "passed" not in result.stdout
     assert f"{PUBLIC_REQUIRED} is set but" in result.stderr
+
+
+def _uses_public(node: ast.AST, source: str) -> bool:
+    return bool(USES_PUBLIC.search(ast.get_source_segment(source, node) or ""))
+
+
+USES_PUBLIC = re.compile(r"\bPUBLIC\b|\bpublic_captures\(")
+
+
+def _marked_module(tree: ast.Module) -> bool:
+    """``pytestmark = needs_public``: every test of the module is marked."""
+    return any(isinstance(node, ast.Assign) and ast.unparse(node) == "pytestmark = needs_public"
+               for node in tree.body)
+
+
+def _marked(node: ast.FunctionDef) -> bool:
+    return any(isinstance(d, ast.Name) and d.id == "needs_public" for d in node.decorator_list)
+
+
+def _unmarked(path: Path) -> list[str]:
+    """The tests of a file that read the public captures without being marked so."""
+    source = path.read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    if _marked_module(tree):
+        return []
+    return [f"{path.relative_to(ROOT)}::{node.name}" for node in tree.body
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
+            and any(_uses_public(part, source) for part in (node, *node.decorator_list))
+            and not _marked(node)]
+
+
+def test_every_test_of_the_public_captures_is_marked_so() -> None:
+    """A test that reads ../shared without @needs_public (or a module's ``pytestmark``) would
+    fail on a clone alone instead of being skipped with the reason."""
+    assert [name for path in sorted((ROOT / "tests").rglob("test_*.py"))
+            for name in _unmarked(path)] == []

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from sipdiag.pipeline import analyze
-from tests.conftest import PUBLIC, SAMPLES
+from tests.conftest import PUBLIC, SAMPLES, needs_public
 from tests.flows import T0
 from tests.packets import pcap, udp4_frame
 
@@ -78,6 +78,7 @@ def test_unanswered_options_are_timeouts_with_retransmissions() -> None:
     assert [len(e.retransmissions[0].frames) for e in lost] == [10, 10]
 
 
+@needs_public
 @pytest.mark.parametrize(
     ("path", "calls", "exchanges"),
     [
@@ -118,6 +119,7 @@ def test_public_captures(path: str, calls: dict[str, int], exchanges: dict[str, 
     assert outcomes(PUBLIC / path) == (calls, exchanges)
 
 
+@needs_public
 def test_json_is_the_same_every_time_and_lists_everything() -> None:
     import io
     import json
