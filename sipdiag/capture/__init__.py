@@ -59,6 +59,11 @@ class FrameSink(Protocol):
         ...
 
 
+LATEST_NS = 253_402_300_799_999_999_999
+"""The end of 9999-12-31 UTC: the last time a date can be written for (a frame's time must lie
+between the epoch and it)."""
+
+
 class Reader:
     """What every format reader offers; subclasses implement ``frames``."""
 
@@ -77,6 +82,9 @@ class Reader:
         self._first_offset = 0
         """Where reading starts: the head already read, and the first record in it."""
         self._consumed = 0
+        self._noted: list[tuple[str, int, str]] = []
+        """(kind, frame, detail) of problems met where the problem log is not at hand (a
+        block's hot loop), reported after the block (``_report_noted``)."""
 
     def frames(self, sink: FrameSink, problems: ProblemLog) -> Iterator[int]:
         """Push every frame to ``sink``; yield the number of bytes read after each block."""
@@ -97,6 +105,7 @@ class Reader:
         while True:
             self._consumed = off
             yield buf, off
+            self._report_noted(problems)
             off = self._consumed
             damage = self._damaged(buf, off)
             if damage:
@@ -112,6 +121,23 @@ class Reader:
                 f"the file ends {len(buf) - off} bytes into a record "
                 f"(frame {self.frame_count + 1} is cut)",
             )
+        elif self.source.cut:  # the data stopped between two records
+            problems.add("capture_truncated", self.frame_count + 1,
+                         f"after frame {self.frame_count}: {self.source.cut}")
+
+    def _time_out_of_range(self, number: int, ts_ns: int, previous: int | None) -> int:
+        """A frame time before 1970 or after 9999 (a damaged timestamp, a wild offset or
+        resolution): noted, and the time of the frame before taken instead, so that times go
+        on forward and every report can write them."""
+        self._noted.append(("capture_bad_time", number, f"frame {number} is timed "
+                            f"{ts_ns // 1_000_000_000} s from 1970, outside the years 1970 to "
+                            f"9999: taken as the time of the frame before it"))
+        return previous or 0
+
+    def _report_noted(self, problems: ProblemLog) -> None:
+        for kind, frame, detail in self._noted:
+            problems.add(kind, frame, detail)
+        self._noted.clear()
 
     def _damaged(self, buf: bytes, off: int) -> str | None:
         """Why the record header at ``off`` cannot be right, if it cannot; else None."""
@@ -165,6 +191,9 @@ def open_capture(
                 source.close()
                 raise CaptureError(str(exc)) from exc
     source.close()
+    if not head and source.cut:  # e.g. bzip2, undone a block (up to 900 kB) at a time
+        raise CaptureError(f"{source.name}: {source.cut}: not one byte of it could be "
+                           f"decompressed")
     raise CaptureError(f"{source.name}: {_not_a_capture(head)}")
 
 

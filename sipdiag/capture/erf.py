@@ -36,7 +36,9 @@ def recognise(head: bytes) -> bool:
         if ts < last_ts or ((rtype & 0x7F) in ETHERNET_TYPES and rlen < 32):
             return False
         off, checked, last_ts = off + rlen, checked + 1, ts
-    return checked > 0 and (checked == RECORDS_TO_CHECK or off == len(head))
+    # Fewer records than that: the data must end with them, or inside the last or the next
+    # one (a capture cut short is still ERF, and reported as cut).
+    return checked > 0 and (checked == RECORDS_TO_CHECK or len(head) - off < HEADER.size)
 
 
 def open_reader(source: ByteSource, head: bytes, region: Region | None = None) -> ErfReader:

@@ -14,7 +14,7 @@ import calendar
 import struct
 from collections.abc import Iterator
 
-from sipdiag.capture import FrameHandler, FrameSink, Reader, Region, linktypes
+from sipdiag.capture import LATEST_NS, FrameHandler, FrameSink, Reader, Region, linktypes
 from sipdiag.capture.source import ByteSource, SourceError
 from sipdiag.problems import ProblemLog
 
@@ -68,8 +68,10 @@ class NetmonReader(Reader):
         trailer = TRAILER_SIZE.get(min(minor, 3), 0) if major == 2 else 0
         for offset in offsets:
             if not self._frame(data, offset, major, trailer, media, start_ns, sink):
+                self._report_noted(problems)
                 self._note_cut(problems, f"frame at byte {offset} lies beyond the end of the file")
                 return
+        self._report_noted(problems)
         yield len(data)
 
     def _frame(
@@ -97,6 +99,8 @@ class NetmonReader(Reader):
             filetime = struct.unpack_from("<Q", data, end + 6)[0]
             ts = filetime * 100 - FILETIME_EPOCH_OFFSET * 1_000_000_000
         self.frame_count += 1
+        if not 0 <= ts <= LATEST_NS:
+            ts = self._time_out_of_range(self.frame_count, ts, self.last_ts_ns)
         self.first_ts_ns = ts if self.first_ts_ns is None else self.first_ts_ns
         self.last_ts_ns = ts
         self._handler(media, sink)(self.frame_count, ts, data, start, end, origlen)

@@ -19,7 +19,7 @@ import struct
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from sipdiag.capture import FrameHandler, FrameSink, Reader, Region
+from sipdiag.capture import LATEST_NS, FrameHandler, FrameSink, Reader, Region
 from sipdiag.capture.source import ByteSource
 from sipdiag.problems import ProblemLog
 
@@ -67,9 +67,6 @@ class PcapngReader(Reader):
         self._handlers: list[FrameHandler] = []
         self._sink: FrameSink | None = None
         self._first_block = head
-        self.overlong: list[tuple[int, int, int]] = []
-        """(frame, captured length, block length) of packet blocks that claim more bytes than
-        they hold."""
         if region is not None:
             self.read_preamble(head[: region.start])
             self._start_region()
@@ -100,17 +97,10 @@ class PcapngReader(Reader):
         try:
             for buf, off in self._blocks(problems):
                 self._consumed = self._packets(buf, off)
-                self._report_overlong(problems)
                 yield self.source.consumed
         except PcapngError as exc:
-            self._report_overlong(problems)
+            self._report_noted(problems)
             problems.add("capture_corrupt", self.frame_count + 1, str(exc))
-
-    def _report_overlong(self, problems: ProblemLog) -> None:
-        for frame, caplen, blen in self.overlong:
-            problems.add("capture_corrupt", frame, f"packet block of {blen} bytes says it "
-                         f"captured {caplen}: read as far as the block goes")
-        self.overlong.clear()
 
     def count_frames(self) -> int:
         problems = ProblemLog()
@@ -159,8 +149,10 @@ class PcapngReader(Reader):
                         raise PcapngError(f"packet block refers to undeclared interface {if_id}")
                     interface = interfaces[if_id]
                     number += 1
-                    ts = ((hi << 32) | lo) * interface.ts_mul // interface.ts_div
-                    ts += interface.ts_offset_ns
+                    at = ((hi << 32) | lo) * interface.ts_mul // interface.ts_div
+                    at += interface.ts_offset_ns
+                    ts = at if 0 <= at <= LATEST_NS else self._time_out_of_range(
+                        number, at, ts if ts is not None else self.last_ts_ns)
                     if first is None:
                         first = ts
                     end_data = off + 28 + caplen
@@ -174,7 +166,8 @@ class PcapngReader(Reader):
                 if end > size:
                     break
                 if btype in PACKET_BLOCKS:
-                    other = self._other_packet(btype, buf, off, end, number + 1)
+                    other = self._other_packet(btype, buf, off, end, number + 1,
+                                               ts if ts is not None else self.last_ts_ns)
                     number += 1
                     if other is not None:  # a Simple Packet Block has no time
                         ts = other
@@ -218,8 +211,10 @@ class PcapngReader(Reader):
         if self._sink is not None:
             self._handlers.append(self._sink.link_handler(linktype))
 
-    def _other_packet(self, btype: int, buf: bytes, off: int, end: int, number: int) -> int | None:
-        """Simple Packet Block (no timestamp, interface 0) or obsolete Packet Block."""
+    def _other_packet(self, btype: int, buf: bytes, off: int, end: int, number: int,
+                      previous: int | None) -> int | None:
+        """Simple Packet Block (no timestamp, interface 0) or obsolete Packet Block (its time,
+        or ``previous``, the time of the frame before, when its own is out of range)."""
         if not self.interfaces:
             raise PcapngError(f"packet block at byte {off} comes before any interface")
         if end - off < (16 if btype == SIMPLE_PACKET else 32):  # the fields before the data
@@ -237,6 +232,8 @@ class PcapngReader(Reader):
             raise PcapngError(f"packet block refers to undeclared interface {if_id}")
         interface = self.interfaces[if_id]
         ts: int = ((hi << 32) | lo) * interface.ts_mul // interface.ts_div + interface.ts_offset_ns
+        if not 0 <= ts <= LATEST_NS:
+            ts = self._time_out_of_range(number, ts, previous)
         end_data = off + 28 + caplen
         if end_data > end - 4:
             end_data = self._overlong(number, caplen, end - off, end)
@@ -246,7 +243,8 @@ class PcapngReader(Reader):
     def _overlong(self, number: int, caplen: int, blen: int, end: int) -> int:
         """A packet block that claims more captured bytes than it holds (pcapng 4.3, 4.6):
         noted, and read as far as the block goes (where its data ends)."""
-        self.overlong.append((number, caplen, blen))
+        self._noted.append(("capture_corrupt", number, f"packet block of {blen} bytes says it "
+                            f"captured {caplen}: read as far as the block goes"))
         return end - 4
 
 

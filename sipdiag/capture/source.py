@@ -71,7 +71,11 @@ class ByteSource:
         self.limit: int | None = None
         """Stop at this byte of the file (set by ``seek_region``), for reading a part of it."""
         self.cut: str | None = None
-        """Why the data ended early (a compressed stream cut short), else None."""
+        """Why the data ended early (a compressed stream cut short or broken), else None."""
+        self._members_done = 0
+        """Compressed streams read to their end (gzip members, bzip2 or xz streams)."""
+        self._broken_at: int | None = None
+        """Where the decompressed data stopped because the compressed data was broken."""
 
     def read(self, size: int = BLOCK_SIZE) -> bytes:
         """About ``size`` bytes (at least one unless the data has ended)."""
@@ -105,6 +109,8 @@ class ByteSource:
         return self._raw.read(size)
 
     def _read_decompressed(self, size: int) -> bytes:
+        if self._broken_at is not None:
+            return b""
         while True:
             compressed = self._read_raw(size)
             decompressor = self._decompressor
@@ -116,15 +122,30 @@ class ByteSource:
             try:
                 data = decompressor.decompress(compressed)
             except (OSError, EOFError, zlib.error, lzma.LZMAError, ValueError) as exc:
-                raise SourceError(f"{self.name}: broken {self.compression} data: {exc}") from exc
+                return self._broken(exc)
             if decompressor.eof and decompressor.unused_data:
                 self._next_member(decompressor.unused_data)
             if data:
                 return data
 
+    def _broken(self, exc: Exception) -> bytes:
+        """Compressed data that cannot be undone: an error before the first byte; after it, the
+        end of the capture (what came before is read, and the cut reported), bytes after a
+        complete stream being trailing garbage, as gzip(1) calls them."""
+        if not self.consumed:
+            raise SourceError(f"{self.name}: broken {self.compression} data: {exc}") from exc
+        if self._members_done:
+            self.cut = (f"the {self.compression} data is followed by bytes that are not "
+                        f"{self.compression} (ignored)")
+        else:
+            self.cut = f"broken {self.compression} data ({exc})"
+        self._broken_at = self.consumed
+        return b""
+
     def _next_member(self, rest: bytes) -> None:
         """Concatenated compressed streams: start again on what follows the first one."""
         self._pending = rest + self._pending
+        self._members_done += 1
         assert self._new_decompressor is not None
         self._decompressor = self._new_decompressor()
 

@@ -18,6 +18,7 @@ process's own (httpie's Environment pattern). One module per command: ``analyze`
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -65,10 +66,17 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     except BrokenPipeError:  # the reader of the report left (sipdiag X | head): end quietly
         _silence(env.stdout)
         return ExitStatus.OK
-    except OSError as exc:  # an output that cannot be written (a full disk)
+    except OSError as exc:
+        if exc.errno not in OUTPUT_FAILURES:
+            raise
         env.stderr.write(f"sipdiag: error: {exc.strerror or exc}"
                          f"{f': {exc.filename}' if exc.filename else ''}\n")
         return ExitStatus.ERROR
+
+
+OUTPUT_FAILURES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
+"""Why a report could not be written (a full disk or quota, a file too large, a device
+error): one line and exit 2, like any input that cannot be read."""
 
 
 def _silence(stream: TextIO) -> None:

@@ -250,11 +250,17 @@ def test_a_pcap_link_type_zero_wrapped_in_a_media_type(write_capture) -> None:
     assert frames[0][2] == linktypes.NULL and reader.linktypes == {linktypes.NULL}
 
 
-def test_a_filetime_with_the_top_bit_set(write_capture) -> None:
-    filetime = 0x8000_0000_0000_0000  # far in the future, but an unsigned 64-bit FILETIME
+def test_a_filetime_with_the_top_bit_set_is_read_unsigned_and_out_of_range(write_capture) -> None:
+    """2^63 hundreds of ns after 1601 (an unsigned 64-bit FILETIME) is in the year 29000-odd:
+    beyond what a date can say, so reported, and the frame given the time before it (none)."""
+    filetime = 0x8000_0000_0000_0000
     records = [v2(5, DATA[0], struct.pack("<HIQB", 1, 0, filetime, 0))]
-    _, frames, _, _ = read(write_capture(netmon(2, 3, records), "far.cap"))
-    assert frames[0][1] == filetime * 100 - FILETIME_1970 * 100
+    _, frames, problems, _ = read(write_capture(netmon(2, 3, records), "far.cap"))
+    seconds = (filetime * 100 - FILETIME_1970 * 100) // 1_000_000_000
+    assert frames[0][1] == 0
+    assert problems.all_examples()[0].detail == (
+        f"frame 1 is timed {seconds} s from 1970, outside the years 1970 to 9999: taken as the "
+        f"time of the frame before it")
 
 
 def test_a_file_larger_than_the_first_reads(write_capture) -> None:

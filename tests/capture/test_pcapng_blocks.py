@@ -413,7 +413,7 @@ BINARY_CLOCK = option(9, bytes([0x80 | 10])) + option(14, struct.pack("<q", OFFS
 
 
 @pytest.mark.parametrize("make", [epb, obsolete])
-@pytest.mark.parametrize("units", [(1 << 32) | 3, 0x8000_0000, 0x8000_0001 << 32])
+@pytest.mark.parametrize("units", [(1 << 32) | 3, 0x8000_0000, 0x1234_0001 << 16])
 def test_timestamps_use_both_32_bit_words_unsigned(write_capture, make, units: int) -> None:  # type: ignore[no-untyped-def]
     head = section() + interface(1, 0, BINARY_CLOCK)
     path = write_capture(head + make(0, units, DATA[0]), "clock.pcapng")
@@ -530,3 +530,19 @@ def test_an_enhanced_packet_block_of_the_largest_length() -> None:
         (1, 3000, linktypes.ETHERNET, data_start, data_start + MAX_BLOCK - 32, len(data))
     ]
 
+
+
+@pytest.mark.parametrize("make", [epb, obsolete])
+def test_a_time_past_the_year_9999_is_reported_and_the_frame_read(write_capture, make) -> None:  # type: ignore[no-untyped-def]
+    """A high word with its top bit set (read unsigned) in 2^-10 s units is 2^53 s and more
+    after 1970: no date can say it. The frame is read, timed as the one before it."""
+    units = 0x8000_0001 << 32
+    head = section() + interface(1, 0, BINARY_CLOCK)
+    data = head + make(0, 5 * 1024, DATA[0]) + make(0, units, DATA[1])
+    _, frames, problems, _ = read_all(write_capture(data, "far.pcapng"))
+    before = 5 * SEC + OFFSET * SEC
+    assert [(f[0], f[1]) for f in frames] == [(1, before), (2, before)]
+    seconds = (units * SEC // 1024 + OFFSET * SEC) // SEC
+    assert only(problems) == ("capture_bad_time", 2, f"frame 2 is timed {seconds} s from 1970, "
+                              "outside the years 1970 to 9999: taken as the time of the frame "
+                              "before it")

@@ -3,8 +3,10 @@ of compressed files, gzip streams that end cleanly, and reads that stay one bloc
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import io
+import random
 import sys
 from pathlib import Path
 
@@ -101,3 +103,46 @@ def test_link_type_names() -> None:
     assert linktypes.name(linktypes.ETHERNET) == "Ethernet"
     assert linktypes.name(linktypes.LINUX_SLL2) == "Linux cooked capture v2"
     assert linktypes.name(147) == "link type 147"  # LINKTYPE_USER0: no name here
+
+
+# -- compressed data that goes wrong after its start: read up to there, and say what happened --
+
+PCAP = packets.pcap(list(zip(TIMES, DATA, strict=True)))
+
+
+def test_bytes_after_a_gzip_stream_are_trailing_garbage_reported_after_the_last_frame(
+    write_capture,
+) -> None:
+    """gzip(1) decompresses such a file and warns "trailing garbage ignored": so does sipdiag,
+    as a problem after the last frame, every frame read."""
+    path = write_capture(gzip.compress(PCAP) + b"garbage!", "trailing.pcap.gz")
+    frames, problems, _ = read_frames(path)
+    assert [f[3] for f in frames] == DATA
+    assert [(p.kind, p.frame, p.detail) for p in problems.all_examples()] == [
+        ("capture_truncated", 4, "after frame 3: the gzip data is followed by bytes that are not "
+         "gzip (ignored)")]
+
+
+def test_gzip_data_broken_in_the_middle_gives_the_frames_before_it(write_capture) -> None:
+    """Frames of incompressible bytes, so that the damage at 3/4 of the compressed data lies
+    well past the first block read: what came before is read, the rest reported as cut."""
+    randoms = [bytes(random.Random(n).randbytes(1400)) for n in range(200)]
+    pcap = packets.pcap([(TIMES[0] + n, frame) for n, frame in enumerate(randoms)])
+    compressed = bytearray(gzip.compress(pcap))
+    at = len(compressed) * 3 // 4
+    compressed[at:at + 64] = bytes(64)
+    frames, problems, _ = read_frames(write_capture(bytes(compressed), "broken.pcap.gz"))
+    assert 0 < len(frames) < 200 and [f[3] for f in frames] == randoms[:len(frames)]
+    (problem,) = problems.all_examples()
+    assert problem.kind == "capture_truncated" and "broken gzip data (" in problem.detail
+
+
+def test_a_bzip2_file_cut_inside_its_first_block_says_so(write_capture) -> None:
+    """bzip2 is undone a block (up to 900 kB) at a time: cut inside the first, nothing at all
+    comes out, and that is the message, not "the file is empty"."""
+    whole = bz2.compress(PCAP)
+    path = write_capture(whole[: len(whole) // 2], "cut.pcap.bz2")
+    with pytest.raises(CaptureError) as error:
+        open_capture(path)
+    assert str(error.value) == (f"{path}: the bzip2 stream ends early: not one byte of it "
+                                f"could be decompressed")
