@@ -397,6 +397,7 @@ class StreamStats:
         self.expected_before += self._max - self._base + 1
         self._base, self._max = 65536 + seq - 1, 65536 + seq  # the stray packet began it
         self._missing, self._seen_early = set(), None
+        self._gap = (0, 0, None)  # a packet of the new numbering fills no gap of the old
         self._restart = -1
         self.strays -= 1  # the stray packet was the first of the new numbering
         return True

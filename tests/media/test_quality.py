@@ -28,6 +28,19 @@ def test_pure_delay_impairment(ta: float, idd: float) -> None:
     assert quality._pure_delay(ta) == pytest.approx(idd, abs=0.005)
 
 
+def test_pure_delay_impairment_starts_right_above_100_ms() -> None:
+    """Idd = 0 up to mT = 100 ms, then 25 {(1 + X^6)^(1/6) - 3 (1 + (X/3)^6)^(1/6) + 2} with
+    X = log2(Ta / mT) (eqs. 7-27, 7-28): tiny at 101 ms, but not 0."""
+    assert quality._pure_delay(101) > 0
+
+
+@pytest.mark.parametrize(("tr", "idle"), [(0, 0.149), (15, 0.325)])
+def test_listener_echo_impairment(tr: float, idle: float) -> None:
+    """Rle = 10.5 (WEPL + 7) (Tr + 1)^-1/4 (eq. 7-26): 1228.5 at Tr = 0, half that (614.25) at
+    Tr = 15; Idle = (Ro - Rle)/2 + sqrt((Ro - Rle)^2/4 + 169) (eq. 7-25)."""
+    assert quality._listener_echo(tr) == pytest.approx(idle, abs=0.001)
+
+
 def test_loss_impairment_with_the_codecs_figures() -> None:
     """Ie,eff = Ie + (95 - Ie) Ppl / (Ppl / BurstR + Bpl): G.711 with concealment at 2 %
     random loss costs 7.01, G.729A 19.0 (its Ie 11 included)."""

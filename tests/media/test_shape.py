@@ -8,7 +8,7 @@ import struct
 import pytest
 
 from sipdiag.media.shape import ACCEPT_AFTER, GIVE_UP_AFTER, Candidate, Shape, is_rtcp_compound
-from tests.media.rtp import receiver_report, rtp
+from tests.media.rtp import receiver_report, rtp, sdes
 
 
 def offer_all(packets: list[bytes], step_ns: int = 20_000_000) -> list[Shape]:
@@ -81,3 +81,25 @@ def test_a_flow_is_given_up_after_exactly_give_up_after_packets() -> None:
     assert not candidate.given_up
     candidate.offer(GIVE_UP_AFTER, GIVE_UP_AFTER * 20_000_000, dns_query(0))
     assert candidate.given_up
+
+
+def test_every_packet_of_a_compound_must_be_version_2() -> None:
+    """RFC 3550 6.1: each packet of a compound has V = 2; an SDES of version 1 after the RR
+    spoils it, even though the lengths add up."""
+    spoiled = bytearray(sdes(1, b"a@b"))
+    spoiled[0] = 0x41
+    assert is_rtcp_compound(receiver_report(1, []) + sdes(1, b"a@b"))
+    assert not is_rtcp_compound(receiver_report(1, []) + bytes(spoiled))
+
+
+def test_the_clock_is_the_rate_over_the_whole_run() -> None:
+    """The first two packets share a timestamp (one frame in two packets, RFC 3550 5.1);
+    over the run, 480 units in 80 ms is 6000 a second: a media clock."""
+    shapes = offer_all([rtp(100 + i, ts) for i, ts in enumerate((0, 0, 160, 320, 480))])
+    assert shapes[-1] is Shape.RTP
+
+
+def test_a_packet_with_one_byte_of_payload_can_be_rtp() -> None:
+    """12 bytes of fixed header (RFC 3550 5.1) and one of payload."""
+    shapes = offer_all([rtp(100 + i, 160 * i, payload=b"\xff") for i in range(ACCEPT_AFTER)])
+    assert shapes[-1] is Shape.RTP

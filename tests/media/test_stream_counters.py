@@ -180,6 +180,8 @@ def test_a_stream_with_no_packet_yet() -> None:
     stream = StreamStats(A, B, 0x11223344, PCMU, False, False).result()
     assert (stream.packets, stream.expected, stream.lost, stream.payload_type) == (0, 0, 0, -1)
     assert (stream.jitter_ms_mean, stream.jitter_ms_max, stream.max_delta_ms) == (None,) * 3
+    assert (stream.first_frame, stream.last_frame, stream.first_ns, stream.last_ns) == (0,) * 4
+    assert stream.duration_s == 0.0
 
 
 def test_of_equal_largest_gaps_the_first_is_named() -> None:
@@ -269,3 +271,76 @@ def test_a_timeline_is_bounded_whatever_the_capture_times_say() -> None:
     packets = run(sent, timeline=True).timeline[0]
     assert len(packets) == TIMELINE_SECONDS == 7 * 86_400
     assert (packets[0], packets[-1], sum(packets)) == (2, 1, 3)
+
+
+def test_a_clock_of_no_whole_khz_is_taken_in_whole_units_per_ms() -> None:
+    """As Wireshark's RTP analysis (and the docstring of ``_timing``): 44100 Hz (L16, static
+    type 11, RFC 3551) is 44 units per ms, so 20 ms of it (882 units) reads as 882/44 ms;
+    two packets 20 ms apart give J = |D| / 16 (RFC 3550 6.4.1)."""
+    sent = [Sent(1000 + i, 882 * i, 20.0 * i, pt=11) for i in range(2)]
+    stream = run(sent)
+    assert stream.jitter_ms_max == pytest.approx(abs(20 - 882 / 44) / 16)
+
+
+def test_the_stray_packet_that_begins_a_restart_is_counted_silent() -> None:
+    """30000 is far out (a stray, RFC 3550 A.1); 30001 follows it, so the numbering restarted
+    at 30000: a new packet, and silent like every packet of the stream."""
+    sent = regular(5) + [Sent(30000 + i, 160_800 + 160 * i, 100.0 + 20 * i) for i in range(3)]
+    stream = run([replace(p, payload=SILENCE) for p in sent])
+    assert (stream.packets, stream.duplicates, stream.sequence_errors) == (8, 0, 1)
+    assert stream.silent == 8
+
+
+def test_a_duplicate_of_a_packet_before_the_first_is_counted_silent_once() -> None:
+    """999 comes after 1000 (late, before the first), then again (a duplicate): three
+    packets with no sound, one of them twice."""
+    sent = [replace(p, payload=SILENCE) for p in regular(2, seq0=999, ts0=159_840)]
+    late = replace(sent[0], at_ms=25.0)
+    stream = run([sent[1], late, replace(late, at_ms=30.0),
+                  Sent(1001, 160_160, 40.0, payload=SILENCE)])
+    assert (stream.packets, stream.duplicates, stream.out_of_order) == (4, 1, 1)
+    assert stream.silent == 3
+
+
+def test_a_late_packet_of_an_earlier_gap_leaves_the_latest_gaps_outage() -> None:
+    """Packets 3 and 6 of 0-9 are missing when they are due; 3 comes late, 6 never: the
+    outage that ended with packet 7 (frame 6) is still one packet lost."""
+    sent = regular(10)
+    arrived = [*sent[:3], sent[4], sent[5], sent[7], sent[8],
+               replace(sent[3], at_ms=165.0), sent[9]]
+    stream = run(arrived)
+    assert (stream.lost, stream.out_of_order) == (1, 1)
+    assert [(o.frame, o.lost) for o in stream.outages if o.frame == 6] == [(6, 1)]
+
+
+def test_a_late_packet_of_a_new_numbering_fills_no_gap_of_the_old_one() -> None:
+    """1001 is missing from 1000-1200; the numbering restarts at 1050 (1051 follows it, RFC
+    3550 A.1), then 1001 comes, late in the new numbering (50 behind 1051), not the one the
+    old numbering lost (199 behind 1200, and that numbering is over): its gap stays a loss."""
+    old = [p for p in regular(201) if p.seq != 1001]
+    new = [Sent(seq, 192_160 + 160 * (seq - 1050), 4020.0 + 20 * n)
+           for n, seq in enumerate((1050, 1051, 1001))]
+    stream = run(old + new)
+    assert (stream.sequence_errors, stream.out_of_order) == (1, 1)
+    assert stream.loss_bursts == 1
+    assert [o.lost for o in stream.outages] == [1]
+
+
+def test_the_duration_of_an_event_with_padding_after_it() -> None:
+    """RFC 4733 2.3: the duration is the 16 bits after the event and the E/R/volume byte;
+    4 bytes of padding follow (P bit, the last byte the count, RFC 3550 5.1): 800 units at
+    8000 Hz are 100 ms."""
+    stats = feed(regular(2))
+    payload = bytes([5, 0x8A]) + (800).to_bytes(2, "big") + b"\0\0\0\4"
+    data = bytearray(rtp(1002, 160_320, pt=101, payload=payload))
+    data[0] |= 0x20
+    stats.add(3, NS + 40_000_000, 101, 0, 1002, 160_320, bytes(data), 12)
+    assert [(e.event, e.duration_ms) for e in stats.result().events] == [("5", 100.0)]
+
+
+def test_the_timeline_gives_the_jitter_to_the_microsecond() -> None:
+    """Two packets 21.1 ms apart, 20 ms of clock apart: J = 1.1 / 16 = 0.06875 ms (RFC 3550
+    6.4.1), 0.069 to the microsecond."""
+    sent = [Sent(1000, 160_000, 0.0), Sent(1001, 160_160, 21.1)]
+    timeline = run(sent, timeline=True).timeline
+    assert timeline is not None and timeline.jitter_ms == (0.069,)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from sipdiag.media.model import Tie
+from sipdiag.media.model import CapturedMedia, Tie
 from sipdiag.media.rtcp import ReportBlock
 from sipdiag.media.shape import GIVE_UP_AFTER
 from sipdiag.media.tracker import (
@@ -206,6 +206,7 @@ def test_fax_over_t38_is_not_read_as_rtp() -> None:
     feed.rtp(BOB, ALICE, 6, data=b"\x80\x00" + bytes(30))
     media = feed.tracker.claim("fax")
     assert media.streams == () and media.other_packets == 6 and media.malformed == 0
+    assert media.captured, "the fax's packets are on the wire"
 
 
 def test_a_capture_of_only_sip_cannot_hold_the_media() -> None:
@@ -482,13 +483,14 @@ def test_timelines_are_kept_when_asked_for() -> None:
     assert tied.stream.timeline is not None and tied.stream.timeline.packets == (5,)
 
 
-def test_a_second_byte_of_192_is_rtcp_not_rtp() -> None:
+@pytest.mark.parametrize("second_byte", [192, 223])
+def test_a_second_byte_of_192_to_223_is_rtcp_not_rtp(second_byte: int) -> None:
     """RFC 5761 4: where RTP and RTCP share a port, a second byte of 192-223 is an RTCP
-    packet type, not an RTP payload type of 64-95 with the marker; 192 is no SR or RR, so
-    the packet is broken RTCP."""
+    packet type, not an RTP payload type of 64-95 with the marker; neither end of the range
+    is an SR or RR, so the packet is broken RTCP."""
     feed = Feed()
     feed.call()
-    feed.rtp(ALICE, BOB, 1, data=b"\x80\xc0\x00\x02" + bytes(8))
+    feed.rtp(ALICE, BOB, 1, data=bytes([0x80, second_byte, 0, 2]) + bytes(8))
     assert feed.tracker.claim("c1").streams == ()
     assert feed.tracker.problems.counts == {"rtcp_malformed": 1}
 
@@ -549,3 +551,96 @@ def test_rtp_already_flowing_is_bound_from_the_frame_its_address_is_announced(
     bound = [(s.tie, s.stream.packets) for s in feed.tracker.claim("c1").streams
              if s.stream.ssrc == 8]
     assert bound == [(tie, 10)]
+
+
+def test_on_the_rtcp_port_every_packet_is_read_as_rtcp() -> None:
+    """The port after the RTP one receives RTCP only (RFC 3550 11): a packet there that
+    looks like RTP (type 0) is broken RTCP, no stream."""
+    feed = Feed()
+    feed.call()
+    feed.rtp(BOB_RTCP, ALICE_RTCP, 1)
+    assert feed.tracker.claim("c1").streams == ()
+    assert feed.tracker.problems.counts == {"rtcp_malformed": 1}
+
+
+def test_a_short_packet_with_the_marker_and_type_96_is_short_rtp() -> None:
+    """8 bytes, second byte 0xE0: the marker and payload type 96, above RTCP's 192-223 (RFC
+    5761 4), in fewer bytes than RTP's fixed header (RFC 3550 5.1)."""
+    feed = Feed()
+    feed.call()
+    feed.rtp(ALICE, BOB, 1, data=b"\x80\xe0" + bytes(6))
+    [problem] = feed.tracker.problems.examples["rtp_malformed"]
+    assert problem.detail == f"{ALICE} -> {BOB}: RTP of 8 bytes, shorter than its header"
+    assert feed.tracker.problems.counts == {"rtp_malformed": 1}
+
+
+def test_a_process_that_leaves_orphans_to_another_reports_its_own_calls_problems() -> None:
+    feed = Feed(reports_orphans=False)
+    feed.call()
+    feed.rtp(ALICE, BOB, 1, data=b"\xff" * 20)
+    assert feed.tracker.problems.counts == {"rtp_malformed": 1}
+
+
+def test_srtcp_is_read_no_further_than_its_first_header() -> None:
+    """RFC 3711 3.4: after SRTCP's first 8 bytes (header, SSRC) comes ciphertext, then the
+    E flag and index (4 bytes) and the authentication tag (10 here): nothing to read, and
+    nothing broken."""
+    feed = Feed()
+    for start, src, dst, end in (("INVITE sip:bob@example.com SIP/2.0", ALICE_SIP, BOB_SIP,
+                                  ALICE),
+                                 ("SIP/2.0 200 OK", BOB_SIP, ALICE_SIP, BOB)):
+        feed.sip(message(start, "c1", "1 INVITE", sdp(end.ip, end.port, protocol="RTP/SAVP 0")),
+                 src, dst)
+    ciphertext = bytes(range(0x41, 0x41 + 24))
+    srtcp = b"\x80\xc8\x00\x06" + ciphertext + b"\x80\x00\x00\x01" + bytes(10)
+    feed.rtp(BOB_RTCP, ALICE_RTCP, 1, data=srtcp)
+    media = feed.tracker.claim("c1")
+    assert (media.rtcp, media.malformed) == ((), 0)
+
+
+def test_a_call_whose_hosts_sent_other_udp_but_none_of_its_media() -> None:
+    """The capture could hold the call's media (UDP of its media host is there), and holds
+    none of it."""
+    feed = Feed()
+    feed.call()
+    feed.rtp(Endpoint(ALICE.ip, 53000), Endpoint("192.0.2.53", 53), 1, data=b"dns")
+    assert feed.tracker.claim("c1") == CapturedMedia((), (), (), 0, 0, True, frozenset())
+
+
+def test_a_fax_flow_counts_its_packets_across_the_passes_over_idle_flows() -> None:
+    feed = Feed()
+    feed.sip(message("INVITE sip:bob@example.com SIP/2.0", "fax", "1 INVITE",
+                     sdp(ALICE.ip, ALICE.port, media="image", protocol="udptl t38")),
+             ALICE_SIP, BOB_SIP)
+    feed.rtp(BOB, ALICE, 1, data=b"\x80\x00" + bytes(30))
+    feed.now += IDLE_FLOW_NS
+    feed.sip(message("UPDATE sip:bob@example.com SIP/2.0", "fax", "2 UPDATE"), ALICE_SIP,
+             BOB_SIP)
+    feed.rtp(BOB, ALICE, 1, data=b"\x80\x00" + bytes(30))
+    assert feed.tracker.claim("fax").other_packets == 2
+
+
+def test_a_call_forgotten_after_the_one_that_took_its_addresses() -> None:
+    """c2 announces c1's addresses beyond SHARE_NS after c1 (they are c2's now); c1's SIP goes
+    on, so c2 is forgotten first (SPAN_KEEP_NS after its last SIP), and its addresses with
+    it; c1, forgotten later, has nothing bound left to let go."""
+    feed = Feed()
+    feed.call("c1")
+    feed.now += SHARE_NS + SECOND
+    feed.call("c2")
+    feed.now += SPAN_KEEP_NS // 2
+    feed.sip(message("UPDATE sip:bob@example.com SIP/2.0", "c1", "2 UPDATE"), ALICE_SIP,
+             BOB_SIP)
+    for _ in range(2):
+        feed.now += SPAN_KEEP_NS // 2 + SECOND
+        feed.bye("other")
+    assert set(feed.tracker._spans) == {"other"} and feed.tracker._bindings == {}
+
+
+def test_a_stream_turned_off_binds_no_address() -> None:
+    """RFC 3264 8.2: port 0 turns the stream off; RTP to that port is no call's."""
+    feed = Feed()
+    feed.sip(message("INVITE sip:bob@example.com SIP/2.0", "c1", "1 INVITE",
+                     sdp(ALICE.ip, 0)), ALICE_SIP, BOB_SIP)
+    feed.rtp(NAT, Endpoint(ALICE.ip, 0), 10)
+    assert feed.tracker.claim("c1").streams == ()
