@@ -33,23 +33,68 @@ def print_findings(
     if not findings:
         console.print(Text(label("no_findings")))
         return
+    explained: set[str] = set()
     for finding in findings:
         console.print()
-        _print_finding(console, finding, catalog, first_ts_ns, language)
+        _print_finding(console, finding, catalog, first_ts_ns, language,
+                       again=finding.rule.id in explained)
+        explained.add(finding.rule.id)
 
 
 def _print_finding(
-    console: Console, finding: Finding, catalog: Catalog, first_ts_ns: int, language: str
+    console: Console, finding: Finding, catalog: Catalog, first_ts_ns: int, language: str,
+    again: bool,
 ) -> None:
-    label = partial(catalog.label, language=language)
+    """A finding with its explanation, or, ``again`` (its rule explained above), only what
+    happened in this call and its evidence."""
+    console.print(_heading(finding, catalog, language))
+    rows = finding_rows(finding, catalog, first_ts_ns, language)
+    if again:
+        keep = {catalog.label(key, language)
+                for key in ("call", "what_happened", "evidence", "see_also")}
+        rows = [row for row in rows if row[0] in keep]
+        rows.append(("", catalog.label("as_above", language, rule=finding.rule.id)))
+    print_fields(console, [(name, for_terminal(text)) for name, text in rows], INDENT)
+
+
+def _heading(finding: Finding, catalog: Catalog, language: str, count: str = "") -> Text:
+    """``ERROR  D104 ack-missing  Answer never ACKed`` (``count``: `` x3`` after the name)."""
     rule = finding.rule
     heading = Text()
-    heading.append(label(rule.severity).upper(), style=SEVERITY_STYLES[rule.severity])
-    heading.append(f"  {rule.id} {rule.name}  ", style="bold")
+    heading.append(catalog.label(rule.severity, language).upper(),
+                   style=SEVERITY_STYLES[rule.severity])
+    heading.append(f"  {rule.id} {rule.name}{count}  ", style="bold")
     heading.append(rule.title.get(language), style="bold")
-    console.print(heading)
-    rows = finding_rows(finding, catalog, first_ts_ns, language)
-    print_fields(console, [(name, for_terminal(text)) for name, text in rows], INDENT)
+    return heading
+
+
+VERDICT_CALLS = 3
+"""Calls named on a line of the verdict; the others are counted."""
+
+
+def print_verdict(console: Console, findings: Listing[Finding], catalog: Catalog,
+                  language: str = "en") -> None:
+    """The last lines of the report: each rule that fired, most severe first, how many calls
+    it fired in, and the first of them, so that the verdict is on the screen when the report
+    ends."""
+    if not findings:
+        return
+    first: dict[str, Finding] = {}
+    calls: dict[str, dict[str, None]] = {}
+    for finding in findings:
+        first.setdefault(finding.rule.id, finding)
+        calls.setdefault(finding.rule.id, {})[finding.call_id] = None
+    console.print()
+    console.print(Text(catalog.label("verdict", language), style="bold underline"))
+    for rule_id, finding in first.items():
+        names = list(calls[rule_id])
+        shown = ", ".join(for_terminal(name) for name in names[:VERDICT_CALLS])
+        if len(names) > VERDICT_CALLS:
+            more = catalog.label("and_more", language, count=len(names) - VERDICT_CALLS)
+            shown = f"{shown}, {more}"
+        console.print(_heading(finding, catalog, language, f" x{len(names)}"))
+        console.print(Text("  " + catalog.label("verdict_line", language, count=len(names),
+                                                calls=shown)))
 
 
 def finding_rows(

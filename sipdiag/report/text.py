@@ -48,6 +48,7 @@ def print_report(
         title = catalog.label("ladder", language, call_id=record.call_id,
                               frame=record.first_frame, outcome=record.outcome)
         ladder.print_ladder(console, title, arrows, catalog, first_ts, language)
+    findings.print_verdict(console, analysis.findings, catalog, language)
 
 
 def print_media(console: Console, call: CallRecord, catalog: Catalog, language: str) -> None:

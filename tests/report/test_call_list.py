@@ -80,3 +80,19 @@ def test_wide_prints_every_column_however_narrow_the_terminal_one_line_per_call(
                                 "Answer", "s", "Talk", "s", "Legs", "Retr", "Findings",
                                 "Call-ID"]
     assert [line.split()[-1] for line in calls[1:]] == [c for c, _ in invites(str(SERVER_ERRORS))]
+
+
+def test_a_rule_is_explained_once_and_the_verdict_ends_the_report() -> None:
+    """Three calls refused 500, 502, 504: C109 three times. Why it matters, its causes and its
+    fix are printed with the first; the others point to it; the last lines say C109 x3 and name
+    the three calls, in the order of their INVITEs."""
+    lines = report(str(SERVER_ERRORS), 200)
+    text = "\n".join(lines)
+    assert text.count("Why it matters") == 1 and text.count("How to fix") == 1
+    assert text.count("Why, causes, fix: as for the first C109 above.") == 2
+    call_ids = [call_id for call_id, _ in invites(str(SERVER_ERRORS))]
+    assert lines[-3:] == [
+        "Verdict",
+        "ERROR  C109 server-failure x3  Server failure (500, 502, 504)",
+        f"  3 call(s): {', '.join(call_ids)}",
+    ]

@@ -59,7 +59,9 @@ def test_failed_keeps_failing_calls_and_their_findings_only() -> None:
     _, out = run([OPTIONS, "--failed"])
     text = " ".join(out.split())
     assert "Other exchanges 2 (2 timeout)" in text
-    assert text.count("WARNING N105") == 2
+    findings = text[text.index("Findings"):text.index("Verdict")]
+    assert findings.count("WARNING N105") == 2  # the two OPTIONS never answered
+    assert "WARNING N105 options-unanswered x2" in text[text.index("Verdict"):]
 
 
 def test_bad_filter_values_are_usage_errors() -> None:
