@@ -8,11 +8,13 @@ grow with the messages of calls that are over.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sipdiag.dialogs.calls import Call, Exchange, Leg, Retransmissions, SdpSide, Timings
 from sipdiag.dialogs.ladder import Arrow, ladder_of
 from sipdiag.dialogs.media import CallMedia
+from sipdiag.sip.message import SipMessage
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +25,17 @@ class MediaRecord:
     protocol: str
     codecs: tuple[str, ...]
     direction: str
+
+
+@dataclass(frozen=True, slots=True)
+class Agents:
+    """The software of each side, as it names itself (RFC 3261 20.41, 20.35): "" if unnamed."""
+
+    caller: str
+    """User-Agent of the first INVITE."""
+    callee: str
+    """Server (else User-Agent) of the last response to it that names one, from where it was
+    sent (the first hop: through a proxy, what answered there)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +71,7 @@ class CallRecord:
     """Every message as an arrow, when the report will draw this call; else None."""
     media: CallMedia | None = None
     """Its streams and media state; streams keep their timelines only with a ladder."""
+    agents: Agents = Agents("", "")
 
     @property
     def retransmission_count(self) -> int:
@@ -111,7 +125,19 @@ def call_record(call: Call, *, ladder: bool = False) -> CallRecord:
         duplicates=call.duplicates,
         ladder=ladder_of(call.messages, call.transactions) if ladder else None,
         media=call.media if ladder or call.media is None else _without_timelines(call.media),
+        agents=agents_of(call.messages),
     )
+
+
+def agents_of(messages: Sequence[SipMessage]) -> Agents:
+    invite = next((m for m in messages if m.method == "INVITE"), None)
+    if invite is None:
+        return Agents("", "")
+    answers = [m for m in messages if m.status and m.cseq_method == "INVITE"
+               and m.src == invite.dst and m.dst == invite.src]
+    named = [m.headers.get("server") or m.headers.get("user-agent") for m in answers]
+    return Agents(invite.headers.get("user-agent") or "", next(
+        (name for name in reversed(named) if name), ""))
 
 
 def _without_timelines(media: CallMedia) -> CallMedia:

@@ -156,6 +156,8 @@ def call(record: CallRecord, linked: list[Json]) -> Json:
         "ended_by": record.ended_by or None,
         "caller": record.caller,
         "callee": record.callee,
+        "agents": {"caller": record.agents.caller or None,
+                   "callee": record.agents.callee or None},
         "request_uri": record.request_uri,
         "start": _time(record.start_ns),
         "end": _time(record.end_ns),

@@ -12,6 +12,7 @@ import itertools
 from collections.abc import Iterable, Sequence
 
 from rich.console import Console
+from rich.text import Text
 
 from sipdiag.dialogs.ladder import Arrow
 from sipdiag.dialogs.records import CallRecord, ExchangeRecord
@@ -48,6 +49,10 @@ def print_report(
         title = catalog.label("ladder", language, call_id=record.call_id,
                               frame=record.first_frame, outcome=record.outcome)
         ladder.print_ladder(console, title, arrows, catalog, first_ts, language)
+        if isinstance(record, CallRecord) and (record.agents.caller or record.agents.callee):
+            console.print(Text(for_terminal(catalog.label(
+                "agents", language, caller=record.agents.caller or "-",
+                callee=record.agents.callee or "-"))))
     findings.print_verdict(console, analysis.findings, catalog, language)
 
 

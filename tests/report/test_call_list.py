@@ -5,6 +5,7 @@ copied into --call; every column with --wide."""
 from __future__ import annotations
 
 import io
+import json
 import time
 
 import pytest
@@ -96,3 +97,15 @@ def test_a_rule_is_explained_once_and_the_verdict_ends_the_report() -> None:
         "ERROR  C109 server-failure x3  Server failure (500, 502, 504)",
         f"  3 call(s): {', '.join(call_ids)}",
     ]
+
+
+def test_a_ladder_names_the_software_of_each_side() -> None:
+    """The same names as the JSON's ``agents`` (checked against tshark in test_json_fields)."""
+    baresip = str(SAMPLES / "calls" / "baresip-call.pcap")
+    out = io.StringIO()
+    main([baresip, "--format", "json"], Environment(stdout=out, stderr=io.StringIO(),
+                                                    stdin=io.BytesIO(), environ={}))
+    [call] = json.loads(out.getvalue())["calls"]
+    agents = call["agents"]
+    lines = report(baresip, 200, "--call", call["call_id"])
+    assert f"Software: caller {agents['caller']}; callee {agents['callee']}" in lines

@@ -68,7 +68,7 @@ SIP_FIELDS = (
     "frame.number", "frame.time_epoch", "frame.time_relative", "ip.src", "udp.srcport",
     "ip.dst", "udp.dstport", "sip.Method", "sip.Status-Code", "sip.Status-Line", "sip.Call-ID",
     "sip.CSeq.seq", "sip.CSeq.method", "sip.from.addr", "sip.to.addr", "sip.to.tag",
-    "sip.r-uri", "udp.payload",
+    "sip.r-uri", "sip.User-Agent", "sip.Server", "udp.payload",
 )
 
 
@@ -414,7 +414,8 @@ def retransmitted(rows: list[dict[str, str]]) -> list[dict[str, object]]:
 
 
 @pins("calls", "calls[].call_id", "calls[].outcome", "calls[].final_status", "calls[].reason",
-      "calls[].ended_by", "calls[].caller", "calls[].callee", "calls[].request_uri",
+      "calls[].ended_by", "calls[].caller", "calls[].callee", "calls[].agents",
+      "calls[].agents.caller", "calls[].agents.callee", "calls[].request_uri",
       "calls[].start", "calls[].end", "calls[].frames", "calls[].messages", "calls[].timings",
       "calls[].timings.post_dial_delay", "calls[].timings.time_to_answer",
       "calls[].timings.talk_time", "calls[].timings.total", "calls[].legs",
@@ -448,6 +449,10 @@ def test_call_fields_against_tshark(name: str) -> None:
     assert call["reason"] == (final["sip.Status-Line"].split(" ", 2)[2] if final else "")
     assert (call["caller"], call["callee"]) == (first["sip.from.addr"], first["sip.to.addr"])
     assert call["request_uri"] == first["sip.r-uri"]
+    named = [r["sip.Server"] or r["sip.User-Agent"] for r in to_caller
+             if status(r) and r["src"] == first["dst"]]  # answers from where it was sent
+    assert call["agents"] == {"caller": first["sip.User-Agent"] or None,
+                              "callee": next((n for n in reversed(named) if n), None)}
     assert (call["start"], call["end"]) == (iso(rows[0]["frame.time_epoch"]),
                                             iso(rows[-1]["frame.time_epoch"]))
     assert call["frames"] == [int(rows[0]["frame.number"]), int(rows[-1]["frame.number"])]
@@ -1237,3 +1242,18 @@ def test_every_field_of_the_schema_has_a_test() -> None:
     tests = {name for name, value in globals().items() if name.startswith("test_")
              and callable(value)}
     assert set(FIELDS.values()) <= tests
+
+
+def test_agents_name_each_side_against_tshark() -> None:
+    """baresip calls SIPp through kamailio: the INVITE's User-Agent is baresip's; the answers
+    kamailio relays from SIPp carry SIPp's User-Agent, and kamailio's own 100 its Server."""
+    path = SAMPLES / "calls" / "baresip-call.pcap"
+    rows = sip_rows(path)
+    first = next(r for r in rows if r["sip.Method"] == "INVITE")
+    answers = [r["sip.Server"] or r["sip.User-Agent"] for r in rows
+               if r["sip.CSeq.method"] == "INVITE" and status(r)
+               and (r["src"], r["dst"]) == (first["dst"], first["src"])]
+    [call] = doc(path)["calls"]
+    assert call["agents"] == {"caller": first["sip.User-Agent"], "callee": answers[-1]}
+    assert call["agents"]["caller"].startswith("baresip")
+    assert call["agents"]["callee"].startswith("SIPp")
