@@ -1,14 +1,15 @@
 """Ladder (sequence) diagrams in the terminal: endpoints as columns, messages as arrows.
 
-Each row is one message: its frame, its time from the first frame of the capture (as Wireshark
-shows it), and an arrow from the column of its sender to the column of its receiver, labelled
-with the method or the status. A retransmission is marked with the number of its copy and
-drawn dim. Labels come from the capture and are escaped; widths are counted in terminal cells,
-so wide characters stay aligned.
+Each row is one message: its frame, its wall-clock time (UTC), its time from the first frame of
+the capture (as Wireshark shows it), and an arrow from the column of its sender to the column of
+its receiver, labelled with the method or the status. A retransmission is marked with the
+number of its copy and drawn dim. Labels come from the capture and are escaped; widths are
+counted in terminal cells, so wide characters stay aligned.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from rich.cells import cell_len
@@ -21,8 +22,9 @@ from sipdiag.report import terminal, wording
 from sipdiag.report.escape import for_terminal
 from sipdiag.rules.catalog import Catalog
 
-PREFIX_WIDTH = 20
-"""``frame`` (7) and ``+seconds`` (12), and a space."""
+PREFIX_WIDTH = 33
+"""``frame`` (7), the time of day (13: ``22:13:20.010``, UTC, as in the capture's logs) and
+``+seconds`` from the first frame (12), and a space."""
 MIN_COLUMN = 14
 MAX_COLUMN = 48
 MEDIA_LINES = {ArrowKind.SIP: "─", ArrowKind.MEDIA: "═", ArrowKind.MEDIA_END: "┄",
@@ -50,12 +52,18 @@ def print_ladder(
         if arrow.copy > 1:
             label += wording.copy_mark(catalog, arrow.copy, language)
         seconds = (arrow.ts_ns - first_ts_ns) / 1e9
-        prefix = f"{arrow.frame:>7} {'+' + format(seconds, '.3f'):>11} "
+        prefix = f"{arrow.frame:>7} {time_of_day(arrow.ts_ns)} {'+' + format(seconds, '.3f'):>11} "
         lane = draw(columns.index(arrow.src), columns.index(arrow.dst), len(columns), width, label,
                     MEDIA_LINES[arrow.kind])
         style = MEDIA_STYLES.get(arrow.kind) or (
             "dim" if arrow.copy > 1 else terminal.status_style(arrow.status or None))
         console.print(Text(prefix + lane, style=style), no_wrap=True, overflow="crop")
+
+
+def time_of_day(ts_ns: int) -> str:
+    """``22:13:20.010``: the wall-clock time (UTC) to the millisecond."""
+    seconds, nanos = divmod(ts_ns, 1_000_000_000)
+    return f"{time.strftime('%H:%M:%S', time.gmtime(seconds))}.{nanos // 1_000_000:03d}"
 
 
 def column_width(arrows: Sequence[Arrow], count: int, console_width: int) -> int:

@@ -109,3 +109,17 @@ def test_a_ladder_names_the_software_of_each_side() -> None:
     agents = call["agents"]
     lines = report(baresip, 200, "--call", call["call_id"])
     assert f"Software: caller {agents['caller']}; callee {agents['callee']}" in lines
+
+
+def test_ladder_rows_give_the_time_of_day_and_the_time_from_the_first_frame() -> None:
+    """Each row: frame, wall-clock time (UTC, to the millisecond, truncated), seconds since the
+    capture's first frame; here every message of the three calls, from the SIP layer."""
+    messages, _ = read(str(SERVER_ERRORS))
+    lines = report(str(SERVER_ERRORS), 200, "--ladder")
+    first = messages[0].ts_ns
+    for message in messages:
+        seconds, nanos = divmod(message.ts_ns, 1_000_000_000)
+        clock = f"{time.strftime('%H:%M:%S', time.gmtime(seconds))}.{nanos // 1_000_000:03d}"
+        since = "+" + format((message.ts_ns - first) / 1e9, ".3f")
+        prefix = f"{message.frame:>7} {clock} {since:>11}"
+        assert sum(line.startswith(prefix) for line in lines) == 1, prefix
