@@ -22,9 +22,11 @@ from sipdiag.report import terminal, wording
 from sipdiag.report.escape import for_terminal
 from sipdiag.rules.catalog import Catalog
 
-PREFIX_WIDTH = 33
-"""``frame`` (7), the time of day (13: ``22:13:20.010``, UTC, as in the capture's logs) and
-``+seconds`` from the first frame (12), and a space."""
+PREFIX_WIDTH = 20
+"""``frame`` (7) and ``+seconds`` from the first frame (12), and a space."""
+CLOCK_WIDTH = 13
+"""The time of day before ``+seconds`` (``22:13:20.010 ``, UTC, as in the logs of the capture's
+hosts), when the lanes keep room for their labels with it."""
 MIN_COLUMN = 14
 MAX_COLUMN = 48
 MEDIA_LINES = {ArrowKind.SIP: "─", ArrowKind.MEDIA: "═", ArrowKind.MEDIA_END: "┄",
@@ -45,14 +47,17 @@ def print_ladder(
     console.print(Text(for_terminal(title), style="bold underline"))
     columns = endpoints(arrows)
     width = column_width(arrows, len(columns), console.width)
-    console.print(Text(" " * PREFIX_WIDTH + header(columns, width)), no_wrap=True,
+    clock = column_width(arrows, len(columns), console.width - CLOCK_WIDTH) == width
+    prefix_width = PREFIX_WIDTH + CLOCK_WIDTH * clock
+    console.print(Text(" " * prefix_width + header(columns, width)), no_wrap=True,
                   overflow="crop")
     for arrow in arrows:
         label = for_terminal(arrow.label)
         if arrow.copy > 1:
             label += wording.copy_mark(catalog, arrow.copy, language)
         seconds = (arrow.ts_ns - first_ts_ns) / 1e9
-        prefix = f"{arrow.frame:>7} {time_of_day(arrow.ts_ns)} {'+' + format(seconds, '.3f'):>11} "
+        when = f"{time_of_day(arrow.ts_ns)} " if clock else ""
+        prefix = f"{arrow.frame:>7} {when}{'+' + format(seconds, '.3f'):>11} "
         lane = draw(columns.index(arrow.src), columns.index(arrow.dst), len(columns), width, label,
                     MEDIA_LINES[arrow.kind])
         style = MEDIA_STYLES.get(arrow.kind) or (

@@ -123,3 +123,13 @@ def test_ladder_rows_give_the_time_of_day_and_the_time_from_the_first_frame() ->
         since = "+" + format((message.ts_ns - first) / 1e9, ".3f")
         prefix = f"{message.frame:>7} {clock} {since:>11}"
         assert sum(line.startswith(prefix) for line in lines) == 1, prefix
+
+
+def test_a_ladder_too_wide_for_the_clock_keeps_its_labels_whole() -> None:
+    """At 80 columns the three calls' two lanes need the room the time of day would take: the
+    rows give the frame and the seconds, and every label whole."""
+    lines = report(str(SERVER_ERRORS), 80, "--ladder")
+    rows = [line for line in lines if line.strip()[:1].isdigit() and "│" in line]
+    assert len(rows) == 12  # every message of the three calls
+    assert all(":" not in line.split("│")[0] for line in rows)
+    assert sum("500 Server Internal Error" in line for line in rows) == 1

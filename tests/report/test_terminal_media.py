@@ -403,13 +403,18 @@ def test_without_call_there_is_no_media_table_and_no_ladder() -> None:
 # --- the ladder -----------------------------------------------------------------------------------
 
 
+LADDER_ROW = re.compile(r"\s*(\d+)\s+(?:\d\d:\d\d:\d\d\.\d{3}\s+)?\+\d+\.\d+\s+(.*)$")
+"""A row of a ladder: frame, time of day (when the lanes leave room for it), seconds from the
+first frame, the arrow."""
+
+
 def ladder_rows(out: str) -> dict[int, tuple[str, str]]:
     """Frame -> (label, direction: ``>`` left to right, ``<`` right to left) of the rows of the
     ladder."""
     lines = out.splitlines()
     rows = {}
     for line in lines[_ladder_start(lines):]:
-        found = re.match(r"\s*(\d+)\s+\+\d+\.\d+\s+(.*)$", line)
+        found = LADDER_ROW.match(line)
         if not found:
             break
         arrow = found.group(2).strip()
@@ -422,7 +427,7 @@ def ladder_rows(out: str) -> dict[int, tuple[str, str]]:
 def _ladder_start(lines: list[str]) -> int:
     """The first row of the (only) ladder: a frame, a time and a lifeline."""
     return next(i for i, line in enumerate(lines)
-                if re.match(r"\s*\d+\s+\+\d+\.\d+\s+.*│", line))
+                if LADDER_ROW.match(line) and "│" in line)
 
 
 def lifelines(out: str) -> list[str]:
