@@ -248,6 +248,9 @@ class Analysis:
     tally: Tally = field(default_factory=Tally)
     unattributed: list[TiedStream] = field(default_factory=list)
     """RTP streams that belong to no call of the capture, in frame order."""
+    selection: Selection = field(default_factory=Selection)
+    """The calls and exchanges kept (all unless chosen): the figures of ``summary`` are the
+    whole capture's, those of the calls and their findings the selection's."""
 
 
 class Ladders(Enum):
@@ -306,7 +309,7 @@ def analyze(
         parts = _analyze_in_processes(path, jobs, progress, job)
     else:
         parts = [_analyze_share(path, stdin, progress, job, Share())]
-    return _combine(parts, engine)
+    return replace(_combine(parts, engine), selection=selection or Selection())
 
 
 @dataclass(frozen=True, slots=True)

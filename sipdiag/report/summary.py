@@ -36,6 +36,10 @@ def summary_rows(
     rows += [
         (label("sip_messages"), str(summary.sip_messages)),
         (label("defects"), str(summary.defective_messages)),
+    ]
+    if not analysis.selection.everything:
+        rows.append((label("selected"), label("selected_note")))
+    rows += [
         (label("calls"), _total(catalog, stats.calls, stats.call_outcomes, language)),
         (label("exchanges"), _total(catalog, stats.exchanges, stats.exchange_outcomes, language)),
     ]

@@ -43,6 +43,7 @@ LABELS = (
     "col_method", "col_transactions", "col_findings",
     "linked_legs", "col_linked",
     "col_because", "problems", "col_problem", "col_frames", "col_example", "ladder", "selected",
+    "selected_note",
     "check_title", "col_expectation", "col_expected", "col_actual", "col_result", "check_pass",
     "check_fail", "check_next", "check_call", "check_one_of", "check_all_of", "check_none_of",
     "check_at_most", "check_no_finding", "check_never_rang", "check_no_final", "check_one_call",

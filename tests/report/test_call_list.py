@@ -133,3 +133,17 @@ def test_a_ladder_too_wide_for_the_clock_keeps_its_labels_whole() -> None:
     assert len(rows) == 12  # every message of the three calls
     assert all(":" not in line.split("│")[0] for line in rows)
     assert sum("500 Server Internal Error" in line for line in rows) == 1
+
+
+def test_the_summary_says_where_the_selection_begins() -> None:
+    """Frames and SIP messages count the whole capture (12 frames, 12 messages); from the
+    Selected row on, the figures are the chosen call's: one call, refused 502."""
+    call_id = invites(str(SERVER_ERRORS))[1][0]
+    chosen = [" ".join(line.split()) for line in report(str(SERVER_ERRORS), 200, "--call", call_id)]
+    everything = [" ".join(line.split()) for line in report(str(SERVER_ERRORS), 200)]
+    note = ("Selected only the chosen calls from here on (the figures above are the whole "
+            "capture's)")
+    at = chosen.index(note)
+    assert {"Frames 12", "SIP messages 12"} <= set(chosen[:at])
+    assert chosen[at + 1] == "Calls 1 (1 rejected)" and "Final responses 502 x1" in chosen
+    assert note not in everything and "Calls 3 (3 rejected)" in everything
