@@ -198,11 +198,17 @@ def test_icmp_errors_and_other_packets_on_the_media_ports() -> None:
     assert [p.frame for p in feed.tracker.problems.examples["rtp_malformed"]] == [7]
 
 
-def test_fax_over_t38_is_not_read_as_rtp() -> None:
+def fax_call() -> Feed:
+    """A feed with call "fax" offered: T.38 over UDPTL to ALICE's media address."""
     feed = Feed()
     feed.sip(message("INVITE sip:bob@example.com SIP/2.0", "fax", "1 INVITE",
                      sdp(ALICE.ip, ALICE.port, media="image", protocol="udptl t38")),
              ALICE_SIP, BOB_SIP)
+    return feed
+
+
+def test_fax_over_t38_is_not_read_as_rtp() -> None:
+    feed = fax_call()
     feed.rtp(BOB, ALICE, 6, data=b"\x80\x00" + bytes(30))
     media = feed.tracker.claim("fax")
     assert media.streams == () and media.other_packets == 6 and media.malformed == 0
@@ -608,10 +614,7 @@ def test_a_call_whose_hosts_sent_other_udp_but_none_of_its_media() -> None:
 
 
 def test_a_fax_flow_counts_its_packets_across_the_passes_over_idle_flows() -> None:
-    feed = Feed()
-    feed.sip(message("INVITE sip:bob@example.com SIP/2.0", "fax", "1 INVITE",
-                     sdp(ALICE.ip, ALICE.port, media="image", protocol="udptl t38")),
-             ALICE_SIP, BOB_SIP)
+    feed = fax_call()
     feed.rtp(BOB, ALICE, 1, data=b"\x80\x00" + bytes(30))
     feed.now += IDLE_FLOW_NS
     feed.sip(message("UPDATE sip:bob@example.com SIP/2.0", "fax", "2 UPDATE"), ALICE_SIP,
