@@ -13,6 +13,7 @@ from __future__ import annotations
 import calendar
 import struct
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 from sipdiag.capture import LATEST_NS, FrameHandler, FrameSink, Reader, Region, linktypes
 from sipdiag.capture.source import ByteSource, SourceError
@@ -58,9 +59,11 @@ class NetmonReader(Reader):
             self._note_cut(problems, "the file ends inside the NetMon header")
             return
         _magic, minor, major, media, *when, table_offset, table_length = HEADER.unpack_from(data)
-        year, month, _dow, day, hour, minute, second, millis = when
-        start_ns = calendar.timegm((year, month, day, hour, minute, second)) * 1_000_000_000
-        start_ns += millis * 1_000_000
+        start_ns = _start_ns(*when)
+        if start_ns is None:
+            problems.add("capture_bad_time", 1, f"the NetMon header's start time {when} is no "
+                         f"date: frames timed from 1970")
+            start_ns = 0
         table = data[table_offset : table_offset + table_length]
         if len(table) < table_length:
             self._note_cut(problems, "the frame table at the end of the NetMon file is cut")
@@ -115,3 +118,13 @@ class NetmonReader(Reader):
             self._handlers[linktype] = sink.link_handler(linktype)
             self.linktypes.add(linktype)
         return self._handlers[linktype]
+
+
+def _start_ns(year: int, month: int, _weekday: int, day: int, hour: int, minute: int,
+              second: int, millis: int) -> int | None:
+    """The capture's start (a SYSTEMTIME, UTC) in ns since 1970; None if it is no date."""
+    try:
+        start = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    except ValueError:
+        return None
+    return calendar.timegm(start.timetuple()) * 1_000_000_000 + millis * 1_000_000

@@ -271,3 +271,18 @@ def test_a_file_larger_than_the_first_reads(write_capture) -> None:
     assert not problems.counts and positions == [len(data)]
     assert len(frames) == 1000 and all(f[3] == big for f in frames)
     assert frames[-1][1] == START + 999_000
+
+
+@pytest.mark.parametrize("field", [8, 10])  # the year (0), the month (0)
+def test_a_header_start_time_that_is_no_date_is_reported_and_frames_timed_from_1970(
+    write_capture, field: int,
+) -> None:
+    """The SYSTEMTIME of the header (year, month, weekday, day, ...) at byte 8: a year or month
+    of 0 is no date. The frames are read, timed from 1970 by their offsets, and it is said."""
+    data = bytearray(netmon(2, 0, [v2(5, DATA[0])]))
+    struct.pack_into("<H", data, field, 0)
+    _, frames, problems, _ = read(write_capture(bytes(data), "nodate.cap"))
+    assert [(f[1], f[3]) for f in frames] == [(5_000, DATA[0])]
+    [problem] = problems.all_examples()
+    assert (problem.kind, problem.frame) == ("capture_bad_time", 1)
+    assert problem.detail.endswith("is no date: frames timed from 1970")
