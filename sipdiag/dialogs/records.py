@@ -34,8 +34,9 @@ class Agents:
     caller: str
     """User-Agent of the first INVITE."""
     callee: str
-    """Server (else User-Agent) of the last response to it that names one, from where it was
-    sent (the first hop: through a proxy, what answered there)."""
+    """Server (else User-Agent) of the last response to an INVITE that names one, sent by
+    another than the caller (through a proxy, the far end's as relayed, unless the proxy
+    answered itself); of any response to an INVITE when none was captured."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,13 +132,12 @@ def call_record(call: Call, *, ladder: bool = False) -> CallRecord:
 
 def agents_of(messages: Sequence[SipMessage]) -> Agents:
     invite = next((m for m in messages if m.method == "INVITE"), None)
-    if invite is None:
-        return Agents("", "")
-    answers = [m for m in messages if m.status and m.cseq_method == "INVITE"
-               and m.src == invite.dst and m.dst == invite.src]
-    named = [m.headers.get("server") or m.headers.get("user-agent") for m in answers]
-    return Agents(invite.headers.get("user-agent") or "", next(
-        (name for name in reversed(named) if name), ""))
+    answers = (m for m in reversed(messages) if m.status and m.cseq_method == "INVITE"
+               and (invite is None or m.src != invite.src))
+    callee = next(filter(None, (m.headers.get("server") or m.headers.get("user-agent")
+                                for m in answers)), "")
+    caller = invite.headers.get("user-agent") or "" if invite is not None else ""
+    return Agents(caller, callee)
 
 
 def _without_timelines(media: CallMedia) -> CallMedia:

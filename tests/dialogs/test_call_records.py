@@ -8,9 +8,11 @@ from __future__ import annotations
 import pytest
 
 from sipdiag.dialogs.calls import Exchange
-from sipdiag.dialogs.records import MediaRecord, call_record, exchange_record
+from sipdiag.dialogs.records import Agents, MediaRecord, agents_of, call_record, exchange_record
 from sipdiag.media.stream import Timeline
 from sipdiag.network import Endpoint
+from sipdiag.sip.message import SipMessage
+from sipdiag.sip.parser import parse_message
 from tests.dialogs.media_calls import (
     CALLEE_RTP,
     CALLER_RTP,
@@ -136,3 +138,26 @@ def test_stream_timelines_are_kept_only_with_a_ladder() -> None:
     assert plain is not None and drawn is not None
     assert [s.stream for s in plain.streams] == [sent._replace(timeline=None)]
     assert [s.stream for s in drawn.streams] == [sent]
+
+
+def _said(first_line: str, src: Endpoint, dst: Endpoint, **headers: str) -> SipMessage:
+    lines = [first_line, "Call-ID: a@b", "CSeq: 1 INVITE",
+             *(f"{name.replace('_', '-')}: {value}" for name, value in headers.items())]
+    return parse_message(("\r\n".join(lines) + "\r\n\r\n").encode(), src=src, dst=dst)
+
+
+def test_agents_are_the_callers_user_agent_and_the_last_answer_not_from_the_caller() -> None:
+    """RFC 3261 20.41, 20.35: the caller names itself in the INVITE's User-Agent; the far side
+    in its answers' Server (else User-Agent). A proxy's own 100 names the proxy; the last
+    naming answer stands. With no INVITE captured, any answer to one names the callee."""
+    a, proxy, b = Endpoint("192.0.2.1", 5060), Endpoint("192.0.2.2", 5060), Endpoint(
+        "192.0.2.3", 5060)
+    invite = _said("INVITE sip:b@x SIP/2.0", a, proxy, User_Agent="phone/1")
+    trying = _said("SIP/2.0 100 Trying", proxy, a, Server="proxy/2")
+    ok = _said("SIP/2.0 200 OK", proxy, a, User_Agent="pbx/3")
+    ack = _said("ACK sip:b@x SIP/2.0", a, proxy, User_Agent="phone/1")
+    assert agents_of([invite, trying, ok, ack]) == Agents("phone/1", "pbx/3")
+    assert agents_of([invite, trying]) == Agents("phone/1", "proxy/2")
+    assert agents_of([invite]) == Agents("phone/1", "")
+    assert agents_of([ok]) == Agents("", "pbx/3")  # the INVITE was not captured
+    assert agents_of([_said("SIP/2.0 200 OK", b, a)]) == Agents("", "")
