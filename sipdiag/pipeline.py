@@ -47,7 +47,7 @@ from sipdiag.capture.replay import Frame, ReplayReader
 from sipdiag.dialogs.calls import Call
 from sipdiag.dialogs.correlate import Correlator, Link
 from sipdiag.dialogs.records import CallRecord, ExchangeRecord, call_record, exchange_record
-from sipdiag.dialogs.select import FAILED_OUTCOMES, Selection
+from sipdiag.dialogs.select import Selection, needs_attention
 from sipdiag.dialogs.tracker import CallTracker, Finished
 from sipdiag.media.model import TiedStream
 from sipdiag.media.stream import Stream
@@ -263,8 +263,8 @@ class Ladders(Enum):
     def keeps(self, outcome: str, problem: bool) -> bool:
         """Whether a call or exchange with this outcome (and a warning or error if ``problem``)
         keeps its ladder."""
-        return self is Ladders.ALL or (self is Ladders.FAILING and (
-            problem or outcome in FAILED_OUTCOMES))
+        return self is Ladders.ALL or (self is Ladders.FAILING
+                                       and needs_attention(outcome, problem))
 
 
 def with_ladders(analysis: Analysis, ladders: Ladders) -> Analysis:

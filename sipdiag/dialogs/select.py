@@ -18,6 +18,12 @@ FAILED_OUTCOMES = frozenset({"dropped", "rejected", "auth_failed", "timeout"})
 """Outcomes that are failures of the service (busy, no answer and cancelled are the users')."""
 
 
+def needs_attention(outcome: str, has_problem: bool) -> bool:
+    """A call or exchange that failed, or in which a rule found a warning or an error: what
+    ``--failed`` keeps and the report's verdict lists."""
+    return has_problem or outcome in FAILED_OUTCOMES
+
+
 @dataclass(frozen=True, slots=True)
 class TimePoint:
     """A point in capture time: absolute (ns since the epoch), or seconds from the first frame."""
@@ -54,7 +60,7 @@ class Selection:
             return False
         if self.until and subject.start_ns > self.until.resolve(first_ts_ns):
             return False
-        return not self.failing_only or has_problem or subject.outcome in FAILED_OUTCOMES
+        return not self.failing_only or needs_attention(subject.outcome, has_problem)
 
 
 def _users(subject: Call | Exchange) -> str:

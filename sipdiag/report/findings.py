@@ -47,7 +47,7 @@ def _print_finding(
 ) -> None:
     """A finding with its explanation, or, ``again`` (its rule explained above), only what
     happened in this call and its evidence."""
-    console.print(_heading(finding, catalog, language))
+    console.print(heading(finding, catalog, language))
     rows = finding_rows(finding, catalog, first_ts_ns, language)
     if again:
         keep = {catalog.label(key, language)
@@ -57,44 +57,15 @@ def _print_finding(
     print_fields(console, [(name, for_terminal(text)) for name, text in rows], INDENT)
 
 
-def _heading(finding: Finding, catalog: Catalog, language: str, count: str = "") -> Text:
+def heading(finding: Finding, catalog: Catalog, language: str, count: str = "") -> Text:
     """``ERROR  D104 ack-missing  Answer never ACKed`` (``count``: `` x3`` after the name)."""
     rule = finding.rule
-    heading = Text()
-    heading.append(catalog.label(rule.severity, language).upper(),
-                   style=SEVERITY_STYLES[rule.severity])
-    heading.append(f"  {rule.id} {rule.name}{count}  ", style="bold")
-    heading.append(rule.title.get(language), style="bold")
-    return heading
-
-
-VERDICT_CALLS = 3
-"""Calls named on a line of the verdict; the others are counted."""
-
-
-def print_verdict(console: Console, findings: Listing[Finding], catalog: Catalog,
-                  language: str = "en") -> None:
-    """The last lines of the report: each rule that fired, most severe first, how many calls
-    it fired in, and the first of them, so that the verdict is on the screen when the report
-    ends."""
-    if not findings:
-        return
-    first: dict[str, Finding] = {}
-    calls: dict[str, dict[str, None]] = {}
-    for finding in findings:
-        first.setdefault(finding.rule.id, finding)
-        calls.setdefault(finding.rule.id, {})[finding.call_id] = None
-    console.print()
-    console.print(Text(catalog.label("verdict", language), style="bold underline"))
-    for rule_id, finding in first.items():
-        names = list(calls[rule_id])
-        shown = ", ".join(for_terminal(name) for name in names[:VERDICT_CALLS])
-        if len(names) > VERDICT_CALLS:
-            more = catalog.label("and_more", language, count=len(names) - VERDICT_CALLS)
-            shown = f"{shown}, {more}"
-        console.print(_heading(finding, catalog, language, f" x{len(names)}"))
-        console.print(Text("  " + catalog.label("verdict_line", language, count=len(names),
-                                                calls=shown)))
+    text = Text()
+    text.append(catalog.label(rule.severity, language).upper(),
+                style=SEVERITY_STYLES[rule.severity])
+    text.append(f"  {rule.id} {rule.name}{count}  ", style="bold")
+    text.append(rule.title.get(language), style="bold")
+    return text
 
 
 def finding_rows(

@@ -8,7 +8,7 @@ and whether the output is a terminal at all.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TextIO
 
@@ -148,12 +148,12 @@ NARROWEST_NAME = 8
 
 def print_lines(
     console: Console, title: str, headings: list[str], rows: Iterable[list[str]],
-    shrinkable: frozenset[int],
+    shrinkable: frozenset[int], styles: Sequence[str] = (),
 ) -> None:
     """One line per row, as sngrep lists calls: columns as wide as their widest cell (of the
     first ``BOXED_ROWS``), the ``shrinkable`` ones cut with an ellipsis so that the line fits
     the console, the last printed whole (a Call-ID is copied, never cut; on a terminal too
-    narrow for it, it runs on)."""
+    narrow for it, it runs on). ``styles``: of the first rows, one each."""
     pending = iter(rows)
     first = list(itertools.islice(pending, BOXED_ROWS))
     widths = [max(cell_len(text) for text in column)
@@ -164,8 +164,9 @@ def print_lines(
         widths[widest] -= 1
         over -= 1
     console.print(Text(title, style="italic"))
-    for chunk in _chunks(itertools.chain([(headings, HEADING_STYLE)],
-                                         ((row, "") for row in itertools.chain(first, pending)))):
+    styled = ((row, styles[n] if n < len(styles) else "")
+              for n, row in enumerate(itertools.chain(first, pending)))
+    for chunk in _chunks(itertools.chain([(headings, HEADING_STYLE)], styled)):
         text = Text()
         for cells, style in chunk:
             fitted = [fit(cell, width) for cell, width in zip(cells[:-1], widths, strict=False)]

@@ -17,7 +17,7 @@ from rich.text import Text
 from sipdiag.dialogs.ladder import Arrow
 from sipdiag.dialogs.records import CallRecord, ExchangeRecord
 from sipdiag.pipeline import Analysis
-from sipdiag.report import calls, findings, ladder, media, summary, terminal
+from sipdiag.report import calls, findings, ladder, media, summary, terminal, verdict
 from sipdiag.report.escape import for_terminal
 from sipdiag.report.stats import Stats
 from sipdiag.rules.catalog import Catalog
@@ -53,7 +53,7 @@ def print_report(
             console.print(Text(for_terminal(catalog.label(
                 "agents", language, caller=record.agents.caller or "-",
                 callee=record.agents.callee or "-"))))
-    findings.print_verdict(console, analysis.findings, catalog, language)
+    verdict.print_verdict(console, analysis, catalog, language)
 
 
 def print_media(console: Console, call: CallRecord, catalog: Catalog, language: str) -> None:

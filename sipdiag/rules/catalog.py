@@ -39,7 +39,7 @@ LABELS = (
     "outcomes", "method_status", "count", "total", "col_frame", "col_from", "col_to",
     "col_outcome", "col_final", "col_pdd", "col_answer", "col_talk", "col_legs", "col_retr",
     "col_call_id", "col_start", "col_worst", "as_above", "agents", "verdict",
-    "verdict_line", "and_more",
+    "verdict_line", "and_more", "attention", "attention_more",
     "col_method", "col_transactions", "col_findings",
     "linked_legs", "col_linked",
     "col_because", "problems", "col_problem", "col_frames", "col_example", "ladder", "selected",

@@ -92,11 +92,87 @@ def test_a_rule_is_explained_once_and_the_verdict_ends_the_report() -> None:
     assert text.count("Why it matters") == 1 and text.count("How to fix") == 1
     assert text.count("Why, causes, fix: as for the first C109 above.") == 2
     call_ids = [call_id for call_id, _ in invites(str(SERVER_ERRORS))]
-    assert lines[-3:] == [
-        "Verdict",
+    verdict = lines.index("Verdict")
+    assert lines[verdict + 1:verdict + 3] == [
         "ERROR  C109 server-failure x3  Server failure (500, 502, 504)",
         f"  3 call(s): {', '.join(call_ids)}",
     ]
+
+
+def attention(lines: list[str]) -> tuple[str, list[list[str]], list[str]]:
+    """The title of the list of calls needing attention, its rows split into columns (the
+    finding's words joined back: it is the sixth of seven columns), and what follows."""
+    start = next(i for i, line in enumerate(lines) if line.startswith("Needing attention"))
+    assert lines[start + 1].split() == ["Severity", "From", "To", "Outcome", "Final",
+                                        "Finding", "Call-ID"]
+    rows, rest = [], []
+    for line in lines[start + 2:]:
+        words = line.split()
+        if words and words[0] in ("ERROR", "WARNING", "INFO", "-"):
+            rows.append([*words[:5], " ".join(words[5:-1]), words[-1]])
+        else:
+            rest.append(line)
+    return lines[start], rows, rest
+
+
+@pytest.mark.parametrize("columns", [80, 200])
+def test_the_report_ends_with_one_line_per_call_needing_attention(columns: int) -> None:
+    """Each of the three INVITEs refused 500, 502 and 504 (server errors, rule C109): one
+    line each, in the order of the INVITEs, the Call-ID whole; nothing after them."""
+    lines = report(str(SERVER_ERRORS), columns)
+    title, rows, rest = attention(lines)
+    assert title == "Needing attention (3 of 3)" and rest == []
+    expected = invites(str(SERVER_ERRORS))
+    for row, final, (call_id, _) in zip(rows, ("500", "502", "504"), expected, strict=True):
+        assert row[:5] == ["ERROR", "alice", "bob", "rejected", final]
+        assert row[5].startswith("C109") and row[6] == call_id
+    if columns == 200:
+        assert all(row[5] == "C109 Server failure (500, 502, 504)" for row in rows)
+    assert all(cell_len(line) <= columns for line in lines[-4:])
+
+
+def failing(capture: str) -> list[str]:
+    """Call-IDs of the calls and exchanges --failed keeps, in order of their first frames."""
+    out = io.StringIO()
+    main([capture, "--failed", "--format", "json", "--fail-on", "never"],
+         Environment(stdout=out, stderr=io.StringIO(), stdin=io.BytesIO(), environ={}))
+    document = json.loads(out.getvalue())
+    records = document["calls"] + document["exchanges"]
+    return [r["call_id"] for r in sorted(records, key=lambda r: r["frames"][0])]
+
+
+def test_errors_come_first_and_past_twenty_calls_the_rest_are_counted() -> None:
+    """Every sample of the rules: more calls need attention than a screen holds. The worst
+    come first (errors, then warnings, then the rest), each severity in frame order; the
+    calls not listed are counted, and together they are exactly what --failed keeps."""
+    folder = str(SAMPLES / "rules")
+    _, rows, rest = attention(report(folder, 80))
+    wanted = failing(folder)
+    assert len(rows) == 20 < len(wanted)
+    assert rest == [f"and {len(wanted) - 20} more: sipdiag --failed lists them all"]
+    order = {"ERROR": 0, "WARNING": 1, "INFO": 2, "-": 3}
+    severities = [order[row[0]] for row in rows]
+    assert severities == sorted(severities) and severities[0] == 0 < severities[-1]
+    for severity in set(severities):
+        ids = [row[6] for row in rows if order[row[0]] == severity]
+        assert ids == [c for c in wanted if c in ids]  # frame order within a severity
+    assert {row[6] for row in rows} <= set(wanted)
+
+
+def test_a_refusal_no_rule_calls_a_problem_still_needs_attention() -> None:
+    """603 Decline refuses the call (outcome rejected); the only finding is information
+    (the called user declined): the call is listed, its worst finding shown as INFO."""
+    capture = str(SAMPLES / "rules" / "declined-603.pcap")
+    title, rows, _ = attention(report(capture, 200))
+    [(call_id, _)] = invites(capture)
+    assert title == "Needing attention (1 of 1)"
+    assert [row[0] for row in rows] == ["INFO"] and rows[0][3:5] == ["rejected", "603"]
+    assert rows[0][6] == call_id
+
+
+def test_nothing_needs_attention_nothing_is_listed() -> None:
+    lines = report(str(SAMPLES / "calls" / "basic-call.pcap"), 80)
+    assert not any(line.startswith("Needing attention") for line in lines)
 
 
 def test_a_ladder_names_the_software_of_each_side() -> None:
