@@ -52,7 +52,7 @@ STEP_PLACEHOLDERS = ("method", "frame", "time", "status", "reason", "final_frame
 CALL_PLACEHOLDERS = ("call.call_id", "call.caller", "call.callee", "call.outcome")
 CHECKS = ("ack_missing", "codec_mismatch", "long_post_dial_delay", "private_address",
           "reason_abnormal", "session_timer_expired", "warning_header")
-"""The checks sipdiag/rules/checks.py registers (``@check(name, ...)``)."""
+"""The checks the modules of sipdiag/rules/checks/ register (``@check(name, ...)``)."""
 
 
 def write(folder: Path, text: str, name: str | None = None) -> Path:
