@@ -12,8 +12,9 @@ or a redirect followed to the new Contact (section 8.1.3.4), is one call with th
 the last attempt.
 
 Outcomes: ``completed`` (answered, then ended by BYE), ``answered`` (still up when the capture
-ends), ``dropped`` (answered, then ended abnormally: the 2xx never ACKed, a BYE answered 481 or
-never answered, a session timer that ran out, an error cause in the BYE's Reason),
+ends), ``dropped`` (answered, then ended abnormally: the 2xx never ACKed, no BYE answered 2xx
+(refused, 481 included, or never answered), a session timer that ran out, an error cause in
+the BYE's Reason),
 ``cancelled`` (the caller's CANCEL, answered 487), ``busy``, ``no_answer``, ``rejected``,
 ``redirected``, ``auth_failed``, ``timeout`` (no final response within 64*T1),
 ``in_progress`` (still being set up when the capture ends), ``incomplete`` (the capture misses
@@ -320,7 +321,7 @@ def _answered_dialog(conversation: Conversation, attempts: list[Transaction]) ->
 def _answered_outcome(dialog: Dialog, capture_end_ns: int) -> tuple[str, str]:
     """The outcome of an answered call; the rules engine says why a dropped one dropped."""
     assert dialog.confirmed is not None
-    bye = dialog.bye
+    bye = dialog.ending_bye
     if bye is None:
         unacknowledged = dialog.unacknowledged()
         if unacknowledged and capture_end_ns - unacknowledged[0].ts_ns >= TIMER_B_NS:
@@ -332,10 +333,12 @@ def _answered_outcome(dialog: Dialog, capture_end_ns: int) -> tuple[str, str]:
 
 
 def _ended_abnormally(dialog: Dialog, bye: Transaction, capture_end_ns: int) -> bool:
+    """A BYE refused (481 included: the far end had lost the dialog) or never answered, the
+    2xx never ACKed, an error cause in the BYE, or a session timer that ran out."""
     request = bye.request
     return bool(
         dialog.unacknowledged()
-        or bye.final_status == 481
+        or bye.final_status >= 300
         or (bye.final is None and bye.timed_out(capture_end_ns))
         or (request is not None and error_cause(request) is not None)
         or session_expiry(dialog, bye) is not None

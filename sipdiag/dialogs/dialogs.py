@@ -29,7 +29,7 @@ class DialogState(Enum):
 class Dialog:
     __slots__ = (
         "acks",
-        "bye",
+        "byes",
         "callee_tag",
         "caller_tag",
         "confirmed",
@@ -53,13 +53,25 @@ class Dialog:
         """The first 2xx to the INVITE in this dialog."""
         self.acks: list[SipMessage] = []
         """The ACKs of the 2xx, on every hop."""
-        self.bye: Transaction | None = None
+        self.byes: list[Transaction] = []
+        """The BYE transactions, in order: a BYE challenged (401, 407) is sent again with
+        credentials as a new transaction (section 22.2)."""
         self.transactions: list[Transaction] = []
         """The requests sent inside the dialog, in order (ACK and BYE included)."""
 
     @property
     def tags(self) -> frozenset[str]:
         return frozenset((self.caller_tag, self.callee_tag))
+
+    @property
+    def bye(self) -> Transaction | None:
+        """The first BYE."""
+        return self.byes[0] if self.byes else None
+
+    @property
+    def ending_bye(self) -> Transaction | None:
+        """The BYE that ended the dialog: the first answered 2xx, else the first."""
+        return next((t for t in self.byes if 200 <= t.final_status < 300), self.bye)
 
     @property
     def ack(self) -> SipMessage | None:
@@ -101,8 +113,8 @@ class DialogTracker:
             dialog.transactions.append(transaction)
         if message.method == "ACK" and dialog.confirmed is not None:
             dialog.acks.append(message)
-        elif message.method == "BYE" and dialog.bye is None:
-            dialog.bye = transaction
+        elif message.method == "BYE" and transaction not in dialog.byes:
+            dialog.byes.append(transaction)
             dialog.state = DialogState.TERMINATED
 
     def find(self, message: SipMessage) -> Dialog | None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from sipdiag.rules import checks
 from sipdiag.rules.loader import RuleSet, load_rule, load_rules, rule_files
 from sipdiag.rules.model import SampleTest, Statuses, Step
 from sipdiag.rules.yamlfile import DataError
@@ -50,9 +51,9 @@ STEP_PLACEHOLDERS = ("method", "frame", "time", "status", "reason", "final_frame
                      "responder", "copies", "wait")
 """What a message may say of each step (rules/README.md, "Placeholders")."""
 CALL_PLACEHOLDERS = ("call.call_id", "call.caller", "call.callee", "call.outcome")
-CHECKS = ("ack_missing", "codec_mismatch", "long_post_dial_delay", "private_address",
-          "reason_abnormal", "session_timer_expired", "warning_header")
-"""The checks the modules of sipdiag/rules/checks/ register (``@check(name, ...)``)."""
+CHECKS = tuple(sorted(checks.CHECKS))
+"""The checks the modules of sipdiag/rules/checks/ register (``@check(name, ...)``): the error
+names them all, in order."""
 
 
 def write(folder: Path, text: str, name: str | None = None) -> Path:
