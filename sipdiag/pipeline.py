@@ -378,7 +378,7 @@ def _analyze_share(
                 tally.severities[finding.severity] += 1
             ladder = ladders.keeps(item.outcome, problem)
             if isinstance(item, Call):
-                correlator.add(item.call_id, item.messages)
+                correlator.add(item)
                 call_ids.append(hash(item.call_id))
                 record = call_record(item, ladder=ladder)
                 calls.add(record, record.first_frame)

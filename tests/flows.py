@@ -36,6 +36,8 @@ class Flow:
     callee: Endpoint = CALLEE
     caller_tag: str = "caller-tag"
     callee_tag: str = "callee-tag"
+    caller_user: str = "alice"
+    callee_user: str = "bob"
     messages: list[SipMessage] = field(default_factory=list)
     _frames: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _branches: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -65,13 +67,15 @@ class Flow:
         from_tag, to_tag = (
             (self.callee_tag, self.caller_tag) if reverse else (self.caller_tag, self.callee_tag)
         )
-        to = f"<sip:bob@example.com>;tag={to_tag}" if in_dialog else "<sip:bob@example.com>"
+        caller, callee = (f"<sip:{user}@example.com>" for user in (self.caller_user,
+                                                                    self.callee_user))
+        to = f"{callee};tag={to_tag}" if in_dialog else callee
         if reverse:
-            to = f"<sip:alice@example.com>;tag={to_tag}"
+            to = f"{caller};tag={to_tag}"
         lines = [
             f"{method} {uri} SIP/2.0",
             f"Via: SIP/2.0/UDP {sender.ip}:{sender.port};branch={branch}",
-            f"From: <sip:{'bob' if reverse else 'alice'}@example.com>;tag={from_tag}",
+            f"From: {callee if reverse else caller};tag={from_tag}",
             f"To: {to}",
             f"Call-ID: {self.call_id}",
             f"CSeq: {cseq} {method}",

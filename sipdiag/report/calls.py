@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import TypeVar
 
 from rich.console import Console
+from rich.text import Text
 
+from sipdiag.dialogs.correlate import Link
 from sipdiag.dialogs.records import CallRecord, ExchangeRecord
 from sipdiag.pipeline import Analysis
 from sipdiag.report import terminal
@@ -33,9 +36,22 @@ BRIEF_EXCHANGE_COLUMNS = ("col_start", "col_method", "col_from", "col_to", "col_
                           "col_final", "col_worst", "col_call_id")
 """What a NOC engineer reads first, one line per call on a narrow terminal (the whole table
 with --wide, in JSON, Markdown and HTML)."""
-SHRINKABLE_CALL, SHRINKABLE_EXCHANGE = frozenset({1, 2}), frozenset({2, 3})
-"""From and To: cut first when lines are too long."""
-LINK_COLUMNS = ("col_call_id", "col_linked", "col_because")
+
+
+@dataclass(frozen=True)
+class Narrowing:
+    """How a one-line-per-call list fits a narrow terminal: the columns cut with an ellipsis
+    first, then those left out (in order) while a line is still too long."""
+
+    shrinkable: frozenset[int]
+    droppable: tuple[int, ...]
+
+
+NARROW_CALLS = Narrowing(frozenset({1, 2, 3, 6}), (6, 0))
+"""From, To, Outcome and Media cut; then Media and Start left out (in --wide and JSON)."""
+NARROW_EXCHANGES = Narrowing(frozenset({2, 3, 4}), (0,))
+"""From, To and Outcome cut; then Start left out."""
+LINK_COLUMNS = ("col_call_id", "col_linked", "col_sure", "col_because")
 FindingsByCall = dict[tuple[str, int], list[Finding]]
 R = TypeVar("R", CallRecord, ExchangeRecord)
 
@@ -65,6 +81,11 @@ def with_findings(
             found.append(finding)
             finding = next(pending, None)
         yield record, found
+
+def link_cells(link: Link, catalog: Catalog, language: str = "en") -> list[str]:
+    return [link.call_id, link.other, catalog.label(f"sure_{link.confidence.value}", language),
+            link.reason]
+
 
 def headings(catalog: Catalog, columns: Sequence[str], language: str = "en") -> list[str]:
     return [catalog.label(column, language) for column in columns]
@@ -172,11 +193,9 @@ def print_calls(
             headings(catalog, BRIEF_CALL_COLUMNS, language),
             lambda: (brief_call_cells(c, found, catalog, language)
                      for c, found in with_findings(analysis.calls, analysis.call_findings))),
-            SHRINKABLE_CALL)
+            NARROW_CALLS)
     if analysis.links:
-        rows = [[link.call_id, link.other, link.reason] for link in analysis.links]
-        terminal.print_table(console, label("linked_legs"),
-                             headings(catalog, LINK_COLUMNS, language), _escaped(rows))
+        _print_links(console, analysis.links, catalog, language)
     if analysis.exchanges:
         _print_records(console, label("exchanges"), wide, len(analysis.exchanges), (
             headings(catalog, EXCHANGE_COLUMNS, language),
@@ -185,7 +204,7 @@ def print_calls(
             headings(catalog, BRIEF_EXCHANGE_COLUMNS, language),
             lambda: (brief_exchange_cells(e, found) for e, found in
                      with_findings(analysis.exchanges, analysis.call_findings))),
-            SHRINKABLE_EXCHANGE)
+            NARROW_EXCHANGES)
 
 
 Rows = tuple[list[str], Callable[[], Iterator[list[str]]]]
@@ -193,7 +212,7 @@ Rows = tuple[list[str], Callable[[], Iterator[list[str]]]]
 
 
 def _print_records(console: Console, title: str, wide: bool, count: int, whole: Rows,
-                   brief: Rows, shrinkable: frozenset[int]) -> None:
+                   brief: Rows, narrowing: Narrowing) -> None:
     whole_headings, whole_rows = whole
     if terminal.table_fits(console, whole_headings, _escaped(whole_rows())):
         terminal.print_table(console, title, whole_headings, _escaped(whole_rows()), count)
@@ -201,7 +220,26 @@ def _print_records(console: Console, title: str, wide: bool, count: int, whole: 
         terminal.print_lines(console, title, whole_headings, _escaped(whole_rows()), frozenset())
     else:
         brief_headings, brief_rows = brief
-        terminal.print_lines(console, title, brief_headings, _escaped(brief_rows()), shrinkable)
+        terminal.print_lines(console, title, brief_headings, _escaped(brief_rows()),
+                             narrowing.shrinkable, droppable=narrowing.droppable)
+
+
+def _print_links(console: Console, links: Sequence[Link], catalog: Catalog,
+                 language: str) -> None:
+    """The linked legs as a table when it fits; else each link as lines that keep both
+    Call-IDs whole (to copy into --call), what links them wrapped below."""
+    title = catalog.label("linked_legs", language)
+    column_names = headings(catalog, LINK_COLUMNS, language)
+    rows = [link_cells(link, catalog, language) for link in links]
+    if terminal.table_fits(console, column_names, _escaped(rows)):
+        terminal.print_table(console, title, column_names, _escaped(rows))
+        return
+    console.print(Text(title, style="italic"))
+    for call_id, other, sure, reason in _escaped(rows):
+        console.print(Text(call_id), no_wrap=True, overflow="ignore", crop=False)
+        console.print(Text(f"  = {other}"), no_wrap=True, overflow="ignore", crop=False)
+        terminal.print_fields(console, [(column_names[2], sure), (column_names[3], reason)],
+                              terminal.FIELD_INDENT)
 
 
 def _escaped(rows: Iterable[list[str]]) -> Iterator[list[str]]:

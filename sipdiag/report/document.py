@@ -69,7 +69,8 @@ def _parts(analysis: Analysis, language: str) -> dict[str, object]:
             for record, found in exchanges
         ),
         "links": [
-            {"call_id": a.call_id, "other": a.other, "reason": a.reason} for a in analysis.links
+            {"call_id": a.call_id, "other": a.other, "reason": a.reason,
+             "confidence": a.confidence.value} for a in analysis.links
         ],
         "media": {"unattributed": [
             {**stream(item.stream, first), "tie": item.tie.value} for item in analysis.unattributed
@@ -412,8 +413,9 @@ def retransmissions(value: Retransmissions) -> Json:
 def _linked(links: list[Link]) -> dict[str, list[Json]]:
     found: dict[str, list[Json]] = {}
     for link in links:
-        found.setdefault(link.call_id, []).append({"call_id": link.other, "reason": link.reason})
-        found.setdefault(link.other, []).append({"call_id": link.call_id, "reason": link.reason})
+        for one, other in ((link.call_id, link.other), (link.other, link.call_id)):
+            found.setdefault(one, []).append({"call_id": other, "reason": link.reason,
+                                              "confidence": link.confidence.value})
     return found
 
 

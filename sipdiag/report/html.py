@@ -53,6 +53,7 @@ from sipdiag.report.media import (
     stream_cells,
     with_media,
 )
+    link_cells,
 from sipdiag.report.stats import Stats
 from sipdiag.report.summary import PROBLEM_COLUMNS, outcome_legend, problem_cells, summary_rows
 from sipdiag.rules.catalog import CLASSES, Catalog
@@ -342,7 +343,7 @@ def _tables(page: _Page, analysis: Analysis) -> str:
         html += _table(page, CALL_COLUMNS, calls, "calls")
     if analysis.links:
         html += f'<h3 class="sub">{page.label("linked_legs")}</h3>\n'
-        html += _table(page, LINK_COLUMNS, [([link.call_id, link.other, link.reason], None)
+        html += _table(page, LINK_COLUMNS, [(link_cells(link, page.catalog, page.language), None)
                                             for link in analysis.links], "links")
     if analysis.exchanges:
         html += f'<h2 id="exchanges">{page.label("exchanges")}</h2>\n'

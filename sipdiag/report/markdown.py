@@ -22,6 +22,7 @@ from sipdiag.report.calls import (
     call_cells,
     exchange_cells,
     headings,
+    link_cells,
     with_findings,
 )
 from sipdiag.report.escape import for_markdown
@@ -58,7 +59,7 @@ def markdown_blocks(
         blocks += [heading(2, label("calls")),
                    table(headings(catalog, CALL_COLUMNS, language), rows)]
     if analysis.links:
-        rows = [[link.call_id, link.other, link.reason] for link in analysis.links]
+        rows = [link_cells(link, catalog, language) for link in analysis.links]
         blocks += [heading(2, label("linked_legs")),
                    table(headings(catalog, LINK_COLUMNS, language), rows)]
     if analysis.exchanges:

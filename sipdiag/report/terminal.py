@@ -95,6 +95,10 @@ def print_key_values(console: Console, title: str, rows: Iterable[tuple[str, str
     console.print(table)
 
 
+FIELD_INDENT = 4
+"""Cells before the fields under a heading line."""
+
+
 def print_fields(console: Console, rows: Iterable[tuple[str, str]], indent: int = 0) -> None:
     """``name  text`` rows, the names in bold, each text wrapped in its own column."""
     grid = Table.grid(padding=(0, 1))
@@ -148,29 +152,37 @@ NARROWEST_NAME = 8
 
 def print_lines(
     console: Console, title: str, headings: list[str], rows: Iterable[list[str]],
-    shrinkable: frozenset[int], styles: Sequence[str] = (),
+    shrinkable: frozenset[int], styles: Sequence[str] = (), droppable: Sequence[int] = (),
 ) -> None:
     """One line per row, as sngrep lists calls: columns as wide as their widest cell (of the
     first ``BOXED_ROWS``), the ``shrinkable`` ones cut with an ellipsis so that the line fits
-    the console, the last printed whole (a Call-ID is copied, never cut; on a terminal too
-    narrow for it, it runs on). ``styles``: of the first rows, one each."""
+    the console, then the ``droppable`` ones left out, in that order, while it still does not;
+    the last column printed whole (a Call-ID is copied, never cut; on a terminal too narrow
+    for it, it runs on). ``styles``: of the first rows, one each."""
     pending = iter(rows)
     first = list(itertools.islice(pending, BOXED_ROWS))
     widths = [max(cell_len(text) for text in column)
               for column in zip(headings, *first, strict=True)]
-    over = sum(widths) + len(widths) - 1 - console.width
-    while over > 0 and any(widths[i] > NARROWEST_NAME for i in shrinkable):
+    kept = list(range(len(widths)))
+
+    def over() -> int:
+        return sum(widths[i] for i in kept) + len(kept) - 1 - console.width
+
+    while over() > 0 and any(widths[i] > NARROWEST_NAME for i in shrinkable):
         widest = max(shrinkable, key=lambda i: widths[i])
         widths[widest] -= 1
-        over -= 1
+    for column in droppable:
+        if over() <= 0:
+            break
+        kept.remove(column)
     console.print(Text(title, style="italic"))
     styled = ((row, styles[n] if n < len(styles) else "")
               for n, row in enumerate(itertools.chain(first, pending)))
     for chunk in _chunks(itertools.chain([(headings, HEADING_STYLE)], styled)):
         text = Text()
         for cells, style in chunk:
-            fitted = [fit(cell, width) for cell, width in zip(cells[:-1], widths, strict=False)]
-            text.append(" ".join([*fitted, cells[-1]]).rstrip() + "\n", style=style)
+            fitted = [fit(cells[i], widths[i]) for i in kept[:-1]]
+            text.append(" ".join([*fitted, cells[kept[-1]]]).rstrip() + "\n", style=style)
         console.print(text, no_wrap=True, overflow="ignore", crop=False, end="")
 
 

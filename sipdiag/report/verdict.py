@@ -3,8 +3,8 @@
 First each rule that fired, most severe first, with how many calls it fired in and the first
 of them; then one line per call or exchange that needs attention (it failed, or a rule found a
 warning or an error in it: what ``--failed`` keeps), the worst first, each with its most
-severe finding and its Call-ID whole, to copy into ``--call``. At most ``ATTENTION_LINES`` are
-listed; the others are counted.
+severe finding and its Call-ID whole, to copy into ``--call``. As many are listed as fill the
+terminal's screen (``ATTENTION_LINES`` in a file or pipe); the others are counted.
 """
 
 from __future__ import annotations
@@ -31,8 +31,12 @@ from sipdiag.spool import Listing
 VERDICT_CALLS = 3
 """Calls named on a rule's line; the others are counted."""
 ATTENTION_LINES = 20
-"""Calls listed one per line at the end (with the title, headings and the count of the rest,
-they fill a 24-line terminal)."""
+"""Calls listed one per line at the end of a report written to a file or a pipe (with the
+title, headings and the count of the rest, they fill a 24-line terminal). On a terminal, as
+many as fill its screen."""
+FRAME_LINES = 4
+"""The lines around the listed calls: a blank line, the title, the headings, the count of the
+rest."""
 ATTENTION_COLUMNS = ("severity", "col_from", "col_to", "col_outcome", "col_final", "col_worst",
                      "col_call_id")
 SHRINKABLE = frozenset({1, 2, 5})
@@ -104,7 +108,8 @@ class _Attention:
 def _print_attention(console: Console, analysis: Analysis, catalog: Catalog,
                      language: str) -> None:
     counted = _Counted(_needing_attention(analysis))
-    shown = heapq.nsmallest(ATTENTION_LINES, counted,
+    room = console.height - FRAME_LINES if console.is_terminal else ATTENTION_LINES
+    shown = heapq.nsmallest(max(room, 1), counted,
                             key=lambda a: (-a.rank, a.record.first_frame))
     if not shown:
         return

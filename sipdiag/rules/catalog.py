@@ -41,7 +41,7 @@ LABELS = (
     "col_call_id", "col_start", "col_worst", "as_above", "agents", "verdict",
     "verdict_line", "and_more", "attention", "attention_more",
     "col_method", "col_transactions", "col_findings",
-    "linked_legs", "col_linked",
+    "linked_legs", "col_linked", "col_sure", "sure_header", "sure_high", "sure_medium",
     "col_because", "problems", "col_problem", "col_frames", "col_example", "ladder", "selected",
     "selected_note",
     "check_title", "col_expectation", "col_expected", "col_actual", "col_result", "check_pass",

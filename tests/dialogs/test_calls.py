@@ -382,7 +382,7 @@ def test_b2bua_legs_are_linked_by_their_headers() -> None:
     ):
         flow = Flow(call_id=call_id)
         legs[call_id] = flow.request("INVITE", at=0, headers=headers)
-        correlator.add(call_id, flow.messages)
+        correlator.add(call_of(flow))
     links = correlator.links(set(legs))
     assert [(link.call_id, link.other, link.reason) for link in links] == [
         ("leg-b", "leg-a", "X-CID in frame 1"),  # found first; the Session-ID says the same

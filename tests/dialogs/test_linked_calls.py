@@ -8,8 +8,15 @@ from __future__ import annotations
 import pytest
 
 from sipdiag.dialogs.calls import Conversation
-from sipdiag.dialogs.correlate import Correlator, correlation_keys, header_name
-from tests.flows import Flow
+from sipdiag.dialogs.correlate import (
+    Confidence,
+    Correlator,
+    correlation_keys,
+    header_name,
+    same_party,
+)
+from sipdiag.network import Endpoint
+from tests.flows import Flow, call_of
 
 UUID = "ab30317f1a784dc48ff824d0d3715d86"
 
@@ -23,7 +30,7 @@ def invite(call_id: str, *headers: str) -> Flow:
 def linked(*legs: tuple[str, tuple[str, ...]]) -> list[tuple[str, str, str]]:
     correlator = Correlator()
     for call_id, headers in legs:
-        correlator.add(call_id, invite(call_id, *headers).messages)
+        correlator.add(call_of(invite(call_id, *headers)))
     known = {call_id for call_id, _ in legs}
     return [(link.call_id, link.other, link.reason) for link in correlator.links(known)]
 
@@ -76,7 +83,7 @@ def test_every_call_a_link_could_name_is_referenced() -> None:
     correlator = Correlator()
     for call_id, headers in (("leg-a", ("X-CID: leg-z",)), ("leg-b", (f"Session-ID: {UUID}",)),
                              ("leg-c", ())):
-        correlator.add(call_id, invite(call_id, *headers).messages)
+        correlator.add(call_of(invite(call_id, *headers)))
     assert correlator.referenced() == {"leg-a", "leg-z", "leg-b"}
     merged = Correlator.merged([correlator, Correlator()])
     assert merged.referenced() == correlator.referenced()
@@ -95,3 +102,116 @@ def test_the_ack_of_a_refused_invite_captured_without_it_joins_its_transaction()
     [transaction] = conversation.transactions
     assert transaction.request is None
     assert (transaction.final_status, transaction.acks) == (486, [ack])
+
+
+# -- B2BUA legs without a linking header (RFC 3261 section 6: a B2BUA ends one call and begins
+# another) -----------------------------------------------------------------------------------
+
+PHONE_A = Endpoint("10.0.0.1", 5060)
+B2BUA = Endpoint("10.0.0.2", 5060)
+PHONE_B = Endpoint("10.0.0.3", 5060)
+ELSEWHERE = Endpoint("10.0.0.9", 5060)
+
+
+def leg(call_id: str, src: Endpoint, dst: Endpoint, at: float, *, uri: str, calling: str,
+        called: str, ring: float | None, final: int, final_at: float) -> Flow:
+    """One leg's INVITE at ``at`` and its answers: 180 at ``ring``, ``final`` at ``final_at``."""
+    flow = Flow(call_id=call_id, caller=src, callee=dst, caller_user=calling,
+                callee_user=called)
+    request = flow.request("INVITE", at=at, uri=uri)
+    if ring is not None:
+        flow.response(request, 180, at=ring)
+    flow.response(request, final, at=final_at)
+    return flow
+
+
+def inferred(*flows: Flow) -> list[tuple[str, str, Confidence, str]]:
+    correlator = Correlator()
+    for flow in flows:
+        correlator.add(call_of(flow))
+    known = {flow.call_id for flow in flows}
+    return [(link.call_id, link.other, link.confidence, link.reason)
+            for link in correlator.links(known)]
+
+
+INBOUND = {"uri": "sip:1002@10.0.0.2", "calling": "1001", "called": "1002", "ring": 0.3,
+           "final": 200, "final_at": 5.0}
+"""Phone A calls 1002 at the B2BUA, which rings and answers as the next leg does."""
+
+
+def test_a_leg_passed_on_with_the_same_numbers_and_the_answer_relayed_is_sure() -> None:
+    """The B2BUA sends the next leg's INVITE 20 ms later to phone B for the same number, from
+    the same caller, and passes its ringing and answer back within a millisecond or two."""
+    first = leg("leg-a", PHONE_A, B2BUA, 0.0, **INBOUND)
+    second = leg("leg-b", B2BUA, PHONE_B, 0.02, uri="sip:1002@10.0.0.3", calling="1001",
+                 called="1002", ring=0.299, final=200, final_at=4.998)
+    assert inferred(first, second) == [("leg-a", "leg-b", Confidence.HIGH,
+        "B2BUA through 10.0.0.2, INVITE 0.020 s later, same called party, "
+        "same calling party, answer relayed")]
+
+
+def test_a_pbx_dialling_a_device_is_linked_by_the_caller_and_the_relayed_progress() -> None:
+    """Extension 1018 rings the device test18 (another user part in Request-URI and To): the
+    same caller and the 180 passed back make it one call; the 486 is passed back too."""
+    first = leg("leg-a", PHONE_A, B2BUA, 0.0, uri="sip:1018@10.0.0.2", calling="test19",
+                called="1018", ring=0.055, final=486, final_at=3.01)
+    second = leg("leg-b", B2BUA, PHONE_B, 0.028, uri="sip:test18@10.0.0.3",
+                 calling="test19", called="test18", ring=0.05, final=486, final_at=3.0)
+    [(_, _, confidence, reason)] = inferred(first, second)
+    assert confidence is Confidence.HIGH
+    assert reason.endswith("same calling party, final 486 relayed")
+
+
+def test_the_same_number_alone_is_a_likely_link() -> None:
+    first = leg("leg-a", PHONE_A, B2BUA, 0.0, **INBOUND)
+    second = leg("leg-b", B2BUA, PHONE_B, 0.5, uri="sip:+1002@10.0.0.3", calling="anonymous",
+                 called="1002", ring=None, final=503, final_at=0.6)
+    [(_, _, confidence, reason)] = inferred(first, second)
+    assert confidence is Confidence.MEDIUM and reason.endswith("same called party")
+
+
+@pytest.mark.parametrize(("source", "at", "called", "calling"), [
+    (ELSEWHERE, 0.02, "1002", "1001"),  # not sent by where the first INVITE went
+    (B2BUA, 3.5, "1002", "1001"),  # too late to be the same call's next leg
+    (B2BUA, 0.02, "2002", "1001"),  # another number, and nothing relayed: the same caller
+    (B2BUA, 0.02, "2002", "3003"),  # only an address and a moment in common
+], ids=["other-source", "too-late", "same-caller-only", "address-only"])
+def test_calls_that_only_share_an_address_or_a_caller_are_not_linked(
+    source: Endpoint, at: float, called: str, calling: str
+) -> None:
+    first = leg("leg-a", PHONE_A, B2BUA, 0.0, **INBOUND)
+    second = leg("leg-b", source, PHONE_B, at, uri=f"sip:{called}@10.0.0.3", calling=calling,
+                 called=called, ring=None, final=480, final_at=at + 10)
+    assert inferred(first, second) == []
+
+
+def test_each_leg_joins_the_nearest_earlier_leg_that_fits() -> None:
+    """Two callers dial 1002 through the B2BUA 100 ms apart; each next leg belongs to the
+    inbound leg with the same caller (sure), not to the nearer one with another caller."""
+    first = leg("in-1", PHONE_A, B2BUA, 0.0, **INBOUND)
+    second = leg("in-2", ELSEWHERE, B2BUA, 0.1, **{**INBOUND, "calling": "1003"})
+    out_1 = leg("out-1", B2BUA, PHONE_B, 0.12, uri="sip:1002@10.0.0.3", calling="1001",
+                called="1002", ring=0.299, final=200, final_at=4.998)
+    found = {(a, b) for a, b, _, _ in inferred(first, second, out_1)}
+    assert found == {("in-1", "out-1")}
+
+
+@pytest.mark.parametrize(("a", "b", "same"), [
+    ("+4930123456", "030123456", True),  # a country code added, a trunk prefix dropped
+    ("1002", "1002", True),
+    ("Alice", "alice", True),
+    ("0123", "123", False),  # too few digits to tell a prefix from another number
+    ("1002", "2002", False),
+    ("", "", False),
+])
+def test_the_same_party_allows_for_a_prefix(a: str, b: str, same: bool) -> None:
+    assert same_party(a, b) is same
+
+
+def test_a_leg_sent_at_the_very_moment_of_the_first_is_not_its_continuation() -> None:
+    """A B2BUA can only pass a call on once its INVITE has arrived: a second INVITE stamped
+    at the same instant is another call (two captures merged, a coincidence)."""
+    first = leg("leg-a", PHONE_A, B2BUA, 0.0, **INBOUND)
+    second = leg("leg-b", B2BUA, PHONE_B, 0.0, uri="sip:1002@10.0.0.3", calling="1001",
+                 called="1002", ring=0.299, final=200, final_at=4.998)
+    assert inferred(first, second) == []

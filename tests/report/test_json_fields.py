@@ -570,16 +570,19 @@ def test_exchange_fields_against_tshark(b2bua: Built) -> None:
 # --- B2BUA legs, duplicates and retransmissions --------------------------------------------------
 
 
-@pins("links", "links[].call_id", "links[].other", "links[].reason", "calls[].linked_calls",
-      "calls[].linked_calls[].call_id", "calls[].linked_calls[].reason")
+@pins("links", "links[].call_id", "links[].other", "links[].reason", "links[].confidence",
+      "calls[].linked_calls", "calls[].linked_calls[].call_id",
+      "calls[].linked_calls[].reason", "calls[].linked_calls[].confidence")
 def test_linked_legs_are_listed_both_ways(b2bua: Built) -> None:
     value = doc(b2bua.path)
-    # leg b names leg a in its X-CID header: one link, seen from either leg
+    # leg b names leg a in its X-CID header: one link, seen from either leg, as sure as can be
     reason = f"X-CID in frame {b2bua.frames['leg-b@sbc:invite']}"
-    assert value["links"] == [{"call_id": "leg-b@sbc", "other": "leg-a@sbc", "reason": reason}]
+    assert value["links"] == [{"call_id": "leg-b@sbc", "other": "leg-a@sbc", "reason": reason,
+                               "confidence": "header"}]
     linked = {c["call_id"]: c["linked_calls"] for c in value["calls"]}
-    assert linked == {"leg-a@sbc": [{"call_id": "leg-b@sbc", "reason": reason}],
-                      "leg-b@sbc": [{"call_id": "leg-a@sbc", "reason": reason}]}
+    assert linked == {
+        "leg-a@sbc": [{"call_id": "leg-b@sbc", "reason": reason, "confidence": "header"}],
+        "leg-b@sbc": [{"call_id": "leg-a@sbc", "reason": reason, "confidence": "header"}]}
     assert [c["linked_calls"] for c in doc(SAMPLES / "calls" / "basic-call.pcap")["calls"]] == [
         []]
 
