@@ -41,39 +41,6 @@ SIZES = ((80, 24), (120, 40))
 RUNS = [pytest.param(sample, width, height, id=f"{sample}-{width}x{height}")
         for sample in SAMPLES for width, height in SIZES]
 
-TOO_WIDE_AT_80 = {"reinvite-481", "rules-folder"}
-"""Known broken: at 80 columns sipdiag writes the calls of these samples (and the exchanges of
-the folder) as lines of 85 to 94 cells, so the terminal wraps each of them onto a second row
-and cuts its Call-ID in two. terminal.print_lines shrinks only From and To (to 8 cells); Start,
-Outcome, Final, Finding and a Media "not captured" with a 31-character Call-ID leave no room
-(basic-call, whose Call-ID is 21 characters, fits). The tests that see it are expected to fail
-there (strictly: once the lines fit, they pass and this set must be emptied)."""
-
-
-def runs_one_line_per_call() -> list[object]:
-    """RUNS, those of TOO_WIDE_AT_80 at 80 columns expected to fail."""
-    why = pytest.mark.xfail(strict=True, reason="sipdiag writes a call's line wider than 80 "
-                            "columns: the terminal wraps it (TOO_WIDE_AT_80)")
-    return [pytest.param(sample, width, height, id=f"{sample}-{width}x{height}",
-                         marks=[why] if width == 80 and sample in TOO_WIDE_AT_80 else [])
-            for sample in SAMPLES for width, height in SIZES]
-
-
-VERDICT_CUT_AT_20 = {("rules-folder", 120)}
-"""Known broken: the verdict lists 20 calls at most (verdict.ATTENTION_LINES, made for 24
-rows), however tall the terminal: at 120x40 the folder's last screen keeps 16 rows of info
-findings above it and leaves off 3 of the failing calls (the 606, 421 and 504)."""
-
-
-def runs_verdict() -> list[object]:
-    """RUNS, those of VERDICT_CUT_AT_20 expected to fail."""
-    why = pytest.mark.xfail(strict=True, reason="the verdict lists 20 calls however tall the "
-                            "terminal (VERDICT_CUT_AT_20)")
-    return [pytest.param(sample, width, height, id=f"{sample}-{width}x{height}",
-                         marks=[why] if (sample, width) in VERDICT_CUT_AT_20 else [])
-            for sample in SAMPLES for width, height in SIZES]
-
-
 FAILING = {
     # capture: (the final responses to its INVITEs in order, as tshark reads them, each one
     # once; why each of its calls fails, by the RFC)
@@ -203,7 +170,7 @@ def test_the_screens_match_their_snapshots(sample: str, width: int, height: int)
     check_snapshot(f"{name}.last.ansi", screen.styled_last)
 
 
-@pytest.mark.parametrize(("sample", "width", "height"), runs_one_line_per_call())
+@pytest.mark.parametrize(("sample", "width", "height"), RUNS)
 def test_each_call_is_one_row_of_the_call_list_with_its_call_id_whole(
     sample: str, width: int, height: int
 ) -> None:
@@ -219,7 +186,7 @@ def test_each_call_is_one_row_of_the_call_list_with_its_call_id_whole(
         assert cell_len(holding[0]) <= width
 
 
-@pytest.mark.parametrize(("sample", "width", "height"), runs_one_line_per_call())
+@pytest.mark.parametrize(("sample", "width", "height"), RUNS)
 def test_the_terminal_wraps_no_row_of_the_call_list(sample: str, width: int, height: int) -> None:
     """A line wider than the terminal goes on on the next row; ``capture-pane -J`` joins such
     rows again: the call list must read the same either way."""
@@ -227,7 +194,7 @@ def test_the_terminal_wraps_no_row_of_the_call_list(sample: str, width: int, hei
     assert call_list(screen.joined) == call_list(screen.rows)
 
 
-@pytest.mark.parametrize(("sample", "width", "height"), runs_one_line_per_call())
+@pytest.mark.parametrize(("sample", "width", "height"), RUNS)
 def test_sipdiag_writes_no_line_wider_than_the_terminal(
     sample: str, width: int, height: int
 ) -> None:
@@ -238,7 +205,7 @@ def test_sipdiag_writes_no_line_wider_than_the_terminal(
     assert not wrapped, "\n".join(wrapped)
 
 
-@pytest.mark.parametrize(("sample", "width", "height"), runs_one_line_per_call())
+@pytest.mark.parametrize(("sample", "width", "height"), RUNS)
 def test_no_call_id_is_ever_broken_on_the_screen(sample: str, width: int, height: int) -> None:
     """Wherever either half of a Call-ID is on a row, the whole Call-ID is on that row (of any
     method: the other exchanges are listed too)."""
@@ -250,7 +217,7 @@ def test_no_call_id_is_ever_broken_on_the_screen(sample: str, width: int, height
             assert row.count(call_id[:half]) == whole == row.count(call_id[half:]), (call_id, row)
 
 
-@pytest.mark.parametrize(("sample", "width", "height"), runs_verdict())
+@pytest.mark.parametrize(("sample", "width", "height"), RUNS)
 def test_the_last_screen_names_every_failing_call(sample: str, width: int, height: int) -> None:
     """The verdict ends the report and stays on the last screen: each failing call's Call-ID,
     whole, on one of its last rows (a verdict being at most a row per call or exchange of the
