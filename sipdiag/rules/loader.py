@@ -28,6 +28,7 @@ from sipdiag.rules.model import (
     Step,
     parse_duration,
     parse_statuses,
+    step_placeholders,
 )
 from sipdiag.rules.text import need_text, placeholders_of
 from sipdiag.rules.yamlfile import DataError, Fields, item_line, load
@@ -38,10 +39,6 @@ STEP_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 METHOD = re.compile(r"^[A-Z]+$")
 HEADER = re.compile(r"^[A-Za-z0-9!%*_+`'~.-]+$")
 CATALOG_FOLDER = "catalog"
-STEP_FIELDS = (
-    "method", "frame", "time", "status", "reason", "final_frame", "sender", "responder",
-    "copies", "wait",
-)
 CALL_FIELDS = ("call_id", "caller", "callee", "outcome")
 
 
@@ -391,7 +388,7 @@ def _check_placeholders(
     elif pattern is not None:
         known = media.placeholders(pattern, params)
     else:
-        known = {f"{s.name}.{f}" for s in steps if not s.absent for f in STEP_FIELDS}
+        known = {p for s in steps if not s.absent for p in step_placeholders(s.name)}
     known |= {f"call.{f}" for f in CALL_FIELDS}
     unknown = sorted(used - known)
     if unknown:
@@ -399,4 +396,4 @@ def _check_placeholders(
                                       f"(known: {', '.join(sorted(known))})")
 
 
-__all__ = ["CALL_FIELDS", "STEP_FIELDS", "RuleSet", "load_rule", "load_rules", "placeholders_of"]
+__all__ = ["CALL_FIELDS", "RuleSet", "load_rule", "load_rules", "placeholders_of"]

@@ -81,6 +81,16 @@ def parse_statuses(value: object) -> Statuses:
 
 SAME = "same"
 """``request: same``: the method of the step before."""
+STEP_FIELDS = (
+    "method", "frame", "time", "status", "reason", "final_frame", "sender", "responder",
+    "copies", "wait",
+)
+"""What a step (or a check, for a transaction it names) fills: ``{name.frame}``, ..."""
+
+
+def step_placeholders(name: str) -> tuple[str, ...]:
+    """The placeholders of a transaction named ``name``: ``name.method``, ``name.frame``, ..."""
+    return tuple(f"{name}.{field}" for field in STEP_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,19 @@ Each check takes the call or exchange, its parameters and the catalog, and yield
 The checks live in modules by what they look at; importing them registers them in ``CHECKS``.
 """
 
-from sipdiag.rules.checks import acks, addresses, byes, forks, headers, offers, session, timing
+from sipdiag.rules.checks import (
+    acks,
+    addresses,
+    byes,
+    forks,
+    headers,
+    methods,
+    offers,
+    session,
+    storms,
+    timing,
+)
 from sipdiag.rules.checks.registry import CHECKS, Check, Subject
 
-__all__ = ["CHECKS", "Check", "Subject", "acks", "addresses", "byes", "forks", "headers", "offers",
-           "session", "timing"]
+__all__ = ["CHECKS", "Check", "Subject", "acks", "addresses", "byes", "forks", "headers", "methods",
+           "offers", "session", "storms", "timing"]
