@@ -42,6 +42,7 @@ from sipdiag.report.calls import (
     exchange_cells,
     findings_by_call,
     headings,
+    link_cells,
 )
 from sipdiag.report.escape import for_html, for_terminal
 from sipdiag.report.findings import finding_rows
@@ -53,7 +54,6 @@ from sipdiag.report.media import (
     stream_cells,
     with_media,
 )
-    link_cells,
 from sipdiag.report.stats import Stats
 from sipdiag.report.summary import PROBLEM_COLUMNS, outcome_legend, problem_cells, summary_rows
 from sipdiag.rules.catalog import CLASSES, Catalog
