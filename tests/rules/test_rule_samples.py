@@ -29,6 +29,13 @@ HEALTHY = [
     "rules/session-interval-422-retried.pcap",
     "rules/register-423-retried.pcap",
     "rules/private-address-same-lan.pcap",
+    # the other methods as they should go (samples/craft_methods.py)
+    *(f"rules/{name}-healthy.pcap" for name in ("subscribe", "transfer", "publish", "prack",
+                                                  "retry")),
+    # BYEs and forks handled by the book (craft_byes.py, craft_forking.py)
+    "rules/bye-challenged-then-accepted.pcap",
+    "rules/fork-one-answers.pcap",
+    "rules/fork-two-answer.pcap",
     # media that is as the SDP asked for: two-way, on hold, moved, early, encrypted, latched
     *(f"media/{name}.pcap" for name in (
         "two-way-g711", "hold-sendonly", "hold-inactive", "ipv6-rtp",
