@@ -31,6 +31,9 @@ from sipdiag.sip.parser import FIRST_BYTES, NotSip, parse_message, shown
 SIP_PORTS = frozenset({5060, 5061, 5062, 5070, 5080, 5160})
 """Ports where a payload that is not SIP deserves a mention."""
 CLASSIFY_LIMIT = 64 * 1024
+CLOCK_JUMP_NS = 30 * 86_400 * 1_000_000_000
+"""Two SIP messages one after the other further apart than this (30 days), either way: the
+capture was stitched together from several, or the capturing clock was set meanwhile."""
 KEEPALIVE_MAX = 8
 _WS_UPGRADE = re.compile(rb"^upgrade[ \t]*:[ \t]*websocket", re.I | re.M)
 _SIP_START = re.compile(
@@ -71,6 +74,7 @@ class SipReader:
         self._streams: dict[Flow, _Stream] = {}
         self._out: list[SipMessage] = []
         self._last_frame = 0
+        self._last_ts_ns: int | None = None
         self._disordered = False
         self.message_count = 0
         self.defective_count = 0
@@ -112,10 +116,24 @@ class SipReader:
                 self._problems.add(kind, frame, detail)
         if frame < self._last_frame:
             self._disordered = True
+        self._note_clock_jump(message)
         self._last_frame = frame
         self._out.append(message)
         if self._observer is not None:
             self._observer(message)
+
+    def _note_clock_jump(self, message: SipMessage) -> None:
+        last = self._last_ts_ns
+        self._last_ts_ns = message.ts_ns
+        if last is None or abs(message.ts_ns - last) <= CLOCK_JUMP_NS:
+            return
+        days = (message.ts_ns - last) / 86_400e9
+        self._problems.add(
+            "sip_clock_jump", message.frame,
+            f"frame {message.frame} is timed {abs(days):.0f} days "
+            f"{'after' if days > 0 else 'before'} the SIP message before it (frame "
+            f"{self._last_frame}): the capture is stitched together from several, or its clock "
+            f"was set; calls across the jump are read apart")
 
     # Streams.
 
