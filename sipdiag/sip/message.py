@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
+from enum import StrEnum
 from typing import TypeVar
 
 from sipdiag.network import Endpoint
@@ -34,6 +35,21 @@ _VIA_FORM = re.compile(rb"SIP/2\.0/[A-Za-z]+ +([^;,\s]+)[ \t]*((?:;[^,]*)?)(?:,|
 """A Via value in its usual form: sent-by, then the first value's parameters."""
 _BRANCH = re.compile(rb";[ \t]*branch[ \t]*=([^;]*)", re.I)
 _BOUNDARY = re.compile(r'boundary\s*=\s*"?([^";]+)"?', re.I)
+
+
+class Defect(StrEnum):
+    """What can be wrong with a message the parser still reads: the problem kinds it reports."""
+
+    BAD_START_LINE = "sip_bad_start_line"
+    NO_BLANK_LINE = "sip_no_blank_line"
+    MISSING_HEADER = "sip_missing_header"
+    BAD_HEADER = "sip_bad_header"
+    REPEATED_HEADER = "sip_repeated_header"
+    """A header that may appear only once (RFC 3261 7.3.1) on several lines."""
+    BODY_SHORT = "sip_body_short"
+    """Fewer bytes after the header than Content-Length says (RFC 3261 18.3)."""
+    BODY_LONG = "sip_body_long"
+    """More bytes after the header than Content-Length says: the rest is not the body."""
 
 
 class SipMessage:
@@ -68,7 +84,7 @@ class SipMessage:
         cseq_method: str,
         body_start: int,
         content_length: int | None,
-        defects: tuple[tuple[str, str], ...],
+        defects: tuple[tuple[Defect, str], ...],
         frame: int,
         ts_ns: int,
         src: Endpoint,

@@ -10,8 +10,9 @@ reads a well-formed message as nearly all equipment writes it (CRLF line ends, n
 canonical header names, an upper-case method): the start line, every header line, and the three
 headers it needs, in one pass in C. Anything else, or anything it finds amiss, goes to the
 general path, which reads start lines leniently, finds headers in any case and in compact form
-(``i:``, ``l:``), unfolds continuation lines, and lists the defects. Where a header appears twice,
-both paths keep the last one.
+(``i:``, ``l:``), unfolds continuation lines, and lists the defects. A header that may appear only
+once (``ONCE_ONLY``) on two lines is one of them: it goes to the general path, which keeps the
+last one.
 
 A payload whose first line is neither a request line nor a status line is not SIP
 (``NotSip``). A SIP message with missing or broken mandatory parts is still a message: its
@@ -23,8 +24,8 @@ from __future__ import annotations
 import re
 
 from sipdiag.network import Endpoint
-from sipdiag.sip.headers import parse_headers
-from sipdiag.sip.message import SipMessage
+from sipdiag.sip.headers import canonical_name, parse_headers
+from sipdiag.sip.message import Defect, SipMessage
 
 NOWHERE = Endpoint("", 0)
 
@@ -62,11 +63,30 @@ _COMMON_START = re.compile(
     rb"(?: [^\x00-\x08\x0a-\x1f\x7f]*)?\r\n"
 )
 """The common path's start line: an upper-case method, or a status code."""
-_COMMON_HEADERS = re.compile(rb"\r\n(?:(Call-ID|CSeq|Content-Length)[ \t]*: *([^\r\n]*)|[ \t])")
+ONCE_ONLY = ("Call-ID", "CSeq", "Content-Length", "From", "To", "Max-Forwards", "Content-Type",
+             "Expires")
+"""Headers that may appear only once: not comma-separated lists (RFC 3261 7.3.1, 25.1), and
+each decides what the message is (its dialog, its order, its framing, its body, its hops, how
+long it holds); a second value leaves the receiver to guess, and a strict one answers 400."""
+_ONCE_ALTERNATIVES = b"|".join(
+    re.escape(name.lower().encode()) for name in (*ONCE_ONLY, "i", "l", "f", "t", "c")
+)
+"""Their names, and their compact forms (RFC 3261 7.3.3), for a case-insensitive pattern."""
+_COMMON_HEADERS = re.compile(
+    rb"\r\n(?:(Call-ID|CSeq|Content-Length)[ \t]*: *([^\r\n]*)|((?i:"
+    + _ONCE_ALTERNATIVES
+    + rb"))[ \t]*:|[ \t])"
+)
 """The common path's headers, one findall: each Call-ID, CSeq and Content-Length in canonical
-spelling, as (name, value); a folded line, which only the general path reads, as ('', '').
-A message whose Call-ID or CSeq is spelt another way has none of them here, and goes to the
-general path; one without a canonical Content-Length is checked for another spelling."""
+spelling, as (name, value, ''); each other header of ``ONCE_ONLY``, in any spelling, as
+('', '', name); a folded line, which only the general path reads, as ('', '', '').
+A message with one of them spelt another way (``i:``, ``content-length``) or given twice goes
+to the general path."""
+_COMMON_ONCE = frozenset(name.encode() for name in ONCE_ONLY) - _CANONICAL
+"""The spellings of the other headers of ``ONCE_ONLY`` the common path takes."""
+_ONCE_NAMES = {name.lower(): name for name in ONCE_ONLY}
+"""Canonical name (as ``canonical_name`` gives it) -> name as the RFC writes it."""
+_ONCE_LINE = re.compile(rb"\n(" + _ONCE_ALTERNATIVES + rb")[ \t]*:[ \t]*([^\r\n]*)", re.I)
 
 _KNOWN_METHODS = {
     name.encode(): name
@@ -136,7 +156,7 @@ def parse_message(
     return SipMessage(raw, *found, *origin)
 
 
-Parsed = tuple[str, int, str, int, str, int, "int | None", tuple[tuple[str, str], ...]]
+Parsed = tuple[str, int, str, int, str, int, "int | None", tuple[tuple[Defect, str], ...]]
 """method, status, Call-ID, CSeq number and method, body start, Content-Length, defects."""
 
 
@@ -151,34 +171,38 @@ def _parse_common(raw: bytes) -> Parsed | None:
     if start is None or head_end < 0:
         return None
     found: list[bytes | None] = [None, None, None]
-    for name, value in _COMMON_HEADERS.findall(raw, start.end() - 2, head_end):
-        if not name:
-            return None  # a folded line
-        found[_KEY_SLOTS[name]] = value
-    if found[2] is None and _ANY_CASE[2].search(raw, start.end() - 2, head_end):
-        return None  # Content-Length spelt another way (l:, lower case)
+    others: set[bytes] = set()
+    for name, value, other in _COMMON_HEADERS.findall(raw, start.end() - 2, head_end):
+        if name:
+            slot = _KEY_SLOTS[name]
+            if found[slot] is not None:
+                return None  # given twice
+            found[slot] = value
+        elif other in _COMMON_ONCE and other not in others:
+            others.add(other)
+        else:
+            return None  # a folded line, another spelling, or given twice
     method_name, code = start.groups()
     method = _KNOWN_METHODS.get(method_name) or method_name.decode("ascii") if method_name else ""
-    defects: list[tuple[str, str]] = []
+    defects: list[tuple[Defect, str]] = []
     call_id = _call_id(found[0], defects)
     cseq, cseq_method = _cseq(found[1], method, defects)
     length = _content_length(found[2], defects)
     if defects:
         return None
     body_start = head_end + 4
-    if length is not None and body_start + length > len(raw):
-        defects.append(_short_body(length, len(raw) - body_start))
+    _body_length(length, len(raw) - body_start, defects)
     return method, int(code or 0), call_id, cseq, cseq_method, body_start, length, tuple(defects)
 
 
 def _parse_general(raw: bytes, method: str, status: int, line_end: int) -> Parsed:
     """Every other message: lenient start line, any spelling, folding; defects listed."""
-    defects: list[tuple[str, str]] = []
+    defects: list[tuple[Defect, str]] = []
     # The start line without its line end: a CR before the LF ends the line (RFC 3261 7.1),
     # but the byte before a bare LF is still part of it.
     stop = line_end - 1 if raw[line_end - 1 : line_end] == b"\r" else line_end
     if _CONTROL.search(raw, 0, stop):
-        defects.append(("sip_bad_start_line", "control characters in the start line"))
+        defects.append((Defect.BAD_START_LINE, "control characters in the start line"))
     head_end = raw.find(b"\r\n\r\n", line_end - 1)  # a start line is never empty: line_end > 0
     if head_end >= 0:
         body_start = head_end + 4
@@ -201,15 +225,36 @@ def _parse_general(raw: bytes, method: str, status: int, line_end: int) -> Parse
     call_id = _call_id(found[0], defects)
     cseq, cseq_method = _cseq(found[1], method, defects)
     length = _content_length(found[2], defects)
-    if length is not None and body_start + length > len(raw):
-        defects.append(_short_body(length, len(raw) - body_start))
+    _repeated(raw, line_end, head_end, defects)
+    _body_length(length, len(raw) - body_start, defects)
     return method, status, call_id, cseq, cseq_method, body_start, length, tuple(defects)
 
 
-def _short_body(length: int, have: int) -> tuple[str, str]:
-    # RFC 3261 18.3: a datagram that ends before its body does is an error. (A stream message
-    # is cut where Content-Length says, so this only happens to datagrams.)
-    return "sip_body_short", f"Content-Length says {length} bytes, there are {have}"
+def _repeated(raw: bytes, start: int, end: int, defects: list[tuple[Defect, str]]) -> None:
+    """Each header of ``ONCE_ONLY`` found on more than one line, in any spelling, with the
+    values it was given (RFC 3261 7.3.1: only a comma-separated list may take several lines)."""
+    lines: dict[str, list[bytes]] = {}
+    for name, value in _ONCE_LINE.findall(raw, start, end):
+        lines.setdefault(canonical_name(name.decode("ascii")), []).append(value.rstrip())
+    for name, values in lines.items():
+        if len(values) > 1:
+            shown_values = ", ".join(shown(value[:60]) for value in values)
+            defects.append((Defect.REPEATED_HEADER,
+                            f"{_ONCE_NAMES[name]} given {len(values)} times: {shown_values}"))
+
+
+def _body_length(length: int | None, have: int, defects: list[tuple[Defect, str]]) -> None:
+    """A body that is not as long as Content-Length says (RFC 3261 18.3). In a datagram, bytes
+    after it are discarded; one that ends before it is an error (a request SHOULD get a 400, a
+    response MUST be discarded). A stream message is cut where Content-Length says, so only a
+    datagram (or a WebSocket message) can be either."""
+    if length is None or have == length:
+        return
+    if have < length:
+        defects.append((Defect.BODY_SHORT, f"Content-Length says {length} bytes, there are {have}"))
+    else:
+        defects.append((Defect.BODY_LONG, f"Content-Length says {length} bytes, there are {have}: "
+                                          f"the last {have - length} are not part of the body"))
 
 
 def _find_any_case(raw: bytes, start: int, end: int, found: list[bytes | None]) -> None:
@@ -220,12 +265,14 @@ def _find_any_case(raw: bytes, start: int, end: int, found: list[bytes | None]) 
             found[slot] = match[1] if match else None
 
 
-def _lenient_head_end(raw: bytes, line_end: int, defects: list[tuple[str, str]]) -> tuple[int, int]:
+def _lenient_head_end(
+    raw: bytes, line_end: int, defects: list[tuple[Defect, str]]
+) -> tuple[int, int]:
     """The blank line of senders that end lines with a bare LF; else the end of the payload."""
     end = raw.find(b"\n\n", line_end)  # raw[line_end] is the first LF
     if end >= 0:
         return end, end + 2
-    defects.append(("sip_no_blank_line", "no empty line after the headers"))
+    defects.append((Defect.NO_BLANK_LINE, "no empty line after the headers"))
     return len(raw), len(raw)
 
 
@@ -236,9 +283,9 @@ def _folded_key_headers(block: bytes) -> list[bytes | None]:
     return [None if v is None else v.encode() for v in values]  # decoded with backslashreplace
 
 
-def _call_id(value: bytes | None, defects: list[tuple[str, str]]) -> str:
+def _call_id(value: bytes | None, defects: list[tuple[Defect, str]]) -> str:
     if not value:
-        defects.append(("sip_missing_header", "no Call-ID header"))
+        defects.append((Defect.MISSING_HEADER, "no Call-ID header"))
         return ""
     return value.rstrip().decode("utf-8", "backslashreplace")
 
@@ -249,26 +296,26 @@ def shown(data: bytes) -> str:
     return repr(data)[1:]  # bytes' own escaping, without its b prefix
 
 
-def _cseq(value: bytes | None, method: str, defects: list[tuple[str, str]]) -> tuple[int, str]:
+def _cseq(value: bytes | None, method: str, defects: list[tuple[Defect, str]]) -> tuple[int, str]:
     if value is None:
-        defects.append(("sip_missing_header", "no CSeq header"))
+        defects.append((Defect.MISSING_HEADER, "no CSeq header"))
         return -1, ""
     parts = value.split(None, 1)
     if len(parts) != 2 or not parts[0].isdigit() or len(parts[0]) > 10:
-        defects.append(("sip_bad_header", f"CSeq {shown(value[:60])} is not 'number METHOD'"))
+        defects.append((Defect.BAD_HEADER, f"CSeq {shown(value[:60])} is not 'number METHOD'"))
         return -1, ""
     name = parts[1].rstrip()
     cseq_method = _KNOWN_METHODS.get(name) or name.decode("ascii", "backslashreplace")
     if method and method != cseq_method:  # RFC 3261 8.1.1.5: the method must match
-        defects.append(("sip_bad_header", f"CSeq method {cseq_method} differs from {method}"))
+        defects.append((Defect.BAD_HEADER, f"CSeq method {cseq_method} differs from {method}"))
     return int(parts[0]), cseq_method
 
 
-def _content_length(value: bytes | None, defects: list[tuple[str, str]]) -> int | None:
+def _content_length(value: bytes | None, defects: list[tuple[Defect, str]]) -> int | None:
     if value is None:
         return None
     value = value.rstrip()
     if not value.isdigit() or len(value) > 9:
-        defects.append(("sip_bad_header", f"Content-Length {shown(value[:30])} is not a number"))
+        defects.append((Defect.BAD_HEADER, f"Content-Length {shown(value[:30])} is not a number"))
         return None
     return int(value)

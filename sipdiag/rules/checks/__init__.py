@@ -19,8 +19,9 @@ from sipdiag.rules.checks import (
     session,
     storms,
     timing,
+    violations,
 )
 from sipdiag.rules.checks.registry import CHECKS, Check, Subject
 
 __all__ = ["CHECKS", "Check", "Subject", "acks", "addresses", "byes", "forks", "headers", "methods",
-           "offers", "session", "storms", "timing"]
+           "offers", "session", "storms", "timing", "violations"]

@@ -11,13 +11,13 @@ right to refuse it.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 
 from sipdiag.dialogs.calls import Call
 from sipdiag.dialogs.dialogs import Dialog
 from sipdiag.dialogs.transactions import Transaction
 from sipdiag.rules.catalog import Catalog
 from sipdiag.rules.checks.registry import Subject, check, hit
+from sipdiag.rules.checks.tags import wrong_tag
 from sipdiag.rules.matcher import Hit, hop_key, transaction_values
 
 BYE_VALUES = tuple(f"bye.{key}" for key in (
@@ -26,39 +26,8 @@ BYE_VALUES = tuple(f"bye.{key}" for key in (
 """What ``transaction_values`` fills for the BYE."""
 
 
-@dataclass(frozen=True)
-class WrongTag:
-    """Which tag of a BYE is not its dialog's, what it was and what it should have been."""
-
-    header: str
-    sent: str
-    dialog: str
-
-
 def _confirmed(call: Call) -> list[Dialog]:
     return [d for d in call.dialogs if d.confirmed is not None]
-
-
-def _wrong_tag(bye: Transaction, dialogs: list[Dialog]) -> WrongTag | None:
-    """The tag by which a BYE misses every confirmed dialog of its call (None when it is a
-    dialog's, or when no dialog is known to compare with: the capture missed the 2xx)."""
-    request = bye.request
-    if request is None or not dialogs:
-        return None
-    sent = {"From": request.from_tag or "", "To": request.to_tag or ""}
-    if any(frozenset(sent.values()) == dialog.tags for dialog in dialogs):
-        return None
-    for dialog in dialogs:
-        for header, other in (("From", "To"), ("To", "From")):
-            if sent[other] in dialog.tags:  # one tag fits: the other is the wrong one
-                should = next(iter(dialog.tags - {sent[other]}), sent[other])
-                return WrongTag(header, sent[header] or "-", should)
-    dialog = dialogs[0]
-    assert dialog.confirmed is not None
-    ends = [dialog.caller_tag, dialog.callee_tag]
-    if request.src != dialog.confirmed.dst:  # not from where the 2xx went: the callee's BYE
-        ends.reverse()
-    return WrongTag("From and To", f"{sent['From'] or '-'}, {sent['To'] or '-'}", ", ".join(ends))
 
 
 def _byes_answered(call: Call, status: int | None) -> Iterator[Transaction]:
@@ -76,7 +45,7 @@ def bye_481(subject: Subject, params: Mapping[str, object], catalog: Catalog) ->
         return
     dialogs = _confirmed(subject)
     for bye in _byes_answered(subject, 481):
-        if _wrong_tag(bye, dialogs) is None:
+        if wrong_tag(bye, dialogs) is None:
             yield _bye_hit(subject, bye, {})
 
 
@@ -89,7 +58,7 @@ def bye_wrong_tags(
         return
     dialogs = _confirmed(subject)
     for bye in _byes_answered(subject, 481):
-        wrong = _wrong_tag(bye, dialogs)
+        wrong = wrong_tag(bye, dialogs)
         if wrong is not None:
             yield _bye_hit(subject, bye, {"tag.header": wrong.header, "tag.sent": wrong.sent,
                                           "tag.dialog": wrong.dialog})
