@@ -115,7 +115,7 @@ def test_folded_key_headers() -> None:
 
 def test_header_lines_in_the_body_are_not_headers() -> None:
     # A message/sipfrag body (RFC 3420) has header lines of its own.
-    raw = request(b"CSeq: 3 NOTIFY", b"Content-Length: 48",
+    raw = request(b"CSeq: 3 NOTIFY", b"Content-Length: 50",
                   start=b"NOTIFY sip:alice@192.0.2.1 SIP/2.0",
                   body=b"SIP/2.0 200 OK\r\nCall-ID: frag@biloxi.example.com\r\n")
     message = parse_message(raw)
