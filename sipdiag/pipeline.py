@@ -52,7 +52,7 @@ from sipdiag.dialogs.tracker import CallTracker, Finished
 from sipdiag.media.model import TiedStream
 from sipdiag.media.stream import Stream
 from sipdiag.media.tracker import MediaTracker
-from sipdiag.network import UdpSink
+from sipdiag.network import Endpoint, UdpSink
 from sipdiag.network.decoder import Decoder
 from sipdiag.problems import ProblemLog
 from sipdiag.rules import Engine
@@ -349,6 +349,21 @@ class _Part:
     unattributed: list[TiedStream]
 
 
+class _RefusalsToCalls:
+    """The media tracker as the reader's media sink, with its ICMP errors handed to the call
+    tracker too: one that quotes a SIP request refused it (RFC 3261 section 17.1.4)."""
+
+    def __init__(self, media: MediaTracker, calls: CallTracker) -> None:
+        self.observe = media.observe
+        self.datagram = media.datagram  # bound once: no extra call for every RTP packet
+        self._media, self._calls = media, calls
+
+    def unreachable(self, frame: int, ts_ns: int, reporter: str, src: Endpoint, dst: Endpoint,
+                    reason: str) -> None:
+        self._media.unreachable(frame, ts_ns, reporter, src, dst, reason)
+        self._calls.unreachable(frame, ts_ns, reporter, src, dst, reason)
+
+
 def _analyze_share(
     path: Inputs, stdin: BinaryIO | None, progress: Progress | None, job: _Job, share: Share
 ) -> _Part:
@@ -356,8 +371,9 @@ def _analyze_share(
     owns = share.owns if share.count > 1 else None
     media = MediaTracker(owns, reports_orphans=share.index == 0,
                          timelines=ladders is not Ladders.NONE)
-    reader = MessageReader(path, stdin=stdin, progress=progress, media=media)
     tracker, correlator = CallTracker(media), Correlator()
+    reader = MessageReader(path, stdin=stdin, progress=progress,
+                           media=_RefusalsToCalls(media, tracker))
     calls: Spool[CallRecord] = Spool()
     exchanges: Spool[ExchangeRecord] = Spool()
     findings: Spool[Finding] = Spool(engine.rules.shared() if engine else {}, orders=2)

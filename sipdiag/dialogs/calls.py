@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from sipdiag.dialogs.acks import unacknowledged_answers
 from sipdiag.dialogs.dialogs import Dialog, DialogState, DialogTracker
 from sipdiag.dialogs.media import CallFacts, CallMedia, read_media
 from sipdiag.dialogs.transactions import TIMER_B_NS, Transaction, TransactionMatcher
@@ -323,10 +324,7 @@ def _answered_outcome(dialog: Dialog, capture_end_ns: int) -> tuple[str, str]:
     assert dialog.confirmed is not None
     bye = dialog.ending_bye
     if bye is None:
-        unacknowledged = dialog.unacknowledged()
-        if unacknowledged and capture_end_ns - unacknowledged[0].ts_ns >= TIMER_B_NS:
-            return "dropped", ""
-        return "answered", ""
+        return ("dropped" if unacknowledged_answers(dialog) else "answered"), ""
     request = bye.request
     ended_by = "caller" if request and request.from_tag == dialog.caller_tag else "callee"
     return ("dropped" if _ended_abnormally(dialog, bye, capture_end_ns) else "completed"), ended_by
@@ -337,7 +335,7 @@ def _ended_abnormally(dialog: Dialog, bye: Transaction, capture_end_ns: int) -> 
     2xx never ACKed, an error cause in the BYE, or a session timer that ran out."""
     request = bye.request
     return bool(
-        dialog.unacknowledged()
+        unacknowledged_answers(dialog)
         or bye.final_status >= 300
         or (bye.final is None and bye.timed_out(capture_end_ns))
         or (request is not None and error_cause(request) is not None)

@@ -8,8 +8,8 @@ ones (section 13.2.2.4). A request inside a dialog (re-INVITE, UPDATE, INFO, REF
 PRACK, BYE) carries both tags, in either order depending on which end sends it.
 
 Through a proxy the same dialog is seen on every hop (a proxy keeps the tags): each hop's
-INVITE transaction is one of the dialog's ``invites``, and each hop's ACK of the 2xx is kept, so
-an ACK lost between two hops shows as a hop whose 2xx was never ACKed.
+INVITE transaction is one of the dialog's ``invites``, and each hop's ACK of the 2xx is kept:
+``dialogs.acks`` tells from them, and from the 2xx's copies, a 2xx never acknowledged.
 """
 
 from __future__ import annotations
@@ -76,22 +76,6 @@ class Dialog:
     @property
     def ack(self) -> SipMessage | None:
         return self.acks[0] if self.acks else None
-
-    def unacknowledged(self) -> list[SipMessage]:
-        """The 2xx of each hop whose receiver sent no ACK after it (section 13.3.1.4).
-
-        The ACK of a 2xx goes where the Contact and route set say, which can be another
-        address than the one the 2xx came from (NAT, a proxy that does not record-route), so
-        only its sender is compared.
-        """
-        missing = []
-        for invite in self.invites:
-            final = invite.final
-            if final is None or not 200 <= final.status < 300:
-                continue
-            if not any(ack.src == final.dst and ack.ts_ns >= final.ts_ns for ack in self.acks):
-                missing.append(final)
-        return missing
 
 
 class DialogTracker:

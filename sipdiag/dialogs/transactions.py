@@ -27,6 +27,7 @@ capture) do not collide.
 
 from __future__ import annotations
 
+from sipdiag.media.model import Unreachable
 from sipdiag.network import Endpoint
 from sipdiag.sip.message import SipMessage
 
@@ -46,7 +47,7 @@ class Transaction:
     """One request, its copies, and the responses to it."""
 
     __slots__ = (
-        "acks", "cancel", "duplicates", "final", "method", "requests", "responses"
+        "acks", "cancel", "duplicates", "final", "method", "refusals", "requests", "responses"
     )
 
     def __init__(self, method: str) -> None:
@@ -61,6 +62,9 @@ class Transaction:
         self.duplicates = 0
         self.final: SipMessage | None = None
         """The first final (2xx-6xx) response."""
+        self.refusals: list[Unreachable] = []
+        """ICMP destination unreachable errors that quote a copy of the request (over UDP): a
+        transport error, which ends the transaction at once (section 17.1.4)."""
 
     @property
     def request(self) -> SipMessage | None:

@@ -19,9 +19,11 @@ from sipdiag.rules.checks import (
     session,
     storms,
     timing,
+    unanswered,
     violations,
 )
 from sipdiag.rules.checks.registry import CHECKS, Check, Subject
 
 __all__ = ["CHECKS", "Check", "Subject", "acks", "addresses", "byes", "forks", "headers", "methods",
-           "offers", "session", "storms", "timing", "violations"]
+           "offers", "session", "storms", "timing", "unanswered",
+           "violations"]
