@@ -27,6 +27,8 @@ import re
 from dataclasses import dataclass
 
 from sipdiag.dialogs.acks import unacknowledged_answers
+from sipdiag.dialogs.challenges import CHALLENGES as CHALLENGES  # still named from here too
+from sipdiag.dialogs.challenges import challenge_answers
 from sipdiag.dialogs.dialogs import Dialog, DialogState, DialogTracker
 from sipdiag.dialogs.media import CallFacts, CallMedia, read_media
 from sipdiag.dialogs.transactions import TIMER_B_NS, Transaction, TransactionMatcher
@@ -42,7 +44,7 @@ NORMAL_CLEARING = frozenset({16, 31})
 """Q.850 causes of an ordinary hang-up (normal call clearing, normal unspecified)."""
 BUSY = frozenset({486, 600})
 NO_ANSWER = frozenset({408, 480})
-CHALLENGES = frozenset({401, 407})
+RINGING = frozenset({180, 183})
 _SESSION_EXPIRES = re.compile(r"^\s*(\d+)")
 
 
@@ -108,11 +110,27 @@ class Leg:
 
 
 @dataclass(frozen=True, slots=True)
+class PostDial:
+    """What the caller waited through: from the INVITE the wait is measured from to the first
+    ringing (180, 183) or answer (2xx), whichever came first (ITU-T E.721: to the ring-back or
+    the answer). After a challenge that INVITE is the one that answered it, with credentials
+    (RFC 3261 22.2): the time the client took to answer is its own, not the network's."""
+
+    invite: SipMessage
+    ring: SipMessage
+
+    @property
+    def delay_ns(self) -> int:
+        return self.ring.ts_ns - self.invite.ts_ns
+
+
+@dataclass(frozen=True, slots=True)
 class Timings:
     """Seconds from the caller's first INVITE (None where it did not happen)."""
 
     post_dial_delay: float | None
-    """To the first ringing (180 or 183): what the caller waited for a ring-back."""
+    """``PostDial``: from the INVITE that answered the last challenge (else the first) to the
+    first ringing or answer."""
     time_to_answer: float | None
     talk_time: float | None
     """From the answer to the end of the call (or of the capture, if still up)."""
@@ -168,6 +186,8 @@ class Call:
     media: CallMedia | None = None
     """Its RTP and RTCP read against its offers and answers (None: no media session and no
     stream, or media was not analysed)."""
+    post_dial: PostDial | None = None
+    """The post-dial delay (None: no ringing nor answer, or the first INVITE not captured)."""
 
     @property
     def retransmission_count(self) -> int:
@@ -226,6 +246,7 @@ def _read_call(
     anchor = first or messages[0]
     legs = _legs(invites)
     answered = _answered_dialog(conversation, caller_side)
+    waited = post_dial(caller_side)
     facts = CallFacts(
         messages=messages,
         first_invite=first,
@@ -245,7 +266,7 @@ def _read_call(
         request_uri=first.request_uri if first else "",
         start_ns=messages[0].ts_ns,
         end_ns=messages[-1].ts_ns,
-        timings=_timings(conversation, caller_side, messages),
+        timings=_timings(conversation, caller_side, messages, waited),
         legs=legs,
         dialogs=tuple(conversation.dialogs.dialogs),
         transactions=tuple(conversation.transactions),
@@ -256,6 +277,7 @@ def _read_call(
         duplicates=sum(t.duplicates for t in conversation.transactions),
         observed_until_ns=capture_end_ns,
         media=read_media(facts, media),
+        post_dial=waited,
     )
 
 
@@ -383,15 +405,27 @@ def _session_interval(message: SipMessage) -> int | None:
     return int(match[1]) if match else None
 
 
+def post_dial(attempts: list[Transaction]) -> PostDial | None:
+    """The caller's wait for ringing or the answer, read from its INVITE attempts."""
+    if not attempts or attempts[0].request is None:
+        return None
+    responses = sorted((r for t in attempts for r in t.responses), key=lambda r: r.ts_ns)
+    ring = next((r for r in responses if r.status in RINGING or 200 <= r.status < 300), None)
+    if ring is None:
+        return None
+    retries = [a.request for a in challenge_answers(attempts) if a.request.ts_ns <= ring.ts_ns]
+    invite = max(retries, key=lambda r: r.ts_ns) if retries else attempts[0].request
+    return PostDial(invite, ring)
+
+
 def _timings(
-    conversation: Conversation, attempts: list[Transaction], messages: list[SipMessage]
+    conversation: Conversation, attempts: list[Transaction], messages: list[SipMessage],
+    waited: PostDial | None,
 ) -> Timings:
     total = (messages[-1].ts_ns - messages[0].ts_ns) / 1e9
     if not attempts or attempts[0].request is None:
         return Timings(None, None, None, total)
     start = attempts[0].request.ts_ns
-    responses = sorted((r for t in attempts for r in t.responses), key=lambda r: r.ts_ns)
-    ringing = next((r for r in responses if r.status in (180, 183)), None)
     answer = _first_2xx(attempts)
     talk = None
     if answer is not None:
@@ -399,7 +433,8 @@ def _timings(
         bye = dialog.bye.request if dialog and dialog.bye else None
         end = bye.ts_ns if bye else messages[-1].ts_ns
         talk = (end - answer.ts_ns) / 1e9
-    return Timings(_seconds(ringing, start), _seconds(answer, start), talk, total)
+    pdd = waited.delay_ns / 1e9 if waited else None
+    return Timings(pdd, _seconds(answer, start), talk, total)
 
 
 def _seconds(message: SipMessage | None, start: int) -> float | None:

@@ -12,10 +12,12 @@ from sipdiag.rules.checks import (
     acks,
     addresses,
     byes,
+    challenges,
     forks,
     headers,
     methods,
     offers,
+    registrations,
     session,
     storms,
     timing,
@@ -24,6 +26,6 @@ from sipdiag.rules.checks import (
 )
 from sipdiag.rules.checks.registry import CHECKS, Check, Subject
 
-__all__ = ["CHECKS", "Check", "Subject", "acks", "addresses", "byes", "forks", "headers", "methods",
-           "offers", "session", "storms", "timing", "unanswered",
-           "violations"]
+__all__ = ["CHECKS", "Check", "Subject", "acks", "addresses", "byes", "challenges", "forks",
+           "headers", "methods", "offers", "registrations", "session", "storms", "timing",
+           "unanswered", "violations"]

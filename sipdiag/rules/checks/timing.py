@@ -1,13 +1,15 @@
-"""Post-dial delay: how long the caller waited for ringing."""
+"""How long the caller waited: for ringing (post-dial delay), and for its own client to answer
+a challenge."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
 from sipdiag.dialogs.calls import Call
+from sipdiag.dialogs.challenges import challenge_answers
 from sipdiag.rules.catalog import Catalog
 from sipdiag.rules.checks.registry import Subject, check, hit
-from sipdiag.rules.matcher import Hit, seconds
+from sipdiag.rules.matcher import Hit, hop_key, seconds
 from sipdiag.rules.model import parse_duration
 
 
@@ -16,29 +18,50 @@ from sipdiag.rules.model import parse_duration
 def long_post_dial_delay(
     subject: Subject, params: Mapping[str, object], catalog: Catalog
 ) -> Iterator[Hit]:
-    """The caller waited longer than ``over`` for ringing (or for the answer, without ringing)."""
+    """The caller waited longer than ``over`` for ringing (or for the answer, without ringing),
+    as the call's ``post_dial`` measures it: the PDD column of the call list."""
+    over = params["over"]
+    assert isinstance(over, int)
+    waited = subject.post_dial if isinstance(subject, Call) else None
+    if waited is None or waited.delay_ns <= over:
+        return
+    values = {
+        "invite.frame": str(waited.invite.frame),
+        "ring.frame": str(waited.ring.frame),
+        "ring.status": str(waited.ring.status),
+        "pdd": seconds(waited.delay_ns),
+        "over": seconds(over),
+    }
+    yield hit(subject, values, [waited.invite, waited.ring], ("pdd",))
+
+
+@check("slow_challenge_answer", (
+    "challenge.frame", "challenge.status", "challenge.final_frame", "answer.frame", "took",
+    "over",
+), {"over": (parse_duration, 2_000_000_000)})
+def slow_challenge_answer(
+    subject: Subject, params: Mapping[str, object], catalog: Catalog
+) -> Iterator[Hit]:
+    """The caller's client took longer than ``over`` to send its INVITE again with credentials
+    after a 401 or 407 (RFC 3261 22.2, 22.3): silence the post-dial delay leaves out."""
     over = params["over"]
     assert isinstance(over, int)
     if not isinstance(subject, Call):
         return
-    invites = [t for t in subject.transactions if t.method == "INVITE" and t.request is not None
-               and not t.request.to_tag]
-    if not invites:
-        return
-    first = invites[0].request
-    assert first is not None
-    responses = sorted(
-        (r for t in invites if t.request and t.request.src == first.src for r in t.responses),
-        key=lambda r: r.ts_ns,
-    )
-    ring = next((r for r in responses if r.status in (180, 183) or 200 <= r.status < 300), None)
-    if ring is None or ring.ts_ns - first.ts_ns <= over:
-        return
-    values = {
-        "invite.frame": str(first.frame),
-        "ring.frame": str(ring.frame),
-        "ring.status": str(ring.status),
-        "pdd": seconds(ring.ts_ns - first.ts_ns),
-        "over": seconds(over),
-    }
-    yield hit(subject, values, [first, ring], ("pdd",))
+    initial = (t for t in subject.transactions
+               if t.method == "INVITE" and t.request is not None and not t.request.to_tag)
+    for answered in challenge_answers(initial):
+        if answered.delay_ns <= over:
+            continue
+        challenged, final = answered.challenge.request, answered.challenge.final
+        assert challenged is not None and final is not None
+        values = {
+            "challenge.frame": str(challenged.frame),
+            "challenge.status": str(final.status),
+            "challenge.final_frame": str(final.frame),
+            "answer.frame": str(answered.request.frame),
+            "took": seconds(answered.delay_ns),
+            "over": seconds(over),
+        }
+        yield hit(subject, values, [challenged, final, answered.request],
+                  ("challenge-answer", hop_key(answered.answer)))
