@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from sipdiag.cli.common import Environment, ExitStatus, console, language
+from sipdiag.cli.stir import with_certificates
 from sipdiag.dialogs.select import Selection, TimePoint, user_text
 from sipdiag.pipeline import Analysis, Ladders, MessageReader, analyze, with_ladders
 from sipdiag.report import html, terminal, text
@@ -24,6 +25,8 @@ from sipdiag.rules.model import Finding, reaches
 
 def run(args: argparse.Namespace, env: Environment) -> int:
     engine = load_engine(args.rules)
+    if args.stir_certs is not None:
+        engine = with_certificates(engine, args.stir_certs)
     lang = language(args, env.environ)
     selection = Selection(
         call_ids=tuple(args.call), users=tuple(args.user), ips=tuple(args.ip),

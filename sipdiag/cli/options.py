@@ -107,6 +107,12 @@ def _add_analyze(command: argparse.ArgumentParser) -> None:
         f"of every selected call (the first {MAX_LADDERS})",
     )
     _add_rules_folders(command)
+    command.add_argument(
+        "--stir-certs", type=folder, metavar="DIR",
+        help="verify the STIR/SHAKEN signature of each Identity header with the PEM "
+        "certificates of this folder (.pem, .crt, .cer): the file the PASSporT's x5u names, "
+        "else every one; the x5u is never fetched. Needs: pip install 'sipdiag[stir]'",
+    )
     _add_selection(command)
     command.add_argument(
         "--wide", action="store_true",
@@ -191,6 +197,14 @@ def writable_file(text: str) -> Path:
         raise argparse.ArgumentTypeError(f"{text}: the folder {folder} does not exist")
     if not os.access(path if path.exists() else folder, os.W_OK):
         raise argparse.ArgumentTypeError(f"{text}: not allowed to write it")
+    return path
+
+
+def folder(text: str) -> Path:
+    """An existing folder to read."""
+    path = Path(text)
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is not a folder")
     return path
 
 

@@ -15,6 +15,7 @@ from sipdiag.rules.checks import (
     challenges,
     forks,
     headers,
+    identity,
     methods,
     offers,
     registrations,
@@ -27,5 +28,5 @@ from sipdiag.rules.checks import (
 from sipdiag.rules.checks.registry import CHECKS, Check, Subject
 
 __all__ = ["CHECKS", "Check", "Subject", "acks", "addresses", "byes", "challenges", "forks",
-           "headers", "methods", "offers", "registrations", "session", "storms", "timing",
-           "unanswered", "violations"]
+           "headers", "identity", "methods", "offers", "registrations", "session", "storms",
+           "timing", "unanswered", "violations"]
