@@ -198,11 +198,11 @@ def test_explain_mistakes_exit_2_with_one_line(argv: list[str], words: str) -> N
 def test_a_users_rule_folder_is_applied_and_a_broken_one_reported(tmp_path: Path) -> None:
     mine = tmp_path / "mine"
     mine.mkdir()
-    rule = (SAMPLES.parent / "rules" / "calls" / "D101-bye-answered-481.yaml").read_text()
+    rule = (SAMPLES.parent / "rules" / "calls" / "D105-bye-unanswered.yaml").read_text()
     mine_rule = mine / "X1-any-bye.yaml"
     mine_rule.write_text(
-        rule.replace("id: D101", "id: X1").replace("name: bye-answered-481", "name: any-bye")
-        .replace("    final: 481\n", "").replace("severity: warning", "severity: error")
+        rule.replace("id: D105", "id: X1").replace("name: bye-unanswered", "name: any-bye")
+        .replace("    timed_out: true\n", "").replace("severity: warning", "severity: error")
     )
     capture = str(SAMPLES / "calls" / "basic-call.pcap")
     code, out, _ = run([capture, "--rules", str(mine), "--no-color"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from sipdiag.dialogs.acks import AckEvidence, unacknowledged_answers
 from sipdiag.dialogs.calls import LINGER_NS, RETRY_LINGER_NS, Conversation, Exchange
 from sipdiag.dialogs.correlate import Correlator, groups
 from sipdiag.dialogs.tracker import CallTracker
@@ -147,7 +148,7 @@ def test_2xx_never_acked_is_dropped_at_32_seconds() -> None:
     call = call_of(flow)
     assert (call.outcome, call.ended_by) == ("dropped", "callee")
     [dialog] = call.dialogs
-    assert [m.frame for m in dialog.unacknowledged()] == [ok.frame]
+    assert [f.first.frame for f in unacknowledged_answers(dialog)] == [ok.frame]
     assert (
         call.retransmissions[0].what == "200 INVITE" and len(call.retransmissions[0].frames) == 11
     )
@@ -280,10 +281,13 @@ def test_ack_lost_between_proxy_and_callee() -> None:
     ok_onward = flow.response(onward, 200, at=1)
     ok = flow.response(invite, 200, at=1.01)
     flow.ack(ok, at=1.02)  # the caller ACKs, the proxy never passes it on
+    for offset in (0.5, 1.5, 3.5, 7.5, 11.5, 15.5, 19.5, 23.5, 27.5, 31.5):
+        flow.copy(ok_onward, at=1 + offset)  # the callee, never ACKed, sends its 2xx again
     call = call_of(flow, end=60)
     assert call.outcome == "dropped"
     [dialog] = call.dialogs
-    assert dialog.unacknowledged() == [ok_onward]
+    [found] = unacknowledged_answers(dialog)
+    assert found.first == ok_onward and found.evidence == (AckEvidence.RETRANSMITTED_PAST_ACK,)
 
 
 @pytest.mark.parametrize(

@@ -439,7 +439,8 @@ def test_a_check_without_parameters_has_none(tmp_path: Path) -> None:
         ("ack_missing", "params:\n  over: 5s\n", "{ok.frame}", "  over", "unknown key 'over'"),
         ("ack_missing", "", "{ok.colour}", "message:",
          "the message uses {ok.colour}, which nothing fills (known: call.call_id, call.callee, "
-         "call.caller, call.outcome, ok.copies, ok.frame, ok.receiver, ok.sender, ok.span)"),
+         "call.caller, call.outcome, evidence, ok.copies, ok.frame, ok.receiver, ok.sender, "
+         "ok.span)"),
         ("long_post_dial_delay", "", "{bye.frame}", "message:",
          "the message uses {bye.frame}, which nothing fills (known: call.call_id, call.callee, "
          "call.caller, call.outcome, invite.frame, over, pdd, ring.frame, ring.status)"),

@@ -36,6 +36,12 @@ HEALTHY = [
     "rules/bye-challenged-then-accepted.pcap",
     "rules/fork-one-answers.pcap",
     "rules/fork-two-answer.pcap",
+    # ACKs the capture point sees elsewhere or not at all, a refusal then an answer
+    # (craft_acks.py); headers that may be repeated (craft_violations.py)
+    "rules/ack-on-another-hop.pcap",
+    "rules/ack-off-path-caller-bye.pcap",
+    "rules/invite-refused-then-answered.pcap",
+    "rules/legal-repeated-headers.pcap",
     # media that is as the SDP asked for: two-way, on hold, moved, early, encrypted, latched
     *(f"media/{name}.pcap" for name in (
         "two-way-g711", "hold-sendonly", "hold-inactive", "ipv6-rtp",
