@@ -12,6 +12,7 @@ from sipdiag.rules.checks import (
     acks,
     addresses,
     byes,
+    causes,
     challenges,
     forks,
     headers,
@@ -20,6 +21,7 @@ from sipdiag.rules.checks import (
     offers,
     registrations,
     session,
+    sizes,
     storms,
     timing,
     unanswered,
@@ -27,6 +29,6 @@ from sipdiag.rules.checks import (
 )
 from sipdiag.rules.checks.registry import CHECKS, Check, Subject
 
-__all__ = ["CHECKS", "Check", "Subject", "acks", "addresses", "byes", "challenges", "forks",
-           "headers", "identity", "methods", "offers", "registrations", "session", "storms",
-           "timing", "unanswered", "violations"]
+__all__ = ["CHECKS", "Check", "Subject", "acks", "addresses", "byes", "causes", "challenges",
+           "forks", "headers", "identity", "methods", "offers", "registrations", "session", "sizes",
+           "storms", "timing", "unanswered", "violations"]
