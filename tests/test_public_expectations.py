@@ -77,24 +77,11 @@ KNOWN_WRONG: dict[tuple[str, str], str] = {
         "completed, not answered: the caller's BYE (the last frame) got no 2xx in the file, yet "
         "sipdiag calls the call completed while that BYE's timer has not run out"),
     ("heplify-erspan.yaml", "ddd141f1d982d8989fb73db754a8fbb7@192.168.1.191"): (
-        f"{NAT_HANDLED}; and D113: the SBC, a B2BUA keeping the Call-ID with new tags, is "
+        "D113: the SBC, a B2BUA keeping the Call-ID with new tags, is "
         "read as a fork (the 'second' 2xx, frame 31, is ACKed, frame 34, and ended by the "
         "phone's BYE, frames 120/123)"),
     ("heplify-erspan.yaml", "bf3880-0-16e4-5af571fa-38bc4ba4-5af571fa@101.231.48.19"):
         NAT_HANDLED,
-    ("heplify-erspan.yaml", "cdfef7c7647e97e4ff66fbf504c524e4@192.168.1.191"): NAT_HANDLED,
-    ("sngrep-aaa.yaml", "11894297-4432a9f8@192.168.1.2"): (
-        "C107 after a challenge: the post-dial delay is timed from the challenged INVITE (17.8 "
-        "s, the user typing the password) instead of the INVITE with credentials (0.43 s); "
-        "and A101 is not reported because the call failed downstream (480) although the "
-        "credentials were accepted (183 with SDP after them)"),
-    ("heplify-tcp-fragmented.yaml", "80e81616592e819ab25b37b77600"): (
-        "timeout and N101 for an INVITE in Proceeding: after its 183 (and PRACK) Timer B no "
-        "longer runs (RFC 3261 17.1.1.2); 32.5 s of early media is a call still ringing"),
-    ("heplify-tcp-fragmented.yaml", "0ea83236592e81fcb05b37b77600"): (
-        "C102 although the CANCEL is in the capture (frame 515, answered 200 then 487): its "
-        "INVITE was sent before the capture and sipdiag does not tie the CANCEL to the 487 "
-        "without it (same Via branch, RFC 3261 9.1)"),
     ("heplify-tcp-fragmented.yaml", "calls: count"): HANDED_ON,
     ("heplify-tcp-fragmented.yaml", "80c4c8f96092e8126945b37b77600"): HANDED_ON,
     ("trex-udp-sip.yaml", "calls: count"): CALL_ID_REUSED,

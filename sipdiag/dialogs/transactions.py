@@ -120,7 +120,9 @@ class Transaction:
         return sum(len(group) - 1 for group in self.copies())
 
     def timed_out(self, now_ns: int) -> bool:
-        """A request that got no final response for 64*T1 (Timer B/F, section 17.1.1.2).
+        """A request that got no final response for 64*T1 (Timer B/F, section 17.1.1.2); an
+        INVITE only while no provisional response came (Timer B runs in the Calling state
+        alone: a call that rings stays up until someone ends it, or a proxy's Timer C does).
 
         When the capture ends sooner, a request sent ``UNANSWERED_COPIES`` times (15.5 s of
         retransmissions at T1 doubling) without any response at all counts as timed out too:
@@ -129,6 +131,8 @@ class Transaction:
         request = self.request
         if self.method == "ACK" or self.final is not None or request is None:
             return False
+        if self.method == "INVITE" and self.responses:
+            return False  # a provisional response: Proceeding, where Timer B no longer runs
         if now_ns - request.ts_ns >= TIMER_B_NS:
             return True
         return not self.responses and len(self.requests) >= UNANSWERED_COPIES
@@ -204,10 +208,19 @@ class TransactionMatcher:
             found = max(reversed(sent), key=fit, default=None)
         if found is None:  # the request was not captured
             found = self._new(key, message.cseq_method)
+            if found.method == "INVITE":
+                found.cancel = self._cancel_of(message)
         self._add_copy(found.responses, found, message)
         if found.final is None and message.status >= 200:
             found.final = message
         return found
+
+    def _cancel_of(self, response: SipMessage) -> Transaction | None:
+        """The CANCEL, already seen, of an INVITE whose request the capture missed: it has
+        the INVITE's top Via and CSeq number and went where the INVITE did (section 9.1)."""
+        key = request_key(response, "CANCEL")
+        return self._on_hop(key, (response.dst, response.src)) or next(
+            reversed(self._by_key.get(key, ())), None)
 
     def _on_hop(self, key: Key, hop: Hop) -> Transaction | None:
         """The latest transaction of ``key`` between these two addresses."""

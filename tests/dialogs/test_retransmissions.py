@@ -15,6 +15,7 @@ import pytest
 
 from sipdiag.dialogs.calls import Call, Exchange
 from sipdiag.dialogs.ladder import ladder_of
+from sipdiag.dialogs.transactions import TransactionMatcher
 from sipdiag.dialogs.records import call_record, exchange_record
 from sipdiag.network import Endpoint
 from sipdiag.sip.message import SipMessage
@@ -334,3 +335,23 @@ def test_cancel_seen_only_on_another_hop_still_cancels_its_invite() -> None:
     call = call_of(flow)
     assert call.transactions[0].cancel is call.transactions[1]
     assert (call.outcome, call.ended_by) == ("cancelled", "caller")
+
+
+def test_a_cancel_seen_before_the_487_of_an_invite_not_captured_cancels_it() -> None:
+    """The capture starts after the INVITE: the CANCEL (same top Via, same CSeq number,
+    section 9.1) comes first, then its 200 and the INVITE's 487. The 487 answers a cancelled
+    INVITE: the caller's doing (section 9.2), not someone else's."""
+    flow = Flow()
+    invite = flow.request("INVITE", at=0.0)
+    flow.messages.clear()  # the capture began after it
+    cancel = flow.request("CANCEL", at=2.0, cseq=invite.cseq, branch=invite.via_key[0])
+    flow.response(cancel, 200, at=2.01)
+    flow.response(invite, 487, at=2.02)
+    matcher = TransactionMatcher()
+    for message in flow.messages:
+        matcher.add(message)
+    [invite_transaction] = [t for t in matcher.transactions if t.method == "INVITE"]
+    assert invite_transaction.request is None and invite_transaction.final_status == 487
+    assert invite_transaction.cancel is not None
+    assert invite_transaction.cancel.request is not None
+    assert invite_transaction.cancel.request.frame == flow.messages[0].frame

@@ -11,10 +11,15 @@ import pytest
 
 from sipdiag.pipeline import Analysis, analyze
 from sipdiag.rules import builtin_folder, load_engine
+from sipdiag.rules.identity_trust import trusting
 from sipdiag.rules.model import Rule
+from sipdiag.sip.identity_signature import certificates_in
 from tests.conftest import ROOT, SAMPLES
 
-ENGINE = load_engine()
+CERTIFICATE = SAMPLES / "identity" / "sipdiag-test-signer.pem"
+ENGINE = trusting(load_engine(), certificates_in(CERTIFICATE.read_bytes(), CERTIFICATE.name))
+"""The built-in rules, trusting the test certificate the STIR/SHAKEN samples are signed with
+(as ``--stir-certs samples/identity`` does)."""
 HEALTHY = [
     "calls/basic-call.pcap",
     "calls/tcp-call.pcap",
@@ -42,6 +47,19 @@ HEALTHY = [
     "rules/ack-off-path-caller-bye.pcap",
     "rules/invite-refused-then-answered.pcap",
     "rules/legal-repeated-headers.pcap",
+    # signed calls as they should be (craft_identity.py); challenges, refreshes and
+    # de-registrations by the book (craft_registrations.py)
+    "rules/identity-valid-a.pcap",
+    "rules/identity-compact.pcap",
+    "rules/invite-challenge-quick.pcap",
+    "rules/register-refreshed.pcap",
+    "rules/register-stale-nonce.pcap",
+    "rules/register-deregistration.pcap",
+    # large requests answered, ICE, proxies and NATs handled (craft_addresses.py)
+    "rules/udp-large-invite-answered.pcap",
+    "rules/ice-private-default.pcap",
+    "rules/proxy-relays-private-addresses.pcap",
+    "rules/private-contact-reached-through-nat.pcap",
     # media that is as the SDP asked for: two-way, on hold, moved, early, encrypted, latched
     *(f"media/{name}.pcap" for name in (
         "two-way-g711", "hold-sendonly", "hold-inactive", "ipv6-rtp",
