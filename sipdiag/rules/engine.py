@@ -33,8 +33,8 @@ class Engine:
             for rule in rules
             for finding in _findings(rule, subject, self._hits(rule, story))
         ]
-        return sorted(findings, key=lambda f: (-severity_rank(f.severity), f.first_frame,
-                                               f.rule.id))
+        return sorted(_without_superseded(findings),
+                      key=lambda f: (-severity_rank(f.severity), f.first_frame, f.rule.id))
 
     @cached_property
     def _call_rules(self) -> tuple[Rule, ...]:
@@ -58,6 +58,16 @@ class Engine:
             assert isinstance(subject, Call)
             return self._media_matchers[rule.id].find(subject)
         return matcher.find(rule.steps, story)
+
+
+def _without_superseded(findings: list[Finding]) -> list[Finding]:
+    """The findings, less those a more telling finding about the same messages supersedes."""
+    frames: dict[str, set[int]] = {}
+    for finding in findings:
+        for other in finding.rule.supersedes:
+            frames.setdefault(other, set()).update(e.frame for e in finding.evidence)
+    return [f for f in findings
+            if not frames.get(f.rule.id, set()).intersection(e.frame for e in f.evidence)]
 
 
 def _findings(rule: Rule, subject: Call | Exchange, hits: Iterable[Hit]) -> list[Finding]:

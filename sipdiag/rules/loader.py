@@ -78,7 +78,25 @@ def load_rules(folders: Iterable[Path]) -> RuleSet:
                     raise DataError(f"{path}:1: '{key}' is already used by {seen[key]}")
                 seen[key] = path
             rules.append(rule)
+    _check_superseded(rules)
     return RuleSet(tuple(sorted(rules, key=lambda r: r.id)))
+
+
+def _check_superseded(rules: list[Rule]) -> None:
+    """Every rule a rule supersedes exists (a misspelt id would never be left out)."""
+    known = {rule.id for rule in rules}
+    for rule in rules:
+        for other in rule.supersedes:
+            if other not in known:
+                line = _line_of(rule.path, other)
+                raise DataError(f"{rule.path}:{line}: 'supersedes' names {other}, which is no "
+                                f"rule")
+
+
+def _line_of(path: Path, text: str) -> int:
+    """The first line of a file that holds ``text`` (1 if none does)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return next((n for n, line in enumerate(lines, 1) if text in line), 1)
 
 
 def load_rule(path: Path) -> Rule:
@@ -124,9 +142,20 @@ def load_rule(path: Path) -> Rule:
         media=pattern,
         params=params,
         once=fields.take("once", bool, required=False) or False,
+        supersedes=tuple(_rule_ids(fields, "supersedes")),
     )
     fields.done()
     return rule
+
+
+def _rule_ids(fields: Fields, key: str) -> list[str]:
+    values = _strings(fields, key)
+    for index, value in enumerate(values):
+        if not RULE_ID.match(value):
+            line = item_line(values, index, fields.line(key))
+            raise DataError(f"{fields.path}:{line}: each of '{key}' must be a rule id such as "
+                            f"C105 (found {value!r})")
+    return values
 
 
 def _strings(fields: Fields, key: str) -> list[str]:

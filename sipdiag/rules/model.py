@@ -186,6 +186,10 @@ class Rule:
     params: Mapping[str, object] = field(default_factory=dict)
     once: bool = False
     """One finding per call at most, with the evidence of every match."""
+    supersedes: tuple[str, ...] = ()
+    """Rules that say less about the same event: a finding of theirs that shares a frame of
+    evidence with one of this rule is left out (C117, a routing failure at the proxy, over
+    C105, the called user unavailable)."""
 
     def applies_to(self, kind: str) -> bool:
         """``kind``: ``call`` or ``exchange``."""

@@ -15,8 +15,8 @@ import pytest
 
 from sipdiag.dialogs.calls import Call, Exchange
 from sipdiag.dialogs.ladder import ladder_of
-from sipdiag.dialogs.transactions import TransactionMatcher
 from sipdiag.dialogs.records import call_record, exchange_record
+from sipdiag.dialogs.transactions import TransactionMatcher
 from sipdiag.network import Endpoint
 from sipdiag.sip.message import SipMessage
 from sipdiag.sip.parser import parse_message
