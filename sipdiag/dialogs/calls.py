@@ -309,6 +309,8 @@ def _outcome(
         if last.cancel is not None:
             return "cancelled", "caller"
         return "in_progress", ""
+    if 200 <= status < 300:  # answered without a To tag: a call no request can name (P101)
+        return "answered", ""
     return _failure(status, last, attempts), _failed_by(status, last)
 
 

@@ -291,10 +291,9 @@ def test_outcome_is_the_callers_final_response_not_another_hops() -> None:
 def test_invite_without_final_response_times_out_at_exactly_64_t1(
     end: float, expected: tuple[str, str]
 ) -> None:
+    """Without a provisional response (with one, Timer B no longer runs: test_timer_b)."""
     flow = Flow()
-    invite = flow.request("INVITE", at=0)
-    flow.response(invite, 100, at=0.01)
-    flow.response(invite, 180, at=0.2)
+    flow.request("INVITE", at=0)
     assert outcome(flow, end=end) == expected
 
 
@@ -452,3 +451,13 @@ def test_subscription_outcome_is_its_subscribe_not_the_notify_after_it() -> None
     flow.response(notify, 481, at=0.3)
     exchange = exchange_of(flow)
     assert (exchange.method, exchange.outcome, exchange.final_status) == ("SUBSCRIBE", "ok", 202)
+
+
+def test_a_2xx_without_a_to_tag_answers_the_call_though_no_dialog_is_made() -> None:
+    """The UAS forgot the To tag of its 200 (RFC 3261 8.2.6.2 requires it): no dialog can be
+    named, yet the call was answered, not refused (P101 says why it cannot go on)."""
+    flow = Flow()
+    invite = flow.request("INVITE", at=0.0)
+    flow.response(invite, 200, at=1.0, to_tag="")
+    call = call_of(flow, end=5.0)
+    assert (call.outcome, call.final_status) == ("answered", 200)
