@@ -3,8 +3,10 @@
 The ladder is what a sequence diagram draws: one arrow per message in frame order, between the
 two addresses it went between, labelled with the request method or the status code and reason,
 and numbered when it is a retransmission (the second, third, ... copy of the same request, or of
-the same response with the same To tag, in its transaction). It is small and plain, so reports
-can keep it for the calls they will draw after the messages themselves are let go.
+the same response with the same To tag, in its transaction). It is plain data, so reports can
+keep it for the calls they will draw after the messages themselves are let go. Each arrow keeps
+its message's text as well, for the HTML page to show: a kept ladder weighs about what the bytes
+of its messages do.
 """
 
 from __future__ import annotations
@@ -43,6 +45,9 @@ class Arrow:
     """1 for the first time a message is sent, 2 for its first retransmission, ..."""
     has_sdp: bool
     kind: ArrowKind = ArrowKind.SIP
+    text: str = ""
+    """The message as captured, start line, headers and body (undecodable bytes replaced by
+    U+FFFD); empty for a row that is not a SIP message."""
 
 
 def ladder_of(messages: Sequence[SipMessage], transactions: Sequence[Transaction]) -> tuple[
@@ -60,6 +65,7 @@ def ladder_of(messages: Sequence[SipMessage], transactions: Sequence[Transaction
             status=message.status,
             copy=copies.get(id(message), 1),
             has_sdp=message.content_length not in (None, 0) and message.sdp is not None,
+            text=message.raw.decode("utf-8", "replace"),
         )
         for message in messages
     )

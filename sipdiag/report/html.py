@@ -1,16 +1,24 @@
 """The report as one HTML page: summary, calls, findings, ladder diagrams, what could not be read.
 
-The page is a single file that needs nothing else: inline CSS, inline SVG, no script, no font or
-image from the network, so it can be attached to a ticket and opened anywhere, offline. It says
-what the terminal report says, from the same rows (``summary_rows``, ``call_cells``,
-``finding_rows``, ``problem_cells``, ``stream_cells``), and draws every selected call as a ladder
-diagram: the endpoints as columns, one arrow per message from its sender to its receiver,
-coloured by response class, retransmissions dashed, messages with SDP tagged; and, as rows
-beside them (``with_media``), where each RTP stream starts (a double line) and ends (dashed) and
-each telephone event, in colours of their own. A call with media also gets its streams as a
-table and, per stream, a timeline: packets and packets lost per second as stacked bars, jitter
-as a line on its own scale. At most ``MAX_LADDERS`` are drawn, the first ones in frame order,
-and the page says so when there are more.
+The page is a single file that needs nothing else: inline CSS, inline SVG, one small inline
+script (allowed by its SHA-256 in the page's Content-Security-Policy, which allows nothing else),
+no font or image from the network, so it can be attached to a ticket and opened anywhere,
+offline. It says what the terminal report says, from the same rows (``summary_rows``,
+``call_cells``, ``finding_rows``, ``problem_cells``, ``stream_cells``). The tables of calls and
+exchanges scroll inside a box of their own; the script lets them be sorted by a column (a
+click on its heading) and searched (a box above each, hidden without the script), and only
+ever reads and writes text (``textContent``). Without the script the page reads the same.
+
+Every selected call is drawn as a ladder diagram: the endpoints as columns, one arrow per
+message from its sender to its receiver, coloured by response class, retransmissions dashed,
+messages with SDP tagged; and, as rows beside them (``with_media``), where each RTP stream
+starts (a double line) and ends (dashed) and each telephone event, in colours of their own.
+Each message's arrow is a link to its text as captured (the body, SDP or other, set apart),
+shown in a panel beside the ladder while it is the page's target (CSS ``:target``, no script).
+A call with media also gets its streams as a table and, per stream, a timeline: packets and
+packets lost per second as stacked bars, jitter as a line on its own scale. At most
+``MAX_LADDERS`` are drawn, the first ones in frame order, and the page says so when there are
+more.
 
 Every text from the capture goes through ``for_html``; every word of the page comes from the
 catalog. The same analysis always gives the same bytes.
@@ -18,7 +26,10 @@ catalog. The same analysis always gives the same bytes.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import itertools
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -46,6 +57,7 @@ from sipdiag.report.calls import (
 )
 from sipdiag.report.escape import for_html, for_terminal
 from sipdiag.report.findings import finding_rows
+from sipdiag.report.ladder import time_of_day
 from sipdiag.report.media import (
     STREAM_COLUMNS,
     dtmf_text,
@@ -88,6 +100,9 @@ LOOP = 30
 SDP_TAG = 30
 ROW_CSS = {ArrowKind.MEDIA: "media", ArrowKind.MEDIA_END: "media-end", ArrowKind.DTMF: "dtmf"}
 """The class of a ladder row that is not a SIP message (coloured by the style sheet)."""
+BLANK_LINE = re.compile(r"\r?\n\r?\n")
+"""Where a message's headers end and its body starts (RFC 3261 7: an empty line; 7.5: CRLF or
+LF alone)."""
 
 # A stream's timeline, in pixels: a plot of PLOT_HEIGHT, its width shared by the bars (one per
 # second, or per BUCKETS step when a stream has more seconds than MAX_BARS), within
@@ -150,7 +165,7 @@ def write_html(
         _findings(page, findings),
         _ladders(page, drawn, total),
         _problems(page, analysis),
-        "</main>\n</body>\n</html>\n",
+        f"</main>\n<script>{SCRIPT}</script>\n</body>\n</html>\n",
     ):
         out.write(part)
 
@@ -170,19 +185,105 @@ def _sections(
     sections: dict[tuple[str, int], tuple[str, str]] = {}
     used: set[str] = set()
     for record in records:
-        anchor = base = f"call-{record.first_frame}"
-        suffix = 1
-        while anchor in used:  # two calls can start in one frame (coalesced TCP segments)
-            suffix += 1
-            anchor = f"{base}-{suffix}"
-        used.add(anchor)
+        # two calls can start in one frame (coalesced TCP segments)
+        anchor = _unique(f"call-{record.first_frame}", used)
         title = catalog.label("ladder", language, call_id=record.call_id,
                               frame=record.first_frame, outcome=record.outcome)
         sections[(record.call_id, record.first_frame)] = (anchor, for_html(title))
     return sections
 
 
+def _unique(base: str, used: set[str]) -> str:
+    """``base``, else ``base-2``, ``base-3``, ...: the first not in ``used`` (which now holds
+    it)."""
+    found, suffix = base, 1
+    while found in used:
+        suffix += 1
+        found = f"{base}-{suffix}"
+    used.add(found)
+    return found
+
+
 # -- the page around the sections ---------------------------------------------------------------
+
+SCRIPT = """
+"use strict";
+// Sort the tables of calls and exchanges by a column, search them, and close an open message
+// with Escape. The page's text is only ever read and written as textContent.
+(() => {
+  const collator = new Intl.Collator(document.documentElement.lang, {numeric: true});
+  const numberOf = (text) => {
+    const value = Number.parseFloat(text);
+    return Number.isNaN(value) ? null : value;
+  };
+
+  // A click on a heading sorts by its column, ascending then descending; numbers as numbers,
+  // cells without one last either way, equal cells in the order the page gave them.
+  const sortable = (table) => {
+    const body = table.tBodies[0];
+    const rows = [...body.rows];
+    const heads = [...table.tHead.rows[0].cells];
+    heads.forEach((head, column) => {
+      const numeric = head.classList.contains("num");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.append(...head.childNodes);
+      head.append(button);
+      let keys = null;
+      button.addEventListener("click", () => {
+        keys ??= rows.map((row) => {
+          const text = row.cells[column].textContent;
+          return numeric ? numberOf(text) : text;
+        });
+        const ascending = head.getAttribute("aria-sort") !== "ascending";
+        for (const other of heads) other.removeAttribute("aria-sort");
+        head.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+        const order = rows.map((_, index) => index).sort((a, b) => {
+          const x = keys[a], y = keys[b];
+          if (x === null || y === null) return Number(x === null) - Number(y === null) || a - b;
+          const by = numeric ? x - y : collator.compare(x, y);
+          return (ascending ? by : -by) || a - b;
+        });
+        body.append(...order.map((index) => rows[index]));
+      });
+    });
+  };
+
+  // The rows whose text holds what is typed (in any case), and how many they are.
+  const searchable = (box) => {
+    const input = box.querySelector("input");
+    const count = box.querySelector("output");
+    const table = document.getElementById(input.getAttribute("aria-controls"));
+    const rows = [...table.tBodies[0].rows];
+    const texts = rows.map((row) => [...row.cells].map(
+      (cell) => cell.textContent.toLowerCase()).join("\\n"));
+    const show = () => {
+      const query = input.value.trim().toLowerCase();
+      let shown = 0;
+      rows.forEach((row, index) => {
+        row.hidden = !texts[index].includes(query);
+        shown += row.hidden ? 0 : 1;
+      });
+      count.textContent = count.dataset.template.replace("{shown}", String(shown))
+        .replace("{total}", String(rows.length));
+    };
+    input.addEventListener("input", show);
+    show();
+    box.hidden = false;
+  };
+
+  document.querySelectorAll("table.sortable").forEach(sortable);
+  document.querySelectorAll("p.filter").forEach(searchable);
+  document.addEventListener("keydown", (event) => {
+    const open = document.querySelector("article.message:target");
+    if (event.key === "Escape" && open) open.querySelector("a.close").click();
+  });
+})();
+"""
+"""The page's only script: it adds to the page, which reads the same without it."""
+SCRIPT_HASH = base64.b64encode(hashlib.sha256(SCRIPT.encode()).digest()).decode()
+"""What the Content-Security-Policy allows to run (CSP Level 2, hash-source): this script, to the
+byte."""
 
 STYLE = """
 :root { --ink: #1f2937; --muted: #6b7280; --line: #e5e7eb; --paper: #ffffff; --band: #f8fafc;
@@ -190,6 +291,7 @@ STYLE = """
   --c1: #6b7280; --c2: #15803d; --c3: #1d4ed8; --c4: #c2410c; --c5: #b91c1c; --req: #1f2937;
   --media: #0e7490; --dtmf: #a21caf; --packets: #60a5fa; --jitter: #7c3aed; }
 * { box-sizing: border-box; }
+[hidden] { display: none !important; }
 body { margin: 0; color: var(--ink); background: var(--paper);
   font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
   sans-serif; }
@@ -208,12 +310,27 @@ dl.pairs { display: grid; grid-template-columns: max-content 1fr; gap: 4px 20px;
 dl.pairs dt { font-weight: 600; color: var(--muted); }
 dl.pairs dd { margin: 0; overflow-wrap: anywhere; }
 .scroll { overflow-x: auto; border: 1px solid var(--line); border-radius: 6px; }
+.scroll.rows { max-height: 70vh; overflow: auto; }
+.scroll.rows td { white-space: nowrap; }
+.filter { display: flex; flex-wrap: wrap; align-items: center; gap: 6px 16px; margin: 0 0 8px;
+  font-size: 14px; }
+.filter label { display: flex; align-items: center; gap: 8px; flex: 0 1 26rem; }
+.filter input { flex: 1; min-width: 0; font: inherit; padding: 4px 8px; color: inherit;
+  border: 1px solid #cbd5e1; border-radius: 4px; }
+.filter output { color: var(--muted); }
 table { border-collapse: collapse; width: 100%; font-size: 14px; }
 th, td { padding: 6px 10px; text-align: left; vertical-align: top; border-bottom: 1px solid
   var(--line); }
 thead th { background: var(--band); font-weight: 600; white-space: nowrap; position: sticky;
-  top: 0; }
-tbody tr:nth-child(even) { background: var(--band); }
+  top: 0; z-index: 1; box-shadow: inset 0 -1px var(--line); }
+th button { font: inherit; color: inherit; text-align: inherit; background: none; border: 0;
+  padding: 0; cursor: pointer; white-space: nowrap; }
+th button:hover { text-decoration: underline; }
+th button::after { content: "↕"; display: inline-block; width: 1.1em; margin-left: 2px;
+  color: var(--muted); opacity: .45; text-align: center; }
+th[aria-sort=ascending] button::after { content: "▲"; opacity: 1; }
+th[aria-sort=descending] button::after { content: "▼"; opacity: 1; }
+tbody tr:nth-child(even of :not([hidden])) { background: var(--band); }
 tbody tr:last-child td { border-bottom: none; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.callid { overflow-wrap: anywhere; min-width: 16ch; }
@@ -263,6 +380,9 @@ svg.ladder .when.error { fill: var(--error); font-weight: 700; }
 svg.ladder .when.warning { fill: var(--warning); font-weight: 700; }
 svg.ladder .when.info { fill: var(--info); font-weight: 700; }
 svg.ladder .arrow.copy { opacity: .55; }
+svg.ladder rect.row { fill: transparent; }
+svg.ladder a:hover rect.row, svg.ladder a:focus rect.row, svg.ladder a:target rect.row {
+  fill: #eef2ff; }
 svg.ladder .arrow:hover { opacity: 1; }
 svg.ladder .arrow:hover text.label { font-weight: 700; }
 svg.ladder .tag { font-size: 9px; font-weight: 700; }
@@ -287,13 +407,42 @@ svg.timeline text.packets { fill: var(--c3); }
 svg.timeline text.lost { fill: var(--warning); }
 svg.timeline text.jitter { fill: var(--jitter); }
 .note { color: var(--muted); }
+article.message { display: none; }
+article.message:target { display: block; position: fixed; z-index: 10; top: 0; right: 0;
+  bottom: 0; width: min(46rem, 100vw); overflow: auto; padding: 0 18px 24px;
+  background: var(--paper); border-left: 1px solid var(--line);
+  box-shadow: -8px 0 28px rgba(15, 23, 42, .2); }
+@media (min-width: 1000px) {
+  article.message:target { width: clamp(30rem, 45vw, 46rem); }
+}
+article.message header { position: sticky; top: 0; padding: 12px 0 8px; margin: 0 0 12px;
+  background: var(--paper); border-bottom: 1px solid var(--line); }
+article.message h4 { font-size: 14px; margin: 0 0 6px; overflow-wrap: anywhere; }
+.steps { display: flex; flex-wrap: wrap; gap: 4px 16px; font-size: 13px; }
+.steps .close { margin-left: auto; font-weight: 600; }
+article.message h5 { font-size: 12px; margin: 16px 0 6px; color: var(--muted);
+  text-transform: uppercase; letter-spacing: .05em; }
+article.message pre { margin: 0; padding: 10px 12px; white-space: pre-wrap;
+  overflow-wrap: anywhere; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas,
+  "DejaVu Sans Mono", monospace; font-size: 12.5px; line-height: 1.45; background: var(--band);
+  border: 1px solid var(--line); border-radius: 4px; }
+article.message pre.body { border-left: 4px solid var(--c3); }
+article.message pre .line { display: block; padding-left: 4ch; text-indent: -4ch; }
+@page { size: landscape; margin: 12mm; }
 @media print {
   body { font-size: 11pt; }
   main { max-width: none; padding: 0; }
-  nav, .tocall { display: none; }
+  nav, .tocall, .filter, .steps { display: none; }
   a { color: inherit; }
-  .scroll { overflow: visible; border: none; }
+  .scroll, .scroll.rows { overflow: visible; max-height: none; border: none; }
   thead th { position: static; }
+  table { font-size: 9pt; }
+  th, td { padding: 4px 6px; }
+  thead th, th button, .scroll.rows td { white-space: normal; }
+  th:not([aria-sort]) button::after { content: none; }
+  article.message:target { position: static; width: auto; overflow: visible; padding: 0;
+    box-shadow: none; border: none; break-inside: avoid; }
+  article.message header { position: static; }
   article.finding, section.ladder, figure.timeline, tr { break-inside: avoid; }
   h2 { break-after: avoid; }
   svg.ladder { max-width: 100%; height: auto; }
@@ -310,9 +459,9 @@ def _head(page: _Page, name: str) -> str:
         "<!DOCTYPE html>\n"
         f'<html lang="{for_html(page.language)}">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        # no script, and no request to anywhere: the page is read offline, as sent
+        # no request to anywhere, no script but the page's own: the page is read offline, as sent
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-        "style-src 'unsafe-inline'\">\n"
+        f"style-src 'unsafe-inline'; script-src 'sha256-{SCRIPT_HASH}'\">\n"
         f"<title>{title}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n"
         f"<h1>{title}</h1>\n<nav>{nav}</nav>\n"
     )
@@ -340,7 +489,7 @@ def _tables(page: _Page, analysis: Analysis) -> str:
     if analysis.calls:
         calls: list[_Row] = [(call_cells(c, page.findings_of(c), page.catalog, page.language), c)
                              for c in analysis.calls]
-        html += _table(page, CALL_COLUMNS, calls, "calls")
+        html += _table(page, CALL_COLUMNS, calls, "calls", "search_count_calls")
     if analysis.links:
         html += f'<h3 class="sub">{page.label("linked_legs")}</h3>\n'
         html += _table(page, LINK_COLUMNS, [(link_cells(link, page.catalog, page.language), None)
@@ -349,13 +498,15 @@ def _tables(page: _Page, analysis: Analysis) -> str:
         html += f'<h2 id="exchanges">{page.label("exchanges")}</h2>\n'
         exchanges: list[_Row] = [(exchange_cells(e, page.findings_of(e)), e)
                                  for e in analysis.exchanges]
-        html += _table(page, EXCHANGE_COLUMNS, exchanges, "exchanges")
+        html += _table(page, EXCHANGE_COLUMNS, exchanges, "exchanges", "search_count_exchanges")
     return html
 
 
 def _table(
-    page: _Page, columns: Sequence[str], rows: Sequence[_Row], css: str
+    page: _Page, columns: Sequence[str], rows: Sequence[_Row], css: str, count: str | None = None
 ) -> str:
+    """A table in a box that scrolls sideways; with ``count`` (the catalog's words for "N of M
+    rows"), one that can be sorted and searched, in a box of bounded height."""
     head = "".join(f"<th{_cell_class(column)}>{for_html(text)}</th>" for column, text in
                    zip(columns, headings(page.catalog, columns, page.language), strict=True))
     body = []
@@ -370,8 +521,20 @@ def _table(
         worst = _worst(page.findings_of(record)) if record else None
         row_class = f' class="sev-{worst}"' if worst else ""
         body.append(f"<tr{row_class}>{''.join(tds)}</tr>\n")
-    return (f'<div class="scroll"><table class="{css}">\n<thead><tr>{head}</tr></thead>\n'
-            f"<tbody>\n{''.join(body)}</tbody>\n</table></div>\n")
+    table = (f"<thead><tr>{head}</tr></thead>\n<tbody>\n{''.join(body)}</tbody>\n</table></div>\n")
+    if count is None:
+        return f'<div class="scroll"><table class="{css}">\n{table}'
+    return (_search_box(page, f"table-{css}", count)
+            + f'<div class="scroll rows"><table class="{css} sortable" id="table-{css}">\n{table}')
+
+
+def _search_box(page: _Page, table_id: str, count: str) -> str:
+    """A search box for the script to show (a box that does nothing has no place on a page
+    without it) and the line it counts the rows shown on."""
+    return (f'<p class="filter" hidden><label>{page.label("table_search")} '
+            f'<input type="search" aria-controls="{table_id}" autocomplete="off" '
+            f'spellcheck="false"></label> <output data-template="{page.label(count)}">'
+            "</output></p>\n")
 
 
 def _cell_class(column: str) -> str:
@@ -425,6 +588,7 @@ def _ladders(page: _Page, drawn: Sequence[Record], total: int) -> str:
                  f'{page.label("ladders_capped", total=total, shown=len(drawn))}</p>\n')
     if drawn:
         html += _legend(page, any(_streams(record) for record in drawn))
+        html += f'<p class="note">{page.label("ladder_hint")}</p>\n'
     return html + "".join(_ladder_section(page, record) for record in drawn)
 
 
@@ -462,12 +626,69 @@ def _ladder_section(page: _Page, record: Record) -> str:
     found = f'<p class="callfindings">{links}</p>\n' if links else ""
     media = _media_of(record)
     arrows = with_media(record.ladder, media, page.catalog, page.language)
-    svg = ladder_svg(arrows, page.catalog, page.first_ts_ns, findings, page.language)
+    ids = _message_ids(anchor, arrows)
+    svg = ladder_svg(arrows, ids, page.catalog, page.first_ts_ns, findings, page.language)
     return (f'<section class="ladder" id="{anchor}">\n<h3>{title}</h3>\n{found}'
             + (_media(page, media) if media is not None and media.streams else "")
             + f'<div class="scroll">{svg}</div>\n'
+            + _messages(page, arrows, ids)
             + _timelines(page, _streams(record))
             + "</section>\n")
+
+
+def _message_ids(anchor: str, arrows: Sequence[Arrow]) -> list[str | None]:
+    """The element id of each message's text, unique in the page (over TCP a frame can end two
+    messages); None for a row that is not a message."""
+    used: set[str] = set()
+    return [_unique(f"{anchor}-frame-{arrow.frame}", used) if arrow.kind is ArrowKind.SIP
+            else None for arrow in arrows]
+
+
+def _messages(page: _Page, arrows: Sequence[Arrow], ids: Sequence[str | None]) -> str:
+    """Each message of the ladder as captured, each with links to the one before and after."""
+    shown = [(arrow, ident) for arrow, ident in zip(arrows, ids, strict=True) if ident]
+    around = [None, *(ident for _, ident in shown), None]
+    panels = "".join(_message(page, arrow, ident, around[n], around[n + 2])
+                     for n, (arrow, ident) in enumerate(shown))
+    return f'<div class="messages">\n{panels}</div>\n'
+
+
+def _message(
+    page: _Page, arrow: Arrow, ident: str, previous: str | None, following: str | None
+) -> str:
+    """A message's text, hidden until its arrow makes it the page's target: the headers, and
+    the body under a heading of its own."""
+    seconds = (arrow.ts_ns - page.first_ts_ns) / 1e9
+    title = page.catalog.label(
+        "message_title", page.language, frame=arrow.frame, clock=time_of_day(arrow.ts_ns),
+        offset=wording.offset(page.catalog, seconds, page.language), src=arrow.src,
+        dst=arrow.dst, transport=arrow.transport,
+    ) + wording.copy_mark(page.catalog, arrow.copy, page.language)
+    steps = "".join(f'<a href="#{target}">{page.label(key)}</a>' for target, key in
+                    ((previous, "message_previous"), (following, "message_next")) if target)
+    head, body = _head_and_body(arrow.text)
+    html = (f'<article class="message" id="{ident}">\n<header><h4>{for_html(title)}</h4>'
+            f'<div class="steps">{steps}<a class="close" href="#{ident}-arrow">'
+            f'{page.label("message_close")}</a></div></header>\n'
+            f'<pre class="head">{_preformatted(head)}</pre>\n')
+    if body:
+        heading = page.label("message_sdp" if arrow.has_sdp else "message_body")
+        html += f'<h5>{heading}</h5>\n<pre class="body">{_preformatted(body)}</pre>\n'
+    return html + "</article>\n"
+
+
+def _head_and_body(text: str) -> tuple[str, str]:
+    """A message's start line and headers, and its body (empty when it has none)."""
+    blank = BLANK_LINE.search(text)
+    return (text, "") if blank is None else (text[:blank.start()], text[blank.end():])
+
+
+def _preformatted(text: str) -> str:
+    """Text for a ``<pre>``: each line escaped, its controls shown, in a span of its own (a line
+    too long for the panel goes on indented), its end (CRLF or LF) kept as one LF."""
+    *lines, last = (for_html(line.removesuffix("\r")) for line in text.split("\n"))
+    return ("".join(f'<span class="line">{line}\n</span>' for line in lines)
+            + f'<span class="line">{last}</span>')
 
 
 def _media(page: _Page, media: CallMedia) -> str:
@@ -486,6 +707,8 @@ def _media(page: _Page, media: CallMedia) -> str:
 class _Geometry:
     width: int
     """Of one column."""
+    total: int
+    """Of the whole diagram."""
 
     def x(self, column: int) -> int:
         return GUTTER + column * self.width + self.width // 2
@@ -495,19 +718,20 @@ class _Geometry:
 
 
 def ladder_svg(
-    arrows: Sequence[Arrow], catalog: Catalog, first_ts_ns: int,
+    arrows: Sequence[Arrow], ids: Sequence[str | None], catalog: Catalog, first_ts_ns: int,
     findings: Sequence[Finding] = (), language: str = "en",
 ) -> str:
-    """One ladder as an inline SVG, sized from its columns and rows: the frames that are
-    evidence of ``findings`` are marked in the colour of the most severe."""
+    """One ladder as an inline SVG, sized from its columns and rows: each row with an id in
+    ``ids`` a link to the element of that id (the message's text), the frames that are evidence
+    of ``findings`` marked in the colour of the most severe."""
     columns = endpoints(arrows)
     index = {endpoint: n for n, endpoint in enumerate(columns)}
     labels = [_label(arrow, catalog, language) for arrow in arrows]
     width = _column_width(arrows, labels, index, [str(c) for c in columns])
-    geometry = _Geometry(width)
     last = len(columns) - 1
     loops_right = any(index[a.src] == last and a.src == a.dst for a in arrows)
     svg_width = GUTTER + len(columns) * width + (width // 2 if loops_right else 0)
+    geometry = _Geometry(width, svg_width)
     svg_height = HEADER + len(arrows) * ROW + BOTTOM
     marks = _evidence_marks(findings)
     parts = [
@@ -525,8 +749,8 @@ def ladder_svg(
                      f'data-column="{n}">{name}</text>'
                      f'<line class="lifeline" x1="{x}" y1="{HEADER - 12}" x2="{x}" '
                      f'y2="{svg_height - BOTTOM // 2}"/>\n')
-    for row, (arrow, label) in enumerate(zip(arrows, labels, strict=True)):
-        parts.append(_arrow_svg(geometry, row, arrow, label, index, first_ts_ns,
+    for row, (arrow, label, ident) in enumerate(zip(arrows, labels, ids, strict=True)):
+        parts.append(_arrow_svg(geometry, row, arrow, label, ident, index, first_ts_ns,
                                 marks.get(arrow.frame), catalog, language))
     parts.append("</svg>")
     return "".join(parts)
@@ -579,9 +803,12 @@ def _evidence_marks(findings: Sequence[Finding]) -> dict[int, tuple[str, str]]:
 
 
 def _arrow_svg(
-    geometry: _Geometry, row: int, arrow: Arrow, label: str, index: dict[Endpoint, int],
-    first_ts_ns: int, mark: tuple[str, str] | None, catalog: Catalog, language: str,
+    geometry: _Geometry, row: int, arrow: Arrow, label: str, ident: str | None,
+    index: dict[Endpoint, int], first_ts_ns: int, mark: tuple[str, str] | None,
+    catalog: Catalog, language: str,
 ) -> str:
+    """An arrow; with ``ident``, a link to the element of that id (its message's text), the whole
+    width of its row to click on, and the link's own id (``ident-arrow``) for the way back."""
     src, dst = index[arrow.src], index[arrow.dst]
     y = geometry.y(row)
     seconds = (arrow.ts_ns - first_ts_ns) / 1e9
@@ -595,7 +822,9 @@ def _arrow_svg(
     head = (f'<g class="{_arrow_css(arrow)}" data-frame="{arrow.frame}" data-src="{src}" '
             f'data-dst="{dst}">'
             f"<title>{tooltip}</title>"
-            f'<text class="{when_css}" x="{GUTTER - 86}" y="{y + 4}" text-anchor="end">'
+            + (f'<rect class="row" x="0" y="{HEADER + row * ROW}" width="{geometry.total}" '
+               f'height="{ROW}"/>' if ident else "")
+            + f'<text class="{when_css}" x="{GUTTER - 86}" y="{y + 4}" text-anchor="end">'
             f"{arrow.frame}</text>"
             f'<text class="{when_css}" x="{GUTTER - 14}" y="{y + 4}" text-anchor="end">'
             f"+{seconds:.3f}</text>")
@@ -630,7 +859,8 @@ def _arrow_svg(
                  f'rx="3" fill="none" stroke="currentColor"/><text class="tag" '
                  f'x="{tag_x + SDP_TAG // 2}" y="{y + 3}" text-anchor="middle" '
                  f'fill="currentColor">{sdp}</text></g>')
-    return head + body + "</g>\n"
+    svg = head + body + "</g>"
+    return f'<a href="#{ident}" id="{ident}-arrow">{svg}</a>\n' if ident else svg + "\n"
 
 
 def _arrow_css(arrow: Arrow) -> str:

@@ -65,6 +65,9 @@ LABELS = (
     "unattributed", "timeline", "timeline_packets", "timeline_lost", "timeline_jitter",
     "check_at_least", "check_no_media", "check_not_measured", "check_percent", "check_ms",
     "check_mos",
+    "table_search", "search_count_calls", "search_count_exchanges", "ladder_hint",
+    "message_title", "message_previous", "message_next", "message_close", "message_body",
+    "message_sdp",
 )
 """The words of the reports (report.yaml): every one the reporters use, and no other."""
 SENTENCES = ("same_class", "class_differs", "final_vs_provisional", "neither_a_problem",

@@ -10,20 +10,32 @@ The media of a call (its streams' table, the RTP and DTMF rows of its ladder, a 
 stream) is checked against samples/media/truth.json, what the crafted captures hold by
 construction: packets, losses and the sequence numbers lost, first and last frames.
 
+The page's one script (sorting and searching the tables) is checked to run by its hash alone and
+the page to read the same without it; each message's text, one click from its arrow, against the
+bytes tshark reads in the capture. ``SIPDIAG_SCREENSHOTS=DIR`` keeps screenshots of pages with a
+message open, for a person to look at.
+
 The golden page is tests/golden/rules/reinvite-481.html (open it in a browser to review it);
 ``SIPDIAG_UPDATE_GOLDEN=1 python3 -m pytest tests/report/test_html.py`` rewrites it.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import itertools
 import json
 import math
+import os
 import re
 import struct
+import subprocess
+import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
 from functools import cache
 from html.parser import HTMLParser
 from pathlib import Path
@@ -33,13 +45,23 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chrome.webdriver import WebDriver
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webelement import WebElement
 
 from sipdiag.cli import Environment, ExitStatus, main
 from sipdiag.media.stream import Timeline
 from sipdiag.pipeline import Ladders, analyze
 from sipdiag.report.findings import catalog_reference, evidence_text
-from sipdiag.report.html import MAX_BARS, MAX_LADDERS, MAX_PLOT, timeline_bars, timeline_figure
+from sipdiag.report.html import (
+    MAX_BARS,
+    MAX_LADDERS,
+    MAX_PLOT,
+    SCRIPT,
+    timeline_bars,
+    timeline_figure,
+)
 from sipdiag.report.summary import problem_cells
 from sipdiag.rules import load_engine
 from sipdiag.sip.message import SipMessage
@@ -64,7 +86,7 @@ PAGE_TAGS = frozenset({
     "html", "head", "meta", "title", "style", "body", "main", "nav", "h1", "h2", "h3", "p", "a",
     "b", "span", "div", "dl", "dt", "dd", "table", "thead", "tbody", "tr", "th", "td", "article",
     "header", "section", "svg", "g", "text", "line", "path", "polygon", "rect", "figure",
-    "figcaption",
+    "figcaption", "script", "label", "input", "output", "h4", "h5", "pre",
 })
 """The elements the page is made of."""
 
@@ -108,7 +130,7 @@ class _Tags(HTMLParser):
     """Every start tag and all text of a page, and whether every element that was opened was
     closed in order (void elements aside)."""
 
-    VOID = frozenset({"meta", "br", "line", "polygon", "path", "rect"})
+    VOID = frozenset({"meta", "br", "line", "polygon", "path", "rect", "input"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -140,16 +162,22 @@ def parsed(html: str) -> _Tags:
     return parser
 
 
+def assert_only_its_own_script(html: str) -> None:
+    """One script in the page, SCRIPT, inline: no other, and none from anywhere."""
+    assert re.findall(r"<script\b[^>]*>", html) == ["<script>"]
+    assert html.split("<script>")[1].split("</script>")[0] == SCRIPT
+
+
 # -- the page as bytes --------------------------------------------------------------------------
 
 
 def test_the_page_is_self_contained_and_well_formed(tmp_path: Path) -> None:
     code, _, _, html = run([REINVITE], tmp_path / "page.html")
     assert code == ExitStatus.FINDINGS  # an error finding, as without --html
-    for outside in ("<script", "<link", "<img", "<iframe", " src=", "url(", "@import",
-                    "http:", "https:"):
+    for outside in ("<link", "<img", "<iframe", " src=", "url(", "@import", "http:", "https:"):
         assert outside not in html, outside
     assert "Content-Security-Policy" in html and "default-src 'none'" in html
+    assert_only_its_own_script(html)
     tags = parsed(html)
     assert tags.misnested == [] and tags.open == []
     assert html.count("<svg") == html.count("</svg>") == 1
@@ -174,7 +202,8 @@ def test_capture_text_never_becomes_markup(write_capture: Any, tmp_path: Path) -
     assert code == ExitStatus.OK
     tags = parsed(html)
     assert tags.misnested == [] and tags.open == []
-    assert tags.tags <= PAGE_TAGS  # no <script>, <img> or <u> from the capture
+    assert tags.tags <= PAGE_TAGS  # no <img> or <u> from the capture
+    assert_only_its_own_script(html)  # and no <script>
     assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", html)  # controls are shown, not sent
     text = "".join(tags.text)
     shown_call_id = HOSTILE_CALL_ID.replace("\x01", "\\x01")
@@ -191,8 +220,9 @@ def test_the_same_capture_gives_the_same_bytes(tmp_path: Path, sample: str) -> N
     _, _, _, second = run([sample], tmp_path / "two.html")
     assert first == second
     assert str(ROOT) not in first and str(tmp_path) not in first
-    for outside in ("<script", "<link", "<img", " src=", "url(", "http:", "https:"):
+    for outside in ("<link", "<img", " src=", "url(", "http:", "https:"):
         assert outside not in first, outside
+    assert_only_its_own_script(first)
 
 
 def test_golden_page(tmp_path: Path) -> None:
@@ -238,7 +268,8 @@ def test_ladders_are_capped_and_the_page_says_so(write_capture: Any, tmp_path: P
     assert [int(frame) for frame in drawn] == [1 + 4 * n for n in range(MAX_LADDERS)]
     sentence = load_engine().catalog.label("ladders_capped", total=calls, shown=MAX_LADDERS)
     assert sentence.split(":")[0] in html and html.count('<p class="note capped">') == 1
-    assert html.count('<a href="#call-') == MAX_LADDERS  # calls beyond the cap have no link
+    # calls beyond the cap have no link
+    assert html.count('<td class="mono callid"><a href="#call-') == MAX_LADDERS
     assert html.count("</tr>") >= calls  # but every call is in the table
 
 
@@ -407,7 +438,7 @@ def test_self_messages_loop_and_hostile_text_stays_text(
     page = tmp_path / "page.html"
     run([str(capture)], page)
     load(browser, page)  # an alert() would make every later call fail
-    assert browser.execute_script("return document.scripts.length") == 0
+    assert browser.execute_script("return document.scripts.length") == 1
     assert browser.find_elements(By.TAG_NAME, "img") == []
     ladders = browser.execute_script(ARROWS)
     messages, _ = read(capture)
@@ -468,6 +499,8 @@ def test_every_link_leads_somewhere_on_the_page(
         "return [...document.querySelectorAll('a')].map((a) => a.getAttribute('href'))"
         ".filter((h) => !h.startsWith('#') || !document.getElementById(h.slice(1)))")
     assert missing == []
+    ids = browser.execute_script("return [...document.querySelectorAll('[id]')].map((e) => e.id)")
+    assert len(ids) == len(set(ids))
     assert browser.execute_script("return window.scrollY") == 0
     link = browser.find_elements(By.CSS_SELECTOR, "table.calls td.callid a")[2]
     target = str(link.get_attribute("href")).split("#")[1]
@@ -476,6 +509,420 @@ def test_every_link_leads_somewhere_on_the_page(
         f"return [document.getElementById('{target}').getBoundingClientRect().top, "
         "window.innerHeight, window.scrollY]")
     assert scrolled > 0 and 0 <= top < height / 2
+
+
+# -- the tables: sorted and searched by the page's script, each in a box of its own -------------
+
+SECOND = 1_000_000_000
+CALLERS = (("c1@test", "mike", 700), ("c2@test", "alpha", 50), ("c3@test", "zulu", 12_000),
+           ("c4@test", "charlie", None), ("c5@test", "bravo", 2_500), ("c6@test", "echo", 300))
+"""Call-ID, the caller's user name, and milliseconds from its INVITE to the 180 (None: never
+answered), in the order the calls start."""
+TABLE = """
+const table = document.querySelector(arguments[0]);
+const heads = [...table.tHead.rows[0].cells];
+const output = document.querySelector(`p.filter input[aria-controls="${table.id}"]`)
+  ?.closest('p').querySelector('output');
+return {
+  headings: heads.map((th) => th.textContent),
+  sorted: heads.map((th) => th.getAttribute('aria-sort')),
+  buttons: table.querySelectorAll('thead th button').length,
+  rows: [...table.tBodies[0].rows].filter((tr) => tr.getClientRects().length > 0).map(
+    (tr) => [...tr.cells].map((td) => td.textContent)),
+  count: output ? output.textContent : null,
+  search: output ? output.closest('p').checkVisibility() : false,
+};
+"""
+"""What a table shows: its headings and which one it is sorted by, the rows drawn, the count."""
+
+
+def as_caller(message: bytes, user: str, branch: str) -> bytes:
+    """tests/packets.py's message from ``user`` rather than alice, in a transaction of its own."""
+    return (message.replace(b"alice", user.encode())
+            .replace(b"z9hG4bK776asdhds", f"z9hG4bK{branch}".encode()))
+
+
+def callers_capture() -> bytes:
+    """A call per CALLERS entry, 20 s apart: INVITE, the 180 after its delay, the 200 a second
+    later and the ACK; or the INVITE alone."""
+    frames = []
+    for n, (call_id, user, delay_ms) in enumerate(CALLERS):
+        start = T0 + n * 20 * SECOND
+        sent = [(start, packets.sip_request(call_id=call_id, body=packets.SDP), f"i{n}")]
+        if delay_ms is not None:
+            ringing = start + delay_ms * 1_000_000
+            sent += [(ringing, packets.sip_response(180, "Ringing", call_id=call_id), f"i{n}"),
+                     (ringing + SECOND, packets.sip_response(call_id=call_id, body=packets.SDP),
+                      f"i{n}"),
+                     (ringing + SECOND + 10_000_000, packets.sip_request("ACK", call_id=call_id),
+                      f"a{n}")]
+        for at, message, branch in sent:
+            ends = (("192.0.2.2", "192.0.2.1") if message.startswith(b"SIP/") else
+                    ("192.0.2.1", "192.0.2.2"))
+            frames.append((at, packets.udp4_frame(*ends, as_caller(message, user, branch))))
+    return packets.pcap(frames)
+
+
+def callers_page(browser: WebDriver, write_capture: Any, tmp_path: Path) -> None:
+    page = tmp_path / "page.html"
+    run([str(write_capture(callers_capture()))], page)
+    load(browser, page)
+
+
+def table(browser: WebDriver, css: str) -> dict[str, Any]:
+    shown: dict[str, Any] = browser.execute_script(TABLE, css)
+    return shown
+
+
+def call_ids(browser: WebDriver) -> list[str]:
+    """The Call-IDs of the rows of the calls table, as drawn from top to bottom."""
+    return [row[-1] for row in table(browser, "table.calls")["rows"]]
+
+
+def heading(browser: WebDriver, css: str, key: str) -> WebElement:
+    """The button of the heading of the table's column the catalog's label ``key`` names."""
+    column = table(browser, css)["headings"].index(load_engine().catalog.label(key))
+    return browser.find_elements(By.CSS_SELECTOR, f"{css} thead th")[column].find_element(
+        By.TAG_NAME, "button")
+
+
+def sorted_by(browser: WebDriver, css: str) -> dict[str, str]:
+    """Heading -> aria-sort, for the headings of the table that have one."""
+    shown = table(browser, css)
+    return {h: s for h, s in zip(shown["headings"], shown["sorted"], strict=True) if s}
+
+
+def test_a_heading_sorts_the_calls_by_its_column_both_ways(
+    browser: WebDriver, write_capture: Any, tmp_path: Path
+) -> None:
+    callers_page(browser, write_capture, tmp_path)
+    catalog = load_engine().catalog
+    assert call_ids(browser) == [call_id for call_id, _, _ in CALLERS]  # in frame order at first
+    assert sorted_by(browser, "table.calls") == {}
+    delays = {call_id: delay for call_id, _, delay in CALLERS if delay is not None}
+    answered = sorted(delays, key=delays.__getitem__)
+    never = [call_id for call_id, _, delay in CALLERS if delay is None]
+    pdd = heading(browser, "table.calls", "col_pdd")
+    pdd.click()
+    assert call_ids(browser) == answered + never  # 0.050 < ... < 2.500 < 12.000; "-" last
+    assert sorted_by(browser, "table.calls") == {catalog.label("col_pdd"): "ascending"}
+    pdd.click()
+    assert call_ids(browser) == answered[::-1] + never  # and the other way, "-" still last
+    assert sorted_by(browser, "table.calls") == {catalog.label("col_pdd"): "descending"}
+    users = {call_id: user for call_id, user, _ in CALLERS}
+    caller = heading(browser, "table.calls", "col_from")
+    caller.send_keys(Keys.ENTER)  # a button: reached and pressed from the keyboard
+    assert browser.switch_to.active_element == caller
+    assert call_ids(browser) == sorted(users, key=users.__getitem__)
+    assert sorted_by(browser, "table.calls") == {catalog.label("col_from"): "ascending"}
+    caller.send_keys(Keys.SPACE)
+    assert call_ids(browser) == sorted(users, key=users.__getitem__, reverse=True)
+
+
+def test_the_search_box_keeps_the_calls_holding_what_is_typed(
+    browser: WebDriver, write_capture: Any, tmp_path: Path
+) -> None:
+    callers_page(browser, write_capture, tmp_path)
+    catalog = load_engine().catalog
+    box = browser.find_element(By.CSS_SELECTOR, 'p.filter input[aria-controls="table-calls"]')
+    assert box.is_displayed()
+    every = [call_id for call_id, _, _ in CALLERS]
+    assert table(browser, "table.calls")["count"] == catalog.label(
+        "search_count_calls", shown=len(every), total=len(every))
+    for query in ("ECHO", "arL", "@TEST", " mike ", "no such call", ""):
+        box.send_keys(Keys.CONTROL, "a")
+        box.send_keys(Keys.DELETE, query)
+        wanted = query.strip().lower()
+        expected = [call_id for call_id, user, _ in CALLERS
+                    if wanted in f"{user}@example.com".lower() or wanted in call_id.lower()]
+        assert call_ids(browser) == expected, query
+        assert table(browser, "table.calls")["count"] == catalog.label(
+            "search_count_calls", shown=len(expected), total=len(every)), query
+    box.send_keys("CHO")
+    heading(browser, "table.calls", "col_pdd").click()  # sorting keeps the search
+    assert call_ids(browser) == ["c6@test"]
+
+
+def test_the_exchanges_are_sorted_and_searched_too(browser: WebDriver, tmp_path: Path) -> None:
+    page = tmp_path / "page.html"
+    run([OPTIONS], page)
+    load(browser, page)
+    messages, _ = read(OPTIONS)
+    first_frames: dict[str, int] = {}
+    for message in messages:
+        first_frames.setdefault(message.call_id, message.frame)
+    frame = heading(browser, "table.exchanges", "col_frame")
+    frame.click()
+    frame.click()
+    shown = table(browser, "table.exchanges")
+    assert [int(row[0]) for row in shown["rows"]] == sorted(first_frames.values(), reverse=True)
+    wanted = min(first_frames)
+    box = browser.find_element(By.CSS_SELECTOR, 'p.filter input[aria-controls="table-exchanges"]')
+    box.send_keys(wanted.upper())
+    shown = table(browser, "table.exchanges")
+    assert [row[-1] for row in shown["rows"]] == [wanted]
+    assert shown["count"] == load_engine().catalog.label(
+        "search_count_exchanges", shown=1, total=len(first_frames))
+
+
+def test_without_its_script_the_page_reads_the_same(browser: WebDriver, tmp_path: Path) -> None:
+    _, _, _, html = run([SERVER_ERRORS], tmp_path / "page.html")
+    bare = tmp_path / "bare.html"
+    bare.write_text(html.replace(f"<script>{SCRIPT}</script>", ""), encoding="utf-8")
+    load(browser, bare)
+    assert browser.execute_script("return document.scripts.length") == 0
+    shown = table(browser, "table.calls")
+    assert not shown["search"] and shown["buttons"] == 0  # nothing that would do nothing
+    assert shown["headings"][0] == load_engine().catalog.label("col_frame")
+    assert len(shown["rows"]) == 3  # every call
+    first = browser.find_element(By.CSS_SELECTOR, "svg.ladder a")
+    first.click()  # the message opens by CSS alone
+    assert browser.execute_script(PANEL) is not None
+
+
+def test_only_the_page_s_own_script_runs(browser: WebDriver, tmp_path: Path) -> None:
+    page = tmp_path / "page.html"
+    _, _, _, html = run([REINVITE], page)
+    (policy,) = re.findall(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', html)
+    load(browser, page)
+    script = browser.execute_script("return document.scripts[0].textContent")
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    assert policy == ("default-src 'none'; style-src 'unsafe-inline'; "
+                      f"script-src 'sha256-{digest}'")
+    assert table(browser, "table.calls")["buttons"] > 0  # it ran
+    # one byte of it changed, in a comment: the browser no longer runs it
+    assert "// Sort the tables" in html
+    altered = tmp_path / "altered.html"
+    altered.write_text(html.replace("// Sort the tables", "// sort the tables"), encoding="utf-8")
+    load(browser, altered)
+    shown = table(browser, "table.calls")
+    assert shown["buttons"] == 0 and not shown["search"]
+
+
+@pytest.mark.parametrize("width", [800, 1280])
+def test_the_calls_table_scrolls_inside_its_own_box(
+    browser: WebDriver, tmp_path: Path, width: int
+) -> None:
+    page = tmp_path / "page.html"
+    run(["samples/rules/"], page)
+    with window(browser, width, 900):
+        load(browser, page)
+        box = browser.execute_script(BOX, "table.calls")
+        assert box["page"] <= box["window"]  # the page itself never scrolls sideways
+        assert box["wide"] > box["shown"] and box["right"] <= box["window"]  # the box does
+        assert box["tall"] > box["high"] and box["high"] <= 0.7 * box["innerHeight"] + 1
+        browser.execute_script(
+            "document.querySelector('table.calls').closest('.scroll').scrollTop = 1e6")
+        scrolled = browser.execute_script(BOX, "table.calls")
+        assert scrolled["boxTop"] == box["boxTop"]  # the rows moved, not the page
+        assert abs(scrolled["headTop"] - scrolled["boxTop"]) <= 2  # the headings stay in sight
+
+
+BOX = """
+const box = document.querySelector(arguments[0]).closest('.scroll');
+const page = document.documentElement;
+const r = box.getBoundingClientRect();
+return {page: page.scrollWidth, window: page.clientWidth, innerHeight: innerHeight,
+        wide: box.scrollWidth, shown: box.clientWidth, tall: box.scrollHeight,
+        high: box.clientHeight, boxTop: r.top, right: r.right,
+        headTop: box.querySelector('thead th').getBoundingClientRect().top};
+"""
+"""The page's width, and the table's box: how much it holds and shows, where its headings are."""
+
+
+@contextmanager
+def window(browser: WebDriver, width: int, height: int) -> Iterator[None]:
+    """The browser's window at this size for the block, then as it was."""
+    size = browser.get_window_size()
+    browser.set_window_size(width, height)
+    try:
+        yield
+    finally:
+        browser.set_window_size(size["width"], size["height"])
+
+
+# -- each message one click from its arrow ------------------------------------------------------
+
+PANEL = """
+const panel = document.querySelector('article.message:target');
+if (!panel || !panel.checkVisibility()) return null;
+const r = panel.getBoundingClientRect();
+const text = (css) => { const e = panel.querySelector(css); return e ? e.textContent : null; };
+return {
+  id: panel.id, title: text('h4'), head: text('pre.head'), heading: text('h5'),
+  body: text('pre.body'), box: {left: r.left, right: r.right, top: r.top, bottom: r.bottom},
+  window: {width: document.documentElement.clientWidth, height: innerHeight},
+  markup: [...panel.querySelectorAll('pre *')].filter((e) => !e.matches('span.line')).length,
+  links: [...panel.querySelectorAll('header a')].map(
+    (a) => [a.textContent, a.getAttribute('href')]),
+};
+"""
+"""The message open in its panel (the page's target), if one is shown."""
+FIELDS = ("frame.number", "frame.time_epoch", "ip.src", "udp.srcport", "ip.dst", "udp.dstport",
+          "udp.payload")
+
+
+def tshark_udp(capture: str | Path) -> dict[int, dict[str, str]]:
+    """Frame number -> FIELDS of each frame, as tshark reads the capture."""
+    out = subprocess.run(
+        ["tshark", "-r", str(capture), "-T", "fields",
+         *itertools.chain.from_iterable(("-e", field) for field in FIELDS)],
+        capture_output=True, text=True, check=True, timeout=60).stdout
+    return {int(row[0]): dict(zip(FIELDS, row, strict=True))
+            for row in (line.split("\t") for line in out.splitlines())}
+
+
+def shown_text(data: bytes) -> str:
+    """Bytes as the page shows them: lines ending in LF, controls as ``\\xNN``."""
+    text = data.decode("utf-8", "replace").replace("\r\n", "\n")
+    return re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", lambda m: f"\\x{ord(m[0]):02x}", text)
+
+
+def arrow_of(browser: WebDriver, frame: int, nth: int = 0) -> WebElement:
+    """The link of the (nth) message arrow of ``frame``."""
+    return browser.find_elements(
+        By.CSS_SELECTOR, f'svg.ladder a:has(> g.arrow[data-frame="{frame}"])')[nth]
+
+
+def open_message(browser: WebDriver, arrow: WebElement) -> dict[str, Any]:
+    """Click the arrow, where it is in the window, and what the page then shows."""
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", arrow)
+    before = browser.execute_script("return window.scrollY")
+    arrow.click()
+    panel: dict[str, Any] = browser.execute_script(PANEL)
+    assert panel is not None
+    assert browser.execute_script("return window.scrollY") == before  # the ladder stays put
+    return panel
+
+
+def test_each_arrow_opens_its_message_as_captured(browser: WebDriver, tmp_path: Path) -> None:
+    page = tmp_path / "page.html"
+    run([REINVITE], page)
+    load(browser, page)
+    catalog = load_engine().catalog
+    frames = tshark_udp(REINVITE)
+    first = Decimal(frames[min(frames)]["frame.time_epoch"])
+    assert len(frames) == 10
+    for number, fields in frames.items():
+        payload = bytes.fromhex(fields["udp.payload"])
+        head, _, body = payload.partition(b"\r\n\r\n")  # RFC 3261 7: headers, empty line, body
+        panel = open_message(browser, arrow_of(browser, number))
+        epoch = Decimal(fields["frame.time_epoch"])
+        clock = time.strftime("%H:%M:%S", time.gmtime(int(epoch))) + f"{epoch % 1:.3f}"[1:]
+        assert panel["title"] == catalog.label(
+            "message_title", frame=number, clock=clock,
+            offset="+" + catalog.label("seconds", n=f"{epoch - first:.3f}"),
+            src=f"{fields['ip.src']}:{fields['udp.srcport']}",
+            dst=f"{fields['ip.dst']}:{fields['udp.dstport']}", transport="UDP")
+        assert panel["head"] == shown_text(head), number
+        assert panel["body"] == (shown_text(body) if body else None), number
+        sdp = b"\r\nContent-Type: application/sdp" in head
+        assert panel["heading"] == (catalog.label("message_sdp") if sdp else None), number
+        box, seen = panel["box"], panel["window"]
+        assert 0 <= box["left"] < box["right"] <= seen["width"]  # in the window, beside the
+        assert box["top"] == 0 and box["bottom"] == seen["height"]  # ladder, all its height
+        close = browser.find_element(By.CSS_SELECTOR, "article.message:target a.close")
+        close.click()
+        assert browser.execute_script(PANEL) is None
+        # back at the arrow it came from
+        assert browser.execute_script("return location.hash") == f"#{panel['id']}-arrow"
+
+
+def test_a_message_leads_to_the_next_and_escape_closes_it(
+    browser: WebDriver, tmp_path: Path
+) -> None:
+    page = tmp_path / "page.html"
+    run([REINVITE], page)
+    load(browser, page)
+    catalog = load_engine().catalog
+    first = open_message(browser, arrow_of(browser, 1))
+    assert [text for text, _ in first["links"]] == [catalog.label("message_next"),
+                                                     catalog.label("message_close")]
+    browser.find_element(By.LINK_TEXT, catalog.label("message_next")).click()
+    second = browser.execute_script(PANEL)
+    assert second["head"].startswith("SIP/2.0 100 Trying")  # frame 2
+    assert second["links"][0] == [catalog.label("message_previous"), f"#{first['id']}"]
+    ActionChains(browser).send_keys(Keys.ESCAPE).perform()
+    assert browser.execute_script(PANEL) is None
+    assert browser.execute_script("return location.hash") == f"#{second['id']}-arrow"
+
+
+def test_a_message_s_markup_stays_text_in_its_panel(
+    browser: WebDriver, write_capture: Any, tmp_path: Path
+) -> None:
+    capture = write_capture(hostile_capture())
+    page = tmp_path / "page.html"
+    run([str(capture)], page)
+    load(browser, page)
+    frames = tshark_udp(capture)
+    for number in (1, 2):  # the INVITE (Call-ID, User-Agent) and the 486 (reason)
+        head, _, body = bytes.fromhex(frames[number]["udp.payload"]).partition(b"\r\n\r\n")
+        panel = open_message(browser, arrow_of(browser, number))
+        assert panel["head"] == shown_text(head) and panel["markup"] == 0
+        assert panel["body"] == (shown_text(body) if body else None)
+        browser.find_element(By.CSS_SELECTOR, "article.message:target a.close").click()
+    assert "User-Agent: <script>alert(3)</script>\\x02\"'" in shown_text(
+        bytes.fromhex(frames[1]["udp.payload"]))
+    assert browser.execute_script("return document.scripts.length") == 1  # and no alert()
+    assert browser.find_elements(By.TAG_NAME, "img") == []
+
+
+def test_two_messages_of_one_frame_open_each_its_own(
+    browser: WebDriver, write_capture: Any, tmp_path: Path
+) -> None:
+    """Over TCP one segment can end two messages: an ACK and a BYE in frame 3."""
+    a, b = "192.0.2.1", "192.0.2.2"
+    invite, ok, ack, bye = (message.replace(b"SIP/2.0/UDP", b"SIP/2.0/TCP") for message in (
+        packets.sip_request(body=packets.SDP), packets.sip_response(body=packets.SDP),
+        packets.sip_request("ACK"), packets.sip_request("BYE", cseq=2)))
+
+    def segment(src: str, dst: str, ports: tuple[int, int], seq: int, data: bytes) -> bytes:
+        return packets.ethernet(packets.ipv4(src, dst, 6, packets.tcp(*ports, seq, data)))
+
+    capture = write_capture(packets.pcap([
+        (T0, segment(a, b, (40000, 5060), 1000, invite)),
+        (T0 + 1_000_000, segment(b, a, (5060, 40000), 5000, ok)),
+        (T0 + 2_000_000, segment(a, b, (40000, 5060), 1000 + len(invite), ack + bye)),
+    ]))
+    page = tmp_path / "page.html"
+    run([str(capture)], page)
+    load(browser, page)
+    opened = []
+    for nth, message in enumerate((ack, bye)):
+        panel = open_message(browser, arrow_of(browser, 3, nth))
+        assert panel["head"] == shown_text(message.partition(b"\r\n\r\n")[0])
+        assert panel["title"].endswith(f"{a}:40000 → {b}:5060 TCP")
+        opened.append(panel["id"])
+        browser.find_element(By.CSS_SELECTOR, "article.message:target a.close").click()
+    assert len(set(opened)) == 2
+    ids = browser.execute_script("return [...document.querySelectorAll('[id]')].map((e) => e.id)")
+    assert len(ids) == len(set(ids))
+
+
+@pytest.mark.parametrize("width", [1280, 800])
+@pytest.mark.parametrize("sample", [REINVITE, "samples/rules/"])
+def test_screenshots_with_a_message_open(
+    browser: WebDriver, tmp_path: Path, sample: str, width: int
+) -> None:
+    """The page with the first message a finding names open, at a desk's width and a narrow
+    one: nothing makes the page scroll sideways, the panel is in the window. With
+    SIPDIAG_SCREENSHOTS=DIR, each is kept as DIR/NAME-WIDTH.png for a person to look at."""
+    page = tmp_path / "page.html"
+    run([sample], page)
+    with window(browser, width, 900):
+        load(browser, page)
+        panel = open_message(browser, browser.find_element(
+            By.CSS_SELECTOR, "svg.ladder a:has(text.when.error)"))
+        box, seen = panel["box"], panel["window"]
+        assert 0 <= box["left"] < box["right"] <= seen["width"]
+        assert 0 <= box["top"] < box["bottom"] <= seen["height"] and panel["head"]
+        assert browser.execute_script(
+            "return document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+        folder = os.environ.get("SIPDIAG_SCREENSHOTS")
+        if folder:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            name = Path(sample).stem or Path(sample).name
+            assert browser.save_screenshot(str(Path(folder) / f"{name}-{width}.png"))
 
 
 # -- media: the streams' table, their rows in the ladder, a timeline each -----------------------
@@ -620,7 +1067,8 @@ def drawn_bars(timeline: dict[str, Any]) -> dict[int, tuple[int, int]]:
 def test_the_calls_table_has_the_media_of_each_call(tmp_path: Path) -> None:
     _, _, _, html = run([f"{MEDIA}/one-way-callee-silent.pcap"], tmp_path / "page.html")
     catalog = load_engine().catalog
-    head = re.search(r'<table class="calls">\n<thead><tr>(.*?)</tr>', html)
+    head = re.search(r'<table class="calls sortable" id="table-calls">\n<thead><tr>(.*?)</tr>',
+                     html)
     assert head and f"<th>{catalog.label('col_media')}</th>" in head.group(1)
     one_way = catalog.label("media_one_way", side=catalog.label("side_callee"))
     assert truth("one-way-callee-silent.pcap")["calls"][0]["not_heard"] == "callee"
@@ -786,9 +1234,10 @@ def test_media_text_from_the_capture_stays_text(
     _, _, _, html = run([str(write_capture(hostile_media_capture()))], page)
     tags = parsed(html)
     assert tags.misnested == [] and tags.open == [] and tags.tags <= PAGE_TAGS
+    assert_only_its_own_script(html)
     assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", html)
     load(browser, page)
-    assert browser.execute_script("return document.scripts.length") == 0
+    assert browser.execute_script("return document.scripts.length") == 1
     assert browser.find_elements(By.TAG_NAME, "img") == []
     (section,) = browser.execute_script(SECTIONS)
     shown = "<img src=x onerror=alert(5)>\\x1b[2J&amp;/8000"
