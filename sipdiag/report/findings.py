@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from functools import partial
 
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 
 from sipdiag.report import wording
@@ -57,15 +58,18 @@ def _print_finding(
     print_fields(console, [(name, for_terminal(text)) for name, text in rows], INDENT)
 
 
-def heading(finding: Finding, catalog: Catalog, language: str, count: str = "") -> Text:
-    """``ERROR  D104 ack-missing  Answer never ACKed`` (``count``: `` x3`` after the name)."""
+def heading(finding: Finding, catalog: Catalog, language: str, count: str = "") -> Table:
+    """``ERROR  D104 ack-missing  Answer never ACKed`` (``count``: `` x3`` after the name); a
+    title too long for the line wraps under itself, not under the severity."""
     rule = finding.rule
-    text = Text()
-    text.append(catalog.label(rule.severity, language).upper(),
-                style=SEVERITY_STYLES[rule.severity])
-    text.append(f"  {rule.id} {rule.name}{count}  ", style="bold")
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(no_wrap=True)
+    grid.add_column(ratio=1)
+    text = Text(f"{rule.id} {rule.name}{count}  ", style="bold")
     text.append(rule.title.get(language), style="bold")
-    return text
+    grid.add_row(Text(catalog.label(rule.severity, language).upper(),
+                      style=SEVERITY_STYLES[rule.severity]), text)
+    return grid
 
 
 def finding_rows(

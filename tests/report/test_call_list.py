@@ -16,7 +16,6 @@ from tests.conftest import SAMPLES, read
 
 SERVER_ERRORS = SAMPLES / "rules" / "server-errors.pcap"
 """Three INVITEs from alice to bob, refused 500, 502 and 504 (rule C109, an error, on each)."""
-ONE_WAY = SAMPLES / "media" / "one-way-nat-private-sdp.pcap"
 
 
 def report(capture: str, columns: int, *options: str) -> list[str]:
@@ -64,10 +63,11 @@ def test_a_narrow_terminal_gets_one_line_per_call_with_its_call_id_whole(columns
 
 
 def test_the_most_severe_finding_comes_first_with_the_count_of_the_others() -> None:
-    calls = section(report(str(ONE_WAY), 80), "Calls")
-    assert len(calls) == 2
-    finding = calls[1].split()[5:7]
-    assert finding == ["M101", "+1"]  # one-way audio (an error) and the private address it follows
+    """The 488 carries a Warning header: no common media (C116, an error) and the Warning
+    decoded (I102, information); the 606 has no Warning."""
+    calls = section(report(str(SAMPLES / "rules" / "codec-mismatch-488-606.pcap"), 80), "Calls")
+    assert len(calls) == 3
+    assert [line.split()[5:7] for line in calls[1:]] == [["C116", "+1"], ["C116", "-"]]
 
 
 def test_a_table_that_fits_is_drawn_whole() -> None:

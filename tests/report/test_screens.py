@@ -20,7 +20,6 @@ coloured last screen reads as the plain one. The terminal (tmux) is driven by sc
 from __future__ import annotations
 
 import functools
-import re
 import subprocess
 import tempfile
 from pathlib import Path
@@ -146,16 +145,16 @@ def terminal(sample: str, width: int, height: int) -> Terminal:
     return run_in_terminal([SAMPLES[sample]], width, height)
 
 
-TIME = re.compile(r"\d\d:\d\d:\d\d ")
-TABLE_ROW = ("┏", "┃", "┡", "│", "└")
+NEXT_SECTIONS = ("Linked legs", "Other exchanges", "What could not be read", "Findings")
+"""The titles that may follow the call list."""
 
 
 def call_list(rows: list[str]) -> list[str]:
-    """The rows of the call list: after the title ``Calls``, its header, then each row that
-    starts with a time (one line per call) or belongs to a drawn table."""
+    """The rows of the call list: after the title ``Calls``, its header and a row per call (one
+    line each, or a drawn table), up to the next section's title."""
     start = rows.index("Calls") + 1
     end = start + 1
-    while end < len(rows) and (TIME.match(rows[end]) or rows[end].startswith(TABLE_ROW)):
+    while end < len(rows) and rows[end].strip() and not rows[end].startswith(NEXT_SECTIONS):
         end += 1
     return rows[start:end]
 
