@@ -81,6 +81,24 @@ def fork_second_answer_ignored(cap: Capture) -> None:
     both_answer(cap, end_carol=False)
 
 
+@scenario(
+    "fork-second-answer-kept.pcap",
+    "INVITE forked to Bob and Carol; both answer (3 s, 3.05 s); Alice ACKs both and keeps "
+    "both; Carol hangs up at 6 s (BYE, 200), Alice hangs up on Bob at 8 s",
+)
+def fork_second_answer_kept(cap: Capture) -> None:
+    invite, to_bob, to_carol, _, _ = forked(cap)
+    call = invite.call
+    bob_ok = to_bob.reply(3.0, 200, sdp=call.sdp(BOB))
+    invite.relay(3.002, bob_ok)
+    carol_ok = to_carol.reply(3.05, 200, sdp=call.sdp(CAROL))
+    invite.relay(3.052, carol_ok)
+    ack_of(invite, bob_ok, 3.01)
+    ack_of(invite, carol_ok, 3.06)
+    in_dialog(invite, carol_ok, 6.0, "BYE", by_callee=True).reply(6.004, 200)
+    call.bye(8.0).reply(8.004, 200)
+
+
 def in_dialog(invite: Tx, ok: Response, at: float, method: str, by_callee: bool) -> Tx:
     """A request of the dialog ``ok`` confirmed, sent straight between its two ends (no route
     set is followed, as in sipflow): by the caller to the callee's Contact, or back."""

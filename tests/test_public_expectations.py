@@ -73,13 +73,6 @@ CLOCK = ("frame times decades apart (broken clock in the file): sipdiag trusts t
          "the call into four and times its INVITE out; the messages make one complete call")
 
 KNOWN_WRONG: dict[tuple[str, str], str] = {
-    ("sngrep-ipip.yaml", "1RLuVzzBClYCf2"): (
-        "completed, not answered: the caller's BYE (the last frame) got no 2xx in the file, yet "
-        "sipdiag calls the call completed while that BYE's timer has not run out"),
-    ("heplify-erspan.yaml", "ddd141f1d982d8989fb73db754a8fbb7@192.168.1.191"): (
-        "D113: the SBC, a B2BUA keeping the Call-ID with new tags, is "
-        "read as a fork (the 'second' 2xx, frame 31, is ACKed, frame 34, and ended by the "
-        "phone's BYE, frames 120/123)"),
     ("heplify-erspan.yaml", "bf3880-0-16e4-5af571fa-38bc4ba4-5af571fa@101.231.48.19"):
         NAT_HANDLED,
     ("heplify-tcp-fragmented.yaml", "calls: count"): HANDED_ON,

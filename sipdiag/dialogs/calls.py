@@ -349,9 +349,16 @@ def _answered_outcome(dialog: Dialog, capture_end_ns: int) -> tuple[str, str]:
     bye = dialog.ending_bye
     if bye is None:
         return ("dropped" if unacknowledged_answers(dialog) else "answered"), ""
+    if _ended_abnormally(dialog, bye, capture_end_ns):
+        return "dropped", _ender(dialog, bye)
+    if bye.final is None:  # hung up, but the far end's 2xx is not in the capture (yet)
+        return "answered", ""
+    return "completed", _ender(dialog, bye)
+
+
+def _ender(dialog: Dialog, bye: Transaction) -> str:
     request = bye.request
-    ended_by = "caller" if request and request.from_tag == dialog.caller_tag else "callee"
-    return ("dropped" if _ended_abnormally(dialog, bye, capture_end_ns) else "completed"), ended_by
+    return "caller" if request and request.from_tag == dialog.caller_tag else "callee"
 
 
 def _ended_abnormally(dialog: Dialog, bye: Transaction, capture_end_ns: int) -> bool:

@@ -78,3 +78,16 @@ def test_a_second_answer_the_caller_ignores_is_reported_with_its_retransmissions
     assert f"sent {len(expected)} time(s), over {expected[-1]:.3f} s" in message
     bye = next(m for m in messages if m.method == "BYE" and m.src == carol.src)
     assert [e.frame for e in finding.evidence] == [12, copies[-1].frame, bye.frame]
+
+
+def test_a_second_answer_acked_and_ended_by_its_callee_is_no_fork_left_up() -> None:
+    """Carol's 2xx (frame 12 area) ACKed by the caller, her dialog ended by her own BYE at 6 s,
+    accepted: the caller took that answer (as a B2BUA that keeps the Call-ID does), nothing
+    was left up to time out."""
+    name = "fork-second-answer-kept.pcap"
+    messages, _ = read(RULES / name)
+    carol = "198.51.100.30"
+    assert any(m.method == "ACK" and m.dst.ip == carol for m in messages)
+    bye = next(m for m in messages if m.method == "BYE" and m.src.ip == carol)
+    assert any(m.status == 200 and m.cseq_method == "BYE" and m.dst == bye.src for m in messages)
+    assert findings(name, "D113") == []

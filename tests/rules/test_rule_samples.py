@@ -41,6 +41,7 @@ HEALTHY = [
     "rules/bye-challenged-then-accepted.pcap",
     "rules/fork-one-answers.pcap",
     "rules/fork-two-answer.pcap",
+    "rules/fork-second-answer-kept.pcap",
     # ACKs the capture point sees elsewhere or not at all, a refusal then an answer
     # (craft_acks.py); headers that may be repeated (craft_violations.py)
     "rules/ack-on-another-hop.pcap",

@@ -32,6 +32,12 @@ def _ended_by_caller(dialog: Dialog) -> bool:
                for bye in dialog.byes)
 
 
+def _kept_and_ended(dialog: Dialog) -> bool:
+    """ACKed, then ended by a BYE either end sent and the other accepted: a second call the
+    caller took (a B2BUA that keeps the Call-ID gives each leg new tags), not one left up."""
+    return bool(dialog.acks) and any(200 <= bye.final_status < 300 for bye in dialog.byes)
+
+
 def kept_and_extra(call: Call) -> tuple[Dialog | None, list[Dialog]]:
     """The answered dialog the call went on in (the one that lasted longest; the first
     answered of those no BYE ended) and the other answered ones."""
@@ -53,7 +59,7 @@ def fork_answer_not_ended(
     for dialog in extra:
         ok = dialog.confirmed
         assert ok is not None and kept is not None and kept.confirmed is not None
-        if _ended_by_caller(dialog):
+        if _ended_by_caller(dialog) or _kept_and_ended(dialog):
             continue
         bye = dialog.bye.request if dialog.bye else None
         if bye is None and subject.observed_until_ns - ok.ts_ns < TIMER_B_NS:
