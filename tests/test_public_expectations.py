@@ -66,17 +66,12 @@ NAT_HANDLED = ("N104 on an SBC that does NAT traversal: the private Contact/SDP 
                "NAT is never used, the SBC sends to its public source and anchors the media")
 CALL_ID_REUSED = ("calls grouped by Call-ID alone: five generator replays between five host "
                   "pairs, one Call-ID, become one call")
-HANDED_ON = ("a conversation of in-dialog requests only (its INVITE before the capture) is "
-             "handed on after LINGER_NS although its UPDATE proved a dialog up: its BYE 81 s "
-             "later becomes a second call")
 CLOCK = ("frame times decades apart (broken clock in the file): sipdiag trusts them, splits "
          "the call into four and times its INVITE out; the messages make one complete call")
 
 KNOWN_WRONG: dict[tuple[str, str], str] = {
     ("heplify-erspan.yaml", "bf3880-0-16e4-5af571fa-38bc4ba4-5af571fa@101.231.48.19"):
         NAT_HANDLED,
-    ("heplify-tcp-fragmented.yaml", "calls: count"): HANDED_ON,
-    ("heplify-tcp-fragmented.yaml", "80c4c8f96092e8126945b37b77600"): HANDED_ON,
     ("trex-udp-sip.yaml", "calls: count"): CALL_ID_REUSED,
     ("trex-udp-sip.yaml", "call 2"): CALL_ID_REUSED,
     ("trex-udp-sip.yaml", "call 3"): CALL_ID_REUSED,

@@ -81,7 +81,8 @@ class Conversation:
         challenge or a redirect, ``RETRY_LINGER_NS``, the time a person may take to type a
         password before the request is sent again with the same Call-ID.
         """
-        if any(d.state is DialogState.CONFIRMED for d in self.dialogs.dialogs):
+        if self._mid_call() or any(d.state is DialogState.CONFIRMED
+                                   for d in self.dialogs.dialogs):
             return None
         last = self.messages[-1].ts_ns
         deadlines = [
@@ -94,8 +95,20 @@ class Conversation:
         return max([last, *deadlines]) + linger
 
 
+    def _mid_call(self) -> bool:
+        """The capture began during a call: a request inside its dialog (a re-INVITE, an
+        UPDATE, ...) was accepted, so the dialog is up, and no BYE has come yet."""
+        transactions = self.transactions
+        return not any(t.method == "BYE" for t in transactions) and any(
+            t.method in MID_CALL_METHODS and t.request is not None and t.request.to_tag
+            and 200 <= t.final_status < 300 for t in transactions)
+
+
 LINGER_NS = TIMER_B_NS
 RETRY_LINGER_NS = 300 * 1_000_000_000
+MID_CALL_METHODS = frozenset({"INVITE", "UPDATE", "INFO", "PRACK"})
+"""Requests inside a call's dialog whose 2xx shows the call up (RFC 3261 14, RFC 3311, 6086,
+3262)."""
 
 
 @dataclass(frozen=True, slots=True)

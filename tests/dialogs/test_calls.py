@@ -394,3 +394,24 @@ def test_b2bua_legs_are_linked_by_their_headers() -> None:
         ("leg-c", "leg-d", "same P-Charging-Vector icid-value x1"),
     ]
     assert groups(legs, links) == [["leg-a", "leg-b"], ["leg-c", "leg-d"], ["leg-e"]]
+
+
+def test_a_call_the_capture_joined_midway_stays_open_while_its_dialog_is_up() -> None:
+    """The INVITE came before the capture; an UPDATE inside the dialog is accepted (RFC 3311):
+    the call is up, so it is not handed on after LINGER_NS, and its BYE 81 s later ends the
+    same conversation."""
+    flow = Flow()
+    update = flow.request("UPDATE", at=0.0, in_dialog=True)
+    flow.response(update, 200, at=0.01)
+    assert finish_at(flow) is None
+    bye = flow.request("BYE", at=81.0, in_dialog=True)
+    flow.response(bye, 200, at=81.01)
+    assert finish_at(flow) == flow.messages[-1].ts_ns + LINGER_NS
+
+
+def test_a_subscription_joined_midway_is_handed_on_as_before() -> None:
+    """A NOTIFY accepted inside a subscription's dialog shows no call: the usual linger."""
+    flow = Flow()
+    notify = flow.request("NOTIFY", at=0.0, in_dialog=True)
+    ok = flow.response(notify, 200, at=0.01)
+    assert finish_at(flow) == ok.ts_ns + LINGER_NS
