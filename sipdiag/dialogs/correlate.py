@@ -110,8 +110,15 @@ def same_party(a: str, b: str) -> bool:
     digits_a, digits_b = _digits(a), _digits(b)
     if not digits_a or not digits_b:
         return False
-    shorter, longer = sorted((digits_a, digits_b), key=len)
-    return len(shorter) >= MIN_SUFFIX and longer.endswith(shorter.lstrip("0"))
+    shorter, longer = sorted((digits_a.lstrip("0"), digits_b.lstrip("0")), key=len)
+    return len(shorter) >= MIN_SUFFIX and longer.endswith(shorter)
+
+
+def party_key(user: str) -> str:
+    """What two users ``same_party`` holds the same always share: the last ``MIN_SUFFIX``
+    digits of a number, else the user in lower case (to find the candidates quickly)."""
+    digits = _digits(user).lstrip("0")
+    return digits[-MIN_SUFFIX:] if len(digits) >= MIN_SUFFIX else user.lower()
 
 
 def _digits(user: str) -> str:
@@ -241,30 +248,52 @@ class Correlator:
 
     def _inferred(self) -> Iterator[Link]:
         """For each call, the earlier call a B2BUA most likely passed on to it (the one with
-        the most evidence, then the nearest in time)."""
+        the most evidence, then the nearest in time). Candidates are found by the B2BUA's
+        address and a party they share (``party_key``), so a busy address costs no more than
+        the calls for the same numbers."""
         sketches = sorted(self._sketches, key=lambda s: (s.start_ns, s.call_id))
-        by_source: dict[str, list[Sketch]] = {}
+        index: dict[tuple[str, str], list[Sketch]] = {}
         for item in sketches:
-            by_source.setdefault(item.source, []).append(item)
-        starts = {source: [s.start_ns for s in items] for source, items in by_source.items()}
+            for key in _keys(item):
+                index.setdefault((item.source, key), []).append(item)
+        starts = {place: [s.start_ns for s in items] for place, items in index.items()}
         best: dict[str, tuple[tuple[int, int], Link]] = {}
-        for first in sketches:
-            for source in sorted(first.destinations & by_source.keys()):
-                times = starts[source]
-                low = bisect.bisect_left(times, first.start_ns)
-                high = bisect.bisect_right(times, first.start_ns + LEG_WINDOW_NS)
-                for second in by_source[source][low:high]:
-                    evidence = b2bua_evidence(first, second)
-                    if second.call_id == first.call_id or evidence is None:
-                        continue
-                    score, reason = evidence
-                    rank = (-score, second.start_ns - first.start_ns)
-                    sure = Confidence.HIGH if score >= 2 else Confidence.MEDIUM
-                    if second.call_id not in best or rank < best[second.call_id][0]:
-                        best[second.call_id] = (rank, Link(first.call_id, second.call_id,
-                                                           reason, sure))
+        for first in sketches:  # in order: of equally good earlier calls, the first wins
+            for second in _candidates(first, index, starts):
+                evidence = b2bua_evidence(first, second)
+                if evidence is None:
+                    continue
+                score, reason = evidence
+                rank = (-score, second.start_ns - first.start_ns)
+                sure = Confidence.HIGH if score >= 2 else Confidence.MEDIUM
+                if second.call_id not in best or rank < best[second.call_id][0]:
+                    best[second.call_id] = (rank, Link(first.call_id, second.call_id, reason,
+                                                       sure))
         for _, link in best.values():
             yield link
+
+
+def _keys(item: Sketch) -> set[str]:
+    return {party_key(user) for user in (*item.called, item.calling) if user}
+
+
+def _candidates(first: Sketch, index: dict[tuple[str, str], list[Sketch]],
+                starts: dict[tuple[str, str], list[int]]) -> Iterator[Sketch]:
+    """The calls sent, within ``LEG_WINDOW_NS`` after ``first``, by an address ``first`` went
+    to (not its own: a caller is not its own B2BUA) for a party ``first`` names, each once."""
+    seen: set[str] = {first.call_id}
+    for source in sorted(first.destinations - {first.source}):
+        for key in sorted(_keys(first)):
+            place = (source, key)
+            if place not in index:
+                continue
+            times = starts[place]
+            low = bisect.bisect_left(times, first.start_ns)
+            high = bisect.bisect_right(times, first.start_ns + LEG_WINDOW_NS)
+            for second in index[place][low:high]:
+                if second.call_id not in seen:
+                    seen.add(second.call_id)
+                    yield second
 
 
 def groups(call_ids: Iterable[str], links: Iterable[Link]) -> list[list[str]]:

@@ -13,6 +13,7 @@ from sipdiag.dialogs.correlate import (
     Correlator,
     correlation_keys,
     header_name,
+    party_key,
     same_party,
 )
 from sipdiag.network import Endpoint
@@ -215,3 +216,22 @@ def test_a_leg_sent_at_the_very_moment_of_the_first_is_not_its_continuation() ->
     second = leg("leg-b", B2BUA, PHONE_B, 0.0, uri="sip:1002@10.0.0.3", calling="1001",
                  called="1002", ring=0.299, final=200, final_at=4.998)
     assert inferred(first, second) == []
+
+
+def test_calls_from_one_host_to_itself_are_not_legs_of_each_other() -> None:
+    """A test tool calling itself on loopback: every INVITE comes from the address every
+    other one went to, for the same number, moments apart. A caller is not its own B2BUA."""
+    host_a, host_b = Endpoint("127.0.0.1", 5060), Endpoint("127.0.0.1", 5061)
+    flows = [leg(f"call-{n}", host_a, host_b, n * 0.01, **INBOUND) for n in range(20)]
+    assert inferred(*flows) == []
+
+
+def test_a_party_key_is_shared_by_every_pair_the_same_party() -> None:
+    """The index finds candidates by ``party_key``: it must never miss a pair ``same_party``
+    accepts."""
+    users = ["+4930123456", "030123456", "4930123456", "30123456", "1002", "Alice", "alice",
+             "0123", "123", "+1 (555) 010-9999", "5550109999", "000123", "555123"]
+    for a in users:
+        for b in users:
+            if same_party(a, b):
+                assert party_key(a) == party_key(b), (a, b)
