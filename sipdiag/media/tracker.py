@@ -73,6 +73,11 @@ SHARE_NS = 10_000_000_000
 of a back-to-back user agent that moved the media to flow directly)."""
 _RTP = struct.Struct(">BBHII")
 Key = tuple[Endpoint, Endpoint]
+MAX_SHARING = 16
+"""Calls that announce one address at once, at most, the latest first: a conference bridge or
+a B2BUA shares an address among a few; a load test that gives every call the same port (SIPp's
+default) would otherwise make every call the partner of every other (time and memory growing
+with the square of the calls up)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -441,7 +446,7 @@ class MediaTracker:
         it together (or shared addresses before); otherwise the address is this call's now
         (a port used again by a new call)."""
         kept = [binding]
-        for earlier in self._bindings.get(address, ()):
+        for earlier in self._bindings.get(address, ())[:MAX_SHARING - 1]:
             if earlier.call_id != binding.call_id and self._shares(earlier, binding):
                 self._partners.setdefault(earlier.call_id, set()).add(binding.call_id)
                 self._partners.setdefault(binding.call_id, set()).add(earlier.call_id)

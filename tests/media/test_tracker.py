@@ -12,6 +12,7 @@ from sipdiag.media.shape import GIVE_UP_AFTER
 from sipdiag.media.tracker import (
     EXPIRY_NS,
     IDLE_FLOW_NS,
+    MAX_SHARING,
     ORPHAN_SLACK_NS,
     SHARE_NS,
     SPAN_KEEP_NS,
@@ -647,3 +648,19 @@ def test_a_stream_turned_off_binds_no_address() -> None:
                      sdp(ALICE.ip, 0)), ALICE_SIP, BOB_SIP)
     feed.rtp(NAT, Endpoint(ALICE.ip, 0), 10)
     assert feed.tracker.claim("c1").streams == ()
+
+
+def test_a_load_test_that_gives_every_call_one_port_stays_linear() -> None:
+    """SIPp gives every call the same media port by default: 200 calls up at once announce
+    one address. Each shares it with the MAX_SHARING latest only, so neither the bindings of
+    that address nor any call's partners grow with the number of calls up; the latest call
+    still takes its stream."""
+    feed = Feed()
+    for n in range(200):
+        feed.call(f"load-{n}")
+    tracker = feed.tracker
+    assert len(tracker._bindings[BOB]) == MAX_SHARING
+    assert max(len(partners) for partners in tracker._partners.values()) <= 2 * MAX_SHARING
+    feed.rtp(ALICE, BOB, 3)
+    (stream,) = tracker.claim("load-199").streams
+    assert stream.stream.packets == 3
