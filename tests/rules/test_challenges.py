@@ -5,45 +5,28 @@ late its nonce may have expired, which a server that never says ``stale`` leaves
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
-from functools import cache
 from itertools import pairwise
 from pathlib import Path
 
 import pytest
 
 from sipdiag.dialogs.challenges import digest_params, offered_nonces, says_stale
-from sipdiag.pipeline import Analysis, analyze
-from sipdiag.rules import load_engine
 from sipdiag.rules.model import Finding
 from tests.conftest import PUBLIC, SAMPLES, needs_public
 from tests.flows import Flow, read
+from tests.rules.analysed import ENGINE, findings, tshark_fields
 
 RULES = SAMPLES / "rules"
-ENGINE = load_engine()
 FIELDS = ("frame.number", "frame.time_relative", "sip.Call-ID", "sip.CSeq.seq", "sip.Method",
           "sip.Status-Code", "sip.WWW-Authenticate", "sip.Authorization")
 
 
-@cache
-def analysed(path: Path) -> Analysis:
-    return analyze(path, engine=ENGINE)
 
 
-def findings(path: Path, rule: str) -> list[Finding]:
-    return [f for f in analysed(path).findings if f.rule.id == rule]
-
-
-@cache
 def rows(path: Path) -> tuple[dict[str, str], ...]:
     """The REGISTERs and their responses as tshark reads them."""
-    command = ["tshark", "-n", "-r", str(path), "-Y", 'sip.CSeq.method == "REGISTER"',
-               "-T", "fields", "-E", "separator=\t", "-E", "occurrence=f"]
-    for name in FIELDS:
-        command += ["-e", name]
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    return tuple(dict(zip(FIELDS, line.split("\t"), strict=True)) for line in out.splitlines())
+    return tshark_fields(path, 'sip.CSeq.method == "REGISTER"', FIELDS)
 
 
 @dataclass(frozen=True)

@@ -5,43 +5,25 @@ caller's client took to answer the challenge is C119's. Expected values are read
 
 from __future__ import annotations
 
-import subprocess
-from functools import cache
 from pathlib import Path
 
 import pytest
 
-from sipdiag.pipeline import Analysis, analyze
-from sipdiag.rules import load_engine
-from sipdiag.rules.model import Finding
 from tests.conftest import PUBLIC, SAMPLES, needs_public
 from tests.flows import Flow, answered, call_of
+from tests.rules.analysed import ENGINE, analysed, findings, tshark_fields
 
 RULES = SAMPLES / "rules"
-ENGINE = load_engine()
 FIELDS = ("frame.number", "frame.time_relative", "ip.src", "sip.Call-ID", "sip.Method",
           "sip.Status-Code", "sip.CSeq.method", "sip.to.tag", "sip.Authorization",
           "sip.Proxy-Authorization")
 RINGING_OR_ANSWER = {"180", "183", "200"}
 
 
-@cache
-def analysed(path: Path) -> Analysis:
-    return analyze(path, engine=ENGINE)
 
 
-def findings(path: Path, rule: str) -> list[Finding]:
-    return [f for f in analysed(path).findings if f.rule.id == rule]
-
-
-@cache
 def invite_rows(path: Path) -> tuple[dict[str, str], ...]:
-    command = ["tshark", "-n", "-r", str(path), "-Y", 'sip.CSeq.method == "INVITE"',
-               "-T", "fields", "-E", "separator=\t", "-E", "occurrence=f"]
-    for name in FIELDS:
-        command += ["-e", name]
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    return tuple(dict(zip(FIELDS, line.split("\t"), strict=True)) for line in out.splitlines())
+    return tshark_fields(path, 'sip.CSeq.method == "INVITE"', FIELDS)
 
 
 def time(row: dict[str, str]) -> float:

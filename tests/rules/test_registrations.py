@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from functools import cache
 from pathlib import Path
 
 import pytest
@@ -18,35 +17,20 @@ from sipdiag.dialogs.registrations import (
     requested_bindings,
     requested_expiry,
 )
-from sipdiag.pipeline import Analysis, analyze
-from sipdiag.rules import load_engine
 from sipdiag.rules.model import Finding, Statuses
 from tests.conftest import PUBLIC, SAMPLES, needs_public
 from tests.flows import Flow, read
+from tests.rules.analysed import ENGINE, analysed, findings, tshark_fields
 
 RULES = SAMPLES / "rules"
-ENGINE = load_engine()
 FIELDS = ("frame.number", "frame.time_relative", "sip.Call-ID", "sip.Method", "sip.Status-Code",
           "sip.Contact", "sip.Expires", "sip.Min-Expires")
 
 
-@cache
-def analysed(path: Path) -> Analysis:
-    return analyze(path, engine=ENGINE)
 
 
-def findings(path: Path, rule: str) -> list[Finding]:
-    return [f for f in analysed(path).findings if f.rule.id == rule]
-
-
-@cache
 def rows(path: Path) -> tuple[dict[str, str], ...]:
-    command = ["tshark", "-n", "-r", str(path), "-Y", 'sip.CSeq.method == "REGISTER"',
-               "-T", "fields", "-E", "separator=\t", "-E", "occurrence=f"]
-    for name in FIELDS:
-        command += ["-e", name]
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    return tuple(dict(zip(FIELDS, line.split("\t"), strict=True)) for line in out.splitlines())
+    return tshark_fields(path, 'sip.CSeq.method == "REGISTER"', FIELDS)
 
 
 def frames(finding: Finding) -> list[int]:
