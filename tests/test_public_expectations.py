@@ -64,19 +64,12 @@ the REGISTERs answered 200 of SIP_CALL_RTP_G711, SIP_DTMF2 and public-cloudshark
 
 NAT_HANDLED = ("N104 on an SBC that does NAT traversal: the private Contact/SDP of a phone behind "
                "NAT is never used, the SBC sends to its public source and anchors the media")
-CALL_ID_REUSED = ("calls grouped by Call-ID alone: five generator replays between five host "
-                  "pairs, one Call-ID, become one call")
 CLOCK = ("frame times decades apart (broken clock in the file): sipdiag trusts them, splits "
          "the call into four and times its INVITE out; the messages make one complete call")
 
 KNOWN_WRONG: dict[tuple[str, str], str] = {
     ("heplify-erspan.yaml", "bf3880-0-16e4-5af571fa-38bc4ba4-5af571fa@101.231.48.19"):
         NAT_HANDLED,
-    ("trex-udp-sip.yaml", "calls: count"): CALL_ID_REUSED,
-    ("trex-udp-sip.yaml", "call 2"): CALL_ID_REUSED,
-    ("trex-udp-sip.yaml", "call 3"): CALL_ID_REUSED,
-    ("trex-udp-sip.yaml", "call 4"): CALL_ID_REUSED,
-    ("trex-udp-sip.yaml", "call 5"): CALL_ID_REUSED,
     ("heplify-ipv6-udp.yaml", "calls: count"): CLOCK,
     ("heplify-ipv6-udp.yaml",
      "c3eF6f58-363323Cd-8058EB88-10300252@fe80:0:0:0:21a:a0ff:fe07:32e0"): CLOCK,

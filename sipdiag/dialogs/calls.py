@@ -95,6 +95,19 @@ class Conversation:
         return max([last, *deadlines]) + linger
 
 
+    def begins_anew(self, message: SipMessage) -> bool:
+        """``message`` starts another call that reuses this Call-ID: an INVITE outside any
+        dialog (no To tag) after every dialog of this one was hung up (a BYE answered 2xx) and
+        nothing more is expected of it. Generators replaying one call template do this; a UA
+        retrying after a challenge or redirect sends its new INVITE after a final non-2xx,
+        never after a BYE, so that stays one call (RFC 3261 8.1.3.4, 22.2)."""
+        if message.method != "INVITE" or not message.is_request or message.to_tag:
+            return False
+        answered = [d for d in self.dialogs.dialogs if d.confirmed is not None]
+        return (bool(answered) and self.finish_at() is not None
+                and all(d.ending_bye is not None and 200 <= d.ending_bye.final_status < 300
+                        for d in answered))
+
     def _mid_call(self) -> bool:
         """The capture began during a call: a request inside its dialog (a re-INVITE, an
         UPDATE, ...) was accepted, so the dialog is up, and no BYE has come yet."""

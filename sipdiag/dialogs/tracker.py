@@ -5,7 +5,8 @@ more is expected of it (no dialog up, no request waiting for its answer) and ``L
 capture time has passed since its last message: it is then read (``read_conversation``) and
 handed on, and its memory freed. So memory follows the calls in progress, not the length of the
 capture. A message for a Call-ID that was already handed on starts a new conversation (a
-registration refreshed an hour later with the same Call-ID is a new exchange).
+registration refreshed an hour later with the same Call-ID is a new exchange), and so does a new
+INVITE after a call was hung up (``Conversation.begins_anew``: a replayed call template).
 
 The ICMP destination unreachable errors of the capture that quote a UDP datagram
 (``unreachable``) are kept until the conversation that sent that datagram is read: each is
@@ -77,6 +78,11 @@ class CallTracker:
             if owns is not None and not owns(message.call_id):
                 continue
             conversation = self._open.get(message.call_id)
+            if conversation is not None and conversation.begins_anew(message):
+                del self._open[message.call_id]
+                self._scheduled.pop(message.call_id, None)
+                yield self._read(conversation, self._now)
+                conversation = None
             if conversation is None:
                 conversation = self._open[message.call_id] = Conversation(message.call_id)
             conversation.add(message)

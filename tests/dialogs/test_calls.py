@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sipdiag.dialogs.acks import AckEvidence, unacknowledged_answers
-from sipdiag.dialogs.calls import LINGER_NS, RETRY_LINGER_NS, Conversation, Exchange
+from sipdiag.dialogs.calls import LINGER_NS, RETRY_LINGER_NS, Call, Conversation, Exchange
 from sipdiag.dialogs.correlate import Correlator, groups
 from sipdiag.dialogs.tracker import CallTracker
 from sipdiag.network import Endpoint
@@ -370,6 +370,49 @@ def test_tracker_hands_calls_on_and_keeps_memory_flat() -> None:
         f"call-{n}@example.com" for n in range(200)
     )
     assert {c.outcome for c in finished} == {"completed"}
+
+
+def _hung_up(flow: Flow, at: float) -> None:
+    answered(flow, at=at)
+    bye = flow.request("BYE", at=at + 2, in_dialog=True, reverse=True)
+    flow.response(bye, 200, at=at + 2.01)
+
+
+def _calls_of(flow: Flow) -> list[Call | Exchange]:
+    tracker = CallTracker()
+    return [*tracker.add(flow.messages), *tracker.finish(flow.messages[-1].ts_ns)]
+
+
+def test_a_call_template_replayed_with_its_call_id_is_a_call_each_time() -> None:
+    """A generator replaying one call (same Call-ID, tags and branch) a second after the last
+    was hung up: a new INVITE outside any dialog after the BYE was accepted is another call."""
+    flow = Flow()
+    for start in (0.0, 3.0, 6.0):
+        _hung_up(flow, at=start)
+    calls = _calls_of(flow)
+    assert [(c.outcome, c.messages[0].frame) for c in calls] == [
+        ("completed", 1), ("completed", 8), ("completed", 15)]
+
+
+@pytest.mark.parametrize("refused", [486, 407, 302])
+def test_a_new_invite_after_a_final_refusal_stays_in_the_call(refused: int) -> None:
+    """After a challenge or a redirect the UA sends its new INVITE with the same Call-ID
+    (RFC 3261 22.2, 8.1.3.4): one call, with the outcome of the last attempt."""
+    flow = Flow()
+    invite = flow.request("INVITE", at=0)
+    flow.ack(flow.response(invite, refused, at=0.5), at=0.51)
+    _hung_up(flow, at=1.0)
+    calls = _calls_of(flow)
+    assert [(c.outcome, c.messages[0].frame) for c in calls] == [("completed", 1)]
+
+
+def test_a_new_invite_while_the_first_call_is_up_stays_in_it() -> None:
+    """A second INVITE without To tag while the first dialog is up (no BYE yet) is no new
+    call: it may be a forked or retried request of the same call."""
+    flow = Flow()
+    answered(flow, at=0.0)
+    _hung_up(flow, at=1.5)
+    assert len(_calls_of(flow)) == 1
 
 
 def test_b2bua_legs_are_linked_by_their_headers() -> None:
