@@ -531,6 +531,47 @@ def retry_healthy(cap: Capture) -> None:
         ping.request("OPTIONS", at).reply(at + 0.004, code)
 
 
+@scenario(
+    "retry-storm-new-call-ids.pcap",
+    "alice's REGISTER every 30 s from 0 to 120 s, each with a new Call-ID: challenged 401, "
+    "sent again with credentials, answered 403 Forbidden. Then alice calls bob every 10 s "
+    "from 200 to 230 s, each INVITE with a new Call-ID, answered 503 Service Unavailable and "
+    "ACKed",
+)
+def retry_storm_new_call_ids(cap: Capture) -> None:
+    for n in range(5):
+        challenged_register(registration(cap), 30.0 * n, n, 403)
+    for n in range(4):
+        refused_call(cap, 200.0 + 10.0 * n, 503)
+
+
+@scenario(
+    "retry-new-call-ids-healthy.pcap",
+    "alice's REGISTER every 30 s, each with a new Call-ID, challenged and sent again with "
+    "credentials: answered 403 three times, 200 once, then 403 three times more. alice "
+    "calls bob every 10 s with a new Call-ID: busy (486) three times, then answered and ended "
+    "by BYE",
+)
+def retry_new_call_ids_healthy(cap: Capture) -> None:
+    for n, final in enumerate((403, 403, 403, 200, 403, 403, 403)):
+        challenged_register(registration(cap), 30.0 * n, n, final)
+    for n in range(3):
+        refused_call(cap, 300.0 + 10.0 * n, 486)
+    c = cap.call(ALICE, BOB)
+    invite = c.invite(330.0, sdp=c.sdp(ALICE))
+    invite.reply(330.5, 200, sdp=c.sdp(BOB))
+    invite.ack()
+    c.bye(335.0).reply(335.004, 200)
+
+
+def refused_call(cap: Capture, at: float, status: int) -> None:
+    """An INVITE from alice to bob with a Call-ID of its own, refused ``status`` and ACKed."""
+    c = cap.call(ALICE, BOB)
+    invite = c.invite(at, sdp=c.sdp(ALICE))
+    invite.reply(at + 0.05, status)
+    invite.ack()
+
+
 def main(argv: list[str] | None = None) -> int:
     return CATALOGUE.main(argv, __doc__, __file__)
 

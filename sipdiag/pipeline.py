@@ -31,7 +31,7 @@ import pickle
 import zlib
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field, replace
@@ -56,6 +56,7 @@ from sipdiag.network import Endpoint, UdpSink
 from sipdiag.network.decoder import Decoder
 from sipdiag.problems import ProblemLog
 from sipdiag.rules import Engine
+from sipdiag.rules.capture import Watch
 from sipdiag.rules.model import Finding, severity_rank
 from sipdiag.sip.message import SipMessage
 from sipdiag.sip.reader import SipReader
@@ -339,6 +340,8 @@ class _Part:
     exchanges: SpoolState
     findings: SpoolState
     correlator: Correlator
+    watches: dict[str, Watch]
+    """What the rules about the whole capture kept of this process's calls, by rule id."""
     call_ids: array[int]
     """A hash of every call's Call-ID: enough to tell which linked Call-IDs the capture has
     (``hash`` of a string is the same in forked processes, which share the hash seed)."""
@@ -372,6 +375,7 @@ def _analyze_share(
     media = MediaTracker(owns, reports_orphans=share.index == 0,
                          timelines=ladders is not Ladders.NONE)
     tracker, correlator = CallTracker(media), Correlator()
+    watches = engine.watches() if engine is not None else {}
     reader = MessageReader(path, stdin=stdin, progress=progress,
                            media=_RefusalsToCalls(media, tracker))
     calls: Spool[CallRecord] = Spool()
@@ -392,6 +396,8 @@ def _analyze_share(
             for ordinal, finding in enumerate(found):
                 findings.add(finding, *finding_keys(finding, ordinal))
                 tally.severities[finding.severity] += 1
+            for watch in watches.values():
+                watch.observe(item)
             ladder = ladders.keeps(item.outcome, problem)
             if isinstance(item, Call):
                 correlator.add(item)
@@ -409,7 +415,8 @@ def _analyze_share(
     media.finish()
     keep(tracker.finish(reader.summary.last_ts_ns or 0))
     return _Part(reader.summary, calls.detach(), exchanges.detach(), findings.detach(),
-                 correlator, call_ids, counts, tally, media.problems, media.unattributed)
+                 correlator, watches, call_ids, counts, tally, media.problems,
+                 media.unattributed)
 
 
 def _combine(parts: Sequence[_Part], engine: Engine | None) -> Analysis:
@@ -419,6 +426,7 @@ def _combine(parts: Sequence[_Part], engine: Engine | None) -> Analysis:
     calls = Merged([Spool[CallRecord].adopt(part.calls) for part in parts])
     exchanges = Merged([Spool[ExchangeRecord].adopt(part.exchanges) for part in parts])
     findings = [Spool[Finding].adopt(part.findings, shared) for part in parts]
+    findings.append(_capture_findings(parts, engine, shared))
     correlator = Correlator.merged([part.correlator for part in parts])
     call_ids = array("q", (h for part in parts for h in part.call_ids))
     links = correlator.links(_present(correlator.referenced(), call_ids))
@@ -428,11 +436,28 @@ def _combine(parts: Sequence[_Part], engine: Engine | None) -> Analysis:
     for part in parts:
         tally.merge(part.tally)
         summary.problems.merge(part.media_problems)
+    tally.severities.update(finding.severity for finding in findings[-1])
     unattributed = sorted((s for part in parts for s in part.unattributed),
                           key=lambda s: (s.stream.first_frame, s.stream.ssrc))
     tally.add_streams(s.stream for s in unattributed)
     return Analysis(summary, calls, exchanges, links, counts, Merged(findings, 0),
                     Merged(findings, 1), tally, unattributed)
+
+
+def _capture_findings(parts: Sequence[_Part], engine: Engine | None,
+                      shared: Mapping[str, object]) -> Spool[Finding]:
+    """The findings of the rules about the whole capture, from every process's watches, spooled
+    like those of one call (after them: they are told last on the call they begin in)."""
+    spooled: Spool[Finding] = Spool(shared, orders=2)
+    if engine is None:
+        return spooled
+    watches = parts[0].watches
+    for part in parts[1:]:
+        for rule_id, watch in part.watches.items():
+            watches[rule_id].merge(watch)
+    for finding in engine.capture_findings(watches):
+        spooled.add(finding, *finding_keys(finding, LAST_ORDINAL))
+    return spooled
 
 
 def _analyze_in_processes(
@@ -492,10 +517,14 @@ def _pickles(value: object) -> bool:
     return True
 
 
+LAST_ORDINAL = (1 << 20) - 1
+"""The place within its call of a finding told after all the others."""
+
+
 def finding_keys(finding: Finding, ordinal: int) -> tuple[int, int]:
     """Sort keys of a finding: most severe first, then by call (its first frame), then in the
     engine's order within the call; and by call, then the engine's order."""
-    by_call = (finding.call_frame << 20) | min(ordinal, (1 << 20) - 1)
+    by_call = (finding.call_frame << 20) | min(ordinal, LAST_ORDINAL)
     return ((2 - severity_rank(finding.severity)) << 61) | by_call, by_call
 
 

@@ -2,17 +2,19 @@
 
 Every rule that applies to the kind of subject is run: its pattern through ``matcher``, or its
 check. Hits that are the same event seen on several hops of a proxied call (the same request,
-by method, CSeq and final status) make one finding, with the evidence of every hop.
+by method, CSeq and final status) make one finding, with the evidence of every hop. Rules about
+the whole capture (scope ``capture``) watch every call and exchange and are read at the end.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
 from sipdiag.dialogs.calls import Call, Exchange
 from sipdiag.rules import checks, matcher, media
+from sipdiag.rules.capture import CAPTURE_CHECKS, Watch
 from sipdiag.rules.catalog import Catalog
 from sipdiag.rules.loader import RuleSet
 from sipdiag.rules.matcher import Hit
@@ -35,6 +37,23 @@ class Engine:
         ]
         return sorted(_without_superseded(findings),
                       key=lambda f: (-severity_rank(f.severity), f.first_frame, f.rule.id))
+
+    def watches(self) -> dict[str, Watch]:
+        """A fresh watch for each rule about the whole capture, by rule id: shown every call
+        and exchange (``Watch.observe``), then read by ``capture_findings``."""
+        return {rule.id: CAPTURE_CHECKS[rule.check].watch()
+                for rule in self._capture_rules if rule.check is not None}
+
+    def capture_findings(self, watches: Mapping[str, Watch]) -> list[Finding]:
+        """The findings of the rules about the whole capture, from their merged watches."""
+        return [Finding(rule, found.call_id, found.call_frame, found.hit.values,
+                        found.hit.evidence, found.hit.refs)
+                for rule in self._capture_rules
+                for found in watches[rule.id].hits(rule.params)]
+
+    @cached_property
+    def _capture_rules(self) -> tuple[Rule, ...]:
+        return tuple(rule for rule in self.rules.rules if rule.scope == "capture")
 
     @cached_property
     def _call_rules(self) -> tuple[Rule, ...]:

@@ -13,10 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from sipdiag.rules.checks import CHECKS
 from sipdiag.rules.checks.identity import CERTIFICATES
 from sipdiag.rules.engine import Engine
-from sipdiag.rules.loader import RuleSet
+from sipdiag.rules.loader import RuleSet, checks_of
 from sipdiag.rules.model import Rule
 from sipdiag.sip.identity import SigningCertificate
 
@@ -29,6 +28,6 @@ def trusting(engine: Engine, certificates: Sequence[SigningCertificate]) -> Engi
 
 
 def _given(rule: Rule, certificates: tuple[SigningCertificate, ...]) -> Rule:
-    if rule.check is None or CERTIFICATES not in CHECKS[rule.check].params:
+    if rule.check is None or CERTIFICATES not in checks_of(rule.scope)[rule.check].params:
         return rule
     return replace(rule, params={**rule.params, CERTIFICATES: certificates})

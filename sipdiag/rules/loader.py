@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sipdiag.rules import checks, media
+from sipdiag.rules.capture import CAPTURE_CHECKS, CaptureCheck
 from sipdiag.rules.media import FactKind
 from sipdiag.rules.model import (
     SAME,
@@ -116,14 +117,18 @@ def load_rule(path: Path) -> Rule:
     scope = fields.choice("scope", SCOPES, default="any")
     steps = _steps(fields) if fields.has("match") else ()
     pattern = _media(fields) if fields.has("media") else None
-    check, params = _check(fields) if pattern is None else (None, _media_params(fields, pattern))
+    check, params = (_check(fields, scope) if pattern is None
+                     else (None, _media_params(fields, pattern)))
     if [bool(steps), bool(check), pattern is not None].count(True) != 1:
         raise fields.error(None, "a rule needs one of 'match' (a pattern of transactions), "
                                  "'media' (a pattern of the call's audio) or 'check'")
     if pattern is not None and scope != "call":
         raise fields.error("scope", "a rule with 'media' is about calls: scope must be call")
+    if scope == "capture" and check is None:
+        raise fields.error("scope", "a rule about the whole capture needs a 'check' that looks "
+                                    "across calls")
     message = need_text(fields, "message")
-    _check_placeholders(fields, message.placeholders(), steps, check, pattern, params)
+    _check_placeholders(fields, message.placeholders(), steps, check, pattern, params, scope)
     rule = Rule(
         id=rule_id,
         name=name,
@@ -182,17 +187,23 @@ def _tests(fields: Fields) -> tuple[SampleTest, ...]:
     return tuple(tests)
 
 
-def _check(fields: Fields) -> tuple[str | None, Mapping[str, object]]:
+def checks_of(scope: str) -> Mapping[str, checks.Check | CaptureCheck]:
+    """The checks a rule of this scope may name: of one call or exchange, or of the capture."""
+    return CAPTURE_CHECKS if scope == "capture" else checks.CHECKS
+
+
+def _check(fields: Fields, scope: str) -> tuple[str | None, Mapping[str, object]]:
     name = fields.take("check", str, required=False)
     raw_params = fields.take("params", dict, required=False)
     if name is None:
         if raw_params is not None:
             raise fields.error("params", "'params' are for a rule with a 'check' or 'media'")
         return None, {}
-    found = checks.CHECKS.get(name)
+    known = checks_of(scope)
+    found = known.get(name)
     if found is None:
-        raise fields.error("check", f"there is no check named '{name}' (known: "
-                                    f"{', '.join(sorted(checks.CHECKS))})")
+        raise fields.error("check", f"there is no check named '{name}' for scope {scope} "
+                                    f"(known: {', '.join(sorted(known))})")
     params = Fields(raw_params or {}, fields.path, "'params'", fields.line("params"))
     values: dict[str, object] = {}
     for param, (parse, default) in found.params.items():
@@ -409,20 +420,22 @@ def _headers(value: object) -> frozenset[str]:
 
 def _check_placeholders(
     fields: Fields, used: set[str], steps: tuple[Step, ...], check: str | None,
-    pattern: MediaPattern | None, params: Mapping[str, object],
+    pattern: MediaPattern | None, params: Mapping[str, object], scope: str,
 ) -> None:
-    """Every placeholder of the message must be one the pattern or the check fills."""
+    """Every placeholder of the message must be one the pattern or the check fills (and, in a
+    rule about one call or exchange, ``{call.*}``)."""
     if check is not None:
-        known = set(checks.CHECKS[check].placeholders)
+        known = set(checks_of(scope)[check].placeholders)
     elif pattern is not None:
         known = media.placeholders(pattern, params)
     else:
         known = {p for s in steps if not s.absent for p in step_placeholders(s.name)}
-    known |= {f"call.{f}" for f in CALL_FIELDS}
+    if scope != "capture":
+        known |= {f"call.{f}" for f in CALL_FIELDS}
     unknown = sorted(used - known)
     if unknown:
         raise fields.error("message", f"the message uses {{{unknown[0]}}}, which nothing fills "
                                       f"(known: {', '.join(sorted(known))})")
 
 
-__all__ = ["CALL_FIELDS", "RuleSet", "load_rule", "load_rules", "placeholders_of"]
+__all__ = ["CALL_FIELDS", "RuleSet", "checks_of", "load_rule", "load_rules", "placeholders_of"]

@@ -21,7 +21,8 @@ from sipdiag.rules.text import Text
 
 SEVERITIES = ("info", "warning", "error")
 """In increasing order of gravity."""
-SCOPES = ("any", "call", "exchange")
+SCOPES = ("any", "call", "exchange", "capture")
+"""What a rule is about: a call, an exchange, either, or the capture across Call-IDs."""
 
 
 def severity_rank(severity: str) -> int:

@@ -5,7 +5,8 @@ the check only finds the events and fills the placeholders it declares. Paramete
 rule file (``params: {over: 6s}``), so a user can tune a check without touching Python.
 
 Each check takes the call or exchange, its parameters and the catalog, and yields ``Hit``s.
-The checks live in modules by what they look at; importing them registers them in ``CHECKS``.
+The checks live in modules by what they look at; importing them registers them in ``CHECKS``
+(and a check across the calls of a capture in ``capture.CAPTURE_CHECKS``).
 """
 
 from sipdiag.rules.checks import (
@@ -23,6 +24,7 @@ from sipdiag.rules.checks import (
     session,
     sizes,
     storms,
+    storms_across,
     timing,
     unanswered,
     violations,
@@ -31,4 +33,4 @@ from sipdiag.rules.checks.registry import CHECKS, Check, Subject
 
 __all__ = ["CHECKS", "Check", "Subject", "acks", "addresses", "byes", "causes", "challenges",
            "forks", "headers", "identity", "methods", "offers", "registrations", "session", "sizes",
-           "storms", "timing", "unanswered", "violations"]
+           "storms", "storms_across", "timing", "unanswered", "violations"]
