@@ -114,6 +114,19 @@ def test_a_retry_comes_after_the_refusal_and_is_refused_the_same_way() -> None:
     assert (storm["statuses"], storm["count"], storm["first_frame"]) == ("404", "5", "1")
 
 
+def test_requests_inside_dialogs_are_no_retries() -> None:
+    """A subscription refreshed inside its dialog and refused 481, in one new dialog after
+    another (each with its own Call-ID, RFC 3261 12.2.1.1): no request was sent again with a
+    new Call-ID, each dialog failed once."""
+    refreshes = []
+    for n in range(5):
+        flow = Flow(call_id=f"subscription-{n}@example.com", callee=REGISTRAR)
+        refresh = flow.request("SUBSCRIBE", at=10.0 * n, in_dialog=True, uri="sip:example.com")
+        flow.response(refresh, 481, at=10.0 * n + 0.01)
+        refreshes.append(read(flow))
+    assert storms(*refreshes) == []
+
+
 def test_an_unanswered_attempt_ends_the_run_too() -> None:
     """An attempt left without a final answer is not refused: the client may be right to try
     again (RFC 3261 17.1.2.2, Timer F), so it is no blind retry."""

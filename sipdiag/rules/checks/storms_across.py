@@ -9,8 +9,10 @@ retry then shows as many short failed calls or exchanges. A storm is a run of ``
 attempts or more over at least two Call-IDs, each a retry of the one before: sent after that
 one was refused, and refused the same way (the same status: nothing changed), with no attempt
 of the same request between them that went through or was left unanswered. Requests sent at
-once, or answered differently, are separate calls, not a client retrying blindly. Runs within
-one Call-ID are the rule of ``storms``.
+once, or answered differently, are separate calls, not a client retrying blindly. Only requests
+outside any dialog count (no To tag): one inside a dialog is tied to that dialog's Call-ID
+(RFC 3261 12.2.1.1), so a new Call-ID is a new dialog, not a retry. Runs within one Call-ID
+are the rule of ``storms``.
 
 Each process keeps, per request, its refused attempts (with the evidence a finding shows) and
 only the send times of the others (``array``: eight bytes an attempt, as a load test of
@@ -66,6 +68,8 @@ class StormWatch:
         call_frame = subject.messages[0].frame
         for request, attempts in _by_request(subject.transactions).items():
             for attempt in attempts:
+                if attempt.first.to_tag:
+                    continue  # inside a dialog: its Call-ID is the dialog's, never a new one
                 answer = attempt.last.final
                 if attempt.refused and answer is not None:
                     self.refusals.setdefault(request, []).append(Refusal(
