@@ -17,6 +17,7 @@ ends), ``dropped`` (answered, then ended abnormally: the 2xx never ACKed, no BYE
 the BYE's Reason),
 ``cancelled`` (the caller's CANCEL, answered 487), ``busy``, ``no_answer``, ``rejected``,
 ``redirected``, ``auth_failed``, ``timeout`` (no final response within 64*T1),
+``unreachable`` (no final response, and an ICMP destination unreachable quoting the request),
 ``in_progress`` (still being set up when the capture ends), ``incomplete`` (the capture misses
 the call's start).
 """
@@ -330,8 +331,9 @@ def _outcome(
     last = attempts[-1]
     status = last.final_status
     if status == 0:
-        if last.timed_out(capture_end_ns):
-            return "timeout", "timeout"
+        unanswered = _unanswered_outcome(last, capture_end_ns)
+        if unanswered is not None:
+            return unanswered, "timeout" if unanswered == "timeout" else ""
         if last.cancel is not None:
             return "cancelled", "caller"
         return "in_progress", ""
@@ -568,13 +570,22 @@ def _read_exchange(conversation: Conversation, capture_end_ns: int) -> Exchange:
     )
 
 
+def _unanswered_outcome(last: Transaction, capture_end_ns: int) -> str | None:
+    """What became of a request that got no final response: refused by the network (an ICMP
+    destination unreachable quoting it is a transport error, which the client takes as a 503,
+    RFC 3261 8.1.3.1 and 17.1.4), timed out, or None while it may still be answered."""
+    if last.refusals:
+        return "unreachable"
+    return "timeout" if last.timed_out(capture_end_ns) else None
+
+
 def _exchange_outcome(sent: list[Transaction], capture_end_ns: int) -> str:
     if not sent:
         return "incomplete"
     last = sent[-1]
     status = last.final_status
     if status == 0:
-        return "timeout" if last.timed_out(capture_end_ns) else "in_progress"
+        return _unanswered_outcome(last, capture_end_ns) or "in_progress"
     if status < 300:
         return "ok"
     challenged_before = any(t.final_status in CHALLENGES for t in sent[:-1])

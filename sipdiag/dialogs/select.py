@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from sipdiag.dialogs.calls import Call, Exchange
 
-FAILED_OUTCOMES = frozenset({"dropped", "rejected", "auth_failed", "timeout"})
+FAILED_OUTCOMES = frozenset({"dropped", "rejected", "auth_failed", "timeout", "unreachable"})
 """Outcomes that are failures of the service (busy, no answer and cancelled are the users')."""
 
 

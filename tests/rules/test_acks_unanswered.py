@@ -14,6 +14,7 @@ from pathlib import Path
 from scapy.layers.inet import ICMP, IP, IPerror, UDPerror
 from scapy.utils import rdpcap
 
+from sipdiag.dialogs.select import needs_attention
 from sipdiag.pipeline import Analysis, analyze
 from sipdiag.rules import load_engine
 from sipdiag.rules.model import Finding
@@ -96,6 +97,21 @@ def test_a_refused_copy_then_an_answer_is_no_finding() -> None:
     for rule in ("N101", "N107", "N108"):
         assert findings(path, rule) == [], rule
     assert [f.rule.id for f in analysed(path).findings if f.severity != "info"] == []
+
+
+def test_a_request_the_network_refused_is_unreachable_not_timed_out() -> None:
+    """No SIP response to the INVITE, and ICMP errors quote it: the transaction ended on a
+    transport error, which the client takes as a 503 (RFC 3261 8.1.3.1, 17.1.4), so the call
+    is unreachable (a failure --failed keeps), not timed out; likewise the REGISTER, refused
+    before any timer could run out. A copy refused then answered is not."""
+    for path, subjects in ((RULES / "invite-port-unreachable.pcap", "calls"),
+                           (RULES / "register-host-unreachable.pcap", "exchanges")):
+        assert not [m for m in read(path)[0] if m.status] and icmp_errors(path)
+        [subject] = getattr(analysed(path), subjects)
+        assert subject.outcome == "unreachable"
+        assert needs_attention(subject.outcome, has_problem=False)
+    [answered] = analysed(RULES / "invite-refused-then-answered.pcap").calls
+    assert answered.outcome == "completed"
 
 
 def test_a_cancel_never_answered_is_n101() -> None:
