@@ -25,11 +25,9 @@ from collections.abc import Sequence
 from functools import cache, cached_property
 from pathlib import Path
 
+from sipdiag.analysis import Analysis, analyze, findings_by_call
 from sipdiag.dialogs.records import CallRecord, ExchangeRecord
-from sipdiag.pipeline import Analysis, analyze
-from sipdiag.report.calls import findings_by_call
-from sipdiag.report.check import failure_text, failures, finding_lines, problem_text, summary_text
-from sipdiag.report.expect import (
+from sipdiag.expectations.engine import (
     Checks,
     Expectation,
     Selector,
@@ -37,7 +35,8 @@ from sipdiag.report.expect import (
     check,
     choose,
 )
-from sipdiag.report.expect_file import load_expectations
+from sipdiag.expectations.file import load_expectations
+from sipdiag.report.check import failure_text, failures, finding_lines, problem_text, summary_text
 from sipdiag.rules import Engine, load_engine
 from sipdiag.rules.model import SEVERITIES, Finding, severity_rank
 

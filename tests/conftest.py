@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sipdiag.pipeline import CaptureSummary, MessageReader
+from sipdiag.analysis import CaptureSummary, MessageReader
 from sipdiag.sip.message import SipMessage
 
 ROOT = Path(__file__).resolve().parent.parent

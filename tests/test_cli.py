@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from sipdiag.analysis import MessageReader, map_parts
 from sipdiag.cli import Environment, ExitStatus, main
-from sipdiag.pipeline import MessageReader, map_parts
 from tests import packets
 
 T0 = 1_700_000_000_000_000_000

@@ -22,9 +22,9 @@ from pathlib import Path
 import pyshark
 import pytest
 
+from sipdiag.analysis import analyze
 from sipdiag.media.codecs import CN_STATIC_TYPES
 from sipdiag.media.stream import Stream
-from sipdiag.pipeline import analyze
 from tests.conftest import PUBLIC, SAMPLES, needs_public, public_captures, sample_captures
 
 TOLERANCE_MS = 0.0011

@@ -26,8 +26,9 @@ from pathlib import Path
 
 import pytest
 
+from sipdiag.analysis import analyze
 from sipdiag.capture import CaptureError
-from sipdiag.pipeline import Ladders, analyze
+from sipdiag.dialogs.select import Ladders
 from sipdiag.report import html, text
 from sipdiag.report.document import write_json
 from sipdiag.report.stats import stats_of

@@ -26,10 +26,10 @@ from pathlib import Path
 
 import pytest
 
-from sipdiag.pipeline import Analysis, analyze
+from sipdiag.analysis import Analysis, analyze
+from sipdiag.expectations.engine import Expectations, Selector, Verdict, check
+from sipdiag.expectations.file import load_expectations
 from sipdiag.report.check import count_failure, failure_of, failure_text
-from sipdiag.report.expect import Expectations, Selector, Verdict, check
-from sipdiag.report.expect_file import load_expectations
 from sipdiag.rules import Engine, load_engine
 from sipdiag.rules.model import severity_rank
 from tests.conftest import PUBLIC, ROOT, needs_public, public_captures

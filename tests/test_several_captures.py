@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from sipdiag.analysis import analyze
 from sipdiag.cli import Environment, ExitStatus, main
-from sipdiag.pipeline import Ladders, analyze
+from sipdiag.dialogs.select import Ladders
 from sipdiag.report.document import document
 from sipdiag.rules import load_engine
 from tests.conftest import PUBLIC, SAMPLES, needs_public, public_captures, sample_captures

@@ -9,17 +9,14 @@ from difflib import get_close_matches
 from pathlib import Path
 from typing import TextIO
 
-from sipdiag.cli.common import Environment, ExitStatus, console, language
+from sipdiag.analysis import Analysis, MessageReader, analyze
+from sipdiag.cli.common import Environment, ExitStatus, language
 from sipdiag.cli.stir import with_certificates
-from sipdiag.dialogs.select import Selection, TimePoint, user_text
-from sipdiag.pipeline import Analysis, Ladders, MessageReader, analyze, with_ladders
-from sipdiag.report import html, terminal, text
-from sipdiag.report.document import write_json
-from sipdiag.report.junit import write_junit
-from sipdiag.report.markdown import write_markdown
-from sipdiag.report.stats import stats_of
+from sipdiag.dialogs.select import Ladders, Selection, TimePoint, user_text
+from sipdiag.report import terminal
+from sipdiag.report.ladder import with_ladders
+from sipdiag.report.reporters import Format, Settings, reporter
 from sipdiag.rules import load_engine
-from sipdiag.rules.catalog import Catalog
 from sipdiag.rules.model import Finding, reaches
 
 
@@ -33,27 +30,22 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         since=args.since, until=args.until, failing_only=args.failed,
     )
     shown = ladders(args)
+    page_wanted = args.html is not None or args.format == Format.HTML
     with terminal.progress_bar(env.stderr, environ=env.environ,
                                enabled=not args.quiet) as progress:
         analysis = analyze(args.capture, stdin=env.stdin, progress=progress, engine=engine,
-                           selection=selection, ladders=Ladders.ALL if args.html else shown,
+                           selection=selection, ladders=Ladders.ALL if page_wanted else shown,
                            jobs=args.jobs)
     unmatched = nothing_matched(args, selection, analysis)
     if unmatched:
         env.stderr.write(f"sipdiag: error: {unmatched}\n")
         return ExitStatus.ERROR
     page, analysis = analysis, with_ladders(analysis, shown)  # the page draws every call
-    catalog = engine.catalog
-    if args.format == "json":
-        write_json(analysis, env.stdout, lang)
-    elif args.format == "junit":
-        write_junit(analysis, catalog, env.stdout, args.fail_on, lang)
-    elif args.format == "markdown":
-        write_markdown(analysis, stats_of(analysis), catalog, env.stdout, lang)
-    else:
-        text.print_report(console(args, env), analysis, stats_of(analysis), catalog, lang,
-                          wide=args.wide)
-    if args.html and not _write_html(args.html, page, catalog, env.stderr, lang):
+    settings = Settings(engine.catalog, lang, fail_on=args.fail_on, wide=args.wide,
+                        no_color=args.no_color, environ=env.environ)
+    reporter(args.format, settings).analysis(page if args.format == Format.HTML else analysis,
+                                             env.stdout)
+    if args.html and not _write_html(args.html, page, settings, env.stderr):
         return ExitStatus.ERROR
     return exit_status(analysis.findings, args.fail_on)
 
@@ -107,11 +99,10 @@ def ladders(args: argparse.Namespace) -> Ladders:
     return Ladders.ALL if args.call else Ladders.NONE
 
 
-def _write_html(path: Path, analysis: Analysis, catalog: Catalog, stderr: TextIO,
-                lang: str) -> bool:
+def _write_html(path: Path, analysis: Analysis, settings: Settings, stderr: TextIO) -> bool:
     try:
         with path.open("w", encoding="utf-8", newline="\n") as out:
-            html.write_html(analysis, stats_of(analysis), catalog, out, lang)
+            reporter(Format.HTML, settings).analysis(analysis, out)
     except OSError as exc:
         stderr.write(f"sipdiag: error: cannot write {path}: {exc.strerror or exc}\n")
         return False

@@ -12,12 +12,12 @@ import argparse
 import wave
 from pathlib import Path
 
+from sipdiag.analysis import MessageReader, analyze, paths_of
 from sipdiag.cli.common import Environment, ExitStatus
 from sipdiag.dialogs.media import MediaStream
 from sipdiag.dialogs.select import Selection
 from sipdiag.media import audio
 from sipdiag.media.payloads import PayloadCollector
-from sipdiag.pipeline import MessageReader, analyze, paths_of
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from sipdiag.cli.common import Environment, ExitStatus, console, language
-from sipdiag.pipeline import analyze
-from sipdiag.report import check as check_report
-from sipdiag.report.expect import check
-from sipdiag.report.expect_file import load_expectations
+from sipdiag.analysis import analyze
+from sipdiag.cli.common import Environment, ExitStatus, language
+from sipdiag.expectations.engine import check
+from sipdiag.expectations.file import load_expectations
+from sipdiag.report.reporters import Settings, reporter
 from sipdiag.rules import load_engine
 
 
@@ -18,10 +18,6 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     expectations = load_expectations(args.expect, engine.rules)
     analysis = analyze(args.capture, stdin=env.stdin, engine=engine, jobs=args.jobs)
     verdict = check(expectations, analysis)
-    if args.format == "json":
-        check_report.write_verdict_json(verdict, env.stdout, lang)
-    elif args.format == "junit":
-        check_report.write_verdict_junit(verdict, engine.catalog, env.stdout, lang)
-    else:
-        check_report.print_verdict(console(args, env), verdict, engine.catalog, lang)
+    settings = Settings(engine.catalog, lang, no_color=args.no_color, environ=env.environ)
+    reporter(args.format, settings).verdict(verdict, env.stdout)
     return ExitStatus.OK if verdict.passed else ExitStatus.FINDINGS

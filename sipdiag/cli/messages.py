@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from functools import partial
 from typing import TextIO
 
+from sipdiag.analysis import CaptureSummary, MessageReader, default_jobs, map_parts, message_kind
 from sipdiag.cli.common import Environment, ExitStatus, console, language
-from sipdiag.pipeline import CaptureSummary, MessageReader, default_jobs, map_parts, message_kind
 from sipdiag.report import messages as message_report
 from sipdiag.report import terminal
 from sipdiag.report.summary import print_message_counts

@@ -13,6 +13,7 @@ from typing import TextIO
 from sipdiag import __version__
 from sipdiag.dialogs.select import TimePoint
 from sipdiag.report.html import MAX_LADDERS
+from sipdiag.report.reporters import Format, Product, formats_of
 from sipdiag.rules.model import SEVERITIES
 from sipdiag.rules.text import LANGUAGES
 
@@ -89,9 +90,9 @@ def _add_audio(command: argparse.ArgumentParser) -> None:
 def _add_analyze(command: argparse.ArgumentParser) -> None:
     _add_capture(command)
     command.add_argument(
-        "--format", choices=("terminal", "json", "junit", "markdown"), default="terminal",
+        "--format", choices=formats_of(Product.ANALYSIS), default=Format.TERMINAL.value,
         help="tables for people (default), one JSON document, JUnit XML for CI test reports, "
-        "or Markdown for a ticket",
+        "Markdown for a ticket, or one HTML page",
     )
     command.add_argument(
         "--fail-on", choices=(*SEVERITIES, "never"), default="error",
@@ -157,7 +158,8 @@ def _add_check(command: argparse.ArgumentParser) -> None:
     _add_jobs(command)
     command.add_argument("--expect", type=Path, required=True, metavar="FILE",
                          help="the expectations, a YAML file (see the README)")
-    command.add_argument("--format", choices=("terminal", "json", "junit"), default="terminal",
+    command.add_argument("--format", choices=formats_of(Product.VERDICT),
+                         default=Format.TERMINAL.value,
                          help="a table for people (default), a JSON document, or JUnit XML")
     _add_rules_folders(command)
     _add_output(command)

@@ -11,6 +11,7 @@ calls that overlap it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 from sipdiag.dialogs.calls import Call, Exchange
 
@@ -85,3 +86,17 @@ def _user_part(uri: str) -> str:
 
 def _addresses(subject: Call | Exchange) -> set[str]:
     return {endpoint.ip for m in subject.messages for endpoint in (m.src, m.dst)}
+
+
+class Ladders(Enum):
+    """Which calls keep their messages as a ladder, for a report to draw."""
+
+    NONE = "none"
+    FAILING = "failing"
+    ALL = "all"
+
+    def keeps(self, outcome: str, problem: bool) -> bool:
+        """Whether a call or exchange with this outcome (and a warning or error if ``problem``)
+        keeps its ladder."""
+        return self is Ladders.ALL or (self is Ladders.FAILING
+                                       and needs_attention(outcome, problem))

@@ -16,9 +16,9 @@ from typing import TypeVar
 from rich.console import Console
 from rich.text import Text
 
+from sipdiag.analysis import Analysis, with_findings
 from sipdiag.dialogs.correlate import Link
 from sipdiag.dialogs.records import CallRecord, ExchangeRecord
-from sipdiag.pipeline import Analysis
 from sipdiag.report import terminal
 from sipdiag.report.escape import for_terminal
 from sipdiag.report.media import state_text
@@ -52,35 +52,8 @@ NARROW_CALLS = Narrowing(frozenset({1, 2, 3, 6}), (6, 0))
 NARROW_EXCHANGES = Narrowing(frozenset({2, 3, 4}), (0,))
 """From, To and Outcome cut; then Start left out."""
 LINK_COLUMNS = ("col_call_id", "col_linked", "col_sure", "col_because")
-FindingsByCall = dict[tuple[str, int], list[Finding]]
 R = TypeVar("R", CallRecord, ExchangeRecord)
 
-
-def findings_by_call(findings: Iterable[Finding]) -> FindingsByCall:
-    """Findings of each call or exchange, keyed by (Call-ID, first frame), all in memory (for
-    reports that need them at random; ``with_findings`` goes through them in step)."""
-    found: FindingsByCall = {}
-    for finding in findings:
-        found.setdefault((finding.call_id, finding.call_frame), []).append(finding)
-    return found
-
-
-def with_findings(
-    records: Iterable[R], call_findings: Iterable[Finding]
-) -> Iterator[tuple[R, list[Finding]]]:
-    """Each record with its findings, both read in the order of first frames (a merge join:
-    one record and one call's findings in memory at a time). The findings of other records
-    (exchanges beside calls) are passed over."""
-    pending = iter(call_findings)
-    finding = next(pending, None)
-    for record in records:
-        while finding is not None and finding.call_frame < record.first_frame:
-            finding = next(pending, None)
-        found = []
-        while finding is not None and finding.call_frame == record.first_frame:
-            found.append(finding)
-            finding = next(pending, None)
-        yield record, found
 
 def link_cells(link: Link, catalog: Catalog, language: str = "en") -> list[str]:
     return [link.call_id, link.other, catalog.label(f"sure_{link.confidence.value}", language),

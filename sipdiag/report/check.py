@@ -44,10 +44,7 @@ from rich.console import Console
 from rich.text import Text
 
 from sipdiag import __version__
-from sipdiag.report import terminal
-from sipdiag.report.document import Json, finding, write_document
-from sipdiag.report.escape import for_terminal, for_xml
-from sipdiag.report.expect import (
+from sipdiag.expectations.engine import (
     NEXT,
     NO_CALL,
     NO_FINDING,
@@ -58,6 +55,9 @@ from sipdiag.report.expect import (
     Value,
     Verdict,
 )
+from sipdiag.report import terminal
+from sipdiag.report.document import Json, finding, write_document
+from sipdiag.report.escape import for_terminal, for_xml
 from sipdiag.report.findings import catalog_reference, evidence_text
 from sipdiag.rules.catalog import Catalog
 from sipdiag.rules.model import Finding

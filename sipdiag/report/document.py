@@ -18,14 +18,13 @@ from importlib import resources
 from typing import TextIO
 
 from sipdiag import __version__
+from sipdiag.analysis import Analysis, CaptureSummary, with_findings
 from sipdiag.dialogs.calls import Leg, Retransmissions, Timings
 from sipdiag.dialogs.correlate import Link
 from sipdiag.dialogs.ladder import Arrow
 from sipdiag.dialogs.media import CallMedia, Direction, MediaStream
 from sipdiag.dialogs.records import CallRecord, ExchangeRecord, SdpRecord
 from sipdiag.media.stream import Stream
-from sipdiag.pipeline import Analysis, CaptureSummary
-from sipdiag.report.calls import with_findings
 from sipdiag.report.messages import iso_time
 from sipdiag.report.stats import Spread, Stats, stats_of
 from sipdiag.rules.model import SEVERITIES, Finding

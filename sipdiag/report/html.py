@@ -37,21 +37,20 @@ from typing import TextIO
 
 from rich.cells import cell_len
 
+from sipdiag.analysis import Analysis, findings_by_call
+from sipdiag.analysis.model import FindingsByCall
 from sipdiag.dialogs.ladder import Arrow, ArrowKind, endpoints
 from sipdiag.dialogs.media import CallMedia, MediaStream
 from sipdiag.dialogs.records import CallRecord, ExchangeRecord
 from sipdiag.media.stream import Stream
 from sipdiag.network import Endpoint
-from sipdiag.pipeline import Analysis
 from sipdiag.report import terminal, wording
 from sipdiag.report.calls import (
     CALL_COLUMNS,
     EXCHANGE_COLUMNS,
     LINK_COLUMNS,
-    FindingsByCall,
     call_cells,
     exchange_cells,
-    findings_by_call,
     headings,
     link_cells,
 )

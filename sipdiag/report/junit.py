@@ -27,10 +27,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TextIO
 
 from sipdiag import __version__
+from sipdiag.analysis import Analysis, with_findings
 from sipdiag.dialogs.records import CallRecord, ExchangeRecord
-from sipdiag.pipeline import Analysis
 from sipdiag.report import document
-from sipdiag.report.calls import user, with_findings
+from sipdiag.report.calls import user
 from sipdiag.report.escape import for_xml
 from sipdiag.report.findings import finding_rows, finding_title
 from sipdiag.report.messages import iso_time

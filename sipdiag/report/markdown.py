@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from functools import partial
 from typing import TextIO
 
-from sipdiag.pipeline import Analysis
+from sipdiag.analysis import Analysis, with_findings
 from sipdiag.report.calls import (
     CALL_COLUMNS,
     EXCHANGE_COLUMNS,
@@ -23,7 +23,6 @@ from sipdiag.report.calls import (
     exchange_cells,
     headings,
     link_cells,
-    with_findings,
 )
 from sipdiag.report.escape import for_markdown
 from sipdiag.report.findings import finding_rows, finding_title

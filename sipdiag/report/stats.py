@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sipdiag.pipeline import Analysis
+from sipdiag.analysis import Analysis
 
 ANSWERED = frozenset({"completed", "answered", "dropped"})
 DELIVERED = ANSWERED | {"busy", "no_answer", "cancelled"}

@@ -11,8 +11,8 @@ from functools import partial
 
 from rich.console import Console
 
+from sipdiag.analysis import Analysis, CaptureSummary
 from sipdiag.capture import linktypes
-from sipdiag.pipeline import Analysis, CaptureSummary
 from sipdiag.report import terminal, wording
 from sipdiag.report.escape import for_terminal
 from sipdiag.report.messages import iso_time

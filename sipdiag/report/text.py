@@ -14,9 +14,9 @@ from collections.abc import Iterable, Sequence
 from rich.console import Console
 from rich.text import Text
 
+from sipdiag.analysis import Analysis
 from sipdiag.dialogs.ladder import Arrow
 from sipdiag.dialogs.records import CallRecord, ExchangeRecord
-from sipdiag.pipeline import Analysis
 from sipdiag.report import calls, findings, ladder, media, summary, terminal, verdict
 from sipdiag.report.escape import for_terminal
 from sipdiag.report.stats import Stats

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from rich.console import Console
 from rich.text import Text
 
+from sipdiag.analysis import Analysis, with_findings
 from sipdiag.dialogs.records import CallRecord, ExchangeRecord
 from sipdiag.dialogs.select import needs_attention
-from sipdiag.pipeline import Analysis
 from sipdiag.report import terminal
-from sipdiag.report.calls import party, status, with_findings
+from sipdiag.report.calls import party, status
 from sipdiag.report.escape import for_terminal
 from sipdiag.report.findings import SEVERITY_STYLES, heading
 from sipdiag.rules.catalog import Catalog

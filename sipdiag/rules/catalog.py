@@ -73,7 +73,8 @@ LABELS = (
 SENTENCES = ("same_class", "class_differs", "final_vs_provisional", "neither_a_problem",
              "one_normal", "same_cause", "cause_differs", "same_next", "next_differs")
 OUTCOMES = ("completed", "answered", "dropped", "cancelled", "busy", "no_answer", "rejected",
-            "redirected", "auth_failed", "timeout", "unreachable", "in_progress", "incomplete", "ok")
+            "redirected", "auth_failed", "timeout", "unreachable", "in_progress", "incomplete",
+            "ok")
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sipdiag.pipeline import analyze
+from sipdiag.analysis import analyze
 from tests.conftest import PUBLIC, SAMPLES, needs_public
 from tests.flows import T0
 from tests.packets import pcap, udp4_frame

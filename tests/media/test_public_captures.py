@@ -43,9 +43,9 @@ from typing import Any
 
 import pytest
 
+from sipdiag.analysis import Analysis, analyze
 from sipdiag.dialogs.media import MediaState
 from sipdiag.dialogs.records import CallRecord
-from sipdiag.pipeline import Analysis, analyze
 from sipdiag.rules import load_engine
 from sipdiag.rules.model import Finding
 from tests.conftest import PUBLIC, PublicCapture, needs_public, public_captures

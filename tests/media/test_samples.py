@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from sipdiag.analysis import Analysis, analyze
 from sipdiag.dialogs.media import CallMedia
-from sipdiag.pipeline import Analysis, analyze
 from tests.conftest import SAMPLES
 
 MEDIA = SAMPLES / "media"

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sipdiag.analysis import MessageReader
 from sipdiag.network import Chunk, Flow
 from sipdiag.network.tcp import (
     EXPIRE_EVERY_NS,
@@ -25,7 +26,6 @@ from sipdiag.network.tcp import (
     SYN,
     TcpReassembler,
 )
-from sipdiag.pipeline import MessageReader
 from tests.network.test_tcp import FLOW, T0, StreamSink
 from tests.packets import ethernet, ipv4, pcap, sip_request, tcp, udp4_frame
 

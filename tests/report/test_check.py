@@ -369,7 +369,8 @@ BROKEN = [
      f"3: unknown key 'outcom' (known: call, call_id, user, {CHECK_KEYS})"),
     ("expect:\n  - outcome: bussy\n",
      "2: 'outcome': 'bussy' is not an outcome (completed, answered, dropped, cancelled, busy, "
-     "no_answer, rejected, redirected, auth_failed, timeout, in_progress, incomplete, ok)"),
+     "no_answer, rejected, redirected, auth_failed, timeout, unreachable, in_progress, incomplete, "
+     "ok)"),
     ("expect:\n  - max_post_dial_delay: 2\n",
      "2: 'max_post_dial_delay': 2 is not a duration such as 500ms, 32s, 5m or 1h"),
     ("expect:\n  - final_status: 999\n",

@@ -50,9 +50,10 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
 
+from sipdiag.analysis import analyze
 from sipdiag.cli import Environment, ExitStatus, main
+from sipdiag.dialogs.select import Ladders
 from sipdiag.media.stream import Timeline
-from sipdiag.pipeline import Ladders, analyze
 from sipdiag.report.findings import catalog_reference, evidence_text
 from sipdiag.report.html import (
     MAX_BARS,

@@ -31,7 +31,7 @@ from typing import Any
 
 import pytest
 
-from sipdiag.pipeline import Ladders
+from sipdiag.dialogs.select import Ladders
 from sipdiag.report.document import document, schema
 from tests.conftest import ROOT, SAMPLES
 from tests.media.rtp import rtp

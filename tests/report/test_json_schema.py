@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator, ValidationError
 
+from sipdiag.analysis import Analysis, analyze
 from sipdiag.dialogs.media import MediaState, SilenceCause
-from sipdiag.pipeline import Analysis, Ladders, analyze
+from sipdiag.dialogs.select import Ladders
 from sipdiag.report.document import SCHEMA_VERSION, document, schema, write_json
 from sipdiag.rules import load_engine
 from sipdiag.rules.catalog import OUTCOMES

@@ -6,10 +6,9 @@ import io
 
 from rich.cells import cell_len
 
+from sipdiag.analysis import analyze, findings_by_call, with_findings
 from sipdiag.cli import Environment, ExitStatus, main
-from sipdiag.pipeline import analyze
 from sipdiag.report import terminal
-from sipdiag.report.calls import findings_by_call, with_findings
 from sipdiag.report.ladder import draw
 from sipdiag.report.stats import spread
 from sipdiag.rules import load_engine

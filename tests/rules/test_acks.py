@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from sipdiag.analysis import Analysis, analyze
 from sipdiag.network import Endpoint
-from sipdiag.pipeline import Analysis, analyze
 from sipdiag.rules import load_engine
 from sipdiag.rules.model import Finding
 from sipdiag.sip.message import SipMessage

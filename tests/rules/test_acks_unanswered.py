@@ -14,8 +14,8 @@ from pathlib import Path
 from scapy.layers.inet import ICMP, IP, IPerror, UDPerror
 from scapy.utils import rdpcap
 
+from sipdiag.analysis import Analysis, analyze
 from sipdiag.dialogs.select import needs_attention
-from sipdiag.pipeline import Analysis, analyze
 from sipdiag.rules import load_engine
 from sipdiag.rules.model import Finding
 from sipdiag.sip.message import SipMessage

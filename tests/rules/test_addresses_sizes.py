@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sipdiag.pipeline import Analysis, analyze
+from sipdiag.analysis import Analysis, analyze
 from sipdiag.rules import DataError, builtin_catalog, load_engine
 from sipdiag.rules.checks import CHECKS
 from sipdiag.rules.loader import load_rule

@@ -10,7 +10,7 @@ from functools import cache
 
 import pytest
 
-from sipdiag.pipeline import Analysis, analyze
+from sipdiag.analysis import Analysis, analyze
 from sipdiag.rules import load_engine
 from sipdiag.rules.model import Finding
 from tests.conftest import SAMPLES, read

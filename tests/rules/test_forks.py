@@ -8,7 +8,7 @@ import subprocess
 import sys
 from functools import cache
 
-from sipdiag.pipeline import Analysis, analyze
+from sipdiag.analysis import Analysis, analyze
 from sipdiag.rules import load_engine
 from sipdiag.rules.model import Finding
 from tests.conftest import SAMPLES, read

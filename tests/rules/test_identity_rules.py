@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from sipdiag.pipeline import Analysis, analyze
+from sipdiag.analysis import Analysis, analyze
 from sipdiag.rules import DataError, Engine, load_engine
 from sipdiag.rules.identity_trust import trusting
 from sipdiag.rules.loader import RuleSet, load_rule

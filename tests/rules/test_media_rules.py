@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from sipdiag.pipeline import analyze
+from sipdiag.analysis import analyze
 from sipdiag.rules import Engine, builtin_catalog, load_engine
 from sipdiag.rules.loader import load_rule, load_rules
 from sipdiag.rules.model import Comparison, Finding, MediaCondition, MediaPattern, MediaSubject

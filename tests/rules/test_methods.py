@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sipdiag.pipeline import Analysis, analyze
+from sipdiag.analysis import Analysis, analyze
 from sipdiag.rules import load_engine
 from sipdiag.rules.loader import load_rule
 from sipdiag.rules.matcher import transaction_values

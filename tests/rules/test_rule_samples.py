@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sipdiag.pipeline import Analysis, analyze
+from sipdiag.analysis import Analysis, analyze
 from sipdiag.rules import builtin_folder, load_engine
 from sipdiag.rules.identity_trust import trusting
 from sipdiag.rules.model import Rule

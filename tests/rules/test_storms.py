@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from sipdiag.analysis import analyze
 from sipdiag.network import Endpoint
-from sipdiag.pipeline import analyze
 from sipdiag.rules import Engine, load_engine
 from sipdiag.rules.loader import load_rule
 from sipdiag.rules.model import Finding

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from sipdiag.analysis import analyze
 from sipdiag.dialogs.calls import Call, Exchange
 from sipdiag.network import Endpoint
-from sipdiag.pipeline import analyze
 from sipdiag.rules.checks.storms_across import StormWatch
 from sipdiag.rules.loader import load_rule
 from sipdiag.rules.yamlfile import DataError

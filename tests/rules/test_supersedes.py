@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sipdiag.pipeline import analyze
+from sipdiag.analysis import analyze
 from sipdiag.rules import load_engine
 from sipdiag.rules.loader import load_rules
 from sipdiag.rules.yamlfile import DataError

@@ -24,10 +24,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 
+from sipdiag.analysis import Analysis, findings_by_call
 from sipdiag.dialogs.records import CallRecord
 from sipdiag.dialogs.select import user_text
-from sipdiag.pipeline import Analysis
-from sipdiag.report.calls import findings_by_call
 from sipdiag.rules.model import SEVERITIES, Finding, parse_statuses, severity_rank
 
 SELECTORS = ("call", "call_id", "user")

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from sipdiag.dialogs.media import MediaState
-from sipdiag.report.expect import (
+from sipdiag.expectations.engine import (
     CHECKS,
     MAX_SEVERITIES,
     NEXT,

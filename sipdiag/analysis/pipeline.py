@@ -1,0 +1,287 @@
+"""The pipeline: the one place that wires the layers together, capture to findings.
+
+``analyze`` reads a capture (``reading``) into calls, exchanges and findings, kept on disk as
+they are made (``spool``), into an ``Analysis`` (``model``). With several processes, each
+reads and parses the whole capture but tracks and judges only the Call-IDs that fall to it (a
+``Share``, by CRC-32), while the time of every message still moves its clock: each process sees
+exactly the message stream one process would, so calls end at the same moments, TCP streams
+and fragments are reassembled alike, and the merged result is the same (reading is the cheap
+part; the analysis is what is shared).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import pickle
+import zlib
+from array import array
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import closing
+from dataclasses import dataclass, replace
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import BinaryIO
+
+from sipdiag.analysis.model import LAST_ORDINAL, Analysis, Tally, finding_keys
+from sipdiag.analysis.reading import (
+    CaptureSummary,
+    Inputs,
+    MessageReader,
+    Progress,
+    default_jobs,
+    message_kind,
+    paths_of,
+)
+from sipdiag.capture import open_captures
+from sipdiag.dialogs.calls import Call
+from sipdiag.dialogs.correlate import Correlator
+from sipdiag.dialogs.records import CallRecord, ExchangeRecord, call_record, exchange_record
+from sipdiag.dialogs.select import Ladders, Selection
+from sipdiag.dialogs.tracker import CallTracker, Finished
+from sipdiag.media.model import TiedStream
+from sipdiag.media.tracker import MediaTracker
+from sipdiag.network import Endpoint
+from sipdiag.problems import ProblemLog
+from sipdiag.rules import Engine
+from sipdiag.rules.capture import Watch
+from sipdiag.rules.model import Finding
+from sipdiag.spool import Merged, Spool, SpoolState
+
+
+def analyze(
+    path: Inputs,
+    *,
+    stdin: BinaryIO | None = None,
+    progress: Progress | None = None,
+    engine: Engine | None = None,
+    selection: Selection | None = None,
+    ladders: Ladders = Ladders.NONE,
+    jobs: int = 0,
+) -> Analysis:
+    """Read a capture into calls and exchanges (and the links between B2BUA legs), and what
+    the rules of ``engine`` find in each of them; only the calls ``selection`` wants are kept.
+
+    ``jobs``: how many processes (0: ``default_jobs``). Each process reads the whole capture
+    but analyses only its ``Share`` of the Call-IDs; the result is the same whatever the number.
+    """
+    job = _Job(engine, selection, ladders)
+    jobs = jobs or default_jobs(path)
+    reads_stdin = "-" in map(str, paths_of(path))
+    if jobs > 1 and not reads_stdin and "fork" in multiprocessing.get_all_start_methods():
+        with closing(open_captures(paths_of(path))):  # not a capture: say so before forking
+            pass
+        parts = _analyze_in_processes(path, jobs, progress, job)
+    else:
+        parts = [_analyze_share(path, stdin, progress, job, Share())]
+    return replace(_combine(parts, engine), selection=selection or Selection())
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    """The Call-IDs one of ``count`` processes analyses: those whose CRC-32 falls to it."""
+
+    index: int = 0
+    count: int = 1
+
+    def owns(self, call_id: str) -> bool:
+        return zlib.crc32(call_id.encode("utf-8", "replace")) % self.count == self.index
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    engine: Engine | None
+    selection: Selection | None
+    ladders: Ladders
+
+
+@dataclass(slots=True)
+class _Part:
+    """What one process found (sent back to the first one)."""
+
+    summary: CaptureSummary
+    calls: SpoolState
+    exchanges: SpoolState
+    findings: SpoolState
+    correlator: Correlator
+    watches: dict[str, Watch]
+    """What the rules about the whole capture kept of this process's calls, by rule id."""
+    call_ids: array[int]
+    """A hash of every call's Call-ID: enough to tell which linked Call-IDs the capture has
+    (``hash`` of a string is the same in forked processes, which share the hash seed)."""
+    counts: Counter[str]
+    tally: Tally
+    media_problems: ProblemLog
+    """Malformed RTP and RTCP of this process's calls (and of orphans, in the first)."""
+    unattributed: list[TiedStream]
+
+
+class _RefusalsToCalls:
+    """The media tracker as the reader's media sink, with its ICMP errors handed to the call
+    tracker too: one that quotes a SIP request refused it (RFC 3261 section 17.1.4)."""
+
+    def __init__(self, media: MediaTracker, calls: CallTracker) -> None:
+        self.observe = media.observe
+        self.datagram = media.datagram  # bound once: no extra call for every RTP packet
+        self._media, self._calls = media, calls
+
+    def unreachable(self, frame: int, ts_ns: int, reporter: str, src: Endpoint, dst: Endpoint,
+                    reason: str) -> None:
+        self._media.unreachable(frame, ts_ns, reporter, src, dst, reason)
+        self._calls.unreachable(frame, ts_ns, reporter, src, dst, reason)
+
+
+def _analyze_share(
+    path: Inputs, stdin: BinaryIO | None, progress: Progress | None, job: _Job, share: Share
+) -> _Part:
+    engine, selection, ladders = job.engine, job.selection, job.ladders
+    owns = share.owns if share.count > 1 else None
+    media = MediaTracker(owns, reports_orphans=share.index == 0,
+                         timelines=ladders is not Ladders.NONE)
+    tracker, correlator = CallTracker(media), Correlator()
+    watches = engine.watches() if engine is not None else {}
+    reader = MessageReader(path, stdin=stdin, progress=progress,
+                           media=_RefusalsToCalls(media, tracker))
+    calls: Spool[CallRecord] = Spool()
+    exchanges: Spool[ExchangeRecord] = Spool()
+    findings: Spool[Finding] = Spool(engine.rules.shared() if engine else {}, orders=2)
+    call_ids = array("q")
+    counts: Counter[str] = Counter()
+    tally = Tally()
+
+    def keep(finished: Iterator[Finished]) -> None:
+        for item in finished:
+            counts.update(map(message_kind, item.messages))  # every message ends in one
+            found = engine.evaluate(item) if engine is not None else []
+            problem = any(f.severity != "info" for f in found)
+            first_ts = reader.summary.first_ts_ns or 0
+            if selection is not None and not selection.wants(item, first_ts, problem):
+                continue
+            for ordinal, finding in enumerate(found):
+                findings.add(finding, *finding_keys(finding, ordinal))
+                tally.severities[finding.severity] += 1
+            for watch in watches.values():
+                watch.observe(item)
+            ladder = ladders.keeps(item.outcome, problem)
+            if isinstance(item, Call):
+                correlator.add(item)
+                call_ids.append(hash(item.call_id))
+                record = call_record(item, ladder=ladder)
+                calls.add(record, record.first_frame)
+                tally.add(record)
+            else:
+                record_ = exchange_record(item, ladder=ladder)
+                exchanges.add(record_, record_.first_frame)
+                tally.add(record_)
+
+    for batch in reader.batches():
+        keep(tracker.add(batch, owns))
+    media.finish()
+    keep(tracker.finish(reader.summary.last_ts_ns or 0))
+    return _Part(reader.summary, calls.detach(), exchanges.detach(), findings.detach(),
+                 correlator, watches, call_ids, counts, tally, media.problems,
+                 media.unattributed)
+
+
+def _combine(parts: Sequence[_Part], engine: Engine | None) -> Analysis:
+    """One analysis of the parts: every process read the same capture, so the summary of the
+    first stands for all; calls and findings are merged in the order of their keys."""
+    shared = engine.rules.shared() if engine is not None else {}
+    calls = Merged([Spool[CallRecord].adopt(part.calls) for part in parts])
+    exchanges = Merged([Spool[ExchangeRecord].adopt(part.exchanges) for part in parts])
+    findings = [Spool[Finding].adopt(part.findings, shared) for part in parts]
+    findings.append(_capture_findings(parts, engine, shared))
+    correlator = Correlator.merged([part.correlator for part in parts])
+    call_ids = array("q", (h for part in parts for h in part.call_ids))
+    links = correlator.links(_present(correlator.referenced(), call_ids))
+    counts = sum((part.counts for part in parts), Counter[str]())
+    tally = Tally()
+    summary = parts[0].summary
+    for part in parts:
+        tally.merge(part.tally)
+        summary.problems.merge(part.media_problems)
+    tally.severities.update(finding.severity for finding in findings[-1])
+    unattributed = sorted((s for part in parts for s in part.unattributed),
+                          key=lambda s: (s.stream.first_frame, s.stream.ssrc))
+    tally.add_streams(s.stream for s in unattributed)
+    return Analysis(summary, calls, exchanges, links, counts, Merged(findings, 0),
+                    Merged(findings, 1), tally, unattributed)
+
+
+def _capture_findings(parts: Sequence[_Part], engine: Engine | None,
+                      shared: Mapping[str, object]) -> Spool[Finding]:
+    """The findings of the rules about the whole capture, from every process's watches, spooled
+    like those of one call (after them: they are told last on the call they begin in)."""
+    spooled: Spool[Finding] = Spool(shared, orders=2)
+    if engine is None:
+        return spooled
+    watches = parts[0].watches
+    for part in parts[1:]:
+        for rule_id, watch in part.watches.items():
+            watches[rule_id].merge(watch)
+    for finding in engine.capture_findings(watches):
+        spooled.add(finding, *finding_keys(finding, LAST_ORDINAL))
+    return spooled
+
+
+def _analyze_in_processes(
+    path: Inputs, jobs: int, progress: Progress | None, job: _Job
+) -> list[_Part]:
+    """Shares 1 to jobs-1 in forked processes (the engine is inherited, not sent), share 0
+    here, meanwhile: no process waits idle, and this one reports the progress."""
+    context = multiprocessing.get_context("fork")
+    receivers: list[Connection] = []
+    workers: list[BaseProcess] = []
+    try:
+        for index in range(1, jobs):
+            receiver, sender = context.Pipe(duplex=False)
+            worker: BaseProcess = context.Process(
+                target=_share_worker, daemon=True, args=(path, job, Share(index, jobs), sender))
+            worker.start()
+            sender.close()
+            receivers.append(receiver)
+            workers.append(worker)
+        parts = [_analyze_share(path, None, progress, job, Share(0, jobs))]
+        parts += [_receive(receiver) for receiver in receivers]
+        for worker in workers:
+            worker.join()
+        return parts
+    finally:
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()
+                worker.join()
+
+
+def _share_worker(path: Inputs, job: _Job, share: Share, sender: Connection) -> None:
+    try:
+        sender.send(_analyze_share(path, None, None, job, share))
+    except BaseException as exc:  # sent back and raised there: the worker only reports it
+        sender.send(exc if _pickles(exc) else RuntimeError(f"{type(exc).__name__}: {exc}"))
+    finally:
+        sender.close()
+
+
+def _receive(receiver: Connection) -> _Part:
+    try:
+        outcome = receiver.recv()
+    except EOFError:
+        raise RuntimeError("a worker process ended without a result") from None
+    if isinstance(outcome, BaseException):
+        raise outcome
+    assert isinstance(outcome, _Part)
+    return outcome
+
+
+def _pickles(value: object) -> bool:
+    try:
+        pickle.dumps(value)
+    except Exception:
+        return False
+    return True
+
+
+def _present(referenced: set[str], hashes: array[int]) -> set[str]:
+    """The referenced Call-IDs that are calls of the capture."""
+    wanted = {hash(call_id): call_id for call_id in referenced}
+    return {wanted[h] for h in hashes if h in wanted}

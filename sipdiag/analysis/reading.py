@@ -1,0 +1,160 @@
+"""Reading a capture: its SIP messages in frame order, and a summary of what it held.
+
+``MessageReader`` turns one capture (or several read as one) into its SIP messages, in frame
+order, a block at a time, and fills in a ``CaptureSummary`` (format, frames, time span, counts,
+problems) as it goes. A media sink beside it is offered every other UDP payload and shown each
+SIP message as soon as it is read.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from sipdiag.capture import Reader, Region, open_capture, open_captures
+from sipdiag.capture.replay import Frame, ReplayReader
+from sipdiag.network import UdpSink
+from sipdiag.network.decoder import Decoder
+from sipdiag.problems import ProblemLog
+from sipdiag.sip.message import SipMessage
+from sipdiag.sip.reader import SipReader
+
+PARALLEL_MIN_BYTES = 32 * 1024 * 1024
+"""Smaller captures are read by one process: starting more would cost more than it saves."""
+
+Inputs = str | Path | Sequence[str | Path]
+"""A capture file (``-``: standard input), or several read as one (``capture.merge``)."""
+
+Progress = Callable[[int, int | None], None]
+"""Called as progress(bytes_read, total_bytes_or_None) after each block."""
+
+
+class MediaSink(UdpSink, Protocol):
+    """What reads the media beside the SIP: every UDP payload that is not SIP, and every SIP
+    message as soon as it is read (``MediaTracker``, or a ``PayloadCollector``)."""
+
+    def observe(self, message: SipMessage) -> None: ...
+
+
+@dataclass(slots=True)
+class CaptureSummary:
+    name: str
+    format: str = ""
+    compression: str | None = None
+    linktypes: tuple[int, ...] = ()
+    frames: int = 0
+    first_ts_ns: int | None = None
+    last_ts_ns: int | None = None
+    sip_messages: int = 0
+    defective_messages: int = 0
+    problems: ProblemLog = field(default_factory=ProblemLog)
+
+
+class MessageReader:
+    """The SIP messages of one capture, in frame order; ``summary`` is complete after iteration.
+
+    Reads the whole capture, or one ``region`` of it (then ``deferred`` collects the frames
+    left for the reader of stateful traffic), or ``replay``s such frames. Raises
+    ``CaptureError`` (from ``open_capture``) when the input is not a capture.
+    """
+
+    def __init__(
+        self,
+        path: Inputs,
+        *,
+        stdin: BinaryIO | None = None,
+        region: Region | None = None,
+        replay: Sequence[Frame] | None = None,
+        progress: Progress | None = None,
+        media: MediaSink | None = None,
+    ) -> None:
+        self.path = path
+        self._media = media
+        """Shown every SIP message and offered every other UDP payload, if given."""
+        self._stdin = stdin
+        self._region = region
+        self._replay = replay
+        self._progress = progress
+        self.summary = CaptureSummary(" + ".join(map(str, paths_of(path))))
+        self.deferred: list[Frame] = []
+
+    def __iter__(self) -> Iterator[SipMessage]:
+        for batch in self.batches():
+            yield from batch
+
+    def batches(self) -> Iterator[list[SipMessage]]:
+        """The messages a block at a time (cheaper to consume than one at a time)."""
+        reader = self._open()
+        summary = self.summary
+        summary.name, summary.format = reader.source.name, reader.format
+        summary.compression = reader.source.compression
+        media = self._media
+        sip = SipReader(summary.problems, media.observe if media else None)
+        decoder = Decoder(sip, summary.problems, self.deferred.append if self._region else None,
+                          media)
+        total = _size(self.path, reader)
+        try:
+            for position in reader.frames(decoder, summary.problems):
+                _fill_summary(summary, reader, sip)
+                if summary.last_ts_ns is not None:
+                    decoder.tcp.advance(summary.last_ts_ns)  # holes time out between segments
+                yield sip.drain(decoder.tcp.pending_min_frame)
+                if self._progress:
+                    self._progress(position, total)
+            decoder.flush()
+            _fill_summary(summary, reader, sip)
+            yield sip.drain(None)
+        finally:
+            reader.close()
+
+    def _open(self) -> Reader:
+        if self._replay is not None:
+            return ReplayReader(self._replay, str(self.path))
+        paths = paths_of(self.path)
+        if len(paths) > 1:
+            return open_captures(paths, self._stdin)
+        return open_capture(paths[0], self._stdin, self._region)
+
+
+def paths_of(inputs: Inputs) -> list[str | Path]:
+    return [inputs] if isinstance(inputs, str | Path) else list(inputs)
+
+
+def _size(path: Inputs, reader: Reader) -> int | None:
+    """The bytes to read, for progress (None when that cannot be known in advance)."""
+    if reader.source.compression or reader.format == "replay":
+        return None
+    return _total_size(path)
+
+
+def _fill_summary(summary: CaptureSummary, reader: Reader, sip: SipReader) -> None:
+    summary.linktypes = tuple(sorted(reader.linktypes))
+    summary.frames = reader.frame_count
+    summary.first_ts_ns, summary.last_ts_ns = reader.first_ts_ns, reader.last_ts_ns
+    summary.sip_messages = sip.message_count
+    summary.defective_messages = sip.defective_count
+
+
+def message_kind(message: SipMessage) -> str:
+    """``INVITE`` for a request, ``200`` for a response: how messages are counted."""
+    return message.method or str(message.status)
+
+
+def default_jobs(path: Inputs) -> int:
+    """How many processes to use for a capture: one for small files and standard input."""
+    size = _total_size(path)
+    return min(os.cpu_count() or 1, 8) if size is not None and size >= PARALLEL_MIN_BYTES else 1
+
+
+def _total_size(path: Inputs) -> int | None:
+    """The size of the files on disk (None for standard input)."""
+    paths = paths_of(path)
+    if "-" in map(str, paths):
+        return None
+    try:
+        return sum(os.path.getsize(p) for p in paths)
+    except OSError:
+        return None

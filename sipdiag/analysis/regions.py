@@ -1,0 +1,105 @@
+"""``map_parts``: a function run over all the messages of a capture by several processes.
+
+A large plain pcap or pcapng file is cut into regions of whole records (``capture.regions``),
+one process per region. A region's process decodes every frame that stands alone (UDP, the
+bulk of SIP traffic) and sets aside, whole, the frames that need state from other frames (TCP
+segments, IP fragments, SCTP); those are then decoded together, in order, by the calling
+process. Every frame is decoded exactly once and every message is seen by exactly one call of
+the function, so the combined result is the same as from one process. Frames are numbered as
+in the whole file: the regions are counted first, which also checks that every cut fell
+between records (if one did not, or the file cannot be cut, one process reads it all).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from itertools import repeat
+from pathlib import Path
+from typing import TypeVar
+
+from sipdiag.analysis.reading import CaptureSummary, Inputs, MessageReader, paths_of
+from sipdiag.capture import Region, open_capture, regions
+from sipdiag.capture.replay import Frame
+
+T = TypeVar("T")
+
+
+def map_parts(
+    path: Inputs, jobs: int, work: Callable[[MessageReader], T]
+) -> tuple[list[T], CaptureSummary]:
+    """``work`` applied to disjoint parts of the capture's messages, together covering all.
+
+    ``work`` must be a module-level function (it is sent to other processes) and its result
+    must pickle. With one job, several files, or a file that cannot be cut, there is one part.
+    """
+    paths = paths_of(path)
+    planned = regions.plan(paths[0], jobs) if jobs > 1 and len(paths) == 1 else None
+    if planned is not None and len(planned) > 1:
+        single = paths[0]
+        context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+        with ProcessPoolExecutor(len(planned), mp_context=context) as pool:
+            numbered = _number_regions(single, planned, pool)
+            if numbered is not None:
+                parts = list(pool.map(_run_region, repeat(single), numbered, repeat(work)))
+                return _finish_parts(single, parts, work)
+    reader = MessageReader(path)
+    return [work(reader)], reader.summary
+
+
+def _number_regions(
+    path: str | Path, planned: list[Region], pool: ProcessPoolExecutor
+) -> list[Region] | None:
+    """The regions with their first frame numbers, or None if a cut fell inside a record."""
+    counted = list(pool.map(_count_region, repeat(path), planned))
+    if not all(aligned for _, aligned in counted):
+        return None
+    numbered, first = [], 1
+    for region, (frames, _) in zip(planned, counted, strict=True):
+        numbered.append(replace(region, first_frame=first))
+        first += frames
+    return numbered
+
+
+def _count_region(path: str | Path, region: Region) -> tuple[int, bool]:
+    reader = open_capture(path, region=region)
+    try:
+        return reader.count_frames() - (region.first_frame - 1), reader.aligned
+    finally:
+        reader.close()
+
+
+def _run_region(
+    path: str | Path, region: Region, work: Callable[[MessageReader], T]
+) -> tuple[T, list[Frame], CaptureSummary]:
+    reader = MessageReader(path, region=region)
+    return work(reader), reader.deferred, reader.summary
+
+
+def _finish_parts(
+    path: str | Path,
+    parts: list[tuple[T, list[Frame], CaptureSummary]],
+    work: Callable[[MessageReader], T],
+) -> tuple[list[T], CaptureSummary]:
+    """Decode the set-aside stateful frames here, and sum up the parts."""
+    replay = MessageReader(path, replay=[frame for _, frames, _ in parts for frame in frames])
+    results = [result for result, _, _ in parts]
+    results.append(work(replay))
+    summaries = [summary for _, _, summary in parts]
+    summary = summaries[0]
+    for other in summaries[1:]:
+        summary.linktypes = tuple(sorted({*summary.linktypes, *other.linktypes}))
+        summary.last_ts_ns = other.last_ts_ns or summary.last_ts_ns
+        _add_counts(summary, other)
+    summary.frames = summaries[-1].frames  # the last region's last frame number is the total
+    _add_counts(summary, replay.summary)
+    return results, summary
+
+
+def _add_counts(summary: CaptureSummary, other: CaptureSummary) -> None:
+    summary.sip_messages += other.sip_messages
+    summary.defective_messages += other.defective_messages
+    summary.problems.merge(other.problems)
