@@ -18,7 +18,6 @@ from sipdiag.rules.capture import CAPTURE_CHECKS, CaptureCheck
 from sipdiag.rules.media import FactKind
 from sipdiag.rules.model import (
     SAME,
-    SCOPES,
     SEVERITIES,
     Comparison,
     MediaCondition,
@@ -26,6 +25,8 @@ from sipdiag.rules.model import (
     MediaSubject,
     Rule,
     SampleTest,
+    Scope,
+    Severity,
     Step,
     parse_duration,
     parse_statuses,
@@ -113,8 +114,8 @@ def load_rule(path: Path) -> Rule:
     if path.stem != f"{rule_id}-{name}":
         raise fields.error("id", f"the file of rule {rule_id} must be named {rule_id}-{name}.yaml")
     title = need_text(fields, "title")
-    severity = fields.choice("severity", SEVERITIES)
-    scope = fields.choice("scope", SCOPES, default="any")
+    severity = Severity(fields.choice("severity", SEVERITIES))
+    scope = Scope(fields.choice("scope", tuple(Scope), default=Scope.ANY))
     steps = _steps(fields) if fields.has("match") else ()
     pattern = _media(fields) if fields.has("media") else None
     check, params = (_check(fields, scope) if pattern is None

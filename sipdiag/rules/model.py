@@ -14,19 +14,38 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 from pathlib import Path
 
 from sipdiag.rules.text import Text
 
-SEVERITIES = ("info", "warning", "error")
+
+class Severity(StrEnum):
+    """How grave a finding is, in increasing order."""
+
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+SEVERITIES = tuple(Severity)
 """In increasing order of gravity."""
-SCOPES = ("any", "call", "exchange", "capture")
-"""What a rule is about: a call, an exchange, either, or the capture across Call-IDs."""
+
+
+class Scope(StrEnum):
+    """What a rule is about."""
+
+    ANY = "any"
+    """A call or an exchange."""
+    CALL = "call"
+    EXCHANGE = "exchange"
+    CAPTURE = "capture"
+    """The capture as a whole, across Call-IDs."""
 
 
 def severity_rank(severity: str) -> int:
-    return SEVERITIES.index(severity)
+    """0 for info, 1 for warning, 2 for error."""
+    return SEVERITIES.index(Severity(severity))
 
 
 def reaches(severity: str, fail_on: str) -> bool:
@@ -172,8 +191,8 @@ class Rule:
     id: str
     name: str
     title: Text
-    severity: str
-    scope: str
+    severity: Severity
+    scope: Scope
     message: Text
     explanation: Text
     causes: Text
@@ -194,7 +213,7 @@ class Rule:
 
     def applies_to(self, kind: str) -> bool:
         """``kind``: ``call`` or ``exchange``."""
-        return self.scope in ("any", kind)
+        return self.scope in (Scope.ANY, kind)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -223,7 +242,7 @@ class Finding:
     explanations the reporter can show beside it."""
 
     @property
-    def severity(self) -> str:
+    def severity(self) -> Severity:
         return self.rule.severity
 
     @property
