@@ -3,7 +3,8 @@
 ``Analysis`` holds the capture's summary, its calls and exchanges (records kept on disk and
 read back in the order of their first frames, ``spool``), the links between B2BUA legs, the
 findings in two orders, the tallies behind the summary figures, and the RTP streams of no call.
-``with_findings`` and ``findings_by_call`` join records with their findings.
+``with_findings`` and ``findings_by_call`` join records with their findings; ``with_ladders``
+gives the analysis as if fewer ladders had been kept.
 """
 
 from __future__ import annotations
@@ -11,17 +12,17 @@ from __future__ import annotations
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from sipdiag.analysis.reading import CaptureSummary
 from sipdiag.dialogs.correlate import Link
 from sipdiag.dialogs.records import CallRecord, ExchangeRecord
-from sipdiag.dialogs.select import Selection
+from sipdiag.dialogs.select import Ladders, Selection
 from sipdiag.media.model import TiedStream
 from sipdiag.media.stream import Stream
 from sipdiag.rules.model import Finding, severity_rank
-from sipdiag.spool import Listing
+from sipdiag.spool import Listing, Mapped
 
 R = TypeVar("R", CallRecord, ExchangeRecord)
 FindingsByCall = dict[tuple[str, int], list[Finding]]
@@ -137,3 +138,20 @@ def with_findings(
             found.append(finding)
             finding = next(pending, None)
         yield record, found
+
+
+def with_ladders(analysis: Analysis, ladders: Ladders) -> Analysis:
+    """The analysis (made with ``Ladders.ALL``) as if it had been made with ``ladders``: one
+    report draws every call, another on the same analysis only what its user asked for."""
+    if ladders is Ladders.ALL:
+        return analysis
+    problems = {f.call_frame for f in analysis.findings if f.severity != "info"}
+
+    def kept(record: R) -> R:
+        problem = record.first_frame in problems
+        if record.ladder is None or ladders.keeps(record.outcome, problem):
+            return record
+        return replace(record, ladder=None)
+
+    return replace(analysis, calls=Mapped(analysis.calls, kept),
+                   exchanges=Mapped(analysis.exchanges, kept))

@@ -10,18 +10,19 @@ from pathlib import Path
 from typing import TextIO
 
 from sipdiag.analysis import Analysis, MessageReader, analyze
+from sipdiag.analysis.model import with_ladders
 from sipdiag.cli.common import Environment, ExitStatus, language
 from sipdiag.cli.stir import with_certificates
 from sipdiag.dialogs.select import Ladders, Selection, TimePoint, user_text
-from sipdiag.report import terminal
-from sipdiag.report.ladder import with_ladders
+from sipdiag.report.progress import progress_bar
 from sipdiag.report.reporters import Format, Settings, reporter
 from sipdiag.rules import load_engine
+from sipdiag.rules.cache import cache_folder
 from sipdiag.rules.model import Finding, reaches
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:
-    engine = load_engine(args.rules)
+    engine = load_engine(args.rules, cache_folder(env.environ))
     if args.stir_certs is not None:
         engine = with_certificates(engine, args.stir_certs)
     lang = language(args, env.environ)
@@ -31,7 +32,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     )
     shown = ladders(args)
     page_wanted = args.html is not None or args.format == Format.HTML
-    with terminal.progress_bar(env.stderr, environ=env.environ,
+    with progress_bar(env.stderr, environ=env.environ,
                                enabled=not args.quiet) as progress:
         analysis = analyze(args.capture, stdin=env.stdin, progress=progress, engine=engine,
                            selection=selection, ladders=Ladders.ALL if page_wanted else shown,

@@ -12,6 +12,7 @@ from rich.console import Console
 from sipdiag.cli.common import Environment, ExitStatus, console, language
 from sipdiag.report import explain, terminal
 from sipdiag.rules import DataError, Engine, builtin_folder, load_engine, texts_of
+from sipdiag.rules.cache import cache_folder
 from sipdiag.rules.catalog import Catalog, ResponseCode
 from sipdiag.rules.text import BASE_LANGUAGE
 
@@ -19,14 +20,14 @@ _CATALOG_ITEM = re.compile(r"^(q850|warning):(\d+)$", re.I)
 
 
 def run_rules(args: argparse.Namespace, env: Environment) -> int:
-    engine = load_engine(args.rules)
+    engine = load_engine(args.rules, cache_folder(env.environ))
     explain.print_rules(console(args, env), engine.catalog, engine.rules.rules,
                         language(args, env.environ))
     return ExitStatus.OK
 
 
 def run_explain(args: argparse.Namespace, env: Environment) -> int:
-    engine = load_engine(args.rules)
+    engine = load_engine(args.rules, cache_folder(env.environ))
     catalog, lang, out = engine.catalog, language(args, env.environ), console(args, env)
     items: list[str] = args.items
     if len(items) > 2:
@@ -73,7 +74,7 @@ def _response_code(catalog: Catalog, item: str) -> ResponseCode:
 
 def run_translations(args: argparse.Namespace, env: Environment) -> int:
     """Every text without a translation in the language (shown in English meanwhile)."""
-    engine = load_engine(args.rules)
+    engine = load_engine(args.rules, cache_folder(env.environ))
     lang, catalog, out = language(args, env.environ), engine.catalog, console(args, env)
     if lang == BASE_LANGUAGE:
         raise DataError("English is the language every text is written in: name another "

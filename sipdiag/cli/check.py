@@ -10,10 +10,11 @@ from sipdiag.expectations.engine import check
 from sipdiag.expectations.file import load_expectations
 from sipdiag.report.reporters import Settings, reporter
 from sipdiag.rules import load_engine
+from sipdiag.rules.cache import cache_folder
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:
-    engine = load_engine(args.rules)
+    engine = load_engine(args.rules, cache_folder(env.environ))
     lang = language(args, env.environ)
     expectations = load_expectations(args.expect, engine.rules)
     analysis = analyze(args.capture, stdin=env.stdin, engine=engine, jobs=args.jobs)

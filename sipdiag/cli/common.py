@@ -9,13 +9,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
-from typing import BinaryIO, TextIO
-
-from rich.console import Console
+from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 from sipdiag.capture import CaptureError
-from sipdiag.report import terminal
 from sipdiag.rules.text import BASE_LANGUAGE, LANGUAGES
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 class ExitStatus(IntEnum):
@@ -54,6 +54,8 @@ def language(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
 
 
 def console(args: argparse.Namespace, env: Environment) -> Console:
+    from sipdiag.report import terminal  # rich, only for the commands that draw tables
+
     return terminal.make_console(env.stdout, environ=env.environ,
                                  no_color=getattr(args, "no_color", False))
 

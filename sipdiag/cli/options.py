@@ -12,8 +12,7 @@ from typing import TextIO
 
 from sipdiag import __version__
 from sipdiag.dialogs.select import TimePoint
-from sipdiag.report.html import MAX_LADDERS
-from sipdiag.report.reporters import Format, Product, formats_of
+from sipdiag.report.reporters import MAX_LADDERS, Format, Product, formats_of
 from sipdiag.rules.model import SEVERITIES
 from sipdiag.rules.text import LANGUAGES
 

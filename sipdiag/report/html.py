@@ -65,13 +65,11 @@ from sipdiag.report.media import (
     stream_cells,
     with_media,
 )
+from sipdiag.report.reporters import MAX_LADDERS
 from sipdiag.report.stats import Stats
 from sipdiag.report.summary import PROBLEM_COLUMNS, outcome_legend, problem_cells, summary_rows
 from sipdiag.rules.catalog import CLASSES, Catalog
 from sipdiag.rules.model import Finding, severity_rank
-
-MAX_LADDERS = 200
-"""Ladders drawn on one page; a larger selection is cut, and the page says so."""
 
 Record = CallRecord | ExchangeRecord
 _Row = tuple[list[str], Record | None]

@@ -11,22 +11,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import TypeVar
 
 from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
 
-from sipdiag.analysis import Analysis
 from sipdiag.dialogs.ladder import Arrow, ArrowKind, endpoints
 from sipdiag.dialogs.records import CallRecord, ExchangeRecord
-from sipdiag.dialogs.select import Ladders
 from sipdiag.network import Endpoint
 from sipdiag.report import terminal, wording
 from sipdiag.report.escape import for_terminal
 from sipdiag.rules.catalog import Catalog
-from sipdiag.spool import Mapped
 
 R = TypeVar("R", CallRecord, ExchangeRecord)
 
@@ -133,20 +129,3 @@ def _place(cells: list[str], start: int, text: str, limit: int) -> str:
             cells[x + 1] = ""
         x += size
     return "".join(cells)
-
-
-def with_ladders(analysis: Analysis, ladders: Ladders) -> Analysis:
-    """The analysis (made with ``Ladders.ALL``) as if it had been made with ``ladders``: one
-    report draws every call, another on the same analysis only what its user asked for."""
-    if ladders is Ladders.ALL:
-        return analysis
-    problems = {f.call_frame for f in analysis.findings if f.severity != "info"}
-
-    def kept(record: R) -> R:
-        problem = record.first_frame in problems
-        if record.ladder is None or ladders.keeps(record.outcome, problem):
-            return record
-        return replace(record, ladder=None)
-
-    return replace(analysis, calls=Mapped(analysis.calls, kept),
-                   exchanges=Mapped(analysis.exchanges, kept))

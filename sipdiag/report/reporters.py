@@ -4,7 +4,8 @@ A reporter is built once with what stays the same from one report to the next (t
 the language, the command's settings: ``Settings``) and writes what a command produced to a
 text stream: the analysis of a capture (``sipdiag CAPTURE``) or the verdict on expectations
 (``sipdiag check``). ``REPORTERS`` maps each ``Format`` to its reporter; a command offers the
-formats that write what it produces (``formats_of``).
+formats that write what it produces (``formats_of``). Each reporter imports its writers when
+it writes: a run pays only for the format it asked for (rich only for the terminal).
 """
 
 from __future__ import annotations
@@ -12,16 +13,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import ClassVar, TextIO
+from typing import TYPE_CHECKING, ClassVar, TextIO
 
-from sipdiag.analysis import Analysis
-from sipdiag.expectations import Verdict
-from sipdiag.report import html, markdown, terminal, text
-from sipdiag.report.check import print_verdict, write_verdict_json, write_verdict_junit
-from sipdiag.report.document import write_json
-from sipdiag.report.junit import write_junit
-from sipdiag.report.stats import stats_of
 from sipdiag.rules.catalog import Catalog
+
+if TYPE_CHECKING:
+    from sipdiag.analysis import Analysis
+    from sipdiag.expectations import Verdict
+
+
+MAX_LADDERS = 200
+"""The most ladders an HTML page draws (the first ones in frame order; the page says so)."""
 
 
 class Format(StrEnum):
@@ -73,12 +75,18 @@ class TerminalReporter(Reporter):
     writes = frozenset(Product)
 
     def analysis(self, analysis: Analysis, out: TextIO) -> None:
+        from sipdiag.report import terminal, text
+        from sipdiag.report.stats import stats_of
+
         s = self.settings
         console = terminal.make_console(out, environ=s.environ, no_color=s.no_color)
         text.print_report(console, analysis, stats_of(analysis), s.catalog, s.language,
                           wide=s.wide)
 
     def verdict(self, verdict: Verdict, out: TextIO) -> None:
+        from sipdiag.report import terminal
+        from sipdiag.report.check import print_verdict
+
         s = self.settings
         console = terminal.make_console(out, environ=s.environ, no_color=s.no_color)
         print_verdict(console, verdict, s.catalog, s.language)
@@ -90,9 +98,13 @@ class JsonReporter(Reporter):
     writes = frozenset(Product)
 
     def analysis(self, analysis: Analysis, out: TextIO) -> None:
+        from sipdiag.report.document import write_json
+
         write_json(analysis, out, self.settings.language)
 
     def verdict(self, verdict: Verdict, out: TextIO) -> None:
+        from sipdiag.report.check import write_verdict_json
+
         write_verdict_json(verdict, out, self.settings.language)
 
 
@@ -102,10 +114,14 @@ class JunitReporter(Reporter):
     writes = frozenset(Product)
 
     def analysis(self, analysis: Analysis, out: TextIO) -> None:
+        from sipdiag.report.junit import write_junit
+
         s = self.settings
         write_junit(analysis, s.catalog, out, s.fail_on, s.language)
 
     def verdict(self, verdict: Verdict, out: TextIO) -> None:
+        from sipdiag.report.check import write_verdict_junit
+
         write_verdict_junit(verdict, self.settings.catalog, out, self.settings.language)
 
 
@@ -113,6 +129,9 @@ class MarkdownReporter(Reporter):
     """Markdown for a ticket."""
 
     def analysis(self, analysis: Analysis, out: TextIO) -> None:
+        from sipdiag.report import markdown
+        from sipdiag.report.stats import stats_of
+
         s = self.settings
         markdown.write_markdown(analysis, stats_of(analysis), s.catalog, out, s.language)
 
@@ -121,6 +140,9 @@ class HtmlReporter(Reporter):
     """One self-contained page, every call drawn."""
 
     def analysis(self, analysis: Analysis, out: TextIO) -> None:
+        from sipdiag.report import html
+        from sipdiag.report.stats import stats_of
+
         s = self.settings
         html.write_html(analysis, stats_of(analysis), s.catalog, out, s.language)
 

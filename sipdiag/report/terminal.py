@@ -8,13 +8,11 @@ and whether the output is a terminal at all.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TextIO
 
 from rich.cells import cell_len, set_cell_size
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -203,25 +201,3 @@ def _print_streamed(
     print_rows(console, itertools.chain(
         [(headings, HEADING_STYLE)], ((row, "") for row in itertools.chain(first, rows))
     ), widths)
-
-
-@contextmanager
-def progress_bar(
-    err: TextIO, *, environ: Mapping[str, str], enabled: bool
-) -> Iterator[Callable[[int, int | None], None] | None]:
-    """A progress bar on stderr while a capture is read, when stderr is a terminal; the
-    callback takes (bytes read, total bytes or None)."""
-    if not enabled or not err.isatty():
-        yield None
-        return
-    console = make_console(err, environ=environ)
-    with Progress(
-        TextColumn("reading"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-        console=console, transient=True,
-    ) as progress:
-        task = progress.add_task("read", total=None)
-
-        def update(done: int, total: int | None) -> None:
-            progress.update(task, completed=done, total=total)
-
-        yield update

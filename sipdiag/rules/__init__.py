@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from sipdiag.rules.cache import compiled
 from sipdiag.rules.catalog import Catalog, load_catalog
 from sipdiag.rules.engine import Engine
 from sipdiag.rules.loader import RuleSet, load_rules
@@ -53,10 +54,13 @@ def builtin_catalog() -> Catalog:
     return load_catalog(builtin_folder() / "catalog")
 
 
-def load_engine(extra: Sequence[Path] = ()) -> Engine:
-    """The built-in rules and catalog, plus the rule folders a user adds."""
+def load_engine(extra: Sequence[Path] = (), cache: Path | None = None) -> Engine:
+    """The built-in rules and catalog, plus the rule folders a user adds; compiled once into
+    ``cache`` (``rules.cache``) when one is given."""
     folder = builtin_folder()
-    return Engine(load_rules([folder, *extra]), load_catalog(folder / "catalog"))
+    folders = [folder, *extra]
+    return compiled(folders, lambda: Engine(load_rules(folders),
+                                            load_catalog(folder / "catalog")), cache)
 
 
 __all__ = [
