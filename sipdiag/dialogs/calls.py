@@ -32,6 +32,7 @@ from sipdiag.dialogs.challenges import CHALLENGES as CHALLENGES  # still named f
 from sipdiag.dialogs.challenges import challenge_answers
 from sipdiag.dialogs.dialogs import Dialog, DialogState, DialogTracker
 from sipdiag.dialogs.media import CallFacts, CallMedia, read_media
+from sipdiag.dialogs.outcome import Outcome
 from sipdiag.dialogs.transactions import TIMER_B_NS, Transaction, TransactionMatcher
 from sipdiag.media.model import CapturedMedia
 from sipdiag.network import Endpoint
@@ -188,7 +189,7 @@ class Retransmissions:
 @dataclass(frozen=True)
 class Call:
     call_id: str
-    outcome: str
+    outcome: Outcome
     final_status: int
     reason: str
     """The reason phrase of the final response (or why there is none)."""
@@ -227,7 +228,7 @@ class Exchange:
 
     call_id: str
     method: str
-    outcome: str
+    outcome: Outcome
     """ok, auth_failed, rejected, timeout, in_progress, incomplete"""
     final_status: int
     reason: str
@@ -321,10 +322,10 @@ def _any_bye(conversation: Conversation) -> Transaction | None:
 
 def _outcome(
     conversation: Conversation, attempts: list[Transaction], capture_end_ns: int
-) -> tuple[str, str]:
+) -> tuple[Outcome, str]:
     """(outcome, ended_by) read from the caller's INVITE attempts."""
     if not attempts:
-        return "incomplete", ""
+        return Outcome.INCOMPLETE, ""
     answered = _answered_dialog(conversation, attempts)
     if answered is not None:
         return _answered_outcome(answered, capture_end_ns)
@@ -333,31 +334,31 @@ def _outcome(
     if status == 0:
         unanswered = _unanswered_outcome(last, capture_end_ns)
         if unanswered is not None:
-            return unanswered, "timeout" if unanswered == "timeout" else ""
+            return unanswered, "timeout" if unanswered is Outcome.TIMEOUT else ""
         if last.cancel is not None:
-            return "cancelled", "caller"
-        return "in_progress", ""
+            return Outcome.CANCELLED, "caller"
+        return Outcome.IN_PROGRESS, ""
     if 200 <= status < 300:  # answered without a To tag: a call no request can name (P101)
-        return "answered", ""
+        return Outcome.ANSWERED, ""
     return _failure(status, last, attempts), _failed_by(status, last)
 
 
-def _failure(status: int, last: Transaction, attempts: list[Transaction]) -> str:
+def _failure(status: int, last: Transaction, attempts: list[Transaction]) -> Outcome:
     challenged_before = any(t.final_status in CHALLENGES for t in attempts[:-1])
     if status == 487 and last.cancel is not None:
         # 487 is the answer to a CANCEL honoured (section 9.2); without the caller's CANCEL it
         # was someone else's doing. Any other final response crossed the CANCEL, which then
         # had no effect (section 9.1): the call ended as that response says.
-        return "cancelled"
+        return Outcome.CANCELLED
     if 300 <= status < 400:
-        return "redirected"
+        return Outcome.REDIRECTED
     if status in CHALLENGES or (status == 403 and challenged_before):
-        return "auth_failed"
+        return Outcome.AUTH_FAILED
     if status in BUSY:
-        return "busy"
+        return Outcome.BUSY
     if status in NO_ANSWER:
-        return "no_answer"
-    return "rejected"
+        return Outcome.NO_ANSWER
+    return Outcome.REJECTED
 
 
 def _failed_by(status: int, last: Transaction) -> str:
@@ -371,17 +372,17 @@ def _answered_dialog(conversation: Conversation, attempts: list[Transaction]) ->
     return None
 
 
-def _answered_outcome(dialog: Dialog, capture_end_ns: int) -> tuple[str, str]:
+def _answered_outcome(dialog: Dialog, capture_end_ns: int) -> tuple[Outcome, str]:
     """The outcome of an answered call; the rules engine says why a dropped one dropped."""
     assert dialog.confirmed is not None
     bye = dialog.ending_bye
     if bye is None:
-        return ("dropped" if unacknowledged_answers(dialog) else "answered"), ""
+        return (Outcome.DROPPED if unacknowledged_answers(dialog) else Outcome.ANSWERED), ""
     if _ended_abnormally(dialog, bye, capture_end_ns):
-        return "dropped", _ender(dialog, bye)
+        return Outcome.DROPPED, _ender(dialog, bye)
     if bye.final is None:  # hung up, but the far end's 2xx is not in the capture (yet)
-        return "answered", ""
-    return "completed", _ender(dialog, bye)
+        return Outcome.ANSWERED, ""
+    return Outcome.COMPLETED, _ender(dialog, bye)
 
 
 def _ender(dialog: Dialog, bye: Transaction) -> str:
@@ -570,25 +571,25 @@ def _read_exchange(conversation: Conversation, capture_end_ns: int) -> Exchange:
     )
 
 
-def _unanswered_outcome(last: Transaction, capture_end_ns: int) -> str | None:
+def _unanswered_outcome(last: Transaction, capture_end_ns: int) -> Outcome | None:
     """What became of a request that got no final response: refused by the network (an ICMP
     destination unreachable quoting it is a transport error, which the client takes as a 503,
     RFC 3261 8.1.3.1 and 17.1.4), timed out, or None while it may still be answered."""
     if last.refusals:
-        return "unreachable"
-    return "timeout" if last.timed_out(capture_end_ns) else None
+        return Outcome.UNREACHABLE
+    return Outcome.TIMEOUT if last.timed_out(capture_end_ns) else None
 
 
-def _exchange_outcome(sent: list[Transaction], capture_end_ns: int) -> str:
+def _exchange_outcome(sent: list[Transaction], capture_end_ns: int) -> Outcome:
     if not sent:
-        return "incomplete"
+        return Outcome.INCOMPLETE
     last = sent[-1]
     status = last.final_status
     if status == 0:
-        return _unanswered_outcome(last, capture_end_ns) or "in_progress"
+        return _unanswered_outcome(last, capture_end_ns) or Outcome.IN_PROGRESS
     if status < 300:
-        return "ok"
+        return Outcome.OK
     challenged_before = any(t.final_status in CHALLENGES for t in sent[:-1])
     if status in CHALLENGES or (status == 403 and challenged_before):
-        return "auth_failed"
-    return "rejected"
+        return Outcome.AUTH_FAILED
+    return Outcome.REJECTED

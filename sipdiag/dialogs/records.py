@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sipdiag.dialogs.calls import Call, Exchange, Leg, Retransmissions, SdpSide, Timings
 from sipdiag.dialogs.ladder import Arrow, ladder_of
 from sipdiag.dialogs.media import CallMedia
+from sipdiag.dialogs.outcome import Outcome
 from sipdiag.sip.message import SipMessage
 
 
@@ -49,7 +50,7 @@ class SdpRecord:
 @dataclass(frozen=True, slots=True)
 class CallRecord:
     call_id: str
-    outcome: str
+    outcome: Outcome
     final_status: int
     reason: str
     ended_by: str
@@ -83,7 +84,7 @@ class CallRecord:
 class ExchangeRecord:
     call_id: str
     method: str
-    outcome: str
+    outcome: Outcome
     final_status: int
     reason: str
     caller: str

@@ -14,9 +14,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from sipdiag.dialogs.calls import Call, Exchange
-
-FAILED_OUTCOMES = frozenset({"dropped", "rejected", "auth_failed", "timeout", "unreachable"})
-"""Outcomes that are failures of the service (busy, no answer and cancelled are the users')."""
+from sipdiag.dialogs.outcome import FAILED_OUTCOMES
 
 
 def needs_attention(outcome: str, has_problem: bool) -> bool:

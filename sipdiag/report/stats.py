@@ -17,10 +17,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sipdiag.analysis import Analysis
+from sipdiag.dialogs.outcome import Outcome
 
-ANSWERED = frozenset({"completed", "answered", "dropped"})
-DELIVERED = ANSWERED | {"busy", "no_answer", "cancelled"}
-NOT_ATTEMPTS = frozenset({"incomplete", "in_progress"})
+ANSWERED = frozenset({Outcome.COMPLETED, Outcome.ANSWERED, Outcome.DROPPED})
+DELIVERED = ANSWERED | {Outcome.BUSY, Outcome.NO_ANSWER, Outcome.CANCELLED}
+NOT_ATTEMPTS = frozenset({Outcome.INCOMPLETE, Outcome.IN_PROGRESS})
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypedDict, TypeVar
 
+from sipdiag.dialogs.outcome import Outcome
 from sipdiag.rules.text import Text, need_text, parse_text
 from sipdiag.rules.yamlfile import DataError, Fields, item_line, load
 
@@ -72,9 +73,7 @@ LABELS = (
 """The words of the reports (report.yaml): every one the reporters use, and no other."""
 SENTENCES = ("same_class", "class_differs", "final_vs_provisional", "neither_a_problem",
              "one_normal", "same_cause", "cause_differs", "same_next", "next_differs")
-OUTCOMES = ("completed", "answered", "dropped", "cancelled", "busy", "no_answer", "rejected",
-            "redirected", "auth_failed", "timeout", "unreachable", "in_progress", "incomplete",
-            "ok")
+OUTCOMES = tuple(Outcome)
 
 
 @dataclass(frozen=True, slots=True)
