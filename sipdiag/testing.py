@@ -36,7 +36,13 @@ from sipdiag.expectations.engine import (
     choose,
 )
 from sipdiag.expectations.file import load_expectations
-from sipdiag.report.check import failure_text, failures, finding_lines, problem_text, summary_text
+from sipdiag.report.expectations import (
+    failure_text,
+    failures,
+    finding_lines,
+    problem_text,
+    summary_text,
+)
 from sipdiag.rules import Engine, load_engine
 from sipdiag.rules.model import SEVERITIES, Finding, severity_rank
 

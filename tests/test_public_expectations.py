@@ -29,7 +29,7 @@ import pytest
 from sipdiag.analysis import Analysis, analyze
 from sipdiag.expectations.engine import Expectations, Selector, Verdict, check
 from sipdiag.expectations.file import load_expectations
-from sipdiag.report.check import count_failure, failure_of, failure_text
+from sipdiag.report.expectations import count_failure, failure_of, failure_text
 from sipdiag.rules import Engine, load_engine
 from sipdiag.rules.model import severity_rank
 from tests.conftest import PUBLIC, ROOT, needs_public, public_captures

@@ -3,9 +3,9 @@
 A QA engineer records a test call on every build and states what must have happened: which
 call (by its place in the capture, its Call-ID or a user), its outcome, its final status, the
 longest acceptable post-dial delay, how many retransmissions, which findings must or must not
-be there. ``check`` compares an ``Expectations`` (read by ``expect_file.load_expectations``)
+be there. ``check`` compares an ``Expectations`` (read by ``file.load_expectations``)
 with an ``Analysis`` and says, check by check, what was expected and what was found. The
-reporters (``report.check``) turn the result into words, JSON or JUnit.
+reporters (``report.expectations``) turn the result into words, JSON or JUnit.
 
 Choosing a call:
 

@@ -45,7 +45,7 @@ from sipdiag.dialogs.records import CallRecord, ExchangeRecord
 from sipdiag.media.stream import Stream
 from sipdiag.network import Endpoint
 from sipdiag.report import terminal, wording
-from sipdiag.report.calls import (
+from sipdiag.report.call_list import (
     CALL_COLUMNS,
     EXCHANGE_COLUMNS,
     LINK_COLUMNS,
@@ -56,7 +56,7 @@ from sipdiag.report.calls import (
 )
 from sipdiag.report.escape import for_html, for_terminal
 from sipdiag.report.findings import finding_rows
-from sipdiag.report.ladder import time_of_day
+from sipdiag.report.ladder_diagram import time_of_day
 from sipdiag.report.media import (
     STREAM_COLUMNS,
     dtmf_text,

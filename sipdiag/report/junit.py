@@ -30,7 +30,7 @@ from sipdiag import __version__
 from sipdiag.analysis import Analysis, with_findings
 from sipdiag.dialogs.records import CallRecord, ExchangeRecord
 from sipdiag.report import document
-from sipdiag.report.calls import user
+from sipdiag.report.call_list import user
 from sipdiag.report.escape import for_xml
 from sipdiag.report.findings import finding_rows, finding_title
 from sipdiag.report.messages import iso_time

@@ -15,7 +15,7 @@ from functools import partial
 from typing import TextIO
 
 from sipdiag.analysis import Analysis, with_findings
-from sipdiag.report.calls import (
+from sipdiag.report.call_list import (
     CALL_COLUMNS,
     EXCHANGE_COLUMNS,
     LINK_COLUMNS,

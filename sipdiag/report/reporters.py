@@ -85,7 +85,7 @@ class TerminalReporter(Reporter):
 
     def verdict(self, verdict: Verdict, out: TextIO) -> None:
         from sipdiag.report import terminal
-        from sipdiag.report.check import print_verdict
+        from sipdiag.report.expectations import print_verdict
 
         s = self.settings
         console = terminal.make_console(out, environ=s.environ, no_color=s.no_color)
@@ -103,7 +103,7 @@ class JsonReporter(Reporter):
         write_json(analysis, out, self.settings.language)
 
     def verdict(self, verdict: Verdict, out: TextIO) -> None:
-        from sipdiag.report.check import write_verdict_json
+        from sipdiag.report.expectations import write_verdict_json
 
         write_verdict_json(verdict, out, self.settings.language)
 
@@ -120,7 +120,7 @@ class JunitReporter(Reporter):
         write_junit(analysis, s.catalog, out, s.fail_on, s.language)
 
     def verdict(self, verdict: Verdict, out: TextIO) -> None:
-        from sipdiag.report.check import write_verdict_junit
+        from sipdiag.report.expectations import write_verdict_junit
 
         write_verdict_junit(verdict, self.settings.catalog, out, self.settings.language)
 

@@ -17,7 +17,7 @@ from rich.text import Text
 from sipdiag.analysis import Analysis
 from sipdiag.dialogs.ladder import Arrow
 from sipdiag.dialogs.records import CallRecord, ExchangeRecord
-from sipdiag.report import calls, findings, ladder, media, summary, terminal, verdict
+from sipdiag.report import call_list, findings, ladder_diagram, media, summary, terminal, verdict
 from sipdiag.report.escape import for_terminal
 from sipdiag.report.stats import Stats
 from sipdiag.rules.catalog import Catalog
@@ -31,7 +31,7 @@ def print_report(
     summary.print_summary(console, analysis, stats, catalog, language)
     if analysis.message_counts:
         summary.print_message_counts(console, analysis.message_counts, catalog, language)
-    calls.print_calls(console, analysis, catalog, language, wide)
+    call_list.print_calls(console, analysis, catalog, language, wide)
     summary.print_problems(console, analysis.summary, catalog, language)
     first_ts = analysis.summary.first_ts_ns or 0
     findings.print_findings(console, analysis.findings, catalog, first_ts, language)
@@ -48,7 +48,7 @@ def print_report(
             arrows = media.with_media(arrows, record.media, catalog, language)
         title = catalog.label("ladder", language, call_id=record.call_id,
                               frame=record.first_frame, outcome=record.outcome)
-        ladder.print_ladder(console, title, arrows, catalog, first_ts, language)
+        ladder_diagram.print_ladder(console, title, arrows, catalog, first_ts, language)
         if isinstance(record, CallRecord) and (record.agents.caller or record.agents.callee):
             console.print(Text(for_terminal(catalog.label(
                 "agents", language, caller=record.agents.caller or "-",
@@ -65,7 +65,7 @@ def print_media(console: Console, call: CallRecord, catalog: Catalog, language: 
     rows = [[for_terminal(cell) for cell in media.stream_cells(catalog, item, language)]
             for item in call.media.streams]
     terminal.print_table(console, for_terminal(title),
-                         calls.headings(catalog, media.STREAM_COLUMNS, language), rows)
+                         call_list.headings(catalog, media.STREAM_COLUMNS, language), rows)
     events = media.dtmf_text(catalog, call.media, language)
     if events:
         terminal.print_key_values(console, "", [(catalog.label("dtmf", language), events)])

@@ -21,7 +21,7 @@ from sipdiag.analysis import Analysis, with_findings
 from sipdiag.dialogs.records import CallRecord, ExchangeRecord
 from sipdiag.dialogs.select import needs_attention
 from sipdiag.report import terminal
-from sipdiag.report.calls import party, status
+from sipdiag.report.call_list import party, status
 from sipdiag.report.escape import for_terminal
 from sipdiag.report.findings import SEVERITY_STYLES, heading
 from sipdiag.rules.catalog import Catalog

@@ -13,7 +13,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from sipdiag.cli import Environment, main
-from sipdiag.report.calls import CALL_COLUMNS, user
+from sipdiag.report.call_list import CALL_COLUMNS, user
 from sipdiag.report.escape import for_terminal
 from tests.conftest import SAMPLES, sample_captures
 from tests.report.hostile import CALL_ID, REASON, USER, hostile_capture

@@ -9,7 +9,7 @@ from rich.cells import cell_len
 from sipdiag.analysis import analyze, findings_by_call, with_findings
 from sipdiag.cli import Environment, ExitStatus, main
 from sipdiag.report import terminal
-from sipdiag.report.ladder import draw
+from sipdiag.report.ladder_diagram import draw
 from sipdiag.report.stats import spread
 from sipdiag.rules import load_engine
 from tests.conftest import SAMPLES

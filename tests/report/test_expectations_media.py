@@ -21,7 +21,7 @@ import pytest
 
 from sipdiag.cli import ExitStatus
 from tests.conftest import ROOT, SAMPLES
-from tests.report.test_check import expect, run
+from tests.report.test_expectations_report import expect, run
 from tests.report.test_terminal_media import expected_mos, media_call
 
 MEDIA = SAMPLES / "media"
