@@ -66,10 +66,11 @@ class StormWatch:
 
     def observe(self, subject: Subject) -> None:
         call_frame = subject.messages[0].frame
-        for request, attempts in _by_request(subject.transactions).items():
+        # inside a dialog a request's Call-ID is the dialog's, never a new one: left out
+        outside = tuple(t for t in subject.transactions
+                        if t.request is not None and not t.request.to_tag)
+        for request, attempts in _by_request(outside).items():
             for attempt in attempts:
-                if attempt.first.to_tag:
-                    continue  # inside a dialog: its Call-ID is the dialog's, never a new one
                 answer = attempt.last.final
                 if attempt.refused and answer is not None:
                     self.refusals.setdefault(request, []).append(Refusal(
