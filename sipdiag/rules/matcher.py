@@ -10,9 +10,9 @@ same sender within 5 minutes that got a 2xx".
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from sipdiag.dialogs.transactions import Transaction
 from sipdiag.rules.model import Evidence, Step
@@ -20,6 +20,8 @@ from sipdiag.sip.headers import NameAddr, parse_name_addr, parse_uri
 from sipdiag.sip.message import SipMessage
 
 Bound = dict[str, Transaction]
+S = TypeVar("S")
+T = TypeVar("T")
 
 
 class Subject(Protocol):
@@ -61,25 +63,61 @@ class Story:
     methods: frozenset[str]
     statuses: frozenset[int]
     """Final status of every transaction (0: none)."""
+    status_classes: frozenset[int]
+    """The class of every final status (2 for 2xx)."""
+    unanswered: frozenset[str]
+    """Methods of the transactions without a final response."""
+    cancelled: bool
+    """Some transaction was cancelled (RFC 3261 9)."""
 
     def could_start(self, step: Step) -> bool:
-        """False when no transaction can match the step, by method or by exact final code:
-        most rules are ruled out for most calls before any transaction is looked at."""
-        if step.methods is not None and not step.methods & self.methods:
+        """False when no transaction can match the step, by method, final status, a CANCEL
+        or a missing answer: most rules are ruled out for most calls before any transaction
+        is looked at."""
+        if step.methods is not None and step.methods.isdisjoint(self.methods):
             return False
+        if step.cancelled and not self.cancelled:
+            return False
+        if step.timed_out and not self._unanswered_among(step.methods):
+            return False  # only a transaction without a final response times out
         final = step.final
-        return final is None or bool(final.classes) or (
-            bool(final.codes & self.statuses) or (final.none and 0 in self.statuses)
-        )
+        return final is None or (
+            not final.codes.isdisjoint(self.statuses) or (final.none and 0 in self.statuses)
+            or not final.classes.isdisjoint(self.status_classes))
+
+    def _unanswered_among(self, methods: frozenset[str] | None) -> bool:
+        return bool(self.unanswered) if methods is None else not methods.isdisjoint(
+            self.unanswered)
 
 
+def latest(read: Callable[[S], T]) -> Callable[[S], T]:
+    """``read``, remembering its answer for the latest subject only. The engine runs every rule
+    on one call or exchange before it takes the next, so what one rule reads of it the others
+    reuse; nothing older is kept."""
+    kept: list[tuple[S, T]] = []
+
+    def remembered(subject: S) -> T:
+        if kept and kept[0][0] is subject:
+            return kept[0][1]
+        found = read(subject)
+        kept[:] = [(subject, found)]
+        return found
+
+    return remembered
+
+
+@latest
 def story_of(subject: Subject) -> Story:
     transactions = tuple(sorted(subject.transactions, key=lambda t: t.first.frame))
+    statuses = frozenset(t.final_status for t in transactions)
     return Story(
         subject,
         transactions,
         frozenset(t.method for t in transactions),
-        frozenset(t.final_status for t in transactions),
+        statuses,
+        frozenset(status // 100 for status in statuses if status),
+        frozenset(t.method for t in transactions if t.final is None),
+        any(t.cancel is not None for t in transactions),
     )
 
 
