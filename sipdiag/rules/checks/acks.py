@@ -5,17 +5,26 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from sipdiag.dialogs.acks import Unacknowledged, unacknowledged_answers, unacknowledged_failure
+from sipdiag.dialogs.acks import (
+    GAVE_UP_NS,
+    Unacknowledged,
+    unacknowledged_answers,
+    unacknowledged_failure,
+)
 from sipdiag.dialogs.calls import Call
 from sipdiag.rules.catalog import Catalog
+from sipdiag.rules.checks.facts import Needs
 from sipdiag.rules.checks.registry import Subject, check, hit
 from sipdiag.rules.matcher import Hit, hop_key, message_evidence, seconds
 from sipdiag.rules.model import Evidence
 
 _RESPONSE = ("frame", "sender", "receiver", "copies", "span")
+# The evidence (copies going on until 64*T1, or the UAS's BYE then) takes 64*T1 - T2 to show:
+# a shorter call shows nothing either way.
 
 
-@check("ack_missing", (*(f"ok.{field}" for field in _RESPONSE), "evidence"))
+@check("ack_missing", (*(f"ok.{field}" for field in _RESPONSE), "evidence"),
+       needs=Needs(lasting_ns=GAVE_UP_NS))
 def ack_missing(subject: Subject, params: Mapping[str, object], catalog: Catalog) -> Iterator[Hit]:
     """A 2xx its sender kept retransmitting until 64*T1, or ended with a BYE then, unACKed."""
     if not isinstance(subject, Call):
@@ -31,7 +40,8 @@ def ack_missing(subject: Subject, params: Mapping[str, object], catalog: Catalog
 
 
 @check("failure_ack_missing", (*(f"final.{field}" for field in _RESPONSE), "final.status",
-                               "final.reason", "invite.frame", "evidence"))
+                               "final.reason", "invite.frame", "evidence"),
+       needs=Needs(methods=("INVITE",), final_from=300, lasting_ns=GAVE_UP_NS))
 def failure_ack_missing(
     subject: Subject, params: Mapping[str, object], catalog: Catalog
 ) -> Iterator[Hit]:

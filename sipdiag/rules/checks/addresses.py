@@ -24,7 +24,9 @@ Only what the sender wrote about itself counts, and only where the far end would
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from enum import Enum
+from functools import cached_property
 
 from sipdiag.network import Endpoint
 from sipdiag.network.addresses import address_kind, normal_ip
@@ -51,19 +53,22 @@ ICE_REACHABLE = frozenset({"srflx", "relay"})
 def private_address(
     subject: Subject, params: Mapping[str, object], catalog: Catalog
 ) -> Iterator[Hit]:
+    messages = subject.messages
+    if not any(address_kind(ip) == "public" for ip in {m.src.ip for m in messages}):
+        return  # no sender seen at a public address: none behind a NAT
     seen: set[tuple[str, str]] = set()
     earlier: dict[Endpoint, set[str]] = {}
     """The addresses each endpoint gave as its own so far, by where its messages came from."""
-    for message in subject.messages:
+    sent = _SentIndex(messages)
+    for message in messages:
         receivers = {message.dst.ip, *earlier.get(message.dst, ())}
         own = list(_announced(message))
         earlier.setdefault(message.src, set()).update(host for _, host in own)
         if address_kind(message.src.ip) != "public" or _relayed(message):
             continue
         for where, host in own:
-            if (message.src.ip, host) in seen or not _at_risk(
-                where, host, receivers, subject.messages, message
-            ):
+            if (message.src.ip, host) in seen or not _at_risk(where, host, receivers, sent,
+                                                               message):
                 continue
             seen.add((message.src.ip, host))
             values = {
@@ -76,25 +81,60 @@ def private_address(
             yield hit(subject, values, [message], ("private", message.src.ip, host))
 
 
-def _at_risk(where: Where, host: str, receivers: set[str], messages: Iterable[SipMessage],
+def _at_risk(where: Where, host: str, receivers: set[str], sent: _SentIndex,
              message: SipMessage) -> bool:
     """A private address of the sender's own that nothing seen makes harmless."""
     return (address_kind(host) == "private" and host not in receivers
-            and not _handled(where, host, messages, message))
+            and not _handled(where, host, sent, message))
 
 
-def _handled(where: Where, host: str, messages: Iterable[SipMessage],
-             message: SipMessage) -> bool:
+def _handled(where: Where, host: str, sent: _SentIndex, message: SipMessage) -> bool:
     """The element the message went to reaches the device through its NAT (hosted NAT
     traversal, RFC 7362): it sent the device a request at the public address the message came
     from, for the private address itself or after the message gave it. For the SDP, it is also
     the media end (an SDP of its own to the device puts every stream at its address), so it
     latches onto the media where it comes from rather than where the SDP says."""
-    far_end, public = message.dst.ip, message.src
-    sent = [m for m in messages if m.src.ip == far_end and m.dst == public]
-    reached = any(m.is_request and (
-        m.frame > message.frame or _host(parse_uri(m.request_uri)) == host) for m in sent)
-    return reached and (where is Where.CONTACT or any(_media_end(m, far_end) for m in sent))
+    back = sent.get(message.dst.ip, message.src)
+    if back is None:
+        return False
+    reached = back.last_request_frame > message.frame or host in back.request_hosts
+    return reached and (where is Where.CONTACT or back.media_end)
+
+
+@dataclass
+class _Sent:
+    """What one address sent to one endpoint, as ``_handled`` asks it."""
+
+    last_request_frame: int = 0
+    """The frame of the latest request (0: none; frames are numbered from 1)."""
+    request_hosts: set[str | None] = field(default_factory=set)
+    """The host of each request's Request-URI."""
+    media_end: bool = False
+    """An SDP put every stream at the sending address."""
+
+    def add(self, message: SipMessage) -> None:
+        if message.is_request:
+            self.last_request_frame = max(self.last_request_frame, message.frame)
+            self.request_hosts.add(_host(parse_uri(message.request_uri)))
+        self.media_end = self.media_end or _media_end(message, message.src.ip)
+
+
+class _SentIndex:
+    """What each address sent to each endpoint: one pass over the messages, made when first
+    asked (most calls never ask)."""
+
+    def __init__(self, messages: Iterable[SipMessage]) -> None:
+        self._messages = messages
+
+    def get(self, sender: str, receiver: Endpoint) -> _Sent | None:
+        return self._by_flow.get((sender, receiver))
+
+    @cached_property
+    def _by_flow(self) -> dict[tuple[str, Endpoint], _Sent]:
+        by_flow: dict[tuple[str, Endpoint], _Sent] = {}
+        for message in self._messages:
+            by_flow.setdefault((message.src.ip, message.dst), _Sent()).add(message)
+        return by_flow
 
 
 def _media_end(message: SipMessage, address: str) -> bool:

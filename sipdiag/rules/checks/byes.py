@@ -16,6 +16,7 @@ from sipdiag.dialogs.calls import Call
 from sipdiag.dialogs.dialogs import Dialog
 from sipdiag.dialogs.transactions import Transaction
 from sipdiag.rules.catalog import Catalog
+from sipdiag.rules.checks.facts import Needs
 from sipdiag.rules.checks.registry import Subject, check, hit
 from sipdiag.rules.checks.tags import wrong_tag
 from sipdiag.rules.matcher import Hit, hop_key, transaction_values
@@ -24,6 +25,7 @@ BYE_VALUES = tuple(f"bye.{key}" for key in (
     "method", "frame", "time", "status", "reason", "final_frame", "sender", "responder",
     "copies", "wait"))
 """What ``transaction_values`` fills for the BYE."""
+REFUSED_481 = Needs(methods=("BYE",), finals=(481,))
 
 
 def _confirmed(call: Call) -> list[Dialog]:
@@ -38,7 +40,7 @@ def _byes_answered(call: Call, status: int | None) -> Iterator[Transaction]:
             yield transaction
 
 
-@check("bye_481", BYE_VALUES)
+@check("bye_481", BYE_VALUES, needs=REFUSED_481)
 def bye_481(subject: Subject, params: Mapping[str, object], catalog: Catalog) -> Iterator[Hit]:
     """A BYE of the call's dialog answered 481: the far end had lost the dialog."""
     if not isinstance(subject, Call):
@@ -49,7 +51,8 @@ def bye_481(subject: Subject, params: Mapping[str, object], catalog: Catalog) ->
             yield _bye_hit(subject, bye, {})
 
 
-@check("bye_wrong_tags", (*BYE_VALUES, "tag.header", "tag.sent", "tag.dialog"))
+@check("bye_wrong_tags", (*BYE_VALUES, "tag.header", "tag.sent", "tag.dialog"),
+       needs=REFUSED_481)
 def bye_wrong_tags(
     subject: Subject, params: Mapping[str, object], catalog: Catalog
 ) -> Iterator[Hit]:
@@ -64,7 +67,7 @@ def bye_wrong_tags(
                                           "tag.dialog": wrong.dialog})
 
 
-@check("bye_refused", BYE_VALUES)
+@check("bye_refused", BYE_VALUES, needs=Needs(methods=("BYE",), final_from=300))
 def bye_refused(subject: Subject, params: Mapping[str, object], catalog: Catalog) -> Iterator[Hit]:
     """A dialog none of whose BYEs got a 2xx, refused with another status than 481 (a
     challenge counts when no BYE with credentials followed and succeeded, section 22.2)."""

@@ -27,7 +27,7 @@ from sipdiag.network.addresses import normal_ip
 from sipdiag.rules.catalog import Catalog
 from sipdiag.rules.checks.headers import warnings_of
 from sipdiag.rules.checks.registry import Param, Subject, check, hit
-from sipdiag.rules.matcher import Hit, hop_key, transaction_values
+from sipdiag.rules.matcher import Hit, hop_key, story_of, transaction_values
 from sipdiag.rules.model import Statuses, parse_statuses
 from sipdiag.sip.headers import SipUri, parse_reason, parse_uri
 from sipdiag.sip.message import SipMessage
@@ -72,6 +72,8 @@ def routing_failure(
     statuses, phrases, q850 = params["statuses"], params["phrases"], params["q850"]
     assert isinstance(statuses, Statuses) and isinstance(phrases, tuple)
     assert isinstance(q850, frozenset)
+    if not any(map(statuses.matches, story_of(subject).statuses)):
+        return  # no final response with one of the statuses
     for transaction in subject.transactions:
         request, final = transaction.request, transaction.final
         if request is None or final is None or not statuses.matches(final.status):

@@ -29,6 +29,7 @@ from sipdiag.dialogs.challenges import (
     says_stale,
 )
 from sipdiag.rules.catalog import Catalog
+from sipdiag.rules.checks.facts import Needs
 from sipdiag.rules.checks.registry import Subject, check, hit
 from sipdiag.rules.matcher import Hit, hop_key, seconds, transaction_values
 from sipdiag.rules.model import parse_duration
@@ -83,9 +84,10 @@ def _again_hit(subject: Subject, answered: ChallengeAnswer, extra: dict[str, str
 
 
 LATE_PARAM = {"late": (parse_duration, LATE_NS)}
+CHALLENGED = Needs(finals=CHALLENGES)
 
 
-@check("credentials_refused", AGAIN_VALUES, LATE_PARAM)
+@check("credentials_refused", AGAIN_VALUES, LATE_PARAM, CHALLENGED)
 def credentials_refused(
     subject: Subject, params: Mapping[str, object], catalog: Catalog
 ) -> Iterator[Hit]:
@@ -97,7 +99,7 @@ def credentials_refused(
 
 
 @check("late_challenge_answer", (*AGAIN_VALUES, "challenge.final_frame", "took", "late"),
-       LATE_PARAM)
+       LATE_PARAM, CHALLENGED)
 def late_challenge_answer(
     subject: Subject, params: Mapping[str, object], catalog: Catalog
 ) -> Iterator[Hit]:
@@ -113,7 +115,7 @@ def late_challenge_answer(
         yield _again_hit(subject, answered, extra)
 
 
-@check("stale_nonce", AGAIN_VALUES)
+@check("stale_nonce", AGAIN_VALUES, needs=CHALLENGED)
 def stale_nonce(subject: Subject, params: Mapping[str, object], catalog: Catalog) -> Iterator[Hit]:
     """A request with credentials challenged again with ``stale=true``: its nonce had
     expired, its credentials were right (a refresh that reused an old nonce, most often)."""

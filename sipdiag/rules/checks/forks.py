@@ -53,8 +53,8 @@ def fork_answer_not_ended(
     subject: Subject, params: Mapping[str, object], catalog: Catalog
 ) -> Iterator[Hit]:
     """An extra answered dialog of a forked INVITE that the caller did not end by BYE."""
-    if not isinstance(subject, Call):
-        return
+    if not isinstance(subject, Call) or len(subject.dialogs) < 2:
+        return  # one dialog: no other answer to end
     kept, extra = kept_and_extra(subject)
     for dialog in extra:
         ok = dialog.confirmed

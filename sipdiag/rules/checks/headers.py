@@ -6,13 +6,15 @@ from collections.abc import Iterator, Mapping
 
 from sipdiag.dialogs.calls import error_cause
 from sipdiag.rules.catalog import Catalog
+from sipdiag.rules.checks.facts import Needs
 from sipdiag.rules.checks.registry import Subject, check, hit
 from sipdiag.rules.matcher import Hit, message_evidence
 from sipdiag.sip.headers import SipWarning, parse_reason, parse_warning
 from sipdiag.sip.message import SipMessage
 
 
-@check("reason_abnormal", ("what", "frame", "sender", "protocol", "cause", "cause_name", "text"))
+@check("reason_abnormal", ("what", "frame", "sender", "protocol", "cause", "cause_name", "text"),
+       needs=Needs(methods=("BYE", "CANCEL"), request_headers=("reason",)))
 def reason_abnormal(
     subject: Subject, params: Mapping[str, object], catalog: Catalog
 ) -> Iterator[Hit]:
@@ -50,7 +52,8 @@ def _cause_name(catalog: Catalog, protocol: str, cause: int) -> str:
     return response.reason if response else "-"
 
 
-@check("warning_header", ("what", "frame", "sender", "code", "code_name", "agent", "text"))
+@check("warning_header", ("what", "frame", "sender", "code", "code_name", "agent", "text"),
+       needs=Needs(response_headers=("warning",)))
 def warning_header(
     subject: Subject, params: Mapping[str, object], catalog: Catalog
 ) -> Iterator[Hit]:

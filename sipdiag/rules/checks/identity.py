@@ -25,8 +25,9 @@ from functools import lru_cache
 
 from sipdiag.dialogs.transactions import Transaction
 from sipdiag.rules.catalog import Catalog
+from sipdiag.rules.checks.facts import Needs
 from sipdiag.rules.checks.registry import Param, Subject, check, hit
-from sipdiag.rules.matcher import Hit, hop_key, transaction_values
+from sipdiag.rules.matcher import Hit, hop_key, latest, story_of, transaction_values
 from sipdiag.rules.model import parse_duration
 from sipdiag.sip.headers import parse_name_addr
 from sipdiag.sip.identity import (
@@ -56,6 +57,8 @@ _REQUEST = tuple(f"request.{key}" for key in (
 
 decoded = lru_cache(maxsize=4096)(parse_identity)
 """Every check reads the same headers: each value is decoded once."""
+SIGNED = Needs(request_headers=("identity",))
+"""What the checks of an Identity header need: one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,14 +88,14 @@ class Party:
         return f"{self.header} {_cut(self.user)}"
 
 
-def signed_requests(subject: Subject) -> Iterator[Signed]:
-    """Every Identity header of every request, in frame order."""
-    for transaction in sorted(subject.transactions, key=lambda t: t.first.frame):
-        request = transaction.request
-        if request is None:
-            continue
-        for value in request.values("identity"):
-            yield Signed(transaction, request, decoded(value))
+@latest
+def signed_requests(subject: Subject) -> tuple[Signed, ...]:
+    """Every Identity header of every request, in frame order (read once for all the
+    checks)."""
+    return tuple(Signed(transaction, request, decoded(value))
+                 for transaction in story_of(subject).transactions
+                 if (request := transaction.request) is not None
+                 for value in request.values("identity"))
 
 
 def _values(subject: Subject, signed: Signed) -> dict[str, str]:
@@ -103,7 +106,7 @@ def _found(subject: Subject, signed: Signed, values: dict[str, str]) -> Hit:
     return hit(subject, {**_values(subject, signed), **values}, [signed.request], signed.key)
 
 
-@check("identity_malformed", (*_REQUEST, "problem"))
+@check("identity_malformed", (*_REQUEST, "problem"), needs=SIGNED)
 def identity_malformed(
     subject: Subject, params: Mapping[str, object], catalog: Catalog
 ) -> Iterator[Hit]:
@@ -167,7 +170,7 @@ def dest_mismatch(signed: Signed) -> list[Party] | None:
     return parties if unmatched(passport.dest_tn, parties) else None
 
 
-@check("identity_orig_mismatch", (*_REQUEST, "orig", "callers"))
+@check("identity_orig_mismatch", (*_REQUEST, "orig", "callers"), needs=SIGNED)
 def identity_orig_mismatch(
     subject: Subject, params: Mapping[str, object], catalog: Catalog
 ) -> Iterator[Hit]:
@@ -179,7 +182,7 @@ def identity_orig_mismatch(
                                            "callers": _listed(parties)})
 
 
-@check("identity_dest_mismatch", (*_REQUEST, "dest", "callees"))
+@check("identity_dest_mismatch", (*_REQUEST, "dest", "callees"), needs=SIGNED)
 def identity_dest_mismatch(
     subject: Subject, params: Mapping[str, object], catalog: Catalog
 ) -> Iterator[Hit]:
@@ -207,7 +210,7 @@ _WINDOW: Mapping[str, Param] = {"window": (parse_duration, FRESHNESS_NS)}
 _IAT = (*_REQUEST, "iat", "age", "window")
 
 
-@check("identity_iat_stale", _IAT, _WINDOW)
+@check("identity_iat_stale", _IAT, _WINDOW, SIGNED)
 def identity_iat_stale(
     subject: Subject, params: Mapping[str, object], catalog: Catalog
 ) -> Iterator[Hit]:
@@ -215,7 +218,7 @@ def identity_iat_stale(
     yield from _outside_window(subject, params, ahead=False)
 
 
-@check("identity_iat_ahead", _IAT, _WINDOW)
+@check("identity_iat_ahead", _IAT, _WINDOW, SIGNED)
 def identity_iat_ahead(
     subject: Subject, params: Mapping[str, object], catalog: Catalog
 ) -> Iterator[Hit]:
@@ -251,7 +254,7 @@ def _attestation(value: object) -> Attestation:
 
 
 @check("identity_attestation", (*_REQUEST, "attest", "orig", "signer"),
-       {"level": (_attestation, Attestation.GATEWAY)})
+       {"level": (_attestation, Attestation.GATEWAY)}, SIGNED)
 def identity_attestation(
     subject: Subject, params: Mapping[str, object], catalog: Catalog
 ) -> Iterator[Hit]:
@@ -287,7 +290,10 @@ def identity_refused(
     """A request answered with the rule's status (428, 436, 437, 438: RFC 8224 section
     6.2.2), with what its Identity headers showed and what in them a verifier fails."""
     status, certificates = params["status"], _certificates(params)
-    for transaction in sorted(subject.transactions, key=lambda t: t.first.frame):
+    story = story_of(subject)
+    if status not in story.statuses:
+        return
+    for transaction in story.transactions:
         request, final = transaction.request, transaction.final
         if final is None or final.status != status:
             continue
@@ -390,7 +396,7 @@ _SIGNATURE = (*_REQUEST, "certificate", "subject", "signer")
 
 
 @check("identity_signature_invalid", _SIGNATURE,
-       {CERTIFICATES: (_given_by_user, ())})
+       {CERTIFICATES: (_given_by_user, ())}, SIGNED)
 def identity_signature_invalid(
     subject: Subject, params: Mapping[str, object], catalog: Catalog
 ) -> Iterator[Hit]:
@@ -404,7 +410,7 @@ def identity_signature_invalid(
 
 
 @check("identity_signature_verified", _SIGNATURE,
-       {CERTIFICATES: (_given_by_user, ())})
+       {CERTIFICATES: (_given_by_user, ())}, SIGNED)
 def identity_signature_verified(
     subject: Subject, params: Mapping[str, object], catalog: Catalog
 ) -> Iterator[Hit]:

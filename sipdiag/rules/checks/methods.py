@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from sipdiag.dialogs.calls import CHALLENGES
 from sipdiag.dialogs.transactions import TIMER_B_NS, Transaction
 from sipdiag.rules.catalog import Catalog
+from sipdiag.rules.checks.facts import Needs
 from sipdiag.rules.checks.registry import Subject, check, hit
 from sipdiag.rules.matcher import Hit, hop_key, message_evidence, seconds, transaction_values
 from sipdiag.rules.model import step_placeholders
@@ -96,7 +97,7 @@ def _answered(subject: Subject, statuses: Callable[[int], bool], method: str | N
 # -- subscriptions (RFC 6665) --------------------------------------------------------------
 
 
-@check("bad_event", (*REQUEST, "event", "allowed"))
+@check("bad_event", (*REQUEST, "event", "allowed"), needs=Needs(finals=(489,)))
 def bad_event(subject: Subject, params: Mapping[str, object], catalog: Catalog) -> Iterator[Hit]:
     """A request refused 489 Bad Event: the package of its Event header is not supported
     there (RFC 6665 4.2.1.1 for SUBSCRIBE, 4.1.3 for NOTIFY; RFC 3903 6 for PUBLISH)."""
@@ -106,7 +107,8 @@ def bad_event(subject: Subject, params: Mapping[str, object], catalog: Catalog) 
         yield _refused(subject, "request", transaction, values)
 
 
-@check("subscription_refused", (*REQUEST, "event", "resource"))
+@check("subscription_refused", (*REQUEST, "event", "resource"),
+       needs=Needs(methods=("SUBSCRIBE",), finals=SUBSCRIPTION_REFUSED))
 def subscription_refused(
     subject: Subject, params: Mapping[str, object], catalog: Catalog
 ) -> Iterator[Hit]:
@@ -119,7 +121,8 @@ def subscription_refused(
 
 
 @check("subscription_terminated", (*NOTIFY, "event", "reason", "resource", "retry_after"),
-       {"reasons": (words(upper=False), None)})
+       {"reasons": (words(upper=False), None)},
+       Needs(methods=("NOTIFY",), request_headers=("subscription-state",)))
 def subscription_terminated(
     subject: Subject, params: Mapping[str, object], catalog: Catalog
 ) -> Iterator[Hit]:
@@ -171,7 +174,7 @@ def _unsubscribed(subject: Subject, notify: SipMessage) -> bool:
 # -- transfers (RFC 3515) ------------------------------------------------------------------
 
 
-@check("refer_refused", (*REQUEST, "target"))
+@check("refer_refused", (*REQUEST, "target"), needs=Needs(methods=("REFER",), final_from=400))
 def refer_refused(subject: Subject, params: Mapping[str, object], catalog: Catalog
                   ) -> Iterator[Hit]:
     """A REFER refused: the transfer was never attempted (RFC 3515 2.4.2)."""
@@ -179,7 +182,7 @@ def refer_refused(subject: Subject, params: Mapping[str, object], catalog: Catal
         yield _refused(subject, "request", transaction, {"target": uri_of(request, "refer-to")})
 
 
-@check("transfer_failed", (*NOTIFY, "status", "reason", "target"))
+@check("transfer_failed", (*NOTIFY, "status", "reason", "target"), needs=Needs(methods=("NOTIFY",)))
 def transfer_failed(subject: Subject, params: Mapping[str, object], catalog: Catalog
                     ) -> Iterator[Hit]:
     """A NOTIFY of a transfer whose message/sipfrag body is a final failure: the status the
@@ -203,7 +206,8 @@ def transfer_failed(subject: Subject, params: Mapping[str, object], catalog: Cat
                   (("response", result[0]),))
 
 
-@check("transfer_report_refused", (*REQUEST, "reported"))
+@check("transfer_report_refused", (*REQUEST, "reported"),
+       needs=Needs(methods=("NOTIFY",), final_from=400))
 def transfer_report_refused(
     subject: Subject, params: Mapping[str, object], catalog: Catalog
 ) -> Iterator[Hit]:
@@ -242,7 +246,8 @@ def _refer_of(subject: Subject, notify: SipMessage) -> SipMessage | None:
 # -- methods and extensions (RFC 3261 8.2.1, 8.2.2.3; RFC 6086) ----------------------------
 
 
-@check("method_refused", (*REQUEST, "allow"), {"methods": (words(upper=True), None)})
+@check("method_refused", (*REQUEST, "allow"), {"methods": (words(upper=True), None)},
+       Needs(finals=(405, 501)))
 def method_refused(subject: Subject, params: Mapping[str, object], catalog: Catalog
                    ) -> Iterator[Hit]:
     """A request of one of the rule's ``methods`` answered 405 Method Not Allowed or 501 Not
@@ -254,7 +259,8 @@ def method_refused(subject: Subject, params: Mapping[str, object], catalog: Cata
                            {"allow": _listed(transaction.final, "allow")})
 
 
-@check("info_refused", (*REQUEST, "content_type", "package", "accepted"))
+@check("info_refused", (*REQUEST, "content_type", "package", "accepted"),
+       needs=Needs(methods=("INFO",), finals=(415, 469)))
 def info_refused(subject: Subject, params: Mapping[str, object], catalog: Catalog
                  ) -> Iterator[Hit]:
     """An INFO refused 415 (its body's type) or 469 (its Info Package), RFC 6086 4.2.2."""
@@ -269,7 +275,7 @@ def info_refused(subject: Subject, params: Mapping[str, object], catalog: Catalo
         yield _refused(subject, "request", transaction, values)
 
 
-@check("extension_mismatch", (*REQUEST, "extension"))
+@check("extension_mismatch", (*REQUEST, "extension"), needs=Needs(finals=(420, 421)))
 def extension_mismatch(
     subject: Subject, params: Mapping[str, object], catalog: Catalog
 ) -> Iterator[Hit]:
@@ -284,7 +290,8 @@ def extension_mismatch(
 # -- reliable provisional responses (RFC 3262) ---------------------------------------------
 
 
-@check("prack_unmatched", (*REQUEST, "rack", "rseqs"))
+@check("prack_unmatched", (*REQUEST, "rack", "rseqs"),
+       needs=Needs(methods=("PRACK",), finals=(481,)))
 def prack_unmatched(subject: Subject, params: Mapping[str, object], catalog: Catalog
                     ) -> Iterator[Hit]:
     """A PRACK answered 481: it matches no reliable provisional response the UAS has left
@@ -300,7 +307,7 @@ def prack_unmatched(subject: Subject, params: Mapping[str, object], catalog: Cat
 @check("reliable_provisional_unacknowledged", (
     "provisional.frame", "provisional.status", "provisional.sender", "rseq", "copies", "span",
     "final.status", "final.frame",
-))
+), needs=Needs(methods=("INVITE",), response_headers=("rseq",)))
 def reliable_provisional_unacknowledged(
     subject: Subject, params: Mapping[str, object], catalog: Catalog
 ) -> Iterator[Hit]:

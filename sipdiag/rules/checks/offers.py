@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 
 from sipdiag.dialogs.transactions import Transaction
 from sipdiag.rules.catalog import Catalog
+from sipdiag.rules.checks.facts import Needs
 from sipdiag.rules.checks.headers import warnings_of
 from sipdiag.rules.checks.registry import Subject, check, hit
 from sipdiag.rules.matcher import Hit, hop_key, transaction_values
@@ -25,7 +26,7 @@ _OFFER = ("offer.method", "offer.frame", "offer.status", "offer.reason", "offer.
 REFUSALS = (488, 606)
 
 
-@check("codec_mismatch", (*_OFFER, "offered", "accepted", "common"))
+@check("codec_mismatch", (*_OFFER, "offered", "accepted", "common"), needs=Needs(finals=REFUSALS))
 def codec_mismatch(
     subject: Subject, params: Mapping[str, object], catalog: Catalog
 ) -> Iterator[Hit]:
@@ -47,7 +48,7 @@ def codec_mismatch(
         yield hit(subject, values, [request, final], hop_key(transaction), refs)
 
 
-@check("offer_without_stream", (*_OFFER, "streams"))
+@check("offer_without_stream", (*_OFFER, "streams"), needs=Needs(finals=REFUSALS))
 def offer_without_stream(
     subject: Subject, params: Mapping[str, object], catalog: Catalog
 ) -> Iterator[Hit]:

@@ -22,6 +22,7 @@ from sipdiag.dialogs.registrations import (
 from sipdiag.dialogs.transactions import Transaction
 from sipdiag.rules.catalog import Catalog
 from sipdiag.rules.checks.challenges import step_placeholders
+from sipdiag.rules.checks.facts import Needs
 from sipdiag.rules.checks.registry import Subject, check, hit
 from sipdiag.rules.matcher import Hit, hop_key, seconds, transaction_values
 from sipdiag.rules.model import Statuses, parse_duration, parse_statuses
@@ -31,6 +32,8 @@ EXPLAINED_ELSEWHERE = Statuses(frozenset({
 }))
 """Refusals another rule explains for any method (A107's file names which), so that each
 REGISTER refusal is told once."""
+REGISTERED = Needs(methods=("REGISTER",))
+TOO_BRIEF = Needs(finals=(423,))
 
 
 def _sent(transaction: Transaction) -> bool:
@@ -49,7 +52,8 @@ def _forbidden_after_challenge(
 
 
 @check("registration_refused", step_placeholders("refused"),
-       {"explained_elsewhere": (parse_statuses, EXPLAINED_ELSEWHERE)})
+       {"explained_elsewhere": (parse_statuses, EXPLAINED_ELSEWHERE)},
+       Needs(methods=("REGISTER",), final_from=400))
 def registration_refused(
     subject: Subject, params: Mapping[str, object], catalog: Catalog
 ) -> Iterator[Hit]:
@@ -79,7 +83,7 @@ def _too_brief(transaction: Transaction) -> bool:
     return transaction.final_status == 423 and _sent(transaction)
 
 
-@check("interval_too_brief", step_placeholders("brief"))
+@check("interval_too_brief", step_placeholders("brief"), needs=TOO_BRIEF)
 def interval_too_brief(
     subject: Subject, params: Mapping[str, object], catalog: Catalog
 ) -> Iterator[Hit]:
@@ -95,7 +99,8 @@ def interval_too_brief(
         yield hit(subject, values, messages, hop_key(transaction))
 
 
-@check("interval_too_brief_loop", (*step_placeholders("brief"), "retry.frame", "asked", "minimum"))
+@check("interval_too_brief_loop", (*step_placeholders("brief"), "retry.frame", "asked", "minimum"),
+       needs=TOO_BRIEF)
 def interval_too_brief_loop(
     subject: Subject, params: Mapping[str, object], catalog: Catalog
 ) -> Iterator[Hit]:
@@ -125,7 +130,7 @@ def interval_too_brief_loop(
 
 @check("registration_expired", (
     *step_placeholders("register"), "ok.frame", "contact", "granted", "silence", "refresh.frame"),
-    {"grace": (parse_duration, 2_000_000_000)})
+    {"grace": (parse_duration, 2_000_000_000)}, REGISTERED)
 def registration_expired(
     subject: Subject, params: Mapping[str, object], catalog: Catalog
 ) -> Iterator[Hit]:
@@ -161,7 +166,8 @@ def registration_expired(
         yield hit(subject, values, messages, hop_key(transaction))
 
 
-@check("deregistration", (*step_placeholders("register"), "ok.frame", "contact", "how"))
+@check("deregistration", (*step_placeholders("register"), "ok.frame", "contact", "how"),
+       needs=REGISTERED)
 def deregistration(
     subject: Subject, params: Mapping[str, object], catalog: Catalog
 ) -> Iterator[Hit]:

@@ -6,12 +6,14 @@ from collections.abc import Iterator, Mapping
 
 from sipdiag.dialogs.calls import Call, session_expiry
 from sipdiag.rules.catalog import Catalog
+from sipdiag.rules.checks.facts import Needs
 from sipdiag.rules.checks.registry import Subject, check, hit
 from sipdiag.rules.matcher import Hit, hop_key, seconds
 
 
 @check("session_timer_expired",
-       ("refresh.frame", "interval", "bye.frame", "bye.sender", "elapsed"))
+       ("refresh.frame", "interval", "bye.frame", "bye.sender", "elapsed"),
+       needs=Needs(methods=("BYE",), response_headers=("session-expires",)))
 def session_timer_expired(
     subject: Subject, params: Mapping[str, object], catalog: Catalog
 ) -> Iterator[Hit]:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from sipdiag.dialogs.calls import CHALLENGES
 from sipdiag.dialogs.transactions import Transaction
 from sipdiag.rules.catalog import Catalog
+from sipdiag.rules.checks.facts import Needs
 from sipdiag.rules.checks.methods import uri_of
 from sipdiag.rules.checks.registry import Subject, check, hit
 from sipdiag.rules.matcher import Hit, seconds
@@ -53,13 +54,16 @@ def _count(value: object) -> int:
 
 @check("retry_storm", ("method", "target", "sender", "responder", "statuses", "count",
                        "period", "span", "first_frame", "last_frame"),
-       {"count": (_count, 4)})
+       {"count": (_count, 4)}, Needs(final_from=400))
 def retry_storm(subject: Subject, params: Mapping[str, object], catalog: Catalog
                 ) -> Iterator[Hit]:
     """Each run of at least ``count`` refused attempts of one request."""
     least = params["count"]
     assert isinstance(least, int)
-    for attempts in _by_request(subject.transactions).values():
+    transactions = subject.transactions
+    if sum(t.final_status >= 400 for t in transactions) < least:
+        return  # each refused attempt ends in a transaction of its own refused
+    for attempts in _by_request(transactions).values():
         for run in _refused_runs(attempts):
             if len(run) >= least:
                 yield _storm(subject, run)

@@ -29,11 +29,14 @@ def wrong_tag(transaction: Transaction, dialogs: Sequence[Dialog]) -> WrongTag |
     """The tag by which an in-dialog request misses every one of ``dialogs`` (None when it
     names one of them, or when none of them was confirmed: no dialog to compare with)."""
     request = transaction.request
-    confirmed = next((dialog for dialog in dialogs if dialog.confirmed is not None), None)
-    if request is None or confirmed is None:
+    if request is None:
         return None
     sent = {"From": request.from_tag or "", "To": request.to_tag or ""}
-    if any(frozenset(sent.values()) == dialog.tags for dialog in dialogs):
+    named = frozenset(sent.values())
+    if any(dialog.tags == named for dialog in dialogs):
+        return None
+    confirmed = next((dialog for dialog in dialogs if dialog.confirmed is not None), None)
+    if confirmed is None:
         return None
     for dialog in dialogs:
         for header, other in (("From", "To"), ("To", "From")):

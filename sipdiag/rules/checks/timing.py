@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from sipdiag.dialogs.calls import Call
-from sipdiag.dialogs.challenges import challenge_answers
+from sipdiag.dialogs.challenges import CHALLENGES, challenge_answers
 from sipdiag.rules.catalog import Catalog
+from sipdiag.rules.checks.facts import Needs
 from sipdiag.rules.checks.registry import Subject, check, hit
 from sipdiag.rules.matcher import Hit, hop_key, seconds
 from sipdiag.rules.model import parse_duration
@@ -38,7 +39,8 @@ def long_post_dial_delay(
 @check("slow_challenge_answer", (
     "challenge.frame", "challenge.status", "challenge.final_frame", "answer.frame", "took",
     "over",
-), {"over": (parse_duration, 2_000_000_000)})
+), {"over": (parse_duration, 2_000_000_000)},
+    Needs(methods=("INVITE",), finals=CHALLENGES))
 def slow_challenge_answer(
     subject: Subject, params: Mapping[str, object], catalog: Catalog
 ) -> Iterator[Hit]:

@@ -11,7 +11,7 @@ from sipdiag.dialogs.transactions import Transaction
 from sipdiag.media.model import Unreachable
 from sipdiag.rules.catalog import Catalog
 from sipdiag.rules.checks.registry import Subject, check, hit
-from sipdiag.rules.matcher import Hit, hop_key, message_evidence, transaction_values
+from sipdiag.rules.matcher import Hit, hop_key, message_evidence, story_of, transaction_values
 from sipdiag.rules.model import Evidence
 
 ICMP_REASONS = {
@@ -87,6 +87,9 @@ def request_refused(
 def _unanswered(subject: Subject, methods: object) -> Iterator[Transaction]:
     """The requests of ``methods`` (any but ACK when empty) that got no final response."""
     assert isinstance(methods, frozenset)
+    waiting = story_of(subject).unanswered
+    if not (waiting & methods if methods else waiting - {"ACK"}):
+        return  # every request of these methods was answered
     for transaction in subject.transactions:
         wanted = transaction.method in methods if methods else transaction.method != "ACK"
         if wanted and transaction.request is not None and transaction.final is None:

@@ -23,9 +23,10 @@ from collections.abc import Iterator, Mapping
 from sipdiag.dialogs.calls import Call
 from sipdiag.dialogs.transactions import Transaction
 from sipdiag.rules.catalog import Catalog
+from sipdiag.rules.checks.facts import Needs
 from sipdiag.rules.checks.registry import Subject, check, hit
 from sipdiag.rules.checks.tags import wrong_tag
-from sipdiag.rules.matcher import Hit, hop_key, transaction_values
+from sipdiag.rules.matcher import Hit, hop_key, latest, transaction_values
 from sipdiag.sip.message import Defect, SipMessage
 from sipdiag.sip.parser import ONCE_ONLY
 
@@ -34,6 +35,7 @@ INVITE_DIALOG_METHODS = frozenset({"BYE", "INVITE", "UPDATE", "PRACK", "INFO"})
 RFC 6086): the only dialogs the call's dialogs list. NOTIFY, REFER, SUBSCRIBE and MESSAGE may
 belong to a subscription's dialog, which it does not."""
 BAD_REQUEST = 400
+REFUSED_AS_MALFORMED = Needs(finals=(BAD_REQUEST,))
 
 
 _REQUEST = tuple(f"request.{key}" for key in (
@@ -63,13 +65,11 @@ def provisional_to_tag_missing(
 def _tagless(subject: Subject, low: int, high: int) -> Iterator[Hit]:
     """One hit per INVITE transaction: its first response from ``low`` up to ``high`` without
     a To tag (the others, retransmissions and later ones, are its evidence)."""
-    for transaction in subject.transactions:
-        request = transaction.request
-        if transaction.method != "INVITE" or (request is not None and request.to_tag):
-            continue  # a re-INVITE's responses copy the request's To, tag included
-        tagless = [r for r in transaction.responses if low <= r.status < high and not r.to_tag]
+    for transaction, answers in _tagless_answers(subject):
+        tagless = [r for r in answers if low <= r.status < high]
         if not tagless:
             continue
+        request = transaction.request
         response = tagless[0]
         values = {
             "invite.frame": str(request.frame) if request else "-",
@@ -85,7 +85,23 @@ def _tagless(subject: Subject, low: int, high: int) -> Iterator[Hit]:
         yield hit(subject, values, messages, key)
 
 
-@check("request_outside_dialog_accepted", (*_REQUEST, "tag.header", "tag.sent", "tag.dialog"))
+@latest
+def _tagless_answers(subject: Subject) -> tuple[tuple[Transaction, tuple[SipMessage, ...]], ...]:
+    """Each INVITE outside any dialog with its responses 101 to 299 that have no To tag, in
+    order: read once for both checks."""
+    found = []
+    for transaction in subject.transactions:
+        request = transaction.request
+        if transaction.method != "INVITE" or (request is not None and request.to_tag):
+            continue  # a re-INVITE's responses copy the request's To, tag included
+        tagless = tuple(r for r in transaction.responses if 101 <= r.status < 300 and not r.to_tag)
+        if tagless:
+            found.append((transaction, tagless))
+    return tuple(found)
+
+
+@check("request_outside_dialog_accepted", (*_REQUEST, "tag.header", "tag.sent", "tag.dialog"),
+       needs=Needs(methods=INVITE_DIALOG_METHODS))
 def request_outside_dialog_accepted(
     subject: Subject, params: Mapping[str, object], catalog: Catalog
 ) -> Iterator[Hit]:
@@ -104,7 +120,7 @@ def request_outside_dialog_accepted(
             yield _request_hit(subject, transaction, values)
 
 
-@check("body_length_refused", (*_REQUEST, "length", "body"))
+@check("body_length_refused", (*_REQUEST, "length", "body"), needs=REFUSED_AS_MALFORMED)
 def body_length_refused(
     subject: Subject, params: Mapping[str, object], catalog: Catalog
 ) -> Iterator[Hit]:
@@ -116,7 +132,7 @@ def body_length_refused(
         yield _request_hit(subject, transaction, values)
 
 
-@check("repeated_header_refused", (*_REQUEST, "header", "values"))
+@check("repeated_header_refused", (*_REQUEST, "header", "values"), needs=REFUSED_AS_MALFORMED)
 def repeated_header_refused(
     subject: Subject, params: Mapping[str, object], catalog: Catalog
 ) -> Iterator[Hit]:
