@@ -295,9 +295,10 @@ class _Fields:
         return value
 
     def text(self, data: dict[str, object], name: str, rfc: str | None = None) -> str | None:
-        """A string field; missing is a defect only when ``rfc`` requires it."""
+        """A string field; missing (or empty: it names nothing) is a defect only when ``rfc``
+        requires it."""
         value = data.get(name)
-        if value is None:
+        if value is None or value == "":
             if rfc is not None:
                 self._missing(name, rfc)
             return None
@@ -313,9 +314,10 @@ class _Fields:
             return ()
         if isinstance(value, str):
             self._bad(f"dest.{name}", "a list (RFC 8225 section 5.2.1)", value)
-            return (_printable(value),)
-        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-            self._bad(f"dest.{name}", "a list of strings", value)
+            return (_printable(value),) if value else ()
+        if not isinstance(value, list) or not all(isinstance(item, str) and item
+                                                  for item in value):
+            self._bad(f"dest.{name}", "a list of strings, none empty", value)
             return ()
         return tuple(map(_printable, value))
 
