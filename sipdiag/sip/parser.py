@@ -26,6 +26,7 @@ import re
 from sipdiag.network import Endpoint
 from sipdiag.sip.headers import canonical_name, parse_headers
 from sipdiag.sip.message import Defect, SipMessage
+from sipdiag.sip.remembered import remembered
 
 NOWHERE = Endpoint("", 0)
 
@@ -59,10 +60,10 @@ _ANY_CASE = (
 )
 
 _COMMON_START = re.compile(
-    rb"([A-Z]+) [^\x00-\x20\x7f]+ SIP/2\.0\r\n|SIP/2\.0 ([1-9][0-9][0-9])"
-    rb"(?: [^\x00-\x08\x0a-\x1f\x7f]*)?\r\n"
+    rb"([A-Z]+) [^\x00-\x20\x7f]+ SIP/2\.0|SIP/2\.0 ([1-9][0-9][0-9])"
+    rb"(?: [^\x00-\x08\x0a-\x1f\x7f]*)?"
 )
-"""The common path's start line: an upper-case method, or a status code."""
+"""The common path's start line (without its CRLF): an upper-case method, or a status code."""
 ONCE_ONLY = ("Call-ID", "CSeq", "Content-Length", "From", "To", "Max-Forwards", "Content-Type",
              "Expires")
 """Headers that may appear only once: not comma-separated lists (RFC 3261 7.3.1, 25.1), and
@@ -73,17 +74,16 @@ _ONCE_ALTERNATIVES = b"|".join(
 )
 """Their names, and their compact forms (RFC 3261 7.3.3), for a case-insensitive pattern."""
 _COMMON_HEADERS = re.compile(
-    rb"\r\n(?:(Call-ID|CSeq|Content-Length)[ \t]*: *([^\r\n]*)|((?i:"
-    + _ONCE_ALTERNATIVES
-    + rb"))[ \t]*:|[ \t])"
+    rb"\r\n(?:(Call-ID|CSeq|Content-Length)[ \t]*: *([^\r\n]*)"
+    rb"|(From|To|Max-Forwards|Content-Type|Expires)[ \t]*:"
+    rb"|(?=[CcFfTtMmEeIiLl])(?i:" + _ONCE_ALTERNATIVES + rb")[ \t]*:|[ \t])"
 )
 """The common path's headers, one findall: each Call-ID, CSeq and Content-Length in canonical
-spelling, as (name, value, ''); each other header of ``ONCE_ONLY``, in any spelling, as
-('', '', name); a folded line, which only the general path reads, as ('', '', '').
-A message with one of them spelt another way (``i:``, ``content-length``) or given twice goes
-to the general path."""
-_COMMON_ONCE = frozenset(name.encode() for name in ONCE_ONLY) - _CANONICAL
-"""The spellings of the other headers of ``ONCE_ONLY`` the common path takes."""
+spelling, as (name, value, ''); each other header of ``ONCE_ONLY`` in canonical spelling, as
+('', '', name); one of them spelt another way (``i:``, ``content-length``, ``FROM``), or a
+folded line, which only the general path reads, as ('', '', ''). A message with one of those,
+or with a header given twice, goes to the general path. (The look-ahead only spares the lines
+no name of ``ONCE_ONLY`` can start, most of them, the case-insensitive alternatives.)"""
 _ONCE_NAMES = {name.lower(): name for name in ONCE_ONLY}
 """Canonical name (as ``canonical_name`` gives it) -> name as the RFC writes it."""
 _ONCE_LINE = re.compile(rb"\n(" + _ONCE_ALTERNATIVES + rb")[ \t]*:[ \t]*([^\r\n]*)", re.I)
@@ -149,11 +149,10 @@ def parse_message(
     Reads the start line, Call-ID, CSeq and Content-Length; ``frames`` lists every frame the
     bytes came from when there was more than one.
     """
-    origin = (frame, ts_ns, src, dst, transport, frames)
     found = _parse_common(raw)
     if found is None:
         found = _parse_general(raw, *start_line(raw))
-    return SipMessage(raw, *found, *origin)
+    return SipMessage(raw, *found, frame, ts_ns, src, dst, transport, frames)
 
 
 Parsed = tuple[str, int, str, int, str, int, "int | None", tuple[tuple[Defect, str], ...]]
@@ -166,33 +165,62 @@ def _parse_common(raw: bytes) -> Parsed | None:
     The values are read by the same functions as on the general path; only finding the lines
     is quicker, so the two paths cannot read a value differently (a tested invariant).
     """
-    start = _COMMON_START.match(raw)
-    head_end = raw.find(b"\r\n\r\n")
-    if start is None or head_end < 0:
+    line_end = raw.find(b"\r\n")
+    head_end = raw.find(b"\r\n\r\n", line_end)
+    if head_end < 0:
+        return None
+    start = _common_start(raw[:line_end])
+    if start is None:
         return None
     found: list[bytes | None] = [None, None, None]
     others: set[bytes] = set()
-    for name, value, other in _COMMON_HEADERS.findall(raw, start.end() - 2, head_end):
+    for name, value, other in _COMMON_HEADERS.findall(raw, line_end, head_end):
         if name:
             slot = _KEY_SLOTS[name]
             if found[slot] is not None:
                 return None  # given twice
             found[slot] = value
-        elif other in _COMMON_ONCE and other not in others:
+        elif other and other not in others:
             others.add(other)
         else:
             return None  # a folded line, another spelling, or given twice
-    method_name, code = start.groups()
-    method = _KNOWN_METHODS.get(method_name) or method_name.decode("ascii") if method_name else ""
-    defects: list[tuple[Defect, str]] = []
-    call_id = _call_id(found[0], defects)
-    cseq, cseq_method = _cseq(found[1], method, defects)
-    length = _content_length(found[2], defects)
-    if defects:
+    call_id, cseq, length = found
+    method, status = start
+    numbers = _common_numbers((method, cseq, length))
+    if not call_id or numbers is None:
         return None
+    cseq_number, cseq_method, content_length = numbers
     body_start = head_end + 4
-    _body_length(length, len(raw) - body_start, defects)
-    return method, int(code or 0), call_id, cseq, cseq_method, body_start, length, tuple(defects)
+    defects: list[tuple[Defect, str]] = []
+    if content_length is not None and content_length != len(raw) - body_start:
+        _body_length(content_length, len(raw) - body_start, defects)
+    return (method, status, call_id.rstrip().decode("utf-8", "backslashreplace"), cseq_number,
+            cseq_method, body_start, content_length, tuple(defects))
+
+
+@remembered(4096)
+def _common_start(line: bytes) -> tuple[str, int] | None:
+    """(method, status) of a start line as the common path takes it; None for any other."""
+    start = _COMMON_START.fullmatch(line)
+    if start is None:
+        return None
+    method_name, code = start.groups()
+    if method_name:
+        return _KNOWN_METHODS.get(method_name) or method_name.decode("ascii"), 0
+    return "", int(code)
+
+
+@remembered(4096)
+def _common_numbers(
+    read: tuple[str, bytes | None, bytes | None],
+) -> tuple[int, str, int | None] | None:
+    """(CSeq number, CSeq method, Content-Length) of the method and the CSeq and Content-Length
+    values the common path found; None if either value has a defect."""
+    method, cseq, length = read
+    defects: list[tuple[Defect, str]] = []
+    cseq_number, cseq_method = _cseq(cseq, method, defects)
+    content_length = _content_length(length, defects)
+    return None if defects else (cseq_number, cseq_method, content_length)
 
 
 def _parse_general(raw: bytes, method: str, status: int, line_end: int) -> Parsed:

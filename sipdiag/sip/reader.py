@@ -116,18 +116,17 @@ class SipReader:
                 self._problems.add(kind, frame, detail)
         if frame < self._last_frame:
             self._disordered = True
-        self._note_clock_jump(message)
+        last_ts_ns, ts_ns = self._last_ts_ns, message.ts_ns
+        if last_ts_ns is not None and abs(ts_ns - last_ts_ns) > CLOCK_JUMP_NS:
+            self._report_clock_jump(message, last_ts_ns)
+        self._last_ts_ns = ts_ns
         self._last_frame = frame
         self._out.append(message)
         if self._observer is not None:
             self._observer(message)
 
-    def _note_clock_jump(self, message: SipMessage) -> None:
-        last = self._last_ts_ns
-        self._last_ts_ns = message.ts_ns
-        if last is None or abs(message.ts_ns - last) <= CLOCK_JUMP_NS:
-            return
-        days = (message.ts_ns - last) / 86_400e9
+    def _report_clock_jump(self, message: SipMessage, last_ts_ns: int) -> None:
+        days = (message.ts_ns - last_ts_ns) / 86_400e9
         self._problems.add(
             "sip_clock_jump", message.frame,
             f"frame {message.frame} is timed {abs(days):.0f} days "
