@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from enum import StrEnum
+from enum import Enum, StrEnum
 from typing import TypeVar
 
 from sipdiag.network import Endpoint
@@ -28,6 +28,7 @@ from sipdiag.sip.headers import (
     parse_via,
     split_list,
 )
+from sipdiag.sip.remembered import remembered
 from sipdiag.sip.sdp import Sdp, parse_sdp
 
 _TAG = re.compile(rb";[ \t]*tag[ \t]*=([^;]*)", re.I)
@@ -35,6 +36,17 @@ _VIA_FORM = re.compile(rb"SIP/2\.0/[A-Za-z]+ +([^;,\s]+)[ \t]*((?:;[^,]*)?)(?:,|
 """A Via value in its usual form: sent-by, then the first value's parameters."""
 _BRANCH = re.compile(rb";[ \t]*branch[ \t]*=([^;]*)", re.I)
 _BOUNDARY = re.compile(r'boundary\s*=\s*"?([^";]+)"?', re.I)
+
+
+class Unread(Enum):
+    """The value of a part not parsed yet (None is a value: no SDP, no tag)."""
+
+    UNREAD = "unread"
+
+
+UNREAD = Unread.UNREAD
+ViaKey = tuple[str | None, str]
+"""(branch, sent-by) of a top Via."""
 
 
 class Defect(StrEnum):
@@ -58,8 +70,14 @@ class SipMessage:
     __slots__ = (
         "_body_start",
         "_content_length",
+        "_first_values",
         "_frames",
+        "_from_tag",
+        "_headers",
         "_lazy",
+        "_sdp",
+        "_to_tag",
+        "_via_key",
         "call_id",
         "cseq",
         "cseq_method",
@@ -112,8 +130,16 @@ class SipMessage:
         self.dst = dst
         self.transport = transport
         self._frames = frames
+        # Parts parsed on first use: the ones every layer asks for have a slot each, the
+        # rest (Vias, name-addrs) share ``_lazy``.
+        self._headers: Headers | None = None
+        self._sdp: Sdp | Unread | None = UNREAD
+        self._from_tag: str | Unread | None = UNREAD
+        self._to_tag: str | Unread | None = UNREAD
+        self._via_key: ViaKey | Unread | None = UNREAD
+        self._first_values: dict[str, str | None] | None = None
+        """``first_value`` of each header asked for, by the name as asked."""
         self._lazy: dict[str, object] | None = None
-        """Parts parsed on first use (headers, SDP, Vias, ...)."""
 
     @property
     def frames(self) -> tuple[int, ...]:
@@ -164,10 +190,9 @@ class SipMessage:
 
     @property
     def headers(self) -> Headers:
-        found = self._cached(
-            "headers", lambda: parse_headers(self.raw[self._line_end : self._body_start])
-        )
-        assert isinstance(found, Headers)
+        found = self._headers
+        if found is None:
+            found = self._headers = parse_headers(self.raw[self._line_end : self._body_start])
         return found
 
     @property
@@ -190,8 +215,9 @@ class SipMessage:
     @property
     def sdp(self) -> Sdp | None:
         """The session description in the body (also inside multipart bodies), or None."""
-        found = self._cached("sdp", self._parse_sdp)
-        assert found is None or isinstance(found, Sdp)
+        found = self._sdp
+        if found is UNREAD:
+            found = self._sdp = self._parse_sdp()
         return found
 
     def _parse_sdp(self) -> Sdp | None:
@@ -199,7 +225,7 @@ class SipMessage:
         if not body.strip():
             return None
         part = _sdp_part(body, self.first_value("content-type") or "")
-        return None if part is None else parse_sdp(part)
+        return None if part is None else _parse_sdp_body(part)
 
     @property
     def vias(self) -> list[Via]:
@@ -221,9 +247,17 @@ class SipMessage:
 
         Found with one search in the raw bytes rather than by parsing every header; a folded
         header is left to the full parser. Either way the answer is the first item of
-        ``headers.values(header)``.
+        ``headers.values(header)``. Kept: a header is often asked for again.
         """
-        canonical = canonical_name(header)
+        known = self._first_values
+        if known is None:
+            known = self._first_values = {}
+        elif header in known:
+            return known[header]
+        found = known[header] = self._find_first_value(canonical_name(header))
+        return found
+
+    def _find_first_value(self, canonical: str) -> str | None:
         match = _line_pattern(canonical).search(self.raw, 0, self._body_start)
         if match is None:
             return None  # no line starts with the name: the header is not there
@@ -247,24 +281,28 @@ class SipMessage:
         return via.branch if via else None
 
     def name_addr(self, header: str) -> NameAddr | None:
-        """From, To, Contact, Refer-To, ... parsed (the first value)."""
-        found = self._cached("name-addr:" + header, lambda: self._first_name_addr(header))
+        """From, To, Contact, Refer-To, ... parsed (the first value); parsed once, whatever
+        the spelling asked for (``From``, ``from``, ``f``)."""
+        canonical = canonical_name(header)
+        found = self._cached("name-addr:" + canonical, lambda: self._first_name_addr(canonical))
         assert found is None or isinstance(found, NameAddr)
         return found
 
-    def _first_name_addr(self, header: str) -> NameAddr | None:
-        return _parse_optional(parse_name_addr, self.first_value(header))
+    def _first_name_addr(self, canonical: str) -> NameAddr | None:
+        return _parse_optional(parse_name_addr, self.first_value(canonical))
 
     @property
     def from_tag(self) -> str | None:
-        found = self._cached("from-tag", lambda: self._tag("from"))
-        assert found is None or isinstance(found, str)
+        found = self._from_tag
+        if found is UNREAD:
+            found = self._from_tag = self._tag("from")
         return found
 
     @property
     def to_tag(self) -> str | None:
-        found = self._cached("to-tag", lambda: self._tag("to"))
-        assert found is None or isinstance(found, str)
+        found = self._to_tag
+        if found is UNREAD:
+            found = self._to_tag = self._tag("to")
         return found
 
     def _tag(self, header: str) -> str | None:
@@ -284,16 +322,17 @@ class SipMessage:
         return tag[1].strip().decode("utf-8", "backslashreplace") if tag else None
 
     @property
-    def via_key(self) -> tuple[str | None, str] | None:
+    def via_key(self) -> ViaKey | None:
         """(branch, sent-by) of the top Via, for matching transactions; None without a Via.
 
         Read off the first Via line when it has the usual form, else from the parsed Via.
         """
-        found = self._cached("via-key", self._via_key)
-        assert found is None or isinstance(found, tuple)
+        found = self._via_key
+        if found is UNREAD:
+            found = self._via_key = self._read_via_key()
         return found
 
-    def _via_key(self) -> tuple[str | None, str] | None:
+    def _read_via_key(self) -> ViaKey | None:
         line = _line_pattern("via").search(self.raw, 0, self._body_start)
         if line is None:
             return None
@@ -341,6 +380,13 @@ def _items(canonical: str, value: bytes) -> list[str]:
         # ``headers.values`` gives it: a list header's empty items are dropped, not this one.
         return [text]
     return split_list(text)
+
+
+@remembered(1024)
+def _parse_sdp_body(body: bytes) -> Sdp:
+    """An SDP body read once for all the messages that carry it (the copies of a request or
+    response, the hops a proxy forwards it on, the calls of a load test)."""
+    return parse_sdp(body)
 
 
 def _sdp_part(body: bytes, content_type: str) -> bytes | None:
