@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from sipdiag.dialogs.acks import unacknowledged_answers
 from sipdiag.dialogs.challenges import CHALLENGES as CHALLENGES  # still named from here too
 from sipdiag.dialogs.challenges import challenge_answers
-from sipdiag.dialogs.dialogs import Dialog, DialogState, DialogTracker
+from sipdiag.dialogs.dialogs import Dialog, DialogTracker
 from sipdiag.dialogs.media import CallFacts, CallMedia, read_media
 from sipdiag.dialogs.outcome import Outcome
 from sipdiag.dialogs.transactions import TIMER_B_NS, Transaction, TransactionMatcher
@@ -83,18 +83,16 @@ class Conversation:
         challenge or a redirect, ``RETRY_LINGER_NS``, the time a person may take to type a
         password before the request is sent again with the same Call-ID.
         """
-        if self._mid_call() or any(d.state is DialogState.CONFIRMED
-                                   for d in self.dialogs.dialogs):
+        if self.dialogs.confirmed_up() or self._mid_call():
             return None
-        last = self.messages[-1].ts_ns
-        deadlines = [
-            t.requests[0].ts_ns + TIMER_B_NS
-            for t in self.transactions
-            if t.requests and t.final is None and t.method != "ACK"
-        ]
-        final = self.transactions[-1].final_status
+        transactions = self.transactions
+        end = self.messages[-1].ts_ns
+        for transaction in transactions:  # a request still waiting for its final response
+            if transaction.final is None and transaction.requests and transaction.method != "ACK":
+                end = max(end, transaction.requests[0].ts_ns + TIMER_B_NS)
+        final = transactions[-1].final_status
         linger = RETRY_LINGER_NS if final in CHALLENGES or 300 <= final < 400 else LINGER_NS
-        return max([last, *deadlines]) + linger
+        return end + linger
 
 
     def begins_anew(self, message: SipMessage) -> bool:
@@ -113,10 +111,15 @@ class Conversation:
     def _mid_call(self) -> bool:
         """The capture began during a call: a request inside its dialog (a re-INVITE, an
         UPDATE, ...) was accepted, so the dialog is up, and no BYE has come yet."""
-        transactions = self.transactions
-        return not any(t.method == "BYE" for t in transactions) and any(
-            t.method in MID_CALL_METHODS and t.request is not None and t.request.to_tag
-            and 200 <= t.final_status < 300 for t in transactions)
+        accepted = False
+        for transaction in self.transactions:
+            if transaction.method == "BYE":
+                return False
+            request = transaction.request
+            accepted = accepted or (
+                transaction.method in MID_CALL_METHODS and 200 <= transaction.final_status < 300
+                and request is not None and bool(request.to_tag))
+        return accepted
 
 
 LINGER_NS = TIMER_B_NS

@@ -101,6 +101,10 @@ class DialogTracker:
             dialog.byes.append(transaction)
             dialog.state = DialogState.TERMINATED
 
+    def confirmed_up(self) -> bool:
+        """A dialog is confirmed and not ended yet."""
+        return any(dialog.state is DialogState.CONFIRMED for dialog in self.dialogs)
+
     def find(self, message: SipMessage) -> Dialog | None:
         """The dialog a request inside a dialog belongs to, by its two tags."""
         from_tag, to_tag = message.from_tag, message.to_tag

@@ -286,9 +286,11 @@ class CallFacts:
 def read_media(facts: CallFacts, captured: CapturedMedia | None) -> CallMedia | None:
     """The call's media, or None when it had neither a session offered and answered nor any
     stream."""
+    if captured is None:
+        return None
     caller = _Caller.of(facts)
     offers = _offers(facts, caller)
-    if captured is None or (not captured.streams and not _answered_with_sdp(facts, offers)):
+    if not captured.streams and not _answered_with_sdp(facts, offers):
         return None
     answered_ns = _answered_at(facts, captured)
     bye = facts.bye.request if facts.bye is not None and facts.bye.request else None

@@ -224,7 +224,10 @@ class TransactionMatcher:
 
     def _on_hop(self, key: Key, hop: Hop) -> Transaction | None:
         """The latest transaction of ``key`` between these two addresses."""
-        return next((t for t in reversed(self._by_key.get(key, ())) if t.hop == hop), None)
+        for transaction in reversed(self._by_key.get(key, ())):
+            if transaction.hop == hop:
+                return transaction
+        return None
 
     def _sent_with(self, key: Key, request: SipMessage) -> Transaction | None:
         """The INVITE a CANCEL or ACK goes with: on its hop, else the latest of its key."""
