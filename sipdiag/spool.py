@@ -6,6 +6,9 @@ grow with the length of the capture; a spool keeps only a key and a file offset 
 (sixteen bytes, in arrays) and the records themselves on disk, and reads them back sorted by
 key (each reading opens the file anew, so two readings may run side by side).
 
+Each item may carry a tag (a few bits) that a reading can ask for: the items without it are
+passed over unread, so a reading of the few items of one kind costs no more than they do.
+
 Objects that many records share and that are not the records' own (the rules a finding names)
 are written as a reference and restored to the very same object (pickle's persistent ids).
 """
@@ -18,7 +21,7 @@ import pickle
 import tempfile
 import weakref
 from array import array
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Generic, Protocol, TypeVar
 
@@ -51,11 +54,13 @@ class SpoolState:
     path: str
     keys: list[array[int]]
     offsets: array[int]
+    tags: array[int]
 
 
 class Spool(Generic[T]):
-    """Items with integer sort keys (0 to 2**63; one per order the items can be read in), on
-    disk; ``len()``, and iteration in the order of a key, equal keys in the order items came."""
+    """Items with integer sort keys (0 to 2**63; one per order the items can be read in) and
+    a tag (0 to 255), on disk; ``len()``, and iteration in the order of a key, equal keys in the
+    order items came, of every item or of those that have some bit of a tag."""
 
     def __init__(self, shared: Mapping[str, object] | None = None, orders: int = 1) -> None:
         self._shared = dict(shared or {})
@@ -64,15 +69,17 @@ class Spool(Generic[T]):
         self._path = ""
         self._keys = [array("q") for _ in range(orders)]
         self._offsets = array("q")
+        self._tags = array("B")
         self._remover: weakref.finalize[..., Spool[T]] | None = None
         self._writer: pickle.Pickler | None = None
 
-    def add(self, item: T, *keys: int) -> None:
+    def add(self, item: T, *keys: int, tag: int = 0) -> None:
         if self._file is None:
             handle, path = tempfile.mkstemp(prefix="sipdiag-", suffix=".spool")
             self._open(path, os.fdopen(handle, "wb", buffering=BUFFER))
         assert self._file is not None and self._writer is not None
         self._offsets.append(self._file.tell())
+        self._tags.append(tag)
         for column, key in zip(self._keys, keys, strict=True):
             column.append(key)
         self._writer.clear_memo()  # each item stands alone: it is read back on its own
@@ -87,18 +94,22 @@ class Spool(Generic[T]):
     def __iter__(self) -> Iterator[T]:
         return self.read(0)
 
-    def read(self, order: int) -> Iterator[T]:
-        """The items in the order of their ``order``-th key."""
-        return (item for _, item in self.read_keyed(order))
+    def read(self, order: int, tag: int = 0) -> Iterator[T]:
+        """The items in the order of their ``order``-th key (with ``tag``: only those whose tag
+        has one of its bits)."""
+        return (item for _, item in self.read_keyed(order, tag))
 
-    def read_keyed(self, order: int) -> Iterator[tuple[int, T]]:
-        """(key, item) in the order of the ``order``-th key."""
+    def read_keyed(self, order: int, tag: int = 0) -> Iterator[tuple[int, T]]:
+        """(key, item) in the order of the ``order``-th key (of the items tagged ``tag``)."""
         if self._file is None:
             return
         self._file.flush()
-        keys, offsets = self._keys[order], self._offsets
+        keys, offsets, tags = self._keys[order], self._offsets, self._tags
         in_order = all(keys[i] <= keys[i + 1] for i in range(len(keys) - 1))
-        indexes = range(len(keys)) if in_order else sorted(range(len(keys)), key=keys.__getitem__)
+        indexes: Iterable[int] = (
+            range(len(keys)) if in_order else sorted(range(len(keys)), key=keys.__getitem__))
+        if tag:
+            indexes = [index for index in indexes if tags[index] & tag]
         with open(self._path, "rb", buffering=BUFFER) as reader:
             position = 0
             for index in indexes:
@@ -108,6 +119,17 @@ class Spool(Generic[T]):
                 position = reader.tell()
                 yield keys[index], item
 
+    def add_tag(self, order: int, key: int, tag: int) -> None:
+        """Add the bits of ``tag`` to every item whose ``order``-th key is ``key``."""
+        keys, start = self._keys[order], 0
+        while True:
+            try:
+                index = keys.index(key, start)
+            except ValueError:
+                return
+            self._tags[index] |= tag
+            start = index + 1
+
     def detach(self) -> SpoolState:
         """Close the spool for writing and hand its file over (to ``adopt``, in another
         process): this object will no longer remove it."""
@@ -115,13 +137,13 @@ class Spool(Generic[T]):
             self._file.close()
         if self._remover is not None:
             self._remover.detach()
-        return SpoolState(self._path, self._keys, self._offsets)
+        return SpoolState(self._path, self._keys, self._offsets, self._tags)
 
     @classmethod
     def adopt(cls, state: SpoolState, shared: Mapping[str, object] | None = None) -> Spool[T]:
         """The spool of a ``detach``ed state, now owned (and removed) by this process."""
         spool: Spool[T] = cls(shared, orders=len(state.keys))
-        spool._keys, spool._offsets = state.keys, state.offsets
+        spool._keys, spool._offsets, spool._tags = state.keys, state.offsets, state.tags
         if state.path:
             spool._open(state.path, open(state.path, "ab", buffering=BUFFER))  # noqa: SIM115 - kept open, closed by the finalizer
         return spool
@@ -156,20 +178,25 @@ class Listing(Protocol[T_co]):
 
 
 class Merged(Generic[T]):
-    """Several spools read as one, in the order of one of their keys (a merge: each spool is
-    read in order, one item of each in memory)."""
+    """Several spools read as one, in the order of one of their keys (``merged``)."""
 
     def __init__(self, spools: Sequence[Spool[T]], order: int = 0) -> None:
         self._spools, self._order = spools, order
 
     def __iter__(self) -> Iterator[T]:
-        if len(self._spools) == 1:
-            return self._spools[0].read(self._order)
-        readings = [spool.read_keyed(self._order) for spool in self._spools]
-        return (item for _, item in heapq.merge(*readings, key=_first))
+        return merged(self._spools, self._order)
 
     def __len__(self) -> int:
         return sum(len(spool) for spool in self._spools)
+
+
+def merged(spools: Sequence[Spool[T]], order: int, tag: int = 0) -> Iterator[T]:
+    """The items of several spools in the order of their ``order``-th key (a merge: each spool
+    is read in order, one item of each in memory); with ``tag``, those tagged so."""
+    if len(spools) == 1:
+        return spools[0].read(order, tag)
+    readings = [spool.read_keyed(order, tag) for spool in spools]
+    return (item for _, item in heapq.merge(*readings, key=_first))
 
 
 def _first(pair: tuple[int, object]) -> int:

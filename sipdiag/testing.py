@@ -10,7 +10,7 @@
         result.assert_expectations("calls/voicemail.yaml")
 
 ``Sipdiag.analyze`` reads a capture with the built-in rules (and the rule folders given) into a
-``CaptureResult``: its calls (``CallRecord``, in the order of their first frames), its other
+``CaptureResult``: its calls (``CallResult``, in the order of their first frames), its other
 exchanges, its findings. The assertions raise ``AssertionError`` with every unmet expectation
 or unwanted finding explained, in the words of ``sipdiag check``. A broken expectations or rule
 file raises ``DataError`` (``file:line: what is wrong``), an unreadable capture
@@ -25,8 +25,7 @@ from collections.abc import Sequence
 from functools import cache, cached_property
 from pathlib import Path
 
-from sipdiag.analysis import Analysis, analyze, findings_by_call
-from sipdiag.dialogs.records import CallRecord, ExchangeRecord
+from sipdiag.analysis import Analysis, CallResult, ExchangeResult, analyze
 from sipdiag.expectations.engine import (
     Checks,
     Expectation,
@@ -86,12 +85,12 @@ class CaptureResult:
         self.language = language
 
     @cached_property
-    def calls(self) -> list[CallRecord]:
+    def calls(self) -> list[CallResult]:
         """The calls (INVITE dialogs), in the order of their first frames."""
         return list(self.analysis.calls)
 
     @cached_property
-    def exchanges(self) -> list[ExchangeRecord]:
+    def exchanges(self) -> list[ExchangeResult]:
         """REGISTER, OPTIONS, SUBSCRIBE, MESSAGE...: the requests outside calls."""
         return list(self.analysis.exchanges)
 
@@ -100,7 +99,7 @@ class CaptureResult:
         """Every finding, most severe first, then by call and frame."""
         return list(self.analysis.findings)
 
-    def call(self, which: int | str) -> CallRecord:
+    def call(self, which: int | str) -> CallResult:
         """The call at this place (from 1, in frame order), or with this Call-ID; an
         ``AssertionError`` says why when there is no such call, or several."""
         __tracebackhide__ = True
@@ -114,11 +113,12 @@ class CaptureResult:
                                               self.language))
         return chosen.call.record
 
-    def findings_for(self, call: CallRecord | ExchangeRecord | int | str) -> list[Finding]:
-        """The findings of one call (a record, its place from 1, or its Call-ID) or exchange."""
+    def findings_for(self, call: CallResult | ExchangeResult | int | str) -> list[Finding]:
+        """The findings of one call (a result, its place from 1, or its Call-ID) or exchange,
+        most severe first."""
         __tracebackhide__ = True
-        record = call if isinstance(call, CallRecord | ExchangeRecord) else self.call(call)
-        return findings_by_call(self.findings).get((record.call_id, record.first_frame), [])
+        result = call if isinstance(call, CallResult | ExchangeResult) else self.call(call)
+        return list(result.findings)
 
     def check(self, expectations: str | Path) -> Verdict:
         """An expectations file (relative to the test's folder), checked against the capture."""

@@ -6,7 +6,7 @@ import gc
 import os
 from dataclasses import dataclass
 
-from sipdiag.spool import Mapped, Merged, Spool
+from sipdiag.spool import Mapped, Merged, Spool, merged
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,28 @@ def test_items_come_back_in_the_order_of_each_key_with_ties_in_arrival_order() -
     assert [i.name for i in spool] == ["d", "a", "b", "c"]
     assert [i.name for i in Merged([spool], 1)] == ["c", "b", "a", "d"]
     assert len(spool) == len(Merged([spool], 1)) == 4
+
+
+def test_a_reading_by_tag_gives_only_the_items_with_one_of_its_bits_in_key_order() -> None:
+    spool: Spool[str] = Spool()
+    for name, key, tag in [("c", 3, 0b01), ("a", 1, 0b10), ("b", 2, 0), ("d", 0, 0b11)]:
+        spool.add(name, key, tag=tag)
+    assert list(spool.read(0, 0b01)) == ["d", "c"]
+    assert list(spool.read(0, 0b10)) == ["d", "a"]
+    assert list(spool.read(0)) == ["d", "a", "b", "c"]  # no tag: every item
+
+
+def test_a_tag_added_later_reaches_every_item_with_that_key_and_survives_adoption() -> None:
+    first: Spool[str] = Spool()
+    for name, key in [("a", 5), ("b", 7), ("c", 5)]:
+        first.add(name, key)
+    first.add_tag(0, 5, 0b100)
+    first.add_tag(0, 9, 0b100)  # no such key: nothing changes
+    second: Spool[str] = Spool()
+    second.add("d", 6, tag=0b100)
+    spools = [Spool[str].adopt(first.detach()), second]
+    assert list(merged(spools, 0, 0b100)) == ["a", "c", "d"]
+    assert list(merged(spools, 0)) == ["a", "c", "d", "b"]
 
 
 def test_two_readings_can_run_side_by_side_and_again() -> None:

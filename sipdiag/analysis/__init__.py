@@ -2,7 +2,14 @@
 ``Analysis`` every report reads (``model``); ``regions`` runs a function over a large
 capture's messages in several processes."""
 
-from sipdiag.analysis.model import Analysis, Tally, findings_by_call, with_findings
+from sipdiag.analysis.model import (
+    Analysis,
+    CallResult,
+    ExchangeResult,
+    Result,
+    Tally,
+    is_problem,
+)
 from sipdiag.analysis.pipeline import analyze
 from sipdiag.analysis.reading import (
     CaptureSummary,
@@ -15,6 +22,6 @@ from sipdiag.analysis.reading import (
 )
 from sipdiag.analysis.regions import map_parts
 
-__all__ = ["Analysis", "CaptureSummary", "Inputs", "MessageReader", "Progress", "Tally",
-           "analyze", "default_jobs", "findings_by_call", "map_parts", "message_kind",
-           "paths_of", "with_findings"]
+__all__ = ["Analysis", "CallResult", "CaptureSummary", "ExchangeResult", "Inputs",
+           "MessageReader", "Progress", "Result", "Tally", "analyze", "default_jobs", "is_problem",
+           "map_parts", "message_kind", "paths_of"]

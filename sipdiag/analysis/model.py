@@ -1,31 +1,83 @@
 """The analysis of a capture, as every report reads it.
 
-``Analysis`` holds the capture's summary, its calls and exchanges (records kept on disk and
-read back in the order of their first frames, ``spool``), the links between B2BUA legs, the
-findings in two orders, the tallies behind the summary figures, and the RTP streams of no call.
-``with_findings`` and ``findings_by_call`` join records with their findings; ``with_ladders``
-gives the analysis as if fewer ladders had been kept.
+One frozen result per call (``CallResult``) and per exchange (``ExchangeResult``): its record
+(``dialogs.records``: the facts, computed once), what the rules found in it and, for a call,
+the other calls it is linked to as legs of one call. Results are spooled as they are made and
+read back in the order of their first frames. ``Analysis`` holds them with the capture's
+summary, the links, the findings of every result most severe first (read from the same spool),
+the tallies behind the summary figures, and the RTP streams of no call. ``with_ladders`` gives
+the analysis as if fewer ladders had been kept.
 """
 
 from __future__ import annotations
 
+import heapq
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
 from typing import TypeVar
 
 from sipdiag.analysis.reading import CaptureSummary
+from sipdiag.dialogs.calls import Call, Exchange
 from sipdiag.dialogs.correlate import Link
-from sipdiag.dialogs.records import CallRecord, ExchangeRecord
+from sipdiag.dialogs.ladder import ladder_of
+from sipdiag.dialogs.records import CallRecord, ExchangeRecord, without_timelines
 from sipdiag.dialogs.select import Ladders, Selection
 from sipdiag.media.model import TiedStream
 from sipdiag.media.stream import Stream
-from sipdiag.rules.model import Finding, severity_rank
-from sipdiag.spool import Listing, Mapped
+from sipdiag.rules.model import SEVERITIES, Finding, Severity, severity_rank
+from sipdiag.spool import Listing, Mapped, Spool, merged
 
-R = TypeVar("R", CallRecord, ExchangeRecord)
-FindingsByCall = dict[tuple[str, int], list[Finding]]
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallResult(CallRecord):
+    """What the analysis keeps of a call and every report reads."""
+
+    findings: tuple[Finding, ...] = ()
+    """Most severe first, then in the engine's order (those of the rules about the whole
+    capture last of their severity)."""
+    links: tuple[Link, ...] = ()
+    """The calls linked to this one, each ``Link`` seen from this call (``other``: the other)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExchangeResult(ExchangeRecord):
+    """What the analysis keeps of an exchange and every report reads."""
+
+    findings: tuple[Finding, ...] = ()
+
+
+Result = CallResult | ExchangeResult
+R = TypeVar("R", CallResult, ExchangeResult)
+_CALL_FIELDS = tuple(f.name for f in fields(CallRecord) if f.name not in ("ladder", "media"))
+_EXCHANGE_FIELDS = tuple(f.name for f in fields(ExchangeRecord) if f.name != "ladder")
+
+
+def result_of(item: Call | Exchange, findings: Sequence[Finding], *, ladder: bool) -> Result:
+    """What is kept of a finished call or exchange: its record, with its ladder if a report
+    will draw it (the media's per-second figures too, else they go), and its findings."""
+    arrows = ladder_of(item.messages, item.transactions) if ladder else None
+    if isinstance(item, Call):
+        media = item.media if ladder or item.media is None else without_timelines(item.media)
+        return CallResult(**{name: getattr(item, name) for name in _CALL_FIELDS},
+                          media=media, ladder=arrows, findings=tuple(findings))
+    return ExchangeResult(**{name: getattr(item, name) for name in _EXCHANGE_FIELDS},
+                          ladder=arrows, findings=tuple(findings))
+
+
+def is_problem(findings: Iterable[Finding]) -> bool:
+    """Something worse than information was found."""
+    return any(f.severity is not Severity.INFO for f in findings)
+
+
+def severity_tag(findings: Iterable[Finding]) -> int:
+    """A result's spool tag: a bit for each severity among its findings (``FindingsBySeverity``
+    reads only the results that have the one it wants)."""
+    tag = 0
+    for finding in findings:
+        tag |= 1 << severity_rank(finding.severity)
+    return tag
 
 
 @dataclass(slots=True)
@@ -46,8 +98,9 @@ class Tally:
     """RTP streams, of the calls and of no call."""
     rtp_packets: int = 0
 
-    def add(self, record: CallRecord | ExchangeRecord) -> None:
-        if isinstance(record, ExchangeRecord):
+    def add(self, record: Result) -> None:
+        self.severities.update(f.severity for f in record.findings)
+        if isinstance(record, ExchangeResult):
             self.exchange_outcomes[record.outcome] += 1
             return
         self.call_outcomes[record.outcome] += 1
@@ -78,22 +131,20 @@ class Tally:
 class Analysis:
     """Everything a report says about one capture.
 
-    Calls, exchanges and findings are spooled to disk as they are made and read back in order
-    (``spool.Spool``), so that memory follows the calls in progress, not the length of the
-    capture; a report may go through them several times.
+    Results are spooled to disk as they are made and read back in order (``spool.Spool``), so
+    that memory follows the calls in progress, not the length of the capture; a report may go
+    through them several times.
     """
 
     summary: CaptureSummary
-    calls: Listing[CallRecord]
+    calls: Listing[CallResult]
     """In the order of their first frames."""
-    exchanges: Listing[ExchangeRecord]
+    exchanges: Listing[ExchangeResult]
     links: list[Link]
     message_counts: Counter[str]
     """SIP messages by request method and by status code."""
     findings: Listing[Finding] = ()
-    """What the rules found, most severe first, then by call and frame."""
-    call_findings: Listing[Finding] = ()
-    """The same findings by call (the order of the calls' first frames), then by severity."""
+    """The findings of every result, most severe first, then by call, then in its order."""
     tally: Tally = field(default_factory=Tally)
     unattributed: list[TiedStream] = field(default_factory=list)
     """RTP streams that belong to no call of the capture, in frame order."""
@@ -102,42 +153,75 @@ class Analysis:
     whole capture's, those of the calls and their findings the selection's."""
 
 
-LAST_ORDINAL = (1 << 20) - 1
-"""The place within its call of a finding told after all the others."""
+@dataclass(frozen=True, slots=True)
+class Attachments:
+    """What is added to results as they are read back, known only once every call is over:
+    the findings of the rules about the whole capture (by the Call-ID and first frame of the
+    result they are told on) and the links between calls."""
+
+    findings: Mapping[tuple[str, int], tuple[Finding, ...]]
+    links: Mapping[str, tuple[Link, ...]]
+
+    @classmethod
+    def of(cls, findings: Iterable[Finding], links: Iterable[Link]) -> Attachments:
+        by_result: dict[tuple[str, int], tuple[Finding, ...]] = {}
+        for finding in findings:
+            key = (finding.call_id, finding.call_frame)
+            by_result[key] = (*by_result.get(key, ()), finding)
+        by_call: dict[str, tuple[Link, ...]] = {}
+        for link in links:
+            for seen in (link, replace(link, call_id=link.other, other=link.call_id)):
+                by_call[seen.call_id] = (*by_call.get(seen.call_id, ()), seen)
+        return cls(by_result, by_call)
+
+    def to_call(self, result: CallResult) -> CallResult:
+        found = self.findings.get((result.call_id, result.first_frame))
+        links = self.links.get(result.call_id)
+        if found is None and links is None:
+            return result
+        return replace(result, findings=_told_last(result.findings, found or ()),
+                       links=links or result.links)
+
+    def to_exchange(self, result: ExchangeResult) -> ExchangeResult:
+        found = self.findings.get((result.call_id, result.first_frame))
+        if found is None:
+            return result
+        return replace(result, findings=_told_last(result.findings, found))
 
 
-def finding_keys(finding: Finding, ordinal: int) -> tuple[int, int]:
-    """Sort keys of a finding: most severe first, then by call (its first frame), then in the
-    engine's order within the call; and by call, then the engine's order."""
-    by_call = (finding.call_frame << 20) | min(ordinal, LAST_ORDINAL)
-    return ((2 - severity_rank(finding.severity)) << 61) | by_call, by_call
+def _told_last(findings: tuple[Finding, ...], added: tuple[Finding, ...]) -> tuple[Finding, ...]:
+    """The findings with those added, still most severe first: each added one after those of
+    its severity."""
+    return tuple(sorted(findings + added, key=lambda f: -severity_rank(f.severity)))
 
 
-def findings_by_call(findings: Iterable[Finding]) -> FindingsByCall:
-    """Findings of each call or exchange, keyed by (Call-ID, first frame), all in memory (for
-    reports that need them at random; ``with_findings`` goes through them in step)."""
-    found: FindingsByCall = {}
-    for finding in findings:
-        found.setdefault((finding.call_id, finding.call_frame), []).append(finding)
-    return found
+class FindingsBySeverity:
+    """The findings of every call and exchange, most severe first, then by the first frame of
+    their call, then in the call's order: for each severity, a reading of the spooled results
+    tagged with it (``severity_tag``), one result in memory at a time."""
+
+    def __init__(self, calls: Sequence[Spool[CallResult]],
+                 exchanges: Sequence[Spool[ExchangeResult]], attachments: Attachments,
+                 count: int) -> None:
+        self._calls, self._exchanges = calls, exchanges
+        self._attachments, self._count = attachments, count
+
+    def __iter__(self) -> Iterator[Finding]:
+        for severity in reversed(SEVERITIES):
+            tag = 1 << severity_rank(severity)
+            results: Iterator[Result] = heapq.merge(
+                map(self._attachments.to_call, merged(self._calls, 0, tag)),
+                map(self._attachments.to_exchange, merged(self._exchanges, 0, tag)),
+                key=_first_frame)
+            for result in results:
+                yield from (f for f in result.findings if f.severity is severity)
+
+    def __len__(self) -> int:
+        return self._count
 
 
-def with_findings(
-    records: Iterable[R], call_findings: Iterable[Finding]
-) -> Iterator[tuple[R, list[Finding]]]:
-    """Each record with its findings, both read in the order of first frames (a merge join:
-    one record and one call's findings in memory at a time). The findings of other records
-    (exchanges beside calls) are passed over."""
-    pending = iter(call_findings)
-    finding = next(pending, None)
-    for record in records:
-        while finding is not None and finding.call_frame < record.first_frame:
-            finding = next(pending, None)
-        found = []
-        while finding is not None and finding.call_frame == record.first_frame:
-            found.append(finding)
-            finding = next(pending, None)
-        yield record, found
+def _first_frame(result: Result) -> int:
+    return result.first_frame
 
 
 def with_ladders(analysis: Analysis, ladders: Ladders) -> Analysis:
@@ -145,13 +229,11 @@ def with_ladders(analysis: Analysis, ladders: Ladders) -> Analysis:
     report draws every call, another on the same analysis only what its user asked for."""
     if ladders is Ladders.ALL:
         return analysis
-    problems = {f.call_frame for f in analysis.findings if f.severity != "info"}
 
-    def kept(record: R) -> R:
-        problem = record.first_frame in problems
-        if record.ladder is None or ladders.keeps(record.outcome, problem):
-            return record
-        return replace(record, ladder=None)
+    def kept(result: R) -> R:
+        if result.ladder is None or ladders.keeps(result.outcome, is_problem(result.findings)):
+            return result
+        return replace(result, ladder=None)
 
     return replace(analysis, calls=Mapped(analysis.calls, kept),
                    exchanges=Mapped(analysis.exchanges, kept))

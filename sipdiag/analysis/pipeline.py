@@ -16,14 +16,24 @@ import pickle
 import zlib
 from array import array
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
-from sipdiag.analysis.model import LAST_ORDINAL, Analysis, Tally, finding_keys
+from sipdiag.analysis.model import (
+    Analysis,
+    Attachments,
+    CallResult,
+    ExchangeResult,
+    FindingsBySeverity,
+    Tally,
+    is_problem,
+    result_of,
+    severity_tag,
+)
 from sipdiag.analysis.reading import (
     CaptureSummary,
     Inputs,
@@ -36,7 +46,6 @@ from sipdiag.analysis.reading import (
 from sipdiag.capture import open_captures
 from sipdiag.dialogs.calls import Call
 from sipdiag.dialogs.correlate import Correlator
-from sipdiag.dialogs.records import CallRecord, ExchangeRecord, call_record, exchange_record
 from sipdiag.dialogs.select import Ladders, Selection
 from sipdiag.dialogs.tracker import CallTracker, Finished
 from sipdiag.media.model import TiedStream
@@ -46,7 +55,9 @@ from sipdiag.problems import ProblemLog
 from sipdiag.rules import Engine
 from sipdiag.rules.capture import Watch
 from sipdiag.rules.model import Finding
-from sipdiag.spool import Merged, Spool, SpoolState
+from sipdiag.spool import Mapped, Merged, Spool, SpoolState
+
+T = TypeVar("T")
 
 
 def analyze(
@@ -102,7 +113,6 @@ class _Part:
     summary: CaptureSummary
     calls: SpoolState
     exchanges: SpoolState
-    findings: SpoolState
     correlator: Correlator
     watches: dict[str, Watch]
     """What the rules about the whole capture kept of this process's calls, by rule id."""
@@ -142,9 +152,9 @@ def _analyze_share(
     watches = engine.watches() if engine is not None else {}
     reader = MessageReader(path, stdin=stdin, progress=progress,
                            media=_RefusalsToCalls(media, tracker))
-    calls: Spool[CallRecord] = Spool()
-    exchanges: Spool[ExchangeRecord] = Spool()
-    findings: Spool[Finding] = Spool(engine.rules.shared() if engine else {}, orders=2)
+    shared = engine.rules.shared() if engine is not None else {}
+    calls: Spool[CallResult] = Spool(shared)
+    exchanges: Spool[ExchangeResult] = Spool(shared)
     call_ids = array("q")
     counts: Counter[str] = Counter()
     tally = Tally()
@@ -153,44 +163,37 @@ def _analyze_share(
         for item in finished:
             counts.update(map(message_kind, item.messages))  # every message ends in one
             found = engine.evaluate(item) if engine is not None else []
-            problem = any(f.severity != "info" for f in found)
+            problem = is_problem(found)
             first_ts = reader.summary.first_ts_ns or 0
             if selection is not None and not selection.wants(item, first_ts, problem):
                 continue
-            for ordinal, finding in enumerate(found):
-                findings.add(finding, *finding_keys(finding, ordinal))
-                tally.severities[finding.severity] += 1
             for watch in watches.values():
                 watch.observe(item)
-            ladder = ladders.keeps(item.outcome, problem)
+            result = result_of(item, found, ladder=ladders.keeps(item.outcome, problem))
+            tally.add(result)
             if isinstance(item, Call):
                 correlator.add(item)
                 call_ids.append(hash(item.call_id))
-                record = call_record(item, ladder=ladder)
-                calls.add(record, record.first_frame)
-                tally.add(record)
+            if isinstance(result, CallResult):
+                calls.add(result, result.first_frame, tag=severity_tag(found))
             else:
-                record_ = exchange_record(item, ladder=ladder)
-                exchanges.add(record_, record_.first_frame)
-                tally.add(record_)
+                exchanges.add(result, result.first_frame, tag=severity_tag(found))
 
     for batch in reader.batches():
         keep(tracker.add(batch, owns))
     media.finish()
     keep(tracker.finish(reader.summary.last_ts_ns or 0))
-    return _Part(reader.summary, calls.detach(), exchanges.detach(), findings.detach(),
-                 correlator, watches, call_ids, counts, tally, media.problems,
-                 media.unattributed)
+    return _Part(reader.summary, calls.detach(), exchanges.detach(), correlator, watches,
+                 call_ids, counts, tally, media.problems, media.unattributed)
 
 
 def _combine(parts: Sequence[_Part], engine: Engine | None) -> Analysis:
     """One analysis of the parts: every process read the same capture, so the summary of the
-    first stands for all; calls and findings are merged in the order of their keys."""
+    first stands for all; results are merged in the order of their first frames, with the
+    findings about the whole capture and the links between calls added as they are read."""
     shared = engine.rules.shared() if engine is not None else {}
-    calls = Merged([Spool[CallRecord].adopt(part.calls) for part in parts])
-    exchanges = Merged([Spool[ExchangeRecord].adopt(part.exchanges) for part in parts])
-    findings = [Spool[Finding].adopt(part.findings, shared) for part in parts]
-    findings.append(_capture_findings(parts, engine, shared))
+    calls = [Spool[CallResult].adopt(part.calls, shared) for part in parts]
+    exchanges = [Spool[ExchangeResult].adopt(part.exchanges, shared) for part in parts]
     correlator = Correlator.merged([part.correlator for part in parts])
     call_ids = array("q", (h for part in parts for h in part.call_ids))
     links = correlator.links(_present(correlator.referenced(), call_ids))
@@ -200,28 +203,36 @@ def _combine(parts: Sequence[_Part], engine: Engine | None) -> Analysis:
     for part in parts:
         tally.merge(part.tally)
         summary.problems.merge(part.media_problems)
-    tally.severities.update(finding.severity for finding in findings[-1])
+    told_last = _capture_findings(parts, engine)
+    tally.severities.update(finding.severity for finding in told_last)
+    _tag_told_last(calls, told_last)
+    _tag_told_last(exchanges, told_last)
+    attachments = Attachments.of(told_last, links)
     unattributed = sorted((s for part in parts for s in part.unattributed),
                           key=lambda s: (s.stream.first_frame, s.stream.ssrc))
     tally.add_streams(s.stream for s in unattributed)
-    return Analysis(summary, calls, exchanges, links, counts, Merged(findings, 0),
-                    Merged(findings, 1), tally, unattributed)
+    findings = FindingsBySeverity(calls, exchanges, attachments, sum(tally.severities.values()))
+    return Analysis(summary, Mapped(Merged(calls), attachments.to_call),
+                    Mapped(Merged(exchanges), attachments.to_exchange), links, counts,
+                    findings, tally, unattributed)
 
 
-def _capture_findings(parts: Sequence[_Part], engine: Engine | None,
-                      shared: Mapping[str, object]) -> Spool[Finding]:
-    """The findings of the rules about the whole capture, from every process's watches, spooled
-    like those of one call (after them: they are told last on the call they begin in)."""
-    spooled: Spool[Finding] = Spool(shared, orders=2)
+def _tag_told_last(spools: Sequence[Spool[T]], findings: Sequence[Finding]) -> None:
+    """Findings added to results as they are read are read with them (``severity_tag``)."""
+    for finding in findings:
+        for spool in spools:
+            spool.add_tag(0, finding.call_frame, severity_tag([finding]))
+
+
+def _capture_findings(parts: Sequence[_Part], engine: Engine | None) -> list[Finding]:
+    """The findings of the rules about the whole capture, from every process's watches."""
     if engine is None:
-        return spooled
+        return []
     watches = parts[0].watches
     for part in parts[1:]:
         for rule_id, watch in part.watches.items():
             watches[rule_id].merge(watch)
-    for finding in engine.capture_findings(watches):
-        spooled.add(finding, *finding_keys(finding, LAST_ORDINAL))
-    return spooled
+    return list(engine.capture_findings(watches))
 
 
 def _analyze_in_processes(

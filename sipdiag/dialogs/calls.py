@@ -31,8 +31,18 @@ from sipdiag.dialogs.acks import unacknowledged_answers
 from sipdiag.dialogs.challenges import CHALLENGES as CHALLENGES  # still named from here too
 from sipdiag.dialogs.challenges import challenge_answers
 from sipdiag.dialogs.dialogs import Dialog, DialogTracker
-from sipdiag.dialogs.media import CallFacts, CallMedia, read_media
+from sipdiag.dialogs.media import CallFacts, read_media
 from sipdiag.dialogs.outcome import Outcome
+from sipdiag.dialogs.records import (
+    CallRecord,
+    ExchangeRecord,
+    Leg,
+    Retransmissions,
+    SdpRecord,
+    Timings,
+    agents_of,
+    sdp_record,
+)
 from sipdiag.dialogs.transactions import TIMER_B_NS, Transaction, TransactionMatcher
 from sipdiag.media.model import CapturedMedia
 from sipdiag.network import Endpoint
@@ -130,17 +140,6 @@ MID_CALL_METHODS = frozenset({"INVITE", "UPDATE", "INFO", "PRACK"})
 
 
 @dataclass(frozen=True, slots=True)
-class Leg:
-    """One hop of a call: where its INVITEs went, and how that hop ended."""
-
-    src: Endpoint
-    dst: Endpoint
-    transport: str
-    first_frame: int
-    final_status: int
-
-
-@dataclass(frozen=True, slots=True)
 class PostDial:
     """What the caller waited through: from the INVITE the wait is measured from to the first
     ringing (180, 183) or answer (2xx), whichever came first (ITU-T E.721: to the ring-back or
@@ -156,92 +155,37 @@ class PostDial:
 
 
 @dataclass(frozen=True, slots=True)
-class Timings:
-    """Seconds from the caller's first INVITE (None where it did not happen)."""
-
-    post_dial_delay: float | None
-    """``PostDial``: from the INVITE that answered the last challenge (else the first) to the
-    first ringing or answer."""
-    time_to_answer: float | None
-    talk_time: float | None
-    """From the answer to the end of the call (or of the capture, if still up)."""
-    total: float
-
-
-@dataclass(frozen=True, slots=True)
-class SdpSide:
-    """An SDP offer or answer: who sent it, in which frame, and what it holds."""
+class _SdpSide:
+    """An SDP offer or answer: who sent it (caller or callee), in which frame, what it holds."""
 
     sender: str
-    """caller or callee"""
     frame: int
     sdp: Sdp
 
-
-@dataclass(frozen=True, slots=True)
-class Retransmissions:
-    """Copies of one request or response, and when each was seen."""
-
-    what: str
-    """``INVITE`` (a request) or ``200 INVITE`` (a response, with its CSeq method)."""
-    frames: tuple[int, ...]
-    times: tuple[float, ...]
-    """Seconds from the first copy, one per copy."""
+    def record(self) -> SdpRecord:
+        return sdp_record(self.sender, self.frame, self.sdp)
 
 
-@dataclass(frozen=True)
-class Call:
-    call_id: str
-    outcome: Outcome
-    final_status: int
-    reason: str
-    """The reason phrase of the final response (or why there is none)."""
-    ended_by: str
-    """caller, callee, timeout, or '' while the call is up."""
-    caller: str
-    callee: str
-    request_uri: str
-    start_ns: int
-    end_ns: int
-    timings: Timings
-    legs: tuple[Leg, ...]
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Call(CallRecord):
+    """A call's record with everything it was read from, as the rules read it."""
+
     dialogs: tuple[Dialog, ...]
     transactions: tuple[Transaction, ...]
     messages: tuple[SipMessage, ...]
-    offer: SdpSide | None
-    answer: SdpSide | None
-    retransmissions: tuple[Retransmissions, ...]
-    duplicates: int
     observed_until_ns: int
     """The capture time the call was read at: what a missing answer is measured against."""
-    media: CallMedia | None = None
-    """Its RTP and RTCP read against its offers and answers (None: no media session and no
-    stream, or media was not analysed)."""
     post_dial: PostDial | None = None
     """The post-dial delay (None: no ringing nor answer, or the first INVITE not captured)."""
 
-    @property
-    def retransmission_count(self) -> int:
-        return sum(len(r.frames) - 1 for r in self.retransmissions)
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Exchange(ExchangeRecord):
+    """A Call-ID without INVITE (a registration, a keep-alive, a subscription, a message):
+    its record with everything it was read from."""
 
-@dataclass(frozen=True)
-class Exchange:
-    """A Call-ID without INVITE: a registration, a keep-alive, a subscription, a message."""
-
-    call_id: str
-    method: str
-    outcome: Outcome
-    """ok, auth_failed, rejected, timeout, in_progress, incomplete"""
-    final_status: int
-    reason: str
-    caller: str
-    callee: str
-    start_ns: int
-    end_ns: int
     transactions: tuple[Transaction, ...]
     messages: tuple[SipMessage, ...]
-    retransmissions: tuple[Retransmissions, ...]
     observed_until_ns: int
 
 
@@ -302,12 +246,17 @@ def _read_call(
         dialogs=tuple(conversation.dialogs.dialogs),
         transactions=tuple(conversation.transactions),
         messages=tuple(messages),
-        offer=_offer(caller_side),
-        answer=_answer(caller_side, conversation),
+        first_frame=messages[0].frame,
+        last_frame=messages[-1].frame,
+        message_count=len(messages),
+        dialog_count=len(conversation.dialogs.dialogs),
+        offer=_record(_offer(caller_side)),
+        answer=_record(_answer(caller_side, conversation)),
         retransmissions=_retransmissions(conversation.transactions),
         duplicates=sum(t.duplicates for t in conversation.transactions),
         observed_until_ns=capture_end_ns,
         media=read_media(facts, media),
+        agents=agents_of(messages),
         post_dial=waited,
     )
 
@@ -496,19 +445,19 @@ def _legs(invites: list[Transaction]) -> tuple[Leg, ...]:
     return tuple(legs.values())
 
 
-def _offer(attempts: list[Transaction]) -> SdpSide | None:
+def _offer(attempts: list[Transaction]) -> _SdpSide | None:
     for transaction in attempts:
         request = transaction.request
         if request is not None and request.sdp is not None:
-            return SdpSide("caller", request.frame, request.sdp)
+            return _SdpSide("caller", request.frame, request.sdp)
     for transaction in attempts:  # a late offer: in the 2xx, answered in the ACK
         final = transaction.final
         if final is not None and final.status < 300 and final.sdp is not None:
-            return SdpSide("callee", final.frame, final.sdp)
+            return _SdpSide("callee", final.frame, final.sdp)
     return None
 
 
-def _answer(attempts: list[Transaction], conversation: Conversation) -> SdpSide | None:
+def _answer(attempts: list[Transaction], conversation: Conversation) -> _SdpSide | None:
     offer = _offer(attempts)
     if offer is None:
         return None
@@ -516,13 +465,17 @@ def _answer(attempts: list[Transaction], conversation: Conversation) -> SdpSide 
         for transaction in attempts:
             for response in transaction.responses:
                 if response.status < 300 and response.status != 100 and response.sdp is not None:
-                    return SdpSide("callee", response.frame, response.sdp)
+                    return _SdpSide("callee", response.frame, response.sdp)
         return None
     for dialog in conversation.dialogs.dialogs:
         for ack in dialog.acks:
             if ack.sdp is not None:
-                return SdpSide("caller", ack.frame, ack.sdp)
+                return _SdpSide("caller", ack.frame, ack.sdp)
     return None
+
+
+def _record(side: _SdpSide | None) -> SdpRecord | None:
+    return side.record() if side is not None else None
 
 
 def _retransmissions(transactions: list[Transaction]) -> tuple[Retransmissions, ...]:
@@ -567,6 +520,10 @@ def _read_exchange(conversation: Conversation, capture_end_ns: int) -> Exchange:
         callee=_uri(first.first, "to"),
         start_ns=messages[0].ts_ns,
         end_ns=messages[-1].ts_ns,
+        first_frame=messages[0].frame,
+        last_frame=messages[-1].frame,
+        message_count=len(messages),
+        transaction_count=len(transactions),
         transactions=tuple(transactions),
         messages=tuple(messages),
         retransmissions=_retransmissions(transactions),

@@ -1,8 +1,11 @@
-"""Records: what is kept of a finished call or exchange once its messages are let go.
+"""Records: what is known of a call or exchange once it is read, with frame numbers as
+evidence, and nothing that needs its messages.
 
-A ``Call`` holds every message it was read from; a ``CallRecord`` holds the verdict, the
-timings, the legs, the SDP offer and answer in brief and the retransmission schedule, with
-frame numbers as evidence, and nothing else. Reports are made from records, so memory does not
+A ``CallRecord`` holds the verdict, the timings, the legs, the SDP offer and answer in brief,
+the retransmission schedule and, when a report will draw it, the ladder. Its fields are
+declared here once: a ``Call`` (``calls``) is a record that still holds its messages,
+transactions and dialogs, which is what the rules read; what the analysis keeps and every
+report reads (``analysis.CallResult``) is a record with the rules' findings. Memory does not
 grow with the messages of calls that are over.
 """
 
@@ -11,11 +14,47 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sipdiag.dialogs.calls import Call, Exchange, Leg, Retransmissions, SdpSide, Timings
-from sipdiag.dialogs.ladder import Arrow, ladder_of
+from sipdiag.dialogs.ladder import Arrow
 from sipdiag.dialogs.media import CallMedia
 from sipdiag.dialogs.outcome import Outcome
+from sipdiag.network import Endpoint
 from sipdiag.sip.message import SipMessage
+from sipdiag.sip.sdp import Sdp
+
+
+@dataclass(frozen=True, slots=True)
+class Leg:
+    """One hop of a call: where its INVITEs went, and how that hop ended."""
+
+    src: Endpoint
+    dst: Endpoint
+    transport: str
+    first_frame: int
+    final_status: int
+
+
+@dataclass(frozen=True, slots=True)
+class Timings:
+    """Seconds from the caller's first INVITE (None where it did not happen)."""
+
+    post_dial_delay: float | None
+    """``calls.PostDial``: from the INVITE that answered the last challenge (else the first)
+    to the first ringing or answer."""
+    time_to_answer: float | None
+    talk_time: float | None
+    """From the answer to the end of the call (or of the capture, if still up)."""
+    total: float
+
+
+@dataclass(frozen=True, slots=True)
+class Retransmissions:
+    """Copies of one request or response, and when each was seen."""
+
+    what: str
+    """``INVITE`` (a request) or ``200 INVITE`` (a response, with its CSeq method)."""
+    frames: tuple[int, ...]
+    times: tuple[float, ...]
+    """Seconds from the first copy, one per copy."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +65,16 @@ class MediaRecord:
     protocol: str
     codecs: tuple[str, ...]
     direction: str
+
+
+@dataclass(frozen=True, slots=True)
+class SdpRecord:
+    """An SDP offer or answer in brief: who sent it (caller or callee), in which frame, and
+    the media it described."""
+
+    sender: str
+    frame: int
+    media: tuple[MediaRecord, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,19 +90,14 @@ class Agents:
 
 
 @dataclass(frozen=True, slots=True)
-class SdpRecord:
-    sender: str
-    frame: int
-    media: tuple[MediaRecord, ...]
-
-
-@dataclass(frozen=True, slots=True)
 class CallRecord:
     call_id: str
     outcome: Outcome
     final_status: int
     reason: str
+    """The reason phrase of the final response (or why there is none)."""
     ended_by: str
+    """caller, callee, timeout, or '' while the call is up."""
     caller: str
     callee: str
     request_uri: str
@@ -69,11 +113,12 @@ class CallRecord:
     answer: SdpRecord | None
     retransmissions: tuple[Retransmissions, ...]
     duplicates: int
-    ladder: tuple[Arrow, ...] | None
-    """Every message as an arrow, when the report will draw this call; else None."""
     media: CallMedia | None = None
-    """Its streams and media state; streams keep their timelines only with a ladder."""
+    """Its RTP and RTCP read against its offers and answers (None: no media session and no
+    stream, or media was not analysed)."""
     agents: Agents = Agents("", "")
+    ladder: tuple[Arrow, ...] | None = None
+    """Every message as an arrow, when a report will draw this call; else None."""
 
     @property
     def retransmission_count(self) -> int:
@@ -85,6 +130,7 @@ class ExchangeRecord:
     call_id: str
     method: str
     outcome: Outcome
+    """ok, auth_failed, rejected, timeout, unreachable, in_progress, incomplete"""
     final_status: int
     reason: str
     caller: str
@@ -96,82 +142,25 @@ class ExchangeRecord:
     message_count: int
     transaction_count: int
     retransmissions: tuple[Retransmissions, ...]
-    ladder: tuple[Arrow, ...] | None
+    ladder: tuple[Arrow, ...] | None = None
+    """Every message as an arrow, when a report will draw this exchange; else None."""
 
     @property
     def retransmission_count(self) -> int:
         return sum(len(r.frames) - 1 for r in self.retransmissions)
 
 
-def call_record(call: Call, *, ladder: bool = False) -> CallRecord:
-    return CallRecord(
-        call_id=call.call_id,
-        outcome=call.outcome,
-        final_status=call.final_status,
-        reason=call.reason,
-        ended_by=call.ended_by,
-        caller=call.caller,
-        callee=call.callee,
-        request_uri=call.request_uri,
-        start_ns=call.start_ns,
-        end_ns=call.end_ns,
-        first_frame=call.messages[0].frame,
-        last_frame=call.messages[-1].frame,
-        message_count=len(call.messages),
-        timings=call.timings,
-        legs=call.legs,
-        dialog_count=len(call.dialogs),
-        offer=_sdp_record(call.offer),
-        answer=_sdp_record(call.answer),
-        retransmissions=call.retransmissions,
-        duplicates=call.duplicates,
-        ladder=ladder_of(call.messages, call.transactions) if ladder else None,
-        media=call.media if ladder or call.media is None else _without_timelines(call.media),
-        agents=agents_of(call.messages),
-    )
-
-
 def agents_of(messages: Sequence[SipMessage]) -> Agents:
     invite = next((m for m in messages if m.method == "INVITE"), None)
     answers = (m for m in reversed(messages) if m.status and m.cseq_method == "INVITE"
                and (invite is None or m.src != invite.src))
-    callee = next(filter(None, (m.headers.get("server") or m.headers.get("user-agent")
+    callee = next(filter(None, (m.first_value("server") or m.first_value("user-agent")
                                 for m in answers)), "")
-    caller = invite.headers.get("user-agent") or "" if invite is not None else ""
+    caller = invite.first_value("user-agent") or "" if invite is not None else ""
     return Agents(caller, callee)
 
 
-def _without_timelines(media: CallMedia) -> CallMedia:
-    """What a report that draws no timeline needs (the per-second figures go)."""
-    if all(s.stream.timeline is None for s in media.streams):
-        return media
-    streams = tuple(s._replace(stream=s.stream._replace(timeline=None)) for s in media.streams)
-    return media._replace(streams=streams)
-
-
-def exchange_record(exchange: Exchange, *, ladder: bool = False) -> ExchangeRecord:
-    return ExchangeRecord(
-        call_id=exchange.call_id,
-        method=exchange.method,
-        outcome=exchange.outcome,
-        final_status=exchange.final_status,
-        reason=exchange.reason,
-        caller=exchange.caller,
-        callee=exchange.callee,
-        start_ns=exchange.start_ns,
-        end_ns=exchange.end_ns,
-        first_frame=exchange.messages[0].frame,
-        last_frame=exchange.messages[-1].frame,
-        message_count=len(exchange.messages),
-        transaction_count=len(exchange.transactions),
-        retransmissions=exchange.retransmissions,
-        ladder=ladder_of(exchange.messages, exchange.transactions) if ladder else None,
-    )
-
-
-def _sdp_record(side: SdpSide | None) -> SdpRecord | None:
-    if side is None:
-        return None
+def sdp_record(sender: str, frame: int, sdp: Sdp) -> SdpRecord:
     media = tuple(
         MediaRecord(
             m.kind,
@@ -181,6 +170,14 @@ def _sdp_record(side: SdpSide | None) -> SdpRecord | None:
             tuple(m.codecs.get(fmt) or fmt for fmt in m.formats),
             m.direction,
         )
-        for m in side.sdp.media
+        for m in sdp.media
     )
-    return SdpRecord(side.sender, side.frame, media)
+    return SdpRecord(sender, frame, media)
+
+
+def without_timelines(media: CallMedia) -> CallMedia:
+    """What a report that draws no timeline needs (the per-second figures go)."""
+    if all(s.stream.timeline is None for s in media.streams):
+        return media
+    streams = tuple(s._replace(stream=s.stream._replace(timeline=None)) for s in media.streams)
+    return media._replace(streams=streams)

@@ -24,8 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 
-from sipdiag.analysis import Analysis, findings_by_call
-from sipdiag.dialogs.records import CallRecord
+from sipdiag.analysis import Analysis, CallResult
 from sipdiag.dialogs.select import user_text
 from sipdiag.rules.model import SEVERITIES, Finding, parse_statuses, severity_rank
 
@@ -131,7 +130,7 @@ class CheckResult:
 class PickedCall:
     index: int
     """Its place in the capture, from 1, in the order of first frames."""
-    record: CallRecord
+    record: CallResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,15 +183,13 @@ class Verdict:
 def check(expectations: Expectations, analysis: Analysis) -> Verdict:
     """Every expectation of the file, checked against the calls and findings of the capture."""
     calls = list(analysis.calls)  # in the order of their first frames
-    by_call = findings_by_call(analysis.findings)
     results: list[ExpectationResult] = []
     previous: ExpectationResult | None = None
     for expectation in expectations.expectations:
         result = choose(expectation, calls, previous)
         if result.problem is None:
             record = result.picked[0].record
-            found = by_call.get((record.call_id, record.first_frame), [])
-            result = replace(result, checks=check_call(expectation.checks, record, found))
+            result = replace(result, checks=check_call(expectation.checks, record))
         results.append(result)
         previous = result
     count = None
@@ -205,7 +202,7 @@ def check(expectations: Expectations, analysis: Analysis) -> Verdict:
 
 
 def choose(
-    expectation: Expectation, calls: Sequence[CallRecord],
+    expectation: Expectation, calls: Sequence[CallResult],
     previous: ExpectationResult | None = None,
 ) -> ExpectationResult:
     """The calls an expectation's selector picks (``previous``: the expectation before, for a
@@ -221,7 +218,7 @@ def choose(
 
 
 def _matching(
-    selector: Selector, calls: Sequence[CallRecord], previous: ExpectationResult | None
+    selector: Selector, calls: Sequence[CallResult], previous: ExpectationResult | None
 ) -> list[int]:
     """The places (from 0) of the calls a selector picks."""
     if selector.key == NEXT:
@@ -237,10 +234,9 @@ def _matching(
             if selector.value in user_text(call.caller, call.callee, call.request_uri)]
 
 
-def check_call(
-    checks: Checks, call: CallRecord, found: Sequence[Finding]
-) -> tuple[CheckResult, ...]:
+def check_call(checks: Checks, call: CallResult) -> tuple[CheckResult, ...]:
     """Each check the expectation makes, on one call and its findings, in ``CHECKS`` order."""
+    found = call.findings
     results: list[CheckResult] = []
     if checks.outcome is not None:
         results.append(CheckResult("outcome", call.outcome in checks.outcome, checks.outcome,
@@ -273,7 +269,7 @@ def check_call(
     return tuple(results)
 
 
-def _post_dial_delay(limit_ns: int, call: CallRecord) -> CheckResult:
+def _post_dial_delay(limit_ns: int, call: CallResult) -> CheckResult:
     """A call that never rang has no post-dial delay, and does not meet a limit on it."""
     delay = call.timings.post_dial_delay
     ok = delay is not None and round(delay * 1e9) <= limit_ns
@@ -281,7 +277,7 @@ def _post_dial_delay(limit_ns: int, call: CallRecord) -> CheckResult:
                        None if delay is None else round(delay, 6))
 
 
-def _media(checks: Checks, call: CallRecord) -> list[CheckResult]:
+def _media(checks: Checks, call: CallResult) -> list[CheckResult]:
     """The media checks: the state, and the worst loss, jitter and MOS of the call's audio
     streams. A call without media (or without a MOS) meets none of the figures."""
     media = call.media

@@ -11,19 +11,17 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import TypeVar
 
 from rich.console import Console
 from rich.text import Text
 
-from sipdiag.analysis import Analysis, with_findings
+from sipdiag.analysis import Analysis, CallResult, ExchangeResult
 from sipdiag.dialogs.correlate import Link
-from sipdiag.dialogs.records import CallRecord, ExchangeRecord
 from sipdiag.report import terminal
 from sipdiag.report.escape import for_terminal
 from sipdiag.report.media import state_text
 from sipdiag.rules.catalog import Catalog
-from sipdiag.rules.model import Finding, severity_rank
+from sipdiag.rules.model import Finding
 
 CALL_COLUMNS = ("col_frame", "col_from", "col_to", "col_outcome", "col_media", "col_final",
                 "col_pdd", "col_answer", "col_talk", "col_legs", "col_retr", "col_findings",
@@ -52,9 +50,6 @@ NARROW_CALLS = Narrowing(frozenset({1, 2, 3, 6}), (6, 0))
 NARROW_EXCHANGES = Narrowing(frozenset({2, 3, 4}), (0,))
 """From, To and Outcome cut; then Start left out."""
 LINK_COLUMNS = ("col_call_id", "col_linked", "col_sure", "col_because")
-R = TypeVar("R", CallRecord, ExchangeRecord)
-
-
 def link_cells(link: Link, catalog: Catalog, language: str = "en") -> list[str]:
     return [link.call_id, link.other, catalog.label(f"sure_{link.confidence.value}", language),
             link.reason]
@@ -64,8 +59,7 @@ def headings(catalog: Catalog, columns: Sequence[str], language: str = "en") -> 
     return [catalog.label(column, language) for column in columns]
 
 
-def call_cells(call: CallRecord, findings: Sequence[Finding], catalog: Catalog,
-               language: str = "en") -> list[str]:
+def call_cells(call: CallResult, catalog: Catalog, language: str = "en") -> list[str]:
     timings = call.timings
     return [
         str(call.first_frame),
@@ -79,12 +73,12 @@ def call_cells(call: CallRecord, findings: Sequence[Finding], catalog: Catalog,
         seconds(timings.talk_time),
         str(len(call.legs)),
         str(call.retransmission_count),
-        rule_ids(findings),
+        rule_ids(call.findings),
         call.call_id,
     ]
 
 
-def exchange_cells(exchange: ExchangeRecord, findings: Sequence[Finding]) -> list[str]:
+def exchange_cells(exchange: ExchangeResult) -> list[str]:
     return [
         str(exchange.first_frame),
         exchange.method,
@@ -94,22 +88,21 @@ def exchange_cells(exchange: ExchangeRecord, findings: Sequence[Finding]) -> lis
         status(exchange.final_status),
         str(exchange.transaction_count),
         str(exchange.retransmission_count),
-        rule_ids(findings),
+        rule_ids(exchange.findings),
         exchange.call_id,
     ]
 
 
-def brief_call_cells(call: CallRecord, findings: Sequence[Finding], catalog: Catalog,
-                     language: str = "en") -> list[str]:
+def brief_call_cells(call: CallResult, catalog: Catalog, language: str = "en") -> list[str]:
     return [clock(call.start_ns), party(call.caller), party(call.callee), call.outcome,
-            status(call.final_status), worst(findings),
+            status(call.final_status), worst(call.findings),
             state_text(catalog, call.media, language), call.call_id]
 
 
-def brief_exchange_cells(exchange: ExchangeRecord, findings: Sequence[Finding]) -> list[str]:
+def brief_exchange_cells(exchange: ExchangeResult) -> list[str]:
     return [clock(exchange.start_ns), exchange.method, party(exchange.caller),
             party(exchange.callee), exchange.outcome, status(exchange.final_status),
-            worst(findings), exchange.call_id]
+            worst(exchange.findings), exchange.call_id]
 
 
 def party(uri: str) -> str:
@@ -124,11 +117,11 @@ def clock(ts_ns: int) -> str:
 
 
 def worst(findings: Sequence[Finding]) -> str:
-    """The most severe rule that fired, and how many others did: ``D104 +2``."""
+    """The most severe rule that fired (``findings`` most severe first), and how many others
+    did: ``D104 +2``."""
     if not findings:
         return "-"
-    ids = dict.fromkeys(f.rule.id for f in sorted(
-        findings, key=lambda f: severity_rank(f.severity), reverse=True))
+    ids = dict.fromkeys(f.rule.id for f in findings)
     first = next(iter(ids))
     return f"{first} +{len(ids) - 1}" if len(ids) > 1 else first
 
@@ -161,22 +154,18 @@ def print_calls(
     if analysis.calls:
         _print_records(console, label("calls"), wide, len(analysis.calls), (
             headings(catalog, CALL_COLUMNS, language),
-            lambda: (call_cells(c, found, catalog, language)
-                     for c, found in with_findings(analysis.calls, analysis.call_findings))), (
+            lambda: (call_cells(c, catalog, language) for c in analysis.calls)), (
             headings(catalog, BRIEF_CALL_COLUMNS, language),
-            lambda: (brief_call_cells(c, found, catalog, language)
-                     for c, found in with_findings(analysis.calls, analysis.call_findings))),
+            lambda: (brief_call_cells(c, catalog, language) for c in analysis.calls)),
             NARROW_CALLS)
     if analysis.links:
         _print_links(console, analysis.links, catalog, language)
     if analysis.exchanges:
         _print_records(console, label("exchanges"), wide, len(analysis.exchanges), (
             headings(catalog, EXCHANGE_COLUMNS, language),
-            lambda: (exchange_cells(e, found)
-                     for e, found in with_findings(analysis.exchanges, analysis.call_findings))), (
+            lambda: map(exchange_cells, analysis.exchanges)), (
             headings(catalog, BRIEF_EXCHANGE_COLUMNS, language),
-            lambda: (brief_exchange_cells(e, found) for e, found in
-                     with_findings(analysis.exchanges, analysis.call_findings))),
+            lambda: map(brief_exchange_cells, analysis.exchanges)),
             NARROW_EXCHANGES)
 
 

@@ -18,12 +18,10 @@ from importlib import resources
 from typing import TextIO
 
 from sipdiag import __version__
-from sipdiag.analysis import Analysis, CaptureSummary, with_findings
-from sipdiag.dialogs.calls import Leg, Retransmissions, Timings
-from sipdiag.dialogs.correlate import Link
+from sipdiag.analysis import Analysis, CallResult, CaptureSummary, ExchangeResult
 from sipdiag.dialogs.ladder import Arrow
 from sipdiag.dialogs.media import CallMedia, Direction, MediaStream
-from sipdiag.dialogs.records import CallRecord, ExchangeRecord, SdpRecord
+from sipdiag.dialogs.records import Leg, Retransmissions, SdpRecord, Timings
 from sipdiag.media.stream import Stream
 from sipdiag.report.messages import iso_time
 from sipdiag.report.stats import Spread, Stats, stats_of
@@ -49,23 +47,20 @@ def write_json(analysis: Analysis, out: TextIO, language: str = "en") -> None:
 
 def _parts(analysis: Analysis, language: str) -> dict[str, object]:
     """The document's keys; the long lists as iterators."""
-    linked = _linked(analysis.links)
     first = analysis.summary.first_ts_ns or 0
-    calls = with_findings(analysis.calls, analysis.call_findings)
-    exchanges = with_findings(analysis.exchanges, analysis.call_findings)
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "sipdiag", "version": __version__},
         "capture": capture(analysis.summary),
         "summary": summary(stats_of(analysis)),
         "calls": (
-            {**call(record, linked.get(record.call_id, [])), "findings": _rules(found),
-             "ladder": ladder(record.ladder, first), "media": media(record.media, first)}
-            for record, found in calls
+            {**call(result), "ladder": ladder(result.ladder, first),
+             "media": media(result.media, first)}
+            for result in analysis.calls
         ),
         "exchanges": (
-            {**exchange(record), "findings": _rules(found), "ladder": ladder(record.ladder, first)}
-            for record, found in exchanges
+            {**exchange(result), "ladder": ladder(result.ladder, first)}
+            for result in analysis.exchanges
         ),
         "links": [
             {"call_id": a.call_id, "other": a.other, "reason": a.reason,
@@ -147,7 +142,7 @@ def capture(summary: CaptureSummary) -> Json:
     }
 
 
-def call(record: CallRecord, linked: list[Json]) -> Json:
+def call(record: CallResult) -> Json:
     return {
         "call_id": record.call_id,
         "outcome": record.outcome,
@@ -169,11 +164,13 @@ def call(record: CallRecord, linked: list[Json]) -> Json:
         "sdp": {"offer": sdp(record.offer), "answer": sdp(record.answer)},
         "retransmissions": [retransmissions(item) for item in record.retransmissions],
         "duplicates": record.duplicates,
-        "linked_calls": linked,
+        "linked_calls": [{"call_id": link.other, "reason": link.reason,
+                          "confidence": link.confidence.value} for link in record.links],
+        "findings": _rules(record.findings),
     }
 
 
-def exchange(record: ExchangeRecord) -> Json:
+def exchange(record: ExchangeResult) -> Json:
     return {
         "call_id": record.call_id,
         "method": record.method,
@@ -188,6 +185,7 @@ def exchange(record: ExchangeRecord) -> Json:
         "messages": record.message_count,
         "transactions": record.transaction_count,
         "retransmissions": [retransmissions(item) for item in record.retransmissions],
+        "findings": _rules(record.findings),
     }
 
 
@@ -407,15 +405,6 @@ def retransmissions(value: Retransmissions) -> Json:
         "frames": list(value.frames),
         "times": [_round(t) for t in value.times],
     }
-
-
-def _linked(links: list[Link]) -> dict[str, list[Json]]:
-    found: dict[str, list[Json]] = {}
-    for link in links:
-        for one, other in ((link.call_id, link.other), (link.other, link.call_id)):
-            found.setdefault(one, []).append({"call_id": other, "reason": link.reason,
-                                              "confidence": link.confidence.value})
-    return found
 
 
 def _time(ts_ns: int | None) -> str | None:

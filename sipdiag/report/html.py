@@ -37,11 +37,9 @@ from typing import TextIO
 
 from rich.cells import cell_len
 
-from sipdiag.analysis import Analysis, findings_by_call
-from sipdiag.analysis.model import FindingsByCall
+from sipdiag.analysis import Analysis, CallResult, Result
 from sipdiag.dialogs.ladder import Arrow, ArrowKind, endpoints
 from sipdiag.dialogs.media import CallMedia, MediaStream
-from sipdiag.dialogs.records import CallRecord, ExchangeRecord
 from sipdiag.media.stream import Stream
 from sipdiag.network import Endpoint
 from sipdiag.report import terminal, wording
@@ -71,8 +69,7 @@ from sipdiag.report.summary import PROBLEM_COLUMNS, outcome_legend, problem_cell
 from sipdiag.rules.catalog import CLASSES, Catalog
 from sipdiag.rules.model import Finding, severity_rank
 
-Record = CallRecord | ExchangeRecord
-_Row = tuple[list[str], Record | None]
+_Row = tuple[list[str], Result | None]
 """The cells of a table row, and the call or exchange it shows (if any)."""
 NUMERIC_COLUMNS = frozenset({"col_frame", "col_final", "col_pdd", "col_answer", "col_talk",
                              "col_legs", "col_retr", "col_transactions", "count", "col_hop",
@@ -128,7 +125,9 @@ class _Page:
     catalog: Catalog
     language: str
     first_ts_ns: int
-    by_call: FindingsByCall
+    by_call: dict[tuple[str, int], list[Finding]]
+    """The findings of each call or exchange, by (Call-ID, first frame): the very objects of
+    the findings section, which ``finding_ids`` names."""
     sections: dict[tuple[str, int], tuple[str, str]]
     """Section id and title (as HTML) of each drawn call or exchange, by (Call-ID, first
     frame)."""
@@ -138,7 +137,7 @@ class _Page:
     def label(self, key: str, **values: object) -> str:
         return for_html(self.catalog.label(key, self.language, **values))
 
-    def findings_of(self, record: Record) -> list[Finding]:
+    def findings_of(self, record: Result) -> list[Finding]:
         return self.by_call.get((record.call_id, record.first_frame), [])
 
 
@@ -151,7 +150,7 @@ def write_html(
         catalog=catalog,
         language=language,
         first_ts_ns=analysis.summary.first_ts_ns or 0,
-        by_call=findings_by_call(findings),
+        by_call=_by_call(findings),
         sections=_sections(drawn, catalog, language),
         finding_ids={id(f): f"finding-{n}" for n, f in enumerate(findings, 1)},
     )
@@ -167,17 +166,24 @@ def write_html(
         out.write(part)
 
 
-def drawn_records(analysis: Analysis) -> tuple[list[Record], int]:
+def _by_call(findings: Iterable[Finding]) -> dict[tuple[str, int], list[Finding]]:
+    found: dict[tuple[str, int], list[Finding]] = {}
+    for finding in findings:
+        found.setdefault((finding.call_id, finding.call_frame), []).append(finding)
+    return found
+
+
+def drawn_records(analysis: Analysis) -> tuple[list[Result], int]:
     """The calls and exchanges whose ladders the page draws (the first ``MAX_LADDERS`` in
     frame order), and how many have a ladder in all."""
-    records: Iterable[Record] = itertools.chain(analysis.calls, analysis.exchanges)
+    records: Iterable[Result] = itertools.chain(analysis.calls, analysis.exchanges)
     with_ladder = sorted((r for r in records if r.ladder is not None),
                          key=lambda r: r.first_frame)
     return with_ladder[:MAX_LADDERS], len(with_ladder)
 
 
 def _sections(
-    records: Sequence[Record], catalog: Catalog, language: str
+    records: Sequence[Result], catalog: Catalog, language: str
 ) -> dict[tuple[str, int], tuple[str, str]]:
     sections: dict[tuple[str, int], tuple[str, str]] = {}
     used: set[str] = set()
@@ -484,7 +490,7 @@ def _summary(page: _Page, analysis: Analysis, stats: Stats) -> str:
 def _tables(page: _Page, analysis: Analysis) -> str:
     html = f'<h2 id="calls">{page.label("calls")}</h2>\n'
     if analysis.calls:
-        calls: list[_Row] = [(call_cells(c, page.findings_of(c), page.catalog, page.language), c)
+        calls: list[_Row] = [(call_cells(c, page.catalog, page.language), c)
                              for c in analysis.calls]
         html += _table(page, CALL_COLUMNS, calls, "calls", "search_count_calls")
     if analysis.links:
@@ -493,7 +499,7 @@ def _tables(page: _Page, analysis: Analysis) -> str:
                                             for link in analysis.links], "links")
     if analysis.exchanges:
         html += f'<h2 id="exchanges">{page.label("exchanges")}</h2>\n'
-        exchanges: list[_Row] = [(exchange_cells(e, page.findings_of(e)), e)
+        exchanges: list[_Row] = [(exchange_cells(e), e)
                                  for e in analysis.exchanges]
         html += _table(page, EXCHANGE_COLUMNS, exchanges, "exchanges", "search_count_exchanges")
     return html
@@ -578,7 +584,7 @@ def _finding(page: _Page, finding: Finding) -> str:
 # -- ladders ------------------------------------------------------------------------------------
 
 
-def _ladders(page: _Page, drawn: Sequence[Record], total: int) -> str:
+def _ladders(page: _Page, drawn: Sequence[Result], total: int) -> str:
     html = f'<h2 id="ladders">{page.label("ladders")}</h2>\n'
     if total > len(drawn):
         html += (f'<p class="note capped">'
@@ -601,16 +607,16 @@ def _legend(page: _Page, media: bool) -> str:
     return f'<p class="legend">{"".join(classes)}</p>\n'
 
 
-def _media_of(record: Record) -> CallMedia | None:
-    return record.media if isinstance(record, CallRecord) else None
+def _media_of(record: Result) -> CallMedia | None:
+    return record.media if isinstance(record, CallResult) else None
 
 
-def _streams(record: Record) -> tuple[MediaStream, ...]:
+def _streams(record: Result) -> tuple[MediaStream, ...]:
     media = _media_of(record)
     return media.streams if media is not None else ()
 
 
-def _ladder_section(page: _Page, record: Record) -> str:
+def _ladder_section(page: _Page, record: Result) -> str:
     assert record.ladder is not None
     anchor, title = page.sections[(record.call_id, record.first_frame)]
     findings = page.findings_of(record)

@@ -27,8 +27,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TextIO
 
 from sipdiag import __version__
-from sipdiag.analysis import Analysis, with_findings
-from sipdiag.dialogs.records import CallRecord, ExchangeRecord
+from sipdiag.analysis import Analysis, CallResult, Result
 from sipdiag.report import document
 from sipdiag.report.call_list import user
 from sipdiag.report.escape import for_xml
@@ -57,11 +56,8 @@ def junit(analysis: Analysis, catalog: Catalog, fail_on: str, language: str = "e
     summary = analysis.summary
     first_ts = summary.first_ts_ns or 0
     span = (summary.last_ts_ns or first_ts) - first_ts
-    records: Iterable[tuple[CallRecord | ExchangeRecord, list[Finding]]] = itertools.chain(
-        with_findings(analysis.calls, analysis.call_findings),
-        with_findings(analysis.exchanges, analysis.call_findings))
-    cases = [_testcase(record, found, catalog, first_ts, fail_on, language)
-             for record, found in records]
+    results: Iterable[Result] = itertools.chain(analysis.calls, analysis.exchanges)
+    cases = [_testcase(result, catalog, first_ts, fail_on, language) for result in results]
     failures = sum(case.find("failure") is not None for case in cases)
     counts = {"tests": str(len(cases)), "failures": str(failures), "errors": "0",
               "skipped": "0", "time": _seconds(span)}
@@ -80,21 +76,20 @@ def junit(analysis: Analysis, catalog: Catalog, fail_on: str, language: str = "e
 
 
 def _testcase(
-    record: CallRecord | ExchangeRecord, findings: Sequence[Finding], catalog: Catalog,
-    first_ts_ns: int, fail_on: str, language: str,
+    record: Result, catalog: Catalog, first_ts_ns: int, fail_on: str, language: str
 ) -> ET.Element:
     values = {"frame": record.first_frame, "caller": user(record.caller),
               "callee": user(record.callee), "outcome": record.outcome,
               "call_id": record.call_id}
-    if isinstance(record, CallRecord):
+    if isinstance(record, CallResult):
         classname, name = CALLS_CLASS, catalog.label("test_call", language, **values)
     else:
         classname = EXCHANGES_CLASS
         name = catalog.label("test_exchange", language, method=record.method, **values)
     case = ET.Element("testcase", {"classname": classname, "name": for_xml(name),
                                    "time": _seconds(record.end_ns - record.start_ns)})
-    failing = [f for f in findings if reaches(f.severity, fail_on)]
-    passing = [f for f in findings if not reaches(f.severity, fail_on)]
+    failing = [f for f in record.findings if reaches(f.severity, fail_on)]
+    passing = [f for f in record.findings if not reaches(f.severity, fail_on)]
     if failing:
         rules = list({f.rule.id: f.rule for f in failing}.values())
         failure = ET.SubElement(case, "failure", {

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from functools import partial
 from typing import TextIO
 
-from sipdiag.analysis import Analysis, with_findings
+from sipdiag.analysis import Analysis
 from sipdiag.report.call_list import (
     CALL_COLUMNS,
     EXCHANGE_COLUMNS,
@@ -53,8 +53,7 @@ def markdown_blocks(
                    table(headings(catalog, ("col_outcome", "meaning"), language),
                          [list(row) for row in legend])]
     if analysis.calls:
-        rows = [call_cells(c, found, catalog, language)
-                for c, found in with_findings(analysis.calls, analysis.call_findings)]
+        rows = [call_cells(c, catalog, language) for c in analysis.calls]
         blocks += [heading(2, label("calls")),
                    table(headings(catalog, CALL_COLUMNS, language), rows)]
     if analysis.links:
@@ -62,8 +61,7 @@ def markdown_blocks(
         blocks += [heading(2, label("linked_legs")),
                    table(headings(catalog, LINK_COLUMNS, language), rows)]
     if analysis.exchanges:
-        rows = [exchange_cells(e, found)
-                for e, found in with_findings(analysis.exchanges, analysis.call_findings)]
+        rows = [exchange_cells(e) for e in analysis.exchanges]
         blocks += [heading(2, label("exchanges")),
                    table(headings(catalog, EXCHANGE_COLUMNS, language), rows)]
     problems = problem_cells(analysis.summary)

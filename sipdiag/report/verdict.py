@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from rich.console import Console
 from rich.text import Text
 
-from sipdiag.analysis import Analysis, with_findings
-from sipdiag.dialogs.records import CallRecord, ExchangeRecord
+from sipdiag.analysis import Analysis, Result, is_problem
 from sipdiag.dialogs.select import needs_attention
 from sipdiag.report import terminal
 from sipdiag.report.call_list import party, status
@@ -71,15 +70,12 @@ def _print_rules(console: Console, findings: Listing[Finding], catalog: Catalog,
                                                 calls=shown)))
 
 
-Record = CallRecord | ExchangeRecord
-
-
 @dataclass(frozen=True)
 class _Attention:
     """A call or exchange that needs attention, and its findings most severe first."""
 
-    record: Record
-    findings: list[Finding]
+    record: Result
+    findings: Sequence[Finding]
 
     @property
     def rank(self) -> int:
@@ -131,18 +127,10 @@ def _headings(catalog: Catalog, language: str) -> list[str]:
 
 
 def _needing_attention(analysis: Analysis) -> Iterator[_Attention]:
-    records: Iterable[tuple[Record, list[Finding]]] = itertools.chain(
-        with_findings(analysis.calls, analysis.call_findings),
-        with_findings(analysis.exchanges, analysis.call_findings))
-    for record, found in records:
-        worst_first = _worst_first(found)
-        problem = any(f.severity != "info" for f in worst_first)
-        if needs_attention(record.outcome, problem):
-            yield _Attention(record, worst_first)
-
-
-def _worst_first(findings: Sequence[Finding]) -> list[Finding]:
-    return sorted(findings, key=lambda f: -severity_rank(f.severity))
+    results: Iterable[Result] = itertools.chain(analysis.calls, analysis.exchanges)
+    for result in results:
+        if needs_attention(result.outcome, is_problem(result.findings)):
+            yield _Attention(result, result.findings)
 
 
 class _Counted(Iterator[_Attention]):

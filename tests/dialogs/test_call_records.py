@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import pytest
 
+from sipdiag.analysis.model import result_of
 from sipdiag.dialogs.acks import unacknowledged_answers
 from sipdiag.dialogs.calls import Exchange
-from sipdiag.dialogs.records import Agents, MediaRecord, agents_of, call_record, exchange_record
+from sipdiag.dialogs.records import Agents, MediaRecord, agents_of
 from sipdiag.media.stream import Timeline
 from sipdiag.network import Endpoint
 from sipdiag.sip.message import SipMessage
@@ -109,7 +110,7 @@ def test_sdp_in_brief_is_each_media_line_as_written() -> None:
     (a=rtpmap names) and direction (sendrecv when none is given, RFC 4566 6)."""
     flow = Flow()
     answered(flow)  # the same SDP (tests.flows.SDP_BODY) in the INVITE and the 200
-    record = call_record(call_of(flow))
+    record = call_of(flow)
     line = MediaRecord("audio", "192.0.2.10", 4000, "RTP/AVP", ("PCMU/8000", "PCMA/8000"),
                        "sendrecv")
     assert record.offer is not None and record.answer is not None
@@ -124,8 +125,8 @@ def test_exchange_record_keeps_its_ladder_only_when_asked() -> None:
     flow.response(options, 200, at=0.1)
     exchange = read(flow)
     assert isinstance(exchange, Exchange)
-    assert exchange_record(exchange).ladder is None
-    ladder = exchange_record(exchange, ladder=True).ladder
+    assert result_of(exchange, (), ladder=False).ladder is None
+    ladder = result_of(exchange, (), ladder=True).ladder
     assert ladder is not None and [a.label for a in ladder] == ["OPTIONS", "200 Reason"]
 
 
@@ -138,7 +139,8 @@ def test_stream_timelines_are_kept_only_with_a_ladder() -> None:
     timeline = Timeline((50, 50), (0, 0), (0.5, 0.5))
     sent = stream(CALLER_RTP, CALLEE_RTP, start=1.1, end=3.08)._replace(timeline=timeline)
     call = call_with_media(flow, [tied(sent, ok)])
-    plain, drawn = call_record(call).media, call_record(call, ladder=True).media
+    plain = result_of(call, (), ladder=False).media
+    drawn = result_of(call, (), ladder=True).media
     assert plain is not None and drawn is not None
     assert [s.stream for s in plain.streams] == [sent._replace(timeline=None)]
     assert [s.stream for s in drawn.streams] == [sent]

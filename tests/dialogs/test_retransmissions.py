@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import pytest
 
+from sipdiag.analysis.model import result_of
 from sipdiag.dialogs.calls import Call, Exchange
 from sipdiag.dialogs.ladder import ladder_of
-from sipdiag.dialogs.records import call_record, exchange_record
 from sipdiag.dialogs.transactions import TransactionMatcher
 from sipdiag.network import Endpoint
 from sipdiag.sip.message import SipMessage
@@ -54,7 +54,7 @@ def test_request_sent_three_times_is_two_retransmissions() -> None:
     assert (schedule.what, schedule.frames) == ("INVITE", (invite.frame, second.frame,
                                                            third.frame))
     assert schedule.times == (0.0, 0.5, 1.5)  # T1, then 2*T1 after it (17.1.1.2)
-    assert call_record(call).retransmission_count == 2
+    assert result_of(call, (), ladder=False).retransmission_count == 2
 
 
 def test_request_sent_once_has_no_retransmission() -> None:
@@ -218,7 +218,7 @@ def test_exchange_retransmissions_are_counted_like_a_calls() -> None:
     exchange = read(flow)
     assert isinstance(exchange, Exchange)
     assert copies(exchange) == [("OPTIONS", (1, 2, 3))]
-    assert exchange_record(exchange).retransmission_count == 2
+    assert result_of(exchange, (), ladder=False).retransmission_count == 2
     [transaction] = exchange.transactions
     assert transaction.retransmissions == 2 and transaction.final is ok
 

@@ -6,7 +6,7 @@ import io
 
 from rich.cells import cell_len
 
-from sipdiag.analysis import analyze, findings_by_call, with_findings
+from sipdiag.analysis import analyze
 from sipdiag.cli import Environment, ExitStatus, main
 from sipdiag.report import terminal
 from sipdiag.report.ladder_diagram import draw
@@ -142,14 +142,16 @@ def test_long_tables_are_printed_as_they_come_with_the_same_rows(monkeypatch) ->
         assert line.split() == " ".join(cells).split()  # the Call-ID whole in both
 
 
-def test_each_call_gets_its_own_findings_when_read_in_step() -> None:
+def test_each_result_holds_the_findings_the_list_by_severity_tells_of_it() -> None:
+    """Two readings of the one spool of results: each call's and exchange's own findings, and
+    every finding most severe first; they must tell the same findings of each."""
     analysis = analyze(SERVER_ERRORS, engine=load_engine())
-    in_memory = findings_by_call(analysis.findings)
+    told: dict[tuple[str, int], list[str]] = {}
+    for finding in analysis.findings:
+        told.setdefault((finding.call_id, finding.call_frame), []).append(finding.rule.id)
     seen = 0
-    for record, found in with_findings(analysis.calls, analysis.call_findings):
-        expected = in_memory.get((record.call_id, record.first_frame), [])
-        assert [f.rule.id for f in found] == [f.rule.id for f in expected]
-        seen += len(found)
-    for _record, found in with_findings(analysis.exchanges, analysis.call_findings):
-        seen += len(found)
-    assert seen == len(analysis.findings) > 0
+    for result in [*analysis.calls, *analysis.exchanges]:
+        held = [f.rule.id for f in result.findings]
+        assert held == told.get((result.call_id, result.first_frame), [])
+        seen += len(held)
+    assert seen == len(analysis.findings) == len(list(analysis.findings)) > 0
