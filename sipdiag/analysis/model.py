@@ -26,11 +26,13 @@ from sipdiag.dialogs.records import CallRecord, ExchangeRecord, without_timeline
 from sipdiag.dialogs.select import Ladders, Selection
 from sipdiag.media.model import TiedStream
 from sipdiag.media.stream import Stream
+from sipdiag.pickling import by_values
 from sipdiag.rules.model import SEVERITIES, Finding, Severity, severity_rank
 from sipdiag.spool import Listing, Mapped, Spool, merged
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@by_values
+@dataclass(frozen=True, slots=True)
 class CallResult(CallRecord):
     """What the analysis keeps of a call and every report reads."""
 
@@ -41,7 +43,8 @@ class CallResult(CallRecord):
     """The calls linked to this one, each ``Link`` seen from this call (``other``: the other)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@by_values
+@dataclass(frozen=True, slots=True)
 class ExchangeResult(ExchangeRecord):
     """What the analysis keeps of an exchange and every report reads."""
 

@@ -18,10 +18,12 @@ from sipdiag.dialogs.ladder import Arrow
 from sipdiag.dialogs.media import CallMedia
 from sipdiag.dialogs.outcome import Outcome
 from sipdiag.network import Endpoint
+from sipdiag.pickling import by_values
 from sipdiag.sip.message import SipMessage
 from sipdiag.sip.sdp import Sdp
 
 
+@by_values
 @dataclass(frozen=True, slots=True)
 class Leg:
     """One hop of a call: where its INVITEs went, and how that hop ended."""
@@ -33,6 +35,7 @@ class Leg:
     final_status: int
 
 
+@by_values
 @dataclass(frozen=True, slots=True)
 class Timings:
     """Seconds from the caller's first INVITE (None where it did not happen)."""
@@ -46,6 +49,7 @@ class Timings:
     total: float
 
 
+@by_values
 @dataclass(frozen=True, slots=True)
 class Retransmissions:
     """Copies of one request or response, and when each was seen."""
@@ -57,6 +61,7 @@ class Retransmissions:
     """Seconds from the first copy, one per copy."""
 
 
+@by_values
 @dataclass(frozen=True, slots=True)
 class MediaRecord:
     kind: str
@@ -67,6 +72,7 @@ class MediaRecord:
     direction: str
 
 
+@by_values
 @dataclass(frozen=True, slots=True)
 class SdpRecord:
     """An SDP offer or answer in brief: who sent it (caller or callee), in which frame, and
@@ -77,6 +83,7 @@ class SdpRecord:
     media: tuple[MediaRecord, ...]
 
 
+@by_values
 @dataclass(frozen=True, slots=True)
 class Agents:
     """The software of each side, as it names itself (RFC 3261 20.41, 20.35): "" if unnamed."""

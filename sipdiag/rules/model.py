@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from pathlib import Path
 
+from sipdiag.pickling import by_values
 from sipdiag.rules.text import Text
 
 
@@ -216,6 +217,7 @@ class Rule:
         return self.scope in (Scope.ANY, kind)
 
 
+@by_values
 @dataclass(frozen=True, slots=True, order=True)
 class Evidence:
     """A message that made the finding: where to look for it in the capture."""
