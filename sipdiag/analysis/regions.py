@@ -1,26 +1,24 @@
 """``map_parts``: a function run over all the messages of a capture by several processes.
 
 A large plain pcap or pcapng file is cut into regions of whole records (``capture.regions``),
-one process per region. A region's process decodes every frame that stands alone (UDP, the
-bulk of SIP traffic) and sets aside, whole, the frames that need state from other frames (TCP
-segments, IP fragments, SCTP); those are then decoded together, in order, by the calling
-process. Every frame is decoded exactly once and every message is seen by exactly one call of
-the function, so the combined result is the same as from one process. Frames are numbered as
-in the whole file: the regions are counted first, which also checks that every cut fell
-between records (if one did not, or the file cannot be cut, one process reads it all).
+one process per region (``processes``). A region's process decodes every frame that stands
+alone (UDP, the bulk of SIP traffic) and sets aside, whole, the frames that need state from
+other frames (TCP segments, IP fragments, SCTP); those are then decoded together, in order, by
+the calling process. Every frame is decoded exactly once and every message is seen by exactly
+one call of the function, so the combined result is the same as from one process. Frames are
+numbered as in the whole file: the regions are counted first, which also checks that every cut
+fell between records (if one did not, or the file cannot be cut, one process reads it all).
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
-from itertools import repeat
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
+from sipdiag.analysis.processes import in_processes
 from sipdiag.analysis.reading import CaptureSummary, Inputs, MessageReader, paths_of
 from sipdiag.capture import Region, open_capture, regions
 from sipdiag.capture.replay import Frame
@@ -31,30 +29,25 @@ T = TypeVar("T")
 def map_parts(
     path: Inputs, jobs: int, work: Callable[[MessageReader], T]
 ) -> tuple[list[T], CaptureSummary]:
-    """``work`` applied to disjoint parts of the capture's messages, together covering all.
-
-    ``work`` must be a module-level function (it is sent to other processes) and its result
-    must pickle. With one job, several files, or a file that cannot be cut, there is one part.
+    """``work`` applied to disjoint parts of the capture's messages, together covering all
+    (``processes.in_processes``: its result must pickle). With one job, several files, or a
+    file that cannot be cut, there is one part.
     """
     paths = paths_of(path)
     planned = regions.plan(paths[0], jobs) if jobs > 1 and len(paths) == 1 else None
     if planned is not None and len(planned) > 1:
         single = paths[0]
-        context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-        with ProcessPoolExecutor(len(planned), mp_context=context) as pool:
-            numbered = _number_regions(single, planned, pool)
-            if numbered is not None:
-                parts = list(pool.map(_run_region, repeat(single), numbered, repeat(work)))
-                return _finish_parts(single, parts, work)
+        numbered = _number_regions(single, planned)
+        if numbered is not None:
+            parts = in_processes(partial(_run_region, single, work), numbered)
+            return _finish_parts(single, parts, work)
     reader = MessageReader(path)
     return [work(reader)], reader.summary
 
 
-def _number_regions(
-    path: str | Path, planned: list[Region], pool: ProcessPoolExecutor
-) -> list[Region] | None:
+def _number_regions(path: str | Path, planned: list[Region]) -> list[Region] | None:
     """The regions with their first frame numbers, or None if a cut fell inside a record."""
-    counted = list(pool.map(_count_region, repeat(path), planned))
+    counted = in_processes(partial(_count_region, path), planned)
     if not all(aligned for _, aligned in counted):
         return None
     numbered, first = [], 1
@@ -73,7 +66,7 @@ def _count_region(path: str | Path, region: Region) -> tuple[int, bool]:
 
 
 def _run_region(
-    path: str | Path, region: Region, work: Callable[[MessageReader], T]
+    path: str | Path, work: Callable[[MessageReader], T], region: Region
 ) -> tuple[T, list[Frame], CaptureSummary]:
     reader = MessageReader(path, region=region)
     return work(reader), reader.deferred, reader.summary
