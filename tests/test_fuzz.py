@@ -29,10 +29,10 @@ import pytest
 from sipdiag.analysis import analyze
 from sipdiag.capture import CaptureError
 from sipdiag.dialogs.select import Ladders
-from sipdiag.report import html, text
+from sipdiag.report import html
 from sipdiag.report.document import write_json
 from sipdiag.report.stats import stats_of
-from sipdiag.report.terminal import make_console
+from sipdiag.report.terminal import make_console, report
 from sipdiag.rules import load_engine
 from tests.conftest import ROOT, SAMPLES, sample_captures
 
@@ -152,7 +152,7 @@ def assert_handled(path: Path) -> None:
     document = json.loads(out.getvalue())  # a whole document, whatever the capture's times
     assert document["capture"]["frames"] >= 0
     stats = stats_of(analysis)
-    text.print_report(make_console(io.StringIO(), environ={}), analysis, stats, ENGINE.catalog,
+    report.print_report(make_console(io.StringIO(), environ={}), analysis, stats, ENGINE.catalog,
                       "en")
     html.write_html(analysis, stats, ENGINE.catalog, io.StringIO(), "en")
 

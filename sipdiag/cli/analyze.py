@@ -12,9 +12,9 @@ from typing import TextIO
 from sipdiag.analysis import Analysis, MessageReader, analyze
 from sipdiag.analysis.model import with_ladders
 from sipdiag.cli.common import Environment, ExitStatus, language
+from sipdiag.cli.progress import progress_bar
 from sipdiag.cli.stir import with_certificates
 from sipdiag.dialogs.select import Ladders, Selection, TimePoint, user_text
-from sipdiag.report.progress import progress_bar
 from sipdiag.report.reporters import Format, Settings, reporter
 from sipdiag.rules import load_engine
 from sipdiag.rules.cache import cache_folder

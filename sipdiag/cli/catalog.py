@@ -10,7 +10,8 @@ from pathlib import Path
 from rich.console import Console
 
 from sipdiag.cli.common import Environment, ExitStatus, console, language
-from sipdiag.report import explain, terminal
+from sipdiag.report import terminal
+from sipdiag.report.terminal import explain
 from sipdiag.rules import DataError, Engine, builtin_folder, load_engine, texts_of
 from sipdiag.rules.cache import cache_folder
 from sipdiag.rules.catalog import Catalog, ResponseCode

@@ -13,7 +13,7 @@ from sipdiag.analysis import CaptureSummary, MessageReader, default_jobs, map_pa
 from sipdiag.cli.common import Environment, ExitStatus, console, language
 from sipdiag.report import messages as message_report
 from sipdiag.report import terminal
-from sipdiag.report.summary import print_message_counts
+from sipdiag.report.terminal.summary import print_message_counts
 from sipdiag.rules import builtin_catalog
 from sipdiag.rules.catalog import Catalog
 

@@ -1,9 +1,10 @@
 """The result of ``sipdiag check``: a table for people, a JSON document, JUnit XML.
 
-Terminal: one table with a row per check (expectation, call, check, expected, actual, pass or
-fail), then every unmet expectation explained: what was expected and found, the meaning of the
-outcome or status found, the retransmitted messages, the findings that broke a check with what
-happened and their evidence; last, how many expectations were met.
+Terminal (``terminal.expectations``, from the rows and failures made here): one table with a
+row per check (expectation, call, check, expected, actual, pass or fail), then every unmet
+expectation explained: what was expected and found, the meaning of the outcome or status found,
+the retransmitted messages, the findings that broke a check with what happened and their
+evidence; last, how many expectations were met.
 
 JSON (``verdict_document``, keys sorted, each expectation on a line of its own)::
 
@@ -40,9 +41,6 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TextIO
 
-from rich.console import Console
-from rich.text import Text
-
 from sipdiag import __version__
 from sipdiag.expectations.engine import (
     NEXT,
@@ -55,16 +53,14 @@ from sipdiag.expectations.engine import (
     Value,
     Verdict,
 )
-from sipdiag.report import terminal
 from sipdiag.report.document import Json, finding, write_document
-from sipdiag.report.escape import for_terminal, for_xml
+from sipdiag.report.escape import for_xml
 from sipdiag.report.findings import catalog_reference, evidence_text
 from sipdiag.rules.catalog import Catalog
 from sipdiag.rules.model import Finding
 
 SCHEMA_VERSION = 1
 COLUMNS = ("col_expectation", "call", "check", "col_expected", "col_actual", "col_result")
-RESULT_STYLES = {True: "green", False: "bold red"}
 MAX_LISTED_CALLS = 10
 """Calls named when a selector matches several."""
 
@@ -289,29 +285,6 @@ def _seconds(value: Value, label: Label) -> str:
 
 def _result(passed: bool, label: Label) -> str:
     return label("check_pass" if passed else "check_fail")
-
-
-def print_verdict(console: Console, verdict: Verdict, catalog: Catalog,
-                  language: str = "en") -> None:
-    label = partial(catalog.label, language=language)
-    title = label("check_title", file=verdict.source, capture=verdict.capture)
-    table = [[for_terminal(cell) for cell in row] for row in rows(verdict, catalog, language)]
-    terminal.print_table(console, for_terminal(title), [label(c) for c in COLUMNS], table)
-    unmet = failures(verdict, catalog, language)
-    if unmet:
-        console.print()
-        console.print(Text(label("check_failures"), style=terminal.HEADING_STYLE))
-        for failure in unmet:
-            console.print()
-            heading = Text(for_terminal(failure.name), style=RESULT_STYLES[False])
-            if failure.call:
-                heading.append(f"  {for_terminal(failure.call)}", style="bold")
-            console.print(heading)
-            for line in failure.lines:
-                console.print(Text("  " + for_terminal(line)))
-    console.print()
-    console.print(Text(summary_text(verdict, catalog, language),
-                       style=RESULT_STYLES[verdict.passed]))
 
 
 def verdict_document(verdict: Verdict, language: str = "en") -> Json:

@@ -35,14 +35,12 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TextIO
 
-from rich.cells import cell_len
-
 from sipdiag.analysis import Analysis, CallResult, Result
 from sipdiag.dialogs.ladder import Arrow, ArrowKind, endpoints
 from sipdiag.dialogs.media import CallMedia, MediaStream
 from sipdiag.media.stream import Stream
 from sipdiag.network import Endpoint
-from sipdiag.report import terminal, wording
+from sipdiag.report import wording
 from sipdiag.report.call_list import (
     CALL_COLUMNS,
     EXCHANGE_COLUMNS,
@@ -52,9 +50,9 @@ from sipdiag.report.call_list import (
     headings,
     link_cells,
 )
+from sipdiag.report.cells import cell_len, fit
 from sipdiag.report.escape import for_html, for_terminal
 from sipdiag.report.findings import finding_rows
-from sipdiag.report.ladder_diagram import time_of_day
 from sipdiag.report.media import (
     STREAM_COLUMNS,
     dtmf_text,
@@ -63,6 +61,7 @@ from sipdiag.report.media import (
     stream_cells,
     with_media,
 )
+from sipdiag.report.messages import time_of_day
 from sipdiag.report.reporters import MAX_LADDERS
 from sipdiag.report.stats import Stats
 from sipdiag.report.summary import PROBLEM_COLUMNS, outcome_legend, problem_cells, summary_rows
@@ -790,7 +789,7 @@ def _text_width(text: str) -> int:
 def _fit(text: str, pixels: int) -> str:
     """Cut text (already free of controls) to what fits in ``pixels``, with an ellipsis."""
     cells = max(1, round(pixels / CHAR_WIDTH))  # the inverse of _text_width
-    return terminal.fit(text, cells).rstrip() if cell_len(text) > cells else text
+    return fit(text, cells).rstrip() if cell_len(text) > cells else text
 
 
 def _evidence_marks(findings: Sequence[Finding]) -> dict[int, tuple[str, str]]:

@@ -33,6 +33,12 @@ _YEAR_10000 = 253_402_300_800
 """Seconds from 1970 to the year 10000, past the last time ``datetime`` can show."""
 
 
+def time_of_day(ts_ns: int) -> str:
+    """``22:13:20.010``: the wall-clock time (UTC) to the millisecond (a ladder's rows)."""
+    seconds, nanos = divmod(ts_ns, 1_000_000_000)
+    return f"{time.strftime('%H:%M:%S', time.gmtime(seconds))}.{nanos // 1_000_000:03d}"
+
+
 def epoch_text(ts_ns: int) -> str:
     """Seconds since 1970 with nine decimals, as Wireshark's frame.time_epoch shows them."""
     seconds, nanos = divmod(ts_ns, 1_000_000_000)

@@ -75,17 +75,18 @@ class TerminalReporter(Reporter):
     writes = frozenset(Product)
 
     def analysis(self, analysis: Analysis, out: TextIO) -> None:
-        from sipdiag.report import terminal, text
+        from sipdiag.report import terminal
         from sipdiag.report.stats import stats_of
+        from sipdiag.report.terminal import report
 
         s = self.settings
         console = terminal.make_console(out, environ=s.environ, no_color=s.no_color)
-        text.print_report(console, analysis, stats_of(analysis), s.catalog, s.language,
+        report.print_report(console, analysis, stats_of(analysis), s.catalog, s.language,
                           wide=s.wide)
 
     def verdict(self, verdict: Verdict, out: TextIO) -> None:
         from sipdiag.report import terminal
-        from sipdiag.report.expectations import print_verdict
+        from sipdiag.report.terminal.expectations import print_verdict
 
         s = self.settings
         console = terminal.make_console(out, environ=s.environ, no_color=s.no_color)

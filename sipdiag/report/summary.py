@@ -1,7 +1,8 @@
 """The top of a report: what the capture holds, and how its calls went, in figures.
 
 ``summary_rows`` gives (label, value) pairs that every format lays out its own way (a table in
-the terminal and in Markdown, a definition list in HTML), so they all say the same.
+the terminal, ``terminal.summary``, and in Markdown, a definition list in HTML), so they all
+say the same.
 """
 
 from __future__ import annotations
@@ -9,12 +10,9 @@ from __future__ import annotations
 from collections import Counter
 from functools import partial
 
-from rich.console import Console
-
 from sipdiag.analysis import Analysis, CaptureSummary
 from sipdiag.capture import linktypes
-from sipdiag.report import terminal, wording
-from sipdiag.report.escape import for_terminal
+from sipdiag.report import wording
 from sipdiag.report.messages import iso_time
 from sipdiag.report.stats import Spread, Stats
 from sipdiag.rules.catalog import Catalog
@@ -98,42 +96,6 @@ def outcome_legend(stats: Stats, catalog: Catalog, language: str = "en") -> list
     """The meaning of each outcome that occurs."""
     present = sorted({*stats.call_outcomes, *stats.exchange_outcomes})
     return [(outcome, catalog.outcomes[outcome].get(language)) for outcome in present]
-
-
-def print_summary(
-    console: Console, analysis: Analysis, stats: Stats, catalog: Catalog, language: str = "en"
-) -> None:
-    rows = [(name, for_terminal(value)) for name, value in
-            summary_rows(analysis, stats, catalog, language)]
-    terminal.print_key_values(console, catalog.label("capture", language), rows)
-    legend = outcome_legend(stats, catalog, language)
-    if legend:
-        terminal.print_key_values(console, catalog.label("outcomes", language), legend)
-
-
-def print_message_counts(
-    console: Console, counts: Counter[str], catalog: Catalog, language: str = "en"
-) -> None:
-    label = partial(catalog.label, language=language)
-    requests = sorted((k, v) for k, v in counts.items() if not k.isdigit())
-    responses = sorted((k, v) for k, v in counts.items() if k.isdigit())
-    rows = [[name, str(count)] for name, count in requests + responses]
-    rows.append([label("total"), str(sum(counts.values()))])
-    terminal.print_table(console, label("sip_messages"), [label("method_status"), label("count")],
-                         rows)
-
-
-def print_problems(
-    console: Console, summary: CaptureSummary, catalog: Catalog, language: str = "en"
-) -> None:
-    problems = summary.problems
-    if not problems.counts:
-        return
-    label = partial(catalog.label, language=language)
-    rows = [[kind, count, frames, for_terminal(detail)]
-            for kind, count, frames, detail in problem_cells(summary)]
-    terminal.print_table(console, label("problems"), [
-        label(column) for column in PROBLEM_COLUMNS], rows)
 
 
 PROBLEM_COLUMNS = ("col_problem", "count", "col_frames", "col_example")

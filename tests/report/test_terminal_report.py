@@ -9,8 +9,8 @@ from rich.cells import cell_len
 from sipdiag.analysis import analyze
 from sipdiag.cli import Environment, ExitStatus, main
 from sipdiag.report import terminal
-from sipdiag.report.ladder_diagram import draw
 from sipdiag.report.stats import spread
+from sipdiag.report.terminal.ladder import draw
 from sipdiag.rules import load_engine
 from tests.conftest import SAMPLES
 

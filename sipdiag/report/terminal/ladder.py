@@ -9,11 +9,9 @@ counted in terminal cells, so wide characters stay aligned.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import TypeVar
 
-from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
 
@@ -21,7 +19,9 @@ from sipdiag.dialogs.ladder import Arrow, ArrowKind, endpoints
 from sipdiag.dialogs.records import CallRecord, ExchangeRecord
 from sipdiag.network import Endpoint
 from sipdiag.report import terminal, wording
+from sipdiag.report.cells import cell_len
 from sipdiag.report.escape import for_terminal
+from sipdiag.report.messages import time_of_day
 from sipdiag.rules.catalog import Catalog
 
 R = TypeVar("R", CallRecord, ExchangeRecord)
@@ -67,12 +67,6 @@ def print_ladder(
         style = MEDIA_STYLES.get(arrow.kind) or (
             "dim" if arrow.copy > 1 else terminal.status_style(arrow.status or None))
         console.print(Text(prefix + lane, style=style), no_wrap=True, overflow="crop")
-
-
-def time_of_day(ts_ns: int) -> str:
-    """``22:13:20.010``: the wall-clock time (UTC) to the millisecond."""
-    seconds, nanos = divmod(ts_ns, 1_000_000_000)
-    return f"{time.strftime('%H:%M:%S', time.gmtime(seconds))}.{nanos // 1_000_000:03d}"
 
 
 def column_width(arrows: Sequence[Arrow], count: int, console_width: int) -> int:

@@ -17,9 +17,10 @@ from rich.text import Text
 from sipdiag.analysis import Analysis
 from sipdiag.dialogs.ladder import Arrow
 from sipdiag.dialogs.records import CallRecord, ExchangeRecord
-from sipdiag.report import call_list, findings, ladder_diagram, media, summary, terminal, verdict
+from sipdiag.report import call_list, media, terminal
 from sipdiag.report.escape import for_terminal
 from sipdiag.report.stats import Stats
+from sipdiag.report.terminal import calls, findings, ladder, summary, verdict
 from sipdiag.rules.catalog import Catalog
 
 
@@ -31,7 +32,7 @@ def print_report(
     summary.print_summary(console, analysis, stats, catalog, language)
     if analysis.message_counts:
         summary.print_message_counts(console, analysis.message_counts, catalog, language)
-    call_list.print_calls(console, analysis, catalog, language, wide)
+    calls.print_calls(console, analysis, catalog, language, wide)
     summary.print_problems(console, analysis.summary, catalog, language)
     first_ts = analysis.summary.first_ts_ns or 0
     findings.print_findings(console, analysis.findings, catalog, first_ts, language)
@@ -48,7 +49,7 @@ def print_report(
             arrows = media.with_media(arrows, record.media, catalog, language)
         title = catalog.label("ladder", language, call_id=record.call_id,
                               frame=record.first_frame, outcome=record.outcome)
-        ladder_diagram.print_ladder(console, title, arrows, catalog, first_ts, language)
+        ladder.print_ladder(console, title, arrows, catalog, first_ts, language)
         if isinstance(record, CallRecord) and (record.agents.caller or record.agents.callee):
             console.print(Text(for_terminal(catalog.label(
                 "agents", language, caller=record.agents.caller or "-",

@@ -20,9 +20,10 @@ from rich.text import Text
 from sipdiag.analysis import Analysis, Result, is_problem
 from sipdiag.dialogs.select import needs_attention
 from sipdiag.report import terminal
-from sipdiag.report.call_list import party, status
+from sipdiag.report.call_list import status
 from sipdiag.report.escape import for_terminal
-from sipdiag.report.findings import SEVERITY_STYLES, heading
+from sipdiag.report.terminal.calls import party
+from sipdiag.report.terminal.findings import SEVERITY_STYLES, heading
 from sipdiag.rules.catalog import Catalog
 from sipdiag.rules.model import Finding, severity_rank
 from sipdiag.spool import Listing

@@ -1,4 +1,6 @@
-"""Terminal output with rich: the only module (with the CLI's error line) that imports rich.
+"""Terminal output with rich: this package holds every writer that draws on a terminal, and
+only it (with the CLI, and ``cells`` for widths) imports rich. Here: the console and the
+tables, lines and fields every terminal writer prints with.
 
 Everything printed is a ``Text`` built from strings that went through ``escape.for_terminal``;
 nothing from a capture is ever read as rich markup. Colour follows ``NO_COLOR``, ``--no-color``
@@ -11,10 +13,13 @@ import itertools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TextIO
 
-from rich.cells import cell_len, set_cell_size
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+from sipdiag.report.cells import cell_len, fit
+
+__all__ = ["fit"]  # for the writers beside: ``terminal.fit``
 
 STATUS_STYLES = {1: "dim", 2: "green", 3: "cyan", 4: "yellow", 5: "red", 6: "red"}
 REQUEST_STYLE = "bold"
@@ -49,15 +54,6 @@ def make_console(
     if width is None and not console.is_terminal and "COLUMNS" not in environ:
         console.width = PIPE_WIDTH  # a file or a pipe has no edge (unless COLUMNS gives one)
     return console
-
-
-def fit(text: str, width: int) -> str:
-    """Pad or cut ``text`` to ``width`` terminal cells (wide characters count double)."""
-    if text.isascii():
-        return text[: width - 1] + "…" if len(text) > width else text.ljust(width)
-    if cell_len(text) > width:
-        return set_cell_size(text, width - 1) + "…"
-    return set_cell_size(text, width)
 
 
 ROWS_PER_PRINT = 256
