@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterator
+from functools import cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import yaml
+if TYPE_CHECKING:
+    import yaml
 
 T = TypeVar("T")
 
@@ -37,11 +39,21 @@ class LineList(list[Any]):
     lines: list[int]
 
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """The safe loader (libyaml's when PyYAML has it: four times faster), keeping lines."""
+@cache
+def _safe_loader() -> type[yaml.SafeLoader]:
+    """The safe loader (libyaml's when PyYAML has it: four times faster), keeping lines; made
+    on first use, so that a run whose rules come from the cache does not load PyYAML."""
+    import yaml
+
+    class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+        pass
+
+    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _map)
+    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _list)
+    return Loader
 
 
-def _map(loader: _Loader, node: yaml.MappingNode) -> LineDict:
+def _map(loader: yaml.SafeLoader, node: yaml.MappingNode) -> LineDict:
     found = LineDict()
     found.line = node.start_mark.line + 1
     found.lines = {}
@@ -58,15 +70,11 @@ def _map(loader: _Loader, node: yaml.MappingNode) -> LineDict:
     return found
 
 
-def _list(loader: _Loader, node: yaml.SequenceNode) -> LineList:
+def _list(loader: yaml.SafeLoader, node: yaml.SequenceNode) -> LineList:
     found = LineList(loader.construct_object(item, deep=True) for item in node.value)
     found.line = node.start_mark.line + 1
     found.lines = [item.start_mark.line + 1 for item in node.value]
     return found
-
-
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _map)
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _list)
 
 
 def load(path: Path) -> Any:
@@ -75,10 +83,12 @@ def load(path: Path) -> Any:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: cannot be read: {exc}") from exc
+    import yaml
+
     stream = io.StringIO(text)
     stream.name = str(path)  # the loader names its marks after it ('key' given twice)
     try:
-        return yaml.load(stream, Loader=_Loader)  # _Loader is a SafeLoader
+        return yaml.load(stream, Loader=_safe_loader())  # a SafeLoader
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark else 0

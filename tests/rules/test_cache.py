@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -84,3 +86,17 @@ def test_the_command_line_keeps_its_rules_in_the_cache_folder(tmp_path: Path) ->
     env = Environment(stdout=out, stderr=io.StringIO(), stdin=io.BytesIO(), environ=environ)
     assert main([str(SAMPLES / "calls" / "basic-call.pcap"), "--format", "json"], env) == 0
     assert [p.suffix for p in tmp_path.iterdir()] == [".pickle"]
+
+
+def test_a_run_whose_rules_come_from_the_cache_does_not_load_the_yaml_parser(
+    tmp_path: Path,
+) -> None:
+    """Start-up: the first run reads the rule files (PyYAML), the next ones only the cache."""
+    sample = SAMPLES / "rules" / "server-errors.pcap"
+    script = ("import sys; from sipdiag.cli import main; "
+              f"code = main([{str(sample)!r}, '--format', 'json', '--fail-on', 'never']); "
+              "print('yaml' in sys.modules, file=sys.stderr); sys.exit(code)")
+    env = {**os.environ, "SIPDIAG_CACHE": str(tmp_path / "cache")}
+    runs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                           env=env, check=True) for _ in range(2)]
+    assert [run.stderr.split()[-1] for run in runs] == ["True", "False"]
