@@ -12,7 +12,6 @@ bench capture); the analysis is what is shared.
 
 from __future__ import annotations
 
-import multiprocessing
 import zlib
 from array import array
 from collections import Counter
@@ -33,7 +32,7 @@ from sipdiag.analysis.model import (
     result_of,
     severity_tag,
 )
-from sipdiag.analysis.processes import in_processes
+from sipdiag.analysis.processes import can_fork, in_processes
 from sipdiag.analysis.reading import (
     CaptureSummary,
     Inputs,
@@ -79,7 +78,7 @@ def analyze(
     job = _Job(engine, selection, ladders)
     jobs = jobs or default_jobs(path)
     reads_stdin = "-" in map(str, paths_of(path))
-    if jobs > 1 and not reads_stdin and "fork" in multiprocessing.get_all_start_methods():
+    if jobs > 1 and not reads_stdin and can_fork():
         with closing(open_captures(paths_of(path))):  # not a capture: say so before forking
             pass
         shares = [Share(index, jobs) for index in range(jobs)]

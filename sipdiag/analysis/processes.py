@@ -13,12 +13,13 @@ Call-IDs, ``pipeline``) and work on each message (each process reads a region of
 
 from __future__ import annotations
 
-import multiprocessing
 import pickle
 from collections.abc import Callable, Sequence
-from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
 
 A = TypeVar("A")
 T = TypeVar("T")
@@ -29,8 +30,10 @@ def in_processes(
 ) -> list[T]:
     """``work`` of each input (``first`` of the first one, if given: here, in this process)."""
     here = first or work
-    if len(inputs) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    if len(inputs) < 2 or not can_fork():
         return [here(inputs[0]), *map(work, inputs[1:])] if inputs else []
+    import multiprocessing
+
     context = multiprocessing.get_context("fork")
     receivers: list[Connection] = []
     workers: list[BaseProcess] = []
@@ -53,6 +56,14 @@ def in_processes(
             if worker.is_alive():
                 worker.terminate()
                 worker.join()
+
+
+def can_fork() -> bool:
+    """Processes can be forked here (multiprocessing is loaded only to find out, and only
+    when work is to be shared: a one-process run does without it)."""
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods()
 
 
 def _worker(work: Callable[[A], T], item: A, sender: Connection) -> None:
