@@ -8,11 +8,13 @@ Measures, in one run and on the same captures (bench/out/, built if missing):
   (bench/add_rtp.py), most packets RTP;
 
 these commands: ``sipdiag FILE`` (the terminal report, to a file) and ``sipdiag FILE --format
-json``; ``sngrep -I FILE -N -q`` and ``tshark -r FILE -q -z sip,stat`` (each stopped after
-``--limit`` seconds: then its time is a lower bound); and pyshark reading the SIP packets for
-``--pyshark-seconds`` (its rate is what it reached in that time). Wall time and the peak
-resident memory of each command's whole process tree (bench/measure.py); ratios against sngrep
-in the same run. Results go to stdout and bench/out/whole.json.
+json``; ``sngrep -I FILE -N -q`` (its default: at most 20,000 dialogs kept), the same with
+``-l`` above the call count (every dialog kept, as sipdiag does) and ``tshark -r FILE -q -z
+sip,stat`` (each stopped after ``--limit`` seconds: then its time is a lower bound); and
+pyshark reading the SIP packets for ``--pyshark-seconds`` (its rate is what it reached in that
+time). Wall time and the peak resident memory of each command's whole process tree
+(bench/measure.py); ratios against sngrep in the same run. Results go to stdout and
+bench/out/whole.json.
 
 Usage: python3 bench/whole.py [--runs 1] [--only sip-500k,...] [--limit 900]
 """
@@ -32,6 +34,8 @@ sys.path.insert(0, str(HERE))
 from measure import Measurement, best_of, measure, packet_count  # noqa: E402
 
 OUT = HERE / "out"
+EVERY_DIALOG = 100_000_000
+"""sngrep's -l (the most dialogs kept in memory): above any capture's call count."""
 CAPTURES = {
     "sip-500k": ["build_capture.py", "{out}", "--packets", "500000"],
     "sip-5m": ["build_capture.py", "{out}", "--packets", "5000000",
@@ -78,6 +82,12 @@ def bench(capture: Path, args: argparse.Namespace) -> list[dict[str, object]]:
     sngrep = measure(["sngrep", "-I", str(capture), "-N", "-q"], limit=args.limit)
     results = {"sngrep": sngrep}
     print(_line(_row("sngrep", sngrep, packets, sngrep)), flush=True)
+    # sngrep keeps at most 20,000 dialogs by default and drops the oldest: with -l above the
+    # call count it keeps every one, as sipdiag does
+    every = ["sngrep", "-I", str(capture), "-N", "-q", "-l", str(EVERY_DIALOG)]
+    results["sngrep -l (every dialog)"] = measure(every, limit=args.limit)
+    print(_line(_row("sngrep -l (every dialog)", results["sngrep -l (every dialog)"], packets,
+                     sngrep)), flush=True)
     for tool, argv in commands(capture, one_process).items():
         results[tool] = best_of(args.runs, argv)
         print(_line(_row(tool, results[tool], packets, sngrep)), flush=True)
