@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from functools import cache
 from typing import NamedTuple
 
 from sipdiag.dialogs.transactions import Transaction
@@ -297,7 +298,7 @@ def read_media(facts: CallFacts, captured: CapturedMedia | None) -> CallMedia | 
     times = _Times(answered_ns, _acked_at(facts, answered_ns),
                    bye.ts_ns if bye is not None else facts.observed_until_ns)
     end_ns = times.end_ns
-    streams = _media_streams(_side_hosts(facts, caller, offers), offers, captured, end_ns)
+    streams = _media_streams(facts, caller, offers, captured, end_ns)
     windows = _windows(offers, answered_ns, end_ns)
     directions = tuple(_direction(side, streams, offers, windows, captured, times)
                        for side in (Side.CALLER, Side.CALLEE))
@@ -424,10 +425,13 @@ class _Placed(NamedTuple):
     hop: int
 
 
-def _media_streams(hosts: dict[Side, set[str]], offers: list[_Offer],
+def _media_streams(facts: CallFacts, caller: _Caller, offers: list[_Offer],
                    captured: CapturedMedia, end_ns: int) -> tuple[MediaStream, ...]:
+    if not captured.streams:
+        return ()  # most calls of a capture filtered to SIP: nothing to place or read
     by_frame = {offer.message.frame: offer for offer in offers}
     announced = {side: _announced(offers, side) for side in Side}
+    hosts = _side_hosts(facts, caller, announced)
     placed = [_place(tied, by_frame, hosts) for tied in captured.streams]
     sources = {side: {p.stream.src for p in placed if p.sender is side} for side in Side}
     unreachable = _unreachable_by_flow(captured)
@@ -489,14 +493,15 @@ def _sender(tied: TiedStream, offer: _Offer | None, hosts: dict[Side, set[str]])
 
 
 def _side_hosts(facts: CallFacts, caller: _Caller,
-                offers: list[_Offer]) -> dict[Side, set[str]]:
-    """The addresses of each side: where its SIP came from, and what its SDPs announced."""
+                announced: dict[Side, set[Endpoint]]) -> dict[Side, set[str]]:
+    """The addresses of each side: where its SIP came from, and what its SDPs announced
+    (``_announced``)."""
     found: dict[Side, set[str]] = {side: set() for side in Side}
     found[Side.CALLER].add(caller.address.ip)
     for message in facts.messages:
         found[caller.side(message)].add(message.src.ip)
     for side in Side:
-        found[side] |= {a.ip for a in _announced(offers, side)}
+        found[side] |= {a.ip for a in announced[side]}
     return found
 
 
@@ -696,12 +701,17 @@ def _direction_said(sdp: Sdp) -> str:
 
 
 def _flowing(said: dict[Side, str]) -> frozenset[Side]:
+    return _flowing_between(said.get(Side.CALLER, "sendrecv"), said.get(Side.CALLEE, "sendrecv"))
+
+
+@cache
+def _flowing_between(caller: str, callee: str) -> frozenset[Side]:
+    """The sides that send, given what each said (kept: the direction attributes are a closed
+    set of four, and every window of every call asks)."""
+    said = {Side.CALLER: caller, Side.CALLEE: callee}
     sends = {"sendrecv", "sendonly"}
     receives = {"sendrecv", "recvonly"}
-    return frozenset(
-        side for side in Side
-        if said.get(side, "sendrecv") in sends and said.get(side.other, "sendrecv") in receives
-    )
+    return frozenset(side for side in Side if said[side] in sends and said[side.other] in receives)
 
 
 def _direction(sender: Side, streams: Sequence[MediaStream], offers: list[_Offer],
