@@ -183,6 +183,10 @@ class Merged(Generic[T]):
     def __init__(self, spools: Sequence[Spool[T]], order: int = 0) -> None:
         self._spools, self._order = spools, order
 
+    def parts(self) -> list[Listing[T]]:
+        """Each spool, read in the same order."""
+        return [Merged([spool], self._order) for spool in self._spools]
+
     def __iter__(self) -> Iterator[T]:
         return merged(self._spools, self._order)
 
@@ -209,8 +213,21 @@ class Mapped(Generic[T, U]):
     def __init__(self, items: Listing[T], change: Callable[[T], U]) -> None:
         self._items, self._change = items, change
 
+    def parts(self) -> list[Listing[U]]:
+        """The parts of the listing changed, each changed the same way (``spool_parts``)."""
+        return [Mapped(part, self._change) for part in spool_parts(self._items)]
+
     def __iter__(self) -> Iterator[U]:
         return map(self._change, self._items)
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+def spool_parts(listing: Listing[T]) -> list[Listing[T]]:
+    """The listing as the spools it is read from, each read in its order: the whole listing
+    is their merge by that order. One part for a listing that is not merged from spools."""
+    if isinstance(listing, Merged | Mapped):
+        parts: list[Listing[T]] = listing.parts()
+        return parts
+    return [listing]

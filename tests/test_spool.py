@@ -6,7 +6,7 @@ import gc
 import os
 from dataclasses import dataclass
 
-from sipdiag.spool import Mapped, Merged, Spool, merged
+from sipdiag.spool import Mapped, Merged, Spool, merged, spool_parts
 
 
 @dataclass(frozen=True)
@@ -114,3 +114,19 @@ def test_a_detached_spool_is_adopted_with_its_items_and_its_file() -> None:
     del adopted
     gc.collect()
     assert not os.path.exists(state.path)
+
+
+def test_a_merged_listing_comes_apart_into_its_spools_each_changed_alike() -> None:
+    first: Spool[int] = Spool()
+    second: Spool[int] = Spool()
+    for n in (5, 1, 3):
+        first.add(n, n)
+    for n in (4, 2):
+        second.add(n, n)
+    doubled = Mapped(Merged([first, second]), lambda n: n * 2)
+    parts = spool_parts(doubled)
+    assert [list(part) for part in parts] == [[2, 6, 10], [4, 8]]
+    assert sorted(n for part in parts for n in part) == list(doubled) == [2, 4, 6, 8, 10]
+    plain = [7, 8]
+    assert spool_parts(plain) == [plain]  # a listing of no spools is one part
+

@@ -12,13 +12,18 @@ when a field changes its meaning or goes away; new fields are added without a ch
 
 from __future__ import annotations
 
+import heapq
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from functools import partial
 from importlib import resources
-from typing import TextIO
+from typing import TextIO, TypeVar
 
 from sipdiag import __version__
 from sipdiag.analysis import Analysis, CallResult, CaptureSummary, ExchangeResult
+from sipdiag.analysis.processes import in_processes
 from sipdiag.dialogs.ladder import Arrow
 from sipdiag.dialogs.media import CallMedia, Direction, MediaStream
 from sipdiag.dialogs.records import Leg, Retransmissions, SdpRecord, Timings
@@ -26,10 +31,12 @@ from sipdiag.media.stream import Stream
 from sipdiag.report.messages import iso_time
 from sipdiag.report.stats import Spread, Stats, stats_of
 from sipdiag.rules.model import SEVERITIES, Finding
+from sipdiag.spool import Listing, spool_parts
 
 SCHEMA_VERSION = 1
 SCHEMA_FILE = "analysis-v1.schema.json"
 Json = dict[str, object]
+R = TypeVar("R", CallResult, ExchangeResult)
 
 
 def document(analysis: Analysis, language: str = "en") -> Json:
@@ -41,8 +48,14 @@ def document(analysis: Analysis, language: str = "en") -> Json:
 def write_json(analysis: Analysis, out: TextIO, language: str = "en") -> None:
     """The document, with each call, exchange and link on a line of its own: readable in a
     diff, and written by the C encoder (an indented dump of a large capture takes minutes).
-    Calls, exchanges and findings are written as they are read, one at a time."""
-    write_document(_parts(analysis, language), out)
+    Calls, exchanges and findings are written as they are read, one at a time; the calls and
+    exchanges of an analysis made by several processes are encoded by as many at once."""
+    first = analysis.summary.first_ts_ns or 0
+    write_document({
+        **_parts(analysis, language),
+        "calls": _encoded(analysis.calls, partial(_call_line, first=first)),
+        "exchanges": _encoded(analysis.exchanges, partial(_exchange_line, first=first)),
+    }, out)
 
 
 def _parts(analysis: Analysis, language: str) -> dict[str, object]:
@@ -53,15 +66,8 @@ def _parts(analysis: Analysis, language: str) -> dict[str, object]:
         "tool": {"name": "sipdiag", "version": __version__},
         "capture": capture(analysis.summary),
         "summary": summary(stats_of(analysis)),
-        "calls": (
-            {**call(result), "ladder": ladder(result.ladder, first),
-             "media": media(result.media, first)}
-            for result in analysis.calls
-        ),
-        "exchanges": (
-            {**exchange(result), "ladder": ladder(result.ladder, first)}
-            for result in analysis.exchanges
-        ),
+        "calls": (_call_value(result, first) for result in analysis.calls),
+        "exchanges": (_exchange_value(result, first) for result in analysis.exchanges),
         "links": [
             {"call_id": a.call_id, "other": a.other, "reason": a.reason,
              "confidence": a.confidence.value} for a in analysis.links
@@ -71,6 +77,65 @@ def _parts(analysis: Analysis, language: str) -> dict[str, object]:
         ]},
         "findings": (finding(item, first, language) for item in analysis.findings),
     }
+
+
+def _call_value(result: CallResult, first: int) -> Json:
+    return {**call(result), "ladder": ladder(result.ladder, first),
+            "media": media(result.media, first)}
+
+
+def _exchange_value(result: ExchangeResult, first: int) -> Json:
+    return {**exchange(result), "ladder": ladder(result.ladder, first)}
+
+
+def _call_line(result: CallResult, first: int) -> tuple[int, str]:
+    return result.first_frame, _compact(_call_value(result, first))
+
+
+def _exchange_line(result: ExchangeResult, first: int) -> tuple[int, str]:
+    return result.first_frame, _compact(_exchange_value(result, first))
+
+
+class _Encoded(str):
+    """A value already encoded as JSON text: written as it is."""
+
+    __slots__ = ()
+
+
+def _encoded(results: Listing[R], encode: Callable[[R], tuple[int, str]]) -> Iterator[_Encoded]:
+    """Each result encoded (``encode``: its sort key and its JSON text), in order. Results read
+    from several spools (one per process of the analysis) are encoded by one process per spool
+    (``analysis.processes``), each into a file of its own, then merged by key here: the CPU
+    work shared, the memory still one result per process."""
+    parts = spool_parts(results)
+    if len(parts) < 2:
+        return (_Encoded(text) for _, text in map(encode, results))
+    return _merged_lines(in_processes(partial(_encode_to_file, encode=encode), parts))
+
+
+def _encode_to_file(results: Listing[R], encode: Callable[[R], tuple[int, str]]) -> str:
+    handle, path = tempfile.mkstemp(prefix="sipdiag-", suffix=".jsonl")
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        for key, text in map(encode, results):
+            out.write(f"{key}\t{text}\n")  # JSON text holds no line break: one per line
+    return path
+
+
+def _merged_lines(paths: list[str]) -> Iterator[_Encoded]:
+    files = [open(path, encoding="utf-8") for path in paths]  # noqa: SIM115 - closed below
+    try:
+        keyed = [((int(key), text) for key, text in (line.split("\t", 1) for line in file))
+                 for file in files]
+        for _, text in heapq.merge(*keyed, key=_key):
+            yield _Encoded(text.removesuffix("\n"))
+    finally:
+        for file, path in zip(files, paths, strict=True):
+            file.close()
+            os.unlink(path)
+
+
+def _key(pair: tuple[int, str]) -> int:
+    return pair[0]
 
 
 def _rules(findings: Iterable[Finding]) -> list[str]:
@@ -115,6 +180,8 @@ _NOTHING = object()
 
 
 def _compact(value: object) -> str:
+    if isinstance(value, _Encoded):
+        return value
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
 
 
