@@ -16,6 +16,7 @@ from sipdiag.dialogs.calls import Call, Exchange
 from sipdiag.rules import checks, matcher, media
 from sipdiag.rules.capture import CAPTURE_CHECKS, Watch
 from sipdiag.rules.catalog import Catalog
+from sipdiag.rules.checks.facts import Needs, facts_of
 from sipdiag.rules.loader import RuleSet
 from sipdiag.rules.matcher import Hit
 from sipdiag.rules.model import Finding, Rule, severity_rank
@@ -27,12 +28,15 @@ class Engine:
     catalog: Catalog
 
     def evaluate(self, subject: Call | Exchange) -> list[Finding]:
-        """The findings of every rule, most severe first, then in frame order."""
+        """The findings of every rule, most severe first, then in frame order (a check is
+        passed over where the subject lacks what it needs)."""
         rules = self._call_rules if isinstance(subject, Call) else self._exchange_rules
         story = matcher.story_of(subject)
+        facts = facts_of(subject)
         findings = [
             finding
-            for rule in rules
+            for rule, needs in rules
+            if needs is None or needs.met_by(facts)
             for finding in _findings(rule, subject, self._hits(rule, story))
         ]
         return sorted(_without_superseded(findings),
@@ -56,12 +60,13 @@ class Engine:
         return tuple(rule for rule in self.rules.rules if rule.scope == "capture")
 
     @cached_property
-    def _call_rules(self) -> tuple[Rule, ...]:
-        return tuple(rule for rule in self.rules.rules if rule.applies_to("call"))
+    def _call_rules(self) -> tuple[tuple[Rule, Needs | None], ...]:
+        return tuple((rule, _needs(rule)) for rule in self.rules.rules if rule.applies_to("call"))
 
     @cached_property
-    def _exchange_rules(self) -> tuple[Rule, ...]:
-        return tuple(rule for rule in self.rules.rules if rule.applies_to("exchange"))
+    def _exchange_rules(self) -> tuple[tuple[Rule, Needs | None], ...]:
+        return tuple((rule, _needs(rule)) for rule in self.rules.rules
+                     if rule.applies_to("exchange"))
 
     @cached_property
     def _media_matchers(self) -> dict[str, media.MediaMatcher]:
@@ -77,6 +82,11 @@ class Engine:
             assert isinstance(subject, Call)
             return self._media_matchers[rule.id].find(subject)
         return matcher.find(rule.steps, story)
+
+
+def _needs(rule: Rule) -> Needs | None:
+    """What a subject must show for the rule to find anything (None: nothing is asked)."""
+    return checks.CHECKS[rule.check].needs if rule.check is not None else None
 
 
 def _without_superseded(findings: list[Finding]) -> list[Finding]:

@@ -10,12 +10,15 @@ it (RFC 3261 7.3.1: names in any case, spaces before the colon, folded lines; 7.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import replace
+
 import pytest
 
 from sipdiag.dialogs.calls import Call, Exchange
-from sipdiag.rules import checks  # noqa: F401  (registers the checks and the headers they need)
+from sipdiag.rules import checks, load_engine
 from sipdiag.rules.checks.facts import Facts, Needs, facts_of
-from sipdiag.rules.matcher import latest, story_of
+from sipdiag.rules.matcher import Hit, latest, story_of
 from sipdiag.rules.model import Statuses, Step
 from tests.flows import SDP_BODY, Flow, answered, call_of, read
 
@@ -172,3 +175,29 @@ def test_a_step_cannot_start_without_a_cancel_or_an_unanswered_request() -> None
                                                      cancelled=True))
     assert story_of(call_of(bye_flow)).could_start(_step(methods=frozenset({"BYE"}),
                                                          timed_out=True))
+
+
+def test_the_engine_runs_a_check_only_on_a_subject_that_shows_what_it_needs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A completed call has no 4xx to 6xx, no REGISTER, no Identity header: the checks that
+    need one are never called on it; those that need nothing, or what it shows, are."""
+    call = _completed_call()
+    facts = Facts(call)
+    registry = checks.registry.CHECKS
+    called: list[str] = []
+    for name, check in list(registry.items()):
+        def run(subject: object, params: object, catalog: object, name: str = name,
+                real: object = check.run) -> Iterator[Hit]:
+            called.append(name)
+            assert callable(real)
+            return real(subject, params, catalog)
+        monkeypatch.setitem(registry, name, replace(check, run=run))
+    load_engine().evaluate(call)
+    unmet = {name for name, check in registry.items()
+             if check.needs is not None and not check.needs.met_by(facts)}
+    met = {name for name, check in registry.items()
+           if check.needs is None or check.needs.met_by(facts)}
+    assert "credentials_refused" in unmet and "identity_malformed" in unmet
+    assert unmet and not unmet & set(called)
+    assert met & set(called)

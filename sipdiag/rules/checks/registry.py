@@ -1,6 +1,6 @@
 """The registry of checks: the name a rule file gives (``check: ack_missing``), the function
-that finds its events, the placeholders it fills and the parameters it takes. A check that
-declares what it needs (``facts.Needs``) is run only on the subjects that show it."""
+that finds its events, the placeholders it fills, the parameters it takes, and what it needs
+(``facts.Needs``): the engine runs it only on the subjects that show it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sipdiag.dialogs.calls import Call, Exchange
 from sipdiag.rules.catalog import Catalog
-from sipdiag.rules.checks.facts import Needs, facts_of
+from sipdiag.rules.checks.facts import Needs
 from sipdiag.rules.matcher import Hit, call_values, message_evidence
 from sipdiag.rules.model import Evidence
 from sipdiag.sip.message import SipMessage
@@ -26,6 +26,9 @@ class Check:
     """What the check fills, besides ``{call.*}``."""
     params: Mapping[str, Param]
     """Name -> (parse the rule file's value, default)."""
+    needs: Needs | None = None
+    """What a subject must show for the check to find anything: the engine runs it on the
+    subjects that show it only (None: on every subject)."""
 
 
 CHECKS: dict[str, Check] = {}
@@ -36,23 +39,10 @@ def check(
     needs: Needs | None = None,
 ) -> Callable[[Run], Run]:
     def register(run: Run) -> Run:
-        CHECKS[name] = Check(run if needs is None else _when(needs, run), placeholders,
-                             params or {})
+        CHECKS[name] = Check(run, placeholders, params or {}, needs)
         return run
 
     return register
-
-
-def _when(needs: Needs, run: Run) -> Run:
-    """``run``, on the subjects that show what it needs; nothing found on the others."""
-
-    def run_when_needed(subject: Subject, params: Mapping[str, object], catalog: Catalog
-                        ) -> Iterator[Hit]:
-        if needs.met_by(facts_of(subject)):
-            return run(subject, params, catalog)
-        return iter(())
-
-    return run_when_needed
 
 
 def hit(subject: Subject, values: dict[str, str], messages: list[SipMessage],
