@@ -2,6 +2,6 @@
 
 import sys
 
-from sipdiag.cli import main
+from sipdiag.cli import program
 
-sys.exit(main())
+sys.exit(program())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import gzip
 import io
 import json
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from sipdiag import cli
 from sipdiag.analysis import MessageReader, map_parts
 from sipdiag.cli import Environment, ExitStatus, main
 from tests import packets
@@ -215,3 +217,18 @@ def test_a_users_rule_folder_is_applied_and_a_broken_one_reported(tmp_path: Path
     line = mine_rule.read_text().splitlines().index("severity: dire") + 1
     assert err == (f"sipdiag: error: {mine_rule}:{line}: 'severity' must be one of info, "
                    "warning, error (found 'dire')\n")
+
+
+def test_the_program_runs_the_collector_less_often_then_main(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``sipdiag`` (``program``) sets the collector's thresholds before it runs ``main`` on
+    the process's arguments; tests that call ``main`` keep Python's own."""
+    seen: list[tuple[int, int, int]] = []
+    monkeypatch.setattr(cli, "main", lambda: seen.append(gc.get_threshold()) or 3)
+    before = gc.get_threshold()
+    try:
+        assert cli.program() == 3
+    finally:
+        gc.set_threshold(*before)
+    assert seen == [cli.GC_THRESHOLDS] and cli.GC_THRESHOLDS[0] > before[0]

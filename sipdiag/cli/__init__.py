@@ -19,6 +19,7 @@ process's own (httpie's Environment pattern). One module per command: ``analyze`
 from __future__ import annotations
 
 import errno
+import gc
 import importlib
 import os
 import sys
@@ -48,6 +49,21 @@ def command(name: str) -> Callable[..., int]:
     module, function = COMMANDS[name]
     run: Callable[..., int] = getattr(importlib.import_module(f"sipdiag.cli.{module}"), function)
     return run
+
+
+def program() -> int:
+    """The ``sipdiag`` program: ``main`` on the process's own arguments and streams, with the
+    cyclic garbage collector run less often than Python's default. An analysis makes and frees
+    containers by the million, freed as their last reference goes; each collection of the
+    oldest generation walks every live object (12% of a run on 150,000 packets, more as the
+    calls kept grow). Only objects in cycles wait longer to be freed."""
+    gc.set_threshold(*GC_THRESHOLDS)
+    return main()
+
+
+GC_THRESHOLDS = (50_000, 20, 100)
+"""Allocations before a young collection, and collections before an older one (Python's
+default: 700, 10, 10)."""
 
 
 def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:
