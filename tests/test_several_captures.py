@@ -3,11 +3,13 @@ the analysis shared by several processes giving the same result as one."""
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import shutil
 import signal
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -150,3 +152,25 @@ def test_the_command_line_output_is_the_same_with_any_number_of_processes() -> N
 def test_public_captures_are_there() -> None:
     assert PUBLIC.is_dir() and len(CAPTURES) > 60
     assert shutil.which("mergecap") and shutil.which("editcap")
+
+
+class _Closes(io.StringIO):
+    """A reader that leaves after the first call's line."""
+
+    def write(self, text: str) -> int:
+        if '"call_id"' in text:
+            raise BrokenPipeError
+        return super().write(text)
+
+
+def test_json_encoded_by_two_processes_leaves_no_file_when_the_reader_leaves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    analysis = analyze(SAMPLES / "rules" / "server-errors.pcap", engine=ENGINE, jobs=2)
+    assert len(analysis.calls) > 1
+    with pytest.raises(BrokenPipeError):
+        write_json(analysis, _Closes())
+    del analysis
+    gc.collect()
+    assert not list(tmp_path.glob("sipdiag-*.jsonl"))

@@ -107,10 +107,11 @@ def _encoded(results: Listing[R], encode: Callable[[R], tuple[int, str]]) -> Ite
     from several spools (one per process of the analysis) are encoded by one process per spool
     (``analysis.processes``), each into a file of its own, then merged by key here: the CPU
     work shared, the memory still one result per process."""
-    parts = spool_parts(results)
+    parts = spool_parts(results)  # the work starts when the list is written, not before
     if len(parts) < 2:
-        return (_Encoded(text) for _, text in map(encode, results))
-    return _merged_lines(in_processes(partial(_encode_to_file, encode=encode), parts))
+        yield from (_Encoded(text) for _, text in map(encode, results))
+    else:
+        yield from _merged_lines(in_processes(partial(_encode_to_file, encode=encode), parts))
 
 
 def _encode_to_file(results: Listing[R], encode: Callable[[R], tuple[int, str]]) -> str:
