@@ -394,6 +394,7 @@ class MediaTracker:
         span = self._span(message)
         if message.method in ("BYE", "CANCEL"):
             span.ended_ns = span.ended_ns or ts_ns
+            self._unpair(message.call_id)
         elif message.cseq_method == "INVITE":
             self._invite_progress(message, span)
         if message.content_length != 0 and message.sdp is not None:
@@ -496,6 +497,14 @@ class MediaTracker:
         mine |= new
         for other in new:
             self._partners.setdefault(other, set()).add(call_id)
+
+    def _unpair(self, call_id: str) -> None:
+        """A call hung up or cancelled shares no address any more (``_sharing`` passes over an
+        ended call): its partners are let go, both ways, rather than kept with its span for
+        ``SPAN_KEEP_NS`` (a load test's calls each have dozens). Only a new call on the same
+        Call-ID could have used them."""
+        for partner in self._partners.pop(call_id, ()):
+            self._partners.get(partner, set()).discard(call_id)
 
     # -- UDP --------------------------------------------------------------------------------
 
@@ -630,8 +639,7 @@ class MediaTracker:
         in progress, not all the calls of the capture)."""
         del self._spans[call_id]
         self._claimed.discard(call_id)
-        for partner in self._partners.pop(call_id, ()):
-            self._partners.get(partner, set()).discard(call_id)
+        self._unpair(call_id)
         for address in span.bound:
             kept = tuple(b for b in self._bindings.get(address, ()) if b.call_id != call_id)
             if kept:

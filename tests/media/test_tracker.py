@@ -664,3 +664,18 @@ def test_a_load_test_that_gives_every_call_one_port_stays_linear() -> None:
     feed.rtp(ALICE, BOB, 3)
     (stream,) = tracker.claim("load-199").streams
     assert stream.stream.packets == 3
+
+
+def test_a_call_hung_up_lets_its_partners_go_while_its_span_is_kept() -> None:
+    """A load test's calls each share their port with dozens: a call hung up (BYE) or
+    cancelled shares nothing any more, so its partners go at once, both ways, not
+    SPAN_KEEP_NS later with its span (which orphans still need)."""
+    feed = Feed()
+    for n in range(20):
+        feed.call(f"load-{n}")
+    tracker = feed.tracker
+    assert tracker._partners["load-3"]
+    for n in range(19):
+        feed.bye(f"load-{n}")
+    assert set(tracker._partners) == {"load-19"} and tracker._partners["load-19"] == set()
+    assert len(tracker._spans) == 20  # the spans stay
