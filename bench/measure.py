@@ -2,10 +2,10 @@
 
 Peak memory is the largest sum of resident set sizes of the command and all its descendants,
 sampled from /proc (every 5 ms at first, every 100 ms in a long run), so a tool that forks
-workers is charged for all of them. A forked worker shares its parent's pages until it writes to them, and the sum of resident
-sizes counts those pages once per process; the proportional set size (PSS: each shared page
-split among the processes sharing it) counts them once in all, so the peak of that sum is
-recorded too. Linux only.
+workers is charged for all of them. A forked worker shares its parent's pages until it writes
+to them, and the sum of resident sizes counts those pages once per process; the proportional
+set size (PSS: each shared page split among the processes sharing it) counts them once in all,
+so the peak of that sum is recorded too. Linux only.
 """
 
 from __future__ import annotations
