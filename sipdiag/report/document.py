@@ -41,8 +41,11 @@ R = TypeVar("R", CallResult, ExchangeResult)
 
 def document(analysis: Analysis, language: str = "en") -> Json:
     """The whole document in memory (``write_json`` writes it as it is made)."""
+    first = analysis.summary.first_ts_ns or 0
+    calls = (_call_value(result, first) for result in analysis.calls)
+    exchanges = (_exchange_value(result, first) for result in analysis.exchanges)
     return {key: list(value) if isinstance(value, Iterator) else value
-            for key, value in _parts(analysis, language).items()}
+            for key, value in _parts(analysis, language, calls, exchanges).items()}
 
 
 def write_json(analysis: Analysis, out: TextIO, language: str = "en") -> None:
@@ -51,23 +54,23 @@ def write_json(analysis: Analysis, out: TextIO, language: str = "en") -> None:
     Calls, exchanges and findings are written as they are read, one at a time; the calls and
     exchanges of an analysis made by several processes are encoded by as many at once."""
     first = analysis.summary.first_ts_ns or 0
-    write_document({
-        **_parts(analysis, language),
-        "calls": _encoded(analysis.calls, partial(_call_line, first=first)),
-        "exchanges": _encoded(analysis.exchanges, partial(_exchange_line, first=first)),
-    }, out)
+    calls = _encoded(analysis.calls, partial(_call_line, first=first))
+    exchanges = _encoded(analysis.exchanges, partial(_exchange_line, first=first))
+    write_document(_parts(analysis, language, calls, exchanges), out)
 
 
-def _parts(analysis: Analysis, language: str) -> dict[str, object]:
-    """The document's keys; the long lists as iterators."""
+def _parts(analysis: Analysis, language: str, calls: Iterator[object],
+           exchanges: Iterator[object]) -> dict[str, object]:
+    """The document's keys; the long lists as iterators (the calls and exchanges as given: as
+    values, or already encoded)."""
     first = analysis.summary.first_ts_ns or 0
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "sipdiag", "version": __version__},
         "capture": capture(analysis.summary),
         "summary": summary(stats_of(analysis)),
-        "calls": (_call_value(result, first) for result in analysis.calls),
-        "exchanges": (_exchange_value(result, first) for result in analysis.exchanges),
+        "calls": calls,
+        "exchanges": exchanges,
         "links": [
             {"call_id": a.call_id, "other": a.other, "reason": a.reason,
              "confidence": a.confidence.value} for a in analysis.links

@@ -19,8 +19,6 @@ from rich.text import Text
 
 from sipdiag.report.cells import cell_len, fit
 
-__all__ = ["fit"]  # for the writers beside: ``terminal.fit``
-
 STATUS_STYLES = {1: "dim", 2: "green", 3: "cyan", 4: "yellow", 5: "red", 6: "red"}
 REQUEST_STYLE = "bold"
 HEADING_STYLE = "bold underline"

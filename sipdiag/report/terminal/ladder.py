@@ -19,7 +19,7 @@ from sipdiag.dialogs.ladder import Arrow, ArrowKind, endpoints
 from sipdiag.dialogs.records import CallRecord, ExchangeRecord
 from sipdiag.network import Endpoint
 from sipdiag.report import terminal, wording
-from sipdiag.report.cells import cell_len
+from sipdiag.report.cells import cell_len, fit
 from sipdiag.report.escape import for_terminal
 from sipdiag.report.messages import time_of_day
 from sipdiag.rules.catalog import Catalog
@@ -77,11 +77,11 @@ def column_width(arrows: Sequence[Arrow], count: int, console_width: int) -> int
 
 
 def header(columns: Sequence[Endpoint], width: int) -> str:
-    return "".join(terminal.fit(_centered(str(c), width), width) for c in columns).rstrip()
+    return "".join(fit(_centered(str(c), width), width) for c in columns).rstrip()
 
 
 def _centered(text: str, width: int) -> str:
-    text = terminal.fit(text, width - 1).rstrip()
+    text = fit(text, width - 1).rstrip()
     pad = max(0, (width - cell_len(text)) // 2)
     return " " * pad + text
 
@@ -102,7 +102,7 @@ def draw(src: int, dst: int, count: int, width: int, label: str, line: str = "â”
     else:
         cells[low + 1] = "â—€"
     room = high - low - 4
-    text = terminal.fit(label, room).rstrip() if room > 0 else ""
+    text = fit(label, room).rstrip() if room > 0 else ""
     start = low + 2 + max(0, (room - cell_len(text)) // 2)
     return _place(cells, start, f" {text} " if text else "", high - 1).rstrip()
 
