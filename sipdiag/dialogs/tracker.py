@@ -88,6 +88,13 @@ class CallTracker:
             conversation.add(message)
             self._schedule(conversation)
 
+    def tick(self, now_ns: int) -> Iterator[Finished]:
+        """The capture's clock has reached ``now_ns`` with no message (a live capture between
+        packets): yield the conversations over by then, as a message at that time would."""
+        if now_ns > self._now:
+            self._now = now_ns
+            yield from self._finish_due()
+
     def unreachable(self, frame: int, ts_ns: int, reporter: str, src: Endpoint, dst: Endpoint,
                     reason: str) -> None:
         """An ICMP destination unreachable that quotes a UDP datagram from ``src`` to ``dst``."""
