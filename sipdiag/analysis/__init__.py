@@ -10,7 +10,7 @@ from sipdiag.analysis.model import (
     Tally,
     is_problem,
 )
-from sipdiag.analysis.pipeline import analyze
+from sipdiag.analysis.pipeline import analyze, analyze_live
 from sipdiag.analysis.reading import (
     CaptureSummary,
     Inputs,
@@ -23,5 +23,6 @@ from sipdiag.analysis.reading import (
 from sipdiag.analysis.regions import map_parts
 
 __all__ = ["Analysis", "CallResult", "CaptureSummary", "ExchangeResult", "Inputs",
-           "MessageReader", "Progress", "Result", "Tally", "analyze", "default_jobs", "is_problem",
+           "MessageReader", "Progress", "Result", "Tally", "analyze", "analyze_live",
+           "default_jobs", "is_problem",
            "map_parts", "message_kind", "paths_of"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import zlib
 from array import array
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, replace
 from functools import partial
@@ -27,6 +27,7 @@ from sipdiag.analysis.model import (
     CallResult,
     ExchangeResult,
     FindingsBySeverity,
+    Result,
     Tally,
     is_problem,
     result_of,
@@ -38,11 +39,12 @@ from sipdiag.analysis.reading import (
     Inputs,
     MessageReader,
     Progress,
+    Source,
     default_jobs,
     message_kind,
     paths_of,
 )
-from sipdiag.capture import open_captures
+from sipdiag.capture import Reader, open_captures
 from sipdiag.dialogs.calls import Call
 from sipdiag.dialogs.correlate import Correlator
 from sipdiag.dialogs.select import Ladders, Selection
@@ -89,6 +91,24 @@ def analyze(
     return replace(_combine(parts, engine), selection=selection or Selection())
 
 
+def analyze_live(
+    capture: Reader,
+    *,
+    engine: Engine | None = None,
+    selection: Selection | None = None,
+    ladders: Ladders = Ladders.NONE,
+    on_result: Callable[[Result], None] | None = None,
+    keep: bool = True,
+) -> Analysis:
+    """Analyse a capture as it is made (``capture.live``), in this process: each call or
+    exchange is judged as soon as it is over and handed to ``on_result``. The analysis returned
+    when the capture stops holds every result (``keep``), or only the tallies: a capture that
+    runs for days keeps its results on disk, or nowhere."""
+    job = _Job(engine, selection, ladders, on_result, keep)
+    part = _analyze_share(capture, None, None, job, Share())
+    return replace(_combine([part], engine), selection=selection or Selection())
+
+
 @dataclass(frozen=True, slots=True)
 class Share:
     """The Call-IDs one of ``count`` processes analyses: those whose CRC-32 falls to it."""
@@ -105,6 +125,10 @@ class _Job:
     engine: Engine | None
     selection: Selection | None
     ladders: Ladders
+    on_result: Callable[[Result], None] | None = None
+    """Called with each result as soon as it is made (a live capture's lines)."""
+    keep: bool = True
+    """Whether the results are kept (spooled) for the report at the end."""
 
 
 @dataclass(slots=True)
@@ -143,7 +167,7 @@ class _RefusalsToCalls:
 
 
 def _analyze_share(
-    path: Inputs, stdin: BinaryIO | None, progress: Progress | None, job: _Job, share: Share
+    path: Source, stdin: BinaryIO | None, progress: Progress | None, job: _Job, share: Share
 ) -> _Part:
     engine, selection, ladders = job.engine, job.selection, job.ladders
     owns = share.owns if share.count > 1 else None
@@ -172,6 +196,10 @@ def _analyze_share(
                 watch.observe(item)
             result = result_of(item, found, ladder=ladders.keeps(item.outcome, problem))
             tally.add(result)
+            if job.on_result is not None:
+                job.on_result(result)
+            if not job.keep:
+                continue
             if isinstance(item, Call):
                 correlator.add(item)
                 call_ids.append(hash(item.call_id))
@@ -182,6 +210,9 @@ def _analyze_share(
 
     for batch in reader.batches():
         keep(tracker.add(batch, owns))
+        now = reader.now_ns()
+        if now is not None:  # a live capture: calls end on time between packets too
+            keep(tracker.tick(now))
     media.finish()
     keep(tracker.finish(reader.summary.last_ts_ns or 0))
     return _Part(reader.summary, calls.detach(), exchanges.detach(), correlator, watches,

@@ -27,6 +27,8 @@ PARALLEL_MIN_BYTES = 32 * 1024 * 1024
 
 Inputs = str | Path | Sequence[str | Path]
 """A capture file (``-``: standard input), or several read as one (``capture.merge``)."""
+Source = Inputs | Reader
+"""Capture files, or a reader already open (a live capture)."""
 
 Progress = Callable[[int, int | None], None]
 """Called as progress(bytes_read, total_bytes_or_None) after each block."""
@@ -63,7 +65,7 @@ class MessageReader:
 
     def __init__(
         self,
-        path: Inputs,
+        path: Source,
         *,
         stdin: BinaryIO | None = None,
         region: Region | None = None,
@@ -78,8 +80,9 @@ class MessageReader:
         self._region = region
         self._replay = replay
         self._progress = progress
-        self.summary = CaptureSummary(" + ".join(map(str, paths_of(path))))
+        self.summary = CaptureSummary(_name(path))
         self.deferred: list[Frame] = []
+        self._reader: Reader | None = None
 
     def __iter__(self) -> Iterator[SipMessage]:
         for batch in self.batches():
@@ -87,7 +90,7 @@ class MessageReader:
 
     def batches(self) -> Iterator[list[SipMessage]]:
         """The messages a block at a time (cheaper to consume than one at a time)."""
-        reader = self._open()
+        reader = self._reader = self._open()
         summary = self.summary
         summary.name, summary.format = reader.source.name, reader.format
         summary.compression = reader.source.compression
@@ -110,7 +113,13 @@ class MessageReader:
         finally:
             reader.close()
 
+    def now_ns(self) -> int | None:
+        """The capture's time now, if it goes on past its last frame (``Reader.now_ns``)."""
+        return self._reader.now_ns() if self._reader is not None else None
+
     def _open(self) -> Reader:
+        if isinstance(self.path, Reader):
+            return self.path
         if self._replay is not None:
             return ReplayReader(self._replay, str(self.path))
         paths = paths_of(self.path)
@@ -123,9 +132,13 @@ def paths_of(inputs: Inputs) -> list[str | Path]:
     return [inputs] if isinstance(inputs, str | Path) else list(inputs)
 
 
-def _size(path: Inputs, reader: Reader) -> int | None:
+def _name(path: Source) -> str:
+    return path.source.name if isinstance(path, Reader) else " + ".join(map(str, paths_of(path)))
+
+
+def _size(path: Source, reader: Reader) -> int | None:
     """The bytes to read, for progress (None when that cannot be known in advance)."""
-    if reader.source.compression or reader.format == "replay":
+    if isinstance(path, Reader) or reader.source.compression or reader.format == "replay":
         return None
     return _total_size(path)
 

@@ -94,6 +94,11 @@ class Reader:
         """Count the frames without decoding them (how regions learn their first frame)."""
         raise NotImplementedError
 
+    def now_ns(self) -> int | None:
+        """The capture's time now, when it goes on past its last frame (a live capture waiting
+        for packets); None for a file, whose time is that of its frames."""
+        return None
+
     def _blocks(self, problems: ProblemLog) -> Iterator[tuple[bytes, int]]:
         """The data a block at a time, each with where its first unread record starts.
 

@@ -3,7 +3,10 @@
 HEPv3 is "HEP3", a total length, then chunks (vendor, type, length, value) carrying the original
 addresses, ports, transport and the payload, which may be zlib-compressed (chunk type 16).
 HEPv2 (and v1) is a fixed header with the same facts, then the payload. Only payloads of type
-SIP are handed on; the frame and time stay those of the packet that carried them.
+SIP are handed on. Read from a capture, the frame and time stay those of the packet that carried
+them; a collector (``collector``) takes the time the agent wrote (``ts_ns``) instead.
+
+HEP3 over TCP is a stream of packets, each framed by its own total length (``split_stream``).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import NamedTuple
 from sipdiag.network import Endpoint
 
 _CHUNK = struct.Struct(">HHH")
+_V2_TIME = struct.Struct("<IIH")
 _TRANSPORTS = {6: "TCP", 17: "UDP", 132: "SCTP"}
 SIP_PAYLOAD_TYPE = 1
 
@@ -25,9 +29,15 @@ class HepPacket(NamedTuple):
     src: Endpoint
     dst: Endpoint
     payload: bytes
+    ts_ns: int | None = None
+    """When the agent captured the message (HEPv2 and HEP3 only; None if it wrote none)."""
+    agent: int | None = None
+    """The capture agent's id (HEPv2 and HEP3)."""
+    password: bytes | None = None
+    """The authentication key chunk (HEP3 chunk 14), if the agent sent one."""
 
 
-class HepError(Exception):
+class HepError(ValueError):
     """Bytes that start like HEP but cannot be read as HEP."""
 
 
@@ -67,12 +77,16 @@ def _decode_v3(payload: bytes) -> HepPacket | None:
             raise HepError(f"compressed HEP payload does not inflate: {exc}") from exc
     if body is None:
         raise HepError("HEP3 packet without a payload chunk")
-    # Each address has its own chunk: source 3 (IPv4) or 5 (IPv6), destination 4 or 6.
+    # Each address has its own chunk: source 3 (IPv4) or 5 (IPv6), destination 4 or 6; the
+    # time is seconds (chunk 9) and microseconds (chunk 10), the agent's id chunk 12.
     return HepPacket(
         _TRANSPORTS.get(_int(values.get(2)), "UDP"),
         Endpoint(_address(values.get(5, values.get(3))), _int(values.get(7))),
         Endpoint(_address(values.get(6, values.get(4))), _int(values.get(8))),
         body,
+        _time(_int(values.get(9)), _int(values.get(10))),
+        _int(values[12]) if 12 in values else None,
+        values.get(14),
     )
 
 
@@ -84,12 +98,41 @@ def _decode_v2(payload: bytes) -> HepPacket:
     sport, dport = struct.unpack_from(">HH", payload, 4)
     src = payload[8 : 8 + size]
     dst = payload[8 + size : 8 + 2 * size]
+    ts_ns = agent = None
+    if version == 2 and length >= 8 + 2 * size + _V2_TIME.size:
+        # The agents copy their time header in host order (little-endian on every agent
+        # seen), unlike the ports and addresses before it; Wireshark reads it so too.
+        seconds, microseconds, agent = _V2_TIME.unpack_from(payload, 8 + 2 * size)
+        ts_ns = _time(seconds, microseconds)
     return HepPacket(
         _TRANSPORTS.get(protocol, "UDP"),
         Endpoint(_address(src), sport),
         Endpoint(_address(dst), dport),
         payload[length:],
+        ts_ns,
+        agent,
     )
+
+
+def split_stream(data: bytes) -> tuple[list[bytes], bytes]:
+    """The whole HEP3 packets at the start of ``data`` (a TCP stream) and the bytes left after
+    them; HepError if the stream does not hold HEP3 where a packet should start."""
+    packets, off = [], 0
+    while len(data) - off >= 6:
+        if data[off : off + 4] != b"HEP3":
+            raise HepError("TCP stream does not start a HEP3 packet where one should start")
+        total = struct.unpack_from(">H", data, off + 4)[0]
+        if total < 6:
+            raise HepError(f"HEP3 packet in a TCP stream has total length {total}")
+        if len(data) - off < total:
+            break
+        packets.append(data[off : off + total])
+        off += total
+    return packets, data[off:]
+
+
+def _time(seconds: int, microseconds: int) -> int | None:
+    return seconds * 1_000_000_000 + microseconds * 1_000 if seconds else None
 
 
 def _int(value: bytes | None) -> int:

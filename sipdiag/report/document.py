@@ -91,6 +91,14 @@ def _exchange_value(result: ExchangeResult, first: int) -> Json:
     return {**exchange(result), "ladder": ladder(result.ladder, first)}
 
 
+def result_line(result: CallResult | ExchangeResult, first: int) -> str:
+    """One call or exchange as one line of JSON, as in the document's ``calls`` or
+    ``exchanges`` (a live capture's JSON lines), with ``"kind"`` to tell them apart."""
+    if isinstance(result, CallResult):
+        return _compact({"kind": "call", **_call_value(result, first)})
+    return _compact({"kind": "exchange", **_exchange_value(result, first)})
+
+
 def _call_line(result: CallResult, first: int) -> tuple[int, str]:
     return result.first_frame, _compact(_call_value(result, first))
 

@@ -2,7 +2,8 @@
 
 HEPv1/v2: version, header length, address family, IP protocol, source and destination ports
 (network order), source and destination addresses; v2 adds timestamp seconds, microseconds,
-capture id and two unused bytes; the payload follows the header. HEPv3: "HEP3", total length,
+capture id and two unused bytes (in the agent's host order: little-endian, as Kamailio's
+siptrace and sngrep copy the struct and Wireshark reads it); the payload follows the header. HEPv3: "HEP3", total length,
 then chunks of (vendor, type, length, value).
 """
 
@@ -36,7 +37,7 @@ def hep2(
     a, b = ipaddress.ip_address(src), ipaddress.ip_address(dst)
     family = 2 if a.version == 4 else 10
     addresses = a.packed + b.packed
-    extra = struct.pack("!IIHH", 1_700_000_000, 123_456, 2001, 0) if version == 2 else b""
+    extra = struct.pack("<IIHH", 1_700_000_000, 123_456, 2001, 0) if version == 2 else b""
     length = 8 + len(addresses) + len(extra)
     header = struct.pack("!BBBBHH", version, length, family, protocol, sport, dport)
     return header + addresses + extra + payload
@@ -84,7 +85,7 @@ def every_chunk(payload: bytes = INVITE, protocol: int = 17, six: bool = False) 
 def test_hep2_ipv4(version: int, protocol: int, transport: str) -> None:
     packet = hep2("10.1.2.3", "10.4.5.6", 5061, 5062, INVITE, protocol, version)
     assert hep.looks_like_hep(packet)
-    assert hep.decode(packet) == (
+    assert hep.decode(packet)[:4] == (
         transport, Endpoint("10.1.2.3", 5061), Endpoint("10.4.5.6", 5062), INVITE
     )
 
@@ -94,7 +95,7 @@ def test_hep2_ipv6(version: int) -> None:
     packet = hep2("2001:db8::a", "2001:db8::b", 40000, 5060, INVITE, 6, version)
     assert packet[1] == (40 if version == 1 else 52)
     assert hep.looks_like_hep(packet)
-    assert hep.decode(packet) == (
+    assert hep.decode(packet)[:4] == (
         "TCP", Endpoint("2001:db8::a", 40000), Endpoint("2001:db8::b", 5060), INVITE
     )
 
@@ -103,7 +104,7 @@ def test_hep2_header_cut_short_is_an_error() -> None:
     packet = hep2("10.1.2.3", "10.4.5.6", 5061, 5062, b"")
     with pytest.raises(hep.HepError, match=r"^HEPv2 header of 28 bytes is cut short$"):
         hep.decode(packet[:27])
-    assert hep.decode(packet) == ("UDP", Endpoint("10.1.2.3", 5061), Endpoint("10.4.5.6", 5062),
+    assert hep.decode(packet)[:4] == ("UDP", Endpoint("10.1.2.3", 5061), Endpoint("10.4.5.6", 5062),
                                   b"")
 
 
@@ -137,25 +138,53 @@ def test_looks_like_hep(payload: bytes, expected: bool) -> None:
     assert hep.looks_like_hep(payload) is expected
 
 
+@pytest.mark.parametrize("six", [False, True])
+def test_hep2_time_and_agent_are_read_in_the_agents_order(six: bool) -> None:
+    src, dst = ("2001:db8::a", "2001:db8::b") if six else ("10.1.2.3", "10.4.5.6")
+    decoded = hep.decode(hep2(src, dst, 5061, 5062, INVITE))
+    assert decoded is not None
+    assert (decoded.ts_ns, decoded.agent, decoded.password) == (1_700_000_000_123_456_000, 2001,
+                                                                None)
+    assert decoded.payload == INVITE
+
+
+def test_hep1_has_no_time() -> None:
+    decoded = hep.decode(hep2("10.1.2.3", "10.4.5.6", 5061, 5062, INVITE, version=1))
+    assert decoded is not None and (decoded.ts_ns, decoded.agent) == (None, None)
+
+
 # HEPv3
 
 
 def test_hep3_every_chunk_ipv4() -> None:
-    assert hep.decode(hep3(*every_chunk())) == (
+    assert hep.decode(hep3(*every_chunk()))[:4] == (
         "UDP", Endpoint("10.0.0.3", 5071), Endpoint("10.0.0.4", 5082), INVITE
     )
 
 
 @pytest.mark.parametrize(("protocol", "transport"), [(6, "TCP"), (132, "SCTP"), (17, "UDP")])
 def test_hep3_every_chunk_ipv6(protocol: int, transport: str) -> None:
-    assert hep.decode(hep3(*every_chunk(protocol=protocol, six=True))) == (
+    assert hep.decode(hep3(*every_chunk(protocol=protocol, six=True)))[:4] == (
         transport, Endpoint("2001:db8::5", 5071), Endpoint("2001:db8::6", 5082), INVITE
     )
 
 
+def test_hep3_time_agent_and_password() -> None:
+    decoded = hep.decode(hep3(*every_chunk(), chunk(14, b"s3cret")))
+    assert decoded is not None
+    assert (decoded.ts_ns, decoded.agent, decoded.password) == (1_700_000_000_654_321_000, 2001,
+                                                                b"s3cret")
+
+
+def test_hep3_without_time_chunks_has_no_time() -> None:
+    decoded = hep.decode(hep3(chunk(15, INVITE)))
+    assert decoded is not None and (decoded.ts_ns, decoded.agent, decoded.password) == (
+        None, None, None)
+
+
 def test_hep3_minimal_packet_defaults() -> None:
     """Only a payload: SIP over UDP, unknown addresses and ports."""
-    assert hep.decode(hep3(chunk(15, INVITE))) == (
+    assert hep.decode(hep3(chunk(15, INVITE)))[:4] == (
         "UDP", Endpoint("0.0.0.0", 0), Endpoint("0.0.0.0", 0), INVITE
     )
 
@@ -302,3 +331,31 @@ def test_decoder_skips_hep_that_is_not_sip() -> None:
     chunks[8] = chunk(11, b"\x05")
     sink, problems = feed(hep3(*chunks))
     assert len(sink.datagrams) == 1 and problems.counts == {}
+
+
+# HEP3 over TCP: a stream of packets, each framed by its total length.
+
+
+def test_split_stream_gives_whole_packets_and_keeps_the_rest() -> None:
+    first, second = hep3(*every_chunk()), hep3(chunk(15, INVITE))
+    packets, rest = hep.split_stream(first + second + second[:9])
+    assert packets == [first, second]
+    assert rest == second[:9]
+    packets, rest = hep.split_stream(rest + second[9:])
+    assert (packets, rest) == ([second], b"")
+
+
+def test_split_stream_waits_for_a_whole_header() -> None:
+    assert hep.split_stream(b"HEP3\x00") == ([], b"HEP3\x00")
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        (b"GET / HTTP/1.1\r\n", "does not start a HEP3 packet"),
+        (b"HEP3\x00\x05xxxx", "total length 5"),
+    ],
+)
+def test_split_stream_refuses_what_is_not_hep3(data: bytes, error: str) -> None:
+    with pytest.raises(hep.HepError, match=error):
+        hep.split_stream(hep3(chunk(15, INVITE)) + data)

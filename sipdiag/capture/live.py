@@ -1,0 +1,405 @@
+"""Live captures: frames from a network interface or a listening socket, as they arrive.
+
+``LiveReader`` is a ``Reader`` like the file readers: it pushes each frame to the decoder's
+handler for its link type, numbered from 1, and yields after every wait for packets (at most
+``POLL_SECONDS``), with or without packets, so that the caller can end calls whose time is up
+(``now_ns``). It stops when ``stop`` is called (a signal handler may call it), after
+``duration_ns`` of wall time, or when the source ends. Every frame can also go to a writer
+(``-w FILE.pcapng``), so the file holds exactly what was analysed.
+
+The packets come from a ``PacketSource``:
+- ``InterfaceSource``: a Linux packet socket on one interface or all (``any``), with the
+  kernel's receive time of each packet and an optional BPF filter compiled by tcpdump. The
+  network layer is delivered without its link header (raw IP), as libpcap's ``any`` does, so
+  every interface gives the same kind of frame.
+- ``SocketSource``: a UDP or TCP server for a collector (HEP); it hands on each datagram, or
+  each packet a ``framer`` finds in a TCP stream, with its sender; what makes frames of them
+  belongs to the network layer (``network.collector``) and is wired above.
+"""
+
+from __future__ import annotations
+
+import errno
+import selectors
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from sipdiag.capture import CaptureError, FrameHandler, FrameSink, Reader, linktypes
+from sipdiag.capture.source import ByteSource
+from sipdiag.problems import ProblemLog
+
+POLL_SECONDS = 0.1
+BATCH = 4096
+"""Packets read from a socket before the reader yields (bounds a batch's memory)."""
+RECEIVE_BUFFER = 64 << 20
+"""Bytes the kernel may queue for the reader: about a second of 100,000 packets a second."""
+SNAPLEN = 262_144
+ETH_P_ALL, ETH_P_IP, ETH_P_IPV6 = 0x0003, 0x0800, 0x86DD
+PACKET_OUTGOING = 4
+SOL_PACKET, PACKET_STATISTICS = 263, 6
+SO_ATTACH_FILTER, SO_TIMESTAMPNS, SO_RXQ_OVFL = 26, 35, 40
+_TIMESPEC = struct.Struct("ll")
+_TPACKET_STATS = struct.Struct("II")
+_DROPS = struct.Struct("I")
+
+Packet = tuple[int, int, bytes]
+"""(link type, time in ns, bytes): one frame."""
+
+
+class FrameWriter(Protocol):
+    def write(self, linktype: int, ts_ns: int, data: bytes, orig_len: int | None = None) -> None:
+        ...
+
+
+class PacketSource(Protocol):
+    name: str
+    problems: ProblemLog
+    """What the source could not read (added to the capture's problems when it stops)."""
+
+    def receive(self, timeout: float) -> list[Packet]:
+        """The packets that arrive within ``timeout`` seconds (returns as soon as some have)."""
+        ...
+
+    def drops(self) -> int:
+        """Packets the kernel dropped because the reader was too slow, so far."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class LiveReader(Reader):
+    format = "live"
+
+    def __init__(self, source: PacketSource, *, duration_ns: int | None = None,
+                 writer: FrameWriter | None = None) -> None:
+        super().__init__(ByteSource.empty(source.name))
+        self._packets = source
+        self._writer = writer
+        self._duration_ns = duration_ns
+        self._stopped = False
+        self._clock: tuple[int, int] | None = None
+        """(capture time, wall time) of the last frame: how ``now_ns`` follows the capture's
+        clock between frames, whatever the offset of the agents' clocks."""
+
+    def stop(self) -> None:
+        self._stopped = True
+
+    def now_ns(self) -> int | None:
+        """The capture's time now: that of the last frame, moved on by the wall time since."""
+        if self._clock is None:
+            return None
+        captured, seen = self._clock
+        return captured + max(0, time.time_ns() - seen)
+
+    def drops(self) -> int:
+        return self._packets.drops()
+
+    def frames(self, sink: FrameSink, problems: ProblemLog) -> Iterator[int]:
+        try:
+            yield from self._receive(sink)
+        finally:
+            problems.merge(self._packets.problems)
+            dropped = self._packets.drops()
+            if dropped:
+                problems.add("capture_dropped", 0, f"the kernel dropped {dropped} packets "
+                             f"that came faster than they were read")
+
+    def _receive(self, sink: FrameSink) -> Iterator[int]:
+        handlers: dict[int, FrameHandler] = {}
+        started = time.monotonic_ns()
+        while not self._stopped and not self._past(started):
+            for linktype, ts_ns, data in self._packets.receive(POLL_SECONDS):
+                handler = handlers.get(linktype)
+                if handler is None:
+                    handler = handlers[linktype] = sink.link_handler(linktype)
+                    self.linktypes.add(linktype)
+                ts_ns = max(ts_ns, self.last_ts_ns or 0)  # times go forward, as in a file
+                self.frame_count += 1
+                handler(self.frame_count, ts_ns, data, 0, len(data), len(data))
+                if self._writer is not None:
+                    self._writer.write(linktype, ts_ns, data)
+                if self.first_ts_ns is None:
+                    self.first_ts_ns = ts_ns
+                self.last_ts_ns = ts_ns
+                self._clock = (ts_ns, time.time_ns())
+            yield self.frame_count
+
+    def _past(self, started: int) -> bool:
+        return (self._duration_ns is not None
+                and time.monotonic_ns() - started >= self._duration_ns)
+
+    def count_frames(self) -> int:
+        return self.frame_count
+
+    def close(self) -> None:
+        self._packets.close()
+
+
+# -- a network interface ------------------------------------------------------------------------
+
+
+class InterfaceSource:
+    """Every IPv4 and IPv6 packet on an interface (``any``: on all), as raw IP frames."""
+
+    def __init__(self, interface: str, bpf: str | None = None) -> None:
+        self.name = f"live capture on {interface}"
+        self.problems = ProblemLog()  # none: the kernel hands on whole packets
+        try:
+            self._socket = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM,
+                                         socket.htons(ETH_P_ALL))
+        except PermissionError:
+            raise CaptureError(
+                f"capturing on {interface} needs the right to open packet sockets: run as "
+                f"root, or give Python CAP_NET_RAW (sudo setcap cap_net_raw,cap_net_admin=eip "
+                f"{Path(sys.executable).resolve()})") from None
+        except (AttributeError, OSError) as exc:
+            raise CaptureError(f"cannot capture on {interface}: {exc}") from None
+        self._dropped = 0
+        self._loopbacks = _loopback_indexes()
+        try:
+            self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+            self._socket.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+            if bpf:
+                _attach_filter(self._socket, bpf)
+            if interface != "any":
+                self._socket.bind((interface, ETH_P_ALL))
+        except OSError as exc:
+            self._socket.close()
+            raise CaptureError(f"cannot capture on {interface}: {exc.strerror or exc}") from None
+        self._socket.setblocking(False)
+        self.drops()  # counters start now (reading them resets them)
+        self._dropped = 0
+
+    def receive(self, timeout: float) -> list[Packet]:
+        packets: list[Packet] = []
+        ready = selectors.DefaultSelector()
+        ready.register(self._socket, selectors.EVENT_READ)
+        try:
+            if not ready.select(timeout):
+                return packets
+        finally:
+            ready.close()
+        receive, space = self._socket.recvmsg, socket.CMSG_SPACE(_TIMESPEC.size)
+        while len(packets) < BATCH:
+            try:
+                data, ancillary, _, address = receive(SNAPLEN, space)
+            except BlockingIOError:
+                break
+            _, protocol, kind, _, _ = address
+            if protocol not in (ETH_P_IP, ETH_P_IPV6):
+                continue  # ARP and the like: no SIP in them
+            if kind == PACKET_OUTGOING and self._sent_on_loopback(address[0]):
+                continue  # a loopback packet is seen leaving and arriving: keep it once
+            packets.append((linktypes.RAW, _received_ns(ancillary), data))
+        return packets
+
+    def _sent_on_loopback(self, interface: str) -> bool:
+        return interface in self._loopbacks
+
+    def drops(self) -> int:
+        stats = self._socket.getsockopt(SOL_PACKET, PACKET_STATISTICS, _TPACKET_STATS.size)
+        self._dropped += _TPACKET_STATS.unpack(stats)[1]
+        return self._dropped
+
+    def close(self) -> None:
+        self._socket.close()
+
+
+def _received_ns(ancillary: list[tuple[int, int, bytes]]) -> int:
+    for level, kind, value in ancillary:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+            seconds, nanoseconds = _TIMESPEC.unpack(value[:_TIMESPEC.size])
+            return int(seconds) * 1_000_000_000 + int(nanoseconds)
+    return time.time_ns()
+
+
+def _loopback_indexes() -> set[str]:
+    return {name for _, name in socket.if_nameindex()
+            if Path(f"/sys/class/net/{name}/type").read_text().strip() == "772"}  # ARPHRD_LOOPBACK
+
+
+def _attach_filter(sock: socket.socket, bpf: str) -> None:
+    """Attach the classic BPF program of a tcpdump filter expression to ``sock``. The kernel
+    copies the program (``struct sock_fprog``: its length and a pointer to it) when it is
+    attached, so the buffer need only live through the call."""
+    import ctypes
+
+    instructions = _compiled(bpf)
+    program = ctypes.create_string_buffer(b"".join(
+        struct.pack("HBBI", *instruction) for instruction in instructions))
+    sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER,
+                    struct.pack("HP", len(instructions), ctypes.addressof(program)))
+
+
+def _compiled(bpf: str) -> list[tuple[int, int, int, int]]:
+    """The instructions of a tcpdump filter expression, for raw IP packets. tcpdump compiles
+    it, against an empty capture of raw IP, so no interface and no privilege are needed."""
+    with tempfile.NamedTemporaryFile(suffix=".pcap") as empty:
+        empty.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, SNAPLEN, linktypes.RAW))
+        empty.flush()
+        try:
+            result = subprocess.run(["tcpdump", "-ddd", "-r", empty.name, bpf],
+                                    capture_output=True, text=True, check=False)
+        except FileNotFoundError:
+            raise CaptureError("a capture filter needs tcpdump to compile it: install tcpdump "
+                               "or leave the filter out") from None
+    if result.returncode != 0:
+        lines = result.stderr.strip().splitlines() or ["tcpdump refused it"]
+        raise CaptureError(f"capture filter {bpf!r} does not compile: {lines[-1]}")
+    rows = [line.split() for line in result.stdout.splitlines()[1:]]
+    return [(int(a), int(b), int(c), int(d)) for a, b, c, d in rows]
+
+
+# -- a listening socket -------------------------------------------------------------------------
+
+
+Framer = Callable[[bytes], tuple[list[bytes], bytes]]
+"""Splits the bytes of a stream into whole packets and the bytes left over (ValueError if the
+stream holds no such packets)."""
+Datagram = tuple[bytes, int, str]
+"""(bytes, receiving time in ns, the sender's address and port)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Listen:
+    """Where a collector listens: ``udp:HOST:PORT`` or ``tcp:HOST:PORT`` (an IPv6 host in
+    brackets; port 0: any free port, then ``SocketSource.address`` says which)."""
+
+    transport: str
+    host: str
+    port: int
+
+    @classmethod
+    def parse(cls, text: str) -> Listen:
+        transport, _, rest = text.partition(":")
+        host, _, port = rest.rpartition(":")
+        if transport not in ("udp", "tcp") or not host or not port.isdigit():
+            raise ValueError(f"{text!r}: expected udp:HOST:PORT or tcp:HOST:PORT, as in "
+                             f"udp:0.0.0.0:9060")
+        if int(port) > 65535:
+            raise ValueError(f"{text!r}: port {port} is not between 0 (any free port) and "
+                             f"65535")
+        return cls(transport, host.strip("[]"), int(port))
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.transport}:{host}:{self.port}"
+
+
+class SocketSource:
+    """Datagrams received on a UDP socket, or packets framed from the TCP connections accepted
+    on a listening socket. A connection whose stream cannot be framed is closed and recorded
+    (``stream_unframed``)."""
+
+    def __init__(self, listen: Listen, framer: Framer) -> None:
+        self.name = f"listening on {listen}"
+        self._framer, self.problems = framer, ProblemLog()
+        family = socket.AF_INET6 if ":" in listen.host else socket.AF_INET
+        kind = socket.SOCK_DGRAM if listen.transport == "udp" else socket.SOCK_STREAM
+        self._server = socket.socket(family, kind)
+        try:
+            self._server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if kind == socket.SOCK_DGRAM:
+                self._server.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+                # Each datagram then tells how many the socket dropped so far (socket(7)).
+                self._server.setsockopt(socket.SOL_SOCKET, SO_RXQ_OVFL, 1)
+            self._server.bind((listen.host, listen.port))
+            if kind == socket.SOCK_STREAM:
+                self._server.listen(64)
+        except OSError as exc:
+            self._server.close()
+            what = "is in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
+            raise CaptureError(f"cannot listen on {listen}: {what}") from None
+        self._server.setblocking(False)
+        self.address: tuple[str, int] = self._server.getsockname()[:2]
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._server, selectors.EVENT_READ)
+        self._pending: dict[socket.socket, tuple[bytes, str]] = {}
+        """Each TCP connection's bytes not framed yet, and its peer."""
+        self._dropped = 0
+
+    def receive_datagrams(self, timeout: float) -> list[Datagram]:
+        received: list[Datagram] = []
+        for key, _ in self._selector.select(timeout):
+            connection = key.fileobj
+            assert isinstance(connection, socket.socket)
+            if connection is self._server and connection.type == socket.SOCK_DGRAM:
+                self._read_datagrams(received)
+            elif connection is self._server:
+                self._accept()
+            else:
+                self._read_stream(connection, received)
+        return received
+
+    def _read_datagrams(self, received: list[Datagram]) -> None:
+        space = socket.CMSG_SPACE(_DROPS.size)
+        while len(received) < BATCH:
+            try:
+                data, ancillary, _, peer = self._server.recvmsg(65535, space)
+            except BlockingIOError:
+                return
+            for level, kind, value in ancillary:
+                if level == socket.SOL_SOCKET and kind == SO_RXQ_OVFL:
+                    self._dropped = _DROPS.unpack(value[:_DROPS.size])[0]
+            received.append((data, time.time_ns(), _peer(peer)))
+
+    def _accept(self) -> None:
+        try:
+            connection, peer = self._server.accept()
+        except BlockingIOError:
+            return
+        connection.setblocking(False)
+        self._pending[connection] = (b"", _peer(peer))
+        self._selector.register(connection, selectors.EVENT_READ)
+
+    def _read_stream(self, connection: socket.socket, received: list[Datagram]) -> None:
+        buffered, peer = self._pending[connection]
+        try:
+            data = connection.recv(1 << 20)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            if buffered:
+                self.problems.add("stream_cut", 0, f"{peer} closed the connection "
+                                                   f"{len(buffered)} bytes into a packet")
+            self._close(connection)
+            return
+        try:
+            packets, rest = self._framer(buffered + data)
+        except ValueError as exc:
+            self.problems.add("stream_unframed", 0, f"from {peer}: {exc}; connection closed")
+            self._close(connection)
+            return
+        now = time.time_ns()
+        received.extend((packet, now, peer) for packet in packets)
+        self._pending[connection] = (rest, peer)
+
+    def _close(self, connection: socket.socket) -> None:
+        self._selector.unregister(connection)
+        del self._pending[connection]
+        connection.close()
+
+    def drops(self) -> int:
+        """Datagrams the kernel dropped for a full receive buffer, as of the last one read."""
+        return self._dropped
+
+    def close(self) -> None:
+        for connection in list(self._pending):
+            self._close(connection)
+        self._selector.close()
+        self._server.close()
+
+
+def _peer(address: tuple[str, int] | tuple[str, int, int, int]) -> str:
+    host, port = address[0], address[1]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
