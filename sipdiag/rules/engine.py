@@ -1,14 +1,16 @@
 """The rules engine: a finished call or exchange in, its findings out.
 
-Every rule that applies to the kind of subject is run: its pattern through ``matcher``, or its
-check. Hits that are the same event seen on several hops of a proxied call (the same request,
+Every rule that applies to the kind of subject and can fire on it is run: its pattern through
+``matcher``, its media pattern, or its check. Which rules can fire is worked out once for each
+shape of subject (its methods, final statuses, unanswered methods, a CANCEL: ``matcher.Shape``),
+from the first step of each pattern and what each check needs. Hits that are the same event seen on several hops of a proxied call (the same request,
 by method, CSeq and final status) make one finding, with the evidence of every hop. Rules about
 the whole capture (scope ``capture``) watch every call and exchange and are read at the end.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -28,16 +30,14 @@ class Engine:
     catalog: Catalog
 
     def evaluate(self, subject: Call | Exchange) -> list[Finding]:
-        """The findings of every rule, most severe first, then in frame order (a check is
-        passed over where the subject lacks what it needs)."""
-        rules = self._call_rules if isinstance(subject, Call) else self._exchange_rules
+        """The findings of every rule, most severe first, then in frame order (a rule is passed
+        over where the subject cannot show what it looks for)."""
         story = matcher.story_of(subject)
-        facts = facts_of(subject)
         findings = [
             finding
-            for rule, needs in rules
-            if needs is None or needs.met_by(facts)
-            for finding in _findings(rule, subject, self._hits(rule, story))
+            for plan in self._candidates(subject, story)
+            if plan.reads is None or plan.reads.carried_by(facts_of(subject))
+            for finding in _findings(plan.rule, subject, plan.find(subject))
         ]
         return sorted(_without_superseded(findings),
                       key=lambda f: (-severity_rank(f.severity), f.first_frame, f.rule.id))
@@ -60,33 +60,78 @@ class Engine:
         return tuple(rule for rule in self.rules.rules if rule.scope == "capture")
 
     @cached_property
-    def _call_rules(self) -> tuple[tuple[Rule, Needs | None], ...]:
-        return tuple((rule, _needs(rule)) for rule in self.rules.rules if rule.applies_to("call"))
+    def _call_plans(self) -> tuple[_Plan, ...]:
+        return tuple(self._plan(rule) for rule in self.rules.rules if rule.applies_to("call"))
 
     @cached_property
-    def _exchange_rules(self) -> tuple[tuple[Rule, Needs | None], ...]:
-        return tuple((rule, _needs(rule)) for rule in self.rules.rules
+    def _exchange_plans(self) -> tuple[_Plan, ...]:
+        return tuple(self._plan(rule) for rule in self.rules.rules
                      if rule.applies_to("exchange"))
 
+    def _plan(self, rule: Rule) -> _Plan:
+        needs = checks.CHECKS[rule.check].needs if rule.check is not None else None
+        reads = needs if needs is not None and needs.reads_messages else None
+        return _Plan(rule, needs, reads, _finder(rule, self.catalog))
+
     @cached_property
-    def _media_matchers(self) -> dict[str, media.MediaMatcher]:
-        return {rule.id: media.matcher(rule.media, rule.params)
-                for rule in self.rules.rules if rule.media is not None}
+    def _by_shape(self) -> dict[tuple[bool, matcher.Shape], tuple[_Plan, ...]]:
+        return {}
 
-    def _hits(self, rule: Rule, story: matcher.Story) -> Iterator[Hit]:
-        subject = story.subject
-        if rule.check is not None:
-            assert isinstance(subject, Call | Exchange)
-            return checks.CHECKS[rule.check].run(subject, rule.params, self.catalog)
-        if rule.media is not None:
-            assert isinstance(subject, Call)
-            return self._media_matchers[rule.id].find(subject)
-        return matcher.find(rule.steps, story)
+    def _candidates(self, subject: Call | Exchange, story: matcher.Story) -> tuple[_Plan, ...]:
+        """The rules that can fire on a subject of this shape. Its methods and final statuses
+        rule most rules out, and the calls of a capture have few shapes: each is worked out
+        once (the latest ``_SHAPES_KEPT`` of them)."""
+        is_call = isinstance(subject, Call)
+        key = (is_call, story.shape)
+        found = self._by_shape.get(key)
+        if found is None:
+            plans = self._call_plans if is_call else self._exchange_plans
+            found = tuple(plan for plan in plans if plan.could_fire(story))
+            if len(self._by_shape) >= _SHAPES_KEPT:
+                self._by_shape.clear()
+            self._by_shape[key] = found
+        return found
 
 
-def _needs(rule: Rule) -> Needs | None:
-    """What a subject must show for the rule to find anything (None: nothing is asked)."""
-    return checks.CHECKS[rule.check].needs if rule.check is not None else None
+_SHAPES_KEPT = 1024
+"""Shapes of calls and exchanges whose rules are kept: far more than a capture usually has."""
+
+Find = Callable[[Call | Exchange], Iterator[Hit]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A rule ready to run: what rules it out before its finder is run, and the finder."""
+
+    rule: Rule
+    needs: Needs | None
+    """What its check needs (None: a pattern, or a check that needs nothing)."""
+    reads: Needs | None
+    """The same, when only the subject's messages can say they are met (headers, time span)."""
+    find: Find
+
+    def could_fire(self, story: matcher.Story) -> bool:
+        """By the story's shape alone (``matcher.Shape``)."""
+        if self.rule.steps:
+            return story.could_start(self.rule.steps[0])
+        return self.needs is None or self.needs.shown_by(story)
+
+
+def _finder(rule: Rule, catalog: Catalog) -> Find:
+    """How the rule finds its hits in a subject: its check, its media pattern, or its steps."""
+    if rule.check is not None:
+        run, params = checks.CHECKS[rule.check].run, rule.params
+        return lambda subject: run(subject, params, catalog)
+    if rule.media is not None:
+        find = media.matcher(rule.media, rule.params).find
+
+        def find_media(subject: Call | Exchange) -> Iterator[Hit]:
+            assert isinstance(subject, Call)  # media rules are about calls
+            return find(subject)
+
+        return find_media
+    steps = rule.steps
+    return lambda subject: matcher.find(steps, matcher.story_of(subject))
 
 
 def _without_superseded(findings: list[Finding]) -> list[Finding]:

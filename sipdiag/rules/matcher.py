@@ -20,6 +20,9 @@ from sipdiag.sip.headers import NameAddr, parse_name_addr, parse_uri
 from sipdiag.sip.message import SipMessage
 
 Bound = dict[str, Transaction]
+Shape = tuple[frozenset[str], frozenset[int], frozenset[str], bool]
+"""What ``Story.could_start`` reads of a story: its methods, final statuses, unanswered
+methods and whether it has a CANCEL."""
 S = TypeVar("S")
 T = TypeVar("T")
 
@@ -69,6 +72,10 @@ class Story:
     """Methods of the transactions without a final response."""
     cancelled: bool
     """Some transaction was cancelled (RFC 3261 9)."""
+
+    @property
+    def shape(self) -> Shape:
+        return (self.methods, self.statuses, self.unanswered, self.cancelled)
 
     def could_start(self, step: Step) -> bool:
         """False when no transaction can match the step, by method, final status, a CANCEL

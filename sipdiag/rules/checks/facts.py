@@ -30,8 +30,6 @@ class Facts:
     def __init__(self, subject: Call | Exchange) -> None:
         self.subject = subject
         self.story: Story = story_of(subject)
-        self.highest_final = max(self.story.statuses, default=0)
-        """The highest final status of any transaction (0: none)."""
         requests: list[SipMessage] = []
         responses: list[SipMessage] = []
         for message in subject.messages:
@@ -142,13 +140,24 @@ class Needs:
             object.__setattr__(self, name, canonical)
             declared.update(dict.fromkeys(canonical))
 
+    @property
+    def reads_messages(self) -> bool:
+        """Asks what only the messages can say: headers or a time span."""
+        return bool(self.request_headers or self.response_headers or self.lasting_ns)
+
     def met_by(self, facts: Facts) -> bool:
-        story = facts.story
+        return self.shown_by(facts.story) and self.carried_by(facts)
+
+    def shown_by(self, story: Story) -> bool:
+        """What the story of the subject says: its methods and final statuses."""
         return ((not self.methods or not story.methods.isdisjoint(self.methods))
                 and (not self.finals or not story.statuses.isdisjoint(self.finals))
-                and facts.highest_final >= self.final_from
-                and (not self.request_headers
-                     or facts.requests.carries_any(self.request_headers))
+                and (not self.final_from or max(story.statuses, default=0) >= self.final_from))
+
+    def carried_by(self, facts: Facts) -> bool:
+        """What only the messages say: their headers and time span."""
+        return ((not self.request_headers
+                 or facts.requests.carries_any(self.request_headers))
                 and (not self.response_headers
                      or facts.responses.carries_any(self.response_headers))
                 and (not self.lasting_ns or facts.span_ns >= self.lasting_ns))
