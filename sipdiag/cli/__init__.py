@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "translations": ("catalog", "run_translations"),
     "check": ("check", "run"),
     "audio": ("audio", "run"),
+    "ui": ("ui", "run"),
 }
 """Each command's module in sipdiag.cli and its function: imported when the command runs, so
 that a run loads only what its command needs (start-up counts when CI runs sipdiag on

@@ -16,7 +16,7 @@ from sipdiag.report.reporters import MAX_LADDERS, Format, Product, formats_of
 from sipdiag.rules.model import SEVERITIES
 from sipdiag.rules.text import LANGUAGES
 
-SUBCOMMANDS = ("analyze", "messages", "rules", "explain", "translations", "check", "audio")
+SUBCOMMANDS = ("analyze", "messages", "rules", "explain", "translations", "check", "audio", "ui")
 PROGRAM_OPTIONS = ("-h", "--help", "--version")
 """The options of sipdiag itself, before any command; every other option is the analysis's."""
 CAPTURE_HELP = (
@@ -76,7 +76,21 @@ def build_parser() -> argparse.ArgumentParser:
         "unreadable capture, no such call, no G.711 stream, or a folder that cannot be "
         "written.",
     ))
+    _add_ui(commands.add_parser(
+        "ui",
+        help="browse the calls of a capture in an interactive terminal UI",
+        description="The calls and exchanges as they are judged, sortable and filtered; Enter "
+        "opens a call (its ladder, findings, media, linked calls, each message as captured); "
+        "? lists the keys. Needs: pip install 'sipdiag[ui]'. Exit codes: 0 quit; 2 usage "
+        "error, an unreadable capture, or Textual not installed.",
+    ))
     return parser
+
+
+def _add_ui(command: argparse.ArgumentParser) -> None:
+    command.add_argument("capture", nargs="+", help=CAPTURE_HELP)
+    _add_rules_folders(command)
+    _add_output(command)
 
 
 def _add_audio(command: argparse.ArgumentParser) -> None:

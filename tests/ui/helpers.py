@@ -1,0 +1,87 @@
+"""Driving ``sipdiag ui`` headless (Textual's pilot) in the tests of tests/ui/.
+
+``started(paths)`` runs the app at a fixed size until the capture is read and its rows are in
+the list; ``screen_text(app)`` is every row of the screen as the terminal would show it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from functools import cache
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from sipdiag.rules import Engine, load_engine
+from sipdiag.ui.app import SipdiagApp
+from tests.conftest import ROOT
+from tests.golden import MAX_DIFF_LINES, UPDATE
+
+SIZE = (120, 40)
+SNAPSHOTS = ROOT / "tests" / "snapshots" / "ui"
+
+
+@cache
+def engine() -> Engine:
+    """The built-in rules, loaded once per test process."""
+    return load_engine()
+
+
+@asynccontextmanager
+async def started(paths: Sequence[str | Path], language: str = "en",
+                  size: tuple[int, int] = SIZE) -> AsyncIterator[tuple[SipdiagApp, Pilot[int]]]:
+    app = SipdiagApp([str(p) for p in paths], engine(), language)
+    async with app.run_test(size=size) as pilot:
+        await loaded(app, pilot)
+        yield app, pilot
+
+
+async def loaded(app: SipdiagApp, pilot: Pilot[int]) -> None:
+    """Wait for the analysis to end and its last rows to be added."""
+    await app.workers.wait_for_complete()
+    app.drain()
+    await pilot.pause()
+
+
+async def settled(app: SipdiagApp, pilot: Pilot[int]) -> None:
+    """Wait for the workers a key started (a message read, an export) and the redraw."""
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.pause()
+
+
+def screen_text(app: SipdiagApp) -> str:
+    """The screen's rows as text, trailing spaces cut."""
+    strips = app.screen._compositor.render_strips()
+    return "\n".join(strip.text.rstrip() for strip in strips) + "\n"
+
+
+def list_rows(app: SipdiagApp) -> list[tuple[str, str, int]]:
+    """(Call-ID, outcome, final status) of each row the list shows, in its order."""
+    return [(row.result.call_id, row.result.outcome, row.result.final_status)
+            for row in app.table.visible_rows()]
+
+
+def check_screen(name: str, actual: str) -> None:
+    """Compare with tests/snapshots/ui/<name> (rewritten with SIPDIAG_UPDATE_GOLDEN=1)."""
+    import difflib
+
+    path = SNAPSHOTS / name
+    if os.environ.get(UPDATE) == "1":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(actual, encoding="utf-8", newline="")
+        return
+    how = (f"if the change is intended, regenerate with {UPDATE}=1 python3 -m pytest "
+           f"tests/ui/test_snapshots.py and read git diff tests/snapshots/ui")
+    if not path.exists():
+        pytest.fail(f"tests/snapshots/ui/{name} does not exist: {how}", pytrace=False)
+    expected = path.read_text(encoding="utf-8")
+    if actual != expected:
+        diff = list(difflib.unified_diff(expected.splitlines(keepends=True),
+                                         actual.splitlines(keepends=True),
+                                         f"{name} (snapshot)", f"{name} (now)"))
+        pytest.fail(f"the screen differs from tests/snapshots/ui/{name}; {how}\n"
+                    + "".join(diff[:MAX_DIFF_LINES]), pytrace=False)
