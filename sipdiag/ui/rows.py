@@ -42,7 +42,7 @@ COLUMNS = (
     Column("final", "col_final", 5),
     Column("finding", "col_worst", 14),
     Column("media", "col_media", 12),
-    Column("call_id", "col_call_id", 14, flex=1),
+    Column("call_id", "col_call_id", 14, flex=2),
 )
 COLUMN_KEYS = tuple(column.key for column in COLUMNS)
 FAILED_WORD = "failed"
