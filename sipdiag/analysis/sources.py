@@ -8,6 +8,8 @@ collector receives is analysed exactly as a capture is, and written (``-w``) as 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from sipdiag.capture import linktypes
 from sipdiag.capture.live import Listen, Packet, SocketSource
 from sipdiag.network import hep
@@ -36,6 +38,9 @@ class HepFrames:
 
     def drops(self) -> int:
         return self._socket.drops()
+
+    def drain(self) -> Iterator[list[Packet]]:
+        return iter(())  # what the socket still holds arrived after the end
 
     def close(self) -> None:
         self._socket.close()

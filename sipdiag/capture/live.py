@@ -15,12 +15,22 @@ The packets come from a ``PacketSource``:
 - ``SocketSource``: a UDP or TCP server for a collector (HEP); it hands on each datagram, or
   each packet a ``framer`` finds in a TCP stream, with its sender; what makes frames of them
   belongs to the network layer (``network.collector``) and is wired above.
+
+The analysis of a packet costs far more than reading it, and traffic comes in bursts: read in
+the same process, a burst the analysis cannot follow fills the socket's buffer and the kernel
+drops the rest. ``ForkedSource`` reads a source in a process of its own, as Wireshark leaves
+capturing to dumpcap, and queues what it reads for the analysis, in memory, however far the
+analysis falls behind: nothing is dropped, a burst only delays the lines.
 """
 
 from __future__ import annotations
 
 import errno
+import os
+import pickle
+import queue
 import selectors
+import signal
 import socket
 import struct
 import subprocess
@@ -37,6 +47,8 @@ from sipdiag.capture.source import ByteSource
 from sipdiag.problems import ProblemLog
 
 POLL_SECONDS = 0.1
+READER_ADVANTAGE = 5
+"""How much nicer (lower in priority) the analysis makes itself than its reading process."""
 BATCH = 4096
 """Packets read from a socket before the reader yields (bounds a batch's memory)."""
 RECEIVE_BUFFER = 64 << 20
@@ -70,6 +82,11 @@ class PacketSource(Protocol):
 
     def drops(self) -> int:
         """Packets the kernel dropped because the reader was too slow, so far."""
+        ...
+
+    def drain(self) -> Iterator[list[Packet]]:
+        """Stop reading; the packets read already but not yet handed on (``ForkedSource``),
+        a batch at a time."""
         ...
 
     def close(self) -> None: ...
@@ -116,21 +133,28 @@ class LiveReader(Reader):
         handlers: dict[int, FrameHandler] = {}
         started = time.monotonic_ns()
         while not self._stopped and not self._past(started):
-            for linktype, ts_ns, data in self._packets.receive(POLL_SECONDS):
-                handler = handlers.get(linktype)
-                if handler is None:
-                    handler = handlers[linktype] = sink.link_handler(linktype)
-                    self.linktypes.add(linktype)
-                ts_ns = max(ts_ns, self.last_ts_ns or 0)  # times go forward, as in a file
-                self.frame_count += 1
-                handler(self.frame_count, ts_ns, data, 0, len(data), len(data))
-                if self._writer is not None:
-                    self._writer.write(linktype, ts_ns, data)
-                if self.first_ts_ns is None:
-                    self.first_ts_ns = ts_ns
-                self.last_ts_ns = ts_ns
-                self._clock = (ts_ns, time.time_ns())
+            self._push(self._packets.receive(POLL_SECONDS), handlers, sink)
             yield self.frame_count
+        for packets in self._packets.drain():
+            self._push(packets, handlers, sink)
+            yield self.frame_count
+
+    def _push(self, packets: list[Packet], handlers: dict[int, FrameHandler],
+              sink: FrameSink) -> None:
+        for linktype, ts_ns, data in packets:
+            handler = handlers.get(linktype)
+            if handler is None:
+                handler = handlers[linktype] = sink.link_handler(linktype)
+                self.linktypes.add(linktype)
+            ts_ns = max(ts_ns, self.last_ts_ns or 0)  # times go forward, as in a file
+            self.frame_count += 1
+            handler(self.frame_count, ts_ns, data, 0, len(data), len(data))
+            if self._writer is not None:
+                self._writer.write(linktype, ts_ns, data)
+            if self.first_ts_ns is None:
+                self.first_ts_ns = ts_ns
+            self.last_ts_ns = ts_ns
+            self._clock = (ts_ns, time.time_ns())
 
     def _past(self, started: int) -> bool:
         return (self._duration_ns is not None
@@ -141,6 +165,76 @@ class LiveReader(Reader):
 
     def close(self) -> None:
         self._packets.close()
+
+
+# -- reading in a process of its own ---------------------------------------------------------
+
+
+class ForkedSource:
+    """A source read by a forked process, its packets queued for this one (``receive``).
+
+    The source is opened here (so that a missing right or a busy port is reported at once)
+    and read there; the child ignores Ctrl-C, which is this process's to handle, and ends
+    when ``close`` asks it to, after it has queued everything it read."""
+
+    def __init__(self, source: PacketSource) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork")
+        self.name, self._source = source.name, source
+        self.problems = source.problems
+        self._queue = context.Queue()  # put() never blocks: a thread feeds the pipe
+        self._stop = context.Event()
+        self._child = context.Process(target=self._read, name="sipdiag-capture", daemon=True)
+        self._child.start()
+        # The analysis may lag behind, the reading may not: the scheduler favours the child.
+        os.nice(READER_ADVANTAGE)
+        self._ended = False
+        self._dropped = 0
+
+    def _read(self) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        put = self._queue.put
+        while not self._stop.is_set():
+            packets = self._source.receive(POLL_SECONDS)
+            if packets:
+                put(pickle.dumps(packets, pickle.HIGHEST_PROTOCOL))
+        put(pickle.dumps((self._source.drops(), self._source.problems)))
+
+    def receive(self, timeout: float) -> list[Packet]:
+        if self._ended:
+            return []
+        try:
+            item = pickle.loads(self._queue.get(timeout=timeout))
+        except queue.Empty:
+            return []
+        if isinstance(item, tuple):  # the child's last word: its drops and problems
+            self._dropped, problems = item
+            self.problems.merge(problems)
+            self._ended = True
+            return []
+        packets: list[Packet] = item
+        return packets
+
+    def drain(self) -> Iterator[list[Packet]]:
+        """Ask the child to stop; every packet it read that this process has not taken."""
+        self._stop.set()
+        while not self._ended:
+            packets = self.receive(POLL_SECONDS * 10)
+            if packets:
+                yield packets
+            elif not self._child.is_alive() and self._queue.empty():
+                break  # killed: nothing more will come
+        self._child.join(timeout=5)
+
+    def drops(self) -> int:
+        return self._dropped
+
+    def close(self) -> None:
+        if self._child.is_alive():
+            self._stop.set()
+            self._child.join(timeout=5)
+        self._source.close()
 
 
 # -- a network interface ------------------------------------------------------------------------
@@ -163,18 +257,17 @@ class InterfaceSource:
         except (AttributeError, OSError) as exc:
             raise CaptureError(f"cannot capture on {interface}: {exc}") from None
         self._dropped = 0
-        self._loopbacks = _loopback_indexes()
         try:
             self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
             self._socket.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-            if bpf:
-                _attach_filter(self._socket, bpf)
+            _attach_filter(self._socket, _kept_once() + (_compiled(bpf) if bpf else _EVERY))
             if interface != "any":
                 self._socket.bind((interface, ETH_P_ALL))
         except OSError as exc:
             self._socket.close()
             raise CaptureError(f"cannot capture on {interface}: {exc.strerror or exc}") from None
         self._socket.setblocking(False)
+        self._discard_queued()  # taken before the filter was on
         self.drops()  # counters start now (reading them resets them)
         self._dropped = 0
 
@@ -190,19 +283,21 @@ class InterfaceSource:
         receive, space = self._socket.recvmsg, socket.CMSG_SPACE(_TIMESPEC.size)
         while len(packets) < BATCH:
             try:
-                data, ancillary, _, address = receive(SNAPLEN, space)
+                data, ancillary, _, _ = receive(SNAPLEN, space)
             except BlockingIOError:
                 break
-            _, protocol, kind, _, _ = address
-            if protocol not in (ETH_P_IP, ETH_P_IPV6):
-                continue  # ARP and the like: no SIP in them
-            if kind == PACKET_OUTGOING and self._sent_on_loopback(address[0]):
-                continue  # a loopback packet is seen leaving and arriving: keep it once
             packets.append((linktypes.RAW, _received_ns(ancillary), data))
         return packets
 
-    def _sent_on_loopback(self, interface: str) -> bool:
-        return interface in self._loopbacks
+    def _discard_queued(self) -> None:
+        while True:
+            try:
+                self._socket.recv(SNAPLEN)
+            except BlockingIOError:
+                return
+
+    def drain(self) -> Iterator[list[Packet]]:
+        return iter(())  # what the kernel still holds arrived after the end
 
     def drops(self) -> int:
         stats = self._socket.getsockopt(SOL_PACKET, PACKET_STATISTICS, _TPACKET_STATS.size)
@@ -221,25 +316,50 @@ def _received_ns(ancillary: list[tuple[int, int, bytes]]) -> int:
     return time.time_ns()
 
 
-def _loopback_indexes() -> set[str]:
-    return {name for _, name in socket.if_nameindex()
-            if Path(f"/sys/class/net/{name}/type").read_text().strip() == "772"}  # ARPHRD_LOOPBACK
+Instruction = tuple[int, int, int, int]
+"""A classic BPF instruction: code, jump if true, jump if false, constant (linux/filter.h)."""
+_LOAD_WORD, _JUMP_IF_EQUAL, _JUMP, _RETURN = 0x20, 0x15, 0x05, 0x06
+_PROTOCOL, _PACKET_TYPE, _INTERFACE = 0xFFFFF000, 0xFFFFF004, 0xFFFFF008
+"""Loads of the kernel's facts about a packet (SKF_AD_OFF + SKF_AD_PROTOCOL, _PKTTYPE,
+_IFINDEX): its ethertype, whether it was sent or received, the interface."""
+_EVERY: list[Instruction] = [(_RETURN, 0, 0, SNAPLEN)]
 
 
-def _attach_filter(sock: socket.socket, bpf: str) -> None:
-    """Attach the classic BPF program of a tcpdump filter expression to ``sock``. The kernel
-    copies the program (``struct sock_fprog``: its length and a pointer to it) when it is
-    attached, so the buffer need only live through the call."""
+def _kept_once() -> list[Instruction]:
+    """The instructions, run by the kernel before the user's filter, that pass only IPv4 and
+    IPv6 and only one copy of a loopback packet: it is seen leaving (PACKET_OUTGOING) and
+    arriving, and libpcap too keeps only the arrival. Packets sent out of other interfaces
+    are the host's own traffic, and kept."""
+    loopbacks = [index for index, name in socket.if_nameindex()
+                 if Path(f"/sys/class/net/{name}/type").read_text().strip() == "772"]
+    count = len(loopbacks)  # 772: ARPHRD_LOOPBACK
+    return [
+        (_LOAD_WORD, 0, 0, _PROTOCOL),
+        (_JUMP_IF_EQUAL, 1, 0, ETH_P_IP),
+        (_JUMP_IF_EQUAL, 0, count + 4, ETH_P_IPV6),  # neither: to "drop"
+        (_LOAD_WORD, 0, 0, _PACKET_TYPE),
+        (_JUMP_IF_EQUAL, 0, count + 3, PACKET_OUTGOING),  # arriving: to the user's filter
+        (_LOAD_WORD, 0, 0, _INTERFACE),
+        *((_JUMP_IF_EQUAL, count - position, 0, index)  # leaving a loopback: to "drop"
+          for position, index in enumerate(loopbacks)),
+        (_JUMP, 0, 0, 1),  # leaving another interface: to the user's filter
+        (_RETURN, 0, 0, 0),  # drop
+    ]
+
+
+def _attach_filter(sock: socket.socket, instructions: list[Instruction]) -> None:
+    """Attach a classic BPF program to ``sock``. The kernel copies the program (``struct
+    sock_fprog``: its length and a pointer to it) when it is attached, so the buffer need only
+    live through the call."""
     import ctypes
 
-    instructions = _compiled(bpf)
     program = ctypes.create_string_buffer(b"".join(
         struct.pack("HBBI", *instruction) for instruction in instructions))
     sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER,
                     struct.pack("HP", len(instructions), ctypes.addressof(program)))
 
 
-def _compiled(bpf: str) -> list[tuple[int, int, int, int]]:
+def _compiled(bpf: str) -> list[Instruction]:
     """The instructions of a tcpdump filter expression, for raw IP packets. tcpdump compiles
     it, against an empty capture of raw IP, so no interface and no privilege are needed."""
     with tempfile.NamedTemporaryFile(suffix=".pcap") as empty:

@@ -39,6 +39,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "translations": ("catalog", "run_translations"),
     "check": ("check", "run"),
     "audio": ("audio", "run"),
+    "live": ("live", "run_live"),
+    "listen": ("live", "run_listen"),
     "ui": ("ui", "run"),
 }
 """Each command's module in sipdiag.cli and its function: imported when the command runs, so

@@ -8,7 +8,7 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from sipdiag import __version__
 from sipdiag.dialogs.select import TimePoint
@@ -16,7 +16,12 @@ from sipdiag.report.reporters import MAX_LADDERS, Format, Product, formats_of
 from sipdiag.rules.model import SEVERITIES
 from sipdiag.rules.text import LANGUAGES
 
-SUBCOMMANDS = ("analyze", "messages", "rules", "explain", "translations", "check", "audio", "ui")
+if TYPE_CHECKING:
+    from sipdiag.capture.live import Listen
+    from sipdiag.capture.writer import Rotation
+
+SUBCOMMANDS = ("analyze", "messages", "rules", "explain", "translations", "check", "audio", "live",
+               "listen", "ui")
 PROGRAM_OPTIONS = ("-h", "--help", "--version")
 """The options of sipdiag itself, before any command; every other option is the analysis's."""
 CAPTURE_HELP = (
@@ -76,6 +81,22 @@ def build_parser() -> argparse.ArgumentParser:
         "unreadable capture, no such call, no G.711 stream, or a folder that cannot be "
         "written.",
     ))
+    _add_live(commands.add_parser(
+        "live",
+        help="capture from a network interface and judge each call as it ends",
+        description="Each call or exchange is printed as one line as soon as it is over; "
+        "Ctrl-C, SIGTERM or --duration stops, and --report writes the report of everything seen. "
+        "Needs the right to capture (root, or CAP_NET_RAW). Exit codes as for analyze.",
+    ))
+    _add_listen(commands.add_parser(
+        "listen",
+        help="receive HEP (v2, v3) from capture agents and judge each call as it ends",
+        description="The SIP that agents (heplify, Kamailio or OpenSIPS siptrace, FreeSWITCH, "
+        "Asterisk res_hep) send, with their original addresses and times, analysed as a "
+        "capture is. Each call is printed as one line as soon as it is over; Ctrl-C, "
+        "SIGTERM or --duration stops, and --report writes the report of everything seen. Exit "
+        "codes as for analyze.",
+    ))
     _add_ui(commands.add_parser(
         "ui",
         help="browse the calls of a capture in an interactive terminal UI",
@@ -91,6 +112,90 @@ def _add_ui(command: argparse.ArgumentParser) -> None:
     command.add_argument("capture", nargs="+", help=CAPTURE_HELP)
     _add_rules_folders(command)
     _add_output(command)
+
+
+def _add_live(command: argparse.ArgumentParser) -> None:
+    command.add_argument("-i", "--interface", required=True, metavar="IFACE",
+                         help="the interface to capture on (any: every interface)")
+    command.add_argument("filter", nargs="*", metavar="FILTER",
+                         help="a capture filter in tcpdump's syntax (port 5060 or portrange "
+                         "10000-20000), compiled by tcpdump; default: every IP packet")
+    _add_live_outputs(command)
+
+
+def _add_listen(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--hep", type=listen_address, required=True, metavar="ADDRESS",
+                         help="where to listen: udp:HOST:PORT or tcp:HOST:PORT (HEP3 over TCP), "
+                         "as in udp:0.0.0.0:9060")
+    command.add_argument("--hep-password", metavar="PASSWORD",
+                         help="accept only HEP3 packets carrying this authentication key; "
+                         "the others are counted and reported")
+    _add_live_outputs(command)
+
+
+def _add_live_outputs(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--format", choices=("text", "jsonl"), default="text",
+                         help="each finished call as a line of text (default) or of JSON")
+    command.add_argument("-w", "--write", type=writable_file, metavar="FILE.pcapng",
+                         help="keep every frame analysed in this pcapng file")
+    command.add_argument("--rotate", type=rotation, metavar="SIZE|TIME",
+                         help="with -w: start a new file at this size or age (100MB, 1GB, "
+                         "15m, 1h), named FILE_00001_YYYYMMDDHHMMSS.pcapng")
+    command.add_argument("--duration", type=seconds, metavar="SECONDS",
+                         help="stop after this many seconds (default: at Ctrl-C or SIGTERM)")
+    command.add_argument("--drop", action="store_true",
+                         help="forget each call once its line is printed (for captures that "
+                         "run for days): the report at the end has the counts only")
+    command.add_argument("--report", choices=formats_of(Product.ANALYSIS),
+                         help="at the end, the report of everything seen in this format "
+                         "(default: none)")
+    command.add_argument("--report-file", type=writable_file, metavar="FILE",
+                         help="write that report to this file instead of standard output")
+    command.add_argument(
+        "--fail-on", choices=(*SEVERITIES, "never"), default="error",
+        help="exit with 1 when a finding is at least this severe (default: error)",
+    )
+    group = command.add_argument_group("choosing calls (each option can be repeated)")
+    group.add_argument("--call", action="append", default=[], metavar="CALL_ID",
+                       help="only this call")
+    group.add_argument("--user", "--number", action="append", default=[], metavar="USER",
+                       help="only calls whose From, To or Request-URI user contains this")
+    group.add_argument("--ip", action="append", default=[], type=ip_address, metavar="ADDRESS",
+                       help="only calls with a message from or to this address")
+    group.add_argument("--failed", action="store_true",
+                       help="only failing calls: a warning or error, or a failed outcome")
+    command.add_argument("-q", "--quiet", action="store_true",
+                         help="nothing on standard error but errors")
+    _add_rules_folders(command)
+    _add_output(command)
+
+
+def listen_address(text: str) -> Listen:
+    from sipdiag.capture.live import Listen  # sockets: only for the command that listens
+
+    try:
+        return Listen.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def rotation(text: str) -> Rotation:
+    from sipdiag.capture.writer import parse_rotation
+
+    try:
+        return parse_rotation(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def seconds(text: str) -> float:
+    try:
+        value = float(text.removesuffix("s"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value < 1e9:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of seconds above 0")
+    return value
 
 
 def _add_audio(command: argparse.ArgumentParser) -> None:

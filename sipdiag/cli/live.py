@@ -1,0 +1,114 @@
+"""``sipdiag live -i IFACE [FILTER]`` and ``sipdiag listen --hep udp:HOST:PORT``.
+
+Both analyse packets as they arrive: each call or exchange is judged as soon as it is over and
+printed as one line (text, or JSON with ``--format jsonl``), flushed at once so that a log
+pipeline sees it. Ctrl-C, SIGTERM or ``--duration`` ends the capture; the calls still open are
+judged, and the report of everything seen (``--report``) is written, as ``sipdiag CAPTURE``
+writes it. ``-w`` keeps every frame analysed in a pcapng file (rotated with ``--rotate``), so
+the run can be analysed again, or handed on, from the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+from sipdiag.analysis import Analysis, Result, analyze_live
+from sipdiag.analysis.sources import HepFrames
+from sipdiag.capture import CaptureError
+from sipdiag.capture.live import ForkedSource, InterfaceSource, LiveReader, PacketSource
+from sipdiag.capture.writer import PcapngWriter
+from sipdiag.cli.analyze import exit_status
+from sipdiag.cli.common import Environment, language
+from sipdiag.dialogs.select import Selection
+from sipdiag.report.lines import LineFormat, line
+from sipdiag.report.reporters import Settings, reporter
+from sipdiag.rules import load_engine
+from sipdiag.rules.cache import cache_folder
+from sipdiag.rules.catalog import Catalog
+
+
+def run_live(args: argparse.Namespace, env: Environment) -> int:
+    bpf = " ".join(args.filter) or None
+    return _run(ForkedSource(InterfaceSource(args.interface, bpf)), args, env)
+
+
+def run_listen(args: argparse.Namespace, env: Environment) -> int:
+    password = args.hep_password.encode() if args.hep_password is not None else None
+    source = HepFrames(args.hep, password)
+    if not args.quiet:
+        env.stderr.write(f"sipdiag: {source.name} (port {source.address[1]})\n")
+        env.stderr.flush()
+    return _run(ForkedSource(source), args, env)
+
+
+def _run(source: PacketSource, args: argparse.Namespace, env: Environment) -> int:
+    engine = load_engine(args.rules, cache_folder(env.environ))
+    lang = language(args, env.environ)
+    selection = Selection(call_ids=tuple(args.call), users=tuple(args.user), ips=tuple(args.ip),
+                          failing_only=args.failed)
+    writer = PcapngWriter(args.write, rotate=args.rotate) if args.write else None
+    capture = LiveReader(source, writer=writer,
+                         duration_ns=round(args.duration * 1e9) if args.duration else None)
+    print_line = _printer(LineFormat(args.format), engine.catalog, lang, capture, env)
+    try:
+        with _stopped_by_signals(capture.stop):
+            analysis = analyze_live(capture, engine=engine, selection=selection,
+                                    on_result=print_line, keep=not args.drop)
+    finally:
+        if writer is not None:
+            writer.close()
+    _report(analysis, args, Settings(engine.catalog, lang, fail_on=args.fail_on,
+                                     no_color=args.no_color, environ=env.environ), env)
+    if writer is not None and not args.quiet:
+        env.stderr.write(f"sipdiag: wrote {', '.join(map(str, writer.written_files))}\n")
+    return exit_status(analysis.findings, args.fail_on)
+
+
+def _printer(form: LineFormat, catalog: Catalog, lang: str, capture: LiveReader,
+             env: Environment) -> Callable[[Result], None]:
+    def print_line(result: Result) -> None:
+        env.stdout.write(line(result, form, catalog, capture.first_ts_ns or 0, lang) + "\n")
+        env.stdout.flush()
+
+    return print_line
+
+
+def _report(analysis: Analysis, args: argparse.Namespace, settings: Settings,
+            env: Environment) -> None:
+    if args.report is None:
+        return
+    if args.report_file is None:
+        reporter(args.report, settings).analysis(analysis, env.stdout)
+        return
+    try:
+        with args.report_file.open("w", encoding="utf-8", newline="\n") as out:
+            reporter(args.report, settings).analysis(analysis, out)
+    except OSError as exc:
+        raise CaptureError(f"cannot write {args.report_file}: {exc.strerror or exc}") from None
+
+
+@contextmanager
+def _stopped_by_signals(stop: Callable[[], None]) -> Iterator[None]:
+    """Ctrl-C and SIGTERM end the capture (the calls seen are still judged and reported)
+    instead of the program; a second one ends the program (exit 130). The handlers before are
+    put back after."""
+
+    asked: list[bool] = []
+
+    def handler(_signum: int, _frame: FrameType | None) -> None:
+        if asked:  # asked twice: stop now, without judging what is left
+            raise KeyboardInterrupt
+        asked.append(True)
+        stop()
+
+    before = {number: signal.signal(number, handler)
+              for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, previous in before.items():
+            signal.signal(number, previous)
