@@ -215,18 +215,21 @@ def _read_call(
     requests = [t.request for t in invites if t.request is not None]
     first = requests[0] if requests else None
     caller_side = [t for t in invites if first and t.request and t.request.src == first.src]
-    outcome, ended_by = _outcome(conversation, caller_side, capture_end_ns)
+    answered = _answered_dialog(conversation, caller_side)
+    outcome, ended_by = _outcome(answered, caller_side, capture_end_ns)
     last = caller_side[-1] if caller_side else (invites[-1] if invites else None)
     final = last.final if last else None
     anchor = first or messages[0]
     legs = _legs(invites)
-    answered = _answered_dialog(conversation, caller_side)
-    waited = post_dial(caller_side)
+    responses = _responses(caller_side)
+    answer = _first_2xx(responses)
+    waited = post_dial(caller_side, responses)
+    offer = _offer(caller_side)
     facts = CallFacts(
         messages=messages,
         first_invite=first,
         hops=[(leg.src, leg.dst) for leg in legs],
-        answer=_first_2xx(caller_side),
+        answer=answer,
         bye=answered.bye if answered else _any_bye(conversation),
         observed_until_ns=capture_end_ns,
     )
@@ -241,7 +244,7 @@ def _read_call(
         request_uri=first.request_uri if first else "",
         start_ns=messages[0].ts_ns,
         end_ns=messages[-1].ts_ns,
-        timings=_timings(conversation, caller_side, messages, waited),
+        timings=_timings(caller_side, messages, waited, answer, answered),
         legs=legs,
         dialogs=tuple(conversation.dialogs.dialogs),
         transactions=tuple(conversation.transactions),
@@ -250,8 +253,8 @@ def _read_call(
         last_frame=messages[-1].frame,
         message_count=len(messages),
         dialog_count=len(conversation.dialogs.dialogs),
-        offer=_record(_offer(caller_side)),
-        answer=_record(_answer(caller_side, conversation)),
+        offer=_record(offer),
+        answer=_record(_answer(offer, caller_side, conversation)),
         retransmissions=_retransmissions(conversation.transactions),
         duplicates=sum(t.duplicates for t in conversation.transactions),
         observed_until_ns=capture_end_ns,
@@ -261,9 +264,14 @@ def _read_call(
     )
 
 
-def _first_2xx(attempts: list[Transaction]) -> SipMessage | None:
-    """The first 2xx to the caller's INVITEs: when the call was answered."""
-    responses = sorted((r for t in attempts for r in t.responses), key=lambda r: r.ts_ns)
+def _responses(attempts: list[Transaction]) -> list[SipMessage]:
+    """The responses to the caller's INVITEs, in the order they were sent."""
+    return sorted((r for t in attempts for r in t.responses), key=lambda r: r.ts_ns)
+
+
+def _first_2xx(responses: list[SipMessage]) -> SipMessage | None:
+    """The first 2xx of the caller's INVITEs' responses (``_responses``): when the call was
+    answered."""
     return next((r for r in responses if 200 <= r.status < 300), None)
 
 
@@ -273,12 +281,12 @@ def _any_bye(conversation: Conversation) -> Transaction | None:
 
 
 def _outcome(
-    conversation: Conversation, attempts: list[Transaction], capture_end_ns: int
+    answered: Dialog | None, attempts: list[Transaction], capture_end_ns: int
 ) -> tuple[Outcome, str]:
-    """(outcome, ended_by) read from the caller's INVITE attempts."""
+    """(outcome, ended_by) read from the caller's INVITE attempts and the dialog they
+    confirmed (``_answered_dialog``)."""
     if not attempts:
         return Outcome.INCOMPLETE, ""
-    answered = _answered_dialog(conversation, attempts)
     if answered is not None:
         return _answered_outcome(answered, capture_end_ns)
     last = attempts[-1]
@@ -395,11 +403,11 @@ def _session_interval(message: SipMessage) -> int | None:
     return int(match[1]) if match else None
 
 
-def post_dial(attempts: list[Transaction]) -> PostDial | None:
-    """The caller's wait for ringing or the answer, read from its INVITE attempts."""
+def post_dial(attempts: list[Transaction], responses: list[SipMessage]) -> PostDial | None:
+    """The caller's wait for ringing or the answer, read from its INVITE attempts and their
+    responses (``_responses``)."""
     if not attempts or attempts[0].request is None:
         return None
-    responses = sorted((r for t in attempts for r in t.responses), key=lambda r: r.ts_ns)
     ring = next((r for r in responses if r.status in RINGING or 200 <= r.status < 300), None)
     if ring is None:
         return None
@@ -409,18 +417,16 @@ def post_dial(attempts: list[Transaction]) -> PostDial | None:
 
 
 def _timings(
-    conversation: Conversation, attempts: list[Transaction], messages: list[SipMessage],
-    waited: PostDial | None,
+    attempts: list[Transaction], messages: list[SipMessage], waited: PostDial | None,
+    answer: SipMessage | None, answered: Dialog | None,
 ) -> Timings:
     total = (messages[-1].ts_ns - messages[0].ts_ns) / 1e9
     if not attempts or attempts[0].request is None:
         return Timings(None, None, None, total)
     start = attempts[0].request.ts_ns
-    answer = _first_2xx(attempts)
     talk = None
     if answer is not None:
-        dialog = _answered_dialog(conversation, attempts)
-        bye = dialog.bye.request if dialog and dialog.bye else None
+        bye = answered.bye.request if answered and answered.bye else None
         end = bye.ts_ns if bye else messages[-1].ts_ns
         talk = (end - answer.ts_ns) / 1e9
     pdd = waited.delay_ns / 1e9 if waited else None
@@ -457,8 +463,10 @@ def _offer(attempts: list[Transaction]) -> _SdpSide | None:
     return None
 
 
-def _answer(attempts: list[Transaction], conversation: Conversation) -> _SdpSide | None:
-    offer = _offer(attempts)
+def _answer(
+    offer: _SdpSide | None, attempts: list[Transaction], conversation: Conversation
+) -> _SdpSide | None:
+    """The answer to the call's offer (``_offer``)."""
     if offer is None:
         return None
     if offer.sender == "caller":
