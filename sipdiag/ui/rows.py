@@ -104,7 +104,7 @@ class Row:
         words = [user_text(*uris), *map(user, uris), result.call_id, *addresses(result),
                  result.outcome, status(result.final_status), method,
                  *dict.fromkeys(f.rule.id for f in findings)]
-        return cls(result, tuple(map(for_terminal, cells)), severity, failing,
+        return cls(result, tuple(map(_safe, cells)), severity, failing,
                    " ".join(words).casefold())
 
     def matches(self, query: str) -> bool:
@@ -113,6 +113,11 @@ class Row:
         status, the method or a rule id."""
         return all(self.failing if word == FAILED_WORD else word in self.haystack
                    for word in query.casefold().split())
+
+
+def _safe(text: str) -> str:
+    """``for_terminal``, skipped for the common text that has nothing to escape."""
+    return text if text.isprintable() else for_terminal(text)
 
 
 def addresses(result: Result) -> list[str]:

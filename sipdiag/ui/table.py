@@ -3,10 +3,11 @@
 Only the lines on the screen are drawn, from the rows shown (``shown``, filtered and in sort
 order), so a capture of a hundred thousand calls scrolls, sorts and filters as one of ten:
 sorting and filtering are a Python sort and a list comprehension over plain rows (``rows``),
-never a widget per row. (Textual's DataTable took 11 s to take 80,000 rows and 100 s to be
-cleared and given 40,000 again, measured on the development machine; this list takes them in
-a fraction of a second.) The first line is the headings, fixed while the rows scroll; a click
-on a heading sorts by it, again reverses.
+never a widget per row. (On the development machine Textual's DataTable took 11 s to take
+80,000 rows and 100 s to be cleared and given 40,000 again; with 80,000 rows here, a sort
+takes 0.5 s, a filter 0.5 to 0.8 s, and each row costs about 0.15 ms to make as its result
+comes, a fraction of what analysing its call cost.) The first line is the headings, fixed while
+the rows scroll; a click on a heading sorts by it, again reverses.
 """
 
 from __future__ import annotations
