@@ -315,11 +315,7 @@ class SipMessage:
         if match[2] or b'"' in line:
             found = self.name_addr(header)
             return found.tag if found else None
-        # Parameters follow the URI's ">", or, without brackets, the URI itself (they are the
-        # header's, RFC 3261 20.10): searched from after the ">" or from the start of the line.
-        tag = _TAG.search(line, line.find(b">") + 1)
-        # (A line with a quote was parsed above, so the tag here is never a quoted string.)
-        return tag[1].strip().decode("utf-8", "backslashreplace") if tag else None
+        return _plain_tag(line)
 
     @property
     def via_key(self) -> ViaKey | None:
@@ -336,15 +332,11 @@ class SipMessage:
         line = _line_pattern("via").search(self.raw, 0, self._body_start)
         if line is None:
             return None
-        match = None if line[2] else _VIA_FORM.match(line[1])
-        if match is None:
+        found = None if line[2] else _usual_via_key(line[1])
+        if found is None:
             via = self.top_via
             return (via.branch, via.sent_by) if via else None
-        branch = _BRANCH.search(match[2])
-        return (
-            branch[1].strip().strip(b'"').decode("utf-8", "backslashreplace") if branch else None,
-            match[1].decode("utf-8", "backslashreplace"),
-        )
+        return found
 
     @property
     def summary(self) -> str:
@@ -371,6 +363,31 @@ def _line_pattern(canonical: str) -> re.Pattern[bytes]:
     names = [canonical, *(short for short, full in COMPACT_FORMS.items() if full == canonical)]
     alternatives = b"|".join(re.escape(name.encode()) for name in names)
     return re.compile(rb"\n(?:" + alternatives + rb")[ \t]*:[ \t]*([^\r\n]*)(\r?\n[ \t])?", re.I)
+
+
+@remembered(4096)
+def _plain_tag(line: bytes) -> str | None:
+    """The tag of a From or To line with no quote that is not folded; kept, since every
+    message of a dialog repeats the line."""
+    # Parameters follow the URI's ">", or, without brackets, the URI itself (they are the
+    # header's, RFC 3261 20.10): searched from after the ">" or from the start of the line.
+    tag = _TAG.search(line, line.find(b">") + 1)
+    # (A line with a quote is parsed in full instead, so the tag is never a quoted string.)
+    return tag[1].strip().decode("utf-8", "backslashreplace") if tag else None
+
+
+@remembered(4096)
+def _usual_via_key(line: bytes) -> ViaKey | None:
+    """(branch, sent-by) of a top Via line in its usual form, None for any other; kept, since
+    the responses to a request repeat its Via."""
+    match = _VIA_FORM.match(line)
+    if match is None:
+        return None
+    branch = _BRANCH.search(match[2])
+    return (
+        branch[1].strip().strip(b'"').decode("utf-8", "backslashreplace") if branch else None,
+        match[1].decode("utf-8", "backslashreplace"),
+    )
 
 
 def _items(canonical: str, value: bytes) -> list[str]:
