@@ -492,11 +492,13 @@ class MediaTracker:
         relation is kept symmetric (``_forget_span`` too undoes both ways), so the partners
         the call already has need no second visit: a call binds its RTP and RTCP addresses,
         both beside the same calls."""
-        mine = self._partners.setdefault(call_id, set())
-        new = {binding.call_id for binding in sharing} - mine
-        mine |= new
-        for other in new:
-            self._partners.setdefault(other, set()).add(call_id)
+        partners = self._partners
+        mine = partners.setdefault(call_id, set())
+        for binding in sharing:
+            other = binding.call_id
+            if other not in mine:
+                mine.add(other)
+                partners.setdefault(other, set()).add(call_id)
 
     def _unpair(self, call_id: str) -> None:
         """A call hung up or cancelled shares no address any more (``_sharing`` passes over an
