@@ -103,7 +103,7 @@ class DialogTracker:
 
     def confirmed_up(self) -> bool:
         """A dialog is confirmed and not ended yet."""
-        return any(dialog.state is DialogState.CONFIRMED for dialog in self.dialogs)
+        return DialogState.CONFIRMED in [dialog.state for dialog in self.dialogs]
 
     def find(self, message: SipMessage) -> Dialog | None:
         """The dialog a request inside a dialog belongs to, by its two tags."""
