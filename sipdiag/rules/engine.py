@@ -2,10 +2,13 @@
 
 Every rule that applies to the kind of subject and can fire on it is run: its pattern through
 ``matcher``, its media pattern, or its check. Which rules can fire is worked out once for each
-shape of subject (its methods, final statuses, unanswered methods, a CANCEL: ``matcher.Shape``),
-from the first step of each pattern and what each check needs. Hits that are the same event seen on several hops of a proxied call (the same request,
-by method, CSeq and final status) make one finding, with the evidence of every hop. Rules about
-the whole capture (scope ``capture``) watch every call and exchange and are read at the end.
+profile of subject (its methods, final statuses, unanswered methods, a CANCEL, the headers
+some check needs, its media state), from the first step of each pattern, the media state each
+media pattern allows, and what each check needs.
+
+Hits that are the same event seen on several hops of a proxied call (the same request, by
+method, CSeq and final status) make one finding, with the evidence of every hop. Rules about the
+whole capture (scope ``capture``) watch every call and exchange and are read at the end.
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ from sipdiag.dialogs.calls import Call, Exchange
 from sipdiag.rules import checks, matcher, media
 from sipdiag.rules.capture import CAPTURE_CHECKS, Watch
 from sipdiag.rules.catalog import Catalog
-from sipdiag.rules.checks.facts import Needs, facts_of
+from sipdiag.rules.checks.facts import Facts, Needs, Profile, facts_of
 from sipdiag.rules.loader import RuleSet
 from sipdiag.rules.matcher import Hit
+from sipdiag.rules.media import MediaMatcher, MediaShape
 from sipdiag.rules.model import Finding, Rule, severity_rank
 
 
@@ -32,11 +36,11 @@ class Engine:
     def evaluate(self, subject: Call | Exchange) -> list[Finding]:
         """The findings of every rule, most severe first, then in frame order (a rule is passed
         over where the subject cannot show what it looks for)."""
-        story = matcher.story_of(subject)
+        facts = facts_of(subject)
         findings = [
             finding
-            for plan in self._candidates(subject, story)
-            if plan.reads is None or plan.reads.carried_by(facts_of(subject))
+            for plan in self._candidates(subject, facts)
+            if facts.lasts(plan.lasting_ns)
             for finding in _findings(plan.rule, subject, plan.find(subject))
         ]
         return sorted(_without_superseded(findings),
@@ -70,31 +74,34 @@ class Engine:
 
     def _plan(self, rule: Rule) -> _Plan:
         needs = checks.CHECKS[rule.check].needs if rule.check is not None else None
-        reads = needs if needs is not None and needs.reads_messages else None
-        return _Plan(rule, needs, reads, _finder(rule, self.catalog))
+        found = media.matcher(rule.media, rule.params) if rule.media is not None else None
+        return _Plan(rule, needs, found, _finder(rule, found, self.catalog))
 
     @cached_property
-    def _by_shape(self) -> dict[tuple[bool, matcher.Shape], tuple[_Plan, ...]]:
+    def _by_profile(self) -> dict[_Profile, tuple[_Plan, ...]]:
         return {}
 
-    def _candidates(self, subject: Call | Exchange, story: matcher.Story) -> tuple[_Plan, ...]:
-        """The rules that can fire on a subject of this shape. Its methods and final statuses
-        rule most rules out, and the calls of a capture have few shapes: each is worked out
-        once (the latest ``_SHAPES_KEPT`` of them)."""
+    def _candidates(self, subject: Call | Exchange, facts: Facts) -> tuple[_Plan, ...]:
+        """The rules that can fire on a subject of this profile. Its methods, final statuses
+        and headers rule most rules out, and the calls of a capture have few profiles: each is
+        worked out once (the latest ``_PROFILES_KEPT`` of them)."""
         is_call = isinstance(subject, Call)
-        key = (is_call, story.shape)
-        found = self._by_shape.get(key)
+        profile = (is_call, facts.profile, media.shape_of(subject))
+        found = self._by_profile.get(profile)
         if found is None:
             plans = self._call_plans if is_call else self._exchange_plans
-            found = tuple(plan for plan in plans if plan.could_fire(story))
-            if len(self._by_shape) >= _SHAPES_KEPT:
-                self._by_shape.clear()
-            self._by_shape[key] = found
+            found = tuple(plan for plan in plans if plan.could_fire(facts, profile[2]))
+            if len(self._by_profile) >= _PROFILES_KEPT:
+                self._by_profile.clear()
+            self._by_profile[profile] = found
         return found
 
 
-_SHAPES_KEPT = 1024
-"""Shapes of calls and exchanges whose rules are kept: far more than a capture usually has."""
+_Profile = tuple[bool, Profile, MediaShape]
+"""A call or not, what its checks need (``Facts.profile``), its media (``media.shape_of``)."""
+
+_PROFILES_KEPT = 1024
+"""Profiles whose rules are kept: far more than a capture usually has."""
 
 Find = Callable[[Call | Exchange], Iterator[Hit]]
 
@@ -106,24 +113,31 @@ class _Plan:
     rule: Rule
     needs: Needs | None
     """What its check needs (None: a pattern, or a check that needs nothing)."""
-    reads: Needs | None
-    """The same, when only the subject's messages can say they are met (headers, time span)."""
+    on_media: MediaMatcher | None
+    """Its media pattern."""
     find: Find
 
-    def could_fire(self, story: matcher.Story) -> bool:
-        """By the story's shape alone (``matcher.Shape``)."""
+    @property
+    def lasting_ns(self) -> int:
+        """How far apart its subject's messages must be (0: any)."""
+        return self.needs.lasting_ns if self.needs is not None else 0
+
+    def could_fire(self, facts: Facts, shape: MediaShape) -> bool:
+        """By the profile of the subject alone: all but the time span."""
         if self.rule.steps:
-            return story.could_start(self.rule.steps[0])
-        return self.needs is None or self.needs.shown_by(story)
+            return facts.story.could_start(self.rule.steps[0])
+        if self.on_media is not None:
+            return self.on_media.could_fire(shape)
+        return self.needs is None or self.needs.shown_by(facts)
 
 
-def _finder(rule: Rule, catalog: Catalog) -> Find:
+def _finder(rule: Rule, matched: MediaMatcher | None, catalog: Catalog) -> Find:
     """How the rule finds its hits in a subject: its check, its media pattern, or its steps."""
     if rule.check is not None:
         run, params = checks.CHECKS[rule.check].run, rule.params
         return lambda subject: run(subject, params, catalog)
-    if rule.media is not None:
-        find = media.matcher(rule.media, rule.params).find
+    if matched is not None:
+        find = matched.find
 
         def find_media(subject: Call | Exchange) -> Iterator[Hit]:
             assert isinstance(subject, Call)  # media rules are about calls

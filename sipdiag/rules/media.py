@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from sipdiag.dialogs.calls import Call
+from sipdiag.dialogs.calls import Call, Exchange
 from sipdiag.dialogs.media import (
     CallMedia,
     Destination,
@@ -296,6 +296,14 @@ def _last_frame(direction: Direction, media: CallMedia) -> int | None:
 
 Test = Callable[[Any, CallMedia], bool]
 
+MediaShape = tuple[MediaState, bool] | None
+"""A call's media state, and whether any stream of it was captured (None: no media)."""
+
+
+def shape_of(subject: Call | Exchange) -> MediaShape:
+    media = subject.media if isinstance(subject, Call) else None
+    return None if media is None else (media.state, bool(media.streams))
+
 
 @dataclass(frozen=True)
 class MediaMatcher:
@@ -307,6 +315,17 @@ class MediaMatcher:
     params: Mapping[str, object]
     call_test: Test
     test: Test
+    states: frozenset[object] | None
+    """The media states its conditions on the call allow (None: any)."""
+
+    def could_fire(self, shape: MediaShape) -> bool:
+        """By the call's media shape alone: a stream pattern needs a stream, and the
+        pattern's ``state`` conditions the call's state."""
+        if shape is None:
+            return False
+        state, streams = shape
+        return ((self.states is None or state.value in self.states)
+                and (streams or self.pattern.subject is not MediaSubject.STREAM))
 
     def find(self, call: Call) -> Iterator[Hit]:
         media = call.media
@@ -326,7 +345,18 @@ def matcher(pattern: MediaPattern, params: Mapping[str, object]) -> MediaMatcher
         pattern, params,
         _all([_test(c, CALL_FACTS, params) for c in pattern.call]),
         _all([_test(c, FACTS[pattern.subject], params) for c in pattern.conditions]),
+        _states(pattern, params),
     )
+
+
+def _states(pattern: MediaPattern, params: Mapping[str, object]) -> frozenset[object] | None:
+    on_call = pattern.conditions if pattern.subject is MediaSubject.CALL else pattern.call
+    allowed: frozenset[object] | None = None
+    for condition in on_call:
+        if condition.fact == "state" and condition.comparison is Comparison.IS:
+            states = frozenset(_allowed(condition, params))
+            allowed = states if allowed is None else allowed & states
+    return allowed
 
 
 def _all(tests: list[Test]) -> Test:
@@ -345,13 +375,23 @@ def _test(condition: MediaCondition, facts: dict[str, Fact],
     """A condition as a test of (subject, media). A number compares only with a number: a
     fact the capture cannot give (None) meets no comparison."""
     read = facts[condition.fact].read
-    wanted = params[condition.param] if condition.param else condition.value
+    wanted = _wanted(condition, params)
     if condition.comparison is Comparison.IS:
-        allowed = wanted if isinstance(wanted, tuple) else (wanted,)
+        allowed = _allowed(condition, params)
         return lambda subject, media: read(subject, media) in allowed
     if condition.comparison is Comparison.OVER:
         return lambda subject, media: _number_over(read(subject, media), wanted)
     return lambda subject, media: _number_over(wanted, read(subject, media))
+
+
+def _wanted(condition: MediaCondition, params: Mapping[str, object]) -> object:
+    return params[condition.param] if condition.param else condition.value
+
+
+def _allowed(condition: MediaCondition, params: Mapping[str, object]) -> tuple[object, ...]:
+    """The values an ``IS`` condition accepts."""
+    wanted = _wanted(condition, params)
+    return wanted if isinstance(wanted, tuple) else (wanted,)
 
 
 def _number_over(value: object, limit: object) -> bool:

@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from functools import cache
 
 from sipdiag.dialogs.calls import Call, Exchange
-from sipdiag.rules.matcher import Story, latest, story_of
+from sipdiag.rules.matcher import Shape, Story, latest, story_of
 from sipdiag.sip.headers import COMPACT_FORMS, canonical_name
 from sipdiag.sip.message import SipMessage
+
+Profile = tuple[Shape, frozenset[str], frozenset[str]]
 
 
 class Facts:
@@ -37,6 +39,16 @@ class Facts:
         self.requests = Messages(requests, _DECLARED_IN_REQUESTS)
         self.responses = Messages(responses, _DECLARED_IN_RESPONSES)
         self._span_ns: int | None = None
+
+    @property
+    def profile(self) -> Profile:
+        """All that ``Needs.shown_by`` reads: the story's shape, and the declared headers that
+        the requests and the responses carry."""
+        return (self.story.shape, self.requests.carried, self.responses.carried)
+
+    def lasts(self, span_ns: int) -> bool:
+        """Its messages are at least ``span_ns`` apart in time."""
+        return not span_ns or self.span_ns >= span_ns
 
     @property
     def span_ns(self) -> int:
@@ -63,11 +75,16 @@ class Messages:
         self._carried: frozenset[str] = frozenset()
         self._sections: bytes | None = None
 
-    def carries_any(self, declared: Collection[str]) -> bool:
-        """One of these headers, which a ``Needs`` declared (by canonical name), is there."""
+    @property
+    def carried(self) -> frozenset[str]:
+        """The headers some ``Needs`` declared that are there, by canonical name."""
         if self._scanned != len(self._declared):  # first asked, or more declared since
             self._scan()
-        return not self._carried.isdisjoint(declared)
+        return self._carried
+
+    def carries_any(self, declared: Collection[str]) -> bool:
+        """One of these headers, which a ``Needs`` declared (by canonical name), is there."""
+        return not self.carried.isdisjoint(declared)
 
     def may_carry(self, header: str) -> bool:
         """Some message may carry the header; False: none does."""
@@ -140,24 +157,16 @@ class Needs:
             object.__setattr__(self, name, canonical)
             declared.update(dict.fromkeys(canonical))
 
-    @property
-    def reads_messages(self) -> bool:
-        """Asks what only the messages can say: headers or a time span."""
-        return bool(self.request_headers or self.response_headers or self.lasting_ns)
-
     def met_by(self, facts: Facts) -> bool:
-        return self.shown_by(facts.story) and self.carried_by(facts)
+        return self.shown_by(facts) and facts.lasts(self.lasting_ns)
 
-    def shown_by(self, story: Story) -> bool:
-        """What the story of the subject says: its methods and final statuses."""
+    def shown_by(self, facts: Facts) -> bool:
+        """All but the time span: what ``Facts.profile`` says."""
+        story = facts.story
         return ((not self.methods or not story.methods.isdisjoint(self.methods))
                 and (not self.finals or not story.statuses.isdisjoint(self.finals))
-                and (not self.final_from or max(story.statuses, default=0) >= self.final_from))
-
-    def carried_by(self, facts: Facts) -> bool:
-        """What only the messages say: their headers and time span."""
-        return ((not self.request_headers
-                 or facts.requests.carries_any(self.request_headers))
+                and (not self.final_from or max(story.statuses, default=0) >= self.final_from)
+                and (not self.request_headers
+                     or facts.requests.carries_any(self.request_headers))
                 and (not self.response_headers
-                     or facts.responses.carries_any(self.response_headers))
-                and (not self.lasting_ns or facts.span_ns >= self.lasting_ns))
+                     or facts.responses.carries_any(self.response_headers)))
