@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import argparse
 import signal
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from types import FrameType
 
 from sipdiag.analysis import Analysis, Result, analyze_live
@@ -22,11 +24,11 @@ from sipdiag.capture import CaptureError
 from sipdiag.capture.live import ForkedSource, InterfaceSource, LiveReader, PacketSource
 from sipdiag.capture.writer import PcapngWriter
 from sipdiag.cli.analyze import exit_status
-from sipdiag.cli.common import Environment, language
+from sipdiag.cli.common import Environment, ExitStatus, language
 from sipdiag.dialogs.select import Selection
 from sipdiag.report.lines import LineFormat, line
 from sipdiag.report.reporters import Settings, reporter
-from sipdiag.rules import load_engine
+from sipdiag.rules import Engine, load_engine
 from sipdiag.rules.cache import cache_folder
 from sipdiag.rules.catalog import Catalog
 
@@ -48,6 +50,8 @@ def run_listen(args: argparse.Namespace, env: Environment) -> int:
 def _run(source: PacketSource, args: argparse.Namespace, env: Environment) -> int:
     engine = load_engine(args.rules, cache_folder(env.environ))
     lang = language(args, env.environ)
+    if _wants_ui(args, env):
+        return _run_ui(source, args, engine, lang)
     selection = Selection(call_ids=tuple(args.call), users=tuple(args.user), ips=tuple(args.ip),
                           failing_only=args.failed)
     writer = PcapngWriter(args.write, rotate=args.rotate) if args.write else None
@@ -66,6 +70,33 @@ def _run(source: PacketSource, args: argparse.Namespace, env: Environment) -> in
     if writer is not None and not args.quiet:
         env.stderr.write(f"sipdiag: wrote {', '.join(map(str, writer.written_files))}\n")
     return exit_status(analysis.findings, args.fail_on)
+
+
+def _wants_ui(args: argparse.Namespace, env: Environment) -> bool:
+    """On a terminal, with no other output asked for and Textual installed: the UI."""
+    from sipdiag.cli.ui import has_textual
+
+    plain = args.format == "text" and args.report is None and not args.no_ui
+    return plain and env.stdout.isatty() and has_textual()
+
+
+def _run_ui(source: PacketSource, args: argparse.Namespace, engine: Engine, lang: str) -> int:
+    """The calls in the terminal UI as they end; the frames kept in ``-w``'s file, or in a
+    temporary one while the UI runs (it reads messages again from there)."""
+    from sipdiag.ui.app import SipdiagApp
+    from sipdiag.ui.live import LiveCapture
+
+    with tempfile.TemporaryDirectory(prefix="sipdiag-live-") as folder:
+        target = args.write or Path(folder) / "live.pcapng"
+        writer = PcapngWriter(target, rotate=args.rotate if args.write else None)
+        capture = LiveReader(source, writer=writer,
+                             duration_ns=round(args.duration * 1e9) if args.duration else None)
+        try:
+            SipdiagApp(LiveCapture(capture, writer, source.name), engine, lang).run()
+        finally:
+            capture.stop()
+            writer.close()
+    return ExitStatus.OK
 
 
 def _printer(form: LineFormat, catalog: Catalog, lang: str, capture: LiveReader,

@@ -135,7 +135,11 @@ def _add_listen(command: argparse.ArgumentParser) -> None:
 
 def _add_live_outputs(command: argparse.ArgumentParser) -> None:
     command.add_argument("--format", choices=("text", "jsonl"), default="text",
-                         help="each finished call as a line of text (default) or of JSON")
+                         help="each finished call as a line of text (default) or of JSON; on "
+                         "a terminal, with neither --format jsonl nor --report, the calls open "
+                         "in the terminal UI (sipdiag ui) instead")
+    command.add_argument("--no-ui", action="store_true",
+                         help="lines of text even on a terminal")
     command.add_argument("-w", "--write", type=writable_file, metavar="FILE.pcapng",
                          help="keep every frame analysed in this pcapng file")
     command.add_argument("--rotate", type=rotation, metavar="SIZE|TIME",

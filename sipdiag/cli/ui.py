@@ -34,6 +34,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         pass
     engine = load_engine(args.rules, cache_folder(env.environ))
     from sipdiag.ui.app import SipdiagApp
+    from sipdiag.ui.feed import CaptureFiles
 
-    app = SipdiagApp(args.capture, engine, language(args, env.environ))
+    app = SipdiagApp(CaptureFiles(args.capture), engine, language(args, env.environ))
     return app.run() or ExitStatus.OK

@@ -25,7 +25,7 @@ from sipdiag.rules import Engine
 from sipdiag.ui.call_screen import CallScreen
 from sipdiag.ui.explain import NotExplained, explained
 from sipdiag.ui.export import ExportError, check_target, export
-from sipdiag.ui.feed import BATCH_SECONDS, Feed
+from sipdiag.ui.feed import BATCH_SECONDS, Capture, Feed
 from sipdiag.ui.list_screen import CallListScreen
 from sipdiag.ui.raw import RawMessage
 from sipdiag.ui.screens import ExplainScreen, HelpScreen, Prompt
@@ -38,16 +38,21 @@ RAW_CALLS_KEPT = 8
 class SipdiagApp(App[int]):
     TITLE = "sipdiag"
 
-    def __init__(self, paths: Sequence[str | Path], engine: Engine, language: str = "en") -> None:
+    def __init__(self, capture: Capture, engine: Engine, language: str = "en") -> None:
         super().__init__()
-        self.paths = list(paths)
+        self.capture = capture
         self.engine, self.catalog, self.language = engine, engine.catalog, language
-        self.feed = Feed(self.paths, engine)
+        self.feed = Feed(capture, engine)
         self.raw_cache: OrderedDict[str, dict[int, RawMessage]] = _Lru(RAW_CALLS_KEPT)
         self.list_screen = CallListScreen(self)
-        self.sub_title = " ".join(map(str, self.paths))
+        self.sub_title = capture.name
         self.exported: Path | None = None
         """The last file written by an export (tests wait for it)."""
+
+    @property
+    def paths(self) -> list[str | Path]:
+        """The files that hold every frame read so far."""
+        return self.capture.files()
 
     @property
     def first_ts_ns(self) -> int:

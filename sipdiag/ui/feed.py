@@ -1,9 +1,10 @@
 """The analysis in a worker thread, handing its results to the UI in batches.
 
-``analyze_live`` judges each call as soon as it is over and calls ``Feed.put`` from the worker's
-thread; the UI takes what has come (``Feed.take``) on a timer, every ``BATCH_SECONDS``, and adds
-those rows at once: one redraw per batch however many calls a large capture ends per second,
-and nothing waits for a batch to fill on a capture whose calls come slowly. When the capture is
+``analyze_live`` judges each call of a ``Capture`` (files, or a live capture: ``ui.live``) as
+soon as it is over and calls ``Feed.put`` from the worker's thread; the UI takes what has come
+(``Feed.take``) on a timer, every ``BATCH_SECONDS``, and adds those rows at once: one redraw
+per batch however many calls a large capture ends per second, and nothing waits for a batch to
+fill on a capture whose calls come slowly. When the capture is
 read, the links between calls and the findings of the rules about the whole capture (known only
 then) come as ``Feed.updates``. ``stop`` ends the analysis at its next result (leaving the UI).
 """
@@ -16,9 +17,10 @@ from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from sipdiag.analysis import Analysis, CaptureSummary, Result, analyze_live
-from sipdiag.capture import open_captures
+from sipdiag.capture import Reader, open_captures
 from sipdiag.dialogs.select import Ladders
 from sipdiag.rules import Engine
 from sipdiag.ui.rows import result_key, strip_text
@@ -45,9 +47,46 @@ class Progress:
     error: str | None = None
 
 
+class Capture(Protocol):
+    """What the UI shows: where the frames come from, and the files that hold them."""
+
+    @property
+    def name(self) -> str: ...
+
+    def open(self) -> Reader: ...
+
+    def files(self) -> list[str | Path]:
+        """The files holding every frame read so far (to read a message again, to export)."""
+        ...
+
+    def stop(self) -> None:
+        """No more frames: the UI is leaving."""
+        ...
+
+
+@dataclass
+class CaptureFiles:
+    """Capture files, read as one."""
+
+    paths: Sequence[str | Path]
+
+    @property
+    def name(self) -> str:
+        return " ".join(map(str, self.paths))
+
+    def open(self) -> Reader:
+        return open_captures(self.paths)
+
+    def files(self) -> list[str | Path]:
+        return list(self.paths)
+
+    def stop(self) -> None:
+        pass  # a file ends by itself
+
+
 @dataclass
 class Feed:
-    paths: Sequence[str | Path]
+    capture: Capture
     engine: Engine
     progress: Progress = field(default_factory=Progress)
     _pending: list[Result] = field(default_factory=list)
@@ -75,7 +114,7 @@ class Feed:
                 self.progress.first_ts_ns = reader.first_ts_ns
 
         try:
-            with closing(open_captures(self.paths)) as reader:
+            with closing(self.capture.open()) as reader:
                 analysis = analyze_live(reader, engine=self.engine, ladders=Ladders.ALL,
                                         on_result=put)
             self._attach(analysis, seen)
@@ -110,3 +149,4 @@ class Feed:
 
     def stop(self) -> None:
         self._stopped.set()
+        self.capture.stop()

@@ -19,9 +19,11 @@ def chunk(kind: int, value: bytes) -> bytes:
     return struct.pack("!HHH", 0, kind, 6 + len(value)) + value
 
 
-def hep3(message: SipMessage, agent: int = 2001, password: bytes | None = None) -> bytes:
+def hep3(message: SipMessage, agent: int = 2001, password: bytes | None = None,
+         ts_ns: int | None = None, raw: bytes | None = None) -> bytes:
+    """The message as an agent sends it (at ``ts_ns`` and as ``raw`` if given)."""
     src, dst = ipaddress.ip_address(message.src.ip), ipaddress.ip_address(message.dst.ip)
-    seconds, nanoseconds = divmod(message.ts_ns, 1_000_000_000)
+    seconds, nanoseconds = divmod(message.ts_ns if ts_ns is None else ts_ns, 1_000_000_000)
     six = src.version == 6
     chunks = [
         chunk(1, bytes([10 if six else 2])),
@@ -35,7 +37,7 @@ def hep3(message: SipMessage, agent: int = 2001, password: bytes | None = None) 
         chunk(11, b"\x01"),
         chunk(12, struct.pack("!I", agent)),
         *([chunk(14, password)] if password is not None else []),
-        chunk(15, message.raw),
+        chunk(15, message.raw if raw is None else raw),
     ]
     body = b"".join(chunks)
     return b"HEP3" + struct.pack("!H", 6 + len(body)) + body

@@ -59,7 +59,7 @@ def test_a_live_reader_stopped_early_still_pushes_what_was_queued() -> None:
             self.numbers: list[int] = []
 
         def link_handler(self, linktype: int):  # type: ignore[no-untyped-def]
-            return lambda number, ts, buf, start, end, orig: self.numbers.append(ts)
+            return lambda *frame: self.numbers.append(frame[1])  # (number, ts, ...)
 
     reader = LiveReader(ForkedSource(Counting(total=20_000, batch=500)))
     sink, problems = Frames(), ProblemLog()

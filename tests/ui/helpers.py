@@ -17,6 +17,7 @@ from textual.pilot import Pilot
 
 from sipdiag.rules import Engine, load_engine
 from sipdiag.ui.app import SipdiagApp
+from sipdiag.ui.feed import CaptureFiles
 from tests.conftest import ROOT
 from tests.golden import MAX_DIFF_LINES, UPDATE
 
@@ -33,7 +34,7 @@ def engine() -> Engine:
 @asynccontextmanager
 async def started(paths: Sequence[str | Path], language: str = "en",
                   size: tuple[int, int] = SIZE) -> AsyncIterator[tuple[SipdiagApp, Pilot[int]]]:
-    app = SipdiagApp([str(p) for p in paths], engine(), language)
+    app = SipdiagApp(CaptureFiles([str(p) for p in paths]), engine(), language)
     async with app.run_test(size=size) as pilot:
         await loaded(app, pilot)
         yield app, pilot
