@@ -37,12 +37,14 @@ class Engine:
         """The findings of every rule, most severe first, then in frame order (a rule is passed
         over where the subject cannot show what it looks for)."""
         facts = facts_of(subject)
-        findings = [
-            finding
-            for plan in self._candidates(subject, facts)
-            if facts.lasts(plan.lasting_ns)
-            for finding in _findings(plan.rule, subject, plan.find(subject))
-        ]
+        findings: list[Finding] = []
+        for plan in self._candidates(subject, facts):
+            if plan.lasting_ns and not facts.lasts(plan.lasting_ns):
+                continue
+            hits = plan.find(subject)
+            first = next(hits, None)
+            if first is not None:  # most rules find nothing: nothing to merge for them
+                findings += _findings(plan.rule, subject, (first, *hits))
         return sorted(_without_superseded(findings),
                       key=lambda f: (-severity_rank(f.severity), f.first_frame, f.rule.id))
 
@@ -75,7 +77,8 @@ class Engine:
     def _plan(self, rule: Rule) -> _Plan:
         needs = checks.CHECKS[rule.check].needs if rule.check is not None else None
         found = media.matcher(rule.media, rule.params) if rule.media is not None else None
-        return _Plan(rule, needs, found, _finder(rule, found, self.catalog))
+        return _Plan(rule, needs, found, _finder(rule, found, self.catalog),
+                     needs.lasting_ns if needs is not None else 0)
 
     @cached_property
     def _by_profile(self) -> dict[_Profile, tuple[_Plan, ...]]:
@@ -116,11 +119,8 @@ class _Plan:
     on_media: MediaMatcher | None
     """Its media pattern."""
     find: Find
-
-    @property
-    def lasting_ns(self) -> int:
-        """How far apart its subject's messages must be (0: any)."""
-        return self.needs.lasting_ns if self.needs is not None else 0
+    lasting_ns: int
+    """How far apart the subject's messages must be (0: any): not part of its profile."""
 
     def could_fire(self, facts: Facts, shape: MediaShape) -> bool:
         """By the profile of the subject alone: all but the time span."""
