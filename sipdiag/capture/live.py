@@ -8,8 +8,9 @@ handler for its link type, numbered from 1, and yields after every wait for pack
 (``-w FILE.pcapng``), so the file holds exactly what was analysed.
 
 The packets come from a ``PacketSource``:
-- ``InterfaceSource``: a Linux packet socket on one interface or all (``any``), with the
-  kernel's receive time of each packet and an optional BPF filter compiled by tcpdump. The
+- ``InterfaceSource``: a Linux packet socket on one interface or all (``any``), read through
+  a ring the kernel writes into (PACKET_MMAP), with the kernel's receive time of each packet
+  and an optional BPF filter compiled by tcpdump. The
   network layer is delivered without its link header (raw IP), as libpcap's ``any`` does, so
   every interface gives the same kind of frame.
 - ``SocketSource``: a UDP or TCP server for a collector (HEP); it hands on each datagram, or
@@ -29,6 +30,7 @@ import errno
 import os
 import pickle
 import queue
+import select
 import selectors
 import signal
 import socket
@@ -52,13 +54,23 @@ READER_ADVANTAGE = 5
 BATCH = 4096
 """Packets read from a socket before the reader yields (bounds a batch's memory)."""
 RECEIVE_BUFFER = 64 << 20
-"""Bytes the kernel may queue for the reader: about a second of 100,000 packets a second."""
+"""Bytes the kernel may queue for a collector's UDP socket: a second of 100,000 packets."""
 SNAPLEN = 262_144
 ETH_P_ALL, ETH_P_IP, ETH_P_IPV6 = 0x0003, 0x0800, 0x86DD
 PACKET_OUTGOING = 4
-SOL_PACKET, PACKET_STATISTICS = 263, 6
-SO_ATTACH_FILTER, SO_TIMESTAMPNS, SO_RXQ_OVFL = 26, 35, 40
-_TIMESPEC = struct.Struct("ll")
+SOL_PACKET, PACKET_RX_RING, PACKET_STATISTICS, PACKET_VERSION, TPACKET_V3 = 263, 5, 6, 10, 2
+TP_STATUS_KERNEL, TP_STATUS_USER = 0, 1
+SO_ATTACH_FILTER, SO_RXQ_OVFL = 26, 40
+BLOCK_SIZE, BLOCKS, FRAME_SIZE = 1 << 20, 64, 1 << 11
+"""The receive ring: 64 blocks of 1 MiB (a second of 100,000 packets of 600 bytes)."""
+BLOCK_TIMEOUT_MS = 10
+"""A block not full is handed over this long after its first packet (the lines' latency)."""
+_TPACKET_REQ3 = struct.Struct("7I")
+_BLOCK_STATUS = struct.Struct("I")
+_BLOCK_PACKETS = struct.Struct("II")
+"""A block's packet count and where its first packet starts (tpacket_hdr_v1)."""
+_TPACKET3_HDR = struct.Struct("IIIIIIHH")
+"""tp_next_offset, tp_sec, tp_nsec, tp_snaplen, tp_len, tp_status, tp_mac, tp_net."""
 _TPACKET_STATS = struct.Struct("II")
 _DROPS = struct.Struct("I")
 
@@ -241,7 +253,13 @@ class ForkedSource:
 
 
 class InterfaceSource:
-    """Every IPv4 and IPv6 packet on an interface (``any``: on all), as raw IP frames."""
+    """Every IPv4 and IPv6 packet on an interface (``any``: on all), as raw IP frames.
+
+    The kernel writes the packets into a ring of blocks shared with this process (PACKET_MMAP,
+    TPACKET_V3, as libpcap reads them): no system call a packet, a block handed over when it is
+    full or ``BLOCK_TIMEOUT_MS`` after its first packet, each packet with its receive time in
+    nanoseconds. What the ring cannot hold while the reader is busy, the kernel drops and
+    counts (``drops``)."""
 
     def __init__(self, interface: str, bpf: str | None = None) -> None:
         self.name = f"live capture on {interface}"
@@ -258,43 +276,22 @@ class InterfaceSource:
             raise CaptureError(f"cannot capture on {interface}: {exc}") from None
         self._dropped = 0
         try:
-            self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
-            self._socket.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
             _attach_filter(self._socket, _kept_once() + (_compiled(bpf) if bpf else _EVERY))
+            self._ring = _Ring(self._socket)
             if interface != "any":
                 self._socket.bind((interface, ETH_P_ALL))
         except OSError as exc:
             self._socket.close()
             raise CaptureError(f"cannot capture on {interface}: {exc.strerror or exc}") from None
-        self._socket.setblocking(False)
-        self._discard_queued()  # taken before the filter was on
+        self._ring.discard()  # taken before the filter was on and the socket bound
         self.drops()  # counters start now (reading them resets them)
         self._dropped = 0
 
     def receive(self, timeout: float) -> list[Packet]:
-        packets: list[Packet] = []
-        ready = selectors.DefaultSelector()
-        ready.register(self._socket, selectors.EVENT_READ)
-        try:
-            if not ready.select(timeout):
-                return packets
-        finally:
-            ready.close()
-        receive, space = self._socket.recvmsg, socket.CMSG_SPACE(_TIMESPEC.size)
-        while len(packets) < BATCH:
-            try:
-                data, ancillary, _, _ = receive(SNAPLEN, space)
-            except BlockingIOError:
-                break
-            packets.append((linktypes.RAW, _received_ns(ancillary), data))
+        packets = self._ring.take(BATCH)
+        if not packets and self._ring.wait(timeout):
+            packets = self._ring.take(BATCH)
         return packets
-
-    def _discard_queued(self) -> None:
-        while True:
-            try:
-                self._socket.recv(SNAPLEN)
-            except BlockingIOError:
-                return
 
     def drain(self) -> Iterator[list[Packet]]:
         return iter(())  # what the kernel still holds arrived after the end
@@ -305,15 +302,60 @@ class InterfaceSource:
         return self._dropped
 
     def close(self) -> None:
+        self._ring.close()
         self._socket.close()
 
 
-def _received_ns(ancillary: list[tuple[int, int, bytes]]) -> int:
-    for level, kind, value in ancillary:
-        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
-            seconds, nanoseconds = _TIMESPEC.unpack(value[:_TIMESPEC.size])
-            return int(seconds) * 1_000_000_000 + int(nanoseconds)
-    return time.time_ns()
+class _Ring:
+    """The receive ring of a packet socket (linux/if_packet.h, TPACKET_V3): ``BLOCKS`` blocks
+    of ``BLOCK_SIZE`` bytes, each owned by the kernel until it sets its status to
+    TP_STATUS_USER, then by this reader until it sets it back to TP_STATUS_KERNEL."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        import mmap
+
+        sock.setsockopt(SOL_PACKET, PACKET_VERSION, TPACKET_V3)
+        sock.setsockopt(SOL_PACKET, PACKET_RX_RING, _TPACKET_REQ3.pack(
+            BLOCK_SIZE, BLOCKS, FRAME_SIZE, BLOCK_SIZE * BLOCKS // FRAME_SIZE, BLOCK_TIMEOUT_MS,
+            0, 0))
+        self._map = mmap.mmap(sock.fileno(), BLOCK_SIZE * BLOCKS, mmap.MAP_SHARED,
+                              mmap.PROT_READ | mmap.PROT_WRITE)
+        self._poll = select.poll()
+        self._poll.register(sock, select.POLLIN | select.POLLERR)
+        self._block = 0
+        """The next block to read."""
+
+    def wait(self, timeout: float) -> bool:
+        """Whether a block was handed over within ``timeout`` seconds."""
+        return bool(self._poll.poll(round(timeout * 1000))) and self._ready(self._block)
+
+    def take(self, limit: int) -> list[Packet]:
+        """The packets of the blocks handed over, whole blocks, until ``limit`` is passed."""
+        packets: list[Packet] = []
+        ring, header = self._map, _TPACKET3_HDR.unpack_from
+        while len(packets) < limit and self._ready(self._block):
+            start = self._block * BLOCK_SIZE
+            count, offset = _BLOCK_PACKETS.unpack_from(ring, start + 12)
+            at = start + offset
+            for _ in range(count):
+                following, seconds, nanoseconds, length, _, _, _, network = header(ring, at)
+                data = ring[at + network : at + network + length]
+                packets.append((linktypes.RAW, seconds * 1_000_000_000 + nanoseconds, data))
+                at += following
+            _BLOCK_STATUS.pack_into(ring, start + 8, TP_STATUS_KERNEL)  # the kernel's again
+            self._block = (self._block + 1) % BLOCKS
+        return packets
+
+    def discard(self) -> None:
+        while self.take(BATCH):
+            pass
+
+    def _ready(self, block: int) -> bool:
+        status: int = _BLOCK_STATUS.unpack_from(self._map, block * BLOCK_SIZE + 8)[0]
+        return bool(status & TP_STATUS_USER)
+
+    def close(self) -> None:
+        self._map.close()
 
 
 Instruction = tuple[int, int, int, int]
