@@ -5,7 +5,9 @@ messages of a capture (``--kind sip``: each message from one of two sockets stan
 two sides, in the capture's order) or RTP (``--kind rtp``: 20 ms G.711 packets of ``--streams``
 streams, 160 bytes of payload each). ``sipdiag live -i lo`` captures them with a filter on the
 bench's ports. Reported: packets sent, frames sipdiag read, the kernel's drop counter for
-sipdiag's socket (PACKET_STATISTICS, in its report's problems), and sipdiag's CPU time.
+sipdiag's socket (PACKET_STATISTICS, in its report's problems), sipdiag's CPU time and the
+largest resident size of one of its processes (the analysis, or the reader holding the queue
+of packets the analysis has not taken yet).
 
 Needs root (a packet socket). Usage:
     python3 bench/live.py --kind sip --rate 20000 --seconds 10 [CAPTURE]
@@ -122,7 +124,8 @@ def main() -> None:
           f"({done.value / sending:,.0f}/s, asked {args.rate:,}/s); sipdiag read "
           f"{capture['frames']:,} frames, {capture['sip_messages']:,} SIP messages; kernel "
           f"drops: {dropped[0] if dropped else 'none'}; sipdiag CPU "
-          f"{usage.ru_utime + usage.ru_stime:.1f} s; calls {summary.get('calls')}")
+          f"{usage.ru_utime + usage.ru_stime:.1f} s; largest resident size of its processes "
+          f"{usage.ru_maxrss / 1024:.0f} MB; calls {summary.get('calls')}")
 
 
 if __name__ == "__main__":

@@ -20,8 +20,10 @@ The packets come from a ``PacketSource``:
 The analysis of a packet costs far more than reading it, and traffic comes in bursts: read in
 the same process, a burst the analysis cannot follow fills the socket's buffer and the kernel
 drops the rest. ``ForkedSource`` reads a source in a process of its own, as Wireshark leaves
-capturing to dumpcap, and queues what it reads for the analysis, in memory, however far the
-analysis falls behind: nothing is dropped, a burst only delays the lines.
+capturing to dumpcap, and queues what it reads for the analysis, in memory: a burst only
+delays the lines. Only when the analysis falls ``MAX_BACKLOG`` bytes behind (traffic faster
+than it can ever follow, for long) are packets left out, counted and reported, so that memory
+stays bounded in a capture that runs for days.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ from sipdiag.capture.source import ByteSource
 from sipdiag.problems import ProblemLog
 
 POLL_SECONDS = 0.1
+MAX_BACKLOG = 1 << 30
+"""Bytes of packets read and not yet analysed, at most (``ForkedSource``)."""
 READER_ADVANTAGE = 5
 """How much nicer (lower in priority) the analysis makes itself than its reading process."""
 BATCH = 4096
@@ -187,9 +191,11 @@ class ForkedSource:
 
     The source is opened here (so that a missing right or a busy port is reported at once)
     and read there; the child ignores Ctrl-C, which is this process's to handle, and ends
-    when ``close`` asks it to, after it has queued everything it read."""
+    when ``close`` asks it to, after it has queued everything it read. What it reads while
+    ``backlog`` bytes are queued past ``MAX_BACKLOG`` is left out and counted
+    (``capture_behind``)."""
 
-    def __init__(self, source: PacketSource) -> None:
+    def __init__(self, source: PacketSource, backlog: int = MAX_BACKLOG) -> None:
         import multiprocessing
 
         context = multiprocessing.get_context("fork")
@@ -197,6 +203,9 @@ class ForkedSource:
         self.problems = source.problems
         self._queue = context.Queue()  # put() never blocks: a thread feeds the pipe
         self._stop = context.Event()
+        self._queued = context.Value("q", 0)
+        """Bytes put in the queue and not yet taken."""
+        self._backlog = backlog
         self._child = context.Process(target=self._read, name="sipdiag-capture", daemon=True)
         self._child.start()
         # The analysis may lag behind, the reading may not: the scheduler favours the child.
@@ -206,20 +215,36 @@ class ForkedSource:
 
     def _read(self) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        put = self._queue.put
+        left_out = 0
         while not self._stop.is_set():
             packets = self._source.receive(POLL_SECONDS)
             if packets:
-                put(pickle.dumps(packets, pickle.HIGHEST_PROTOCOL))
-        put(pickle.dumps((self._source.drops(), self._source.problems)))
+                batch = pickle.dumps(packets, pickle.HIGHEST_PROTOCOL)
+                if self._queued.value + len(batch) > self._backlog:
+                    left_out += len(packets)
+                else:
+                    self._put(batch)
+        if left_out:
+            self._source.problems.add(
+                "capture_behind", 0, f"{left_out} packets left out: the analysis was more "
+                f"than {self._backlog:,} bytes of packets behind the capture")
+        self._put(pickle.dumps((self._source.drops(), self._source.problems)))
+
+    def _put(self, batch: bytes) -> None:
+        with self._queued.get_lock():
+            self._queued.value += len(batch)
+        self._queue.put(batch)
 
     def receive(self, timeout: float) -> list[Packet]:
         if self._ended:
             return []
         try:
-            item = pickle.loads(self._queue.get(timeout=timeout))
+            batch = self._queue.get(timeout=timeout)
         except queue.Empty:
             return []
+        with self._queued.get_lock():
+            self._queued.value -= len(batch)
+        item = pickle.loads(batch)
         if isinstance(item, tuple):  # the child's last word: its drops and problems
             self._dropped, problems = item
             self.problems.merge(problems)

@@ -72,3 +72,16 @@ def test_a_live_reader_stopped_early_still_pushes_what_was_queued() -> None:
     reader.close()
     assert sink.numbers == list(range(20_000))
     assert problems.counts == {"source_note": 1, "capture_dropped": 1}
+
+
+def test_past_the_backlog_packets_are_left_out_and_counted() -> None:
+    """An analysis that does not keep up, for long: memory stays bounded; what is left out is
+    said, and what is kept comes in order."""
+    forked = ForkedSource(Counting(total=50_000, batch=1000), backlog=60_000)
+    time.sleep(1.0)  # nothing taken meanwhile: the child reads all, keeps what fits
+    received = [ts for batch in forked.drain() for _, ts, _ in batch]
+    forked.close()
+    assert 0 < len(received) < 50_000
+    assert received == sorted(set(received))
+    [problem] = forked.problems.examples["capture_behind"]
+    assert problem.detail.startswith(f"{50_000 - len(received)} packets left out")
