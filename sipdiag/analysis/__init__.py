@@ -17,6 +17,7 @@ from sipdiag.analysis.reading import (
     MessageReader,
     Progress,
     default_jobs,
+    frames_of_calls,
     message_kind,
     paths_of,
 )
@@ -24,5 +25,5 @@ from sipdiag.analysis.regions import map_parts
 
 __all__ = ["Analysis", "CallResult", "CaptureSummary", "ExchangeResult", "Inputs",
            "MessageReader", "Progress", "Result", "Tally", "analyze", "analyze_live",
-           "default_jobs", "is_problem",
+           "default_jobs", "frames_of_calls", "is_problem",
            "map_parts", "message_kind", "paths_of"]

@@ -1,5 +1,6 @@
 """Export from the UI: the calls chosen (marked, else those the filter shows, else every one)
-as a report file, Markdown, HTML or JSON, by the file's extension.
+as a report file, Markdown, HTML or JSON, or as a capture (pcapng: the frames of their SIP
+messages as captured), by the file's extension.
 
 The capture is analysed again with a ``Selection`` of those Call-IDs, as ``sipdiag CAPTURE
 --call ID ... --format F`` would analyse it, and written by the same reporter: the file is the
@@ -11,15 +12,20 @@ would not guarantee. It costs a second reading of the capture, in a worker.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from contextlib import closing
 from pathlib import Path
 
-from sipdiag.analysis import analyze
+from sipdiag.analysis import analyze, frames_of_calls
+from sipdiag.capture import open_captures
+from sipdiag.capture.copy import copy_frames
+from sipdiag.capture.writer import PcapngWriter
 from sipdiag.dialogs.select import Ladders, Selection
 from sipdiag.report.reporters import Format, Settings, reporter
 from sipdiag.rules import Engine
 
 FORMATS = {".json": Format.JSON, ".md": Format.MARKDOWN, ".markdown": Format.MARKDOWN,
            ".html": Format.HTML, ".htm": Format.HTML}
+CAPTURE = ".pcapng"
 
 
 class ExportError(ValueError):
@@ -41,15 +47,20 @@ class CallIds(tuple[str, ...]):
         return item in self._set
 
 
-def format_of(path: Path) -> Format:
-    found = FORMATS.get(path.suffix.lower())
+def format_of(path: Path) -> Format | None:
+    """The report's format; None for a capture."""
+    suffix = path.suffix.lower()
+    if suffix == CAPTURE:
+        return None
+    found = FORMATS.get(suffix)
     if found is None:
-        raise ExportError(f"{path.name}: name the file .json, .md or .html (the format)")
+        raise ExportError(f"{path.name}: name the file .json, .md, .html or .pcapng (the "
+                          f"format)")
     return found
 
 
-def check_target(path: Path) -> Format:
-    """The format of the file, once it is known the file can be written there."""
+def check_target(path: Path) -> Format | None:
+    """The format of the file (None: a capture), once it is known it can be written there."""
     form = format_of(path)
     if path.is_dir():
         raise ExportError(f"{path} is a folder")
@@ -65,6 +76,9 @@ def export(paths: Sequence[str | Path], engine: Engine, settings: Settings,
     As the command line: naming calls keeps their ladders (``--call``); an HTML page draws
     every call it holds."""
     form = check_target(path)
+    if form is None:
+        _export_capture(paths, call_ids, path)
+        return
     selection = Selection(call_ids=CallIds(call_ids)) if call_ids is not None else None
     ladders = Ladders.ALL if call_ids is not None or form is Format.HTML else Ladders.NONE
     analysis = analyze(list(paths), engine=engine, selection=selection, ladders=ladders, jobs=1)
@@ -73,3 +87,19 @@ def export(paths: Sequence[str | Path], engine: Engine, settings: Settings,
             reporter(form, settings).analysis(analysis, out)
     except OSError as exc:
         raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _export_capture(paths: Sequence[str | Path], call_ids: Sequence[str] | None,
+                    path: Path) -> None:
+    """The frames of the calls' SIP messages, as captured (every frame: all calls)."""
+    wanted = frames_of_calls(list(paths), CallIds(call_ids)) if call_ids is not None else None
+    try:
+        with PcapngWriter(path) as writer, closing(open_captures(paths)) as reader:
+            copy_frames(reader, wanted if wanted is not None else _Every(), writer)
+    except OSError as exc:
+        raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+class _Every:
+    def __contains__(self, item: object) -> bool:
+        return True

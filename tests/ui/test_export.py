@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -91,8 +92,34 @@ def test_a_name_without_a_known_extension_is_refused(tmp_path: Path) -> None:
             assert not (tmp_path / "calls.txt").exists()
 
     asyncio.run(scenario())
-    with pytest.raises(ExportError, match=r"\.json, \.md or \.html"):
+    with pytest.raises(ExportError, match=r"\.json, \.md, \.html or \.pcapng"):
         format_of(Path("calls.pdf"))
+
+
+def test_the_marked_call_as_a_capture_holds_its_sip_frames_as_captured(tmp_path: Path) -> None:
+    """bye-481.pcap's call is 14 SIP messages in 14 frames (tshark); exported with another
+    capture's OPTIONS exchanges beside it, the file holds those 14 frames alone, byte for byte
+    and with their times, and reads as the same call."""
+    captures = [str(CALLS / "bye-481.pcap"), str(CALLS / "options-keepalive.pcap")]
+    target = tmp_path / "call.pcapng"
+
+    async def scenario() -> None:
+        async with started(captures) as (app, pilot):
+            await pilot.press("space")  # the call of bye-481.pcap (frame 1)
+            await export_to(app, pilot, target)
+
+    asyncio.run(scenario())
+    exported = subprocess.run(["tshark", "-r", str(target), "-T", "fields", "-e",
+                               "frame.time_epoch", "-e", "sip.Call-ID"],
+                              capture_output=True, text=True, check=True).stdout.splitlines()
+    original = subprocess.run(["tshark", "-r", str(CALLS / "bye-481.pcap"), "-Y", "sip",
+                               "-T", "fields", "-e", "frame.time_epoch", "-e", "sip.Call-ID"],
+                              capture_output=True, text=True, check=True).stdout.splitlines()
+    assert len(original) == 14 and exported == original
+    again = json.loads(cli(str(target), "--format", "json"))
+    alone = json.loads(cli(str(CALLS / "bye-481.pcap"), "--format", "json"))
+    assert [(c["call_id"], c["outcome"], c["findings"], c["start"]) for c in again["calls"]] == \
+        [(c["call_id"], c["outcome"], c["findings"], c["start"]) for c in alone["calls"]]
 
 
 def test_call_ids_answer_membership_from_a_set() -> None:
