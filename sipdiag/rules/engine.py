@@ -3,8 +3,8 @@
 Every rule that applies to the kind of subject and can fire on it is run: its pattern through
 ``matcher``, its media pattern, or its check. Which rules can fire is worked out once for each
 profile of subject (its methods, final statuses, unanswered methods, a CANCEL, the headers
-some check needs, its media state), from the first step of each pattern, the media state each
-media pattern allows, and what each check needs.
+some check needs, its media's shape), from the first step of each pattern, what each media
+pattern asks first of the media (``media.SHAPE_FACTS``), and what each check needs.
 
 Hits that are the same event seen on several hops of a proxied call (the same request, by
 method, CSeq and final status) make one finding, with the evidence of every hop. Rules about the

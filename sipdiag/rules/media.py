@@ -296,13 +296,33 @@ def _last_frame(direction: Direction, media: CallMedia) -> int | None:
 
 Test = Callable[[Any, CallMedia], bool]
 
-MediaShape = tuple[MediaState, bool] | None
-"""A call's media state, and whether any stream of it was captured (None: no media)."""
+SHAPE_FACTS = {MediaSubject.CALL: ("state",), MediaSubject.DIRECTION: ("silent", "cause")}
+"""The facts of the call, and of each direction, that a media shape holds: what most patterns
+ask first, and most calls answer alike."""
+
+ShapeValues = tuple[object, ...]
+"""The values of ``SHAPE_FACTS`` of the call, or of a direction."""
+MediaShape = tuple[bool, ShapeValues, frozenset[ShapeValues]] | None
+"""Whether any stream of a call was captured, what its media says of the call's ``SHAPE_FACTS``
+and what each direction says of its own (None: the call has no media)."""
 
 
 def shape_of(subject: Call | Exchange) -> MediaShape:
     media = subject.media if isinstance(subject, Call) else None
-    return None if media is None else (media.state, bool(media.streams))
+    if media is None:
+        return None
+    return (bool(media.streams), _shape_values(MediaSubject.CALL, media, media),
+            frozenset(_shape_values(MediaSubject.DIRECTION, d, media) for d in media.directions))
+
+
+def _shape_values(subject: MediaSubject, item: object, media: CallMedia) -> ShapeValues:
+    facts = FACTS[subject]
+    return tuple(facts[name].read(item, media) for name in SHAPE_FACTS[subject])
+
+
+Allowed = tuple[frozenset[object] | None, ...]
+"""For each of ``SHAPE_FACTS`` of the call or a direction, the values a pattern allows (None:
+any)."""
 
 
 @dataclass(frozen=True)
@@ -315,17 +335,20 @@ class MediaMatcher:
     params: Mapping[str, object]
     call_test: Test
     test: Test
-    states: frozenset[object] | None
-    """The media states its conditions on the call allow (None: any)."""
+    on_call: Allowed
+    on_direction: Allowed
+    """Empty for a pattern about the call or its streams."""
 
     def could_fire(self, shape: MediaShape) -> bool:
         """By the call's media shape alone: a stream pattern needs a stream, and the
-        pattern's ``state`` conditions the call's state."""
+        pattern's conditions on the facts of the shape the call or one of its directions."""
         if shape is None:
             return False
-        state, streams = shape
-        return ((self.states is None or state.value in self.states)
-                and (streams or self.pattern.subject is not MediaSubject.STREAM))
+        streams, call, directions = shape
+        if self.pattern.subject is MediaSubject.STREAM and not streams:
+            return False
+        return _allows(self.on_call, call) and (
+            not self.on_direction or any(_allows(self.on_direction, d) for d in directions))
 
     def find(self, call: Call) -> Iterator[Hit]:
         media = call.media
@@ -341,22 +364,35 @@ class MediaMatcher:
 
 
 def matcher(pattern: MediaPattern, params: Mapping[str, object]) -> MediaMatcher:
+    on_call = pattern.conditions if pattern.subject is MediaSubject.CALL else pattern.call
+    on_direction = pattern.conditions if pattern.subject is MediaSubject.DIRECTION else ()
     return MediaMatcher(
         pattern, params,
         _all([_test(c, CALL_FACTS, params) for c in pattern.call]),
         _all([_test(c, FACTS[pattern.subject], params) for c in pattern.conditions]),
-        _states(pattern, params),
+        _allowed_in_shape(MediaSubject.CALL, on_call, params),
+        _allowed_in_shape(MediaSubject.DIRECTION, on_direction, params) if on_direction else (),
     )
 
 
-def _states(pattern: MediaPattern, params: Mapping[str, object]) -> frozenset[object] | None:
-    on_call = pattern.conditions if pattern.subject is MediaSubject.CALL else pattern.call
-    allowed: frozenset[object] | None = None
-    for condition in on_call:
-        if condition.fact == "state" and condition.comparison is Comparison.IS:
-            states = frozenset(_allowed(condition, params))
-            allowed = states if allowed is None else allowed & states
-    return allowed
+def _allowed_in_shape(subject: MediaSubject, conditions: tuple[MediaCondition, ...],
+                      params: Mapping[str, object]) -> Allowed:
+    """What ``conditions`` allow of each of the ``SHAPE_FACTS`` of ``subject``: the values
+    every ``IS`` condition on it accepts."""
+    found: list[frozenset[object] | None] = []
+    for name in SHAPE_FACTS[subject]:
+        allowed: frozenset[object] | None = None
+        for condition in conditions:
+            if condition.fact == name and condition.comparison is Comparison.IS:
+                values = frozenset(_allowed(condition, params))
+                allowed = values if allowed is None else allowed & values
+        found.append(allowed)
+    return tuple(found)
+
+
+def _allows(allowed: Allowed, values: ShapeValues) -> bool:
+    return all(among is None or value in among
+               for among, value in zip(allowed, values, strict=True))
 
 
 def _all(tests: list[Test]) -> Test:
