@@ -262,6 +262,6 @@ def test_the_snapshots_are_the_ones_the_tests_write() -> None:
     expected = {f"{sample}.{width}x{height}{suffix}" for sample in SAMPLES
                 for width, height in SIZES
                 for suffix in (".txt", ".first.txt", ".last.txt", ".last.ansi")}
-    found = {p.name for p in SNAPSHOTS.iterdir()} if SNAPSHOTS.is_dir() else set()
+    found = {p.name for p in SNAPSHOTS.iterdir() if p.is_file()} if SNAPSHOTS.is_dir() else set()
     assert not expected - found, f"missing in tests/snapshots: {sorted(expected - found)}"
     assert not found - expected, f"stale in tests/snapshots: {sorted(found - expected)}"
