@@ -54,7 +54,7 @@ POLL_SECONDS = 0.1
 MAX_BACKLOG = 1 << 30
 """Bytes of packets read and not yet analysed, at most (``ForkedSource``)."""
 READER_ADVANTAGE = 5
-"""How much nicer (lower in priority) the analysis makes itself than its reading process."""
+"""The niceness the analysis takes (at least), its reading process keeping the one it had."""
 BATCH = 4096
 """Packets read from a socket before the reader yields (bounds a batch's memory)."""
 RECEIVE_BUFFER = 64 << 20
@@ -209,7 +209,8 @@ class ForkedSource:
         self._child = context.Process(target=self._read, name="sipdiag-capture", daemon=True)
         self._child.start()
         # The analysis may lag behind, the reading may not: the scheduler favours the child.
-        os.nice(READER_ADVANTAGE)
+        if os.getpriority(os.PRIO_PROCESS, 0) < READER_ADVANTAGE:
+            os.setpriority(os.PRIO_PROCESS, 0, READER_ADVANTAGE)
         self._ended = False
         self._dropped = 0
 
