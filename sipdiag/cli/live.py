@@ -35,16 +35,23 @@ from sipdiag.rules.catalog import Catalog
 
 def run_live(args: argparse.Namespace, env: Environment) -> int:
     bpf = " ".join(args.filter) or None
-    return _run(ForkedSource(InterfaceSource(args.interface, bpf)), args, env)
+    source = InterfaceSource(args.interface, bpf)
+    _say_started(source.name, args, env)
+    return _run(ForkedSource(source), args, env)
 
 
 def run_listen(args: argparse.Namespace, env: Environment) -> int:
     password = args.hep_password.encode() if args.hep_password is not None else None
     source = HepFrames(args.hep, password)
-    if not args.quiet:
-        env.stderr.write(f"sipdiag: {source.name} (port {source.address[1]})\n")
-        env.stderr.flush()
+    _say_started(f"{source.name} (port {source.address[1]})", args, env)
     return _run(ForkedSource(source), args, env)
+
+
+def _say_started(what: str, args: argparse.Namespace, env: Environment) -> None:
+    """One line on standard error once packets are being taken (a script can wait for it)."""
+    if not args.quiet:
+        env.stderr.write(f"sipdiag: {what}\n")
+        env.stderr.flush()
 
 
 def _run(source: PacketSource, args: argparse.Namespace, env: Environment) -> int:

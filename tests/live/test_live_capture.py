@@ -36,9 +36,13 @@ timeout 30 "$PYTHON" -m sipdiag live -i lo --duration 7 --format jsonl -w "$OUT/
     --fail-on never udp port $UAS or udp port $UAC > "$OUT/lines.jsonl" 2> "$OUT/err.txt" &
 live=$!
 timeout 30 tcpdump -i lo --time-stamp-precision=nano -U -w "$OUT/tcpdump.pcap" \\
-    udp port $UAS or udp port $UAC 2>/dev/null &
+    udp port $UAS or udp port $UAC 2> "$OUT/tcpdump.txt" &
 dump=$!
-sleep 2
+for _ in $(seq 200); do  # both capturing (each says so on standard error), 20 s at most
+    grep -q "live capture on lo" "$OUT/err.txt" && grep -q "listening on lo" "$OUT/tcpdump.txt" \\
+        && break
+    sleep 0.1
+done
 timeout 20 sipp -sn uas -i 127.0.0.1 -p $UAS -m 3 -nostdin >/dev/null 2>&1 &
 uas=$!
 sleep 0.5
