@@ -49,12 +49,27 @@ def print_ladder(
     language: str = "en",
 ) -> None:
     console.print(Text(for_terminal(title), style="bold underline"))
+    heading, rows = ladder_lines(arrows, catalog, first_ts_ns, console.width, language)
+    console.print(heading)
+    for row in rows:
+        console.print(row)
+
+
+def ladder_lines(
+    arrows: Sequence[Arrow],
+    catalog: Catalog,
+    first_ts_ns: int,
+    width: int,
+    language: str = "en",
+) -> tuple[Text, list[Text]]:
+    """The heading (an address over each lane) and one line per arrow, ``width`` cells wide
+    at most: how the report prints a ladder, and how the UI lists one to pick a row from."""
     columns = endpoints(arrows)
-    width = column_width(arrows, len(columns), console.width)
-    clock = column_width(arrows, len(columns), console.width - CLOCK_WIDTH) == width
+    lane = column_width(arrows, len(columns), width)
+    clock = column_width(arrows, len(columns), width - CLOCK_WIDTH) == lane
     prefix_width = PREFIX_WIDTH + CLOCK_WIDTH * clock
-    console.print(Text(" " * prefix_width + header(columns, width)), no_wrap=True,
-                  overflow="crop")
+    heading = Text(" " * prefix_width + header(columns, lane), no_wrap=True, overflow="crop")
+    rows = []
     for arrow in arrows:
         label = for_terminal(arrow.label)
         if arrow.copy > 1:
@@ -62,11 +77,12 @@ def print_ladder(
         seconds = (arrow.ts_ns - first_ts_ns) / 1e9
         when = f"{time_of_day(arrow.ts_ns)} " if clock else ""
         prefix = f"{arrow.frame:>7} {when}{'+' + format(seconds, '.3f'):>11} "
-        lane = draw(columns.index(arrow.src), columns.index(arrow.dst), len(columns), width, label,
-                    MEDIA_LINES[arrow.kind])
+        drawn = draw(columns.index(arrow.src), columns.index(arrow.dst), len(columns), lane,
+                     label, MEDIA_LINES[arrow.kind])
         style = MEDIA_STYLES.get(arrow.kind) or (
             "dim" if arrow.copy > 1 else terminal.status_style(arrow.status or None))
-        console.print(Text(prefix + lane, style=style), no_wrap=True, overflow="crop")
+        rows.append(Text(prefix + drawn, style=style, no_wrap=True, overflow="crop"))
+    return heading, rows
 
 
 def column_width(arrows: Sequence[Arrow], count: int, console_width: int) -> int:
