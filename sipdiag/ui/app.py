@@ -21,9 +21,10 @@ from textual.worker import Worker, WorkerState
 from sipdiag.analysis import Result
 from sipdiag.report.escape import for_terminal
 from sipdiag.report.reporters import Settings
+from sipdiag.report.terminal.explain import NotExplained
 from sipdiag.rules import Engine
 from sipdiag.ui.call_screen import CallScreen
-from sipdiag.ui.explain import NotExplained, explained
+from sipdiag.ui.explain import explained
 from sipdiag.ui.export import ExportError, check_target, export
 from sipdiag.ui.feed import BATCH_SECONDS, Capture, Feed
 from sipdiag.ui.list_screen import CallListScreen

@@ -7,6 +7,7 @@ sentences that say how they differ, the list of rules as a table.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from functools import partial
 
@@ -17,7 +18,54 @@ from rich.text import Text
 from sipdiag.report import wording
 from sipdiag.report.terminal import cell, print_fields
 from sipdiag.rules.catalog import Catalog, Explained, ResponseCode
+from sipdiag.rules.loader import RuleSet
 from sipdiag.rules.model import Rule
+
+_CATALOG_ITEM = re.compile(r"^(q850|warning):(\d+)$", re.I)
+
+
+class NotExplained(ValueError):
+    """What was asked is not something the catalog or the rules explain (one line)."""
+
+
+def print_items(console: Console, catalog: Catalog, rules: RuleSet, items: Sequence[str],
+                language: str = "en") -> None:
+    """``sipdiag explain ITEM [ITEM]``: a response code, a rule (id or name), ``q850:N`` or
+    ``warning:N``; two response codes side by side. NotExplained for anything else."""
+    if not items or len(items) > 2:
+        raise NotExplained("explain takes one item, or two response codes to compare")
+    if len(items) == 2:
+        a, b = (_response_code(catalog, item) for item in items)
+        print_comparison(console, catalog, a, b, language)
+        return
+    item = items[0]
+    if item.isdigit():
+        code = int(item)
+        if not 100 <= code <= 699:
+            raise NotExplained(f"{item} is not a SIP response code (100 to 699)")
+        print_response(console, catalog, code, language)
+        return
+    match = _CATALOG_ITEM.match(item)
+    if match:
+        kind, number = match[1].lower(), int(match[2])
+        if number not in (catalog.q850 if kind == "q850" else catalog.warnings):
+            raise NotExplained(f"the catalog has no {kind} entry {number}")
+        show = print_q850 if kind == "q850" else print_warning
+        show(console, catalog, number, language)
+        return
+    rule = rules.by_id(item)
+    if rule is None:
+        raise NotExplained(f"'{item}' is not a response code, a rule, q850:N or warning:N "
+                           f"(sipdiag rules lists the rules)")
+    print_rule(console, catalog, rule, language)
+
+
+def _response_code(catalog: Catalog, item: str) -> ResponseCode:
+    entry = catalog.response(int(item)) if item.isdigit() else None
+    if entry is None:
+        raise NotExplained(f"'{item}' is not a registered SIP response code; two codes are "
+                           f"needed to compare")
+    return entry
 
 
 def print_response(console: Console, catalog: Catalog, code: int, language: str = "en") -> None:
