@@ -155,19 +155,8 @@ def _add_live_outputs(command: argparse.ArgumentParser) -> None:
                          "(default: none)")
     command.add_argument("--report-file", type=writable_file, metavar="FILE",
                          help="write that report to this file instead of standard output")
-    command.add_argument(
-        "--fail-on", choices=(*SEVERITIES, "never"), default="error",
-        help="exit with 1 when a finding is at least this severe (default: error)",
-    )
-    group = command.add_argument_group("choosing calls (each option can be repeated)")
-    group.add_argument("--call", action="append", default=[], metavar="CALL_ID",
-                       help="only this call")
-    group.add_argument("--user", "--number", action="append", default=[], metavar="USER",
-                       help="only calls whose From, To or Request-URI user contains this")
-    group.add_argument("--ip", action="append", default=[], type=ip_address, metavar="ADDRESS",
-                       help="only calls with a message from or to this address")
-    group.add_argument("--failed", action="store_true",
-                       help="only failing calls: a warning or error, or a failed outcome")
+    _add_fail_on(command)
+    _add_selection(command, call_help="only this call", by_time=False)
     command.add_argument("-q", "--quiet", action="store_true",
                          help="nothing on standard error but errors")
     _add_rules_folders(command)
@@ -216,10 +205,7 @@ def _add_analyze(command: argparse.ArgumentParser) -> None:
         help="tables for people (default), one JSON document, JUnit XML for CI test reports, "
         "Markdown for a ticket, or one HTML page",
     )
-    command.add_argument(
-        "--fail-on", choices=(*SEVERITIES, "never"), default="error",
-        help="exit with 1 when a finding is at least this severe (default: error)",
-    )
+    _add_fail_on(command)
     command.add_argument(
         "--ladder", action="store_true",
         help="draw the ladder diagram of every failing call (with --call: of those calls)",
@@ -359,19 +345,30 @@ def _add_rules_folders(command: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_selection(command: argparse.ArgumentParser) -> None:
+def _add_fail_on(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--fail-on", choices=(*SEVERITIES, "never"), default="error",
+        help="exit with 1 when a finding is at least this severe (default: error)",
+    )
+
+
+def _add_selection(command: argparse.ArgumentParser, *,
+                   call_help: str = "only this call (and draw its ladder)",
+                   by_time: bool = True) -> None:
+    """The options that choose calls; ``by_time``: --since and --until too (a capture file's
+    times; a live capture's calls are all of now)."""
     group = command.add_argument_group("choosing calls (each option can be repeated)")
-    group.add_argument("--call", action="append", default=[], metavar="CALL_ID",
-                       help="only this call (and draw its ladder)")
+    group.add_argument("--call", action="append", default=[], metavar="CALL_ID", help=call_help)
     group.add_argument("--user", "--number", action="append", default=[], metavar="USER",
                        help="only calls whose From, To or Request-URI user contains this")
     group.add_argument("--ip", action="append", default=[], type=ip_address, metavar="ADDRESS",
                        help="only calls with a message from or to this address")
-    group.add_argument("--since", type=time_point, metavar="TIME",
-                       help="only calls still going at this time: 2024-05-01T10:00:00 (UTC) "
-                       "or +SECONDS from the first frame")
-    group.add_argument("--until", type=time_point, metavar="TIME",
-                       help="only calls started by this time (same forms as --since)")
+    if by_time:
+        group.add_argument("--since", type=time_point, metavar="TIME",
+                           help="only calls still going at this time: 2024-05-01T10:00:00 "
+                           "(UTC) or +SECONDS from the first frame")
+        group.add_argument("--until", type=time_point, metavar="TIME",
+                           help="only calls started by this time (same forms as --since)")
     group.add_argument("--failed", action="store_true",
                        help="only failing calls: a warning or error, or a failed outcome")
 
