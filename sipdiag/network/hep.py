@@ -100,8 +100,9 @@ def _decode_v2(payload: bytes) -> HepPacket:
     dst = payload[8 + size : 8 + 2 * size]
     ts_ns = agent = None
     if version == 2 and length >= 8 + 2 * size + _V2_TIME.size:
-        # The agents copy their time header in host order (little-endian on every agent
-        # seen), unlike the ports and addresses before it; Wireshark reads it so too.
+        # Kamailio's siptrace copies its time header as a struct, in host order (little-endian
+        # on the x86 and ARM hosts agents run on), unlike the ports and addresses before it;
+        # sngrep's collector reads it back the same way.
         seconds, microseconds, agent = _V2_TIME.unpack_from(payload, 8 + 2 * size)
         ts_ns = _time(seconds, microseconds)
     return HepPacket(

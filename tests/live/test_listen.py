@@ -101,3 +101,21 @@ def test_listen_prints_a_line_per_call_and_writes_what_it_analysed(tmp_path: Pat
     assert sorted((c["call_id"], c["outcome"], c["start"]) for c in document["calls"]) == \
         sorted((v["call_id"], v["outcome"], v["start"]) for v in lines)
     assert f"wrote {written}" in err
+
+
+def test_a_tcp_stream_that_is_not_hep3_is_closed_and_counted() -> None:
+    """HEP3 over TCP is framed by each packet's own length: bytes where a packet should start
+    that are not "HEP3" end that connection (the others go on), and a connection closed in
+    the middle of a packet is said too."""
+    messages = messages_of(CALLS / "busy.pcap")
+    good = [hep3(m) for m in messages]
+
+    def send(packets: Iterable[bytes], address: tuple[str, int]) -> None:
+        send_tcp([b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"], address)
+        send_tcp([good[0][:20]], address)  # then closed, 20 bytes into a packet
+        send_tcp(packets, address)
+
+    live = collected(send, "tcp", good)
+    assert live.summary.sip_messages == len(messages)
+    assert live.summary.problems.counts == {"stream_unframed": 1, "stream_cut": 1}
+    assert facts(live) == facts(analyze(CALLS / "busy.pcap", engine=load_engine(), jobs=1))

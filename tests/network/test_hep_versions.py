@@ -2,8 +2,8 @@
 
 HEPv1/v2: version, header length, address family, IP protocol, source and destination ports
 (network order), source and destination addresses; v2 adds timestamp seconds, microseconds,
-capture id and two unused bytes (in the agent's host order: little-endian, as Kamailio's
-siptrace and sngrep copy the struct and Wireshark reads it); the payload follows the header.
+capture id and two unused bytes (in the agent's host order, little-endian: Kamailio's siptrace
+copies the struct, and sngrep's collector reads it so); the payload follows the header.
 HEPv3: "HEP3", total length, then chunks of (vendor, type, length, value).
 """
 
