@@ -159,16 +159,17 @@ def plain(styled: str) -> str:
     return SGR.sub("", styled)
 
 
-def check_snapshot(name: str, actual: str) -> None:
+def check_snapshot(name: str, actual: str,
+                   written_by: str = "tests/report/test_screens.py") -> None:
     """Compare ``actual`` with ``tests/snapshots/<name>`` (rewrite it with
-    ``SIPDIAG_UPDATE_GOLDEN=1``)."""
+    ``SIPDIAG_UPDATE_GOLDEN=1`` and the tests ``written_by``)."""
     path = SNAPSHOTS / name
     shown = f"tests/snapshots/{name}"
     if os.environ.get(UPDATE) == "1":
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(actual, encoding="utf-8", newline="")
         return
-    how = (f"regenerate with {UPDATE}=1 python3 -m pytest tests/report/test_screens.py, then "
+    how = (f"regenerate with {UPDATE}=1 python3 -m pytest {written_by}, then "
            f"read the screens in git diff tests/snapshots")
     if not path.exists():
         pytest.fail(f"{shown} does not exist: {how}", pytrace=False)

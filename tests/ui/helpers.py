@@ -6,23 +6,19 @@ the list; ``screen_text(app)`` is every row of the screen as the terminal would 
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from functools import cache
 from pathlib import Path
 
-import pytest
 from textual.pilot import Pilot
 
 from sipdiag.rules import Engine, load_engine
 from sipdiag.ui.app import SipdiagApp
 from sipdiag.ui.feed import CaptureFiles
-from tests.conftest import ROOT
-from tests.golden import MAX_DIFF_LINES, UPDATE
+from tests.report.screens import check_snapshot
 
 SIZE = (120, 40)
-SNAPSHOTS = ROOT / "tests" / "snapshots" / "ui"
 
 
 @cache
@@ -68,21 +64,4 @@ def list_rows(app: SipdiagApp) -> list[tuple[str, str, int]]:
 
 def check_screen(name: str, actual: str) -> None:
     """Compare with tests/snapshots/ui/<name> (rewritten with SIPDIAG_UPDATE_GOLDEN=1)."""
-    import difflib
-
-    path = SNAPSHOTS / name
-    if os.environ.get(UPDATE) == "1":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(actual, encoding="utf-8", newline="")
-        return
-    how = (f"if the change is intended, regenerate with {UPDATE}=1 python3 -m pytest "
-           f"tests/ui/test_snapshots.py and read git diff tests/snapshots/ui")
-    if not path.exists():
-        pytest.fail(f"tests/snapshots/ui/{name} does not exist: {how}", pytrace=False)
-    expected = path.read_text(encoding="utf-8")
-    if actual != expected:
-        diff = list(difflib.unified_diff(expected.splitlines(keepends=True),
-                                         actual.splitlines(keepends=True),
-                                         f"{name} (snapshot)", f"{name} (now)"))
-        pytest.fail(f"the screen differs from tests/snapshots/ui/{name}; {how}\n"
-                    + "".join(diff[:MAX_DIFF_LINES]), pytrace=False)
+    check_snapshot(f"ui/{name}", actual, written_by="tests/ui/test_snapshots.py")
