@@ -170,7 +170,8 @@ class LiveReader(Reader):
             if self.first_ts_ns is None:
                 self.first_ts_ns = ts_ns
             self.last_ts_ns = ts_ns
-            self._clock = (ts_ns, time.time_ns())
+        if packets:
+            self._clock = (self.last_ts_ns or 0, time.time_ns())  # once a batch, not a packet
 
     def _past(self, started: int) -> bool:
         return (self._duration_ns is not None
