@@ -42,6 +42,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "live": ("live", "run_live"),
     "listen": ("live", "run_listen"),
     "ui": ("ui", "run"),
+    "export": ("export", "run"),
+    "redact": ("redact", "run"),
 }
 """Each command's module in sipdiag.cli and its function: imported when the command runs, so
 that a run loads only what its command needs (start-up counts when CI runs sipdiag on

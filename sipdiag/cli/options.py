@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from sipdiag.capture.writer import Rotation
 
 SUBCOMMANDS = ("analyze", "messages", "rules", "explain", "translations", "check", "audio", "live",
-               "listen", "ui")
+               "listen", "ui", "export", "redact")
 PROGRAM_OPTIONS = ("-h", "--help", "--version")
 """The options of sipdiag itself, before any command; every other option is the analysis's."""
 CAPTURE_HELP = (
@@ -104,6 +104,22 @@ def build_parser() -> argparse.ArgumentParser:
         "opens a call (its ladder, findings, media, linked calls, each message as captured); "
         "? lists the keys. Needs: pip install 'sipdiag[ui]'. Exit codes: 0 quit; 2 usage "
         "error, an unreadable capture, or Textual not installed.",
+    ))
+    _add_export(commands.add_parser(
+        "export",
+        help="write the frames of chosen calls (SIP, media, linked legs) as a pcapng capture",
+        description="Every frame of the calls chosen (their SIP messages with every IP fragment "
+        "and TCP segment they came in, the TCP handshakes, their RTP and RTCP), calls linked to "
+        "them included, as captured: original times and link types. Exit codes: 0 written; 2 "
+        "usage error, an unreadable capture, no call chosen, or a file that cannot be written.",
+    ))
+    _add_redact(commands.add_parser(
+        "redact",
+        help="write a copy of a capture with numbers, names, addresses and credentials replaced",
+        description="Each identifier is replaced by a pseudonym from a keyed hash: the same "
+        "number, name or address always gets the same pseudonym, so the calls still read. "
+        "Lengths and checksums are recomputed. Exit codes: 0 written; 2 usage error, an "
+        "unreadable capture, or a file that cannot be written.",
     ))
     return parser
 
@@ -224,6 +240,11 @@ def _add_analyze(command: argparse.ArgumentParser) -> None:
     )
     _add_selection(command)
     command.add_argument(
+        "--export", type=writable_folder, metavar="DIR",
+        help="also write the frames of each selected call as a capture in this folder (as "
+        "sipdiag export --split)",
+    )
+    command.add_argument(
         "--wide", action="store_true",
         help="every column of the call list (PDD, answer and talk time, legs, retransmissions, "
         "every finding) even when the terminal is too narrow for it; by default a narrow "
@@ -276,6 +297,69 @@ def _add_check(command: argparse.ArgumentParser) -> None:
 def _add_capture(command: argparse.ArgumentParser) -> None:
     command.add_argument("capture", nargs="+", help=CAPTURE_HELP)
     _add_jobs(command)
+    _add_tls_keylog(command)
+
+
+def _add_tls_keylog(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--tls-keylog", type=readable_file, metavar="FILE",
+        help="decrypt SIP over TLS (and WSS) with the secrets of this key log (the NSS format "
+        "of SSLKEYLOGFILE); secrets embedded in a pcapng are used too. Needs tshark",
+    )
+
+
+def _add_export(command: argparse.ArgumentParser) -> None:
+    command.add_argument("capture", nargs="+", help=CAPTURE_HELP)
+    _add_tls_keylog(command)
+    target = command.add_mutually_exclusive_group(required=True)
+    target.add_argument("-o", "--output", type=writable_file, metavar="FILE.pcapng",
+                        help="one capture holding every call chosen")
+    target.add_argument("--split", type=writable_folder, metavar="DIR",
+                        help="one capture per call, named by its start time and Call-ID "
+                        "(the folder is made if need be)")
+    command.add_argument("--sip-only", action="store_true",
+                         help="only the SIP, not the media")
+    _add_selection(command, call_help="this call")
+    _add_redaction(command, "--redact", "also redact the capture written (as sipdiag redact)")
+    _add_rules_folders(command)
+    command.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
+
+
+def _add_redact(command: argparse.ArgumentParser) -> None:
+    command.add_argument("capture", nargs="+", help=CAPTURE_HELP)
+    command.add_argument("-o", "--output", type=writable_file, required=True,
+                         metavar="FILE.pcapng", help="the redacted capture to write")
+    _add_redaction(command)
+    command.add_argument("-q", "--quiet", action="store_true",
+                         help="no list of what was replaced on stderr")
+
+
+def _add_redaction(command: argparse.ArgumentParser, switch: str | None = None,
+                   switch_help: str = "") -> None:
+    """The redaction's options; ``switch``: the option that turns redaction on (export)."""
+    group = command.add_argument_group("redaction")
+    if switch:
+        group.add_argument(switch, action="store_true", help=switch_help)
+    key = group.add_mutually_exclusive_group()
+    key.add_argument("--key", metavar="TEXT",
+                     help="the secret the pseudonyms are derived from: captures redacted with "
+                     "the same key keep the same pseudonyms (default: a new random key)")
+    key.add_argument("--key-file", type=readable_file, metavar="FILE",
+                     help="read the key from this file (its first line)")
+    group.add_argument("--show-key", action="store_true",
+                       help="print the key used on stderr (to redact more captures alike)")
+    group.add_argument("--drop-audio", action="store_true",
+                       help="also replace the payload of every RTP packet with zeros")
+
+
+def readable_file(text: str) -> Path:
+    """An input file other than a capture (a key log, a key), checked before the analysis."""
+    path = Path(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"{text}: no such file")
+    if not os.access(path, os.R_OK):
+        raise argparse.ArgumentTypeError(f"{text}: not allowed to read it")
+    return path
 
 
 def _add_jobs(command: argparse.ArgumentParser) -> None:
@@ -371,6 +455,8 @@ def _add_selection(command: argparse.ArgumentParser, *,
                            help="only calls started by this time (same forms as --since)")
     group.add_argument("--failed", action="store_true",
                        help="only failing calls: a warning or error, or a failed outcome")
+    group.add_argument("--rule", action="append", default=[], metavar="RULE",
+                       help="only calls with a finding of this rule (D104, or its name)")
 
 
 def ip_address(text: str) -> str:
