@@ -1,35 +1,59 @@
-"""Copying chosen frames of a capture into a pcapng file, as they were captured: link type,
-time and original length kept (how calls are exported)."""
+"""Copying chosen frames of a capture into pcapng files, as they were captured: link type,
+time and original length kept (how calls are exported).
+
+Each frame goes to the writers ``route`` names for its number: none (left out), one, or
+several (``export --split``: a frame of two calls exported apart goes into both files).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Callable, Container, Sequence
+from typing import Protocol
 
 from sipdiag.capture import FrameHandler, Reader
-from sipdiag.capture.writer import PcapngWriter
 from sipdiag.problems import ProblemLog
 
 
-class _Chosen:
-    """A frame sink that writes the frames whose numbers are wanted."""
+class FrameWriter(Protocol):
+    """Where copied frames go: a ``PcapngWriter``, or a redactor in front of one."""
 
-    def __init__(self, wanted: Container[int], writer: PcapngWriter) -> None:
-        self._wanted, self._writer = wanted, writer
+    def write(self, linktype: int, ts_ns: int, data: bytes, orig_len: int) -> None: ...
+
+
+Route = Callable[[int], Sequence[FrameWriter]]
+"""The writers a frame goes to, by its number (empty: left out)."""
+
+
+class _Routed:
+    """A frame sink that writes each frame to the writers its route names."""
+
+    def __init__(self, route: Route) -> None:
+        self._route = route
         self.copied = 0
 
     def link_handler(self, linktype: int) -> FrameHandler:
         def copy(number: int, ts_ns: int, buf: bytes, start: int, end: int,
                  orig_len: int) -> None:
-            if number in self._wanted:
-                self._writer.write(linktype, ts_ns, buf[start:end], orig_len)
+            writers = self._route(number)
+            if writers:
+                data = buf[start:end]
+                for writer in writers:
+                    writer.write(linktype, ts_ns, data, orig_len)
                 self.copied += 1
 
         return copy
 
 
-def copy_frames(reader: Reader, wanted: Container[int], writer: PcapngWriter) -> int:
-    """Write the frames of ``reader`` whose numbers are in ``wanted``; how many were."""
-    sink = _Chosen(wanted, writer)
+def route_frames(reader: Reader, route: Route) -> int:
+    """Write each frame of ``reader`` to the writers ``route`` names; how many frames were
+    written anywhere."""
+    sink = _Routed(route)
     for _ in reader.frames(sink, ProblemLog()):  # the capture's problems were reported already
         pass
     return sink.copied
+
+
+def copy_frames(reader: Reader, wanted: Container[int], writer: FrameWriter) -> int:
+    """Write the frames of ``reader`` whose numbers are in ``wanted``; how many were."""
+    chosen: tuple[FrameWriter, ...] = (writer,)
+    return route_frames(reader, lambda number: chosen if number in wanted else ())

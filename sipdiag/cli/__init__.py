@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from sipdiag.capture import CaptureError
-from sipdiag.cli.common import Environment, ExitStatus, capture_files, os_environ
+from sipdiag.cli.common import Environment, ExitStatus, UnknownRule, capture_files, os_environ
 from sipdiag.cli.options import PROGRAM_OPTIONS, SUBCOMMANDS, Parser, build_parser
 from sipdiag.rules.yamlfile import DataError
 
@@ -88,7 +88,7 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
             args.capture, skipped = capture_files(args.capture)
             env.stderr.writelines(f"sipdiag: skipped {why}\n" for why in skipped)
         return command(args.command)(args, env)
-    except (CaptureError, DataError) as exc:
+    except (CaptureError, DataError, UnknownRule) as exc:
         env.stderr.write(f"sipdiag: error: {exc}\n")
         return ExitStatus.ERROR
     except KeyboardInterrupt:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from difflib import get_close_matches
 from enum import IntEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, TextIO
@@ -16,6 +17,8 @@ from sipdiag.rules.text import BASE_LANGUAGE, LANGUAGES
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from sipdiag.rules.loader import RuleSet
 
 
 class ExitStatus(IntEnum):
@@ -94,3 +97,21 @@ def _left_out(entry: Path) -> str | None:
     if entry.stat().st_size == 0:
         return "empty (a capture being started?): not read"
     return None
+
+
+class UnknownRule(ValueError):
+    """A rule named on the command line that no rule file defines (one line for the user)."""
+
+
+def rule_ids(named: Sequence[str], rules: RuleSet) -> tuple[str, ...]:
+    """The IDs of the rules named by ID or name (``--rule D104``, ``--rule bye-answered-481``)."""
+    ids = []
+    for name in named:
+        rule = rules.by_id(name)
+        if rule is None:
+            known = [r.id for r in rules.rules] + [r.name for r in rules.rules]
+            near = get_close_matches(name, known, 3, 0.5)
+            raise UnknownRule(f"no rule {name!r}" + (f"; did you mean {', '.join(near)}?"
+                                                      if near else "; sipdiag rules lists them"))
+        ids.append(rule.id)
+    return tuple(ids)

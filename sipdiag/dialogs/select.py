@@ -2,7 +2,8 @@
 
 A NOC engineer looks for one customer's calls in a capture of thousands. Each criterion given
 must hold (they combine with AND); within one criterion any value may match (OR):
-``--user 1001 --user 1002`` is either number. Users match the user part of the From, To and
+``--user 1001 --user 1002`` is either number; ``--rule D104`` keeps calls with a finding of
+that rule (by its ID or name). Users match the user part of the From, To and
 Request-URI of the call's first request, as a substring (``+4930`` finds ``+49301234``); IP
 addresses match any address the call's messages came from or went to; the time window keeps
 calls that overlap it.
@@ -10,6 +11,7 @@ calls that overlap it.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import Enum
 
@@ -42,13 +44,19 @@ class Selection:
     since: TimePoint | None = None
     until: TimePoint | None = None
     failing_only: bool = False
+    rules: tuple[str, ...] = ()
+    """Rule IDs or names: calls with a finding of one of them."""
 
     @property
     def everything(self) -> bool:
         return self == Selection()
 
-    def wants(self, subject: Call | Exchange, first_ts_ns: int, has_problem: bool) -> bool:
-        """``has_problem``: a rule found something of warning or error severity in it."""
+    def wants(self, subject: Call | Exchange, first_ts_ns: int, has_problem: bool,
+              rules_found: Collection[str] = ()) -> bool:
+        """``has_problem``: a rule found something of warning or error severity in it;
+        ``rules_found``: the IDs and names of the rules that found something in it."""
+        if self.rules and not any(rule in rules_found for rule in self.rules):
+            return False
         if self.call_ids and subject.call_id not in self.call_ids:
             return False
         if self.users and not any(user in _users(subject) for user in self.users):

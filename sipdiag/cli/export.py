@@ -1,0 +1,68 @@
+"""``sipdiag export CAPTURE... -o OUT.pcapng`` (or ``--split DIR``): the frames of the calls
+chosen, as captured, to hand on; ``--redact`` puts them through the redactor on the way.
+
+Also ``export_groups``, for ``sipdiag CAPTURE --export DIR``: the calls of a report, one
+capture each.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TextIO
+
+from sipdiag.analysis import Analysis
+from sipdiag.analysis.model import CallResult
+from sipdiag.analysis.reading import paths_of
+from sipdiag.cli.common import Environment, ExitStatus, rule_ids
+from sipdiag.dialogs.select import Selection
+from sipdiag.evidence.export import Group, choose, groups_of, plan, write_one, write_split
+from sipdiag.rules import load_engine
+from sipdiag.rules.cache import cache_folder
+
+
+def run(args: argparse.Namespace, env: Environment) -> int:
+    if "-" in map(str, paths_of(args.capture)):
+        return _error(env, "export reads the capture several times: give a file, not "
+                      "standard input")
+    engine = load_engine(args.rules, cache_folder(env.environ))
+    selection = Selection(
+        call_ids=tuple(args.call), users=tuple(args.user), ips=tuple(args.ip),
+        since=args.since, until=args.until, failing_only=args.failed,
+        rules=rule_ids(args.rule, engine.rules))
+    _, groups = choose(args.capture, engine, selection)
+    if not groups:
+        return _error(env, "no call or exchange matches: nothing to export")
+    chosen = plan(args.capture, groups, media=not args.sip_only)
+    if args.split is not None:
+        written = write_split(args.capture, chosen, args.split)
+        _say(env.stderr, args, f"wrote {len(written)} captures in {args.split}", groups)
+    else:
+        frames = write_one(args.capture, chosen.every_frame, args.output)
+        _say(env.stderr, args, f"wrote {frames} frames to {args.output}", groups)
+    return ExitStatus.OK
+
+
+def export_groups(analysis: Analysis, capture: list[str], folder: Path) -> list[Path]:
+    """The calls and exchanges of a report's analysis, each (with the calls linked to it)
+    as one capture in ``folder``."""
+    groups = groups_of(analysis, capture)
+    return write_split(capture, plan(capture, groups), folder)
+
+
+def _say(stderr: TextIO, args: argparse.Namespace, written: str, groups: list[Group]) -> None:
+    if args.quiet:
+        return
+    results = [r for group in groups for r in group.results]
+    calls = sum(isinstance(r, CallResult) for r in results)
+    stderr.write(f"sipdiag: {written}: {_count(calls, 'call')}, "
+                 f"{_count(len(results) - calls, 'exchange')}\n")
+
+
+def _count(number: int, thing: str) -> str:
+    return f"{number} {thing}{'' if number == 1 else 's'}"
+
+
+def _error(env: Environment, text: str) -> int:
+    env.stderr.write(f"sipdiag: error: {text}\n")
+    return ExitStatus.ERROR

@@ -1,0 +1,385 @@
+"""Exporting calls: every frame of the calls chosen, copied as captured, to hand on.
+
+Three readings of the capture, then a copy:
+
+1. the analysis with the user's selection (the same calls the report shows: ``--call``,
+   ``--user``, ``--ip``, ``--since``/``--until``, ``--failed``, ``--rule``);
+2. unless every call was chosen, an analysis of every call without the rules, for the calls
+   linked to the chosen ones (B2BUA legs: the selection kept only the chosen ones) and for
+   their media;
+3. a reading of the messages and the media (``_Frames``) that notes, for each call exported,
+   the frames of its SIP messages (every IP fragment and TCP segment, ``SipMessage.frames``),
+   of its RTP and RTCP, of the ICMP errors that answered either, and the TCP segments that
+   opened and closed the connections its SIP travelled on;
+4. the copy (``capture.copy``), in frame order, one file or one per group of linked calls.
+
+Media is tied by path, as the media layer tied it: a datagram on the path of one of the
+call's RTP streams (or of the RTCP beside it, port + 1 as RFC 3550 11 has it), either way,
+from the call's first frame until ``MEDIA_GRACE_NS`` after its end or its last RTP packet,
+whichever is later (RTCP BYEs and the last packets cross the SIP BYE).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack, closing
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+from sipdiag.analysis import MessageReader, analyze
+from sipdiag.analysis.model import Analysis, CallResult, Result
+from sipdiag.analysis.reading import Inputs, paths_of
+from sipdiag.capture import open_captures
+from sipdiag.capture.copy import FrameWriter, route_frames
+from sipdiag.capture.writer import PcapngWriter
+from sipdiag.dialogs.correlate import Link
+from sipdiag.dialogs.select import Selection
+from sipdiag.network import Endpoint
+from sipdiag.rules import Engine
+from sipdiag.sip.message import SipMessage
+
+Key = tuple[str, int]
+"""What names a call or exchange: its Call-ID and first frame."""
+
+
+class ClosingWriter(FrameWriter, Protocol):
+    """A writer in front of another (a redactor) that may hold frames until it is closed."""
+
+    def close(self) -> None: ...
+
+
+Wrap = Callable[[PcapngWriter], ClosingWriter]
+"""What a pcapng writer is put behind (``Redactor``), if anything."""
+
+MEDIA_GRACE_NS = 2_000_000_000
+NAME_MAX = 80
+"""Characters of a Call-ID kept in a file's name."""
+_UNSAFE = re.compile(r"[^A-Za-z0-9@._-]+")
+
+
+class ExportError(ValueError):
+    """Why nothing can be exported (one line for the user)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """Calls exported together: a call chosen and the calls linked to it, in frame order."""
+
+    results: tuple[Result, ...]
+
+    @property
+    def first(self) -> Result:
+        return self.results[0]
+
+    def file_name(self) -> str:
+        """``20240501T100000.123456Z_<Call-ID>.pcapng``: sorted by name, sorted by time."""
+        when = datetime.fromtimestamp(self.first.start_ns / 1e9, UTC)
+        call_id = _UNSAFE.sub("_", self.first.call_id)[:NAME_MAX].strip("._") or "call"
+        return f"{when:%Y%m%dT%H%M%S.%f}Z_{call_id}.pcapng"
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What to copy: the groups, and the frames of each."""
+
+    groups: tuple[Group, ...]
+    frames: tuple[frozenset[int], ...]
+    """Of each group, in the same order."""
+
+    @property
+    def every_frame(self) -> frozenset[int]:
+        return frozenset().union(*self.frames)
+
+
+def choose(inputs: Inputs, engine: Engine, selection: Selection, *,
+           jobs: int = 0) -> tuple[Analysis, list[Group]]:
+    """The analysis of the calls and exchanges ``selection`` chooses, and those grouped with
+    the calls linked to them (``groups_of``)."""
+    chosen = analyze(inputs, engine=engine, selection=selection, jobs=jobs)
+    return chosen, groups_of(chosen, inputs, jobs=jobs)
+
+
+def groups_of(chosen: Analysis, inputs: Inputs, *, jobs: int = 0) -> list[Group]:
+    """The results of ``chosen`` (an analysis of ``inputs``), each call with the calls linked
+    to it, linked calls in one group."""
+    keys = set(_keys(chosen))
+    if chosen.selection.everything:
+        return _groups(_results(chosen), chosen.links, keys)
+    every = analyze(inputs, jobs=jobs)  # every call, without the rules: links and media
+    return _groups(_results(every), every.links, keys)
+
+
+def plan(inputs: Inputs, groups: Sequence[Group], *, media: bool = True) -> Plan:
+    """The frames of each group's calls (``media``: with their RTP, RTCP and ICMP)."""
+    frames = _Frames([r for group in groups for r in group.results], media=media)
+    for _ in MessageReader(inputs, media=frames).batches():
+        pass
+    return Plan(tuple(groups), tuple(frozenset().union(*(frames.of(r) for r in group.results))
+                                     for group in groups))
+
+
+def write_one(inputs: Inputs, frames: frozenset[int], path: Path,
+              wrap: Wrap | None = None) -> int:
+    """Copy ``frames`` into the capture ``path``; how many were copied."""
+    with ExitStack() as stack, closing(open_captures(paths_of(inputs))) as reader:
+        out, opened = _opened(path, wrap)
+        stack.enter_context(opened)
+        written: tuple[FrameWriter, ...] = (out,)
+        return route_frames(reader, lambda number: written if number in frames else ())
+
+
+def write_split(inputs: Inputs, chosen: Plan, folder: Path,
+                wrap: Wrap | None = None) -> list[Path]:
+    """One capture per group in ``folder``, named by ``Group.file_name``; the files written.
+
+    One reading: each file is open from its group's first frame to its last, so that a
+    capture of thousands of calls holds open only the files of the calls in progress."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = _unique_paths(folder, chosen.groups)
+    files = _SplitFiles(chosen, paths, wrap)
+    with closing(files), closing(open_captures(paths_of(inputs))) as reader:
+        route_frames(reader, files.route)
+    return paths
+
+
+class _Frames:
+    """A media sink that notes the frames of the chosen calls as the capture is read."""
+
+    def __init__(self, results: Sequence[Result], *, media: bool) -> None:
+        self._by_call_id: dict[str, list[Result]] = defaultdict(list)
+        self._frames: dict[Key, set[int]] = {}
+        self._media: dict[Endpoint, list[_Window]] = defaultdict(list)
+        """The call's media endpoints: what goes to or from them while it lasts is its."""
+        self._sip: dict[tuple[Endpoint, Endpoint], list[_Window]] = defaultdict(list)
+        """Where the call's SIP went, for the ICMP errors that answered it."""
+        self._witness = _Witnesses()
+        for result in results:
+            self._by_call_id[result.call_id].append(result)
+            self._frames[_key(result)] = set()
+            if media and isinstance(result, CallResult):
+                self._add_media(result)
+
+    def of(self, result: Result) -> set[int]:
+        return self._frames[_key(result)] | self._witness.of(_key(result))
+
+    # MediaSink
+
+    def observe(self, message: SipMessage) -> None:
+        """Each SIP message as it is read: its frames, if its call is chosen, and the path
+        where ICMP errors answering it may come."""
+        result = self._result_of(message)
+        if result is not None:
+            self._frames[_key(result)].update(message.frames)
+            window = _Window(_key(result), result.first_frame, result.end_ns + MEDIA_GRACE_NS)
+            for path in ((message.src, message.dst), (message.dst, message.src)):
+                if window not in self._sip[path]:
+                    self._sip[path].append(window)
+
+    def datagram(self, frame: int, ts_ns: int, src: Endpoint, dst: Endpoint,
+                 payload: bytes) -> bool:
+        for endpoint in (src, dst):
+            windows = self._media.get(endpoint)
+            if windows:
+                self._note(windows, frame, ts_ns)
+        self._witness.datagram(frame, src.ip, dst.ip)
+        return False
+
+    def unreachable(self, frame: int, ts_ns: int, reporter: str, src: Endpoint, dst: Endpoint,
+                    reason: str) -> None:
+        for windows in (self._media.get(src), self._media.get(dst), self._sip.get((src, dst))):
+            if windows:
+                self._note(windows, frame, ts_ns)
+
+    def _note(self, windows: list[_Window], frame: int, ts_ns: int) -> None:
+        for window in windows:
+            if window.first_frame <= frame and ts_ns <= window.end_ns:
+                self._frames[window.key].add(frame)
+
+    def _result_of(self, message: SipMessage) -> Result | None:
+        """The chosen call or exchange this message belongs to (a Call-ID may name two, far
+        apart in time: each is read apart)."""
+        found = self._by_call_id.get(message.call_id)
+        if not found:
+            return None
+        frame = message.frame
+        return next((r for r in found if r.first_frame <= frame <= r.last_frame), None)
+
+    def _add_media(self, call: CallResult) -> None:
+        media = call.media.streams if call.media is not None else ()
+        announced = [Endpoint(m.address, m.port) for sdp in (call.offer, call.answer)
+                     if sdp is not None for m in sdp.media if m.address and m.port]
+        last_ns = max([call.end_ns, *(item.stream.last_ns for item in media)])
+        window = _Window(_key(call), min([call.first_frame,
+                                          *(item.stream.first_frame for item in media)]),
+                         last_ns + MEDIA_GRACE_NS)
+        endpoints = {*announced, *(e for item in media
+                                   for e in (item.stream.src, item.stream.dst))}
+        for endpoint in endpoints | set(map(_rtcp_beside, endpoints)):
+            self._media[endpoint].append(window)
+        self._witness.want(_key(call), call.first_frame, {e.ip for e in announced})
+
+
+@dataclass(frozen=True, slots=True)
+class _Window:
+    key: Key
+    first_frame: int
+    end_ns: int
+
+
+def _rtcp_beside(rtp: Endpoint) -> Endpoint:
+    """Where RTCP goes beside RTP (RFC 3550 11: the next port; with rtcp-mux, RFC 5761, the
+    same port, already among the endpoints)."""
+    return Endpoint(rtp.ip, rtp.port + 1) if rtp.port < 65535 else rtp
+
+
+class _Witnesses:
+    """For each call, one datagram (not SIP) to or from a host its SDP announced, when the
+    capture has one: what tells the media layer that the capture could hold the call's audio
+    (``MediaTracker._captured``), so that a call whose audio never came is read so in the
+    export too. The first such datagram from the call's first frame on, else the last before."""
+
+    def __init__(self) -> None:
+        self._wanted: dict[str, list[tuple[Key, int]]] = defaultdict(list)
+        self._found: dict[Key, int] = {}
+        self._before: dict[Key, int] = {}
+
+    def want(self, key: Key, first_frame: int, hosts: set[str]) -> None:
+        for host in hosts:
+            self._wanted[host].append((key, first_frame))
+
+    def datagram(self, frame: int, src: str, dst: str) -> None:
+        for host in (src, dst):
+            waiting = self._wanted.get(host)
+            if not waiting:
+                continue
+            for key, first_frame in list(waiting):
+                if frame < first_frame:
+                    self._before[key] = frame
+                elif key not in self._found:
+                    self._found[key] = frame
+                    waiting.remove((key, first_frame))
+
+    def of(self, key: Key) -> set[int]:
+        frame = self._found.get(key, self._before.get(key))
+        return {frame} if frame is not None else set()
+
+
+class _SplitFiles:
+    """The files of ``write_split``: opened at a group's first frame, closed after its last."""
+
+    def __init__(self, chosen: Plan, paths: Sequence[Path], wrap: Wrap | None) -> None:
+        self._groups_of: dict[int, list[int]] = defaultdict(list)
+        for index, frames in enumerate(chosen.frames):
+            for frame in frames:
+                self._groups_of[frame].append(index)
+        self._last = [max(frames, default=0) for frames in chosen.frames]
+        self._paths, self._wrap = paths, wrap
+        self._open: dict[int, tuple[FrameWriter, ExitStack]] = {}
+        self._done: list[int] = []
+        """Groups whose last frame was routed: closed once it is written (at the next call)."""
+
+    def route(self, number: int) -> Sequence[FrameWriter]:
+        for index in self._done:
+            self._open.pop(index)[1].close()
+        self._done.clear()
+        indexes = self._groups_of.get(number)
+        if not indexes:
+            return ()
+        self._done.extend(i for i in indexes if number == self._last[i])
+        return [self._writer(index) for index in indexes]
+
+    def _writer(self, index: int) -> FrameWriter:
+        opened = self._open.get(index)
+        if opened is None:
+            opened = self._open[index] = _opened(self._paths[index], self._wrap)
+        return opened[0]
+
+    def close(self) -> None:
+        for _, stack in self._open.values():
+            stack.close()
+        self._open.clear()
+
+
+def _opened(path: Path, wrap: Wrap | None) -> tuple[FrameWriter, ExitStack]:
+    """A pcapng writer for ``path`` (behind ``wrap``, if any) and what closes both."""
+    stack = ExitStack()
+    writer = stack.enter_context(PcapngWriter(path, flush_interval=None))
+    if wrap is None:
+        return writer, stack
+    wrapped = wrap(writer)
+    stack.callback(wrapped.close)  # closed first: it writes what it still holds
+    return wrapped, stack
+
+
+def _results(analysis: Analysis) -> list[Result]:
+    results: list[Result] = [*analysis.calls, *analysis.exchanges]
+    results.sort(key=_first_frame)
+    return results
+
+
+def _keys(analysis: Analysis) -> Iterator[Key]:
+    yield from map(_key, analysis.calls)
+    yield from map(_key, analysis.exchanges)
+
+
+def _key(result: Result) -> Key:
+    return result.call_id, result.first_frame
+
+
+def _first_frame(result: Result) -> int:
+    return result.first_frame
+
+
+def _groups(results: Sequence[Result], links: Iterable[Link],
+            chosen: set[Key]) -> list[Group]:
+    """The chosen results with the calls linked to them (links name Call-IDs; a call linked
+    to a chosen one through others comes too), each set of linked calls one group, the groups
+    and their calls in the order of their first frames."""
+    neighbours: dict[str, set[str]] = defaultdict(set)
+    for link in links:
+        neighbours[link.call_id].add(link.other)
+        neighbours[link.other].add(link.call_id)
+    group_of: dict[str, str] = {}
+    """A call's Call-ID -> that of the first chosen call it is linked to."""
+    for result in results:
+        if isinstance(result, CallResult) and _key(result) in chosen \
+                and result.call_id not in group_of:
+            for call_id in _reachable(result.call_id, neighbours):
+                group_of.setdefault(call_id, result.call_id)
+    members: dict[str | Key, list[Result]] = defaultdict(list)
+    for result in results:
+        if isinstance(result, CallResult) and result.call_id in group_of:
+            members[group_of[result.call_id]].append(result)
+        elif _key(result) in chosen:  # an exchange: linked to nothing
+            members[_key(result)].append(result)
+    return [Group(tuple(found)) for found in members.values()]
+
+
+def _reachable(start: str, neighbours: dict[str, set[str]]) -> set[str]:
+    seen, todo = {start}, [start]
+    while todo:
+        for other in neighbours.get(todo.pop(), ()):
+            if other not in seen:
+                seen.add(other)
+                todo.append(other)
+    return seen
+
+
+def _unique_paths(folder: Path, groups: Sequence[Group]) -> list[Path]:
+    """Each group's file in ``folder``; a name taken twice (the same Call-ID at the same
+    microsecond) gets ``-2``, ``-3``, ... before its extension."""
+    paths: list[Path] = []
+    taken: set[str] = set()
+    for group in groups:
+        name = group.file_name()
+        stem, number = name.removesuffix(".pcapng"), 1
+        while name in taken:
+            number += 1
+            name = f"{stem}-{number}.pcapng"
+        taken.add(name)
+        paths.append(folder / name)
+    return paths
