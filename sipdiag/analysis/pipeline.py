@@ -52,6 +52,7 @@ from sipdiag.dialogs.tracker import CallTracker, Finished
 from sipdiag.media.model import TiedStream
 from sipdiag.media.tracker import MediaTracker
 from sipdiag.network import Endpoint
+from sipdiag.network.tls import Decryption
 from sipdiag.problems import ProblemLog
 from sipdiag.rules import Engine
 from sipdiag.rules.capture import Watch
@@ -70,14 +71,17 @@ def analyze(
     selection: Selection | None = None,
     ladders: Ladders = Ladders.NONE,
     jobs: int = 0,
+    decryption: Decryption | None = None,
 ) -> Analysis:
     """Read a capture into calls and exchanges (and the links between B2BUA legs), and what
     the rules of ``engine`` find in each of them; only the calls ``selection`` wants are kept.
 
     ``jobs``: how many processes (0: ``default_jobs``). Each process reads the whole capture
     but analyses only its ``Share`` of the Call-IDs; the result is the same whatever the number.
+    ``decryption``: the TLS plaintext Wireshark found (``analysis.decryption.decrypt``); every
+    process inherits it.
     """
-    job = _Job(engine, selection, ladders)
+    job = _Job(engine, selection, ladders, decryption=decryption)
     jobs = jobs or default_jobs(path)
     reads_stdin = "-" in map(str, paths_of(path))
     if jobs > 1 and not reads_stdin and can_fork():
@@ -129,6 +133,7 @@ class _Job:
     """Called with each result as soon as it is made (a live capture's lines)."""
     keep: bool = True
     """Whether the results are kept (spooled) for the report at the end."""
+    decryption: Decryption | None = None
 
 
 @dataclass(slots=True)
@@ -176,7 +181,7 @@ def _analyze_share(
     tracker, correlator = CallTracker(media), Correlator()
     watches = engine.watches() if engine is not None else {}
     reader = MessageReader(path, stdin=stdin, progress=progress,
-                           media=_RefusalsToCalls(media, tracker))
+                           media=_RefusalsToCalls(media, tracker), decryption=job.decryption)
     shared = engine.rules.shared() if engine is not None else {}
     calls: Spool[CallResult] = Spool(shared)
     exchanges: Spool[ExchangeResult] = Spool(shared)

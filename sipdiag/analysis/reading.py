@@ -18,6 +18,7 @@ from sipdiag.capture import Reader, Region, open_capture, open_captures
 from sipdiag.capture.replay import Frame, ReplayReader
 from sipdiag.network import UdpSink
 from sipdiag.network.decoder import Decoder
+from sipdiag.network.tls import Decryption, TlsSession, TlsStatus
 from sipdiag.problems import ProblemLog
 from sipdiag.sip.message import SipMessage
 from sipdiag.sip.reader import SipReader
@@ -53,6 +54,10 @@ class CaptureSummary:
     sip_messages: int = 0
     defective_messages: int = 0
     problems: ProblemLog = field(default_factory=ProblemLog)
+    tls_sessions: list[TlsSession] = field(default_factory=list)
+    """The TLS sessions on SIP ports or carrying SIP, decrypted or not (``TlsSession``)."""
+    decrypting: bool = False
+    """Whether there were TLS secrets to decrypt with (``--tls-keylog``, embedded)."""
 
 
 class MessageReader:
@@ -72,8 +77,11 @@ class MessageReader:
         replay: Sequence[Frame] | None = None,
         progress: Progress | None = None,
         media: MediaSink | None = None,
+        decryption: Decryption | None = None,
     ) -> None:
         self.path = path
+        self._decryption = decryption
+        """What Wireshark decrypted of the capture's TLS (``analysis.decryption.decrypt``)."""
         self._media = media
         """Shown every SIP message and offered every other UDP payload, if given."""
         self._stdin = stdin
@@ -95,7 +103,7 @@ class MessageReader:
         summary.name, summary.format = reader.source.name, reader.format
         summary.compression = reader.source.compression
         media = self._media
-        sip = SipReader(summary.problems, media.observe if media else None)
+        sip = SipReader(summary.problems, media.observe if media else None, self._decryption)
         decoder = Decoder(sip, summary.problems, self.deferred.append if self._region else None,
                           media)
         total = _size(self.path, reader)
@@ -109,9 +117,22 @@ class MessageReader:
                     self._progress(position, total)
             decoder.flush()
             _fill_summary(summary, reader, sip)
+            self._tls_summary(sip)
             yield sip.drain(None)
         finally:
             reader.close()
+
+    def _tls_summary(self, sip: SipReader) -> None:
+        """The TLS sessions, and a problem for each one that was to be decrypted and was not."""
+        summary, decryption = self.summary, self._decryption
+        summary.tls_sessions, summary.decrypting = sip.tls_sessions(), decryption is not None
+        if decryption is None:
+            return  # each TLS direction on a SIP port was told as it began (tls_encrypted)
+        for session in summary.tls_sessions:
+            status = session.status(decryption)
+            if status is not TlsStatus.DECRYPTED:
+                summary.problems.add("tls_not_decrypted", session.first_frame,
+                                     f"{session.describe()} was not decrypted: {status.value}")
 
     def now_ns(self) -> int | None:
         """The capture's time now, if it goes on past its last frame (``Reader.now_ns``)."""

@@ -22,16 +22,19 @@ from sipdiag.analysis.processes import in_processes
 from sipdiag.analysis.reading import CaptureSummary, Inputs, MessageReader, paths_of
 from sipdiag.capture import Region, open_capture, regions
 from sipdiag.capture.replay import Frame
+from sipdiag.network.tls import Decryption
 
 T = TypeVar("T")
 
 
 def map_parts(
-    path: Inputs, jobs: int, work: Callable[[MessageReader], T]
+    path: Inputs, jobs: int, work: Callable[[MessageReader], T],
+    decryption: Decryption | None = None,
 ) -> tuple[list[T], CaptureSummary]:
     """``work`` applied to disjoint parts of the capture's messages, together covering all
     (``processes.in_processes``: its result must pickle). With one job, several files, or a
-    file that cannot be cut, there is one part.
+    file that cannot be cut, there is one part. TLS is only in the set-aside TCP frames, read
+    here: ``decryption`` (``analysis.decryption.decrypt``) goes to that reader.
     """
     paths = paths_of(path)
     planned = regions.plan(paths[0], jobs) if jobs > 1 and len(paths) == 1 else None
@@ -40,8 +43,8 @@ def map_parts(
         numbered = _number_regions(single, planned)
         if numbered is not None:
             parts = in_processes(partial(_run_region, single, work), numbered)
-            return _finish_parts(single, parts, work)
-    reader = MessageReader(path)
+            return _finish_parts(single, parts, work, decryption)
+    reader = MessageReader(path, decryption=decryption)
     return [work(reader)], reader.summary
 
 
@@ -76,9 +79,11 @@ def _finish_parts(
     path: str | Path,
     parts: list[tuple[T, list[Frame], CaptureSummary]],
     work: Callable[[MessageReader], T],
+    decryption: Decryption | None,
 ) -> tuple[list[T], CaptureSummary]:
     """Decode the set-aside stateful frames here, and sum up the parts."""
-    replay = MessageReader(path, replay=[frame for _, frames, _ in parts for frame in frames])
+    replay = MessageReader(path, replay=[frame for _, frames, _ in parts for frame in frames],
+                           decryption=decryption)
     results = [result for result, _, _ in parts]
     results.append(work(replay))
     summaries = [summary for _, _, summary in parts]
@@ -89,6 +94,7 @@ def _finish_parts(
         _add_counts(summary, other)
     summary.frames = summaries[-1].frames  # the last region's last frame number is the total
     _add_counts(summary, replay.summary)
+    summary.tls_sessions, summary.decrypting = replay.summary.tls_sessions, decryption is not None
     return results, summary
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from sipdiag.analysis import Analysis, MessageReader, analyze
+from sipdiag.analysis.decryption import decrypt
 from sipdiag.analysis.model import with_ladders
 from sipdiag.cli.common import Environment, ExitStatus, language
 from sipdiag.cli.progress import progress_bar
@@ -32,11 +33,12 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     )
     shown = ladders(args)
     page_wanted = args.html is not None or args.format == Format.HTML
+    decryption = decrypt(args.capture, args.tls_keylog)
     with progress_bar(env.stderr, environ=env.environ,
                                enabled=not args.quiet) as progress:
         analysis = analyze(args.capture, stdin=env.stdin, progress=progress, engine=engine,
                            selection=selection, ladders=Ladders.ALL if page_wanted else shown,
-                           jobs=args.jobs)
+                           jobs=args.jobs, decryption=decryption)
     unmatched = nothing_matched(args, selection, analysis)
     if unmatched:
         env.stderr.write(f"sipdiag: error: {unmatched}\n")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from sipdiag.analysis import analyze
+from sipdiag.analysis.decryption import decrypt
 from sipdiag.cli.common import Environment, ExitStatus, language
 from sipdiag.expectations.engine import check
 from sipdiag.expectations.file import load_expectations
@@ -17,7 +18,8 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     engine = load_engine(args.rules, cache_folder(env.environ))
     lang = language(args, env.environ)
     expectations = load_expectations(args.expect, engine.rules)
-    analysis = analyze(args.capture, stdin=env.stdin, engine=engine, jobs=args.jobs)
+    analysis = analyze(args.capture, stdin=env.stdin, engine=engine, jobs=args.jobs,
+                       decryption=decrypt(args.capture, args.tls_keylog))
     verdict = check(expectations, analysis)
     settings = Settings(engine.catalog, lang, no_color=args.no_color, environ=env.environ)
     reporter(args.format, settings).verdict(verdict, env.stdout)

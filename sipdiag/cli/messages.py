@@ -10,7 +10,9 @@ from functools import partial
 from typing import TextIO
 
 from sipdiag.analysis import CaptureSummary, MessageReader, default_jobs, map_parts, message_kind
+from sipdiag.analysis.decryption import decrypt
 from sipdiag.cli.common import Environment, ExitStatus, console, language
+from sipdiag.network.tls import Decryption
 from sipdiag.report import messages as message_report
 from sipdiag.report import terminal
 from sipdiag.report.terminal.summary import print_message_counts
@@ -21,11 +23,12 @@ from sipdiag.rules.catalog import Catalog
 def run(args: argparse.Namespace, env: Environment) -> int:
     catalog = builtin_catalog()
     lang = language(args, env.environ)
+    decryption = decrypt(args.capture, args.tls_keylog)
     if args.count:
-        counts, summary = _count(args)
+        counts, summary = _count(args, decryption)
         print_message_counts(console(args, env), counts, catalog, lang)
     else:
-        reader = MessageReader(args.capture, stdin=env.stdin)
+        reader = MessageReader(args.capture, stdin=env.stdin, decryption=decryption)
         if args.format == "jsonl":
             message_report.write_json_lines(_records(reader), env.stdout)
         else:
@@ -64,9 +67,10 @@ def _count_messages(reader: MessageReader) -> Counter[str]:
     return counts
 
 
-def _count(args: argparse.Namespace) -> tuple[Counter[str], CaptureSummary]:
+def _count(args: argparse.Namespace,
+           decryption: Decryption | None) -> tuple[Counter[str], CaptureSummary]:
     jobs = args.jobs or default_jobs(args.capture)
-    parts, summary = map_parts(args.capture, jobs, _count_messages)
+    parts, summary = map_parts(args.capture, jobs, _count_messages, decryption)
     counts: Counter[str] = Counter()
     for counted in parts:
         counts.update(counted)

@@ -4,9 +4,11 @@ Theory of operation: the reader is the network layer's ``PayloadSink``. A datagr
 HEP, or a WebSocket message) is one SIP message if its first line is a SIP start line. A TCP
 direction is classified by its first bytes: a SIP start line makes it a SIP stream, framed by
 Content-Length (``StreamFramer``); an HTTP upgrade to WebSocket makes it a WebSocket stream
-whose messages are SIP (RFC 7118); TLS is reported as unreadable; a stream that shows no SIP
-start line in its first ``CLASSIFY_LIMIT`` bytes is left alone. SIP is recognised by content,
-on any port.
+whose messages are SIP (RFC 7118); TLS is followed as a ``TlsSession`` (its hellos tell the
+reports who spoke to whom), and its plaintext, when Wireshark decrypted it (a ``Decryption``,
+by frame), is classified and framed like a clear TCP direction's, as transport TLS or WSS; a
+stream that shows no SIP start line in its first ``CLASSIFY_LIMIT`` bytes is left alone. SIP
+is recognised by content, on any port.
 
 Messages are kept in the order of the frame Wireshark shows them in. Only data that a TCP hole
 held back can come late; the caller passes the network layer's ``pending_min_frame`` to
@@ -22,6 +24,14 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from sipdiag.network import Chunk, Endpoint, Flow, hep
+from sipdiag.network.tls import (
+    Decryption,
+    HandshakeReader,
+    HandshakeType,
+    Hello,
+    TlsSession,
+    looks_like_tls,
+)
 from sipdiag.network.websocket import WebSocketDecoder, WebSocketError
 from sipdiag.problems import ProblemLog
 from sipdiag.sip.framing import Framed, Skipped, StreamFramer
@@ -47,6 +57,7 @@ class _Mode(Enum):
     NEW = "new"  # not classified yet
     SIP = "sip"
     WEBSOCKET = "websocket"
+    TLS = "tls"
     IGNORED = "ignored"
 
 
@@ -59,15 +70,24 @@ class _Stream:
     websocket: WebSocketDecoder | None = None
     carried: list[int] = field(default_factory=list)
     """The frames of the bytes the WebSocket decoder holds: those of its next message."""
+    handshake: HandshakeReader = field(default_factory=HandshakeReader)
+    session: TlsSession | None = None
+    inner: _Stream | None = None
+    """A TLS direction's plaintext, read as a stream of its own."""
+    decrypted: set[int] = field(default_factory=set)
+    """The frames whose plaintext was taken (a frame's data may come in several chunks)."""
 
 
 class SipReader:
     """A ``PayloadSink`` that turns payloads into SipMessages."""
 
     def __init__(
-        self, problems: ProblemLog, observer: Callable[[SipMessage], None] | None = None
+        self, problems: ProblemLog, observer: Callable[[SipMessage], None] | None = None,
+        decryption: Decryption | None = None,
     ) -> None:
         self._problems = problems
+        self._decryption = decryption
+        self._sessions: dict[tuple[Endpoint, Endpoint], TlsSession] = {}
         self._observer = observer
         """Shown every message as soon as it is read, in frame order (the media layer binds
         the addresses of an SDP before any later packet arrives)."""
@@ -142,16 +162,24 @@ class SipReader:
             state = self._streams[flow] = _Stream()
         if state.mode == _Mode.NEW:
             chunks = self._classify(state, flow, chunks, frame)
-        if state.mode == _Mode.SIP:
-            self._sip_stream(state, flow, chunks, frame, ts_ns)
-        elif state.mode == _Mode.WEBSOCKET:
-            self._websocket_stream(state, flow, chunks, frame, ts_ns)
+        if state.mode == _Mode.TLS:
+            return self._tls_stream(state, flow, chunks, frame, ts_ns)
+        self._carried(state, flow, chunks, frame, ts_ns, secure=False)
         return state.mode != _Mode.IGNORED
+
+    def _carried(self, state: _Stream, flow: Flow, chunks: list[Chunk], frame: int, ts_ns: int,
+                 secure: bool) -> None:
+        if state.mode == _Mode.SIP:
+            self._sip_stream(state, flow, chunks, frame, ts_ns, "TLS" if secure else "TCP")
+        elif state.mode == _Mode.WEBSOCKET:
+            self._websocket_stream(state, flow, chunks, frame, ts_ns, "WSS" if secure else "WS")
 
     def stream_gap(self, flow: Flow, missing: int, frame: int) -> None:
         state = self._streams.get(flow)
-        if state is None:
-            return
+        if state is not None:
+            self._gap(state.inner if state.inner is not None else state, flow, missing, frame)
+
+    def _gap(self, state: _Stream, flow: Flow, missing: int, frame: int) -> None:
         if state.mode == _Mode.SIP:
             self._problems.add(
                 "tcp_gap", frame, f"{missing} bytes of {_flow(flow)} were not captured"
@@ -170,21 +198,21 @@ class SipReader:
 
     def stream_end(self, flow: Flow) -> None:
         state = self._streams.pop(flow, None)
+        if state is not None and state.inner is not None:
+            state = state.inner
         if state is not None and state.mode == _Mode.SIP:
             self._skipped(state.framer.end(), flow)
 
-    def _classify(self, state: _Stream, flow: Flow, chunks: list[Chunk], frame: int) -> list[Chunk]:
-        """Decide from the first bytes what this stream carries; return the chunks to read."""
+    def _classify(self, state: _Stream, flow: Flow, chunks: list[Chunk], frame: int,
+                  secure: bool = False) -> list[Chunk]:
+        """Decide from the first bytes what this stream carries; return the chunks to read.
+        ``secure``: they are the plaintext of TLS (which is not TLS again)."""
         state.head.extend(chunks)
         head = b"".join(data for data, _ in state.head)
         if _SIP_START.search(head):
             state.mode = _Mode.SIP
-        elif head[:1] in (b"\x14", b"\x15", b"\x16", b"\x17") and head[1:2] == b"\x03":
-            state.mode = _Mode.IGNORED
-            if _on_sip_port(flow.src, flow.dst):
-                self._problems.add(
-                    "tls_encrypted", frame, f"{_flow(flow)} is TLS: the SIP inside cannot be read"
-                )
+        elif looks_like_tls(head) and not secure:
+            self._tls_begins(state, flow, frame)
         elif head[:4] in (b"GET ", b"HTTP") and b"\r\n\r\n" in head:
             self._websocket_upgrade(state, head)
             if state.mode == _Mode.WEBSOCKET:
@@ -198,6 +226,56 @@ class SipReader:
         found, state.head = state.head, []
         return found
 
+    # TLS.
+
+    def _tls_begins(self, state: _Stream, flow: Flow, frame: int) -> None:
+        if self._decryption is None and not _on_sip_port(flow.src, flow.dst):
+            state.mode = _Mode.IGNORED  # not to be read, nor reported
+            return
+        state.mode, state.inner = _Mode.TLS, _Stream()
+        connection = _connection(flow)
+        state.session = self._sessions.get(connection)
+        if state.session is None:  # the first direction seen is taken for the client's
+            state.session = self._sessions[connection] = TlsSession(flow.src, flow.dst, frame)
+        if self._decryption is None and _on_sip_port(flow.src, flow.dst):
+            self._problems.add(
+                "tls_encrypted", frame, f"{_flow(flow)} is TLS: the SIP inside cannot be read"
+            )
+
+    def _tls_stream(
+        self, state: _Stream, flow: Flow, chunks: list[Chunk], frame: int, ts_ns: int
+    ) -> bool:
+        """Read the hellos; frame the plaintext Wireshark decrypted from these frames."""
+        session, inner = state.session, state.inner
+        assert session is not None and inner is not None
+        for data, _ in chunks:
+            for hello in state.handshake.feed(data):
+                _learn(session, flow, hello)
+        if self._decryption is None:
+            return not state.handshake.done  # only the hellos can be read
+        plaintext = self._decryption.plaintext
+        plain: list[Chunk] = []
+        for _, chunk_frame in chunks:
+            if chunk_frame not in state.decrypted:
+                state.decrypted.add(chunk_frame)
+                plain += [(record, chunk_frame) for record in plaintext.get(chunk_frame, ())]
+        if plain:
+            session.plaintext_bytes += sum(len(data) for data, _ in plain)
+            if inner.mode == _Mode.NEW:
+                plain = self._classify(inner, flow, plain, frame, secure=True)
+            before = self.message_count
+            self._carried(inner, flow, plain, frame, ts_ns, secure=True)
+            session.sip_messages += self.message_count - before
+            if inner.mode == _Mode.WEBSOCKET:
+                session.transport = "WSS"
+        return True
+
+    def tls_sessions(self) -> list[TlsSession]:
+        """The TLS sessions worth a word: those on SIP ports, and those that carried SIP."""
+        return sorted((s for s in self._sessions.values()
+                       if s.sip_messages or _on_sip_port(s.client, s.server)),
+                      key=lambda s: s.first_frame)
+
     def _websocket_upgrade(self, state: _Stream, head: bytes) -> None:
         """An HTTP request or response; WebSocket follows if it is an upgrade (RFC 6455 4)."""
         if _WS_UPGRADE.search(head, 0, head.find(b"\r\n\r\n")):
@@ -206,18 +284,19 @@ class SipReader:
         else:
             state.mode = _Mode.IGNORED
 
-    def _sip_stream(
-        self, state: _Stream, flow: Flow, chunks: list[Chunk], frame: int, ts_ns: int
-    ) -> None:
+    def _sip_stream(self, state: _Stream, flow: Flow, chunks: list[Chunk], frame: int, ts_ns: int,
+                    transport: str) -> None:
         for item in state.framer.feed(chunks):
             if isinstance(item, Skipped):
                 self._skipped(item, flow)
                 continue
-            self._stream_message(item, flow, frame, ts_ns)
+            self._stream_message(item, flow, frame, ts_ns, transport)
 
-    def _stream_message(self, item: Framed, flow: Flow, frame: int, ts_ns: int) -> None:
+    def _stream_message(self, item: Framed, flow: Flow, frame: int, ts_ns: int,
+                        transport: str) -> None:
         try:
-            message = parse_message(item.data, frame, ts_ns, flow.src, flow.dst, "TCP", item.frames)
+            message = parse_message(item.data, frame, ts_ns, flow.src, flow.dst, transport,
+                                    item.frames)
         except NotSip:
             self._skipped(
                 Skipped(len(item.data), frame, "its first line is not a SIP start line"), flow
@@ -233,9 +312,8 @@ class SipReader:
             )
         self._accept(message)
 
-    def _websocket_stream(
-        self, state: _Stream, flow: Flow, chunks: list[Chunk], frame: int, ts_ns: int
-    ) -> None:
+    def _websocket_stream(self, state: _Stream, flow: Flow, chunks: list[Chunk], frame: int,
+                          ts_ns: int, transport: str) -> None:
         assert state.websocket is not None
         try:
             for data, chunk_frame in chunks:
@@ -243,7 +321,7 @@ class SipReader:
                 for message in state.websocket.feed(data):
                     frames = tuple(state.carried)
                     state.carried = [chunk_frame] if state.websocket.buffered else []
-                    self.datagram("WS", frame, ts_ns, flow.src, flow.dst, message, frames)
+                    self.datagram(transport, frame, ts_ns, flow.src, flow.dst, message, frames)
                 if not state.websocket.buffered:  # what it held was control frames
                     state.carried = []
         except WebSocketError as exc:
@@ -312,6 +390,21 @@ def _after(chunks: list[Chunk], size: int) -> list[Chunk]:
             kept.append((data[size:], frame))
         size = max(0, size - len(data))
     return kept
+
+
+def _connection(flow: Flow) -> tuple[Endpoint, Endpoint]:
+    """Both directions of a connection, one key."""
+    a, b = sorted((flow.src, flow.dst))
+    return a, b
+
+
+def _learn(session: TlsSession, flow: Flow, hello: Hello) -> None:
+    """What a hello says of its session; a ClientHello also says who the client is."""
+    if hello.kind == HandshakeType.CLIENT_HELLO:
+        session.client, session.server = flow.src, flow.dst
+        session.client_random, session.sni = hello.random, hello.sni
+    else:
+        session.version, session.cipher = hello.version, hello.cipher
 
 
 def _flow(flow: Flow) -> str:
