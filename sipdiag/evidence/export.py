@@ -38,9 +38,11 @@ from sipdiag.capture.copy import FrameWriter, route_frames
 from sipdiag.capture.writer import PcapngWriter
 from sipdiag.dialogs.correlate import Link
 from sipdiag.dialogs.select import Selection
-from sipdiag.network import Endpoint
+from sipdiag.network import Endpoint, Flow
+from sipdiag.network.tcp import ACK, FIN, RST, SYN
 from sipdiag.rules import Engine
 from sipdiag.sip.message import SipMessage
+from sipdiag.sip.sdp import Sdp
 
 Key = tuple[str, int]
 """What names a call or exchange: its Call-ID and first frame."""
@@ -56,6 +58,9 @@ Wrap = Callable[[PcapngWriter], ClosingWriter]
 """What a pcapng writer is put behind (``Redactor``), if anything."""
 
 MEDIA_GRACE_NS = 2_000_000_000
+OVER_TCP = frozenset({"TCP", "TLS", "WS", "WSS"})
+"""The transports of SIP messages that went over a TCP connection."""
+OVER_WEBSOCKET = frozenset({"WS", "WSS"})
 NAME_MAX = 80
 """Characters of a Call-ID kept in a file's name."""
 _UNSAFE = re.compile(r"[^A-Za-z0-9@._-]+")
@@ -157,6 +162,7 @@ class _Frames:
         self._sip: dict[tuple[Endpoint, Endpoint], list[_Window]] = defaultdict(list)
         """Where the call's SIP went, for the ICMP errors that answered it."""
         self._witness = _Witnesses()
+        self._connections = _Connections()
         for result in results:
             self._by_call_id[result.call_id].append(result)
             self._frames[_key(result)] = set()
@@ -164,7 +170,8 @@ class _Frames:
                 self._add_media(result)
 
     def of(self, result: Result) -> set[int]:
-        return self._frames[_key(result)] | self._witness.of(_key(result))
+        key = _key(result)
+        return self._frames[key] | self._witness.of(key) | self._connections.of(key)
 
     # MediaSink
 
@@ -172,9 +179,14 @@ class _Frames:
         """Each SIP message as it is read: its frames, if its call is chosen, and the path
         where ICMP errors answering it may come."""
         result = self._result_of(message)
+        sdp = message.sdp
+        if sdp is not None:
+            self._taken_over(message, sdp, result)
         if result is not None:
             self._frames[_key(result)].update(message.frames)
             window = _Window(_key(result), result.first_frame, result.end_ns + MEDIA_GRACE_NS)
+            if message.transport in OVER_TCP:
+                self._connections.carried(window, message)
             for path in ((message.src, message.dst), (message.dst, message.src)):
                 if window not in self._sip[path]:
                     self._sip[path].append(window)
@@ -194,10 +206,26 @@ class _Frames:
             if windows:
                 self._note(windows, frame, ts_ns)
 
+    def tcp_segment(self, frame: int, ts_ns: int, flow: Flow, flags: int, size: int) -> None:
+        self._connections.segment(frame, ts_ns, flow, flags, size)
+
     def _note(self, windows: list[_Window], frame: int, ts_ns: int) -> None:
         for window in windows:
-            if window.first_frame <= frame and ts_ns <= window.end_ns:
+            if window.first_frame <= frame <= window.last_frame and ts_ns <= window.end_ns:
                 self._frames[window.key].add(frame)
+
+    def _taken_over(self, message: SipMessage, sdp: Sdp, result: Result | None) -> None:
+        """Another call announced one of a chosen call's media endpoints: what goes to or
+        from it from now on is that call's (as the media layer binds it)."""
+        mine = _key(result) if result is not None else None
+        for media in sdp.media:
+            if not media.connection:
+                continue
+            rtp = Endpoint(media.connection, media.port)
+            for endpoint in (rtp, _rtcp_beside(rtp)):
+                for window in self._media.get(endpoint, ()):
+                    if window.key != mine and window.first_frame < message.frame:
+                        window.last_frame = min(window.last_frame, message.frame)
 
     def _result_of(self, message: SipMessage) -> Result | None:
         """The chosen call or exchange this message belongs to (a Call-ID may name two, far
@@ -223,17 +251,71 @@ class _Frames:
         self._witness.want(_key(call), call.first_frame, {e.ip for e in announced})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Window:
+    """Where a call's frames may be: from its first frame until ``end_ns``, or until another
+    call took over the endpoint (``last_frame``)."""
+
     key: Key
     first_frame: int
     end_ns: int
+    last_frame: float = float("inf")
 
 
 def _rtcp_beside(rtp: Endpoint) -> Endpoint:
     """Where RTCP goes beside RTP (RFC 3550 11: the next port; with rtcp-mux, RFC 5761, the
     same port, already among the endpoints)."""
     return Endpoint(rtp.ip, rtp.port + 1) if rtp.port < 65535 else rtp
+
+
+class _Connections:
+    """The TCP segments that opened and closed the connections a call's SIP went over (SYN,
+    SYN-ACK; FIN, RST): without its SYN, a reader cannot tell a connection from the one
+    before it on the same addresses and ports, nor where its stream starts. Over WebSocket,
+    also the first data each way: the HTTP upgrade (RFC 6455 4), without which the stream
+    cannot be read as WebSocket."""
+
+    def __init__(self) -> None:
+        self._opening: dict[tuple[Endpoint, Endpoint], list[int]] = {}
+        """By connection (its two ends in order): the frames of its SYN and SYN-ACK."""
+        self._upgrade: dict[tuple[Endpoint, Endpoint], dict[Flow, int]] = defaultdict(dict)
+        """By connection: the frame of the first data each way since its SYN."""
+        self._users: dict[tuple[Endpoint, Endpoint], list[_Window]] = defaultdict(list)
+        """The calls whose SIP went over the connection (since its SYN)."""
+        self._frames: dict[Key, set[int]] = defaultdict(set)
+
+    def segment(self, frame: int, ts_ns: int, flow: Flow, flags: int, size: int) -> None:
+        ends = _ends(flow.src, flow.dst)
+        if flags & SYN:
+            if not flags & ACK:  # RFC 9293 3.5: a SYN alone opens a new connection
+                self._opening[ends] = []
+                self._upgrade.pop(ends, None)
+                self._users.pop(ends, None)
+            self._opening.setdefault(ends, []).append(frame)
+        elif flags & (FIN | RST):
+            for window in self._users.get(ends, ()):
+                if ts_ns <= window.end_ns:
+                    self._frames[window.key].add(frame)
+        if size:
+            self._upgrade[ends].setdefault(flow, frame)
+
+    def carried(self, window: _Window, message: SipMessage) -> None:
+        """A message of a chosen call went over the connection between its ends."""
+        ends = _ends(message.src, message.dst)
+        users = self._users[ends]
+        if window in users:
+            return
+        users.append(window)
+        self._frames[window.key].update(self._opening.get(ends, ()))
+        if message.transport in OVER_WEBSOCKET:
+            self._frames[window.key].update(self._upgrade[ends].values())
+
+    def of(self, key: Key) -> set[int]:
+        return self._frames.get(key, set())
+
+
+def _ends(a: Endpoint, b: Endpoint) -> tuple[Endpoint, Endpoint]:
+    return (a, b) if a <= b else (b, a)
 
 
 class _Witnesses:

@@ -25,7 +25,7 @@ problem in the ``ProblemLog`` (``ip_bad_header``, ``tcp_gap``, ...), never an ex
 
 from __future__ import annotations
 
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, runtime_checkable
 
 
 class Endpoint(NamedTuple):
@@ -97,4 +97,14 @@ class UdpSink(Protocol):
         ...
 
 
-__all__ = ["Chunk", "Endpoint", "Flow", "PayloadSink", "UdpSink"]
+@runtime_checkable
+class TcpSegmentSink(Protocol):
+    """A ``UdpSink`` that also wants to be told of every TCP segment (exporting calls copies
+    the segments that opened and closed each connection with its messages)."""
+
+    def tcp_segment(self, frame: int, ts_ns: int, flow: Flow, flags: int, size: int) -> None:
+        """A segment of ``flow`` with these TCP ``flags`` and ``size`` bytes of data."""
+        ...
+
+
+__all__ = ["Chunk", "Endpoint", "Flow", "PayloadSink", "TcpSegmentSink", "UdpSink"]

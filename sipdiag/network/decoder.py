@@ -20,7 +20,7 @@ from collections.abc import Callable
 from functools import partial
 
 from sipdiag.capture import FrameHandler, linktypes
-from sipdiag.network import Endpoint, Flow, PayloadSink, UdpSink, hep, tunnels
+from sipdiag.network import Endpoint, Flow, PayloadSink, TcpSegmentSink, UdpSink, hep, tunnels
 from sipdiag.network.fragments import FragmentReassembler
 from sipdiag.network.sctp import SctpReassembler
 from sipdiag.network.tcp import TcpReassembler
@@ -70,6 +70,9 @@ class Decoder:
         self._sink = sink
         self._udp_sink = udp
         """Where UDP payloads that are not SIP go next (the media layer), if anywhere."""
+        self._tcp_segment: Callable[[int, int, Flow, int, int], None] | None = (
+            udp.tcp_segment if isinstance(udp, TcpSegmentSink) else None)
+        """Told of each TCP segment, if it asks to be."""
         self._defer = defer
         """When reading part of a file: where frames that need state across parts go."""
         self._current: tuple[int, bytes, int, int, int] = (0, b"", 0, 0, 0)
@@ -415,6 +418,8 @@ class Decoder:
             self._problems.add("tcp_bad_header", frame, f"TCP data offset {header} < 20")
             return
         flow = Flow(self._endpoint(src, sport), self._endpoint(dst, dport))
+        if self._tcp_segment is not None:
+            self._tcp_segment(frame, ts, flow, flags, end - off - header)
         self.tcp.segment(frame, ts, flow, seq, flags, buf[off + header : end])
 
     def _sctp_packet(

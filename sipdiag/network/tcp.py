@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from sipdiag.network import Chunk, Flow, PayloadSink
 
-SYN, FIN, RST = 0x02, 0x01, 0x04
+SYN, FIN, RST, ACK = 0x02, 0x01, 0x04, 0x10
 MAX_PENDING_BYTES = 1 << 20
 GAP_TIMEOUT_NS = 10 * 1_000_000_000
 EXPIRE_EVERY_NS = 1_000_000_000
