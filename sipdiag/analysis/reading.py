@@ -56,8 +56,6 @@ class CaptureSummary:
     problems: ProblemLog = field(default_factory=ProblemLog)
     tls_sessions: list[TlsSession] = field(default_factory=list)
     """The TLS sessions on SIP ports or carrying SIP, decrypted or not (``TlsSession``)."""
-    decrypting: bool = False
-    """Whether there were TLS secrets to decrypt with (``--tls-keylog``, embedded)."""
 
 
 class MessageReader:
@@ -125,12 +123,11 @@ class MessageReader:
     def _tls_summary(self, sip: SipReader) -> None:
         """The TLS sessions, and a problem for each one that was to be decrypted and was not."""
         summary, decryption = self.summary, self._decryption
-        summary.tls_sessions, summary.decrypting = sip.tls_sessions(), decryption is not None
-        if decryption is None:
-            return  # each TLS direction on a SIP port was told as it began (tls_encrypted)
+        summary.tls_sessions = sip.tls_sessions()
         for session in summary.tls_sessions:
-            status = session.status(decryption)
-            if status is not TlsStatus.DECRYPTED:
+            status = session.outcome = session.judged(decryption)
+            # Without keys, each TLS direction on a SIP port was told as it began (tls_encrypted)
+            if decryption is not None and status is not TlsStatus.DECRYPTED:
                 summary.problems.add("tls_not_decrypted", session.first_frame,
                                      f"{session.describe()} was not decrypted: {status.value}")
 

@@ -94,7 +94,7 @@ def _finish_parts(
         _add_counts(summary, other)
     summary.frames = summaries[-1].frames  # the last region's last frame number is the total
     _add_counts(summary, replay.summary)
-    summary.tls_sessions, summary.decrypting = replay.summary.tls_sessions, decryption is not None
+    summary.tls_sessions = replay.summary.tls_sessions
     return results, summary
 
 

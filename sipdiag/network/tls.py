@@ -92,8 +92,11 @@ class TlsSession:
     sip_messages: int = 0
     transport: str = "TLS"
     """``TLS``, or ``WSS`` once its plaintext turns out to be WebSocket."""
+    outcome: TlsStatus = TlsStatus.NO_KEYS
+    """Set when the capture has been read (``judged``)."""
 
-    def status(self, decryption: Decryption | None) -> TlsStatus:
+    def judged(self, decryption: Decryption | None) -> TlsStatus:
+        """Decrypted, or why not."""
         if self.plaintext_bytes:
             return TlsStatus.DECRYPTED
         if decryption is None:

@@ -28,6 +28,7 @@ from sipdiag.dialogs.ladder import Arrow
 from sipdiag.dialogs.media import CallMedia, Direction, MediaStream
 from sipdiag.dialogs.records import Leg, Retransmissions, SdpRecord, Timings
 from sipdiag.media.stream import Stream
+from sipdiag.network.tls import TlsSession
 from sipdiag.report.messages import iso_time
 from sipdiag.report.stats import Spread, Stats, stats_of
 from sipdiag.rules.model import SEVERITIES, Finding
@@ -198,7 +199,7 @@ def _compact(value: object) -> str:
 
 
 def capture(summary: CaptureSummary) -> Json:
-    return {
+    value: Json = {
         "file": summary.name,
         "format": summary.format,
         "compression": summary.compression,
@@ -218,6 +219,23 @@ def capture(summary: CaptureSummary) -> Json:
             }
             for kind, count in sorted(summary.problems.counts.items())
         ],
+    }
+    if summary.tls_sessions:  # only TLS captures have the field
+        value["tls_sessions"] = [tls_session(s) for s in summary.tls_sessions]
+    return value
+
+
+def tls_session(session: TlsSession) -> Json:
+    return {
+        "client": str(session.client),
+        "server": str(session.server),
+        "first_frame": session.first_frame,
+        "sni": session.sni,
+        "version": session.version,
+        "cipher": session.cipher,
+        "transport": session.transport,
+        "sip_messages": session.sip_messages,
+        "decryption": session.outcome.name.lower(),
     }
 
 

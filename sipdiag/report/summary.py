@@ -35,6 +35,8 @@ def summary_rows(
         (label("sip_messages"), str(summary.sip_messages)),
         (label("defects"), str(summary.defective_messages)),
     ]
+    if summary.tls_sessions:
+        rows.append((label("tls_sessions"), _tls(summary, catalog, language)))
     if not analysis.selection.everything:
         rows.append((label("selected"), label("selected_note")))
     rows += [
@@ -67,6 +69,20 @@ def _media(catalog: Catalog, stats: Stats, language: str) -> str:
     if stats.media_states:
         text += f" ({wording.counted(catalog, sorted(stats.media_states.items()), language)})"
     return text
+
+
+TLS_SHOWN = 5
+"""TLS sessions named one by one in the summary; the JSON document lists them all."""
+
+
+def _tls(summary: CaptureSummary, catalog: Catalog, language: str) -> str:
+    """``2: TLS 1.3 [::1]:50613 -> [::1]:5061 (SNI sip.example.test): decrypted; ...``."""
+    sessions = summary.tls_sessions
+    told = [f"{s.describe()}{' WSS' if s.transport == 'WSS' else ''}: {s.outcome.value}"
+            for s in sessions[:TLS_SHOWN]]
+    if len(sessions) > TLS_SHOWN:
+        told.append(catalog.label("and_more", language, count=len(sessions) - TLS_SHOWN))
+    return f"{len(sessions)}: " + "; ".join(told)
 
 
 def _format(summary: CaptureSummary) -> str:

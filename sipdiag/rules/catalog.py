@@ -36,6 +36,7 @@ LABELS = (
     "copy", "frame", "rule", "severity", "scope", "title", "pattern", "check", "steps", "rules",
     "response_code", "q850_cause", "warning_code", "tests", "capture", "file", "format",
     "link_types", "frames", "first_frame", "last_frame", "span", "seconds", "sip_messages",
+    "tls_sessions",
     "defects", "calls", "exchanges", "asr", "ner", "ratio", "pdd", "spread", "final_responses",
     "outcomes", "method_status", "count", "total", "col_frame", "col_from", "col_to",
     "col_outcome", "col_final", "col_pdd", "col_answer", "col_talk", "col_legs", "col_retr",
