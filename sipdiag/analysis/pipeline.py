@@ -195,7 +195,8 @@ def _analyze_share(
             found = engine.evaluate(item) if engine is not None else []
             problem = is_problem(found)
             first_ts = reader.summary.first_ts_ns or 0
-            if selection is not None and not selection.wants(item, first_ts, problem):
+            if selection is not None and not selection.wants(
+                    item, first_ts, problem, {f.rule.id for f in found}):
                 continue
             for watch in watches.values():
                 watch.observe(item)
