@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import Enum
 from pathlib import Path
 from typing import Protocol
 
@@ -42,7 +43,6 @@ from sipdiag.network import Endpoint, Flow
 from sipdiag.network.tcp import ACK, FIN, RST, SYN
 from sipdiag.rules import Engine
 from sipdiag.sip.message import SipMessage
-from sipdiag.sip.sdp import Sdp
 
 Key = tuple[str, int]
 """What names a call or exchange: its Call-ID and first frame."""
@@ -81,10 +81,15 @@ class Group:
         return self.results[0]
 
     def file_name(self) -> str:
-        """``20240501T100000.123456Z_<Call-ID>.pcapng``: sorted by name, sorted by time."""
-        when = datetime.fromtimestamp(self.first.start_ns / 1e9, UTC)
-        call_id = _UNSAFE.sub("_", self.first.call_id)[:NAME_MAX].strip("._") or "call"
-        return f"{when:%Y%m%dT%H%M%S.%f}Z_{call_id}.pcapng"
+        return self.file_name_for(self.first.start_ns, self.first.call_id)
+
+    @staticmethod
+    def file_name_for(start_ns: int, call_id: str) -> str:
+        """``20240501T100000.123456Z_<Call-ID>.pcapng`` (UTC): sorted by name, sorted by time.
+        The Call-ID is from the capture: only letters, digits and ``@._-`` are kept."""
+        when = datetime.fromtimestamp(start_ns // 1000 / 1e6, UTC)
+        safe = _UNSAFE.sub("_", call_id)[:NAME_MAX].strip("._") or "call"
+        return f"{when:%Y%m%dT%H%M%S.%f}Z_{safe}.pcapng"
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +166,12 @@ class _Frames:
         """The call's media endpoints: what goes to or from them while it lasts is its."""
         self._sip: dict[tuple[Endpoint, Endpoint], list[_Window]] = defaultdict(list)
         """Where the call's SIP went, for the ICMP errors that answered it."""
+        self._streams: dict[tuple[Endpoint, Endpoint, int], list[tuple[Key, int, int]]] = \
+            defaultdict(list)
+        """The chosen calls' RTP streams: their packets are those of the stream's path and
+        SSRC from its first frame to its last, as the analysis counted them."""
+        self._ssrcs: dict[Key, set[int]] = defaultdict(set)
+        self._every_ssrc: set[int] = set()
         self._witness = _Witnesses()
         self._connections = _Connections()
         for result in results:
@@ -179,9 +190,6 @@ class _Frames:
         """Each SIP message as it is read: its frames, if its call is chosen, and the path
         where ICMP errors answering it may come."""
         result = self._result_of(message)
-        sdp = message.sdp
-        if sdp is not None:
-            self._taken_over(message, sdp, result)
         if result is not None:
             self._frames[_key(result)].update(message.frames)
             window = _Window(_key(result), result.first_frame, result.end_ns + MEDIA_GRACE_NS)
@@ -193,11 +201,19 @@ class _Frames:
 
     def datagram(self, frame: int, ts_ns: int, src: Endpoint, dst: Endpoint,
                  payload: bytes) -> bool:
+        self._witness.datagram(frame, src.ip, dst.ip)
+        kind = media_kind(payload)
+        if kind is _Kind.RTP:
+            ssrc = int.from_bytes(payload[8:12])
+            for key, first, last in self._streams.get((src, dst, ssrc), ()):
+                if first <= frame <= last:
+                    self._frames[key].add(frame)
+            return False
+        ssrc = int.from_bytes(payload[4:8]) if kind is _Kind.RTCP else None
         for endpoint in (src, dst):
             windows = self._media.get(endpoint)
             if windows:
-                self._note(windows, frame, ts_ns)
-        self._witness.datagram(frame, src.ip, dst.ip)
+                self._note(windows, frame, ts_ns, ssrc)
         return False
 
     def unreachable(self, frame: int, ts_ns: int, reporter: str, src: Endpoint, dst: Endpoint,
@@ -209,23 +225,16 @@ class _Frames:
     def tcp_segment(self, frame: int, ts_ns: int, flow: Flow, flags: int, size: int) -> None:
         self._connections.segment(frame, ts_ns, flow, flags, size)
 
-    def _note(self, windows: list[_Window], frame: int, ts_ns: int) -> None:
+    def _note(self, windows: list[_Window], frame: int, ts_ns: int,
+              ssrc: int | None = None) -> None:
+        """The frame is the call's if it came while the call's window was open; RTCP only if
+        its sender is one of the call's streams, or of no stream of any call chosen (a party
+        that only received): two calls on the same ports one after the other stay apart."""
         for window in windows:
-            if window.first_frame <= frame <= window.last_frame and ts_ns <= window.end_ns:
+            if window.first_frame <= frame and ts_ns <= window.end_ns and (
+                    ssrc is None or ssrc in self._ssrcs[window.key]
+                    or ssrc not in self._every_ssrc):
                 self._frames[window.key].add(frame)
-
-    def _taken_over(self, message: SipMessage, sdp: Sdp, result: Result | None) -> None:
-        """Another call announced one of a chosen call's media endpoints: what goes to or
-        from it from now on is that call's (as the media layer binds it)."""
-        mine = _key(result) if result is not None else None
-        for media in sdp.media:
-            if not media.connection:
-                continue
-            rtp = Endpoint(media.connection, media.port)
-            for endpoint in (rtp, _rtcp_beside(rtp)):
-                for window in self._media.get(endpoint, ()):
-                    if window.key != mine and window.first_frame < message.frame:
-                        window.last_frame = min(window.last_frame, message.frame)
 
     def _result_of(self, message: SipMessage) -> Result | None:
         """The chosen call or exchange this message belongs to (a Call-ID may name two, far
@@ -244,6 +253,12 @@ class _Frames:
         window = _Window(_key(call), min([call.first_frame,
                                           *(item.stream.first_frame for item in media)]),
                          last_ns + MEDIA_GRACE_NS)
+        for item in media:
+            stream = item.stream
+            self._streams[(stream.src, stream.dst, stream.ssrc)].append(
+                (_key(call), stream.first_frame, stream.last_frame))
+            self._ssrcs[_key(call)].add(stream.ssrc)
+            self._every_ssrc.add(stream.ssrc)
         endpoints = {*announced, *(e for item in media
                                    for e in (item.stream.src, item.stream.dst))}
         for endpoint in endpoints | set(map(_rtcp_beside, endpoints)):
@@ -251,21 +266,33 @@ class _Frames:
         self._witness.want(_key(call), call.first_frame, {e.ip for e in announced})
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Window:
-    """Where a call's frames may be: from its first frame until ``end_ns``, or until another
-    call took over the endpoint (``last_frame``)."""
+    """Where a call's frames may be: from its first frame until ``end_ns``."""
 
     key: Key
     first_frame: int
     end_ns: int
-    last_frame: float = float("inf")
 
 
 def _rtcp_beside(rtp: Endpoint) -> Endpoint:
     """Where RTCP goes beside RTP (RFC 3550 11: the next port; with rtcp-mux, RFC 5761, the
     same port, already among the endpoints)."""
     return Endpoint(rtp.ip, rtp.port + 1) if rtp.port < 65535 else rtp
+
+
+class _Kind(Enum):
+    RTP = "rtp"
+    RTCP = "rtcp"
+    OTHER = "other"
+
+
+def media_kind(payload: bytes) -> _Kind:
+    """RTP or RTCP (version 2; told apart by the second byte, RFC 5761 4), or something else
+    (STUN, DTLS, keep-alives)."""
+    if len(payload) < 12 or payload[0] >> 6 != 2:
+        return _Kind.OTHER
+    return _Kind.RTCP if 192 <= payload[1] <= 223 else _Kind.RTP
 
 
 class _Connections:
