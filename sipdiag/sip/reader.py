@@ -74,8 +74,6 @@ class _Stream:
     session: TlsSession | None = None
     inner: _Stream | None = None
     """A TLS direction's plaintext, read as a stream of its own."""
-    decrypted: set[int] = field(default_factory=set)
-    """The frames whose plaintext was taken (a frame's data may come in several chunks)."""
 
 
 class SipReader:
@@ -88,6 +86,9 @@ class SipReader:
         self._problems = problems
         self._decryption = decryption
         self._sessions: dict[tuple[Endpoint, Endpoint], TlsSession] = {}
+        self._decrypted: set[int] = set()
+        """The frames whose plaintext was taken: a frame's data can come in two chunks (a
+        retransmission that carries more than the segment it repeats)."""
         self._observer = observer
         """Shown every message as soon as it is read, in frame order (the media layer binds
         the addresses of an SDP before any later packet arrives)."""
@@ -256,9 +257,10 @@ class SipReader:
         plaintext = self._decryption.plaintext
         plain: list[Chunk] = []
         for _, chunk_frame in chunks:
-            if chunk_frame not in state.decrypted:
-                state.decrypted.add(chunk_frame)
-                plain += [(record, chunk_frame) for record in plaintext.get(chunk_frame, ())]
+            records = plaintext.get(chunk_frame)
+            if records and chunk_frame not in self._decrypted:
+                self._decrypted.add(chunk_frame)
+                plain += [(record, chunk_frame) for record in records]
         if plain:
             session.plaintext_bytes += sum(len(data) for data, _ in plain)
             if inner.mode == _Mode.NEW:
