@@ -17,7 +17,6 @@ from sipdiag.analysis.reading import (
     MessageReader,
     Progress,
     default_jobs,
-    frames_of_calls,
     message_kind,
     paths_of,
 )
@@ -25,5 +24,5 @@ from sipdiag.analysis.regions import map_parts
 
 __all__ = ["Analysis", "CallResult", "CaptureSummary", "ExchangeResult", "Inputs",
            "MessageReader", "Progress", "Result", "Tally", "analyze", "analyze_live",
-           "default_jobs", "frames_of_calls", "is_problem",
+           "default_jobs", "is_problem",
            "map_parts", "message_kind", "paths_of"]

@@ -9,7 +9,7 @@ SIP message as soon as it is read.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Container, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -167,13 +167,6 @@ def _fill_summary(summary: CaptureSummary, reader: Reader, sip: SipReader) -> No
     summary.first_ts_ns, summary.last_ts_ns = reader.first_ts_ns, reader.last_ts_ns
     summary.sip_messages = sip.message_count
     summary.defective_messages = sip.defective_count
-
-
-def frames_of_calls(inputs: Inputs, call_ids: Container[str]) -> set[int]:
-    """The frames that carried the SIP messages of these calls: every segment of a message
-    that came over TCP, every fragment of one that came in pieces."""
-    return {frame for message in MessageReader(inputs) if message.call_id in call_ids
-            for frame in message.frames}
 
 
 def message_kind(message: SipMessage) -> str:

@@ -7,7 +7,7 @@ several (``export --split``: a frame of two calls exported apart goes into both 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container, Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from sipdiag.capture import FrameHandler, Reader
@@ -51,9 +51,3 @@ def route_frames(reader: Reader, route: Route) -> int:
     for _ in reader.frames(sink, ProblemLog()):  # the capture's problems were reported already
         pass
     return sink.copied
-
-
-def copy_frames(reader: Reader, wanted: Container[int], writer: FrameWriter) -> int:
-    """Write the frames of ``reader`` whose numbers are in ``wanted``; how many were."""
-    chosen: tuple[FrameWriter, ...] = (writer,)
-    return route_frames(reader, lambda number: chosen if number in wanted else ())

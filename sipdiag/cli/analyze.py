@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 from difflib import get_close_matches
 from pathlib import Path
@@ -12,7 +13,8 @@ from typing import TextIO
 from sipdiag.analysis import Analysis, MessageReader, analyze
 from sipdiag.analysis.decryption import decrypt
 from sipdiag.analysis.model import with_ladders
-from sipdiag.cli.common import Environment, ExitStatus, language
+from sipdiag.cli.common import Environment, ExitStatus, language, rule_ids
+from sipdiag.cli.export import export_groups
 from sipdiag.cli.progress import progress_bar
 from sipdiag.cli.stir import with_certificates
 from sipdiag.dialogs.select import Ladders, Selection, TimePoint, user_text
@@ -30,6 +32,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     selection = Selection(
         call_ids=tuple(args.call), users=tuple(args.user), ips=tuple(args.ip),
         since=args.since, until=args.until, failing_only=args.failed,
+        rules=rule_ids(args.rule, engine.rules),
     )
     shown = ladders(args)
     page_wanted = args.html is not None or args.format == Format.HTML
@@ -50,6 +53,9 @@ def run(args: argparse.Namespace, env: Environment) -> int:
                                              env.stdout)
     if args.html and not _write_html(args.html, page, settings, env.stderr):
         return ExitStatus.ERROR
+    if args.export:
+        written = export_groups(analysis, args.capture, args.export, decryption)
+        env.stderr.write(f"sipdiag: wrote {len(written)} captures in {args.export}\n")
     return exit_status(analysis.findings, args.fail_on)
 
 
@@ -58,8 +64,8 @@ def nothing_matched(args: argparse.Namespace, selection: Selection,
     """When calls were chosen by what names them (--call, --user, --ip, --since, --until) and
     nothing matched: a mistake to say, with the nearest Call-IDs, users or addresses the
     capture has. (--failed alone matching nothing is good news, not a mistake.)"""
-    if selection.everything or selection == Selection(failing_only=True):
-        return None
+    if replace(selection, failing_only=False, rules=()).everything:
+        return None  # only --failed or --rule: finding nothing is good news
     if any(True for _ in analysis.calls) or any(True for _ in analysis.exchanges):
         return None
     asked = [f"{option} {value}" for option, values in (

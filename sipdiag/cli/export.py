@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import TextIO
 
 from sipdiag.analysis import Analysis
+from sipdiag.analysis.decryption import decrypt
 from sipdiag.analysis.model import CallResult
 from sipdiag.analysis.reading import paths_of
 from sipdiag.cli.common import Environment, ExitStatus, rule_ids
 from sipdiag.dialogs.select import Selection
 from sipdiag.evidence.export import Group, choose, groups_of, plan, write_one, write_split
+from sipdiag.network.tls import Decryption
 from sipdiag.rules import load_engine
 from sipdiag.rules.cache import cache_folder
 
@@ -26,14 +28,15 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         return _error(env, "export reads the capture several times: give a file, not "
                       "standard input")
     engine = load_engine(args.rules, cache_folder(env.environ))
+    decryption = decrypt(args.capture, args.tls_keylog)
     selection = Selection(
         call_ids=tuple(args.call), users=tuple(args.user), ips=tuple(args.ip),
         since=args.since, until=args.until, failing_only=args.failed,
         rules=rule_ids(args.rule, engine.rules))
-    _, groups = choose(args.capture, engine, selection)
+    _, groups = choose(args.capture, engine, selection, decryption=decryption)
     if not groups:
         return _error(env, "no call or exchange matches: nothing to export")
-    chosen = plan(args.capture, groups, media=not args.sip_only)
+    chosen = plan(args.capture, groups, media=not args.sip_only, decryption=decryption)
     if args.split is not None:
         written = write_split(args.capture, chosen, args.split)
         _say(env.stderr, args, f"wrote {len(written)} captures in {args.split}", groups)
@@ -43,11 +46,12 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     return ExitStatus.OK
 
 
-def export_groups(analysis: Analysis, capture: list[str], folder: Path) -> list[Path]:
+def export_groups(analysis: Analysis, capture: list[str], folder: Path,
+                  decryption: Decryption | None) -> list[Path]:
     """The calls and exchanges of a report's analysis, each (with the calls linked to it)
     as one capture in ``folder``."""
-    groups = groups_of(analysis, capture)
-    return write_split(capture, plan(capture, groups), folder)
+    groups = groups_of(analysis, capture, decryption=decryption)
+    return write_split(capture, plan(capture, groups, decryption=decryption), folder)
 
 
 def _say(stderr: TextIO, args: argparse.Namespace, written: str, groups: list[Group]) -> None:

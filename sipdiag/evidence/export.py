@@ -41,6 +41,7 @@ from sipdiag.dialogs.correlate import Link
 from sipdiag.dialogs.select import Selection
 from sipdiag.network import Endpoint, Flow
 from sipdiag.network.tcp import ACK, FIN, RST, SYN
+from sipdiag.network.tls import Decryption
 from sipdiag.rules import Engine
 from sipdiag.sip.message import SipMessage
 
@@ -105,28 +106,31 @@ class Plan:
         return frozenset().union(*self.frames)
 
 
-def choose(inputs: Inputs, engine: Engine, selection: Selection, *,
-           jobs: int = 0) -> tuple[Analysis, list[Group]]:
+def choose(inputs: Inputs, engine: Engine, selection: Selection, *, jobs: int = 0,
+           decryption: Decryption | None = None) -> tuple[Analysis, list[Group]]:
     """The analysis of the calls and exchanges ``selection`` chooses, and those grouped with
     the calls linked to them (``groups_of``)."""
-    chosen = analyze(inputs, engine=engine, selection=selection, jobs=jobs)
-    return chosen, groups_of(chosen, inputs, jobs=jobs)
+    chosen = analyze(inputs, engine=engine, selection=selection, jobs=jobs,
+                     decryption=decryption)
+    return chosen, groups_of(chosen, inputs, jobs=jobs, decryption=decryption)
 
 
-def groups_of(chosen: Analysis, inputs: Inputs, *, jobs: int = 0) -> list[Group]:
+def groups_of(chosen: Analysis, inputs: Inputs, *, jobs: int = 0,
+              decryption: Decryption | None = None) -> list[Group]:
     """The results of ``chosen`` (an analysis of ``inputs``), each call with the calls linked
     to it, linked calls in one group."""
     keys = set(_keys(chosen))
     if chosen.selection.everything:
         return _groups(_results(chosen), chosen.links, keys)
-    every = analyze(inputs, jobs=jobs)  # every call, without the rules: links and media
+    every = analyze(inputs, jobs=jobs, decryption=decryption)  # links and media of every call
     return _groups(_results(every), every.links, keys)
 
 
-def plan(inputs: Inputs, groups: Sequence[Group], *, media: bool = True) -> Plan:
+def plan(inputs: Inputs, groups: Sequence[Group], *, media: bool = True,
+         decryption: Decryption | None = None) -> Plan:
     """The frames of each group's calls (``media``: with their RTP, RTCP and ICMP)."""
     frames = _Frames([r for group in groups for r in group.results], media=media)
-    for _ in MessageReader(inputs, media=frames).batches():
+    for _ in MessageReader(inputs, media=frames, decryption=decryption).batches():
         pass
     return Plan(tuple(groups), tuple(frozenset().union(*(frames.of(r) for r in group.results))
                                      for group in groups))
@@ -204,16 +208,16 @@ class _Frames:
         self._witness.datagram(frame, src.ip, dst.ip)
         kind = media_kind(payload)
         if kind is _Kind.RTP:
-            ssrc = int.from_bytes(payload[8:12])
-            for key, first, last in self._streams.get((src, dst, ssrc), ()):
+            stream = (src, dst, int.from_bytes(payload[8:12]))
+            for key, first, last in self._streams.get(stream, ()):
                 if first <= frame <= last:
                     self._frames[key].add(frame)
             return False
-        ssrc = int.from_bytes(payload[4:8]) if kind is _Kind.RTCP else None
+        sender = int.from_bytes(payload[4:8]) if kind is _Kind.RTCP else None
         for endpoint in (src, dst):
             windows = self._media.get(endpoint)
             if windows:
-                self._note(windows, frame, ts_ns, ssrc)
+                self._note(windows, frame, ts_ns, sender)
         return False
 
     def unreachable(self, frame: int, ts_ns: int, reporter: str, src: Endpoint, dst: Endpoint,

@@ -1,6 +1,6 @@
 """Export from the UI: the calls chosen (marked, else those the filter shows, else every one)
-as a report file, Markdown, HTML or JSON, or as a capture (pcapng: the frames of their SIP
-messages as captured), by the file's extension.
+as a report file, Markdown, HTML or JSON, or as a capture (pcapng: their frames as captured,
+as ``sipdiag export`` writes them), by the file's extension.
 
 The capture is analysed again with a ``Selection`` of those Call-IDs, as ``sipdiag CAPTURE
 --call ID ... --format F`` would analyse it, and written by the same reporter: the file is the
@@ -12,14 +12,11 @@ would not guarantee. It costs a second reading of the capture, in a worker.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from contextlib import closing
 from pathlib import Path
 
-from sipdiag.analysis import analyze, frames_of_calls
-from sipdiag.capture import open_captures
-from sipdiag.capture.copy import copy_frames
-from sipdiag.capture.writer import PcapngWriter
+from sipdiag.analysis import analyze
 from sipdiag.dialogs.select import Ladders, Selection
+from sipdiag.evidence.export import choose, plan, write_one
 from sipdiag.report.reporters import Format, Settings, reporter
 from sipdiag.rules import Engine
 
@@ -77,7 +74,7 @@ def export(paths: Sequence[str | Path], engine: Engine, settings: Settings,
     every call it holds."""
     form = check_target(path)
     if form is None:
-        _export_capture(paths, call_ids, path)
+        _export_capture(paths, call_ids, path, engine)
         return
     selection = Selection(call_ids=CallIds(call_ids)) if call_ids is not None else None
     ladders = Ladders.ALL if call_ids is not None or form is Format.HTML else Ladders.NONE
@@ -90,16 +87,13 @@ def export(paths: Sequence[str | Path], engine: Engine, settings: Settings,
 
 
 def _export_capture(paths: Sequence[str | Path], call_ids: Sequence[str] | None,
-                    path: Path) -> None:
-    """The frames of the calls' SIP messages, as captured (every frame: all calls)."""
-    wanted = frames_of_calls(list(paths), CallIds(call_ids)) if call_ids is not None else None
+                    path: Path, engine: Engine) -> None:
+    """The frames of the calls, as ``sipdiag export --call ID ... -o FILE`` writes them: their
+    SIP, media and linked legs (every call: ``call_ids`` None)."""
+    inputs = list(paths)
+    selection = Selection(call_ids=CallIds(call_ids)) if call_ids is not None else Selection()
+    _, groups = choose(inputs, engine, selection, jobs=1)
     try:
-        with PcapngWriter(path) as writer, closing(open_captures(paths)) as reader:
-            copy_frames(reader, wanted if wanted is not None else _Every(), writer)
+        write_one(inputs, plan(inputs, groups).every_frame, path)
     except OSError as exc:
         raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
-
-
-class _Every:
-    def __contains__(self, item: object) -> bool:
-        return True

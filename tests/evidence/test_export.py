@@ -10,6 +10,7 @@ that Wireshark itself tied to those calls' SDP (``rtp.setup-frame``), no more, n
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 from collections import Counter
 from contextlib import closing
@@ -19,10 +20,11 @@ import pytest
 
 from sipdiag.analysis import MessageReader, analyze
 from sipdiag.analysis.model import CallResult, Result
-from sipdiag.capture import open_captures
+from sipdiag.capture import FrameHandler, open_captures
 from sipdiag.cli import Environment, main
 from sipdiag.dialogs.select import Selection
 from sipdiag.evidence.export import Group, choose, plan, write_one
+from sipdiag.problems import ProblemLog
 from sipdiag.rules import load_engine
 from sipdiag.rules.model import Scope
 from tests.conftest import SAMPLES, needs_public, public_captures, sample_captures
@@ -124,8 +126,8 @@ def sip_and_rtp(rows: list[dict[str, str]], call_ids: set[str]) -> tuple[Counter
     return sip, rtp
 
 
-TSHARK_CASES = [SAMPLES / "media" / "port-reuse.pcap", SAMPLES / "media" / "two-way-g711.pcap",
-                SAMPLES / "media" / "rtcp-mux.pcap", SAMPLES / "media" / "reinvite-moves-media.pcap"]
+TSHARK_CASES = [SAMPLES / "media" / name for name in (
+    "port-reuse.pcap", "two-way-g711.pcap", "rtcp-mux.pcap", "reinvite-moves-media.pcap")]
 
 
 @pytest.mark.parametrize("capture", TSHARK_CASES, ids=lambda p: p.name)
@@ -159,23 +161,24 @@ def test_two_calls_on_the_same_ports_are_exported_apart(tmp_path: Path) -> None:
 
 # What is copied, and how
 
+class _Frames:
+    """A frame sink that keeps every frame as (link type, time, bytes, original length)."""
+
+    def __init__(self) -> None:
+        self.found: list[tuple[int, int, bytes, int]] = []
+
+    def link_handler(self, linktype: int) -> FrameHandler:
+        def handle(_: int, ts: int, buf: bytes, start: int, end: int, orig_len: int) -> None:
+            self.found.append((linktype, ts, buf[start:end], orig_len))
+        return handle
+
+
 def frames_of(path: Path | list[Path]) -> list[tuple[int, int, bytes, int]]:
-    """Every frame as (link type, time, bytes, original length)."""
-    found: list[tuple[int, int, bytes, int]] = []
-
-    class Sink:
-        def link_handler(self, linktype: int):  # type: ignore[no-untyped-def]
-            def handle(number: int, ts: int, buf: bytes, start: int, end: int,
-                       orig_len: int) -> None:
-                found.append((linktype, ts, buf[start:end], orig_len))
-            return handle
-
-    from sipdiag.problems import ProblemLog
-
+    sink = _Frames()
     with closing(open_captures([path] if isinstance(path, Path) else path)) as reader:
-        for _ in reader.frames(Sink(), ProblemLog()):
+        for _ in reader.frames(sink, ProblemLog()):
             pass
-    return found
+    return sink.found
 
 
 def test_frames_keep_their_link_type_time_and_bytes_when_captures_are_merged(
@@ -187,7 +190,7 @@ def test_frames_keep_their_link_type_time_and_bytes_when_captures_are_merged(
     out = tmp_path / "all.pcapng"
     code = main(["export", *map(str, captures), "-o", str(out), "-q"], quiet_env())
     assert code == 0
-    wanted = {frame for frame in frames_of(captures)}
+    wanted = set(frames_of(captures))
     copied = frames_of(out)
     assert set(copied) <= wanted
     assert {linktype for linktype, *_ in copied} == {1, 101, 113, 276}
@@ -282,3 +285,17 @@ def test_standard_input_is_refused_in_one_line(tmp_path: Path) -> None:
 
 def quiet_env() -> Environment:
     return Environment(stdout=io.StringIO(), stderr=io.StringIO(), environ={})
+
+
+def test_the_report_exports_each_call_it_lists(tmp_path: Path) -> None:
+    """``sipdiag CAPTURE --failed --export DIR``: one capture per call the report lists, each
+    holding that call's messages (the report's own JSON says which calls)."""
+    captures = sorted(map(str, (SAMPLES / "calls").glob("*.pcap")))
+    folder = tmp_path / "failed"
+    env = quiet_env()
+    main([*captures, "--failed", "--format", "json", "--export", str(folder), "-q"], env)
+    document = json.loads(env.stdout.getvalue())  # type: ignore[attr-defined]
+    listed = {r["call_id"] for r in document["calls"] + document["exchanges"]}
+    assert listed
+    exported_ids = [{m.call_id for m in MessageReader(path)} for path in folder.iterdir()]
+    assert sorted(i for ids in exported_ids for i in ids) == sorted(listed)
