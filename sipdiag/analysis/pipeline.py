@@ -220,7 +220,7 @@ def _analyze_share(
         if now is not None:  # a live capture: calls end on time between packets too
             keep(tracker.tick(now))
     media.finish()
-    keep(tracker.finish(reader.summary.last_ts_ns or 0))
+    keep(tracker.finish(reader.summary.end_ns or 0))
     return _Part(reader.summary, calls.detach(), exchanges.detach(), correlator, watches,
                  call_ids, counts, tally, media.problems, media.unattributed)
 

@@ -51,11 +51,20 @@ class CaptureSummary:
     frames: int = 0
     first_ts_ns: int | None = None
     last_ts_ns: int | None = None
+    observed_until_ns: int | None = None
+    """When the capture stopped, where the file says so (``Reader.observed_until_ns``)."""
     sip_messages: int = 0
     defective_messages: int = 0
     problems: ProblemLog = field(default_factory=ProblemLog)
     tls_sessions: list[TlsSession] = field(default_factory=list)
     """The TLS sessions on SIP ports or carrying SIP, decrypted or not (``TlsSession``)."""
+
+    @property
+    def end_ns(self) -> int | None:
+        """Until when the capture watched: its last frame, or later where it says so."""
+        if self.observed_until_ns is None or self.last_ts_ns is None:
+            return self.last_ts_ns
+        return max(self.last_ts_ns, self.observed_until_ns)
 
 
 class MessageReader:
@@ -165,6 +174,7 @@ def _fill_summary(summary: CaptureSummary, reader: Reader, sip: SipReader) -> No
     summary.linktypes = tuple(sorted(reader.linktypes))
     summary.frames = reader.frame_count
     summary.first_ts_ns, summary.last_ts_ns = reader.first_ts_ns, reader.last_ts_ns
+    summary.observed_until_ns = reader.observed_until_ns
     summary.sip_messages = sip.message_count
     summary.defective_messages = sip.defective_count
 

@@ -91,6 +91,7 @@ def _finish_parts(
     for other in summaries[1:]:
         summary.linktypes = tuple(sorted({*summary.linktypes, *other.linktypes}))
         summary.last_ts_ns = other.last_ts_ns or summary.last_ts_ns
+        summary.observed_until_ns = other.observed_until_ns or summary.observed_until_ns
         _add_counts(summary, other)
     summary.frames = summaries[-1].frames  # the last region's last frame number is the total
     _add_counts(summary, replay.summary)

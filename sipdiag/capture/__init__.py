@@ -76,6 +76,9 @@ class Reader:
         self.linktypes: set[int] = set()
         self.first_ts_ns: int | None = None
         self.last_ts_ns: int | None = None
+        self.observed_until_ns: int | None = None
+        """When the capture stopped, where the file says so (pcapng's ``isb_endtime``): a
+        capture watched past its last frame saw nothing more happen meanwhile."""
         self.aligned = True
         """False if a region's last record runs past its end (the region was cut wrongly)."""
         self._first_block = b""

@@ -4,8 +4,10 @@ A file is a sequence of blocks (type, total length, body, total length again). A
 Block sets the byte order and forgets the interfaces of the previous section; each Interface
 Description Block adds an interface with its link type and timestamp resolution (``if_tsresol``,
 default microseconds) and offset (``if_tsoffset``). Enhanced, Simple and the obsolete Packet
-Blocks carry frames; Wireshark numbers each of them as one frame, and so do we. Other blocks
-(statistics, name resolution, decryption secrets, custom) are skipped.
+Blocks carry frames; Wireshark numbers each of them as one frame, and so do we. An Interface
+Statistics Block's ``isb_endtime`` says when the capture stopped (``observed_until_ns``: it
+may be long after the last frame). Other blocks (name resolution, decryption secrets, custom)
+are skipped.
 
 A region of the file (for reading in parts) holds only packet and other non-structural blocks:
 the reader learns the interfaces from the blocks before the region (the preamble), and a
@@ -27,11 +29,13 @@ SECTION_HEADER = 0x0A0D0D0A
 INTERFACE = 0x00000001
 OBSOLETE_PACKET = 0x00000002
 SIMPLE_PACKET = 0x00000003
+INTERFACE_STATISTICS = 0x00000005
 ENHANCED_PACKET = 0x00000006
 PACKET_BLOCKS = frozenset({ENHANCED_PACKET, SIMPLE_PACKET, OBSOLETE_PACKET})
 BYTE_ORDER_MAGIC = 0x1A2B3C4D
 OPTION_TSRESOL = 9
 OPTION_TSOFFSET = 14
+OPTION_ISB_STARTTIME, OPTION_ISB_ENDTIME = 2, 3
 MAX_BLOCK = 1 << 26
 
 
@@ -173,6 +177,8 @@ class PcapngReader(Reader):
                         ts = other
                         if first is None:
                             first = ts
+                elif btype == INTERFACE_STATISTICS:
+                    self._statistics(buf, off, end)
                 elif btype in (SECTION_HEADER, INTERFACE):
                     if self.region is not None:
                         self.aligned = False
@@ -195,6 +201,22 @@ class PcapngReader(Reader):
             self.sections += 1
         elif btype == INTERFACE:
             self._add_interface(buf, off, end)
+
+    def _statistics(self, buf: bytes, off: int, end: int) -> None:
+        """pcapng 4.6: the ``isb_endtime`` of an interface declared before, in its units."""
+        if end - off < 24:
+            return
+        if_id = struct.unpack_from(self._order + "I", buf, off + 8)[0]
+        if if_id >= len(self.interfaces):
+            return
+        interface = self.interfaces[if_id]
+        for code, value in _options(buf, off + 20, end - 4, self._order):
+            if code == OPTION_ISB_ENDTIME and len(value) == 8:
+                hi, lo = struct.unpack(self._order + "II", value)
+                ended = ((hi << 32) | lo) * interface.ts_mul // interface.ts_div
+                ended += interface.ts_offset_ns
+                if 0 <= ended <= LATEST_NS:
+                    self.observed_until_ns = max(ended, self.observed_until_ns or 0)
 
     def _add_interface(self, buf: bytes, off: int, end: int) -> None:
         if end - off < 20:  # type, length, link type, reserved, snaplen, length again

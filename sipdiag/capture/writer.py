@@ -39,6 +39,9 @@ from sipdiag.capture.pcapng import (
     BYTE_ORDER_MAGIC,
     ENHANCED_PACKET,
     INTERFACE,
+    INTERFACE_STATISTICS,
+    OPTION_ISB_ENDTIME,
+    OPTION_ISB_STARTTIME,
     OPTION_TSRESOL,
     SECTION_HEADER,
 )
@@ -84,6 +87,17 @@ def interface_description(linktype: int) -> bytes:
     """pcapng 4.2: link type, reserved, SnapLen, and if_tsresol."""
     body = struct.pack("<HHI", linktype, 0, SNAPLEN)
     return block(INTERFACE, body + options((OPTION_TSRESOL, bytes([NANOSECONDS]))))
+
+
+def interface_statistics(interface: int, start_ns: int, end_ns: int) -> bytes:
+    """pcapng 4.6, timed at the end: when the capture on the interface began and ended
+    (isb_starttime, isb_endtime), in the interface's units (ns)."""
+    def stamp(ns: int) -> bytes:
+        return struct.pack("<II", ns >> 32, ns & 0xFFFFFFFF)
+
+    body = struct.pack("<I", interface) + stamp(end_ns)
+    return block(INTERFACE_STATISTICS, body + options(
+        (OPTION_ISB_STARTTIME, stamp(start_ns)), (OPTION_ISB_ENDTIME, stamp(end_ns))))
 
 
 def enhanced_packet(interface: int, ts_ns: int, data: bytes, orig_len: int) -> bytes:
@@ -178,6 +192,10 @@ class PcapngWriter:
         self._deadline_ns = NEVER
         """The frame time from which frames go to the next file."""
         self._closed = False
+        self.watched: tuple[int, int] | None = None
+        """When the capture began and stopped, if known beyond its frames' times: written at
+        the end as each interface's statistics (an export of a longer capture says how long
+        the original watched)."""
         self._lock = threading.Lock()
         """Held while the file is flushed, replaced or closed."""
         self._error: OSError | None = None
@@ -235,6 +253,9 @@ class PcapngWriter:
         self._stop.set()
         if self._flusher is not None:
             self._flusher.join()
+        if self.watched is not None and self._file is not None:
+            for interface in self._interfaces.values():
+                self._put(interface_statistics(interface, *self.watched))
         self._close_file()
         if self._error is not None:
             raise self._error

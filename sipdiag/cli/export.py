@@ -41,7 +41,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         written = write_split(args.capture, chosen, args.split)
         _say(env.stderr, args, f"wrote {len(written)} captures in {args.split}", groups)
     else:
-        frames = write_one(args.capture, chosen.every_frame, args.output)
+        frames = write_one(args.capture, chosen, args.output)
         _say(env.stderr, args, f"wrote {frames} frames to {args.output}", groups)
     return ExitStatus.OK
 

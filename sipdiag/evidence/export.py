@@ -100,6 +100,10 @@ class Plan:
     groups: tuple[Group, ...]
     frames: tuple[frozenset[int], ...]
     """Of each group, in the same order."""
+    watched: tuple[int, int] | None = None
+    """When the capture began and stopped: each file written says so (``PcapngWriter.watched``),
+    so that what did not happen after a call's last frame is known in its export too (a
+    registration that ran out, a request never answered)."""
 
     @property
     def every_frame(self) -> frozenset[int]:
@@ -130,17 +134,21 @@ def plan(inputs: Inputs, groups: Sequence[Group], *, media: bool = True,
          decryption: Decryption | None = None) -> Plan:
     """The frames of each group's calls (``media``: with their RTP, RTCP and ICMP)."""
     frames = _Frames([r for group in groups for r in group.results], media=media)
-    for _ in MessageReader(inputs, media=frames, decryption=decryption).batches():
+    reader = MessageReader(inputs, media=frames, decryption=decryption)
+    for _ in reader.batches():
         pass
+    summary = reader.summary
+    watched = None if summary.first_ts_ns is None or summary.end_ns is None else (
+        summary.first_ts_ns, max(summary.end_ns, frames.latest_ns))
     return Plan(tuple(groups), tuple(frozenset().union(*(frames.of(r) for r in group.results))
-                                     for group in groups))
+                                     for group in groups), watched)
 
 
-def write_one(inputs: Inputs, frames: frozenset[int], path: Path,
-              wrap: Wrap | None = None) -> int:
-    """Copy ``frames`` into the capture ``path``; how many were copied."""
+def write_one(inputs: Inputs, chosen: Plan, path: Path, wrap: Wrap | None = None) -> int:
+    """Copy every frame of the plan into the capture ``path``; how many were copied."""
+    frames = chosen.every_frame
     with ExitStack() as stack, closing(open_captures(paths_of(inputs))) as reader:
-        out, opened = _opened(path, wrap)
+        out, opened = _opened(path, wrap, chosen.watched)
         stack.enter_context(opened)
         written: tuple[FrameWriter, ...] = (out,)
         return route_frames(reader, lambda number: written if number in frames else ())
@@ -178,6 +186,9 @@ class _Frames:
         self._every_ssrc: set[int] = set()
         self._witness = _Witnesses()
         self._connections = _Connections()
+        self.latest_ns = 0
+        """The latest time of any SIP message: calls are judged as of then at the end of a
+        capture whose clock went back (``CallTracker.finish``)."""
         for result in results:
             self._by_call_id[result.call_id].append(result)
             self._frames[_key(result)] = set()
@@ -193,6 +204,7 @@ class _Frames:
     def observe(self, message: SipMessage) -> None:
         """Each SIP message as it is read: its frames, if its call is chosen, and the path
         where ICMP errors answering it may come."""
+        self.latest_ns = max(self.latest_ns, message.ts_ns)
         result = self._result_of(message)
         if result is not None:
             self._frames[_key(result)].update(message.frames)
@@ -390,7 +402,7 @@ class _SplitFiles:
             for frame in frames:
                 self._groups_of[frame].append(index)
         self._last = [max(frames, default=0) for frames in chosen.frames]
-        self._paths, self._wrap = paths, wrap
+        self._paths, self._wrap, self._watched = paths, wrap, chosen.watched
         self._open: dict[int, tuple[FrameWriter, ExitStack]] = {}
         self._done: list[int] = []
         """Groups whose last frame was routed: closed once it is written (at the next call)."""
@@ -408,7 +420,7 @@ class _SplitFiles:
     def _writer(self, index: int) -> FrameWriter:
         opened = self._open.get(index)
         if opened is None:
-            opened = self._open[index] = _opened(self._paths[index], self._wrap)
+            opened = self._open[index] = _opened(self._paths[index], self._wrap, self._watched)
         return opened[0]
 
     def close(self) -> None:
@@ -417,10 +429,12 @@ class _SplitFiles:
         self._open.clear()
 
 
-def _opened(path: Path, wrap: Wrap | None) -> tuple[FrameWriter, ExitStack]:
+def _opened(path: Path, wrap: Wrap | None,
+            watched: tuple[int, int] | None) -> tuple[FrameWriter, ExitStack]:
     """A pcapng writer for ``path`` (behind ``wrap``, if any) and what closes both."""
     stack = ExitStack()
     writer = stack.enter_context(PcapngWriter(path, flush_interval=None))
+    writer.watched = watched
     if wrap is None:
         return writer, stack
     wrapped = wrap(writer)

@@ -94,6 +94,6 @@ def _export_capture(paths: Sequence[str | Path], call_ids: Sequence[str] | None,
     selection = Selection(call_ids=CallIds(call_ids)) if call_ids is not None else Selection()
     _, groups = choose(inputs, engine, selection, jobs=1)
     try:
-        write_one(inputs, plan(inputs, groups).every_frame, path)
+        write_one(inputs, plan(inputs, groups), path)
     except OSError as exc:
         raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
