@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from sipdiag.analysis import CaptureSummary, MessageReader
+from sipdiag.analysis.decryption import decrypt
 from sipdiag.sip.message import SipMessage
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,7 +59,8 @@ def sample_captures() -> list[Path]:
 
 
 def read(path: Path | str) -> tuple[list[SipMessage], CaptureSummary]:
-    reader = MessageReader(path)
+    """As sipdiag reads a capture: with the TLS secrets embedded in it, if it has any."""
+    reader = MessageReader(path, decryption=decrypt(path, None))
     messages = list(reader)
     return messages, reader.summary
 
