@@ -31,10 +31,11 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Sequence
+from contextlib import closing
 from pathlib import Path
 
 from sipdiag.analysis.reading import Inputs, paths_of
-from sipdiag.capture import CaptureError
+from sipdiag.capture import CaptureError, open_captures
 from sipdiag.capture.tls import embedded_keylog
 from sipdiag.network.tls import ContentType, Decryption, is_keylog, keyed_randoms
 
@@ -57,6 +58,8 @@ def decrypt(inputs: Inputs, keylog: Path | None) -> Decryption | None:
             return None
         raise DecryptionError("--tls-keylog cannot be used with standard input (-): "
                               "tshark must read the capture itself; save it to a file")
+    with closing(open_captures(paths)):  # not a capture: said as for any other reading
+        pass
     keys = _read_keylog(keylog) if keylog is not None else ""
     embedded = "".join(embedded_keylog(path) for path in paths)
     if not keys and not embedded:
@@ -68,7 +71,7 @@ def decrypt(inputs: Inputs, keylog: Path | None) -> Decryption | None:
     with tempfile.TemporaryDirectory(prefix="sipdiag-tls-") as folder:
         capture = _one_file(paths, folder)
         output = _run(tshark, capture, keylog)
-    return Decryption(plaintext_by_frame(output), keyed_randoms(keys + embedded))
+    return Decryption(plaintext_by_frame(output), keyed_randoms(keys + embedded), keys + embedded)
 
 
 def _read_keylog(path: Path) -> str:
@@ -103,7 +106,7 @@ def _run(tshark: str, capture: str, keylog: Path | None) -> str:
         command += ["-o", f"tls.keylog_file:{keylog}"]
     done = subprocess.run(command, capture_output=True, text=True, errors="replace",
                           check=False)
-    if done.returncode != 0:
+    if done.returncode != 0 and not done.stdout:  # a file cut short still gives its frames
         raise DecryptionError(f"tshark could not read {capture}: {_first_line(done)}")
     return done.stdout
 

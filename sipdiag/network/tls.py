@@ -15,7 +15,7 @@ decrypted (``TlsStatus``). No I/O here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from enum import Enum, IntEnum
 
@@ -46,7 +46,8 @@ class TlsStatus(Enum):
     NO_KEYS = "no key log given"
     NO_KEY = "the key log has no key for it"
     NO_HANDSHAKE = "its handshake was not captured"
-    NOT_DECRYPTED = "Wireshark did not decrypt it although the key log has its key"
+    NOT_DECRYPTED = ("Wireshark decrypted none of its data although the key log names it (a "
+                     "wrong secret, a cipher it cannot decrypt, or no data captured)")
 
 
 VERSIONS = {0x0300: "SSL 3.0", 0x0301: "TLS 1.0", 0x0302: "TLS 1.1", 0x0303: "TLS 1.2",
@@ -75,6 +76,15 @@ class Decryption:
     frame carried, in order."""
     keyed: frozenset[bytes]
     """The client randoms the key log (and the capture's embedded secrets) had secrets for."""
+    secrets: str = ""
+    """The key log and the embedded secrets themselves (NSS key log lines): an export of some
+    of the sessions carries theirs."""
+
+    def secrets_of(self, randoms: Collection[bytes]) -> str:
+        """The key log lines of the sessions with these client randoms."""
+        wanted = {random.hex() for random in randoms}
+        return "".join(line for line in self.secrets.splitlines(keepends=True)
+                       if len(fields := line.split()) == 3 and fields[1].lower() in wanted)
 
 
 @dataclass(slots=True)

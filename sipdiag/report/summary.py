@@ -76,9 +76,12 @@ TLS_SHOWN = 5
 
 
 def _tls(summary: CaptureSummary, catalog: Catalog, language: str) -> str:
-    """``2: TLS 1.3 [::1]:50613 -> [::1]:5061 (SNI sip.example.test): decrypted; ...``."""
+    """``2: TLS 1.3 [::1]:50613 -> [::1]:5061 (SNI sip.example.test): decrypted, 11 SIP
+    messages; ...``."""
     sessions = summary.tls_sessions
     told = [f"{s.describe()}{' WSS' if s.transport == 'WSS' else ''}: {s.outcome.value}"
+            + (f", {s.sip_messages} {catalog.label('sip_messages', language)}"
+               if s.sip_messages else "")
             for s in sessions[:TLS_SHOWN]]
     if len(sessions) > TLS_SHOWN:
         told.append(catalog.label("and_more", language, count=len(sessions) - TLS_SHOWN))

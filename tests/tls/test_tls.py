@@ -253,3 +253,20 @@ def test_a_key_that_does_not_open_the_session_is_told_apart(tmp_path: Path) -> N
     reader = read(TLS / "tls12-calls.pcap", wrong)
     assert list(reader) == []
     assert {s.outcome for s in reader.summary.tls_sessions} == {TlsStatus.NOT_DECRYPTED}
+
+
+def test_a_capture_cut_short_is_decrypted_up_to_the_cut(tmp_path: Path) -> None:
+    whole = (TLS / "tls12-calls.pcap").read_bytes()
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(whole[:6000])  # in the middle of a frame of the second call
+    reader = read(cut, keylog_of("tls12-calls.pcap"))
+    messages = [seen(m) for m in reader]
+    assert messages and messages == sent("tls12-calls.pcap")[:len(messages)]
+    assert "capture_truncated" in reader.summary.problems.counts
+
+
+def test_a_file_that_is_not_a_capture_is_said_so_before_tshark_runs(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.pcap"
+    notes.write_text("not a capture\n")
+    code, _, err = run([str(notes), "--tls-keylog", str(TLS / "tls13-call.keylog")])
+    assert code == ExitStatus.ERROR and "not a packet capture" in err and err.count("\n") == 1
