@@ -45,6 +45,7 @@ from sipdiag.capture.pcapng import (
     OPTION_TSRESOL,
     SECTION_HEADER,
 )
+from sipdiag.capture.tls import DECRYPTION_SECRETS, TLS_KEY_LOG
 
 OPTION_ENDOFOPT = 0
 OPTION_USERAPPL = 4
@@ -87,6 +88,13 @@ def interface_description(linktype: int) -> bytes:
     """pcapng 4.2: link type, reserved, SnapLen, and if_tsresol."""
     body = struct.pack("<HHI", linktype, 0, SNAPLEN)
     return block(INTERFACE, body + options((OPTION_TSRESOL, bytes([NANOSECONDS]))))
+
+
+def decryption_secrets(keylog: str) -> bytes:
+    """pcapng 4.7: TLS secrets as NSS key log lines (what ``editcap --inject-secrets`` writes),
+    for a reader to decrypt the file's TLS with."""
+    data = keylog.encode()
+    return block(DECRYPTION_SECRETS, struct.pack("<II", TLS_KEY_LOG, len(data)) + data)
 
 
 def interface_statistics(interface: int, start_ns: int, end_ns: int) -> bytes:
@@ -238,6 +246,13 @@ class PcapngWriter:
             interface = self._add_interface(linktype)
         self._put(enhanced_packet(interface, ts_ns, data, orig_len))
         self.frames_written += 1
+
+    def write_secrets(self, keylog: str) -> None:
+        """TLS secrets for the frames that follow (before the first frame: readers such as
+        ``embedded_keylog`` take only those). Not with rotation (no file is open yet)."""
+        if self._file is None:
+            raise ValueError(f"{self.path}: secrets are written to a file already open")
+        self._put(decryption_secrets(keylog))
 
     def flush(self) -> None:
         """Hand the buffered frames to the operating system now."""

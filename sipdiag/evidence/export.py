@@ -22,6 +22,7 @@ whichever is later (RTCP BYEs and the last packets cross the SIP BYE).
 from __future__ import annotations
 
 import re
+from array import array
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, closing
@@ -62,6 +63,7 @@ MEDIA_GRACE_NS = 2_000_000_000
 OVER_TCP = frozenset({"TCP", "TLS", "WS", "WSS"})
 """The transports of SIP messages that went over a TCP connection."""
 OVER_WEBSOCKET = frozenset({"WS", "WSS"})
+OVER_TLS = frozenset({"TLS", "WSS"})
 NAME_MAX = 80
 """Characters of a Call-ID kept in a file's name."""
 _UNSAFE = re.compile(r"[^A-Za-z0-9@._-]+")
@@ -104,6 +106,9 @@ class Plan:
     """When the capture began and stopped: each file written says so (``PcapngWriter.watched``),
     so that what did not happen after a call's last frame is known in its export too (a
     registration that ran out, a request never answered)."""
+    secrets: str = ""
+    """The TLS secrets of the sessions the chosen calls' SIP went over (key log lines), written
+    into each file: the export decrypts by itself, as its original did with its key log."""
 
     @property
     def every_frame(self) -> frozenset[int]:
@@ -133,22 +138,27 @@ def groups_of(chosen: Analysis, inputs: Inputs, *, jobs: int = 0,
 def plan(inputs: Inputs, groups: Sequence[Group], *, media: bool = True,
          decryption: Decryption | None = None) -> Plan:
     """The frames of each group's calls (``media``: with their RTP, RTCP and ICMP)."""
-    frames = _Frames([r for group in groups for r in group.results], media=media)
+    frames = _Frames([r for group in groups for r in group.results], media=media,
+                     decrypting=decryption is not None)
     reader = MessageReader(inputs, media=frames, decryption=decryption)
     for _ in reader.batches():
         pass
+    frames.finish()
     summary = reader.summary
     watched = None if summary.first_ts_ns is None or summary.end_ns is None else (
         summary.first_ts_ns, max(summary.end_ns, frames.latest_ns))
+    secrets = "" if decryption is None else decryption.secrets_of(
+        [s.client_random for s in summary.tls_sessions
+         if s.client_random and _ends(s.client, s.server) in frames.encrypted_ends])
     return Plan(tuple(groups), tuple(frozenset().union(*(frames.of(r) for r in group.results))
-                                     for group in groups), watched)
+                                     for group in groups), watched, secrets)
 
 
 def write_one(inputs: Inputs, chosen: Plan, path: Path, wrap: Wrap | None = None) -> int:
     """Copy every frame of the plan into the capture ``path``; how many were copied."""
     frames = chosen.every_frame
     with ExitStack() as stack, closing(open_captures(paths_of(inputs))) as reader:
-        out, opened = _opened(path, wrap, chosen.watched)
+        out, opened = _opened(path, wrap, chosen)
         stack.enter_context(opened)
         written: tuple[FrameWriter, ...] = (out,)
         return route_frames(reader, lambda number: written if number in frames else ())
@@ -171,7 +181,7 @@ def write_split(inputs: Inputs, chosen: Plan, folder: Path,
 class _Frames:
     """A media sink that notes the frames of the chosen calls as the capture is read."""
 
-    def __init__(self, results: Sequence[Result], *, media: bool) -> None:
+    def __init__(self, results: Sequence[Result], *, media: bool, decrypting: bool) -> None:
         self._by_call_id: dict[str, list[Result]] = defaultdict(list)
         self._frames: dict[Key, set[int]] = {}
         self._media: dict[Endpoint, list[_Window]] = defaultdict(list)
@@ -185,7 +195,7 @@ class _Frames:
         self._ssrcs: dict[Key, set[int]] = defaultdict(set)
         self._every_ssrc: set[int] = set()
         self._witness = _Witnesses()
-        self._connections = _Connections()
+        self._connections = _Connections(decrypting=decrypting)
         self.latest_ns = 0
         """The latest time of any SIP message: calls are judged as of then at the end of a
         capture whose clock went back (``CallTracker.finish``)."""
@@ -194,6 +204,13 @@ class _Frames:
             self._frames[_key(result)] = set()
             if media and isinstance(result, CallResult):
                 self._add_media(result)
+
+    def finish(self) -> None:
+        self._connections.finish()
+
+    @property
+    def encrypted_ends(self) -> set[Ends]:
+        return self._connections.encrypted_ends
 
     def of(self, result: Result) -> set[int]:
         key = _key(result)
@@ -316,24 +333,34 @@ class _Connections:
     SYN-ACK; FIN, RST): without its SYN, a reader cannot tell a connection from the one
     before it on the same addresses and ports, nor where its stream starts. Over WebSocket,
     also the first data each way: the HTTP upgrade (RFC 6455 4), without which the stream
-    cannot be read as WebSocket."""
+    cannot be read as WebSocket. Over TLS, every segment of the connection from its SYN to
+    the call's last message on it: a TLS record is decrypted with the handshake's keys and
+    its place in the sequence of records (RFC 8446 5.3, RFC 5246 6.2.3), so none before it
+    may be missing; the other calls' messages on the connection come along, encrypted."""
 
-    def __init__(self) -> None:
-        self._opening: dict[tuple[Endpoint, Endpoint], list[int]] = {}
+    def __init__(self, *, decrypting: bool) -> None:
+        self._decrypting = decrypting
+        self._opening: dict[Ends, list[int]] = {}
         """By connection (its two ends in order): the frames of its SYN and SYN-ACK."""
-        self._upgrade: dict[tuple[Endpoint, Endpoint], dict[Flow, int]] = defaultdict(dict)
+        self._upgrade: dict[Ends, dict[Flow, int]] = defaultdict(dict)
         """By connection: the frame of the first data each way since its SYN."""
-        self._users: dict[tuple[Endpoint, Endpoint], list[_Window]] = defaultdict(list)
+        self._segments: dict[Ends, array[int]] = defaultdict(lambda: array("q"))
+        """By connection, when decrypting: every segment's frame since its SYN."""
+        self._users: dict[Ends, list[_Window]] = defaultdict(list)
         """The calls whose SIP went over the connection (since its SYN)."""
+        self._encrypted: dict[Ends, dict[Key, int]] = defaultdict(dict)
+        """The calls whose SIP went over the connection in TLS: their last message on it."""
+        self.encrypted_ends: set[Ends] = set()
+        """Every connection a chosen call's SIP went over in TLS."""
         self._frames: dict[Key, set[int]] = defaultdict(set)
 
     def segment(self, frame: int, ts_ns: int, flow: Flow, flags: int, size: int) -> None:
         ends = _ends(flow.src, flow.dst)
+        if flags & SYN and not flags & ACK:  # RFC 9293 3.5: a SYN alone opens a connection
+            self._closed(ends)
+        if self._decrypting:
+            self._segments[ends].append(frame)
         if flags & SYN:
-            if not flags & ACK:  # RFC 9293 3.5: a SYN alone opens a new connection
-                self._opening[ends] = []
-                self._upgrade.pop(ends, None)
-                self._users.pop(ends, None)
             self._opening.setdefault(ends, []).append(frame)
         elif flags & (FIN | RST):
             for window in self._users.get(ends, ()):
@@ -345,6 +372,10 @@ class _Connections:
     def carried(self, window: _Window, message: SipMessage) -> None:
         """A message of a chosen call went over the connection between its ends."""
         ends = _ends(message.src, message.dst)
+        if message.transport in OVER_TLS:
+            self.encrypted_ends.add(ends)
+            last = self._encrypted[ends]
+            last[window.key] = max(last.get(window.key, 0), message.frame)
         users = self._users[ends]
         if window in users:
             return
@@ -353,11 +384,29 @@ class _Connections:
         if message.transport in OVER_WEBSOCKET:
             self._frames[window.key].update(self._upgrade[ends].values())
 
+    def finish(self) -> None:
+        """The end of the capture: what the connections still open carried."""
+        for ends in list(self._segments.keys() | self._encrypted.keys()):
+            self._closed(ends)
+
     def of(self, key: Key) -> set[int]:
         return self._frames.get(key, set())
 
+    def _closed(self, ends: Ends) -> None:
+        """A connection is over (a new one opens on its ends, or the capture ends): the TLS
+        calls on it take its segments up to their last message."""
+        segments = self._segments.pop(ends, array("q"))
+        for key, last in self._encrypted.pop(ends, {}).items():
+            self._frames[key].update(f for f in segments if f <= last)
+        self._opening.pop(ends, None)
+        self._upgrade.pop(ends, None)
+        self._users.pop(ends, None)
 
-def _ends(a: Endpoint, b: Endpoint) -> tuple[Endpoint, Endpoint]:
+
+Ends = tuple[Endpoint, Endpoint]
+
+
+def _ends(a: Endpoint, b: Endpoint) -> Ends:
     return (a, b) if a <= b else (b, a)
 
 
@@ -402,7 +451,7 @@ class _SplitFiles:
             for frame in frames:
                 self._groups_of[frame].append(index)
         self._last = [max(frames, default=0) for frames in chosen.frames]
-        self._paths, self._wrap, self._watched = paths, wrap, chosen.watched
+        self._paths, self._wrap, self._plan = paths, wrap, chosen
         self._open: dict[int, tuple[FrameWriter, ExitStack]] = {}
         self._done: list[int] = []
         """Groups whose last frame was routed: closed once it is written (at the next call)."""
@@ -420,7 +469,7 @@ class _SplitFiles:
     def _writer(self, index: int) -> FrameWriter:
         opened = self._open.get(index)
         if opened is None:
-            opened = self._open[index] = _opened(self._paths[index], self._wrap, self._watched)
+            opened = self._open[index] = _opened(self._paths[index], self._wrap, self._plan)
         return opened[0]
 
     def close(self) -> None:
@@ -429,12 +478,14 @@ class _SplitFiles:
         self._open.clear()
 
 
-def _opened(path: Path, wrap: Wrap | None,
-            watched: tuple[int, int] | None) -> tuple[FrameWriter, ExitStack]:
-    """A pcapng writer for ``path`` (behind ``wrap``, if any) and what closes both."""
+def _opened(path: Path, wrap: Wrap | None, chosen: Plan) -> tuple[FrameWriter, ExitStack]:
+    """A pcapng writer for ``path`` (behind ``wrap``, if any) and what closes both; the file
+    says how long the capture watched, and holds the TLS secrets of its sessions."""
     stack = ExitStack()
     writer = stack.enter_context(PcapngWriter(path, flush_interval=None))
-    writer.watched = watched
+    writer.watched = chosen.watched
+    if chosen.secrets:
+        writer.write_secrets(chosen.secrets)
     if wrap is None:
         return writer, stack
     wrapped = wrap(writer)

@@ -19,8 +19,10 @@ from pathlib import Path
 import pytest
 
 from sipdiag.analysis import MessageReader, analyze
+from sipdiag.analysis.decryption import decrypt
 from sipdiag.analysis.model import CallResult, Result
 from sipdiag.capture import FrameHandler, open_captures
+from sipdiag.capture.tls import embedded_keylog
 from sipdiag.cli import Environment, main
 from sipdiag.dialogs.select import Selection
 from sipdiag.evidence.export import Group, choose, plan, write_one
@@ -48,22 +50,28 @@ def shape(result: Result) -> tuple[object, ...]:
             result.start_ns, result.end_ns, findings, media)
 
 
-def exported(capture: Path, call_id: str, out: Path) -> Path:
-    _, groups = choose(capture, ENGINE, Selection(call_ids=(call_id,)), jobs=1)
-    write_one(capture, plan(capture, groups), out)
+def exported(capture: Path, call_id: str, out: Path, keylog: Path | None = None) -> Path:
+    decryption = decrypt(capture, keylog)
+    _, groups = choose(capture, ENGINE, Selection(call_ids=(call_id,)), jobs=1,
+                       decryption=decryption)
+    write_one(capture, plan(capture, groups, decryption=decryption), out)
     return out
 
 
-def check_each_call_reads_alike(capture: Path, tmp_path: Path) -> None:
-    whole = analyze(capture, engine=ENGINE, jobs=1)
+def check_each_call_reads_alike(capture: Path, tmp_path: Path,
+                                keylog: Path | None = None) -> int:
+    """How many calls and exchanges were compared. An export over TLS is read with the
+    secrets it carries, without the key log."""
+    whole = analyze(capture, engine=ENGINE, jobs=1, decryption=decrypt(capture, keylog))
     results = [*whole.calls, *whole.exchanges]
     for result in results[:MAX_PER_CAPTURE]:
-        again = analyze(exported(capture, result.call_id, tmp_path / "call.pcapng"),
-                        engine=ENGINE, jobs=1)
+        out = exported(capture, result.call_id, tmp_path / "call.pcapng", keylog)
+        again = analyze(out, engine=ENGINE, jobs=1, decryption=decrypt(out, None))
         mine = [shape(r) for r in [*again.calls, *again.exchanges]
                 if r.call_id == result.call_id]
         assert mine == [shape(r) for r in results if r.call_id == result.call_id], \
             result.call_id
+    return len(results)
 
 
 ENDS_LATER = "the capture went on after the call (a registration ran out, a transaction " \
@@ -82,6 +90,44 @@ def _sample(path: Path) -> object:
 def test_each_exported_call_reads_as_in_the_whole_sample(capture: Path,
                                                          tmp_path: Path) -> None:
     check_each_call_reads_alike(capture, tmp_path)
+
+
+TLS = SAMPLES / "tls"
+
+
+@pytest.mark.parametrize(("capture", "keylog"), [
+    (TLS / "tls12-calls.pcap", TLS / "tls12-calls.keylog"),
+    (TLS / "tls13-call.pcap", TLS / "tls13-call.keylog"),
+    (TLS / "wss-call.pcap", TLS / "wss-call.keylog"),
+    (TLS / "tls13-call-secrets.pcapng", None)], ids=lambda p: p and p.name)
+def test_each_call_over_tls_reads_alike_from_its_export_with_the_same_keys(
+        capture: Path, keylog: Path | None, tmp_path: Path) -> None:
+    """Decrypted by tshark from the export alone: it holds the connection's handshake, every
+    record before the call's last message, and the session's secrets."""
+    assert check_each_call_reads_alike(capture, tmp_path, keylog) >= 1
+
+
+def test_an_export_carries_the_secrets_of_its_own_sessions_only(tmp_path: Path) -> None:
+    """tls12-calls.pcap: two TLS 1.2 connections, each with its CLIENT_RANDOM line in the key
+    log (NSS format: LABEL CLIENT_RANDOM SECRET); a call on the second carries its line."""
+    capture, keylog = TLS / "tls12-calls.pcap", TLS / "tls12-calls.keylog"
+    messages = list(MessageReader(capture, decryption=decrypt(capture, keylog)))
+    last = messages[-1]
+    out = exported(capture, last.call_id, tmp_path / "second.pcapng", keylog)
+    session_ports = {m.src.port for m in messages if m.call_id == last.call_id} - {5061}
+    lines = [line for line in keylog.read_text().splitlines()
+             if line.startswith("CLIENT_RANDOM")]
+    assert len(lines) == 2 and len(session_ports) == 1
+    hellos = subprocess.run(
+        ["tshark", "-r", str(capture), "-Y", "tls.handshake.type == 1", "-T", "fields",
+         "-e", "tcp.srcport", "-e", "tls.handshake.random"],
+        capture_output=True, text=True, check=True).stdout.split()
+    random_of = dict(zip(hellos[::2], hellos[1::2], strict=True))
+    (port,) = session_ports
+    assert embedded_keylog(out).splitlines() == [
+        line for line in lines if line.split()[1] == random_of[str(port)]]
+    assert {m.call_id for m in MessageReader(out, decryption=decrypt(out, None))} == {
+        last.call_id}
 
 
 _PUBLIC_LATER: set[str] = set()
