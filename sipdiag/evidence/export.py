@@ -13,10 +13,16 @@ Three readings of the capture, then a copy:
    opened and closed the connections its SIP travelled on;
 4. the copy (``capture.copy``), in frame order, one file or one per group of linked calls.
 
-Media is tied by path, as the media layer tied it: a datagram on the path of one of the
-call's RTP streams (or of the RTCP beside it, port + 1 as RFC 3550 11 has it), either way,
-from the call's first frame until ``MEDIA_GRACE_NS`` after its end or its last RTP packet,
-whichever is later (RTCP BYEs and the last packets cross the SIP BYE).
+A call's RTP is the packets of its streams as the analysis counted them (path, SSRC, first
+and last frame). Its other media (RTCP, STUN, DTLS, what is not RTP) is every datagram to or
+from one of its media endpoints (those of its streams, those its offer and answer announced,
+and the RTCP port beside each, RFC 3550 11) from the call's first frame until
+``MEDIA_GRACE_NS`` after its end or its last RTP packet, whichever is later (RTCP BYEs and the
+last packets cross the SIP BYE); RTCP only from the call's own SSRCs when its sender is known
+to be another call's (two calls on the same ports one after the other stay apart).
+
+Every file written says until when the capture watched (``Plan.watched``) and carries the TLS
+secrets of its sessions (``Plan.secrets``).
 """
 
 from __future__ import annotations
@@ -28,7 +34,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import Enum
 from pathlib import Path
 from typing import Protocol
 
@@ -40,6 +45,7 @@ from sipdiag.capture.copy import FrameWriter, route_frames
 from sipdiag.capture.writer import PcapngWriter
 from sipdiag.dialogs.correlate import Link
 from sipdiag.dialogs.select import Selection
+from sipdiag.media.shape import Shape, rtp_or_rtcp
 from sipdiag.network import Endpoint, Flow
 from sipdiag.network.tcp import ACK, FIN, RST, SYN
 from sipdiag.network.tls import Decryption
@@ -67,10 +73,6 @@ OVER_TLS = frozenset({"TLS", "WSS"})
 NAME_MAX = 80
 """Characters of a Call-ID kept in a file's name."""
 _UNSAFE = re.compile(r"[^A-Za-z0-9@._-]+")
-
-
-class ExportError(ValueError):
-    """Why nothing can be exported (one line for the user)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,14 +237,14 @@ class _Frames:
     def datagram(self, frame: int, ts_ns: int, src: Endpoint, dst: Endpoint,
                  payload: bytes) -> bool:
         self._witness.datagram(frame, src.ip, dst.ip)
-        kind = media_kind(payload)
-        if kind is _Kind.RTP:
+        kind = rtp_or_rtcp(payload)
+        if kind is Shape.RTP:
             stream = (src, dst, int.from_bytes(payload[8:12]))
             for key, first, last in self._streams.get(stream, ()):
                 if first <= frame <= last:
                     self._frames[key].add(frame)
             return False
-        sender = int.from_bytes(payload[4:8]) if kind is _Kind.RTCP else None
+        sender = int.from_bytes(payload[4:8]) if kind is Shape.RTCP else None
         for endpoint in (src, dst):
             windows = self._media.get(endpoint)
             if windows:
@@ -312,20 +314,6 @@ def _rtcp_beside(rtp: Endpoint) -> Endpoint:
     """Where RTCP goes beside RTP (RFC 3550 11: the next port; with rtcp-mux, RFC 5761, the
     same port, already among the endpoints)."""
     return Endpoint(rtp.ip, rtp.port + 1) if rtp.port < 65535 else rtp
-
-
-class _Kind(Enum):
-    RTP = "rtp"
-    RTCP = "rtcp"
-    OTHER = "other"
-
-
-def media_kind(payload: bytes) -> _Kind:
-    """RTP or RTCP (version 2; told apart by the second byte, RFC 5761 4), or something else
-    (STUN, DTLS, keep-alives)."""
-    if len(payload) < 12 or payload[0] >> 6 != 2:
-        return _Kind.OTHER
-    return _Kind.RTCP if 192 <= payload[1] <= 223 else _Kind.RTP
 
 
 class _Connections:

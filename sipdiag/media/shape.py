@@ -42,6 +42,16 @@ def media_payload_type(payload_type: int) -> bool:
     return payload_type <= 34 or payload_type >= 96
 
 
+def rtp_or_rtcp(payload: bytes) -> Shape:
+    """What a datagram on a media port is by its first bytes: RTP or RTCP (version 2, told
+    apart by the second byte, RFC 5761 4), else ``NOT_MEDIA`` (STUN, DTLS, keep-alives)."""
+    if len(payload) < 8 or payload[0] >> 6 != 2:
+        return Shape.NOT_MEDIA
+    if 192 <= payload[1] <= 223:
+        return Shape.RTCP
+    return Shape.RTP if len(payload) >= 12 else Shape.NOT_MEDIA
+
+
 def rtp_header_length(payload: bytes) -> int:
     """The fixed header, the CSRCs and any extension (RFC 3550 5.1, 5.3.1); 0 if the
     packet is shorter than what its header announces."""
