@@ -58,12 +58,12 @@ def decrypt(inputs: Inputs, keylog: Path | None) -> Decryption | None:
             return None
         raise DecryptionError("--tls-keylog cannot be used with standard input (-): "
                               "tshark must read the capture itself; save it to a file")
-    with closing(open_captures(paths)):  # not a capture: said as for any other reading
-        pass
     keys = _read_keylog(keylog) if keylog is not None else ""
     embedded = "".join(embedded_keylog(path) for path in paths)
     if not keys and not embedded:
         return None
+    with closing(open_captures(paths)):  # not a capture: said as for any other reading
+        pass
     tshark = shutil.which("tshark")
     if tshark is None:
         raise DecryptionError(f"decrypting TLS needs tshark, which is not installed: "

@@ -12,6 +12,7 @@ import struct
 from pathlib import Path
 
 from sipdiag.capture.pcapng import BYTE_ORDER_MAGIC, PACKET_BLOCKS, SECTION_HEADER
+from sipdiag.capture.source import ByteSource, open_source
 
 DECRYPTION_SECRETS = 0x0000000A
 TLS_KEY_LOG = 0x544C534B
@@ -20,24 +21,45 @@ TLS_KEY_LOG = 0x544C534B
 
 def embedded_keylog(path: str | Path) -> str:
     """The key log text of the secrets blocks before the first packet (empty if none, or if
-    the file is not pcapng)."""
+    the file is not pcapng); a compressed file is read through its decompression."""
+    source = open_source(path)
+    try:
+        return "".join(_secrets(_Blocks(source)))
+    finally:
+        source.close()
+
+
+class _Blocks:
+    """Exactly as many bytes as asked of a ``ByteSource`` (which gives about as many)."""
+
+    def __init__(self, source: ByteSource) -> None:
+        self._source, self._buffer = source, b""
+
+    def take(self, size: int) -> bytes:
+        while len(self._buffer) < size:
+            block = self._source.read(max(size - len(self._buffer), 4096))
+            if not block:
+                break
+            self._buffer += block
+        taken, self._buffer = self._buffer[:size], self._buffer[size:]
+        return taken
+
+
+def _secrets(blocks: _Blocks) -> list[str]:
+    head = blocks.take(12)
+    if len(head) < 12 or struct.unpack("<I", head[:4])[0] != SECTION_HEADER:
+        return []
+    order = "<" if struct.unpack("<I", head[8:12])[0] == BYTE_ORDER_MAGIC else ">"
+    length = struct.unpack(order + "I", head[4:8])[0]
+    blocks.take(length - 12)
     found = []
-    with open(path, "rb") as f:
-        head = f.read(12)
-        if len(head) < 12 or struct.unpack("<I", head[:4])[0] != SECTION_HEADER:
-            return ""
-        order = "<" if struct.unpack("<I", head[8:12])[0] == BYTE_ORDER_MAGIC else ">"
-        f.seek(0)
-        while True:
-            header = f.read(8)
-            if len(header) < 8:
-                break
-            kind, length = struct.unpack(order + "II", header)
-            if kind in PACKET_BLOCKS or length < 12:
-                break
-            body = f.read(length - 8)
-            if kind == DECRYPTION_SECRETS and len(body) >= 8:
-                secrets_type, size = struct.unpack(order + "II", body[:8])
-                if secrets_type == TLS_KEY_LOG:
-                    found.append(body[8:8 + size].decode("utf-8", "replace"))
-    return "".join(found)
+    while len(header := blocks.take(8)) == 8:
+        kind, length = struct.unpack(order + "II", header)
+        if kind in PACKET_BLOCKS or length < 12:
+            break
+        body = blocks.take(length - 8)
+        if kind == DECRYPTION_SECRETS and len(body) >= 8:
+            secrets_type, size = struct.unpack(order + "II", body[:8])
+            if secrets_type == TLS_KEY_LOG:
+                found.append(body[8:8 + size].decode("utf-8", "replace"))
+    return found

@@ -7,6 +7,7 @@ last TLS record; tshark's own SIP dissection is the second witness.
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import shutil
@@ -270,3 +271,9 @@ def test_a_file_that_is_not_a_capture_is_said_so_before_tshark_runs(tmp_path: Pa
     notes.write_text("not a capture\n")
     code, _, err = run([str(notes), "--tls-keylog", str(TLS / "tls13-call.keylog")])
     assert code == ExitStatus.ERROR and "not a packet capture" in err and err.count("\n") == 1
+
+
+def test_secrets_in_a_compressed_pcapng_are_found(tmp_path: Path) -> None:
+    packed = tmp_path / "secrets.pcapng.gz"
+    packed.write_bytes(gzip.compress((TLS / "tls13-call-secrets.pcapng").read_bytes()))
+    assert [seen(m) for m in read(packed, None)] == sent("tls13-call-secrets.pcapng")
