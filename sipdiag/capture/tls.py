@@ -12,7 +12,7 @@ import struct
 from pathlib import Path
 
 from sipdiag.capture.pcapng import BYTE_ORDER_MAGIC, PACKET_BLOCKS, SECTION_HEADER
-from sipdiag.capture.source import ByteSource, open_source
+from sipdiag.capture.source import ByteSource, SourceError, open_source
 
 DECRYPTION_SECRETS = 0x0000000A
 TLS_KEY_LOG = 0x544C534B
@@ -20,9 +20,13 @@ TLS_KEY_LOG = 0x544C534B
 
 
 def embedded_keylog(path: str | Path) -> str:
-    """The key log text of the secrets blocks before the first packet (empty if none, or if
-    the file is not pcapng); a compressed file is read through its decompression."""
-    source = open_source(path)
+    """The key log text of the secrets blocks before the first packet (empty if none, if the
+    file is not pcapng, or if it cannot be read: reading it as a capture says why); a
+    compressed file is read through its decompression."""
+    try:
+        source = open_source(path)
+    except SourceError:
+        return ""
     try:
         return "".join(_secrets(_Blocks(source)))
     finally:
