@@ -103,12 +103,13 @@ def analyze_live(
     ladders: Ladders = Ladders.NONE,
     on_result: Callable[[Result], None] | None = None,
     keep: bool = True,
+    decryption: Decryption | None = None,
 ) -> Analysis:
     """Analyse a capture as it is made (``capture.live``), in this process: each call or
     exchange is judged as soon as it is over and handed to ``on_result``. The analysis returned
     when the capture stops holds every result (``keep``), or only the tallies: a capture that
     runs for days keeps its results on disk, or nowhere."""
-    job = _Job(engine, selection, ladders, on_result, keep)
+    job = _Job(engine, selection, ladders, on_result, keep, decryption)
     part = _analyze_share(capture, None, None, job, Share())
     return replace(_combine([part], engine), selection=selection or Selection())
 

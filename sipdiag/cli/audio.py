@@ -13,6 +13,7 @@ import wave
 from pathlib import Path
 
 from sipdiag.analysis import MessageReader, analyze, paths_of
+from sipdiag.analysis.decryption import decrypt
 from sipdiag.cli.common import Environment, ExitStatus
 from sipdiag.dialogs.media import MediaStream
 from sipdiag.dialogs.select import Selection
@@ -23,7 +24,9 @@ from sipdiag.media.payloads import PayloadCollector
 def run(args: argparse.Namespace, env: Environment) -> int:
     if "-" in map(str, paths_of(args.capture)):
         return _error(env, "audio reads the capture twice: give a file, not standard input")
-    analysis = analyze(args.capture, selection=Selection(call_ids=(args.call,)), jobs=1)
+    decryption = decrypt(args.capture, args.tls_keylog)
+    analysis = analyze(args.capture, selection=Selection(call_ids=(args.call,)), jobs=1,
+                       decryption=decryption)
     calls = list(analysis.calls)
     if not calls:
         return _error(env, f"no call has the Call-ID {args.call!r}")
@@ -32,7 +35,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     if not chosen:
         return _error(env, "the call has no G.711 stream (PCMU or PCMA, not encrypted) to decode")
     collector = PayloadCollector((s.stream.src, s.stream.dst, s.stream.ssrc) for s in chosen)
-    for _ in MessageReader(args.capture, media=collector).batches():
+    for _ in MessageReader(args.capture, media=collector, decryption=decryption).batches():
         pass
     try:
         args.output.mkdir(parents=True, exist_ok=True)

@@ -126,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_ui(command: argparse.ArgumentParser) -> None:
     command.add_argument("capture", nargs="+", help=CAPTURE_HELP)
+    _add_tls_keylog(command)
     _add_rules_folders(command)
     _add_output(command)
 
@@ -209,6 +210,7 @@ def seconds(text: str) -> float:
 
 def _add_audio(command: argparse.ArgumentParser) -> None:
     command.add_argument("capture", nargs="+", help=CAPTURE_HELP)
+    _add_tls_keylog(command)
     command.add_argument("--call", required=True, metavar="CALL_ID", help="the call to hear")
     command.add_argument("-o", "--output", type=writable_folder, required=True, metavar="DIR",
                          help="the folder to write the WAV files in (made if need be)")

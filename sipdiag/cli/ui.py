@@ -7,6 +7,7 @@ import argparse
 import importlib.util
 from contextlib import closing
 
+from sipdiag.analysis.decryption import decrypt
 from sipdiag.capture import open_captures
 from sipdiag.cli.common import Environment, ExitStatus, language
 from sipdiag.rules import load_engine
@@ -33,8 +34,10 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     with closing(open_captures(args.capture)):  # not a capture: one line, before the screen
         pass
     engine = load_engine(args.rules, cache_folder(env.environ))
+    decryption = decrypt(args.capture, args.tls_keylog)
     from sipdiag.ui.app import SipdiagApp
     from sipdiag.ui.feed import CaptureFiles
 
-    app = SipdiagApp(CaptureFiles(args.capture), engine, language(args, env.environ))
+    app = SipdiagApp(CaptureFiles(args.capture, decryption), engine,
+                     language(args, env.environ))
     return app.run() or ExitStatus.OK

@@ -148,7 +148,8 @@ class SipdiagApp(App[int]):
             return
         settings = Settings(self.catalog, self.language)
         self.notify(f"writing {path}…", markup=False)
-        self.run_worker(partial(export, self.paths, self.engine, settings, call_ids, path),
+        self.run_worker(partial(export, self.paths, self.engine, settings, call_ids, path,
+                                self.capture.decryption),
                         thread=True, name=f"export:{path}", exit_on_error=False)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from sipdiag.analysis import analyze
 from sipdiag.dialogs.select import Ladders, Selection
 from sipdiag.evidence.export import choose, plan, write_one
+from sipdiag.network.tls import Decryption
 from sipdiag.report.reporters import Format, Settings, reporter
 from sipdiag.rules import Engine
 
@@ -67,18 +68,20 @@ def check_target(path: Path) -> Format | None:
 
 
 def export(paths: Sequence[str | Path], engine: Engine, settings: Settings,
-           call_ids: Sequence[str] | None, path: Path) -> None:
+           call_ids: Sequence[str] | None, path: Path,
+           decryption: Decryption | None = None) -> None:
     """Write the report of the calls named (None: every call and exchange) to ``path``.
 
     As the command line: naming calls keeps their ladders (``--call``); an HTML page draws
     every call it holds."""
     form = check_target(path)
     if form is None:
-        _export_capture(paths, call_ids, path, engine)
+        _export_capture(paths, call_ids, path, engine, decryption)
         return
     selection = Selection(call_ids=CallIds(call_ids)) if call_ids is not None else None
     ladders = Ladders.ALL if call_ids is not None or form is Format.HTML else Ladders.NONE
-    analysis = analyze(list(paths), engine=engine, selection=selection, ladders=ladders, jobs=1)
+    analysis = analyze(list(paths), engine=engine, selection=selection, ladders=ladders, jobs=1,
+                       decryption=decryption)
     try:
         with path.open("w", encoding="utf-8", newline="\n") as out:
             reporter(form, settings).analysis(analysis, out)
@@ -87,13 +90,13 @@ def export(paths: Sequence[str | Path], engine: Engine, settings: Settings,
 
 
 def _export_capture(paths: Sequence[str | Path], call_ids: Sequence[str] | None,
-                    path: Path, engine: Engine) -> None:
+                    path: Path, engine: Engine, decryption: Decryption | None) -> None:
     """The frames of the calls, as ``sipdiag export --call ID ... -o FILE`` writes them: their
     SIP, media and linked legs (every call: ``call_ids`` None)."""
     inputs = list(paths)
     selection = Selection(call_ids=CallIds(call_ids)) if call_ids is not None else Selection()
-    _, groups = choose(inputs, engine, selection, jobs=1)
+    _, groups = choose(inputs, engine, selection, jobs=1, decryption=decryption)
     try:
-        write_one(inputs, plan(inputs, groups), path)
+        write_one(inputs, plan(inputs, groups, decryption=decryption), path)
     except OSError as exc:
         raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None

@@ -22,6 +22,7 @@ from typing import Protocol
 from sipdiag.analysis import Analysis, CaptureSummary, Result, analyze_live
 from sipdiag.capture import Reader, open_captures
 from sipdiag.dialogs.select import Ladders
+from sipdiag.network.tls import Decryption
 from sipdiag.rules import Engine
 from sipdiag.ui.rows import result_key, strip_text
 
@@ -55,6 +56,11 @@ class Capture(Protocol):
 
     def open(self) -> Reader: ...
 
+    @property
+    def decryption(self) -> Decryption | None:
+        """What Wireshark decrypted of the capture's TLS (files only: ``--tls-keylog``)."""
+        ...
+
     def files(self) -> list[str | Path]:
         """The files holding every frame read so far (to read a message again, to export)."""
         ...
@@ -69,6 +75,7 @@ class CaptureFiles:
     """Capture files, read as one."""
 
     paths: Sequence[str | Path]
+    decryption: Decryption | None = None
 
     @property
     def name(self) -> str:
@@ -116,7 +123,7 @@ class Feed:
         try:
             with closing(self.capture.open()) as reader:
                 analysis = analyze_live(reader, engine=self.engine, ladders=Ladders.ALL,
-                                        on_result=put)
+                                        on_result=put, decryption=self.capture.decryption)
             self._attach(analysis, seen)
             self.progress.frames = analysis.summary.frames
             self.progress.summary = analysis.summary

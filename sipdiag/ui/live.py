@@ -21,6 +21,8 @@ class LiveCapture:
     def open(self) -> Reader:
         return self.reader
 
+    decryption = None  # a live capture has no key log
+
     def files(self) -> list[str | Path]:
         self.writer.flush()  # what was analysed is on disk before it is read again
         return list(self.writer.written_files)

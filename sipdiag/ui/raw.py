@@ -15,6 +15,7 @@ from pathlib import Path
 from rich.text import Text
 
 from sipdiag.analysis import MessageReader
+from sipdiag.network.tls import Decryption
 from sipdiag.report.escape import for_terminal
 from sipdiag.report.messages import time_of_day
 from sipdiag.sip.message import SipMessage
@@ -37,9 +38,11 @@ class RawMessage:
                    str(message.dst), message.transport, message.raw.decode("utf-8", "replace"))
 
 
-def read_call(paths: Sequence[str | Path], call_id: str) -> dict[int, RawMessage]:
+def read_call(paths: Sequence[str | Path], call_id: str,
+              decryption: Decryption | None = None) -> dict[int, RawMessage]:
     """The messages of one Call-ID, by the frame each is shown in."""
-    return {m.frame: RawMessage.of(m) for m in MessageReader(list(paths)) if m.call_id == call_id}
+    return {m.frame: RawMessage.of(m) for m in MessageReader(list(paths), decryption=decryption)
+            if m.call_id == call_id}
 
 
 def message_text(message: RawMessage, first_ts_ns: int) -> Text:

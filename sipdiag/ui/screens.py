@@ -133,7 +133,8 @@ class MessageScreen(Back):
         if cached is not None:
             self._show(cached)
             return
-        self.run_worker(partial(read_call, self.sipdiag.paths, self.call_id), thread=True,
+        self.run_worker(partial(read_call, self.sipdiag.paths, self.call_id,
+                                self.sipdiag.capture.decryption), thread=True,
                         name="raw", exit_on_error=False)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

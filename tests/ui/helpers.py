@@ -13,6 +13,7 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
+from sipdiag.network.tls import Decryption
 from sipdiag.rules import Engine, load_engine
 from sipdiag.ui.app import SipdiagApp
 from sipdiag.ui.feed import CaptureFiles
@@ -29,8 +30,9 @@ def engine() -> Engine:
 
 @asynccontextmanager
 async def started(paths: Sequence[str | Path], language: str = "en",
-                  size: tuple[int, int] = SIZE) -> AsyncIterator[tuple[SipdiagApp, Pilot[int]]]:
-    app = SipdiagApp(CaptureFiles([str(p) for p in paths]), engine(), language)
+                  size: tuple[int, int] = SIZE, decryption: Decryption | None = None,
+                  ) -> AsyncIterator[tuple[SipdiagApp, Pilot[int]]]:
+    app = SipdiagApp(CaptureFiles([str(p) for p in paths], decryption), engine(), language)
     async with app.run_test(size=size) as pilot:
         await loaded(app, pilot)
         yield app, pilot
