@@ -298,7 +298,8 @@ class _Frames:
                                    for e in (item.stream.src, item.stream.dst))}
         for endpoint in endpoints | set(map(_rtcp_beside, endpoints)):
             self._media[endpoint].append(window)
-        self._witness.want(_key(call), call.first_frame, {e.ip for e in announced})
+        if not media:  # its own streams show the capture held its audio
+            self._witness.want(_key(call), call.first_frame, {e.ip for e in announced})
 
 
 @dataclass(frozen=True, slots=True)
@@ -399,10 +400,12 @@ def _ends(a: Endpoint, b: Endpoint) -> Ends:
 
 
 class _Witnesses:
-    """For each call, one datagram (not SIP) to or from a host its SDP announced, when the
-    capture has one: what tells the media layer that the capture could hold the call's audio
-    (``MediaTracker._captured``), so that a call whose audio never came is read so in the
-    export too. The first such datagram from the call's first frame on, else the last before."""
+    """For each call without RTP, one datagram (not SIP) to or from a host its SDP announced,
+    when the capture has one: what tells the media layer that the capture could hold the
+    call's audio (``MediaTracker._captured``), so that a call whose audio never came is read
+    so in the export too. The first such datagram from the call's first frame on, else the
+    last before. It is another flow's packet (the call had none): the one frame of the export
+    that is not the call's, and only for a call that has no media of its own."""
 
     def __init__(self) -> None:
         self._wanted: dict[str, list[tuple[Key, int]]] = defaultdict(list)

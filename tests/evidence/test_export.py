@@ -340,3 +340,16 @@ def test_the_report_exports_each_call_it_lists(tmp_path: Path) -> None:
     assert listed
     exported_ids = [{m.call_id for m in MessageReader(path)} for path in folder.iterdir()]
     assert sorted(i for ids in exported_ids for i in ids) == sorted(listed)
+
+
+def test_a_call_with_its_own_media_brings_no_other_calls_packet(tmp_path: Path) -> None:
+    """port-reuse.pcap: two calls between the same hosts. The export of the first holds its
+    SIP and the RTP Wireshark set up from its SDP, and nothing else."""
+    capture = SAMPLES / "media" / "port-reuse.pcap"
+    whole = tshark_rows(capture)
+    call_id = min((r["sip.Call-ID"] for r in whole if r["sip.Call-ID"]),
+                  key=lambda c: min(float(r["frame.time_epoch"]) for r in whole
+                                    if r["sip.Call-ID"] == c))
+    rows = tshark_rows(exported(capture, call_id, tmp_path / "first.pcapng"))
+    sip, rtp = sip_and_rtp(rows, {call_id})
+    assert len(rows) == sum(sip.values()) + sum(rtp.values())
