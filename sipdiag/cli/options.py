@@ -287,6 +287,7 @@ def _add_translations(command: argparse.ArgumentParser) -> None:
 def _add_check(command: argparse.ArgumentParser) -> None:
     command.add_argument("capture", nargs="+", help=CAPTURE_HELP)
     _add_jobs(command)
+    _add_tls_keylog(command)
     command.add_argument("--expect", type=Path, required=True, metavar="FILE",
                          help="the expectations, a YAML file (see the README)")
     command.add_argument("--format", choices=formats_of(Product.VERDICT),
