@@ -2,12 +2,14 @@
 time and original length kept (how calls are exported).
 
 Each frame goes to the writers ``route`` names for its number: none (left out), one, or
-several (``export --split``: a frame of two calls exported apart goes into both files).
+several (``export --split``: a frame of two calls exported apart goes into both files). A
+frame may be copied cut short (``cut``: bytes left off its end), as a capture with a short
+snapshot length has it: its original length is kept.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from sipdiag.capture import FrameHandler, Reader
@@ -27,8 +29,8 @@ Route = Callable[[int], Sequence[FrameWriter]]
 class _Routed:
     """A frame sink that writes each frame to the writers its route names."""
 
-    def __init__(self, route: Route) -> None:
-        self._route = route
+    def __init__(self, route: Route, cut: Mapping[int, int]) -> None:
+        self._route, self._cut = route, cut
         self.copied = 0
 
     def link_handler(self, linktype: int) -> FrameHandler:
@@ -36,7 +38,7 @@ class _Routed:
                  orig_len: int) -> None:
             writers = self._route(number)
             if writers:
-                data = buf[start:end]
+                data = buf[start:end - self._cut.get(number, 0)]
                 for writer in writers:
                     writer.write(linktype, ts_ns, data, orig_len)
                 self.copied += 1
@@ -44,10 +46,10 @@ class _Routed:
         return copy
 
 
-def route_frames(reader: Reader, route: Route) -> int:
-    """Write each frame of ``reader`` to the writers ``route`` names; how many frames were
-    written anywhere."""
-    sink = _Routed(route)
+def route_frames(reader: Reader, route: Route, cut: Mapping[int, int] | None = None) -> int:
+    """Write each frame of ``reader`` to the writers ``route`` names (``cut``: by frame, the
+    bytes to leave off its end); how many frames were written anywhere."""
+    sink = _Routed(route, cut or {})
     for _ in reader.frames(sink, ProblemLog()):  # the capture's problems were reported already
         pass
     return sink.copied

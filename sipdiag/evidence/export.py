@@ -30,9 +30,9 @@ from __future__ import annotations
 import re
 from array import array
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, closing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -111,6 +111,8 @@ class Plan:
     secrets: str = ""
     """The TLS secrets of the sessions the chosen calls' SIP went over (key log lines), written
     into each file: the export decrypts by itself, as its original did with its key log."""
+    cut: Mapping[int, int] = field(default_factory=dict)
+    """Frames copied cut short, by frame: the bytes left off their end (``_Witnesses``)."""
 
     @property
     def every_frame(self) -> frozenset[int]:
@@ -153,7 +155,7 @@ def plan(inputs: Inputs, groups: Sequence[Group], *, media: bool = True,
         [s.client_random for s in summary.tls_sessions
          if s.client_random and _ends(s.client, s.server) in frames.encrypted_ends])
     return Plan(tuple(groups), tuple(frozenset().union(*(frames.of(r) for r in group.results))
-                                     for group in groups), watched, secrets)
+                                     for group in groups), watched, secrets, frames.cut)
 
 
 def write_one(inputs: Inputs, chosen: Plan, path: Path, wrap: Wrap | None = None) -> int:
@@ -163,7 +165,8 @@ def write_one(inputs: Inputs, chosen: Plan, path: Path, wrap: Wrap | None = None
         out, opened = _opened(path, wrap, chosen)
         stack.enter_context(opened)
         written: tuple[FrameWriter, ...] = (out,)
-        return route_frames(reader, lambda number: written if number in frames else ())
+        return route_frames(reader, lambda number: written if number in frames else (),
+                            chosen.cut)
 
 
 def write_split(inputs: Inputs, chosen: Plan, folder: Path,
@@ -176,7 +179,7 @@ def write_split(inputs: Inputs, chosen: Plan, folder: Path,
     paths = _unique_paths(folder, chosen.groups)
     files = _SplitFiles(chosen, paths, wrap)
     with closing(files), closing(open_captures(paths_of(inputs))) as reader:
-        route_frames(reader, files.route)
+        route_frames(reader, files.route, chosen.cut)
     return paths
 
 
@@ -211,6 +214,13 @@ class _Frames:
         self._connections.finish()
 
     @property
+    def cut(self) -> dict[int, int]:
+        """The witnesses that no chosen call has as its own frame, cut (``_Witnesses``)."""
+        taken = set().union(*self._frames.values())
+        return {frame: size - 1 for frame, size in self._witness.chosen().items()
+                if frame not in taken}
+
+    @property
     def encrypted_ends(self) -> set[Ends]:
         return self._connections.encrypted_ends
 
@@ -236,7 +246,7 @@ class _Frames:
 
     def datagram(self, frame: int, ts_ns: int, src: Endpoint, dst: Endpoint,
                  payload: bytes) -> bool:
-        self._witness.datagram(frame, src.ip, dst.ip)
+        self._witness.datagram(frame, src.ip, dst.ip, len(payload))
         kind = rtp_or_rtcp(payload)
         if kind is Shape.RTP:
             stream = (src, dst, int.from_bytes(payload[8:12]))
@@ -404,23 +414,27 @@ class _Witnesses:
     when the capture has one: what tells the media layer that the capture could hold the
     call's audio (``MediaTracker._captured``), so that a call whose audio never came is read
     so in the export too. The first such datagram from the call's first frame on, else the
-    last before. It is another flow's packet (the call had none): the one frame of the export
-    that is not the call's, and only for a call that has no media of its own."""
+    last before. It is another flow's packet (the call had none): it is copied cut after the
+    first byte of its payload (``cut``), which shows that UDP reached the host and not what
+    it carried."""
 
     def __init__(self) -> None:
         self._wanted: dict[str, list[tuple[Key, int]]] = defaultdict(list)
         self._found: dict[Key, int] = {}
         self._before: dict[Key, int] = {}
+        self._sizes: dict[int, int] = {}
+        """The payload size of each frame found or kept in reserve."""
 
     def want(self, key: Key, first_frame: int, hosts: set[str]) -> None:
         for host in hosts:
             self._wanted[host].append((key, first_frame))
 
-    def datagram(self, frame: int, src: str, dst: str) -> None:
+    def datagram(self, frame: int, src: str, dst: str, size: int) -> None:
         for host in (src, dst):
             waiting = self._wanted.get(host)
             if not waiting:
                 continue
+            self._sizes[frame] = size
             for key, first_frame in list(waiting):
                 if frame < first_frame:
                     self._before[key] = frame
@@ -431,6 +445,11 @@ class _Witnesses:
     def of(self, key: Key) -> set[int]:
         frame = self._found.get(key, self._before.get(key))
         return {frame} if frame is not None else set()
+
+    def chosen(self) -> dict[int, int]:
+        """The witness of each call that has one, by frame: its payload's size."""
+        keys = self._found.keys() | self._before.keys()
+        return {frame: self._sizes[frame] for key in keys for frame in self.of(key)}
 
 
 class _SplitFiles:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import struct
 import subprocess
 from collections import Counter
 from contextlib import closing
@@ -30,6 +31,7 @@ from sipdiag.problems import ProblemLog
 from sipdiag.rules import load_engine
 from sipdiag.rules.model import Scope
 from tests.conftest import SAMPLES, needs_public, public_captures, sample_captures
+from tests.packets import pcap, sip_request, sip_response, udp4_frame
 
 ENGINE = load_engine()
 MAX_PER_CAPTURE = 4
@@ -353,3 +355,55 @@ def test_a_call_with_its_own_media_brings_no_other_calls_packet(tmp_path: Path) 
     rows = tshark_rows(exported(capture, call_id, tmp_path / "first.pcapng"))
     sip, rtp = sip_and_rtp(rows, {call_id})
     assert len(rows) == sum(sip.values()) + sum(rtp.values())
+
+
+def _sdp(port: int) -> str:
+    return ("v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\n"
+            f"m=audio {port} RTP/AVP 0\r\n")
+
+
+def _rtp(seq: int, ssrc: int) -> bytes:
+    return struct.pack(">BBHII", 0x80, 0, seq, seq * 160, ssrc) + bytes(160)
+
+
+def overlapping_calls(path: Path) -> None:
+    """Call A (media on ports 4000/4002, RTP flowing) and, while it flows, call B between the
+    same hosts whose INVITE and answer announce ports 5000/5002 and which gets no RTP at all
+    (one-way silence); both hang up. Built frame by frame: A's RTP is A's by construction."""
+    alice, bob, t = "192.0.2.10", "192.0.2.20", 1_700_000_000_000_000_000
+    frames: list[tuple[int, bytes]] = []
+
+    def sip(at_ms: int, src: str, dst: str, data: bytes) -> None:
+        frames.append((t + at_ms * 1_000_000, udp4_frame(src, dst, data)))
+
+    def call_setup(at_ms: int, call_id: str, caller_port: int, callee_port: int) -> None:
+        sip(at_ms, alice, bob, sip_request("INVITE", call_id, body=_sdp(caller_port)))
+        sip(at_ms + 10, bob, alice, sip_response(200, "OK", call_id, body=_sdp(callee_port)))
+        sip(at_ms + 20, alice, bob, sip_request("ACK", call_id, 1))
+
+    call_setup(0, "call-a@example.com", 4000, 4002)
+    frames.extend((t + (40 + 20 * n) * 1_000_000,  # A's audio, 20 ms apart, for 2 s
+                   udp4_frame(alice, bob, _rtp(n, 0xAAAA), 4000, 4002)) for n in range(100))
+    call_setup(500, "call-b@example.com", 5000, 5002)
+    sip(2100, alice, bob, sip_request("BYE", "call-a@example.com", 2))
+    sip(2110, bob, alice, sip_response(200, "OK", "call-a@example.com", 2, "BYE"))
+    sip(2200, alice, bob, sip_request("BYE", "call-b@example.com", 2))
+    sip(2210, bob, alice, sip_response(200, "OK", "call-b@example.com", 2, "BYE"))
+    frames.sort(key=lambda f: f[0])
+    path.write_bytes(pcap(frames))
+
+
+def test_a_call_without_media_of_its_own_takes_no_other_calls_audio(tmp_path: Path) -> None:
+    """Call B had no RTP while the capture held UDP to its host (A's audio): its export keeps
+    one such datagram, to show that, cut after its payload's first byte (A's RTP payload is
+    160 bytes of audio after a 12-byte header); B reads the same from its export."""
+    capture = tmp_path / "two.pcap"
+    overlapping_calls(capture)
+    out = exported(capture, "call-b@example.com", tmp_path / "b.pcapng")
+    sip = [m.call_id for m in MessageReader(out)]
+    assert sip == ["call-b@example.com"] * 5  # INVITE, 200, ACK, BYE, 200
+    udp = [(data, orig_len) for _, _, data, orig_len in frames_of(out)
+           if not any(f in data for f in (b"SIP/2.0",))]
+    headers = 14 + 20 + 8  # Ethernet, IPv4, UDP
+    assert [(len(data) - headers, orig_len - headers) for data, orig_len in udp] == [(1, 172)]
+    check_each_call_reads_alike(capture, tmp_path)
