@@ -24,7 +24,7 @@ HOST_FIELDS = ("sip.from.host", "sip.to.host", "sip.r-uri.host", "sip.contact.ho
 DISPLAY_FIELDS = ("sip.from.display.info", "sip.to.display.info", "sip.contact.display.info",
                   "sip.pai.display.info")
 SECRET_FIELDS = ("sip.auth.nonce", "sip.auth.digest.response", "sip.auth.cnonce")
-MAC_FIELDS = ("eth.src", "eth.dst")
+MAC_FIELDS = ("eth.src", "eth.dst", "sll.src.eth")
 NAMING_NO_ONE = frozenset({"0.0.0.0", "255.255.255.255", "::", "::1"})
 """Addresses that identify no one (the redactor may keep them)."""
 NO_ONE_MACS = frozenset({"ff:ff:ff:ff:ff:ff", "00:00:00:00:00:00"})
@@ -77,7 +77,6 @@ def identifiers(path: Path | str) -> dict[str, set[bytes]]:
                 found["host"].add(value.lower().encode())
             continue
         if str(address) not in NAMING_NO_ONE:
-            found["address"].add(address.packed)
             found["address"].add(value.encode())
     for name in tshark_fields(path, DISPLAY_FIELDS):
         name = name.strip()
@@ -86,27 +85,34 @@ def identifiers(path: Path | str) -> dict[str, set[bytes]]:
     for secret in tshark_fields(path, SECRET_FIELDS):
         if len(secret) >= 8:
             found["secret"].add(secret.encode())
-    for mac in tshark_fields(path, MAC_FIELDS):
-        if mac not in NO_ONE_MACS:
-            found["mac"].add(bytes.fromhex(mac.replace(":", "")))
+    found["mac"] = {mac.encode() for mac in tshark_fields(path, MAC_FIELDS)} - {
+        mac.encode() for mac in NO_ONE_MACS}
     return found
 
 
+def _header_values(path: Path | str) -> set[bytes]:
+    """The addresses in the headers of every layer, as tshark reads them: where an address
+    is binary, searching the bytes would find it by chance in other data."""
+    return {value.encode() for value in tshark_fields(path, HOST_FIELDS + MAC_FIELDS)}
+
+
 def leaks(original: Path | str, redacted: Path) -> dict[str, list[bytes]]:
-    """The original's identifiers found in the redacted file's bytes, by kind. A text address
+    """The original's identifiers found in the redacted file, by kind: in its bytes, and in the
+    address fields tshark reads in it (IP and MAC addresses in binary headers). A text address
     counts only where no digit or dot touches it (10.0.0.1 is not in 110.0.0.12)."""
     data = PRODUCT_NAMES.sub(b"", redacted.read_bytes())
     lowered = data.lower()
+    in_headers = _header_values(redacted)
     out: dict[str, list[bytes]] = {}
     for kind, values in identifiers(original).items():
-        hits = []
+        hits = {value for value in values if value in in_headers}
         for value in values:
-            if kind == "address" and re.fullmatch(rb"[0-9a-fA-F.:]+", value):
-                if re.search(rb"(?<![0-9.:a-fA-F])" + re.escape(value) + rb"(?![0-9:a-fA-F]|\.\d)",
-                             data):
-                    hits.append(value)
-            elif (lowered if kind == "host" else data).find(value) >= 0:
-                hits.append(value)
+            if kind == "address":
+                alone = rb"(?<![0-9.:a-fA-F])" + re.escape(value) + rb"(?![0-9:a-fA-F]|\.\d)"
+                if re.search(alone, data):
+                    hits.add(value)
+            elif kind != "mac" and (lowered if kind == "host" else data).find(value) >= 0:
+                hits.add(value)
         if hits:
             out[kind] = sorted(hits)
     return out

@@ -81,6 +81,18 @@ def test_content_length_is_the_new_body_length() -> None:
     assert len(body) != len(SDP)  # the addresses changed length, so the test means something
 
 
+def test_bytes_after_the_content_length_stay_after_it() -> None:
+    """RFC 3261 18.3: over UDP, what follows the Content-Length's bytes is not the body. The
+    new Content-Length ends the body where the old one did, whatever changed after it."""
+    cut = SDP.index("a=rtcp")
+    message = INVITE.replace(f"Content-Length: {len(SDP)}", f"Content-Length: {cut}")
+    redacted = _redacted(message)
+    head, body = redacted.split("\r\n\r\n", 1)
+    length = int(_field(head + "\r\n", "Content-Length")[0])
+    assert body[:length].endswith("m=audio 49170 RTP/SAVP 0\r\n")
+    assert "192.168.1.10" not in body[length:]
+
+
 def test_one_number_gets_one_pseudonym_in_every_place() -> None:
     """From, Contact, PAI, the Digest username (RFC 3261 22.4) and the PAI's display name all
     name +15551234567: they all read the same pseudonym."""

@@ -9,18 +9,21 @@
   TOOL kept) and each SDES packet rebuilt with its lengths and padding. A compound packet
   that is not whole (SRTCP, RFC 3711 3.4, or a broken one) cannot be read: it is refused.
 - STUN (RFC 8489 14): the addresses of the address attributes (plain and XOR'ed) are
-  mapped, USERNAME letter for letter, and FINGERPRINT computed again (15.5);
+  mapped, USERNAME and REALM letter for letter, and FINGERPRINT computed again (15.5);
   MESSAGE-INTEGRITY cannot be (it needs the password) and no longer verifies.
 - CRLF keep-alives (RFC 5626 4.4.1) and NAT keep-alives of zeros carry nothing: kept.
 
 Anything else (DNS, TLS/DTLS, a vendor's protocol) may hold identifiers and is refused.
-RTP is told from other UDP as sipdiag's media reader tells it: version 2, a header that fits
-(``rtp_header_length``), a payload type outside RTCP's range (RFC 5761 4), and, since a
-quarter of random bytes look like that, neither port below 1024.
+RTP is told from other UDP by its shape (version 2, a header that fits: ``rtp_header_length``,
+a payload type outside RTCP's range, RFC 5761 4, neither port below 1024) and, since a
+quarter of random bytes have that shape, by where it goes (``MediaFlows``): to or from an
+address and port an SDP announced, or on a flow whose previous packet had the same SSRC. The
+first packet of a flow no SDP announced is therefore refused (counted), the rest kept.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import struct
 import zlib
 
@@ -28,6 +31,7 @@ from sipdiag.evidence.redact.pseudonyms import Kind, Pseudonyms
 from sipdiag.evidence.redact.refusal import Unredactable
 from sipdiag.evidence.redact.text import host
 from sipdiag.media.shape import is_rtcp_compound, rtp_header_length
+from sipdiag.sip.parser import NotSip, parse_message
 
 RTCP_TYPES = range(200, 208)
 SDES = 202
@@ -35,13 +39,61 @@ SDES_CNAME, SDES_TOOL = 1, 6
 STUN_COOKIE = 0x2112A442
 _STUN_ADDRESSES = frozenset({0x0001, 0x8023, 0x802B, 0x802C})
 _STUN_XOR_ADDRESSES = frozenset({0x0020, 0x8020, 0x0012, 0x0016})
-STUN_USERNAME, STUN_FINGERPRINT = 0x0006, 0x8028
+STUN_USERNAME, STUN_REALM, STUN_FINGERPRINT = 0x0006, 0x0014, 0x8028
 _FINGERPRINT_XOR = 0x5354554E
 WELL_KNOWN_PORTS = 1024
+MAX_FLOWS = 1 << 16
+"""Flows whose last SSRC is remembered (all are forgotten past it)."""
 
 
-def redact_media(payload: bytes, ports: tuple[int, int], names: Pseudonyms,
-                 drop_audio: bool) -> bytes:
+Address = tuple[bytes, int]
+"""An IP address (as packed in the redacted packet) and a port."""
+
+
+class MediaFlows:
+    """Where RTP may go: the addresses and ports the redacted SDPs announced, and the SSRC
+    last seen on each flow no SDP announced."""
+
+    def __init__(self) -> None:
+        self._announced: set[Address] = set()
+        self._ssrcs: dict[tuple[Address, Address], bytes] = {}
+
+    def announce(self, message: bytes) -> None:
+        """Every RTP and RTCP address of the SDP of a (redacted) message."""
+        try:
+            sdp = parse_message(message).sdp
+        except NotSip:
+            return
+        for media in sdp.media if sdp is not None else ():
+            addresses = [(media.connection, media.port), (media.connection, media.port + 1)]
+            if media.rtcp is not None:
+                addresses.append((media.rtcp[0] or media.connection, media.rtcp[1]))
+            addresses += [(c.address, c.port) for c in media.candidates]
+            for ip, port in addresses:
+                packed = _packed(ip)
+                if packed is not None:
+                    self._announced.add((packed, port))
+
+    def carries_rtp(self, src: Address, dst: Address, packet: bytes) -> bool:
+        if dst in self._announced or src in self._announced:
+            return True
+        ssrc, flow = packet[8:12], (src, dst)
+        seen = self._ssrcs.get(flow)
+        if len(self._ssrcs) >= MAX_FLOWS:
+            self._ssrcs.clear()
+        self._ssrcs[flow] = ssrc
+        return seen == ssrc
+
+
+def _packed(ip: str | None) -> bytes | None:
+    try:
+        return ipaddress.ip_address(ip).packed if ip else None
+    except ValueError:
+        return None  # a host name: no packet carries it
+
+
+def redact_media(payload: bytes, src: Address, dst: Address, flows: MediaFlows,
+                 names: Pseudonyms, drop_audio: bool) -> bytes:
     if not payload.strip(b"\r\n\0"):
         return payload
     if is_stun(payload):
@@ -51,7 +103,10 @@ def redact_media(payload: bytes, ports: tuple[int, int], names: Pseudonyms,
             raise Unredactable("RTCP that is not a whole compound packet (SRTCP, or broken)")
         return redact_rtcp(payload, names)
     if (len(payload) >= 12 and payload[0] >> 6 == 2 and not 72 <= payload[1] & 0x7F <= 76
-            and min(ports) >= WELL_KNOWN_PORTS and rtp_header_length(payload)):
+            and min(src[1], dst[1]) >= WELL_KNOWN_PORTS and rtp_header_length(payload)):
+        if not flows.carries_rtp(src, dst, payload):
+            raise Unredactable("the first RTP-like packet of a flow no SDP announced (RTP is "
+                               "known by its second packet of the same SSRC)")
         return zero_rtp_payload(payload, names) if drop_audio else payload
     raise Unredactable("a UDP payload of no protocol the redactor knows (not SIP, RTP, RTCP "
                        "or STUN)")
@@ -124,7 +179,7 @@ def redact_stun(message: bytes, names: Pseudonyms) -> bytes:
         value = at + 4
         if kind in _STUN_ADDRESSES or kind in _STUN_XOR_ADDRESSES:
             _redact_stun_address(out, value, length, kind in _STUN_XOR_ADDRESSES, names)
-        elif kind == STUN_USERNAME:
+        elif kind in (STUN_USERNAME, STUN_REALM):
             text = out[value:value + length].decode("latin-1")
             out[value:value + length] = names.identity(text).encode("latin-1")
         elif kind == STUN_FINGERPRINT:

@@ -29,7 +29,7 @@ from typing import Protocol
 
 from sipdiag.capture import FrameHandler, Reader
 from sipdiag.evidence.redact import packets
-from sipdiag.evidence.redact.media import redact_media
+from sipdiag.evidence.redact.media import MediaFlows, redact_media
 from sipdiag.evidence.redact.packets import Packet, parse_frame
 from sipdiag.evidence.redact.pseudonyms import Kind, Pseudonyms
 from sipdiag.evidence.redact.refusal import Unredactable
@@ -149,6 +149,7 @@ class Redactor:
         self._streams: list[Direction] = []
         self._datagrams: dict[tuple[object, ...], _Datagram] = {}
         self._fragments = FragmentReassembler(ProblemLog())  # what never completes is held
+        self._media = MediaFlows()
 
     def write(self, linktype: int, ts_ns: int, data: bytes, orig_len: int) -> None:
         self._read += 1
@@ -235,9 +236,11 @@ class Redactor:
             if packet.cut:
                 raise Unredactable("a SIP message cut by the snapshot length")
             new = redact_message(payload, self._names)
+            self._media.announce(new)
         else:
-            ports = (segment[0] << 8 | segment[1], segment[2] << 8 | segment[3])
-            new = redact_media(payload, ports, self._names, self._drop_audio)
+            src = (packet.src, segment[0] << 8 | segment[1])
+            dst = (packet.dst, segment[2] << 8 | segment[3])
+            new = redact_media(payload, src, dst, self._media, self._names, self._drop_audio)
         if packet.cut:  # lengths and checksum cannot be made right for bytes not captured
             return segment[:8] + new
         return packets.udp_segment(packet, segment[:8], new)
@@ -291,7 +294,8 @@ class Redactor:
         direction = self._directions.get(key)
         syn = bool(flags & TCP_SYN)
         if direction is None or (syn and direction.isn != (seq + 1) % (1 << 32)):
-            direction = self._directions[key] = Direction(self._names, seq + syn)
+            direction = self._directions[key] = Direction(self._names, seq + syn,
+                                                          self._media.announce)
             self._streams.append(direction)
         offset = direction.offset(seq) + syn
         if offset < 0 and payload:

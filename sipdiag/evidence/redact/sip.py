@@ -60,13 +60,18 @@ def redact_message(data: bytes, names: Pseudonyms) -> bytes:
     head, body = text[:head_end[0]], text[head_end[1]:]
     fields = _fields(head)
     content_type = _field_value(fields, "content-type")
-    new_body = redact_body(body, content_type, names) if body else body
+    length = message.content_length
+    # RFC 3261 18.3: over UDP, bytes after Content-Length are not the body: redacted apart, so
+    # that the new Content-Length still ends the body where the old one did
+    covered, after = (body[:length], body[length:]) if length is not None else (body, "")
+    new_covered = redact_body(covered, content_type, names) if covered else covered
+    new_body = new_covered + (redact_body(after, content_type, names) if after else after)
     out = [_redact_field(line, names) if index else redact_text(line, names)
            for index, line in enumerate(fields)]
     new_head = "".join(out)
-    if message.content_length is not None and len(new_body) != len(body):
-        new_head = _set_content_length(new_head,
-                                       message.content_length + len(new_body) - len(body))
+    if length is not None and len(new_body) != len(body):
+        # a body cut short (by the snapshot length) stays as short of its length as it was
+        new_head = _set_content_length(new_head, length + len(new_covered) - len(covered))
     return (new_head + text[head_end[0]:head_end[1]] + new_body).encode("latin-1")
 
 

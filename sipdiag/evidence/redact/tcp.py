@@ -23,6 +23,7 @@ ends, is given up: what was buffered before it is dropped as cut.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sipdiag.evidence.redact.pseudonyms import Pseudonyms
@@ -51,8 +52,11 @@ class Piece:
 
 
 class Direction:
-    def __init__(self, names: Pseudonyms, isn: int) -> None:
+    def __init__(self, names: Pseudonyms, isn: int,
+                 redacted: Callable[[bytes], None]) -> None:
         self._names = names
+        self._redacted = redacted
+        """Told each redacted message (for the media addresses its SDP announces)."""
         self.isn = isn
         """The sequence number of stream offset 0 (the SYN's plus one, or the first seen)."""
         self._framer = StreamFramer()
@@ -117,6 +121,7 @@ class Direction:
             if isinstance(item, Framed):
                 try:
                     new = redact_message(original, self._names)
+                    self._redacted(new)
                 except Unredactable as exc:
                     self.refused.append(str(exc))
             else:
