@@ -1260,3 +1260,84 @@ def test_agents_name_each_side_against_tshark() -> None:
                               "callee": next(a for a in reversed(answers) if a)}
     assert call["agents"]["caller"].startswith("baresip")
     assert call["agents"]["callee"].startswith("SIPp")
+
+
+# --- TLS sessions, against tshark ----------------------------------------------------------------
+
+TLS_SAMPLES = SAMPLES / "tls"
+
+
+def tls_expected(path: Path, keylog: Path) -> list[dict[str, object]]:
+    """Each TLS connection as tshark reads it: the ClientHello's sender and SNI, the
+    ServerHello's version (supported_versions for TLS 1.3, RFC 8446 4.2.1) and cipher, its
+    first TLS frame, and the SIP messages tshark decrypts on it with the key log."""
+    text = subprocess.run(["tshark", "-n", "-r", str(path), "-O", "tls,tcp", "-V", "-Y", "tls"],
+                          capture_output=True, text=True, check=True).stdout
+    sessions: dict[str, dict[str, object]] = {}
+    for packet in text.split("\n\n"):
+        frame = re.search(r"^Frame (\d+):", packet, re.M)
+        stream = re.search(r"\[Stream index: (\d+)\]", packet)
+        if not frame or not stream:
+            continue
+        entry = sessions.setdefault(stream.group(1), {"first_frame": int(frame.group(1))})
+        if "Handshake Type: Client Hello" in packet:
+            ports = re.search(r"Src Port: (\d+), Dst Port: (\d+)", packet)
+            address = re.search(r"Internet Protocol Version (\d), Src: (\S+), Dst: (\S+)",
+                                packet)
+            assert ports and address
+            ip = "{}" if address.group(1) == "4" else "[{}]"
+            entry["client"] = f"{ip.format(address.group(2))}:{ports.group(1)}"
+            entry["server"] = f"{ip.format(address.group(3))}:{ports.group(2)}"
+            sni = re.search(r"Server Name: (\S+)", packet)
+            entry["sni"] = sni.group(1) if sni else None
+        if "Handshake Type: Server Hello" in packet:
+            chosen = re.search(r"Supported Version: (TLS 1\.\d)", packet) or re.search(
+                r"Handshake Protocol: Server Hello\n.*\n.*\n\s+Version: (TLS 1\.\d)", packet)
+            cipher = re.search(r"Cipher Suite: (\S+) \(0x", packet)
+            assert chosen and cipher
+            entry["version"], entry["cipher"] = chosen.group(1), cipher.group(1)
+    messages = Counter(row["tcp.stream"] for row in tshark_tls_sip(path, keylog))
+    return [{**entry, "sip_messages": messages[stream]} for stream, entry in
+            sorted(sessions.items(), key=lambda item: int(item[0]))]
+
+
+def tshark_tls_sip(path: Path, keylog: Path) -> list[dict[str, str]]:
+    command = ["tshark", "-n", "-r", str(path), "-o", f"tls.keylog_file:{keylog}", "-Y", "sip",
+               "-T", "fields", "-E", "occurrence=a", "-e", "tcp.stream", "-e", "sip.Call-ID"]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    rows = []
+    for line in out.splitlines():  # a frame may complete several messages: one Call-ID each
+        stream, call_ids = line.split("\t")
+        rows += [{"tcp.stream": stream} for _ in call_ids.split(",")]
+    return rows
+
+
+def tls_doc(path: Path, keylog: Path | None) -> list[dict[str, object]]:
+    from sipdiag.analysis import analyze
+    from sipdiag.analysis.decryption import decrypt
+
+    analysis = analyze(path, jobs=1, decryption=decrypt(path, keylog))
+    return list(document(analysis)["capture"].get("tls_sessions", []))
+
+
+@pins("capture.tls_sessions", "capture.tls_sessions[].client", "capture.tls_sessions[].server",
+      "capture.tls_sessions[].first_frame", "capture.tls_sessions[].sni",
+      "capture.tls_sessions[].version", "capture.tls_sessions[].cipher",
+      "capture.tls_sessions[].transport", "capture.tls_sessions[].sip_messages",
+      "capture.tls_sessions[].decryption")
+@pytest.mark.parametrize(("name", "transport"), [
+    ("tls12-calls", "TLS"), ("tls13-call", "TLS"), ("wss-call", "WSS")])
+def test_tls_sessions(name: str, transport: str) -> None:
+    path, keylog = TLS_SAMPLES / f"{name}.pcap", TLS_SAMPLES / f"{name}.keylog"
+    expected = tls_expected(path, keylog)
+    assert expected and all(e["sip_messages"] for e in expected)
+    sessions = tls_doc(path, keylog)
+    fields = ("client", "server", "first_frame", "sni", "version", "cipher", "sip_messages")
+    assert [{f: s[f] for f in fields} for s in sessions] == expected
+    assert {(s["transport"], s["decryption"]) for s in sessions} == {(transport, "decrypted")}
+    if name != "wss-call":  # on port 8443: not a SIP port, so without keys it is not told
+        without = tls_doc(path, None)
+        assert [s["client"] for s in without] == [e["client"] for e in expected]
+        assert {(s["decryption"], s["sip_messages"]) for s in without} == {("no_keys", 0)}
+    foreign = TLS_SAMPLES / ("tls13-call.keylog" if name != "tls13-call" else "wss-call.keylog")
+    assert {s["decryption"] for s in tls_doc(path, foreign)} <= {"no_key"}
