@@ -59,6 +59,14 @@ class FrameSink(Protocol):
         ...
 
 
+class FrameWriter(Protocol):
+    """Where frames are written: a ``PcapngWriter``, or a redactor in front of one."""
+
+    def write(self, linktype: int, ts_ns: int, data: bytes, orig_len: int) -> None:
+        """One frame of link type ``linktype``, ``orig_len`` bytes long on the wire."""
+        ...
+
+
 LATEST_NS = 253_402_300_799_999_999_999
 """The end of 9999-12-31 UTC: the last time a date can be written for (a frame's time must lie
 between the epoch and it)."""
@@ -234,6 +242,7 @@ __all__ = [
     "CaptureError",
     "FrameHandler",
     "FrameSink",
+    "FrameWriter",
     "Reader",
     "Region",
     "open_capture",

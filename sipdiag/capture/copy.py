@@ -10,17 +10,9 @@ snapshot length has it: its original length is kept.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Protocol
 
-from sipdiag.capture import FrameHandler, Reader
+from sipdiag.capture import FrameHandler, FrameWriter, Reader
 from sipdiag.problems import ProblemLog
-
-
-class FrameWriter(Protocol):
-    """Where copied frames go: a ``PcapngWriter``, or a redactor in front of one."""
-
-    def write(self, linktype: int, ts_ns: int, data: bytes, orig_len: int) -> None: ...
-
 
 Route = Callable[[int], Sequence[FrameWriter]]
 """The writers a frame goes to, by its number (empty: left out)."""
@@ -46,10 +38,12 @@ class _Routed:
         return copy
 
 
-def route_frames(reader: Reader, route: Route, cut: Mapping[int, int] | None = None) -> int:
+def route_frames(reader: Reader, route: Route, cut: Mapping[int, int] | None = None,
+                 problems: ProblemLog | None = None) -> int:
     """Write each frame of ``reader`` to the writers ``route`` names (``cut``: by frame, the
-    bytes to leave off its end); how many frames were written anywhere."""
+    bytes to leave off its end); how many frames were written anywhere. What is wrong with
+    the capture itself goes to ``problems`` (by default nowhere: reported by its analysis)."""
     sink = _Routed(route, cut or {})
-    for _ in reader.frames(sink, ProblemLog()):  # the capture's problems were reported already
+    for _ in reader.frames(sink, problems or ProblemLog()):
         pass
     return sink.copied

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from sipdiag.capture import CaptureError, FrameHandler, FrameSink, Reader, linktypes
+from sipdiag.capture import CaptureError, FrameHandler, FrameSink, FrameWriter, Reader, linktypes
 from sipdiag.capture.source import ByteSource
 from sipdiag.problems import ProblemLog
 
@@ -80,11 +80,6 @@ _DROPS = struct.Struct("I")
 
 Packet = tuple[int, int, bytes]
 """(link type, time in ns, bytes): one frame."""
-
-
-class FrameWriter(Protocol):
-    def write(self, linktype: int, ts_ns: int, data: bytes, orig_len: int | None = None) -> None:
-        ...
 
 
 class PacketSource(Protocol):
@@ -166,7 +161,7 @@ class LiveReader(Reader):
             self.frame_count += 1
             handler(self.frame_count, ts_ns, data, 0, len(data), len(data))
             if self._writer is not None:
-                self._writer.write(linktype, ts_ns, data)
+                self._writer.write(linktype, ts_ns, data, len(data))
             if self.first_ts_ns is None:
                 self.first_ts_ns = ts_ns
             self.last_ts_ns = ts_ns

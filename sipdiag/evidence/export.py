@@ -40,8 +40,8 @@ from typing import Protocol
 from sipdiag.analysis import MessageReader, analyze
 from sipdiag.analysis.model import Analysis, CallResult, Result
 from sipdiag.analysis.reading import Inputs, paths_of
-from sipdiag.capture import open_captures
-from sipdiag.capture.copy import FrameWriter, route_frames
+from sipdiag.capture import FrameWriter, open_captures
+from sipdiag.capture.copy import route_frames
 from sipdiag.capture.writer import PcapngWriter
 from sipdiag.dialogs.correlate import Link
 from sipdiag.dialogs.select import Selection

@@ -7,11 +7,6 @@ identifier it replaces, ``sip`` and ``sdp`` for what of a message is replaced.
 """
 
 from sipdiag.evidence.redact.pseudonyms import Kind
-from sipdiag.evidence.redact.redactor import (
-    FrameWriter,
-    RedactionSummary,
-    Redactor,
-    redact_frames,
-)
+from sipdiag.evidence.redact.redactor import RedactionSummary, Redactor, redact_frames
 
-__all__ = ["FrameWriter", "Kind", "RedactionSummary", "Redactor", "redact_frames"]
+__all__ = ["Kind", "RedactionSummary", "Redactor", "redact_frames"]

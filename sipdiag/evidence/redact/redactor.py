@@ -25,9 +25,9 @@ import struct
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
 
-from sipdiag.capture import FrameHandler, Reader
+from sipdiag.capture import FrameWriter, Reader
+from sipdiag.capture.copy import route_frames
 from sipdiag.evidence.redact import packets
 from sipdiag.evidence.redact.media import MediaFlows, redact_media
 from sipdiag.evidence.redact.packets import Packet, parse_frame
@@ -52,10 +52,6 @@ ICMP_ECHOES = frozenset({0, 8})
 ICMPV6_ECHOES = frozenset({128, 129})
 Frame = tuple[bytes, int]
 """A frame's bytes and its original length."""
-
-
-class FrameWriter(Protocol):
-    def write(self, linktype: int, ts_ns: int, data: bytes, orig_len: int) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -403,27 +399,11 @@ def _nothing() -> None:
     return None
 
 
-class _Feed:
-    """A frame sink handing every frame of a capture to a Redactor."""
-
-    def __init__(self, redactor: Redactor) -> None:
-        self._redactor = redactor
-
-    def link_handler(self, linktype: int) -> FrameHandler:
-        write = self._redactor.write
-
-        def redact(_: int, ts_ns: int, buf: bytes, start: int, end: int,
-                   orig_len: int) -> None:
-            write(linktype, ts_ns, buf[start:end], orig_len)
-
-        return redact
-
-
 def redact_frames(reader: Reader, redactor: Redactor) -> ProblemLog:
     """Every frame of ``reader`` through ``redactor`` (closed at the end); what the reader
     found wrong with the capture itself (a file cut short)."""
     problems = ProblemLog()
-    for _ in reader.frames(_Feed(redactor), problems):
-        pass
+    every: tuple[FrameWriter, ...] = (redactor,)
+    route_frames(reader, lambda _: every, problems=problems)
     redactor.close()
     return problems
