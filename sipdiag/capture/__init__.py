@@ -87,6 +87,8 @@ class Reader:
         self.observed_until_ns: int | None = None
         """When the capture stopped, where the file says so (pcapng's ``isb_endtime``): a
         capture watched past its last frame saw nothing more happen meanwhile."""
+        self.observed_from_ns: int | None = None
+        """When it began, where the file says so (``isb_starttime``)."""
         self.aligned = True
         """False if a region's last record runs past its end (the region was cut wrongly)."""
         self._first_block = b""
@@ -104,6 +106,14 @@ class Reader:
     def count_frames(self) -> int:
         """Count the frames without decoding them (how regions learn their first frame)."""
         raise NotImplementedError
+
+    def watched(self) -> tuple[int, int] | None:
+        """When the capture began and stopped, where the file says so (for a copy to say it
+        too), once its frames are read."""
+        if self.observed_until_ns is None or self.first_ts_ns is None:
+            return None
+        begun = min(self.first_ts_ns, self.observed_from_ns or self.first_ts_ns)
+        return begun, max(self.observed_until_ns, self.last_ts_ns or 0)
 
     def now_ns(self) -> int | None:
         """The capture's time now, when it goes on past its last frame (a live capture waiting

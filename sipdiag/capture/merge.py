@@ -92,6 +92,8 @@ class MergedReader(Reader):
             _add_problems(problems, item)
         self.observed_until_ns = max((r.observed_until_ns for r in self._readers
                                       if r.observed_until_ns is not None), default=None)
+        self.observed_from_ns = min((r.observed_from_ns for r in self._readers
+                                     if r.observed_from_ns is not None), default=None)
         yield sum(i.position for i in inputs)
 
     def count_frames(self) -> int:

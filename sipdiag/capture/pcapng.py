@@ -203,7 +203,8 @@ class PcapngReader(Reader):
             self._add_interface(buf, off, end)
 
     def _statistics(self, buf: bytes, off: int, end: int) -> None:
-        """pcapng 4.6: the ``isb_endtime`` of an interface declared before, in its units."""
+        """pcapng 4.6: the ``isb_starttime`` and ``isb_endtime`` of an interface declared
+        before, in its units."""
         if end - off < 24:
             return
         if_id = struct.unpack_from(self._order + "I", buf, off + 8)[0]
@@ -211,12 +212,16 @@ class PcapngReader(Reader):
             return
         interface = self.interfaces[if_id]
         for code, value in _options(buf, off + 20, end - 4, self._order):
-            if code == OPTION_ISB_ENDTIME and len(value) == 8:
-                hi, lo = struct.unpack(self._order + "II", value)
-                ended = ((hi << 32) | lo) * interface.ts_mul // interface.ts_div
-                ended += interface.ts_offset_ns
-                if 0 <= ended <= LATEST_NS:
-                    self.observed_until_ns = max(ended, self.observed_until_ns or 0)
+            if code not in (OPTION_ISB_STARTTIME, OPTION_ISB_ENDTIME) or len(value) != 8:
+                continue
+            hi, lo = struct.unpack(self._order + "II", value)
+            at = ((hi << 32) | lo) * interface.ts_mul // interface.ts_div + interface.ts_offset_ns
+            if not 0 <= at <= LATEST_NS:
+                continue
+            if code == OPTION_ISB_ENDTIME:
+                self.observed_until_ns = max(at, self.observed_until_ns or 0)
+            else:
+                self.observed_from_ns = min(at, self.observed_from_ns or at)
 
     def _add_interface(self, buf: bytes, off: int, end: int) -> None:
         if end - off < 20:  # type, length, link type, reserved, snaplen, length again

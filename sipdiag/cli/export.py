@@ -15,9 +15,12 @@ from sipdiag.analysis import Analysis
 from sipdiag.analysis.decryption import decrypt
 from sipdiag.analysis.model import CallResult
 from sipdiag.analysis.reading import paths_of
+from sipdiag.capture.writer import PcapngWriter
 from sipdiag.cli.common import Environment, ExitStatus, rule_ids
+from sipdiag.cli.redact import NoKey, redaction_key
 from sipdiag.dialogs.select import Selection
 from sipdiag.evidence.export import Group, choose, groups_of, plan, write_one, write_split
+from sipdiag.evidence.redact import RedactionSummary, Redactor
 from sipdiag.network.tls import Decryption
 from sipdiag.rules import load_engine
 from sipdiag.rules.cache import cache_folder
@@ -36,13 +39,30 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     _, groups = choose(args.capture, engine, selection, decryption=decryption)
     if not groups:
         return _error(env, "no call or exchange matches: nothing to export")
+    redactors: list[Redactor] = []
+    wrap = None
+    if args.redact:
+        try:
+            key = redaction_key(args).encode()
+        except NoKey as exc:
+            return _error(env, str(exc))
+
+        def wrap(writer: PcapngWriter) -> Redactor:
+            redactors.append(Redactor(writer, key, drop_audio=args.drop_audio))
+            return redactors[-1]
+
     chosen = plan(args.capture, groups, media=not args.sip_only, decryption=decryption)
     if args.split is not None:
-        written = write_split(args.capture, chosen, args.split)
+        written = write_split(args.capture, chosen, args.split, wrap)
         _say(env.stderr, args, f"wrote {len(written)} captures in {args.split}", groups)
     else:
-        frames = write_one(args.capture, chosen, args.output)
+        frames = write_one(args.capture, chosen, args.output, wrap)
         _say(env.stderr, args, f"wrote {frames} frames to {args.output}", groups)
+    if redactors and not args.quiet:
+        summary = RedactionSummary.of_files([r.summary for r in redactors])
+        env.stderr.writelines(f"sipdiag: redacted: {line}\n" for line in summary.lines())
+    if args.redact and args.show_key:
+        env.stderr.write(f"sipdiag: key: {key.decode()}\n")
     return ExitStatus.OK
 
 

@@ -23,9 +23,9 @@ KEY_BYTES = 32
 
 def run(args: argparse.Namespace, env: Environment) -> int:
     try:
-        key = _key(args)
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        return _error(env, f"cannot read the key from {args.key_file}: {exc}")
+        key = redaction_key(args)
+    except NoKey as exc:
+        return _error(env, str(exc))
     if any(str(path) != "-" and args.output.resolve() == _resolved(path)
            for path in args.capture):
         return _error(env, f"{args.output} is one of the captures read: write elsewhere")
@@ -38,6 +38,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     redactor = Redactor(writer, key.encode(), drop_audio=args.drop_audio)
     try:
         problems = redact_frames(reader, redactor)
+        writer.watched = reader.watched()  # how long the original watched, said again
     finally:
         reader.close()
         writer.close()
@@ -50,15 +51,24 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     return ExitStatus.OK
 
 
-def _key(args: argparse.Namespace) -> str:
+class NoKey(ValueError):
+    """Why the key cannot be had (one line for the user)."""
+
+
+def redaction_key(args: argparse.Namespace) -> str:
+    """``--key``, the first line of ``--key-file``, or a new random key (as hex)."""
     if args.key is not None:
         if not args.key:
-            raise ValueError("the key is empty")
+            raise NoKey("the key is empty")
         return str(args.key)
     if args.key_file is not None:
-        lines: list[str] = Path(args.key_file).read_text(encoding="utf-8").splitlines()
+        try:
+            lines = Path(args.key_file).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise NoKey(f"cannot read the key from {args.key_file}: {exc}") from None
         if not lines or not lines[0]:
-            raise ValueError("its first line is empty")
+            raise NoKey(f"cannot read the key from {args.key_file}: its first line is "
+                            "empty")
         return lines[0]
     return secrets.token_hex(KEY_BYTES)
 

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import struct
 from collections import Counter, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from sipdiag.capture import FrameWriter, Reader
 from sipdiag.capture.copy import route_frames
@@ -54,6 +55,9 @@ Frame = tuple[bytes, int]
 """A frame's bytes and its original length."""
 
 
+T = TypeVar("T")
+
+
 @dataclass(frozen=True)
 class RedactionSummary:
     frames_read: int
@@ -68,6 +72,16 @@ class RedactionSummary:
     """Pieces of TCP streams left out (a message that could not be redacted, bytes that are not
     SIP), by why: the frames that carried only those are counted in ``left_out``."""
 
+    @classmethod
+    def of_files(cls, summaries: Sequence[RedactionSummary]) -> RedactionSummary:
+        """Several files' summaries as one: counts added (how many distinct identifiers the
+        files had together is not known, so that is left out)."""
+        return cls(sum(s.frames_read for s in summaries),
+                   sum(s.frames_written for s in summaries),
+                   _added(s.replaced for s in summaries), {},
+                   _added(s.left_out for s in summaries),
+                   _added(s.stream_data_left_out for s in summaries))
+
     def lines(self) -> list[str]:
         """The summary in words, one line per kind and per reason."""
         kinds = ", ".join(f"{self.replaced[kind]} {kind.value} ({self.distinct[kind]} distinct)"
@@ -80,6 +94,13 @@ class RedactionSummary:
         out += [f"TCP data left out {count} time{'s' * (count != 1)}: {why}"
                 for why, count in sorted(self.stream_data_left_out.items())]
         return out
+
+
+def _added(counts: Iterable[Mapping[T, int]]) -> dict[T, int]:
+    total: Counter[T] = Counter()
+    for each in counts:
+        total.update(each)
+    return dict(total)
 
 
 @dataclass(slots=True)
