@@ -14,10 +14,10 @@ from sipdiag.analysis import Analysis, MessageReader, analyze
 from sipdiag.analysis.decryption import decrypt
 from sipdiag.analysis.model import with_ladders
 from sipdiag.cli.common import Environment, ExitStatus, language, rule_ids
-from sipdiag.cli.export import export_groups
 from sipdiag.cli.progress import progress_bar
 from sipdiag.cli.stir import with_certificates
 from sipdiag.dialogs.select import Ladders, Selection, TimePoint, user_text
+from sipdiag.evidence.export import export_each
 from sipdiag.report.reporters import Format, Settings, reporter
 from sipdiag.rules import load_engine
 from sipdiag.rules.cache import cache_folder
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     if args.html and not _write_html(args.html, page, settings, env.stderr):
         return ExitStatus.ERROR
     if args.export:
-        written = export_groups(analysis, args.capture, args.export, decryption)
+        written = export_each(analysis, args.capture, args.export, decryption)
         env.stderr.write(f"sipdiag: wrote {len(written)} captures in {args.export}\n")
     return exit_status(analysis.findings, args.fail_on)
 

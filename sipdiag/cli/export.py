@@ -1,27 +1,22 @@
 """``sipdiag export CAPTURE... -o OUT.pcapng`` (or ``--split DIR``): the frames of the calls
-chosen, as captured, to hand on; ``--redact`` puts them through the redactor on the way.
-
-Also ``export_groups``, for ``sipdiag CAPTURE --export DIR``: the calls of a report, one
-capture each.
-"""
+chosen, as captured, to hand on; ``--redact`` puts them through the redactor on the way."""
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+from functools import partial
 from typing import TextIO
 
-from sipdiag.analysis import Analysis
 from sipdiag.analysis.decryption import decrypt
 from sipdiag.analysis.model import CallResult
 from sipdiag.analysis.reading import paths_of
 from sipdiag.capture.writer import PcapngWriter
+from sipdiag.cli.analyze import nothing_matched
 from sipdiag.cli.common import Environment, ExitStatus, rule_ids
 from sipdiag.cli.redact import NoKey, redaction_key
 from sipdiag.dialogs.select import Selection
-from sipdiag.evidence.export import Group, choose, groups_of, plan, write_one, write_split
+from sipdiag.evidence.export import Group, choose, plan, write_one, write_split
 from sipdiag.evidence.redact import RedactionSummary, Redactor
-from sipdiag.network.tls import Decryption
 from sipdiag.rules import load_engine
 from sipdiag.rules.cache import cache_folder
 
@@ -30,27 +25,27 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     if "-" in map(str, paths_of(args.capture)):
         return _error(env, "export reads the capture several times: give a file, not "
                       "standard input")
+    stray = [option for option, given in (("--key", args.key), ("--key-file", args.key_file),
+                                          ("--show-key", args.show_key),
+                                          ("--drop-audio", args.drop_audio)) if given]
+    if stray and not args.redact:
+        return _error(env, f"{', '.join(stray)} without --redact: nothing would be redacted")
+    try:
+        key = redaction_key(args) if args.redact else None
+    except NoKey as exc:
+        return _error(env, str(exc))
     engine = load_engine(args.rules, cache_folder(env.environ))
     decryption = decrypt(args.capture, args.tls_keylog)
     selection = Selection(
         call_ids=tuple(args.call), users=tuple(args.user), ips=tuple(args.ip),
         since=args.since, until=args.until, failing_only=args.failed,
         rules=rule_ids(args.rule, engine.rules))
-    _, groups = choose(args.capture, engine, selection, decryption=decryption)
+    analysis, groups = choose(args.capture, engine, selection, decryption=decryption)
     if not groups:
-        return _error(env, "no call or exchange matches: nothing to export")
+        return _error(env, nothing_matched(args, selection, analysis)
+                      or "no call or exchange is chosen: nothing to export")
     redactors: list[Redactor] = []
-    wrap = None
-    if args.redact:
-        try:
-            key = redaction_key(args).encode()
-        except NoKey as exc:
-            return _error(env, str(exc))
-
-        def wrap(writer: PcapngWriter) -> Redactor:
-            redactors.append(Redactor(writer, key, drop_audio=args.drop_audio))
-            return redactors[-1]
-
+    wrap = None if key is None else partial(_redacted, redactors, key.encode(), args.drop_audio)
     chosen = plan(args.capture, groups, media=not args.sip_only, decryption=decryption)
     if args.split is not None:
         written = write_split(args.capture, chosen, args.split, wrap)
@@ -61,17 +56,16 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     if redactors and not args.quiet:
         summary = RedactionSummary.of_files([r.summary for r in redactors])
         env.stderr.writelines(f"sipdiag: redacted: {line}\n" for line in summary.lines())
-    if args.redact and args.show_key:
-        env.stderr.write(f"sipdiag: key: {key.decode()}\n")
+    if key is not None and args.show_key:
+        env.stderr.write(f"sipdiag: key: {key}\n")
     return ExitStatus.OK
 
 
-def export_groups(analysis: Analysis, capture: list[str], folder: Path,
-                  decryption: Decryption | None) -> list[Path]:
-    """The calls and exchanges of a report's analysis, each (with the calls linked to it)
-    as one capture in ``folder``."""
-    groups = groups_of(analysis, capture, decryption=decryption)
-    return write_split(capture, plan(capture, groups, decryption=decryption), folder)
+def _redacted(redactors: list[Redactor], key: bytes, drop_audio: bool,
+              writer: PcapngWriter) -> Redactor:
+    """A redactor in front of ``writer``, noted for the summary."""
+    redactors.append(Redactor(writer, key, drop_audio=drop_audio))
+    return redactors[-1]
 
 
 def _say(stderr: TextIO, args: argparse.Namespace, written: str, groups: list[Group]) -> None:

@@ -183,6 +183,14 @@ def write_split(inputs: Inputs, chosen: Plan, folder: Path,
     return paths
 
 
+def export_each(chosen: Analysis, inputs: Inputs, folder: Path,
+                decryption: Decryption | None = None) -> list[Path]:
+    """The calls and exchanges of an analysis made with a selection (a report's), each with
+    the calls linked to it as one capture in ``folder`` (``sipdiag CAPTURE --export DIR``)."""
+    groups = groups_of(chosen, inputs, decryption=decryption)
+    return write_split(inputs, plan(inputs, groups, decryption=decryption), folder)
+
+
 class _Frames:
     """A media sink that notes the frames of the chosen calls as the capture is read."""
 

@@ -308,6 +308,8 @@ def test_a_rule_chooses_the_calls_it_found_something_in(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("args", "says"), [
     (["--rule", "D1O1"], "no rule 'D1O1'; did you mean D1"),
     (["--call", "nobody"], "no call or exchange matches"),
+    (["--drop-audio"], "--drop-audio without --redact"),
+    (["--redact", "--key", ""], "the key is empty"),
 ])
 def test_choosing_nothing_is_one_line_and_exit_2(tmp_path: Path, args: list[str],
                                                  says: str) -> None:
