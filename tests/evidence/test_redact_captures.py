@@ -37,11 +37,6 @@ def test_sample_redacted(capture: Path, tmp_path: Path) -> None:
 TUNNEL = ("SIP carried in {}: the redactor does not take tunnels apart, so their frames are "
           "left out (counted), and the calls in them are not in the redacted file")
 KNOWN_DIFFERENCES = {
-    "arkime__arkime/tests/pcap/gtp-iphone.pcap": TUNNEL.format("GTP-U"),
-    "irontec__sngrep/tests/ipip.pcap": TUNNEL.format("IP in IP"),
-    "ntop__nDPI/tests/cfgs/default/pcap/gre.pcapng": TUNNEL.format("GRE"),
-    "ntop__nDPI/tests/pcap/gre_sip.pcapng": TUNNEL.format("GRE"),
-    "sipcapture__heplify/example/pcap/erspan_sip_ipv4_udp.pcapng": TUNNEL.format("ERSPAN"),
     "sipcapture__hep-wireshark/pcap/hep.pcap": TUNNEL.format("HEP"),
     "sipcapture__hep-wireshark/pcap/hep3_compressed.pcap.pcapng": TUNNEL.format("HEP"),
     "sipcapture__heplify/example/pcap/sip_sctp.pcap": "SCTP is not redacted: its frames are "

@@ -10,21 +10,37 @@ IPv4 total length and header checksum, or the IPv6 payload length, made right fo
 ``udp_segment``/``tcp_segment`` rebuild a transport header with its length and checksum
 (RFC 768; RFC 9293 3.1; the pseudo-header of RFC 8200 8.1 for IPv6).
 
+Encapsulations are taken apart by recursion: when what IP carries is a tunnel (IP in IP and
+IPv6 in IP, GRE with its key, sequence and checksum, PPTP's enhanced GRE carrying PPP, ERSPAN
+types I to III, VXLAN, GTP-U with its extension headers), the carried bytes are parsed as a
+frame of their own (Ethernet or raw IP), addresses replaced by the same pseudonyms, and the
+inner ``Packet`` keeps a ``Carrier``: the outer packet and the bytes between the two. Putting
+the inner packet together again then wraps it in its carrier, whose lengths (UDP's, GTP-U's,
+enhanced GRE's payload length) and checksums (UDP's, GRE's) are computed again, and so on out
+to the link layer. ``MAX_DEPTH`` encapsulations at most, as in the decoder.
+
 A frame this cannot take apart raises ``Unredactable`` with the reason: it is left out. That
 is: other link types, what is not IP (ARP, LLDP), IPv4 options, IPv6 routing headers and
-IPsec, and anything too short for its headers.
+IPsec, tunnels within IP fragments, and anything too short for its headers.
 """
 
 from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, replace
+from enum import Enum
 
 from sipdiag.capture import linktypes
 from sipdiag.evidence.redact.pseudonyms import Pseudonyms
 from sipdiag.evidence.redact.refusal import Unredactable
 from sipdiag.network import tunnels
-from sipdiag.network.decoder import VLAN_TAGS
+from sipdiag.network.decoder import (
+    IPPROTO_GRE,
+    IPPROTO_IPIP,
+    IPPROTO_IPV6,
+    MAX_DEPTH,
+    VLAN_TAGS,
+)
 from sipdiag.network.encode import checksum
 
 IPV4, IPV6 = tunnels.IPV4, tunnels.IPV6
@@ -47,6 +63,40 @@ class Fragment:
     more: bool
 
 
+class Tunnel(Enum):
+    IP = "IP in IP"
+    GRE = "GRE"
+    UDP = "a UDP tunnel"
+
+
+@dataclass(frozen=True, slots=True)
+class Carrier:
+    """What carries an encapsulated packet: the outer packet, and the bytes of its segment
+    before the carried frame (a GRE header and PPP's, a UDP header and VXLAN's or GTP-U's)."""
+
+    outer: Packet
+    header: bytes
+    tunnel: Tunnel
+    length_at: int | None = None
+    """Where in ``header`` a 16-bit length is written, of the bytes from ``length_from`` on."""
+    length_from: int = 0
+
+    def wrap(self, carried: bytes) -> tuple[bytes, int]:
+        """The outer frame carrying ``carried``, and its original length."""
+        if self.outer.cut:  # bytes not captured: the lengths and checksums cannot be made right
+            return self.outer.frame(self.header + carried)
+        segment = bytearray(self.header + carried)
+        if self.length_at is not None:
+            struct.pack_into(">H", segment, self.length_at, len(segment) - self.length_from)
+        if self.tunnel == Tunnel.GRE and segment[0] & _GRE_CHECKSUM and segment[1] & 7 == 0:
+            # RFC 2784 2.5: the checksum of the GRE header and payload, computed with zero in it
+            struct.pack_into(">H", segment, 4, 0)
+            struct.pack_into(">H", segment, 4, checksum(bytes(segment)))
+        if self.tunnel == Tunnel.UDP:
+            return self.outer.frame(udp_segment(self.outer, self.header[:8], bytes(segment[8:])))
+        return self.outer.frame(bytes(segment))
+
+
 @dataclass(frozen=True, slots=True)
 class Packet:
     linktype: int
@@ -66,6 +116,8 @@ class Packet:
     fragment: Fragment | None = None
     length_at: int | None = None
     """Where in ``link`` a length of what follows it is written (PPPoE's), if anywhere."""
+    carrier: Carrier | None = None
+    """The packet this one is encapsulated in, if it is."""
 
     def frame(self, segment: bytes) -> tuple[bytes, int]:
         """The frame carrying ``segment`` instead, and its original length."""
@@ -82,6 +134,8 @@ class Packet:
             size = len(link) - self.length_at - 2 + len(ip) + len(segment)
             link = link[:self.length_at] + struct.pack(">H", size) + link[self.length_at + 2:]
         data = link + bytes(ip) + segment
+        if self.carrier is not None:
+            return self.carrier.wrap(data)
         if self.linktype == linktypes.ETHERNET and len(data) < _ETHERNET_MIN:
             data += bytes(_ETHERNET_MIN - len(data))
         return data, len(data) + self.cut
@@ -99,6 +153,12 @@ class Packet:
 
 
 def parse_frame(linktype: int, data: bytes, orig_len: int, names: Pseudonyms) -> Packet:
+    """The frame taken apart down to its innermost IP packet (addresses replaced)."""
+    return _parse(linktype, data, max(orig_len - len(data), 0), names, None)
+
+
+def _parse(linktype: int, data: bytes, cut: int, names: Pseudonyms,
+           carrier: Carrier | None, depth: int = 0) -> Packet:
     link_end, ethertype = _link(linktype, data)
     length_at = None
     if ethertype == tunnels.PPPOE_SESSION:
@@ -106,12 +166,65 @@ def parse_frame(linktype: int, data: bytes, orig_len: int, names: Pseudonyms) ->
     if ethertype not in (IPV4, IPV6):
         raise Unredactable(f"not IP (ethertype 0x{ethertype:04x})")
     link = _redact_link(linktype, data[:link_end], names)
-    cut = max(orig_len - len(data), 0)
     if ethertype == IPV4:
         packet = _ipv4(linktype, link, data[link_end:], cut, names)
     else:
         packet = _ipv6(linktype, link, data[link_end:], cut, names)
-    return replace(packet, length_at=length_at) if length_at is not None else packet
+    packet = replace(packet, length_at=length_at, carrier=carrier)
+    found = _tunnel(packet) if packet.fragment is None else None
+    if found is None:
+        return packet
+    if depth >= MAX_DEPTH:
+        raise Unredactable(f"more than {MAX_DEPTH} encapsulations")
+    if found.ethertype not in (IPV4, IPV6, tunnels.TRANSPARENT_ETHERNET):
+        raise Unredactable(f"{found.tunnel.value} carrying ethertype 0x{found.ethertype:04x}")
+    outer = Carrier(packet, packet.segment[:found.at], found.tunnel, found.length_at,
+                    found.length_from)
+    inner_linktype = (linktypes.ETHERNET if found.ethertype == tunnels.TRANSPARENT_ETHERNET
+                      else linktypes.RAW)
+    return _parse(inner_linktype, packet.segment[found.at:], cut, names, outer, depth + 1)
+
+
+_GRE_CHECKSUM, _GRE_SEQUENCE, _GRE_ACK = 0x80, 0x10, 0x80
+_GTP_LENGTH_AT = 8 + 2
+"""GTP-U's length (TS 29.281 5.1) counts the bytes after its first 8, behind the UDP header."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    tunnel: Tunnel
+    ethertype: int
+    """What the tunnel carries."""
+    at: int
+    """Where in the outer segment it starts."""
+    length_at: int | None = None
+    length_from: int = 0
+
+
+def _tunnel(packet: Packet) -> _Found | None:
+    """The encapsulation ``packet`` carries, if it is one the decoder reads too."""
+    segment = packet.segment
+    if packet.protocol in (IPPROTO_IPIP, IPPROTO_IPV6):
+        return _Found(Tunnel.IP, IPV4 if packet.protocol == IPPROTO_IPIP else IPV6, 0)
+    if packet.protocol == IPPROTO_GRE:
+        inner = tunnels.gre(segment, 0, len(segment))
+        if inner is None:
+            raise Unredactable("GRE carrying no IP and no Ethernet (or cut short)")
+        if segment[1] & 7 == 1:  # enhanced GRE (RFC 2637 4.1): the length of its payload
+            size = 8 + 4 * bool(segment[0] & _GRE_SEQUENCE) + 4 * bool(segment[1] & _GRE_ACK)
+            return _Found(Tunnel.GRE, *inner, length_at=4, length_from=size)
+        return _Found(Tunnel.GRE, *inner)
+    if packet.protocol != UDP or len(segment) < 8:
+        return None
+    ports = (_u16(segment, 0), _u16(segment, 2))
+    if tunnels.VXLAN_PORT in ports:
+        inner = tunnels.vxlan(segment, 8, len(segment))
+        return None if inner is None else _Found(Tunnel.UDP, *inner)
+    if tunnels.GTP_U_PORT in ports:
+        inner = tunnels.gtp_user(segment, 8, len(segment))
+        return None if inner is None else _Found(Tunnel.UDP, *inner, length_at=_GTP_LENGTH_AT,
+                                                 length_from=16)
+    return None
 
 
 def _pppoe(data: bytes, at: int) -> tuple[int, int]:
