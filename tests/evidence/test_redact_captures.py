@@ -34,11 +34,7 @@ def test_sample_redacted(capture: Path, tmp_path: Path) -> None:
     _check(capture, tmp_path, errors_allowed=False)
 
 
-TUNNEL = ("SIP carried in {}: the redactor does not take tunnels apart, so their frames are "
-          "left out (counted), and the calls in them are not in the redacted file")
 KNOWN_DIFFERENCES = {
-    "sipcapture__hep-wireshark/pcap/hep.pcap": TUNNEL.format("HEP"),
-    "sipcapture__hep-wireshark/pcap/hep3_compressed.pcap.pcapng": TUNNEL.format("HEP"),
     "sipcapture__heplify/example/pcap/sip_sctp.pcap": "SCTP is not redacted: its frames are "
     "left out (counted), and the call it carries is not in the redacted file",
     "ntop__nDPI/tests/cfgs/default/pcap/fuzz-2006-06-26-2594.pcap": "fuzzed SIP: identifiers "

@@ -1,8 +1,9 @@
 """The Redactor: frames in, the same frames with every identifier replaced out.
 
 Theory of operation. Each frame is taken apart (``packets.parse_frame``: MAC and IP addresses
-replaced), its transport payload redacted (SIP by ``sip.redact_message``; RTP, RTCP and STUN
-by ``media``; ICMP errors keep the quoted IP header, redacted, and the 8 bytes after it that
+replaced, tunnels taken apart), its transport payload redacted (SIP by
+``sip.redact_message``; RTP, RTCP and STUN by ``media``; HEP by ``hep``; SIP over SCTP by
+``sctp``; ICMP errors keep the quoted IP header, redacted, and the 8 bytes after it that
 RFC 792 requires; ICMP echoes keep their header and lose their data), and the frame put
 together again with every length and checksum recomputed.
 
@@ -30,12 +31,14 @@ from typing import TypeVar
 from sipdiag.capture import FrameWriter, Reader
 from sipdiag.capture.copy import route_frames
 from sipdiag.evidence.redact import packets
-from sipdiag.evidence.redact.media import MediaFlows, redact_media
+from sipdiag.evidence.redact.hep import redact_hep
+from sipdiag.evidence.redact.media import MediaFlows, is_stun, redact_media
 from sipdiag.evidence.redact.packets import Packet, parse_frame
 from sipdiag.evidence.redact.pseudonyms import Kind, Pseudonyms
 from sipdiag.evidence.redact.refusal import Unredactable
 from sipdiag.evidence.redact.sip import redact_message
 from sipdiag.evidence.redact.tcp import Direction
+from sipdiag.network import hep
 from sipdiag.network.encode import checksum
 from sipdiag.network.fragments import FragmentReassembler
 from sipdiag.problems import ProblemLog
@@ -254,6 +257,10 @@ class Redactor:
                 raise Unredactable("a SIP message cut by the snapshot length")
             new = redact_message(payload, self._names)
             self._media.announce(new)
+        elif hep.looks_like_hep(payload) and not is_stun(payload):
+            if packet.cut:
+                raise Unredactable("a HEP packet cut by the snapshot length")
+            new = redact_hep(payload, self._names)
         else:
             src = (packet.src, segment[0] << 8 | segment[1])
             dst = (packet.dst, segment[2] << 8 | segment[3])
