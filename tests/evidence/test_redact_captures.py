@@ -35,8 +35,6 @@ def test_sample_redacted(capture: Path, tmp_path: Path) -> None:
 
 
 KNOWN_DIFFERENCES = {
-    "sipcapture__heplify/example/pcap/sip_sctp.pcap": "SCTP is not redacted: its frames are "
-    "left out (counted), and the call it carries is not in the redacted file",
     "ntop__nDPI/tests/cfgs/default/pcap/fuzz-2006-06-26-2594.pcap": "fuzzed SIP: identifiers "
     "in URIs whose scheme the fuzzer broke ('%s\\0p:user@host') are not recognised",
 }

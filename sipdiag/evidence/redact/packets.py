@@ -38,13 +38,14 @@ from sipdiag.network.decoder import (
     IPPROTO_GRE,
     IPPROTO_IPIP,
     IPPROTO_IPV6,
+    IPPROTO_SCTP,
     MAX_DEPTH,
     VLAN_TAGS,
 )
 from sipdiag.network.encode import checksum
 
 IPV4, IPV6 = tunnels.IPV4, tunnels.IPV6
-UDP, TCP, ICMP, ICMPV6 = 17, 6, 1, 58
+UDP, TCP, ICMP, ICMPV6, SCTP = 17, 6, 1, 58, IPPROTO_SCTP
 IPV6_FRAGMENT = 44
 IPV6_OPTIONS = frozenset({0, 60})
 """Hop-by-hop and destination options (RFC 8200 4.3, 4.6): kept as they are."""

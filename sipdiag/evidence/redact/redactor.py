@@ -36,6 +36,7 @@ from sipdiag.evidence.redact.media import MediaFlows, is_stun, redact_media
 from sipdiag.evidence.redact.packets import Packet, parse_frame
 from sipdiag.evidence.redact.pseudonyms import Kind, Pseudonyms
 from sipdiag.evidence.redact.refusal import Unredactable
+from sipdiag.evidence.redact.sctp import SctpMessages
 from sipdiag.evidence.redact.sip import redact_message
 from sipdiag.evidence.redact.tcp import Direction
 from sipdiag.network import hep
@@ -170,6 +171,7 @@ class Redactor:
         self._datagrams: dict[tuple[object, ...], _Datagram] = {}
         self._fragments = FragmentReassembler(ProblemLog())  # what never completes is held
         self._media = MediaFlows()
+        self._sctp_messages = SctpMessages(self._names)
 
     def write(self, linktype: int, ts_ns: int, data: bytes, orig_len: int) -> None:
         self._read += 1
@@ -179,6 +181,8 @@ class Redactor:
                 self._fragment(linktype, ts_ns, packet)
             elif packet.protocol == packets.TCP:
                 self._tcp(linktype, ts_ns, packet)
+            elif packet.protocol == packets.SCTP:
+                self._sctp(linktype, ts_ns, packet)
             else:
                 self._emit(linktype, ts_ns, packet.frame(self._segment(packet, packet.segment)))
         except Unredactable as exc:
@@ -245,6 +249,8 @@ class Redactor:
             return self._udp(packet, segment)
         if packet.protocol in (packets.ICMP, packets.ICMPV6):
             return self._icmp(packet, segment)
+        if packet.protocol == packets.SCTP:
+            raise Unredactable("SCTP in IP fragments is not redacted")
         raise Unredactable(f"IP protocol {packet.protocol} is not redacted")
 
     def _udp(self, packet: Packet, segment: bytes) -> bytes:
@@ -304,6 +310,16 @@ class Redactor:
             datagram.cut(self._segment(first, whole[0]))
         except Unredactable as exc:
             datagram.failed = str(exc)
+
+    def _sctp(self, linktype: int, ts_ns: int, packet: Packet) -> None:
+        if packet.cut:
+            raise Unredactable("an SCTP packet cut by the snapshot length")
+        sctp = self._sctp_messages.read(packet.src, packet.dst, packet.segment)
+        if not self._held and sctp.ready():
+            self._emit(linktype, ts_ns, packet.frame(sctp.render()))
+        else:
+            self._hold(_Held(linktype, ts_ns, sctp.ready, lambda: packet.frame(sctp.render()),
+                             sctp.give_up))
 
     def _tcp(self, linktype: int, ts_ns: int, packet: Packet) -> None:
         segment = packet.segment

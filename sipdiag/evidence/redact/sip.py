@@ -13,7 +13,8 @@ would not take for SIP is refused, ``Unredactable``), then rewritten field by fi
 
 Bodies (RFC 3261 7.4): SDP is redacted line by line (``sdp.redact_sdp``), ``message/sipfrag``
 as SIP text, ``multipart/*`` part by part; a body of any other type (text/plain of a MESSAGE,
-DTMF in an INFO, ISUP, XML) is removed, since there is no telling what it holds. Content-Length
+DTMF in an INFO, ISUP, XML) is removed, since there is no telling what it holds (a part of a
+multipart body, with its headers: an empty part typed ISUP would not be ISUP). Content-Length
 is rewritten to the new body's size, plus whatever the original was out by (a message cut by
 the snapshot length stays as cut).
 """
@@ -206,6 +207,8 @@ def _redact_multipart(body: str, boundary: str, names: Pseudonyms) -> str:
         tail = re.search(r"\r?\n$", content)
         ending = tail[0] if tail else ""
         content = content[:len(content) - len(ending)]
-        out.append(redact_text(head, names) + piece[ends[0]:ends[1]]
-                   + redact_body(content, part_type, names) + ending)
+        new = redact_body(content, part_type, names)
+        if content and not new:  # removed: the part goes, its headers and delimiter with it
+            continue
+        out.append(redact_text(head, names) + piece[ends[0]:ends[1]] + new + ending)
     return delimiter.join(out)
