@@ -446,3 +446,38 @@ def test_split_files_are_each_redacted_with_the_same_key(tmp_path: Path) -> None
         again = tmp_path / f"again-{path.name}"
         assert main(["redact", str(path), "-o", str(again), "--key", "k2", "-q"], env) == 0
         assert (redacted / path.name).read_bytes() == again.read_bytes()
+
+
+def b2bua_legs(path: Path) -> None:
+    """A B2BUA: leg A (alice to the SBC) and leg B (the SBC to bob, naming A in X-CID, as
+    Kamailio's and sngrep's convention has it), and an unrelated call C, each answered and
+    hung up."""
+    t = 1_700_000_000_000_000_000
+    frames: list[tuple[int, bytes]] = []
+    legs = [("leg-a@example.com", "192.0.2.10", "192.0.2.1", 0, ()),
+            ("leg-b@example.com", "192.0.2.1", "192.0.2.20", 5, ("X-CID: leg-a@example.com",)),
+            ("other-c@example.com", "192.0.2.30", "192.0.2.1", 7, ())]
+    for call_id, src, dst, at, extra in legs:
+        frames += [
+            (t + at * 10**6, udp4_frame(src, dst, sip_request("INVITE", call_id, extra=extra))),
+            (t + (at + 20) * 10**6, udp4_frame(dst, src, sip_response(200, "OK", call_id))),
+            (t + (at + 30) * 10**6, udp4_frame(src, dst, sip_request("ACK", call_id))),
+            (t + (at + 900) * 10**6, udp4_frame(src, dst, sip_request("BYE", call_id, 2))),
+            (t + (at + 910) * 10**6,
+             udp4_frame(dst, src, sip_response(200, "OK", call_id, 2, "BYE")))]
+    path.write_bytes(pcap(sorted(frames, key=lambda f: f[0])))
+
+
+def test_the_linked_leg_comes_with_the_call_chosen(tmp_path: Path) -> None:
+    capture = tmp_path / "b2bua.pcap"
+    b2bua_legs(capture)
+    for chosen in ("leg-a@example.com", "leg-b@example.com"):
+        out = exported(capture, chosen, tmp_path / "legs.pcapng")
+        assert {m.call_id for m in MessageReader(out)} == {"leg-a@example.com",
+                                                         "leg-b@example.com"}
+    folder = tmp_path / "split"
+    assert main(["export", str(capture), "--split", str(folder), "-q"], quiet_env()) == 0
+    files = {path.name.partition("_")[2]: {m.call_id for m in MessageReader(path)}
+             for path in folder.iterdir()}
+    assert files == {"leg-a@example.com.pcapng": {"leg-a@example.com", "leg-b@example.com"},
+                     "other-c@example.com.pcapng": {"other-c@example.com"}}
