@@ -175,7 +175,9 @@ def test_multipart_bodies_are_redacted_part_by_part() -> None:
         + parts)
     redacted = _redacted(message)
     assert "192.168.1.10" not in redacted and "secret" not in redacted
-    assert "Content-Type: application/isup\r\n\r\n\r\n--b1--" in redacted
+    # the ISUP part is removed with its headers: an empty part typed ISUP is broken ISUP
+    assert "application/isup" not in redacted
+    assert redacted.count("--b1") == 2 and redacted.endswith("\r\n--b1--\r\n")
     head, body = redacted.split("\r\n\r\n", 1)
     assert int(_field(head + "\r\n", "Content-Length")[0]) == len(body)
 

@@ -276,6 +276,22 @@ def test_hep3_chunks_redacted_like_ip_headers(tmp_path: Path) -> None:
         assert struct.unpack_from("!H", data, udp_at + 4)[0] == len(data) - udp_at
 
 
+def test_hepv2_addresses_and_payload_redacted(tmp_path: Path) -> None:
+    """HEPv2 for IPv4: version, header length 28, family, protocol, ports, the two addresses,
+    then seconds, microseconds and the agent's id (12 bytes), then the SIP message."""
+    header = (struct.pack("!BBBBHH", 2, 28, 2, 17, 5060, 5060)
+              + ipaddress.ip_address(ALICE).packed + ipaddress.ip_address(BOB).packed
+              + struct.pack("<IIHxx", 1_700_000_000, 5, 7))
+    frame = ethernet(ipv4(ALICE, BOB, UDP, _checksummed_udp(ALICE, BOB, header + _sip(), 9060)))
+    out, summary = _redacted(tmp_path, frame)
+    _assert_clean(out, summary)
+    [data] = _frames(out)
+    hep = data[14 + 20 + 8:]
+    assert hep[:8] == header[:8] and hep[16:28] == header[16:28]
+    assert hep[8:12] == data[14 + 12:14 + 16] and hep[12:16] == data[14 + 16:14 + 20]
+    assert hep[28:].startswith(b"INVITE sip:") and USER.encode() not in hep
+
+
 def _crc32c(data: bytes) -> int:
     """CRC32c bit by bit (RFC 9260 appendix A: reflected, polynomial 0x1EDC6F41)."""
     crc = 0xFFFFFFFF
