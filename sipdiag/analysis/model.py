@@ -154,6 +154,8 @@ class Analysis:
     selection: Selection = field(default_factory=Selection)
     """The calls and exchanges kept (all unless chosen): the figures of ``summary`` are the
     whole capture's, those of the calls and their findings the selection's."""
+    marked: frozenset[tuple[str, int]] = frozenset()
+    """The Call-ID and first frame of each call or exchange ``analyze(marks=...)`` wanted."""
 
 
 @dataclass(frozen=True, slots=True)

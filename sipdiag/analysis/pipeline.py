@@ -72,16 +72,19 @@ def analyze(
     ladders: Ladders = Ladders.NONE,
     jobs: int = 0,
     decryption: Decryption | None = None,
+    marks: Selection | None = None,
 ) -> Analysis:
     """Read a capture into calls and exchanges (and the links between B2BUA legs), and what
     the rules of ``engine`` find in each of them; only the calls ``selection`` wants are kept.
+    Those ``marks`` wants are named in ``Analysis.marked`` (an export chooses calls so, and
+    takes the calls linked to them from the same analysis).
 
     ``jobs``: how many processes (0: ``default_jobs``). Each process reads the whole capture
     but analyses only its ``Share`` of the Call-IDs; the result is the same whatever the number.
     ``decryption``: the TLS plaintext Wireshark found (``analysis.decryption.decrypt``); every
     process inherits it.
     """
-    job = _Job(engine, selection, ladders, decryption=decryption)
+    job = _Job(engine, selection, ladders, decryption=decryption, marks=marks)
     jobs = jobs or default_jobs(path)
     reads_stdin = "-" in map(str, paths_of(path))
     if jobs > 1 and not reads_stdin and can_fork():
@@ -135,6 +138,7 @@ class _Job:
     keep: bool = True
     """Whether the results are kept (spooled) for the report at the end."""
     decryption: Decryption | None = None
+    marks: Selection | None = None
 
 
 @dataclass(slots=True)
@@ -155,6 +159,7 @@ class _Part:
     media_problems: ProblemLog
     """Malformed RTP and RTCP of this process's calls (and of orphans, in the first)."""
     unattributed: list[TiedStream]
+    marked: list[tuple[str, int]]
 
 
 class _RefusalsToCalls:
@@ -175,7 +180,7 @@ class _RefusalsToCalls:
 def _analyze_share(
     path: Source, stdin: BinaryIO | None, progress: Progress | None, job: _Job, share: Share
 ) -> _Part:
-    engine, selection, ladders = job.engine, job.selection, job.ladders
+    engine, selection, ladders, marks = job.engine, job.selection, job.ladders, job.marks
     owns = share.owns if share.count > 1 else None
     media = MediaTracker(owns, reports_orphans=share.index == 0,
                          timelines=ladders is not Ladders.NONE)
@@ -189,6 +194,7 @@ def _analyze_share(
     call_ids = array("q")
     counts: Counter[str] = Counter()
     tally = Tally()
+    marked: list[tuple[str, int]] = []
 
     def keep(finished: Iterator[Finished]) -> None:
         for item in finished:
@@ -196,12 +202,15 @@ def _analyze_share(
             found = engine.evaluate(item) if engine is not None else []
             problem = is_problem(found)
             first_ts = reader.summary.first_ts_ns or 0
-            if selection is not None and not selection.wants(
-                    item, first_ts, problem, {f.rule.id for f in found}):
+            rules_found = {f.rule.id for f in found}
+            if selection is not None and not selection.wants(item, first_ts, problem,
+                                                             rules_found):
                 continue
             for watch in watches.values():
                 watch.observe(item)
             result = result_of(item, found, ladder=ladders.keeps(item.outcome, problem))
+            if marks is not None and marks.wants(item, first_ts, problem, rules_found):
+                marked.append((result.call_id, result.first_frame))
             tally.add(result)
             if job.on_result is not None:
                 job.on_result(result)
@@ -223,7 +232,7 @@ def _analyze_share(
     media.finish()
     keep(tracker.finish(reader.summary.end_ns or 0))
     return _Part(reader.summary, calls.detach(), exchanges.detach(), correlator, watches,
-                 call_ids, counts, tally, media.problems, media.unattributed)
+                 call_ids, counts, tally, media.problems, media.unattributed, marked)
 
 
 def _combine(parts: Sequence[_Part], engine: Engine | None) -> Analysis:
@@ -253,7 +262,8 @@ def _combine(parts: Sequence[_Part], engine: Engine | None) -> Analysis:
     findings = FindingsBySeverity(calls, exchanges, attachments, sum(tally.severities.values()))
     return Analysis(summary, Mapped(Merged(calls), attachments.to_call),
                     Mapped(Merged(exchanges), attachments.to_exchange), links, counts,
-                    findings, tally, unattributed)
+                    findings, tally, unattributed,
+                    marked=frozenset(key for part in parts for key in part.marked))
 
 
 def _tag_told_last(spools: Sequence[Spool[T]], findings: Sequence[Finding]) -> None:

@@ -42,7 +42,8 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         analysis = analyze(args.capture, stdin=env.stdin, progress=progress, engine=engine,
                            selection=selection, ladders=Ladders.ALL if page_wanted else shown,
                            jobs=args.jobs, decryption=decryption)
-    unmatched = nothing_matched(args, selection, analysis)
+    unmatched = nothing_matched(args, selection, found=any(True for _ in analysis.calls)
+                                or any(True for _ in analysis.exchanges))
     if unmatched:
         env.stderr.write(f"sipdiag: error: {unmatched}\n")
         return ExitStatus.ERROR
@@ -59,14 +60,14 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     return exit_status(analysis.findings, args.fail_on)
 
 
-def nothing_matched(args: argparse.Namespace, selection: Selection,
-                    analysis: Analysis) -> str | None:
+def nothing_matched(args: argparse.Namespace, selection: Selection, *,
+                    found: bool) -> str | None:
     """When calls were chosen by what names them (--call, --user, --ip, --since, --until) and
     nothing matched: a mistake to say, with the nearest Call-IDs, users or addresses the
     capture has. (--failed alone matching nothing is good news, not a mistake.)"""
     if replace(selection, failing_only=False, rules=()).everything:
         return None  # only --failed or --rule: finding nothing is good news
-    if any(True for _ in analysis.calls) or any(True for _ in analysis.exchanges):
+    if found:
         return None
     asked = [f"{option} {value}" for option, values in (
         ("--call", args.call), ("--user", args.user), ("--ip", args.ip)) for value in values]

@@ -40,9 +40,9 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         call_ids=tuple(args.call), users=tuple(args.user), ips=tuple(args.ip),
         since=args.since, until=args.until, failing_only=args.failed,
         rules=rule_ids(args.rule, engine.rules))
-    analysis, groups = choose(args.capture, engine, selection, decryption=decryption)
+    _, groups = choose(args.capture, engine, selection, decryption=decryption)
     if not groups:
-        return _error(env, nothing_matched(args, selection, analysis)
+        return _error(env, nothing_matched(args, selection, found=False)
                       or "no call or exchange is chosen: nothing to export")
     redactors: list[Redactor] = []
     wrap = None if key is None else partial(_redacted, redactors, key.encode(), args.drop_audio)

@@ -121,11 +121,10 @@ class Plan:
 
 def choose(inputs: Inputs, engine: Engine, selection: Selection, *, jobs: int = 0,
            decryption: Decryption | None = None) -> tuple[Analysis, list[Group]]:
-    """The analysis of the calls and exchanges ``selection`` chooses, and those grouped with
-    the calls linked to them (``groups_of``)."""
-    chosen = analyze(inputs, engine=engine, selection=selection, jobs=jobs,
-                     decryption=decryption)
-    return chosen, groups_of(chosen, inputs, jobs=jobs, decryption=decryption)
+    """The analysis of every call and exchange, and those ``selection`` chooses grouped with
+    the calls linked to them: one reading for both."""
+    every = analyze(inputs, engine=engine, marks=selection, jobs=jobs, decryption=decryption)
+    return every, _groups(_results(every), every.links, set(every.marked))
 
 
 def groups_of(chosen: Analysis, inputs: Inputs, *, jobs: int = 0,

@@ -481,3 +481,19 @@ def test_the_linked_leg_comes_with_the_call_chosen(tmp_path: Path) -> None:
              for path in folder.iterdir()}
     assert files == {"leg-a@example.com.pcapng": {"leg-a@example.com", "leg-b@example.com"},
                      "other-c@example.com.pcapng": {"other-c@example.com"}}
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_export_chooses_the_calls_the_report_lists(jobs: int) -> None:
+    """One analysis of every call, the chosen ones marked (``analyze(marks=...)``), in one
+    process or two: the calls chosen are those the report with the same options lists."""
+    captures = sorted(map(str, (SAMPLES / "calls").glob("*.pcap")))
+    for options, selection in ((["--failed"], Selection(failing_only=True)),
+                               (["--rule", "D101"], Selection(rules=("D101",))),
+                               (["--user", "bob"], Selection(users=("bob",)))):
+        env = quiet_env()
+        main([*captures, *options, "--format", "json", "-q", "--fail-on", "never"], env)
+        document = json.loads(env.stdout.getvalue())  # type: ignore[attr-defined]
+        listed = sorted(r["call_id"] for r in document["calls"] + document["exchanges"])
+        _, groups = choose(captures, ENGINE, selection, jobs=jobs)
+        assert listed and sorted(r.call_id for g in groups for r in g.results) == listed
