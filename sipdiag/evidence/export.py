@@ -1,17 +1,17 @@
 """Exporting calls: every frame of the calls chosen, copied as captured, to hand on.
 
-Three readings of the capture, then a copy:
+Two readings of the capture, then a copy:
 
-1. the analysis with the user's selection (the same calls the report shows: ``--call``,
-   ``--user``, ``--ip``, ``--since``/``--until``, ``--failed``, ``--rule``);
-2. unless every call was chosen, an analysis of every call without the rules, for the calls
-   linked to the chosen ones (B2BUA legs: the selection kept only the chosen ones) and for
-   their media;
-3. a reading of the messages and the media (``_Frames``) that notes, for each call exported,
+1. an analysis of every call, those the user's selection wants marked (the calls the report
+   would show: ``--call``, ``--user``, ``--ip``, ``--since``/``--until``, ``--failed``,
+   ``--rule``), which also gives the calls linked to them (B2BUA legs) and their media;
+   ``groups_of`` does the same from a report's analysis, made with the selection, at the
+   cost of a second analysis;
+2. a reading of the messages and the media (``_Frames``) that notes, for each call exported,
    the frames of its SIP messages (every IP fragment and TCP segment, ``SipMessage.frames``),
    of its RTP and RTCP, of the ICMP errors that answered either, and the TCP segments that
    opened and closed the connections its SIP travelled on;
-4. the copy (``capture.copy``), in frame order, one file or one per group of linked calls.
+3. the copy (``capture.copy``), in frame order, one file or one per group of linked calls.
 
 A call's RTP is the packets of its streams as the analysis counted them (path, SSRC, first
 and last frame). Its other media (RTCP, STUN, DTLS, what is not RTP) is every datagram to or
