@@ -13,7 +13,7 @@ from typing import TextIO
 from sipdiag.analysis import Analysis, MessageReader, analyze
 from sipdiag.analysis.decryption import decrypt
 from sipdiag.analysis.model import with_ladders
-from sipdiag.cli.common import Environment, ExitStatus, language, rule_ids
+from sipdiag.cli.common import Environment, ExitStatus, language, selection_of
 from sipdiag.cli.progress import progress_bar
 from sipdiag.cli.stir import with_certificates
 from sipdiag.dialogs.select import Ladders, Selection, TimePoint, user_text
@@ -29,11 +29,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     if args.stir_certs is not None:
         engine = with_certificates(engine, args.stir_certs)
     lang = language(args, env.environ)
-    selection = Selection(
-        call_ids=tuple(args.call), users=tuple(args.user), ips=tuple(args.ip),
-        since=args.since, until=args.until, failing_only=args.failed,
-        rules=rule_ids(args.rule, engine.rules),
-    )
+    selection = selection_of(args, engine.rules)
     shown = ladders(args)
     page_wanted = args.html is not None or args.format == Format.HTML
     decryption = decrypt(args.capture, args.tls_keylog)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 from sipdiag.capture import CaptureError
+from sipdiag.dialogs.select import Selection
 from sipdiag.rules.text import BASE_LANGUAGE, LANGUAGES
 
 if TYPE_CHECKING:
@@ -115,3 +116,11 @@ def rule_ids(named: Sequence[str], rules: RuleSet) -> tuple[str, ...]:
                                                       if near else "; sipdiag rules lists them"))
         ids.append(rule.id)
     return tuple(ids)
+
+
+def selection_of(args: argparse.Namespace, rules: RuleSet) -> Selection:
+    """The calls the options choose: --call, --user, --ip, --since and --until (where the
+    command has them), --failed, --rule."""
+    return Selection(call_ids=tuple(args.call), users=tuple(args.user), ips=tuple(args.ip),
+                     since=getattr(args, "since", None), until=getattr(args, "until", None),
+                     failing_only=args.failed, rules=rule_ids(args.rule, rules))

@@ -12,9 +12,8 @@ from sipdiag.analysis.model import CallResult
 from sipdiag.analysis.reading import paths_of
 from sipdiag.capture.writer import PcapngWriter
 from sipdiag.cli.analyze import nothing_matched
-from sipdiag.cli.common import Environment, ExitStatus, rule_ids
+from sipdiag.cli.common import Environment, ExitStatus, selection_of
 from sipdiag.cli.redact import NoKey, redaction_key
-from sipdiag.dialogs.select import Selection
 from sipdiag.evidence.export import Group, choose, plan, write_one, write_split
 from sipdiag.evidence.redact import RedactionSummary, Redactor
 from sipdiag.rules import load_engine
@@ -36,10 +35,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         return _error(env, str(exc))
     engine = load_engine(args.rules, cache_folder(env.environ))
     decryption = decrypt(args.capture, args.tls_keylog)
-    selection = Selection(
-        call_ids=tuple(args.call), users=tuple(args.user), ips=tuple(args.ip),
-        since=args.since, until=args.until, failing_only=args.failed,
-        rules=rule_ids(args.rule, engine.rules))
+    selection = selection_of(args, engine.rules)
     _, groups = choose(args.capture, engine, selection, decryption=decryption)
     if not groups:
         return _error(env, nothing_matched(args, selection, found=False)

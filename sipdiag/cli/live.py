@@ -24,8 +24,7 @@ from sipdiag.capture import CaptureError
 from sipdiag.capture.live import ForkedSource, InterfaceSource, LiveReader, PacketSource
 from sipdiag.capture.writer import PcapngWriter
 from sipdiag.cli.analyze import exit_status
-from sipdiag.cli.common import Environment, ExitStatus, language
-from sipdiag.dialogs.select import Selection
+from sipdiag.cli.common import Environment, ExitStatus, language, selection_of
 from sipdiag.report.lines import LineFormat, line
 from sipdiag.report.reporters import Settings, reporter
 from sipdiag.rules import Engine, load_engine
@@ -59,8 +58,7 @@ def _run(source: PacketSource, args: argparse.Namespace, env: Environment) -> in
     lang = language(args, env.environ)
     if _wants_ui(args, env):
         return _run_ui(source, args, engine, lang)
-    selection = Selection(call_ids=tuple(args.call), users=tuple(args.user), ips=tuple(args.ip),
-                          failing_only=args.failed)
+    selection = selection_of(args, engine.rules)
     writer = PcapngWriter(args.write, rotate=args.rotate) if args.write else None
     capture = LiveReader(source, writer=writer,
                          duration_ns=round(args.duration * 1e9) if args.duration else None)
