@@ -18,8 +18,8 @@ and last frame). Its other media (RTCP, STUN, DTLS, what is not RTP) is every da
 from one of its media endpoints (those of its streams, those its offer and answer announced,
 and the RTCP port beside each, RFC 3550 11) from the call's first frame until
 ``MEDIA_GRACE_NS`` after its end or its last RTP packet, whichever is later (RTCP BYEs and the
-last packets cross the SIP BYE); RTCP only from the call's own SSRCs when its sender is known
-to be another call's (two calls on the same ports one after the other stay apart).
+last packets cross the SIP BYE), or until another call's SDP announces one of those endpoints
+after the call ended (two calls on the same ports one after the other stay apart).
 
 Every file written says until when the capture watched (``Plan.watched``) and carries the TLS
 secrets of its sessions (``Plan.secrets``).
@@ -51,6 +51,7 @@ from sipdiag.network.tcp import ACK, FIN, RST, SYN
 from sipdiag.network.tls import Decryption
 from sipdiag.rules import Engine
 from sipdiag.sip.message import SipMessage
+from sipdiag.sip.sdp import Sdp
 
 Key = tuple[str, int]
 """What names a call or exchange: its Call-ID and first frame."""
@@ -204,8 +205,11 @@ class _Frames:
             defaultdict(list)
         """The chosen calls' RTP streams: their packets are those of the stream's path and
         SSRC from its first frame to its last, as the analysis counted them."""
-        self._ssrcs: dict[Key, set[int]] = defaultdict(set)
-        self._every_ssrc: set[int] = set()
+        self._ended: dict[Endpoint, list[tuple[Key, int]]] = defaultdict(list)
+        """By media endpoint: the calls that used it and when they ended."""
+        self._handed_over: dict[Key, int] = {}
+        """A call over whose endpoint another call announced: the frame from which what goes
+        there is the other's."""
         self._witness = _Witnesses()
         self._connections = _Connections(decrypting=decrypting)
         self.latest_ns = 0
@@ -242,6 +246,9 @@ class _Frames:
         where ICMP errors answering it may come."""
         self.latest_ns = max(self.latest_ns, message.ts_ns)
         result = self._result_of(message)
+        sdp = message.sdp
+        if sdp is not None:
+            self._hand_over(message, sdp, result)
         if result is not None:
             self._frames[_key(result)].update(message.frames)
             window = _Window(_key(result), result.first_frame, result.end_ns + MEDIA_GRACE_NS)
@@ -254,18 +261,16 @@ class _Frames:
     def datagram(self, frame: int, ts_ns: int, src: Endpoint, dst: Endpoint,
                  payload: bytes) -> bool:
         self._witness.datagram(frame, src.ip, dst.ip, len(payload))
-        kind = rtp_or_rtcp(payload)
-        if kind is Shape.RTP:
+        if rtp_or_rtcp(payload) is Shape.RTP:
             stream = (src, dst, int.from_bytes(payload[8:12]))
             for key, first, last in self._streams.get(stream, ()):
                 if first <= frame <= last:
                     self._frames[key].add(frame)
             return False
-        sender = int.from_bytes(payload[4:8]) if kind is Shape.RTCP else None
         for endpoint in (src, dst):
             windows = self._media.get(endpoint)
             if windows:
-                self._note(windows, frame, ts_ns, sender)
+                self._note(windows, frame, ts_ns)
         return False
 
     def unreachable(self, frame: int, ts_ns: int, reporter: str, src: Endpoint, dst: Endpoint,
@@ -277,16 +282,25 @@ class _Frames:
     def tcp_segment(self, frame: int, ts_ns: int, flow: Flow, flags: int, size: int) -> None:
         self._connections.segment(frame, ts_ns, flow, flags, size)
 
-    def _note(self, windows: list[_Window], frame: int, ts_ns: int,
-              ssrc: int | None = None) -> None:
-        """The frame is the call's if it came while the call's window was open; RTCP only if
-        its sender is one of the call's streams, or of no stream of any call chosen (a party
-        that only received): two calls on the same ports one after the other stay apart."""
+    def _note(self, windows: list[_Window], frame: int, ts_ns: int) -> None:
+        """The frame is the call's if it came while the call's window was open, and before
+        another call took its endpoints over (``_hand_over``)."""
         for window in windows:
-            if window.first_frame <= frame and ts_ns <= window.end_ns and (
-                    ssrc is None or ssrc in self._ssrcs[window.key]
-                    or ssrc not in self._every_ssrc):
+            if window.first_frame <= frame < self._handed_over.get(window.key, frame + 1) \
+                    and ts_ns <= window.end_ns:
                 self._frames[window.key].add(frame)
+
+    def _hand_over(self, message: SipMessage, sdp: Sdp, result: Result | None) -> None:
+        """An SDP that announces the media endpoint of a chosen call already over: from here
+        on, what goes to or from it is the announcing call's (as the media layer binds it),
+        not the earlier one's, however soon after its end."""
+        mine = _key(result) if result is not None else None
+        for media in sdp.media:
+            if not media.connection:
+                continue
+            for key, ended_ns in self._ended.get(Endpoint(media.connection, media.port), ()):
+                if key != mine and ended_ns <= message.ts_ns and key not in self._handed_over:
+                    self._handed_over[key] = message.frame
 
     def _result_of(self, message: SipMessage) -> Result | None:
         """The chosen call or exchange this message belongs to (a Call-ID may name two, far
@@ -309,12 +323,12 @@ class _Frames:
             stream = item.stream
             self._streams[(stream.src, stream.dst, stream.ssrc)].append(
                 (_key(call), stream.first_frame, stream.last_frame))
-            self._ssrcs[_key(call)].add(stream.ssrc)
-            self._every_ssrc.add(stream.ssrc)
         endpoints = {*announced, *(e for item in media
                                    for e in (item.stream.src, item.stream.dst))}
         for endpoint in endpoints | set(map(_rtcp_beside, endpoints)):
             self._media[endpoint].append(window)
+        for endpoint in endpoints:
+            self._ended[endpoint].append((_key(call), call.end_ns))
         if not media:  # its own streams show the capture held its audio
             self._witness.want(_key(call), call.first_frame, {e.ip for e in announced})
 

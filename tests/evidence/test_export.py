@@ -497,3 +497,45 @@ def test_export_chooses_the_calls_the_report_lists(jobs: int) -> None:
         listed = sorted(r["call_id"] for r in document["calls"] + document["exchanges"])
         _, groups = choose(captures, ENGINE, selection, jobs=jobs)
         assert listed and sorted(r.call_id for g in groups for r in g.results) == listed
+
+
+def _rtcp_receiver_report(ssrc: int) -> bytes:
+    """An RTCP RR with no report block (RFC 3550 6.4.2): version 2, PT 201, length 1."""
+    return struct.pack(">BBHI", 0x80, 201, 1, ssrc)
+
+
+def ports_reused(path: Path) -> None:
+    """Call A on media ports 4000/4002 hangs up; half a second later call B announces the same
+    ports, and its phone sends RTP with the same fixed SSRC as A's (some devices do) and RTCP
+    from it and from B's callee. Both fall inside A's media grace after its BYE; they are B's,
+    as the media layer ties them (a call's own streams: path, SSRC, first to last frame)."""
+    alice, bob, t = "192.0.2.10", "192.0.2.20", 1_700_000_000_000_000_000
+    frames: list[tuple[int, bytes]] = []
+
+    def at(ms: int, data: bytes) -> None:
+        frames.append((t + ms * 1_000_000, data))
+
+    def call(start: int, call_id: str, end: int) -> None:
+        at(start, udp4_frame(alice, bob, sip_request("INVITE", call_id, body=_sdp(4000))))
+        at(start + 10, udp4_frame(bob, alice, sip_response(200, "OK", call_id,
+                                                           body=_sdp(4002))))
+        at(start + 20, udp4_frame(alice, bob, sip_request("ACK", call_id, 1)))
+        for n in range((end - start - 60) // 20):  # the caller's audio, SSRC fixed
+            at(start + 40 + 20 * n, udp4_frame(alice, bob, _rtp(n, 0xAAAA), 4000, 4002))
+        at(end, udp4_frame(alice, bob, sip_request("BYE", call_id, 2)))
+        at(end + 10, udp4_frame(bob, alice, sip_response(200, "OK", call_id, 2, "BYE")))
+
+    call(0, "first@example.com", 1000)
+    call(1500, "second@example.com", 3000)
+    at(1700, udp4_frame(alice, bob, _rtcp_receiver_report(0xAAAA), 4001, 4003))
+    at(1710, udp4_frame(bob, alice, _rtcp_receiver_report(0xBBBB), 4003, 4001))
+    path.write_bytes(pcap(sorted(frames, key=lambda f: f[0])))
+
+
+def test_a_reused_path_and_ssrc_stay_with_the_call_that_sent_them(tmp_path: Path) -> None:
+    capture = tmp_path / "reused.pcap"
+    ports_reused(capture)
+    first = exported(capture, "first@example.com", tmp_path / "first.pcapng")
+    media = [(ts, data) for _, ts, data, _ in frames_of(first) if b"SIP/2.0" not in data]
+    assert media and max(ts for ts, _ in media) < 1_700_000_001_000_000_000  # before A's BYE
+    check_each_call_reads_alike(capture, tmp_path)
