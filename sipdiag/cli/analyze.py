@@ -25,6 +25,10 @@ from sipdiag.rules.model import Finding, reaches
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:
+    if args.export is not None and "-" in map(str, args.capture):
+        env.stderr.write("sipdiag: error: --export reads the capture again: give a file, not "
+                         "standard input\n")
+        return ExitStatus.ERROR
     engine = load_engine(args.rules, cache_folder(env.environ))
     if args.stir_certs is not None:
         engine = with_certificates(engine, args.stir_certs)

@@ -321,11 +321,16 @@ def test_choosing_nothing_is_one_line_and_exit_2(tmp_path: Path, args: list[str]
     assert error.count("\n") == 1 and says in error
 
 
-def test_standard_input_is_refused_in_one_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", [["export", "-", "-o", "x.pcapng"],
+                                     ["-", "--export", "calls"]])
+def test_standard_input_is_refused_in_one_line(tmp_path: Path, command: list[str]) -> None:
     env = quiet_env()
     env.stdin = io.BytesIO((SAMPLES / "calls" / "busy.pcap").read_bytes())
-    assert main(["export", "-", "-o", str(tmp_path / "x.pcapng")], env) == 2
-    assert "standard input" in env.stderr.getvalue()  # type: ignore[attr-defined]
+    args = [str(tmp_path / a) if a.endswith(("pcapng", "calls")) else a for a in command]
+    assert main(args, env) == 2
+    error = env.stderr.getvalue()  # type: ignore[attr-defined]
+    assert error.count("\n") == 1 and "standard input" in error
+    assert env.stdout.getvalue() == ""  # type: ignore[attr-defined]  # refused before the report
 
 
 def quiet_env() -> Environment:
