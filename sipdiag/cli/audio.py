@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sipdiag.analysis import MessageReader, analyze, paths_of
 from sipdiag.analysis.decryption import decrypt
-from sipdiag.cli.common import Environment, ExitStatus
+from sipdiag.cli.common import Environment, ExitStatus, error
 from sipdiag.dialogs.media import MediaStream
 from sipdiag.dialogs.select import Selection
 from sipdiag.media import audio
@@ -23,17 +23,17 @@ from sipdiag.media.payloads import PayloadCollector
 
 def run(args: argparse.Namespace, env: Environment) -> int:
     if "-" in map(str, paths_of(args.capture)):
-        return _error(env, "audio reads the capture twice: give a file, not standard input")
+        return error(env, "audio reads the capture twice: give a file, not standard input")
     decryption = decrypt(args.capture, args.tls_keylog)
     analysis = analyze(args.capture, selection=Selection(call_ids=(args.call,)), jobs=1,
                        decryption=decryption)
     calls = list(analysis.calls)
     if not calls:
-        return _error(env, f"no call has the Call-ID {args.call!r}")
+        return error(env, f"no call has the Call-ID {args.call!r}")
     streams = calls[0].media.streams if calls[0].media else ()
     chosen = [s for s in streams if _decodable(s, env)]
     if not chosen:
-        return _error(env, "the call has no G.711 stream (PCMU or PCMA, not encrypted) to decode")
+        return error(env, "the call has no G.711 stream (PCMU or PCMA, not encrypted) to decode")
     collector = PayloadCollector((s.stream.src, s.stream.dst, s.stream.ssrc) for s in chosen)
     for _ in MessageReader(args.capture, media=collector, decryption=decryption).batches():
         pass
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         for number, item in enumerate(chosen, 1):
             _write(args.output / _name(number, item), item, collector, env)
     except OSError as exc:
-        return _error(env, f"cannot write in {args.output}: {exc.strerror or exc}")
+        return error(env, f"cannot write in {args.output}: {exc.strerror or exc}")
     return ExitStatus.OK
 
 
@@ -76,7 +76,3 @@ def _write(path: Path, item: MediaStream, collector: PayloadCollector, env: Envi
     env.stdout.write(f"{path}: {seconds:.2f} s, {stream.packets} packets, {stream.lost} lost "
                      f"({stream.src} -> {stream.dst})\n")
 
-
-def _error(env: Environment, message: str) -> int:
-    env.stderr.write(f"sipdiag: error: {message}\n")
-    return ExitStatus.ERROR

@@ -124,3 +124,18 @@ def selection_of(args: argparse.Namespace, rules: RuleSet) -> Selection:
     return Selection(call_ids=tuple(args.call), users=tuple(args.user), ips=tuple(args.ip),
                      since=getattr(args, "since", None), until=getattr(args, "until", None),
                      failing_only=args.failed, rules=rule_ids(args.rule, rules))
+
+
+def error(env: Environment, message: str) -> int:
+    """One line on stderr; the exit status of an error."""
+    env.stderr.write(f"sipdiag: error: {message}\n")
+    return ExitStatus.ERROR
+
+
+def overwrites_a_capture(output: Path | None, captures: Sequence[str]) -> str | None:
+    """Why ``output`` cannot be written: it is one of the captures being read (writing it
+    would cut it while it is read)."""
+    if output is None or not any(name != "-" and Path(name).resolve() == output.resolve()
+                                 for name in map(str, captures)):
+        return None
+    return f"{output} is one of the captures read: write elsewhere"

@@ -12,7 +12,7 @@ from sipdiag.analysis.model import CallResult
 from sipdiag.analysis.reading import paths_of
 from sipdiag.capture.writer import PcapngWriter
 from sipdiag.cli.analyze import nothing_matched
-from sipdiag.cli.common import Environment, ExitStatus, selection_of
+from sipdiag.cli.common import Environment, ExitStatus, error, overwrites_a_capture, selection_of
 from sipdiag.cli.redact import NoKey, redaction_key
 from sipdiag.evidence.export import Group, choose, plan, write_one, write_split
 from sipdiag.evidence.redact import RedactionSummary, Redactor
@@ -21,24 +21,27 @@ from sipdiag.rules.cache import cache_folder
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:
+    overwrite = overwrites_a_capture(args.output, args.capture)
+    if overwrite:
+        return error(env, overwrite)
     if "-" in map(str, paths_of(args.capture)):
-        return _error(env, "export reads the capture several times: give a file, not "
+        return error(env, "export reads the capture several times: give a file, not "
                       "standard input")
     stray = [option for option, given in (("--key", args.key), ("--key-file", args.key_file),
                                           ("--show-key", args.show_key),
                                           ("--drop-audio", args.drop_audio)) if given]
     if stray and not args.redact:
-        return _error(env, f"{', '.join(stray)} without --redact: nothing would be redacted")
+        return error(env, f"{', '.join(stray)} without --redact: nothing would be redacted")
     try:
         key = redaction_key(args) if args.redact else None
     except NoKey as exc:
-        return _error(env, str(exc))
+        return error(env, str(exc))
     engine = load_engine(args.rules, cache_folder(env.environ))
     decryption = decrypt(args.capture, args.tls_keylog)
     selection = selection_of(args, engine.rules)
     _, groups = choose(args.capture, engine, selection, decryption=decryption)
     if not groups:
-        return _error(env, nothing_matched(args, selection, found=False)
+        return error(env, nothing_matched(args, selection, found=False)
                       or "no call or exchange is chosen: nothing to export")
     redactors: list[Redactor] = []
     wrap = None if key is None else partial(_redacted, redactors, key.encode(), args.drop_audio)
@@ -48,6 +51,8 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         _say(env.stderr, args, f"wrote {len(written)} captures in {args.split}", groups)
     else:
         frames = write_one(args.capture, chosen, args.output, wrap)
+        if redactors:  # what the redactor wrote of them
+            frames = sum(r.summary.frames_written for r in redactors)
         _say(env.stderr, args, f"wrote {frames} frames to {args.output}", groups)
     if redactors and not args.quiet:
         summary = RedactionSummary.of_files([r.summary for r in redactors])
@@ -76,7 +81,3 @@ def _say(stderr: TextIO, args: argparse.Namespace, written: str, groups: list[Gr
 def _count(number: int, thing: str) -> str:
     return f"{number} {thing}{'' if number == 1 else 's'}"
 
-
-def _error(env: Environment, text: str) -> int:
-    env.stderr.write(f"sipdiag: error: {text}\n")
-    return ExitStatus.ERROR

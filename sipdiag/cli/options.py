@@ -358,6 +358,8 @@ def _add_redaction(command: argparse.ArgumentParser, switch: str | None = None,
 def readable_file(text: str) -> Path:
     """An input file other than a capture (a key log, a key), checked before the analysis."""
     path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder, not a file")
     if not path.is_file():
         raise argparse.ArgumentTypeError(f"{text}: no such file")
     if not os.access(path, os.R_OK):

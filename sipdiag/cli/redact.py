@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sipdiag.capture import open_captures
 from sipdiag.capture.writer import PcapngWriter
-from sipdiag.cli.common import Environment, ExitStatus
+from sipdiag.cli.common import Environment, ExitStatus, error, overwrites_a_capture
 from sipdiag.evidence.redact import Redactor, redact_frames
 
 KEY_BYTES = 32
@@ -25,16 +25,16 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     try:
         key = redaction_key(args)
     except NoKey as exc:
-        return _error(env, str(exc))
-    if any(str(path) != "-" and args.output.resolve() == _resolved(path)
-           for path in args.capture):
-        return _error(env, f"{args.output} is one of the captures read: write elsewhere")
+        return error(env, str(exc))
+    overwrite = overwrites_a_capture(args.output, args.capture)
+    if overwrite:
+        return error(env, overwrite)
     reader = open_captures(args.capture, env.stdin)
     try:
         writer = PcapngWriter(args.output)
     except OSError as exc:
         reader.close()
-        return _error(env, f"cannot write {args.output}: {exc.strerror or exc}")
+        return error(env, f"cannot write {args.output}: {exc.strerror or exc}")
     redactor = Redactor(writer, key.encode(), drop_audio=args.drop_audio)
     try:
         problems = redact_frames(reader, redactor)
@@ -73,10 +73,3 @@ def redaction_key(args: argparse.Namespace) -> str:
     return secrets.token_hex(KEY_BYTES)
 
 
-def _resolved(path: object) -> Path:
-    return Path(str(path)).resolve()
-
-
-def _error(env: Environment, message: str) -> int:
-    env.stderr.write(f"sipdiag: error: {message}\n")
-    return ExitStatus.ERROR

@@ -21,8 +21,8 @@ and the RTCP port beside each, RFC 3550 11) from the call's first frame until
 last packets cross the SIP BYE), or until another call's SDP announces one of those endpoints
 after the call ended (two calls on the same ports one after the other stay apart).
 
-Every file written says until when the capture watched (``Plan.watched``) and carries the TLS
-secrets of its sessions (``Plan.secrets``).
+Every file written says until when the capture watched (``Plan.watched``) and, unless it is
+redacted (TLS is then left out), carries the TLS secrets of its sessions (``Plan.secrets``).
 """
 
 from __future__ import annotations
@@ -159,7 +159,8 @@ def plan(inputs: Inputs, groups: Sequence[Group], *, media: bool = True,
 
 
 def write_one(inputs: Inputs, chosen: Plan, path: Path, wrap: Wrap | None = None) -> int:
-    """Copy every frame of the plan into the capture ``path``; how many were copied."""
+    """Copy every frame of the plan into the capture ``path``; how many were handed to the
+    file (a redactor in front of it, ``wrap``, may leave some out: its summary says)."""
     frames = chosen.every_frame
     with ExitStack() as stack, closing(open_captures(paths_of(inputs))) as reader:
         out, opened = _opened(path, wrap, chosen)
@@ -171,12 +172,13 @@ def write_one(inputs: Inputs, chosen: Plan, path: Path, wrap: Wrap | None = None
 
 def write_split(inputs: Inputs, chosen: Plan, folder: Path,
                 wrap: Wrap | None = None) -> list[Path]:
-    """One capture per group in ``folder``, named by ``Group.file_name``; the files written.
+    """One capture per group in ``folder``, named by ``Group.file_name`` (redacted, ``wrap``
+    given: by its start and its place, the Call-ID names hosts); the files written.
 
     One reading: each file is open from its group's first frame to its last, so that a
     capture of thousands of calls holds open only the files of the calls in progress."""
     folder.mkdir(parents=True, exist_ok=True)
-    paths = _unique_paths(folder, chosen.groups)
+    paths = _unique_paths(folder, chosen.groups, named=wrap is None)
     files = _SplitFiles(chosen, paths, wrap)
     with closing(files), closing(open_captures(paths_of(inputs))) as reader:
         route_frames(reader, files.route, chosen.cut)
@@ -515,7 +517,7 @@ def _opened(path: Path, wrap: Wrap | None, chosen: Plan) -> tuple[FrameWriter, E
     stack = ExitStack()
     writer = stack.enter_context(PcapngWriter(path, flush_interval=None))
     writer.watched = chosen.watched
-    if chosen.secrets:
+    if chosen.secrets and wrap is None:  # a redactor leaves TLS out: no secrets for it
         writer.write_secrets(chosen.secrets)
     if wrap is None:
         return writer, stack
@@ -559,12 +561,15 @@ def _groups(results: Sequence[Result], links: Iterable[Link],
                 and result.call_id not in group_of:
             for call_id in _reachable(result.call_id, neighbours):
                 group_of.setdefault(call_id, result.call_id)
+    chosen_ids = {call_id for call_id, _ in chosen}
     members: dict[str | Key, list[Result]] = defaultdict(list)
     for result in results:
-        if isinstance(result, CallResult) and result.call_id in group_of:
-            members[group_of[result.call_id]].append(result)
-        elif _key(result) in chosen:  # an exchange: linked to nothing
-            members[_key(result)].append(result)
+        key = _key(result)
+        if isinstance(result, CallResult) and result.call_id in group_of and (
+                key in chosen or result.call_id not in chosen_ids):
+            members[group_of[result.call_id]].append(result)  # chosen, or a linked leg
+        elif key in chosen:  # an exchange: linked to nothing
+            members[key].append(result)
     return [Group(tuple(found)) for found in members.values()]
 
 
@@ -578,13 +583,15 @@ def _reachable(start: str, neighbours: dict[str, set[str]]) -> set[str]:
     return seen
 
 
-def _unique_paths(folder: Path, groups: Sequence[Group]) -> list[Path]:
-    """Each group's file in ``folder``; a name taken twice (the same Call-ID at the same
-    microsecond) gets ``-2``, ``-3``, ... before its extension."""
+def _unique_paths(folder: Path, groups: Sequence[Group], *, named: bool = True) -> list[Path]:
+    """Each group's file in ``folder`` (``named``: by its Call-ID, else by its number); a name
+    taken twice (the same Call-ID at the same microsecond) gets ``-2``, ``-3``, ... before its
+    extension."""
     paths: list[Path] = []
     taken: set[str] = set()
-    for group in groups:
-        name = group.file_name()
+    for number, group in enumerate(groups, 1):
+        name = group.file_name() if named else group.file_name_for(
+            group.first.start_ns, f"call-{number:05d}")
         stem, number = name.removesuffix(".pcapng"), 1
         while name in taken:
             number += 1

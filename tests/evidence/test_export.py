@@ -446,11 +446,15 @@ def test_split_files_are_each_redacted_with_the_same_key(tmp_path: Path) -> None
     assert main(["export", *captures, "--split", str(plain), "-q"], env) == 0
     assert main(["export", *captures, "--split", str(redacted), "--redact", "--key", "k2",
                  "-q"], env) == 0
-    assert sorted(p.name for p in plain.iterdir()) == sorted(p.name for p in redacted.iterdir())
-    for path in plain.iterdir():
+    plain_files, redacted_files = sorted(plain.iterdir()), sorted(redacted.iterdir())
+    assert len(plain_files) == len(redacted_files) == 2
+    call_ids = {m.call_id for c in captures for m in MessageReader(c)}
+    assert not [p.name for p in redacted_files if any(c in p.name for c in call_ids)]
+    for path, done in zip(plain_files, redacted_files, strict=True):  # in time order both
+        assert path.name[:23] == done.name[:23]  # the same start
         again = tmp_path / f"again-{path.name}"
         assert main(["redact", str(path), "-o", str(again), "--key", "k2", "-q"], env) == 0
-        assert (redacted / path.name).read_bytes() == again.read_bytes()
+        assert done.read_bytes() == again.read_bytes()
 
 
 def b2bua_legs(path: Path) -> None:
@@ -544,3 +548,49 @@ def test_a_reused_path_and_ssrc_stay_with_the_call_that_sent_them(tmp_path: Path
     media = [(ts, data) for _, ts, data, _ in frames_of(first) if b"SIP/2.0" not in data]
     assert media and max(ts for ts, _ in media) < 1_700_000_001_000_000_000  # before A's BYE
     check_each_call_reads_alike(capture, tmp_path)
+
+
+def test_a_redacted_export_of_a_call_over_tls_carries_no_secrets(tmp_path: Path) -> None:
+    """The redactor leaves TLS out (it cannot read it): the file carries no key for it, and
+    says how many frames it holds, not how many were handed to the redactor."""
+    out = tmp_path / "tls.pcapng"
+    env = quiet_env()
+    capture, keys = TLS / "tls12-calls.pcap", TLS / "tls12-calls.keylog"
+    call_id = "tls12-calls-full@sip.example.test"
+    assert main(["export", str(capture), "--tls-keylog", str(keys), "--call", call_id, "-o",
+                 str(out), "--redact", "--key", "k"], env) == 0
+    assert embedded_keylog(out) == ""
+    written = len(frames_of(out))
+    assert f"wrote {written} frames" in env.stderr.getvalue()  # type: ignore[attr-defined]
+
+
+def test_an_export_never_overwrites_a_capture_it_reads(tmp_path: Path) -> None:
+    capture = tmp_path / "busy.pcap"
+    capture.write_bytes((SAMPLES / "calls" / "busy.pcap").read_bytes())
+    before = capture.read_bytes()
+    env = quiet_env()
+    assert main(["export", str(capture), "-o", str(capture)], env) == 2
+    assert "one of the captures read" in env.stderr.getvalue()  # type: ignore[attr-defined]
+    assert capture.read_bytes() == before
+
+
+def test_a_call_id_used_again_later_is_another_call(tmp_path: Path) -> None:
+    """The same Call-ID at t=0 (refused, 486) and ten minutes later (answered): choosing the
+    second by time exports it alone."""
+    t, alice, bob = 1_700_000_000_000_000_000, "192.0.2.10", "192.0.2.20"
+    frames = []
+    for at_s, status, reason in ((0, 486, "Busy Here"), (600, 200, "OK")):
+        at = t + at_s * 10**9
+        frames += [(at, udp4_frame(alice, bob, sip_request("INVITE", "same@example.com"))),
+                   (at + 10**7, udp4_frame(bob, alice, sip_response(
+                       status, reason, "same@example.com"))),
+                   (at + 2 * 10**7, udp4_frame(alice, bob, sip_request(
+                       "ACK", "same@example.com")))]
+    capture = tmp_path / "again.pcap"
+    capture.write_bytes(pcap(frames))
+    assert len(list(analyze(capture, jobs=1).calls)) == 2
+    out = tmp_path / "second.pcapng"
+    assert main(["export", str(capture), "--since", "+300", "-o", str(out), "-q"],
+                quiet_env()) == 0
+    statuses = [m.status for m in MessageReader(out) if m.status]
+    assert statuses == [200]

@@ -193,9 +193,11 @@ def _redact_stun_address(out: bytearray, at: int, length: int, xored: bool,
                          names: Pseudonyms) -> None:
     """RFC 8489 14.1, 14.2: family, port, address; XOR'ed with the cookie (and the
     transaction ID, for IPv6)."""
-    size = {1: 4, 2: 16}.get(out[at + 1]) if length >= 8 else None
+    size = {1: 4, 2: 16}.get(out[at + 1]) if length >= 8 and at + 2 <= len(out) else None
     if size is None or length < 4 + size:
         raise Unredactable("a STUN address attribute of unknown family")
+    if at + 4 + size > len(out):
+        raise Unredactable("a STUN address attribute longer than its packet")
     mask = bytes(out[4:20]) if xored else bytes(16)
     address = bytes(a ^ m for a, m in zip(out[at + 4:at + 4 + size], mask, strict=False))
     pseudo = names.ip(address)

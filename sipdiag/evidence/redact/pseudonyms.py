@@ -60,6 +60,8 @@ class Kind(Enum):
     HOST_NAME = "host names"
     MAC_ADDRESS = "MAC addresses"
     CREDENTIAL = "credentials"
+    DEVICE = "device identifiers"
+    TEXT = "free texts"
     IDENTITY = "Identity headers"
     BODY = "message bodies removed"
     CNAME = "RTCP SDES items"
@@ -133,6 +135,13 @@ class Pseudonyms:
         self.count(Kind.DISPLAY_NAME, text)
         made = self._unique("display", text.casefold(), lambda attempt: "Name " + self.digest(
             "display", text.casefold().encode(), attempt)[:3].hex())
+        return str(made)
+
+    def free_text(self, text: str) -> str:
+        """Text for people (a Subject): ``Text`` and 6 hex digits."""
+        self.count(Kind.TEXT, text)
+        made = self._unique("text", text, lambda attempt: "Text " + self.digest(
+            "text", text.encode(), attempt)[:3].hex())
         return str(made)
 
     def host(self, name: str) -> str:

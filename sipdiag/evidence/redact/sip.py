@@ -4,12 +4,15 @@ Theory of operation. The message is read as sipdiag reads it (``parse_message``:
 would not take for SIP is refused, ``Unredactable``), then rewritten field by field, as text
 (bytes decoded one to one, so nothing unrecognised is changed). Every field value goes through
 ``redact_text``; on top of that:
-- display names before a ``<`` in the name-addr fields (RFC 3261 20.10, 20.20, 20.34 and the
-  extensions that copy their form) become ``Name`` and a hash, or a number if they were one;
+- display names before a ``<`` in any field (RFC 3261 20.10, 20.20, 20.34, and every extension
+  that copies their form, P-Associated-URI or a vendor's) become ``Name`` and a hash, or a
+  number if they were one;
 - the Digest fields (RFC 3261 22.4, RFC 7616): ``username`` is mapped as a user part,
   ``realm`` as a host name, ``nonce``, ``cnonce``, ``response``, ``opaque``, ``nextnonce``
   and ``rspauth`` become hex tokens; any other scheme's credentials become one token;
-- Identity (RFC 8224) is rebuilt by ``identity.redact_identity``.
+- Identity (RFC 8224) is rebuilt by ``identity.redact_identity``;
+- Subject and Organization, text for people, are replaced whole; in every field but those
+  whose digits are counters (CSeq, Expires, ...), runs of six digits or more are numbers.
 
 Bodies (RFC 3261 7.4): SDP is redacted line by line (``sdp.redact_sdp``), ``message/sipfrag``
 as SIP text, ``multipart/*`` part by part; a body of any other type (text/plain of a MESSAGE,
@@ -31,15 +34,19 @@ from sipdiag.evidence.redact.text import redact_text
 from sipdiag.sip.headers import canonical_name
 from sipdiag.sip.parser import NotSip, parse_message
 
-NAME_ADDR_FIELDS = frozenset({
-    "from", "to", "contact", "route", "record-route", "reply-to", "p-asserted-identity",
-    "p-preferred-identity", "remote-party-id", "diversion", "history-info", "refer-to",
-    "referred-by", "p-called-party-id", "path", "service-route", "p-served-user",
-})
 AUTH_FIELDS = frozenset({
     "authorization", "proxy-authorization", "www-authenticate", "proxy-authenticate",
     "authentication-info",
 })
+FREE_TEXT_FIELDS = frozenset({"subject", "organization"})
+"""Fields that are text for people and nothing else (RFC 3261 20.36, 20.25): replaced whole."""
+COUNTER_FIELDS = frozenset({
+    "cseq", "rseq", "rack", "max-forwards", "content-length", "expires", "min-expires",
+    "session-expires", "min-se", "timestamp", "retry-after", "event", "subscription-state",
+    "via", "date", "content-type", "allow-events",
+})
+"""Fields whose digits are the protocol's own (sequence numbers, durations, times): the other
+fields' runs of digits are taken for numbers (``redact_text(numbers=True)``)."""
 OPAQUE_SCHEMES = frozenset({"basic", "bearer"})
 """Schemes whose credentials are one token (RFC 7617, RFC 6750), not Digest's parameters."""
 _TOKEN_PARAMS = frozenset({"nonce", "cnonce", "response", "opaque", "nextnonce", "rspauth"})
@@ -108,20 +115,30 @@ def _redact_field(line: str, names: Pseudonyms) -> str:
     if not colon:
         return redact_text(line, names)
     name = canonical_name(raw.strip())
-    if name in NAME_ADDR_FIELDS:
-        value = _redact_name_addrs(value, names)
-    elif name in AUTH_FIELDS:
+    if name in AUTH_FIELDS:
         value = _redact_credentials(value, names)
     elif name == "identity":
         value = redact_identity(value, names)
-    else:
-        value = redact_text(value, names)
+    elif name in FREE_TEXT_FIELDS:
+        value = _free_text(value, names)
+    else:  # a display name before a <URI> in any field (the extensions copy From's form)
+        value = _redact_name_addrs(value, names, numbers=name not in COUNTER_FIELDS)
     return raw + colon + value
 
 
-def _redact_name_addrs(value: str, names: Pseudonyms) -> str:
+def _free_text(value: str, names: Pseudonyms) -> str:
+    """A field of text for people: ``Text`` and a hash, its spaces and line ending kept."""
+    text = value.strip()
+    if not text:
+        return value
+    start = value.index(text)
+    return value[:start] + names.free_text(text) + value[start + len(text):]
+
+
+def _redact_name_addrs(value: str, names: Pseudonyms, *, numbers: bool) -> str:
     """Display names replaced, everything else of the field as ``redact_text`` does."""
-    return _around(_DISPLAY, value, lambda m: m["space"] + _display(m["name"], names), names)
+    return _around(_DISPLAY, value, lambda m: m["space"] + _display(m["name"], names), names,
+                   numbers=numbers)
 
 
 def _display(written: str, names: Pseudonyms) -> str:
@@ -155,7 +172,8 @@ def _credential(param: re.Match[str], names: Pseudonyms) -> str:
     return param["name"] + param["eq"] + (f'"{new}"' if quoted else new)
 
 
-def _around(pattern: re.Pattern[str], text: str, replace: object, names: Pseudonyms) -> str:
+def _around(pattern: re.Pattern[str], text: str, replace: object, names: Pseudonyms, *,
+            numbers: bool = False) -> str:
     """``text`` with each match of ``pattern`` replaced by ``replace(match)`` and the text
     between matches by ``redact_text``."""
     assert callable(replace)
@@ -163,9 +181,9 @@ def _around(pattern: re.Pattern[str], text: str, replace: object, names: Pseudon
     for match in pattern.finditer(text):
         if match.end() == match.start() and not match.group(0):
             continue
-        out += [redact_text(text[last:match.start()], names), replace(match)]
+        out += [redact_text(text[last:match.start()], names, numbers=numbers), replace(match)]
         last = match.end()
-    out.append(redact_text(text[last:], names))
+    out.append(redact_text(text[last:], names, numbers=numbers))
     return "".join(out)
 
 
@@ -178,8 +196,9 @@ def redact_body(body: str, content_type: str, names: Pseudonyms) -> str:
     media_type = content_type.split(";")[0].strip().lower()
     if media_type == "application/sdp":
         return redact_sdp(body, names)
-    if media_type == "message/sipfrag":
-        return redact_text(body, names)
+    if media_type == "message/sipfrag":  # a start line and header fields (RFC 3420)
+        return "".join(_redact_field(line, names) if index else redact_text(line, names)
+                       for index, line in enumerate(_fields(body)))
     if media_type.startswith("multipart/"):
         boundary = _BOUNDARY.search(content_type)
         if boundary:
