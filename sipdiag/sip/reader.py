@@ -86,6 +86,10 @@ class SipReader:
         self._problems = problems
         self._decryption = decryption
         self._sessions: dict[tuple[Endpoint, Endpoint], TlsSession] = {}
+        """The session of each connection open now (its two directions share it)."""
+        self._ended: list[TlsSession] = []
+        """Sessions of connections over: a new connection on the same addresses and ports
+        (a phone reconnecting from its fixed port) is a session of its own."""
         self._decrypted: set[int] = set()
         """The frames whose plaintext was taken: a frame's data can come in two chunks (a
         retransmission that carries more than the segment it repeats)."""
@@ -199,6 +203,8 @@ class SipReader:
 
     def stream_end(self, flow: Flow) -> None:
         state = self._streams.pop(flow, None)
+        if state is not None and state.session is not None:
+            self._session_ends(flow, state.session)
         if state is not None and state.inner is not None:
             state = state.inner
         if state is not None and state.mode == _Mode.SIP:
@@ -272,9 +278,17 @@ class SipReader:
                 session.transport = "WSS"
         return True
 
+    def _session_ends(self, flow: Flow, session: TlsSession) -> None:
+        """One direction of a TLS connection is over; the session with both."""
+        other = self._streams.get(Flow(flow.dst, flow.src))
+        if other is None or other.session is not session:
+            self._ended.append(session)
+            if self._sessions.get(_connection(flow)) is session:
+                del self._sessions[_connection(flow)]
+
     def tls_sessions(self) -> list[TlsSession]:
         """The TLS sessions worth a word: those on SIP ports, and those that carried SIP."""
-        return sorted((s for s in self._sessions.values()
+        return sorted((s for s in [*self._ended, *self._sessions.values()]
                        if s.sip_messages or _on_sip_port(s.client, s.server)),
                       key=lambda s: s.first_frame)
 

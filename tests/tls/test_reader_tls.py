@@ -79,3 +79,18 @@ def test_a_frame_s_plaintext_is_taken_once() -> None:
     sip.stream(UP, [(record[:10], 8), (record[10:], 8)], 8, 80)
     sip.stream(UP, [(b"", 8)], 8, 80)
     assert [m.frame for m in sip.drain(None)] == [8] and problems.counts == {}
+
+
+def test_a_new_connection_on_the_same_ports_is_a_session_of_its_own() -> None:
+    """A phone that reconnects from its fixed port: the first connection ends (FIN: both
+    directions over), a second one opens with its own ClientHello."""
+    sip, _ = reader({})
+    sip.stream(UP, [(payload(4), 4)], 4, 40)
+    sip.stream(DOWN, [(payload(5), 5)], 5, 50)
+    sip.stream_end(UP)
+    assert len(sip.tls_sessions()) == 1  # the other direction still open: one session
+    sip.stream_end(DOWN)
+    sip.stream(UP, [(payload(4), 40)], 40, 400)
+    first, second = sip.tls_sessions()
+    assert (first.first_frame, second.first_frame) == (4, 40)
+    assert (second.client, second.sni) == (CLIENT, "sip.example.test")
