@@ -153,7 +153,7 @@ def plan(inputs: Inputs, groups: Sequence[Group], *, media: bool = True,
         summary.first_ts_ns, max(summary.end_ns, frames.latest_ns))
     secrets = "" if decryption is None else decryption.secrets_of(
         [s.client_random for s in summary.tls_sessions
-         if s.client_random and _ends(s.client, s.server) in frames.encrypted_ends])
+         if s.client_random and Flow(s.client, s.server).connection in frames.encrypted_ends])
     return Plan(tuple(groups), tuple(frozenset().union(*(frames.of(r) for r in group.results))
                                      for group in groups), watched, secrets, frames.cut)
 
@@ -377,7 +377,7 @@ class _Connections:
         self._frames: dict[Key, set[int]] = defaultdict(set)
 
     def segment(self, frame: int, ts_ns: int, flow: Flow, flags: int, size: int) -> None:
-        ends = _ends(flow.src, flow.dst)
+        ends = flow.connection
         if flags & SYN and not flags & ACK:  # RFC 9293 3.5: a SYN alone opens a connection
             self._closed(ends)
         if self._decrypting:
@@ -393,7 +393,7 @@ class _Connections:
 
     def carried(self, window: _Window, message: SipMessage) -> None:
         """A message of a chosen call went over the connection between its ends."""
-        ends = _ends(message.src, message.dst)
+        ends = Flow(message.src, message.dst).connection
         if message.transport in OVER_TLS:
             self.encrypted_ends.add(ends)
             last = self._encrypted[ends]
@@ -427,9 +427,6 @@ class _Connections:
 
 Ends = tuple[Endpoint, Endpoint]
 
-
-def _ends(a: Endpoint, b: Endpoint) -> Ends:
-    return (a, b) if a <= b else (b, a)
 
 
 class _Witnesses:

@@ -46,6 +46,11 @@ class Flow(NamedTuple):
     src: Endpoint
     dst: Endpoint
 
+    @property
+    def connection(self) -> tuple[Endpoint, Endpoint]:
+        """Both directions of the connection, one key: its two ends in order."""
+        return (self.src, self.dst) if self.src <= self.dst else (self.dst, self.src)
+
 
 Chunk = tuple[bytes, int]
 """A piece of stream data and the frame that carried it."""

@@ -36,16 +36,22 @@ def _ip_packet(src: str, dst: str, protocol: int, header: bytes, payload: bytes,
                checksum_at: int) -> bytes:
     a, b = ipaddress.ip_address(src).packed, ipaddress.ip_address(dst).packed
     segment = header + payload
-    # The transport checksum covers a pseudo-header of the addresses, protocol and length
-    # (RFC 768, RFC 793 3.1; RFC 8200 8.1 for IPv6, where UDP's is mandatory).
-    pseudo = a + b + struct.pack(">HH", protocol, len(segment)) if len(a) == 4 else (
-        a + b + struct.pack(">IxxxB", len(segment), protocol))
-    check = checksum(pseudo + segment) or 0xFFFF  # 0 would mean "no checksum" to UDP
+    check = transport_checksum(a, b, protocol, segment)
     segment = segment[:checksum_at] + struct.pack(">H", check) + segment[checksum_at + 2:]
     if len(a) == 16:
         return _IPV6.pack(6 << 28, len(segment), protocol, TTL, a, b) + segment
     ip = _IPV4.pack(0x45, 0, _IPV4.size + len(segment), 0, 0x4000, TTL, protocol, 0, a, b)
     return ip[:10] + struct.pack(">H", checksum(ip)) + ip[12:] + segment
+
+
+def transport_checksum(src: bytes, dst: bytes, protocol: int, segment: bytes) -> int:
+    """The checksum of a UDP, TCP or ICMPv6 ``segment`` (its checksum field zero), which also
+    covers a pseudo-header of the addresses, protocol and length (RFC 768, RFC 793 3.1; RFC
+    8200 8.1 for IPv6, where UDP's is mandatory). Never 0, which would mean "no checksum" to
+    UDP (0xFFFF is the same value in ones' complement)."""
+    pseudo = src + dst + struct.pack(">HH", protocol, len(segment)) if len(src) == 4 else (
+        src + dst + struct.pack(">IxxxB", len(segment), protocol))
+    return checksum(pseudo + segment) or 0xFFFF
 
 
 def checksum(data: bytes) -> int:

@@ -240,7 +240,7 @@ class SipReader:
             state.mode = _Mode.IGNORED  # not to be read, nor reported
             return
         state.mode, state.inner = _Mode.TLS, _Stream()
-        connection = _connection(flow)
+        connection = flow.connection
         state.session = self._sessions.get(connection)
         if state.session is None:  # the first direction seen is taken for the client's
             state.session = self._sessions[connection] = TlsSession(flow.src, flow.dst, frame)
@@ -283,8 +283,8 @@ class SipReader:
         other = self._streams.get(Flow(flow.dst, flow.src))
         if other is None or other.session is not session:
             self._ended.append(session)
-            if self._sessions.get(_connection(flow)) is session:
-                del self._sessions[_connection(flow)]
+            if self._sessions.get(flow.connection) is session:
+                del self._sessions[flow.connection]
 
     def tls_sessions(self) -> list[TlsSession]:
         """The TLS sessions worth a word: those on SIP ports, and those that carried SIP."""
@@ -407,11 +407,6 @@ def _after(chunks: list[Chunk], size: int) -> list[Chunk]:
         size = max(0, size - len(data))
     return kept
 
-
-def _connection(flow: Flow) -> tuple[Endpoint, Endpoint]:
-    """Both directions of a connection, one key."""
-    a, b = sorted((flow.src, flow.dst))
-    return a, b
 
 
 def _learn(session: TlsSession, flow: Flow, hello: Hello) -> None:

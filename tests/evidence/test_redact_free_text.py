@@ -12,6 +12,7 @@ from pathlib import Path
 from sipdiag.cli import Environment, main
 from sipdiag.evidence.redact.pseudonyms import Pseudonyms
 from sipdiag.evidence.redact.sip import redact_message
+from sipdiag.evidence.redact.text import redact_text
 from sipdiag.sip.parser import parse_message
 from tests.packets import pcap, udp4_frame
 
@@ -104,3 +105,14 @@ def test_a_stun_attribute_longer_than_its_packet_is_left_out(tmp_path: Path) -> 
     env = Environment(stdout=io.StringIO(), stderr=io.StringIO(), environ={})
     assert main(["redact", str(capture), "-o", str(out), "--key", "k"], env) == 0
     assert "left out: 1 frame" in env.stderr.getvalue()  # type: ignore[attr-defined]
+
+
+def test_a_call_id_escaped_in_a_replaces_maps_as_the_call_id_does() -> None:
+    """RFC 3891: a Replaces in a URI's headers names the Call-ID with ``@`` escaped as
+    ``%40``; redacted, it still names the redacted Call-ID, its escapes intact."""
+    names = Pseudonyms(b"key")
+    call_id = redact_text("abc@pc33.example.com", names)
+    refer = redact_text("<sip:bob@b.example?Replaces=abc%40pc33.example.com%3Bto-tag%3D1>",
+                        names)
+    assert f"Replaces={call_id.replace('@', '%40')}%3Bto-tag%3D1>" in refer
+    assert "example" not in refer

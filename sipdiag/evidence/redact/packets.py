@@ -42,7 +42,7 @@ from sipdiag.network.decoder import (
     MAX_DEPTH,
     VLAN_TAGS,
 )
-from sipdiag.network.encode import checksum
+from sipdiag.network.encode import checksum, transport_checksum
 
 IPV4, IPV6 = tunnels.IPV4, tunnels.IPV6
 UDP, TCP, ICMP, ICMPV6, SCTP = 17, 6, 1, 58, IPPROTO_SCTP
@@ -356,13 +356,7 @@ def tcp_segment(packet: Packet, header: bytes, seq: int, ack: int | None,
 def with_checksum(src: bytes, dst: bytes, segment: bytearray, at: int, protocol: int) -> bytes:
     """``segment`` with its checksum, at ``at``, computed over the pseudo-header too."""
     struct.pack_into(">H", segment, at, 0)
-    length = len(segment)
-    pseudo = (src + dst + struct.pack(">HH", protocol, length) if len(src) == 4 else
-              src + dst + struct.pack(">IxxxB", length, protocol))
-    value = checksum(pseudo + bytes(segment))
-    if protocol == UDP and value == 0:
-        value = 0xFFFF  # 0 would mean "no checksum" (RFC 768)
-    struct.pack_into(">H", segment, at, value)
+    struct.pack_into(">H", segment, at, transport_checksum(src, dst, protocol, bytes(segment)))
     return bytes(segment)
 
 

@@ -42,12 +42,12 @@ from sipdiag.evidence.redact.tcp import Direction
 from sipdiag.network import hep
 from sipdiag.network.encode import checksum
 from sipdiag.network.fragments import FragmentReassembler
+from sipdiag.network.tcp import ACK, FIN, RST, SYN
 from sipdiag.problems import ProblemLog
 from sipdiag.sip.parser import NotSip, start_line
 
 MAX_HELD = 100_000
 """Frames that may wait behind one that is not yet decided."""
-TCP_SYN, TCP_FIN, TCP_RST, TCP_ACK = 0x02, 0x01, 0x04, 0x10
 TCP_SACK, TCP_NOP, TCP_END = 5, 1, 0
 ICMP_ERRORS = frozenset({3, 11, 12})
 """Destination unreachable, time exceeded, parameter problem (RFC 792)."""
@@ -332,7 +332,7 @@ class Redactor:
         sport, dport, seq, ack, _, flags = struct.unpack_from(">HHIIBB", segment)
         key = (packet.src, sport, packet.dst, dport)
         direction = self._directions.get(key)
-        syn = bool(flags & TCP_SYN)
+        syn = bool(flags & SYN)
         if direction is None or (syn and direction.isn != (seq + 1) % (1 << 32)):
             direction = self._directions[key] = Direction(self._names, seq + syn,
                                                           self._media.announce)
@@ -348,7 +348,7 @@ class Redactor:
 
         def acked() -> int | None:
             reverse = self._directions.get(reverse_key)
-            if not flags & TCP_ACK or reverse is None:
+            if not flags & ACK or reverse is None:
                 return None
             return reverse.offset(ack)
 
@@ -359,7 +359,7 @@ class Redactor:
 
         def render() -> Frame:
             data = sent.new_bytes(offset, end)
-            if payload and not data and not flags & (TCP_SYN | TCP_FIN | TCP_RST):
+            if payload and not data and not flags & (SYN | FIN | RST):
                 raise Unredactable("a TCP segment whose data was all left out (not SIP)")
             reverse, at = self._directions.get(reverse_key), acked()
             new_ack = None if at is None or reverse is None else reverse.seq(

@@ -14,15 +14,14 @@ from __future__ import annotations
 import re
 
 from sipdiag.evidence.redact.pseudonyms import Kind, Pseudonyms
-from sipdiag.evidence.redact.text import host, redact_text
+from sipdiag.evidence.redact.text import LINES, host, redact_text
 
-_LINE = re.compile(r"[^\n]*\n|[^\n]+")
 _INLINE_KEY = re.compile(r"(?<=inline:)[A-Za-z0-9+/=]+")
 _BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
 
 def redact_sdp(body: str, names: Pseudonyms) -> str:
-    return "".join(_redact_line(line, names) for line in _LINE.findall(body))
+    return "".join(_redact_line(line, names) for line in LINES.findall(body))
 
 
 def _redact_line(line: str, names: Pseudonyms) -> str:

@@ -30,7 +30,7 @@ from sipdiag.evidence.redact.identity import redact_identity
 from sipdiag.evidence.redact.pseudonyms import Kind, Pseudonyms
 from sipdiag.evidence.redact.refusal import Unredactable
 from sipdiag.evidence.redact.sdp import redact_sdp
-from sipdiag.evidence.redact.text import redact_text
+from sipdiag.evidence.redact.text import LINES, redact_text
 from sipdiag.sip.headers import canonical_name
 from sipdiag.sip.parser import NotSip, parse_message
 
@@ -50,7 +50,6 @@ fields' runs of digits are taken for numbers (``redact_text(numbers=True)``)."""
 OPAQUE_SCHEMES = frozenset({"basic", "bearer"})
 """Schemes whose credentials are one token (RFC 7617, RFC 6750), not Digest's parameters."""
 _TOKEN_PARAMS = frozenset({"nonce", "cnonce", "response", "opaque", "nextnonce", "rspauth"})
-_LINE = re.compile(r"[^\n]*\n|[^\n]+")
 _DISPLAY = re.compile(r'(?:^|(?<=,))(?P<space>\s*)(?P<name>"(?:[^"\\]|\\.)*"|[^",<]*?)(?=\s*<)')
 _AUTH_PARAM = re.compile(r'(?P<name>[\w-]+)(?P<eq>\s*=\s*)(?P<value>"(?:[^"\\]|\\.)*"|[^\s,"]+)')
 _SCHEME = re.compile(r"\s*(?P<scheme>[\w-]+)\s+(?=\S)")
@@ -94,7 +93,7 @@ def _head_end(text: str) -> tuple[int, int] | None:
 def _fields(head: str) -> list[str]:
     """The start line, then each header field with its continuation lines (RFC 3261 7.3.1)."""
     fields: list[str] = []
-    for line in _LINE.findall(head):
+    for line in LINES.findall(head):
         if fields and len(fields) > 1 and line[:1] in (" ", "\t"):
             fields[-1] += line
         else:
@@ -222,7 +221,7 @@ def _redact_multipart(body: str, boundary: str, names: Pseudonyms) -> str:
             out.append(redact_text(piece, names))
             continue
         head, content = piece[:ends[0]], piece[ends[1]:]
-        part_type = _field_value(["", *_LINE.findall(head)], "content-type")
+        part_type = _field_value(["", *LINES.findall(head)], "content-type")
         tail = re.search(r"\r?\n$", content)
         ending = tail[0] if tail else ""
         content = content[:len(content) - len(ending)]

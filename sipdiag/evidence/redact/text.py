@@ -12,9 +12,10 @@ every character is looked at once and no pseudonym is ever taken for an identifi
 - the sent-by host of a Via (RFC 3261 20.42);
 - the parameters that name a host: ``received``, ``maddr`` (RFC 3261 20.42, 19.1.1), and the
   P-Charging-Vector's ``icid-generated-at``, ``orig-ioi``, ``term-ioi`` (RFC 7315 4.6);
-- ``local@host`` outside a URI (a Call-ID, RFC 3261 20.8): the host, and any address in the
-  local part; a local part that is a number is mapped as one, any other is random and kept
-  (so that a Replaces still names its call);
+- ``local@host`` outside a URI (a Call-ID, RFC 3261 20.8), also escaped as ``local%40host``
+  in a URI's headers (a Replaces, RFC 3891): the host, and any address in the local part; a
+  local part that is a number is mapped as one, any other is random and kept (so that a
+  Replaces still names its call);
 - any other word that has the shape of a domain name (labels and dots, the last label
   letters): a realm, a vendor's header, a product named like its domain (Ekiga.NET);
 - a device's instance id (``+sip.instance``, RFC 5626 4.1): a UUID URN or a mobile's IMEI
@@ -46,7 +47,7 @@ _IDENTIFIERS = re.compile(
     r"|(?<=[;\s])(?P<param>received|maddr|icid-generated-at|orig-ioi|term-ioi)"
     r"(?P<eq>[ \t]*=[ \t]*\"?)(?P<value>\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*"
     r"|" + _HOST + r")"
-    r"|(?<![\w.!%*+`'~-])(?P<local>[\w.!%*+`'~-]+)@(?P<athost>" + _HOST + r")"
+    r"|(?<![\w.!%*+`'~-])(?P<local>[\w.!%*+`'~-]+)(?P<at>@|%40)(?P<athost>" + _HOST + r")"
     r"|(?P<urn>urn:(?:uuid|gsma:imei(?:sv)?):)(?P<device>[0-9A-Fa-f-]+)"
     r"|(?<![\w.@/+-])(?P<name>[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,})(?![\w.-])"
@@ -60,6 +61,8 @@ _IP_ONLY = re.compile(
     r"|(?<![\w.])(?P<ip4>(?:\d{1,3}\.){3}\d{1,3})(?!\.?\d)"
 )
 
+LINES = re.compile(r"[^\n]*\n|[^\n]+")
+"""Each line of a text with its line ending (a last one may have none)."""
 _NUMBER = re.compile(r"\+?[0-9().-]{3,}")
 """A local part that is a telephone number (a vendor's ``+15551234@host`` header)."""
 
@@ -93,7 +96,7 @@ def _replace(match: re.Match[str], names: Pseudonyms) -> str:
         local = match["local"]
         local = names.identity(local, Kind.NUMBER) if _NUMBER.fullmatch(local) else \
             _IP_ONLY.sub(lambda inner: _address(inner[0], names), local)
-        return f"{local}@{host(match['athost'], names)}"
+        return f"{local}{match['at']}{host(match['athost'], names)}"
     if match["urn"] is not None:
         return match["urn"] + names.identity(match["device"], Kind.DEVICE)
     if found == "digits":
