@@ -5,16 +5,18 @@ protocol's own counters (CSeq, Expires, RSeq) kept, so that transactions still m
 from __future__ import annotations
 
 import io
+import ipaddress
 import re
 import struct
 from pathlib import Path
 
+from sipdiag.analysis import MessageReader
 from sipdiag.cli import Environment, main
 from sipdiag.evidence.redact.pseudonyms import Pseudonyms
 from sipdiag.evidence.redact.sip import redact_message
 from sipdiag.evidence.redact.text import redact_text
 from sipdiag.sip.parser import parse_message
-from tests.packets import pcap, udp4_frame
+from tests.packets import ethernet, ipv6, pcap, sip_request, udp, udp4_frame
 
 REGISTER = (
     "REGISTER sip:ims.example.net SIP/2.0\r\n"
@@ -116,3 +118,28 @@ def test_a_call_id_escaped_in_a_replaces_maps_as_the_call_id_does() -> None:
                         names)
     assert f"Replaces={call_id.replace('@', '%40')}%3Bto-tag%3D1>" in refer
     assert "example" not in refer
+
+
+def _with_destination_options(option: bytes) -> bytes:
+    """An Ethernet/IPv6 frame whose destination options header (RFC 8200 4.6) holds PadN then
+    ``option`` (18 bytes), then UDP carrying an OPTIONS request."""
+    options = bytes([17, 2]) + bytes([1, 2, 0, 0]) + option  # next header UDP, 3 x 8 bytes
+    message = sip_request("OPTIONS", "opt@2001:db8::1")
+    packet = ipv6("2001:db8::1", "2001:db8::2", 60, options + udp(5060, 5060, message))
+    return ethernet(packet, 0x86DD)
+
+
+def test_an_ipv6_home_address_option_is_replaced_and_an_unknown_option_refused(
+        tmp_path: Path) -> None:
+    """RFC 6275 6.3: the Home Address option (type 201) carries a whole address."""
+    home = ipaddress.IPv6Address("2001:db8::99").packed
+    frames = [(10**18, _with_destination_options(bytes([0xC9, 16]) + home)),
+              (10**18 + 1, _with_destination_options(bytes([0x1E, 16]) + home))]
+    capture, out = tmp_path / "hao.pcap", tmp_path / "out.pcapng"
+    capture.write_bytes(pcap(frames))
+    env = Environment(stdout=io.StringIO(), stderr=io.StringIO(), environ={})
+    assert main(["redact", str(capture), "-o", str(out), "--key", "k"], env) == 0
+    assert home not in out.read_bytes()
+    said = env.stderr.getvalue()  # type: ignore[attr-defined]
+    assert "left out: 1 frame: IPv6 option 30 is not redacted" in said
+    assert [m.method for m in MessageReader(out)] == ["OPTIONS"]

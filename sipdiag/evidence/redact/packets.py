@@ -48,7 +48,12 @@ IPV4, IPV6 = tunnels.IPV4, tunnels.IPV6
 UDP, TCP, ICMP, ICMPV6, SCTP = 17, 6, 1, 58, IPPROTO_SCTP
 IPV6_FRAGMENT = 44
 IPV6_OPTIONS = frozenset({0, 60})
-"""Hop-by-hop and destination options (RFC 8200 4.3, 4.6): kept as they are."""
+"""Hop-by-hop and destination options (RFC 8200 4.3, 4.6): each option kept as it is, but the
+Home Address (RFC 6275 6.3), an address, replaced; an option of another type, unknown here,
+makes the packet unredactable."""
+PAD1, PADN, ROUTER_ALERT, JUMBO, TUNNEL_LIMIT, HOME_ADDRESS = 0, 1, 5, 0xC2, 4, 0xC9
+_PLAIN_OPTIONS = frozenset({PADN, ROUTER_ALERT, JUMBO, TUNNEL_LIMIT})
+"""Options that name no one (RFC 8200 4.2, RFC 2711, RFC 2675, RFC 2473 4.1.1)."""
 _ETHERNET_MIN = 60
 """The shortest Ethernet frame without its FCS (IEEE 802.3 4.2.3.3): shorter ones are padded."""
 _AF_IPV4 = frozenset({2})
@@ -307,6 +312,7 @@ def _ipv6(linktype: int, link: bytes, data: bytes, cut: int, names: Pseudonyms) 
     end = min(40 + length, len(data)) if length else len(data)
     src, dst = names.ip(data[8:24]), names.ip(data[24:40])
     protocol, pos, fragment = data[6], 40, None
+    extensions = bytearray()
     while protocol in IPV6_OPTIONS or protocol == IPV6_FRAGMENT:
         if pos + 8 > end:
             raise Unredactable("IPv6 extension header cut short")
@@ -314,11 +320,36 @@ def _ipv6(linktype: int, link: bytes, data: bytes, cut: int, names: Pseudonyms) 
             offset, more = _u16(data, pos + 2) & 0xFFF8, bool(data[pos + 3] & 1)
             if offset or more:
                 fragment = Fragment((data[8:40], data[pos], data[pos + 4:pos + 8]), offset, more)
+            extensions += data[pos:pos + 8]
             protocol, pos = data[pos], pos + 8
         else:
-            protocol, pos = data[pos], pos + (data[pos + 1] + 1) * 8
-    header = data[:8] + src + dst + data[40:pos]
+            size = (data[pos + 1] + 1) * 8
+            if pos + size > end:
+                raise Unredactable("IPv6 extension header cut short")
+            extensions += _options(data[pos:pos + size], names)
+            protocol, pos = data[pos], pos + size
+    header = data[:8] + src + dst + bytes(extensions)
     return Packet(linktype, link, header, 6, protocol, src, dst, data[pos:end], cut, fragment)
+
+
+def _options(block: bytes, names: Pseudonyms) -> bytes:
+    """A hop-by-hop or destination options header (next header, length, then options as
+    type, length, value: RFC 8200 4.2), its Home Address replaced."""
+    out, at = bytearray(block), 2
+    while at < len(block):
+        kind = block[at]
+        if kind == PAD1:
+            at += 1
+            continue
+        if at + 2 > len(block) or at + 2 + block[at + 1] > len(block):
+            raise Unredactable("an IPv6 option longer than its header")
+        size = block[at + 1]
+        if kind == HOME_ADDRESS and size == 16:
+            out[at + 2:at + 18] = names.ip(block[at + 2:at + 18])
+        elif kind not in _PLAIN_OPTIONS:
+            raise Unredactable(f"IPv6 option {kind} is not redacted")
+        at += 2 + size
+    return bytes(out)
 
 
 def _fragment_header_at(ip: bytes) -> int:
