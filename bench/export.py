@@ -45,13 +45,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
+import media  # noqa: E402
 from measure import best_of, packet_count  # noqa: E402
 
-from sipdiag.analysis import analyze  # noqa: E402
 from sipdiag.capture import FrameHandler, open_capture  # noqa: E402
 from sipdiag.cli.options import time_point  # noqa: E402
 from sipdiag.dialogs.select import Selection  # noqa: E402
-from sipdiag.evidence.export import groups_of, plan, write_one, write_split  # noqa: E402
+from sipdiag.evidence.export import choose, plan, write_one, write_split  # noqa: E402
 from sipdiag.problems import ProblemLog  # noqa: E402
 from sipdiag.rules import load_engine  # noqa: E402
 
@@ -61,16 +61,8 @@ Frame = tuple[int, bytes]
 
 
 def build(sip_packets: int) -> Path:
-    """The capture, made with bench/build_capture.py and bench/add_rtp.py if missing."""
-    path = OUT / f"sip-rtp-{sip_packets // 1000}k.pcap"
-    if not path.exists():
-        source = OUT / "sip-500k.pcap"
-        if not source.exists():
-            subprocess.run([sys.executable, str(HERE / "build_capture.py"), str(source),
-                            "--packets", "500000"], check=True)
-        subprocess.run([sys.executable, str(HERE / "add_rtp.py"), str(source), str(path),
-                        "--sip-packets", str(sip_packets)], check=True)
-    return path
+    """The capture (bench/media.py makes it if missing)."""
+    return media.build(sip_packets, f"sip-rtp-{sip_packets // 1000}k.pcap")
 
 
 def tshark_fields(capture: Path, display_filter: str, *fields: str) -> list[list[str]]:
@@ -225,7 +217,7 @@ def files_in(folder: Path) -> Callable[[], list[Path]]:
 def cost_split(capture: Path, call_id: str, window: tuple[str, str], runs: int,
                folder: Path) -> dict[str, dict[str, float]]:
     """The time of each of sipdiag export's readings (the best of ``runs``), as the command
-    makes them: analysis with the selection, analysis of every call (``groups_of``), the
+    makes them: the analysis of every call with the chosen ones marked (``choose``), the
     reading that notes the frames (``plan``), the copy (``write_one`` / ``write_split``)."""
     engine = load_engine()
     inputs = [str(capture)]
@@ -237,25 +229,22 @@ def cost_split(capture: Path, call_id: str, window: tuple[str, str], runs: int,
             Selection(since=time_point(f"+{since}"), until=time_point(f"+{until}")), True),
     }
     results: dict[str, dict[str, float]] = {}
-    for name, (selection, media) in jobs.items():
+    for name, (selection, with_media) in jobs.items():
         best: dict[str, float] = {}
         for _ in range(runs):
             times: dict[str, float] = {}
             start = time.perf_counter()
-            chosen = analyze(inputs, engine=engine, selection=selection)
-            times["1 analysis (selection)"] = time.perf_counter() - start
+            _, groups = choose(inputs, engine, selection)
+            times["1 analysis (every call, the chosen marked)"] = time.perf_counter() - start
             start = time.perf_counter()
-            groups = groups_of(chosen, inputs)
-            times["2 analysis (every call)"] = time.perf_counter() - start
-            start = time.perf_counter()
-            chosen_plan = plan(inputs, groups, media=media)
-            times["3 frames noted (plan)"] = time.perf_counter() - start
+            chosen_plan = plan(inputs, groups, media=with_media)
+            times["2 frames noted (plan)"] = time.perf_counter() - start
             start = time.perf_counter()
             if name.endswith("--split"):
                 write_split(inputs, chosen_plan, folder / "split")
             else:
                 write_one(inputs, chosen_plan, folder / "one.pcapng")
-            times["4 copy"] = time.perf_counter() - start
+            times["3 copy"] = time.perf_counter() - start
             for stage, seconds in times.items():
                 best[stage] = round(min(best.get(stage, seconds), seconds), 2)
         results[name] = best

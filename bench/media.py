@@ -38,15 +38,17 @@ BASELINE = "09d9aed"
 """The last commit before the media layer."""
 
 
-def build() -> Path:
-    path = OUT / "sip-rtp.pcap"
+def build(sip_packets: int = 100_000, name: str = "sip-rtp.pcap") -> Path:
+    """The SIP capture with RTP added to its first ``sip_packets`` (bench/build_capture.py,
+    bench/add_rtp.py), made if missing."""
+    path = OUT / name
     if not path.exists():
         source = OUT / "sip-500k.pcap"
         if not source.exists():
             subprocess.run([sys.executable, str(HERE / "build_capture.py"), str(source),
                             "--packets", "500000"], check=True)
         subprocess.run([sys.executable, str(HERE / "add_rtp.py"), str(source), str(path),
-                        "--sip-packets", "100000"], check=True)
+                        "--sip-packets", str(sip_packets)], check=True)
     return path
 
 

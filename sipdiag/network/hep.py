@@ -14,6 +14,7 @@ from __future__ import annotations
 import ipaddress
 import struct
 import zlib
+from collections.abc import Iterator
 from typing import NamedTuple
 
 from sipdiag.network import Endpoint
@@ -58,15 +59,7 @@ def _decode_v3(payload: bytes) -> HepPacket | None:
     if len(payload) < 6:
         raise HepError("HEP3 header cut short")
     total = min(struct.unpack_from(">H", payload, 4)[0], len(payload))
-    values: dict[int, bytes] = {}
-    off = 6
-    while off + 6 <= total:
-        vendor, kind, length = _CHUNK.unpack_from(payload, off)
-        if length < 6:
-            raise HepError(f"HEP3 chunk of type {kind} has length {length}")
-        if vendor == 0:
-            values[kind] = payload[off + 6 : off + length]
-        off += length
+    values = {kind: value for vendor, kind, value in chunks(payload, total) if vendor == 0}
     if values.get(11, b"\x01")[:1] != bytes([SIP_PAYLOAD_TYPE]):
         return None
     body = values.get(15)
@@ -88,6 +81,19 @@ def _decode_v3(payload: bytes) -> HepPacket | None:
         _int(values[12]) if 12 in values else None,
         values.get(14),
     )
+
+
+def chunks(payload: bytes, end: int) -> Iterator[tuple[int, int, bytes]]:
+    """The chunks of a HEP3 packet up to ``end``: (vendor, type, value). HepError for a chunk
+    shorter than its own 6-byte header; one that runs past ``end`` is cut there, and bytes
+    too few for a chunk header at the end are left."""
+    off = 6
+    while off + _CHUNK.size <= end:
+        vendor, kind, length = _CHUNK.unpack_from(payload, off)
+        if length < _CHUNK.size:
+            raise HepError(f"HEP3 chunk of type {kind} has length {length}")
+        yield vendor, kind, payload[off + _CHUNK.size : min(off + length, end)]
+        off += length
 
 
 def _decode_v2(payload: bytes) -> HepPacket:

@@ -347,3 +347,17 @@ def test_tunnels_nested_deeper_than_the_decoder_reads_are_left_out(tmp_path: Pat
         packet = ipv4(GATE_A, GATE_B, IPIP, packet)
     _, summary = _redacted(tmp_path, ethernet(packet))
     assert summary.left_out == {"more than 8 encapsulations": 1}
+
+
+def test_hep3_whose_chunks_do_not_fill_it_is_left_out(tmp_path: Path) -> None:
+    """Three bytes after the last chunk (too few for a chunk's header), or a chunk shorter
+    than its own header: the packet cannot be taken apart whole, so it is left out."""
+    common = [(1, b"\x02"), (2, b"\x11"), (3, ipaddress.ip_address(ALICE).packed),
+              (4, ipaddress.ip_address(BOB).packed), (11, b"\x01"), (15, _sip())]
+    good = _hep3(common)
+    trailing = good[:4] + struct.pack("!H", len(good) + 3) + good[6:] + b"\x00\x01\x02"
+    short = good[:4] + struct.pack("!H", len(good) + 6) + good[6:] + struct.pack("!HHH", 0, 9, 2)
+    frames = [ethernet(ipv4(ALICE, BOB, UDP, _checksummed_udp(ALICE, BOB, hep, 9060)))
+              for hep in (trailing, short)]
+    out, summary = _redacted(tmp_path, *frames)
+    assert _frames(out) == [] and sum(summary.left_out.values()) == 2

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.namespaces import in_namespace
+
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS = ("sipp", "tcpdump", "ip")
 
@@ -55,10 +57,6 @@ kill $dump
 wait $dump || true
 """
 
-
-def in_namespace() -> list[str]:
-    allowed = subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0
-    return ["unshare", "-n"] if allowed else []
 
 
 def analysed(path: Path) -> dict[str, object]:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.namespaces import in_namespace
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 pytestmark = [
@@ -36,10 +38,6 @@ kill $dump
 wait $dump || true
 """
 
-
-def in_namespace() -> list[str]:
-    allowed = subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0
-    return ["unshare", "-n"] if allowed else []
 
 
 def report(*args: str) -> dict[str, object]:

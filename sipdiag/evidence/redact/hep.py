@@ -47,16 +47,14 @@ def _hep3(payload: bytes, names: Pseudonyms) -> bytes:
         raise Unredactable("HEP3 whose total length is not its datagram's")
     if not _is_sip(payload):
         raise Unredactable("HEP3 carrying a payload that is not SIP")
-    out, off = bytearray(HEP3 + bytes(2)), 6
-    while off < len(payload):
-        if off + _CHUNK.size > len(payload):
-            raise Unredactable("HEP3 chunk cut short")
-        vendor, kind, length = _CHUNK.unpack_from(payload, off)
-        if length < _CHUNK.size or off + length > len(payload):
-            raise Unredactable(f"HEP3 chunk of type {kind} has a bad length {length}")
-        value = _chunk(vendor, kind, payload[off + _CHUNK.size:off + length], names)
-        out += _CHUNK.pack(vendor, kind, _CHUNK.size + len(value)) + value
-        off += length
+    out = bytearray(HEP3 + bytes(2))
+    read = 6
+    for vendor, kind, value in hep.chunks(payload, len(payload)):  # read by decode: valid
+        read += _CHUNK.size + len(value)
+        new = _chunk(vendor, kind, value, names)
+        out += _CHUNK.pack(vendor, kind, _CHUNK.size + len(new)) + new
+    if read != len(payload):  # a chunk cut short, or bytes after the last
+        raise Unredactable("HEP3 whose chunks do not fill it")
     if len(out) > 0xFFFF:
         raise Unredactable("HEP3 packet that would be longer than its 16-bit length")
     struct.pack_into(">H", out, 4, len(out))
