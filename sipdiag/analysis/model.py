@@ -24,6 +24,7 @@ from sipdiag.dialogs.correlate import Link
 from sipdiag.dialogs.ladder import ladder_of
 from sipdiag.dialogs.records import CallRecord, ExchangeRecord, without_timelines
 from sipdiag.dialogs.select import Ladders, Selection
+from sipdiag.dialogs.sources import SourceLedger
 from sipdiag.media.model import TiedStream
 from sipdiag.media.stream import Stream
 from sipdiag.pickling import by_values
@@ -156,6 +157,60 @@ class Analysis:
     whole capture's, those of the calls and their findings the selection's."""
     marked: frozenset[tuple[str, int]] = frozenset()
     """The Call-ID and first frame of each call or exchange ``analyze(marks=...)`` wanted."""
+    sources: list[SourceSummary] = field(default_factory=list)
+    """Every address requests came from, those a security rule named first (``sources_of``)."""
+
+
+@by_values
+@dataclass(frozen=True, slots=True)
+class SourceSummary:
+    """What one source address sent and got back, and what the rules about the whole capture
+    said of it: a line of ``sipdiag CAPTURE --sources``."""
+
+    address: str
+    requests: tuple[tuple[str, int], ...]
+    """By method, the most sent first."""
+    statuses: tuple[tuple[str, int], ...]
+    """How many got a final status of each class (``2xx`` ... ``6xx``) or none (``none``)."""
+    users: int
+    """The distinct users its requests outside a dialog were for."""
+    first_ns: int
+    last_ns: int
+    first_frame: int
+    last_frame: int
+    agents: tuple[str, ...]
+    findings: tuple[Finding, ...]
+    """The findings that name it as their ``{source}`` (the security rules), most severe
+    first."""
+
+    @property
+    def request_count(self) -> int:
+        return sum(count for _, count in self.requests)
+
+
+STATUS_CLASSES = ("2xx", "3xx", "4xx", "5xx", "6xx", "none")
+
+
+def sources_of(ledger: object, findings: Iterable[Finding]) -> list[SourceSummary]:
+    """The summary of every source of the ledger (``dialogs.sources.SourceLedger``): those
+    named by a finding first, the worst first, then by the requests they sent."""
+    assert isinstance(ledger, SourceLedger)
+    named: dict[str, list[Finding]] = {}
+    for finding in findings:
+        source = finding.values.get("source")
+        if source is not None:
+            named.setdefault(source, []).append(finding)
+    summaries = [
+        SourceSummary(
+            address, tuple(tally.requests.most_common()),
+            tuple((c, tally.statuses[c]) for c in STATUS_CLASSES if tally.statuses[c]),
+            len(tally.users), tally.first_ns, tally.last_ns, tally.first_frame,
+            tally.last_frame, tuple(tally.agents),
+            tuple(sorted(named.get(address, ()), key=lambda f: -severity_rank(f.severity))))
+        for address, tally in ledger.tallies.items()]
+    return sorted(summaries, key=lambda s: (
+        -max((severity_rank(f.severity) + 1 for f in s.findings), default=0),
+        -s.request_count, s.address))
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ from sipdiag.analysis.model import (
     is_problem,
     result_of,
     severity_tag,
+    sources_of,
 )
 from sipdiag.analysis.processes import can_fork, in_processes
 from sipdiag.analysis.reading import (
@@ -48,6 +49,7 @@ from sipdiag.capture import Reader, open_captures
 from sipdiag.dialogs.calls import Call
 from sipdiag.dialogs.correlate import Correlator
 from sipdiag.dialogs.select import Ladders, Selection
+from sipdiag.dialogs.sources import SourceLedger
 from sipdiag.dialogs.tracker import CallTracker, Finished
 from sipdiag.media.model import TiedStream
 from sipdiag.media.tracker import MediaTracker
@@ -55,7 +57,7 @@ from sipdiag.network import Endpoint
 from sipdiag.network.tls import Decryption
 from sipdiag.problems import ProblemLog
 from sipdiag.rules import Engine
-from sipdiag.rules.capture import Watch
+from sipdiag.rules.capture import Watch, WatchKind
 from sipdiag.rules.model import Finding
 from sipdiag.spool import Mapped, Merged, Spool, SpoolState
 
@@ -149,8 +151,9 @@ class _Part:
     calls: SpoolState
     exchanges: SpoolState
     correlator: Correlator
-    watches: dict[str, Watch]
-    """What the rules about the whole capture kept of this process's calls, by rule id."""
+    watches: dict[WatchKind, Watch]
+    """What the rules about the whole capture kept of this process's calls, by kind; the
+    ``SourceLedger`` always (the per-source summary reads it)."""
     call_ids: array[int]
     """A hash of every call's Call-ID: enough to tell which linked Call-IDs the capture has
     (``hash`` of a string is the same in forked processes, which share the hash seed)."""
@@ -186,6 +189,7 @@ def _analyze_share(
                          timelines=ladders is not Ladders.NONE)
     tracker, correlator = CallTracker(media), Correlator()
     watches = engine.watches() if engine is not None else {}
+    watches.setdefault(SourceLedger, SourceLedger())
     reader = MessageReader(path, stdin=stdin, progress=progress,
                            media=_RefusalsToCalls(media, tracker), decryption=job.decryption)
     shared = engine.rules.shared() if engine is not None else {}
@@ -251,7 +255,8 @@ def _combine(parts: Sequence[_Part], engine: Engine | None) -> Analysis:
     for part in parts:
         tally.merge(part.tally)
         summary.problems.merge(part.media_problems)
-    told_last = _capture_findings(parts, engine)
+    watches = _merged_watches(parts)
+    told_last = engine.capture_findings(watches) if engine is not None else []
     tally.severities.update(finding.severity for finding in told_last)
     _tag_told_last(calls, told_last)
     _tag_told_last(exchanges, told_last)
@@ -263,7 +268,8 @@ def _combine(parts: Sequence[_Part], engine: Engine | None) -> Analysis:
     return Analysis(summary, Mapped(Merged(calls), attachments.to_call),
                     Mapped(Merged(exchanges), attachments.to_exchange), links, counts,
                     findings, tally, unattributed,
-                    marked=frozenset(key for part in parts for key in part.marked))
+                    marked=frozenset(key for part in parts for key in part.marked),
+                    sources=sources_of(watches[SourceLedger], told_last))
 
 
 def _tag_told_last(spools: Sequence[Spool[T]], findings: Sequence[Finding]) -> None:
@@ -273,15 +279,13 @@ def _tag_told_last(spools: Sequence[Spool[T]], findings: Sequence[Finding]) -> N
             spool.add_tag(0, finding.call_frame, severity_tag([finding]))
 
 
-def _capture_findings(parts: Sequence[_Part], engine: Engine | None) -> list[Finding]:
-    """The findings of the rules about the whole capture, from every process's watches."""
-    if engine is None:
-        return []
+def _merged_watches(parts: Sequence[_Part]) -> dict[WatchKind, Watch]:
+    """Every process's watches, merged into the first one's."""
     watches = parts[0].watches
     for part in parts[1:]:
-        for rule_id, watch in part.watches.items():
-            watches[rule_id].merge(watch)
-    return list(engine.capture_findings(watches))
+        for kind, watch in part.watches.items():
+            watches[kind].merge(watch)
+    return watches
 
 
 def _present(referenced: set[str], hashes: array[int]) -> set[str]:

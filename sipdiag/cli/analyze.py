@@ -13,14 +13,12 @@ from typing import TextIO
 from sipdiag.analysis import Analysis, MessageReader, analyze
 from sipdiag.analysis.decryption import decrypt
 from sipdiag.analysis.model import with_ladders
-from sipdiag.cli.common import Environment, ExitStatus, language, selection_of
+from sipdiag.cli.common import Environment, ExitStatus, judging_engine, language, selection_of
 from sipdiag.cli.progress import progress_bar
 from sipdiag.cli.stir import with_certificates
 from sipdiag.dialogs.select import Ladders, Selection, TimePoint, user_text
 from sipdiag.evidence.export import export_each
 from sipdiag.report.reporters import Format, Settings, reporter
-from sipdiag.rules import load_engine
-from sipdiag.rules.cache import cache_folder
 from sipdiag.rules.model import Finding, reaches
 
 
@@ -29,7 +27,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         env.stderr.write("sipdiag: error: --export reads the capture again: give a file, not "
                          "standard input\n")
         return ExitStatus.ERROR
-    engine = load_engine(args.rules, cache_folder(env.environ))
+    engine = judging_engine(args, env)
     if args.stir_certs is not None:
         engine = with_certificates(engine, args.stir_certs)
     lang = language(args, env.environ)
@@ -49,7 +47,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         return ExitStatus.ERROR
     page, analysis = analysis, with_ladders(analysis, shown)  # the page draws every call
     settings = Settings(engine.catalog, lang, fail_on=args.fail_on, wide=args.wide,
-                        no_color=args.no_color, environ=env.environ)
+                        no_color=args.no_color, sources=args.sources, environ=env.environ)
     reporter(args.format, settings).analysis(page if args.format == Format.HTML else analysis,
                                              env.stdout)
     if args.html and not _write_html(args.html, page, settings, env.stderr):

@@ -6,16 +6,14 @@ import argparse
 
 from sipdiag.analysis import analyze
 from sipdiag.analysis.decryption import decrypt
-from sipdiag.cli.common import Environment, ExitStatus, language
+from sipdiag.cli.common import Environment, ExitStatus, judging_engine, language
 from sipdiag.expectations.engine import check
 from sipdiag.expectations.file import load_expectations
 from sipdiag.report.reporters import Settings, reporter
-from sipdiag.rules import load_engine
-from sipdiag.rules.cache import cache_folder
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:
-    engine = load_engine(args.rules, cache_folder(env.environ))
+    engine = judging_engine(args, env)
     lang = language(args, env.environ)
     expectations = load_expectations(args.expect, engine.rules)
     analysis = analyze(args.capture, stdin=env.stdin, engine=engine, jobs=args.jobs,

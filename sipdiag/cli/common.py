@@ -19,6 +19,7 @@ from sipdiag.rules.text import BASE_LANGUAGE, LANGUAGES
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from sipdiag.rules import Engine
     from sipdiag.rules.loader import RuleSet
 
 
@@ -139,3 +140,14 @@ def overwrites_a_capture(output: Path | None, captures: Sequence[str]) -> str | 
                                  for name in map(str, captures)):
         return None
     return f"{output} is one of the captures read: write elsewhere"
+
+
+def judging_engine(args: argparse.Namespace, env: Environment) -> Engine:
+    """The rules a command runs: the built-in ones and those of ``--rules``, with the home
+    country of ``--home-cc``."""
+    from sipdiag.rules import load_engine
+    from sipdiag.rules.cache import cache_folder
+    from sipdiag.rules.given import at_home
+
+    engine = load_engine(args.rules, cache_folder(env.environ))
+    return at_home(engine, args.home_cc) if args.home_cc else engine

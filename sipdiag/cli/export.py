@@ -12,12 +12,17 @@ from sipdiag.analysis.model import CallResult
 from sipdiag.analysis.reading import paths_of
 from sipdiag.capture.writer import PcapngWriter
 from sipdiag.cli.analyze import nothing_matched
-from sipdiag.cli.common import Environment, ExitStatus, error, overwrites_a_capture, selection_of
+from sipdiag.cli.common import (
+    Environment,
+    ExitStatus,
+    error,
+    judging_engine,
+    overwrites_a_capture,
+    selection_of,
+)
 from sipdiag.cli.redact import NoKey, redaction_key
 from sipdiag.evidence.export import Group, choose, plan, write_one, write_split
 from sipdiag.evidence.redact import RedactionSummary, Redactor
-from sipdiag.rules import load_engine
-from sipdiag.rules.cache import cache_folder
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:
@@ -36,7 +41,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         key = redaction_key(args) if args.redact else None
     except NoKey as exc:
         return error(env, str(exc))
-    engine = load_engine(args.rules, cache_folder(env.environ))
+    engine = judging_engine(args, env)
     decryption = decrypt(args.capture, args.tls_keylog)
     selection = selection_of(args, engine.rules)
     _, groups = choose(args.capture, engine, selection, decryption=decryption)

@@ -24,11 +24,10 @@ from sipdiag.capture import CaptureError
 from sipdiag.capture.live import ForkedSource, InterfaceSource, LiveReader, PacketSource
 from sipdiag.capture.writer import PcapngWriter
 from sipdiag.cli.analyze import exit_status
-from sipdiag.cli.common import Environment, ExitStatus, language, selection_of
+from sipdiag.cli.common import Environment, ExitStatus, judging_engine, language, selection_of
 from sipdiag.report.lines import LineFormat, line
 from sipdiag.report.reporters import Settings, reporter
-from sipdiag.rules import Engine, load_engine
-from sipdiag.rules.cache import cache_folder
+from sipdiag.rules import Engine
 from sipdiag.rules.catalog import Catalog
 
 
@@ -54,7 +53,7 @@ def _say_started(what: str, args: argparse.Namespace, env: Environment) -> None:
 
 
 def _run(source: PacketSource, args: argparse.Namespace, env: Environment) -> int:
-    engine = load_engine(args.rules, cache_folder(env.environ))
+    engine = judging_engine(args, env)
     lang = language(args, env.environ)
     if _wants_ui(args, env):
         return _run_ui(source, args, engine, lang)

@@ -127,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_ui(command: argparse.ArgumentParser) -> None:
     command.add_argument("capture", nargs="+", help=CAPTURE_HELP)
     _add_tls_keylog(command)
-    _add_rules_folders(command)
+    _add_judging(command)
     _add_output(command)
 
 
@@ -176,7 +176,7 @@ def _add_live_outputs(command: argparse.ArgumentParser) -> None:
     _add_selection(command, call_help="only this call", by_time=False)
     command.add_argument("-q", "--quiet", action="store_true",
                          help="nothing on standard error but errors")
-    _add_rules_folders(command)
+    _add_judging(command)
     _add_output(command)
 
 
@@ -233,7 +233,7 @@ def _add_analyze(command: argparse.ArgumentParser) -> None:
         help="also write the report as one self-contained HTML page, with the ladder diagram "
         f"of every selected call (the first {MAX_LADDERS})",
     )
-    _add_rules_folders(command)
+    _add_judging(command)
     command.add_argument(
         "--stir-certs", type=folder, metavar="DIR",
         help="verify the STIR/SHAKEN signature of each Identity header with the PEM "
@@ -245,6 +245,12 @@ def _add_analyze(command: argparse.ArgumentParser) -> None:
         "--export", type=writable_folder, metavar="DIR",
         help="also write the frames of each selected call as a capture in this folder (as "
         "sipdiag export --split)",
+    )
+    command.add_argument(
+        "--sources", action="store_true",
+        help="after the findings, a table of every address requests came from: what it sent, "
+        "to how many users, what came back, when, and the security rules that named it "
+        "(the JSON report always has it)",
     )
     command.add_argument(
         "--wide", action="store_true",
@@ -293,7 +299,7 @@ def _add_check(command: argparse.ArgumentParser) -> None:
     command.add_argument("--format", choices=formats_of(Product.VERDICT),
                          default=Format.TERMINAL.value,
                          help="a table for people (default), a JSON document, or JUnit XML")
-    _add_rules_folders(command)
+    _add_judging(command)
     _add_output(command)
 
 
@@ -324,7 +330,7 @@ def _add_export(command: argparse.ArgumentParser) -> None:
                          help="only the SIP, not the media")
     _add_selection(command, call_help="this call")
     _add_redaction(command, "--redact", "also redact the capture written (as sipdiag redact)")
-    _add_rules_folders(command)
+    _add_judging(command)
     command.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
 
 
@@ -432,6 +438,26 @@ def _add_rules_folders(command: argparse.ArgumentParser) -> None:
         "--rules", action="append", type=Path, default=[], metavar="DIR",
         help="a folder of your own rule files, besides the built-in ones (repeatable)",
     )
+
+
+def _add_judging(command: argparse.ArgumentParser) -> None:
+    """The options of a command that runs the rules on calls."""
+    _add_rules_folders(command)
+    command.add_argument(
+        "--home-cc", type=country_code, metavar="CC",
+        help="the home country code (44, 1, ...): a number in E.164 form with another country "
+        "code is international, and national numbers match the premium prefixes (toll fraud "
+        "rules S106, S112); 00 and 011 are international whatever it is",
+    )
+
+
+def country_code(text: str) -> str:
+    from sipdiag.rules.checks.numbers import home_country_code
+
+    try:
+        return home_country_code(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _add_fail_on(command: argparse.ArgumentParser) -> None:

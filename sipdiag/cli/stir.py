@@ -1,5 +1,5 @@
 """``--stir-certs DIR``: the certificates a user trusts to verify STIR signatures, read from
-the PEM files of a folder and handed to the rules as data (``rules.identity_trust``).
+the PEM files of a folder and handed to the rules as data (``rules.given``).
 
 Verifying needs the optional ``cryptography`` package; without it the option is refused in
 one line (exit 2). The x5u URL a capture names is never fetched: only these files are read.
@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sipdiag.rules import DataError, Engine
-from sipdiag.rules.identity_trust import trusting
+from sipdiag.rules.given import trusting
 from sipdiag.sip.identity import SigningCertificate
 
 INSTALL = "pip install 'sipdiag[stir]'"

@@ -9,9 +9,7 @@ from contextlib import closing
 
 from sipdiag.analysis.decryption import decrypt
 from sipdiag.capture import open_captures
-from sipdiag.cli.common import Environment, ExitStatus, language
-from sipdiag.rules import load_engine
-from sipdiag.rules.cache import cache_folder
+from sipdiag.cli.common import Environment, ExitStatus, judging_engine, language
 
 MISSING = "sipdiag: the ui needs Textual: pip install 'sipdiag[ui]'\n"
 
@@ -33,7 +31,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         return ExitStatus.ERROR
     with closing(open_captures(args.capture)):  # not a capture: one line, before the screen
         pass
-    engine = load_engine(args.rules, cache_folder(env.environ))
+    engine = judging_engine(args, env)
     decryption = decrypt(args.capture, args.tls_keylog)
     from sipdiag.ui.app import SipdiagApp
     from sipdiag.ui.feed import CaptureFiles

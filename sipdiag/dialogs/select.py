@@ -81,10 +81,10 @@ def _users(subject: Call | Exchange) -> str:
 
 def user_text(*uris: str) -> str:
     """The user parts of these URIs, in one string to search for a user as a substring."""
-    return " ".join(_user_part(uri) for uri in uris)
+    return " ".join(user_part(uri) for uri in uris)
 
 
-def _user_part(uri: str) -> str:
+def user_part(uri: str) -> str:
     """``sip:+4930123@example.com;user=phone`` -> ``+4930123``; a tel: URI's number."""
     rest = uri.split(":", 1)[1] if ":" in uri else uri
     return rest.split("@", 1)[0].split(";", 1)[0]

@@ -23,6 +23,7 @@ from typing import TextIO, TypeVar
 
 from sipdiag import __version__
 from sipdiag.analysis import Analysis, CallResult, CaptureSummary, ExchangeResult
+from sipdiag.analysis.model import SourceSummary
 from sipdiag.analysis.processes import in_processes
 from sipdiag.dialogs.ladder import Arrow
 from sipdiag.dialogs.media import CallMedia, Direction, MediaStream
@@ -80,6 +81,24 @@ def _parts(analysis: Analysis, language: str, calls: Iterator[object],
             {**stream(item.stream, first), "tie": item.tie.value} for item in analysis.unattributed
         ]},
         "findings": (finding(item, first, language) for item in analysis.findings),
+        "sources": [source(item) for item in analysis.sources],
+    }
+
+
+def source(item: SourceSummary) -> Json:
+    """A source address: what it sent, what came back, and the rules that named it."""
+    return {
+        "address": item.address,
+        "requests": dict(item.requests),
+        "request_count": item.request_count,
+        "statuses": dict(item.statuses),
+        "users": item.users,
+        "first_seen": iso_time(item.first_ns),
+        "last_seen": iso_time(item.last_ns),
+        "first_frame": item.first_frame,
+        "last_frame": item.last_frame,
+        "user_agents": list(item.agents),
+        "findings": [f.rule.id for f in item.findings],
     }
 
 

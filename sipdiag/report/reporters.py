@@ -50,6 +50,8 @@ class Settings:
     wide: bool = False
     """The terminal's call list with every column, even when they do not fit."""
     no_color: bool = False
+    sources: bool = False
+    """The per-source summary (``--sources``), in the formats that print tables."""
     environ: Mapping[str, str] = field(default_factory=dict)
     """Where the terminal's size and colour support are read from."""
 
@@ -82,7 +84,7 @@ class TerminalReporter(Reporter):
         s = self.settings
         console = terminal.make_console(out, environ=s.environ, no_color=s.no_color)
         report.print_report(console, analysis, stats_of(analysis), s.catalog, s.language,
-                          wide=s.wide)
+                            wide=s.wide, sources=s.sources)
 
     def verdict(self, verdict: Verdict, out: TextIO) -> None:
         from sipdiag.report import terminal

@@ -1,17 +1,19 @@
 """Capture checks: rules about the capture as a whole (``scope: capture``), across Call-IDs.
 
 A check of one call sees only its Call-ID. Some failures span several: a client that sends the
-same refused request again and again, each time with a new Call-ID. A capture check is a
-``Watch``: it keeps a small digest of each finished call and exchange (``observe``), in each
-process; the watches of the processes are merged (``merge``) and read once at the end
-(``hits``) into findings, each anchored on the call or exchange where its event began.
+same refused request again and again, each time with a new Call-ID; a scanner probing many
+users, each with a Call-ID of its own. A capture check reads a ``Watch``: a small digest of each
+finished call and exchange (``observe``), kept in each process, the watches of the processes
+merged (``merge``) and read once at the end (``find``) into findings, each anchored on the call
+or exchange where its event began. Several checks may read one kind of watch (the security
+rules all read ``dialogs.sources.SourceLedger``): it is kept once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sipdiag.dialogs.calls import Call, Exchange
 from sipdiag.rules.checks.registry import Param
@@ -32,35 +34,41 @@ class CaptureHit:
 
 class Watch(Protocol):
     def observe(self, subject: Subject) -> None:
-        """Keep what the check needs of a finished call or exchange."""
+        """Keep what the checks need of a finished call or exchange."""
         ...
 
     def merge(self, other: Watch) -> None:
-        """Take in what another process's watch of the same check kept."""
+        """Take in what another process's watch of the same kind kept."""
         ...
 
-    def hits(self, params: Mapping[str, object]) -> Iterator[CaptureHit]:
-        """The events of the whole capture."""
-        ...
+
+W = TypeVar("W", bound=Watch)
+WatchKind = Callable[[], Watch]
+"""How a kind of watch is made (its class): the key of the watches of a run."""
+Find = Callable[[W, Mapping[str, object]], Iterator[CaptureHit]]
 
 
 @dataclass(frozen=True)
 class CaptureCheck:
-    watch: Callable[[], Watch]
+    watch: WatchKind
+    """What it reads: one watch of each kind is kept in a run, whatever the number of rules
+    that read it."""
+    find: Callable[[Any, Mapping[str, object]], Iterator[CaptureHit]]
+    """The events of the whole capture, from the merged watch and the rule's params."""
     placeholders: tuple[str, ...]
     """What the check fills (a capture check fills no ``{call.*}``)."""
     params: Mapping[str, Param]
 
 
 CAPTURE_CHECKS: dict[str, CaptureCheck] = {}
-W = TypeVar("W", bound=Callable[[], Watch])
 
 
 def capture_check(
-    name: str, placeholders: tuple[str, ...], params: Mapping[str, Param] | None = None
-) -> Callable[[W], W]:
-    def register(watch: W) -> W:
-        CAPTURE_CHECKS[name] = CaptureCheck(watch, placeholders, params or {})
-        return watch
+    name: str, watch: Callable[[], W], placeholders: tuple[str, ...],
+    params: Mapping[str, Param] | None = None,
+) -> Callable[[Find[W]], Find[W]]:
+    def register(find: Find[W]) -> Find[W]:
+        CAPTURE_CHECKS[name] = CaptureCheck(watch, find, placeholders, params or {})
+        return find
 
     return register

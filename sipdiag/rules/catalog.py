@@ -70,6 +70,8 @@ LABELS = (
     "table_search", "search_count_calls", "search_count_exchanges", "ladder_hint",
     "message_title", "message_previous", "message_next", "message_close", "message_body",
     "message_sdp",
+    "sources_title", "col_requests", "col_users", "col_answers", "col_first_seen",
+    "col_last_seen", "col_agent", "col_verdict", "sources_more",
 )
 """The words of the reports (report.yaml): every one the reporters use, and no other."""
 SENTENCES = ("same_class", "class_differs", "final_vs_provisional", "neither_a_problem",

@@ -19,7 +19,7 @@ from functools import cached_property
 
 from sipdiag.dialogs.calls import Call, Exchange
 from sipdiag.rules import checks, matcher, media
-from sipdiag.rules.capture import CAPTURE_CHECKS, Watch
+from sipdiag.rules.capture import CAPTURE_CHECKS, Watch, WatchKind
 from sipdiag.rules.catalog import Catalog
 from sipdiag.rules.checks.facts import Facts, Needs, Profile, facts_of
 from sipdiag.rules.loader import RuleSet
@@ -48,18 +48,23 @@ class Engine:
         return sorted(_without_superseded(findings),
                       key=lambda f: (-severity_rank(f.severity), f.first_frame, f.rule.id))
 
-    def watches(self) -> dict[str, Watch]:
-        """A fresh watch for each rule about the whole capture, by rule id: shown every call
-        and exchange (``Watch.observe``), then read by ``capture_findings``."""
-        return {rule.id: CAPTURE_CHECKS[rule.check].watch()
-                for rule in self._capture_rules if rule.check is not None}
+    def watches(self) -> dict[WatchKind, Watch]:
+        """A fresh watch of each kind the rules about the whole capture read, by kind: shown
+        every call and exchange (``Watch.observe``), then read by ``capture_findings``."""
+        kinds = {CAPTURE_CHECKS[rule.check].watch for rule in self._capture_rules
+                 if rule.check is not None}
+        return {kind: kind() for kind in kinds}
 
-    def capture_findings(self, watches: Mapping[str, Watch]) -> list[Finding]:
+    def capture_findings(self, watches: Mapping[WatchKind, Watch]) -> list[Finding]:
         """The findings of the rules about the whole capture, from their merged watches."""
-        return [Finding(rule, found.call_id, found.call_frame, found.hit.values,
-                        found.hit.evidence, found.hit.refs)
-                for rule in self._capture_rules
-                for found in watches[rule.id].hits(rule.params)]
+        found: list[Finding] = []
+        for rule in self._capture_rules:
+            assert rule.check is not None  # the loader sees to it
+            check = CAPTURE_CHECKS[rule.check]
+            found += (Finding(rule, hit.call_id, hit.call_frame, hit.hit.values,
+                              hit.hit.evidence, hit.hit.refs)
+                      for hit in check.find(watches[check.watch], rule.params))
+        return found
 
     @cached_property
     def _capture_rules(self) -> tuple[Rule, ...]:

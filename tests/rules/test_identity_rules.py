@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from sipdiag.analysis import Analysis, analyze
 from sipdiag.rules import DataError, Engine, load_engine
-from sipdiag.rules.identity_trust import trusting
+from sipdiag.rules.given import trusting
 from sipdiag.rules.loader import RuleSet, load_rule
 from sipdiag.rules.model import Finding
 from sipdiag.sip.identity_signature import certificates_in

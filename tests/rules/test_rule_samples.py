@@ -11,7 +11,7 @@ import pytest
 
 from sipdiag.analysis import Analysis, analyze
 from sipdiag.rules import builtin_folder, load_engine
-from sipdiag.rules.identity_trust import trusting
+from sipdiag.rules.given import trusting
 from sipdiag.rules.model import Rule
 from sipdiag.sip.identity_signature import certificates_in
 from tests.conftest import ROOT, SAMPLES

@@ -15,7 +15,7 @@ import pytest
 from sipdiag.analysis import analyze
 from sipdiag.dialogs.calls import Call, Exchange
 from sipdiag.network import Endpoint
-from sipdiag.rules.checks.storms_across import StormWatch
+from sipdiag.rules.checks.storms_across import StormWatch, retry_storms
 from sipdiag.rules.loader import load_rule
 from sipdiag.rules.yamlfile import DataError
 from tests.conftest import SAMPLES
@@ -42,7 +42,7 @@ def storms(*subjects: Call | Exchange, count: int = 4) -> list[dict[str, str]]:
     watch = StormWatch()
     for subject in subjects:
         watch.observe(subject)
-    return [dict(found.hit.values) for found in watch.hits({"count": count})]
+    return [dict(found.hit.values) for found in retry_storms(watch, {"count": count})]
 
 
 def test_the_samples_registrations_and_calls_are_two_storms() -> None:

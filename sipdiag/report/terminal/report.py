@@ -26,9 +26,10 @@ from sipdiag.rules.catalog import Catalog
 
 def print_report(
     console: Console, analysis: Analysis, stats: Stats, catalog: Catalog, language: str = "en",
-    wide: bool = False,
+    wide: bool = False, sources: bool = False,
 ) -> None:
-    """``wide``: every column of the call list, even when it does not fit the console."""
+    """``wide``: every column of the call list, even when it does not fit the console;
+    ``sources``: the per-source summary after the findings."""
     summary.print_summary(console, analysis, stats, catalog, language)
     if analysis.message_counts:
         summary.print_message_counts(console, analysis.message_counts, catalog, language)
@@ -36,6 +37,8 @@ def print_report(
     summary.print_problems(console, analysis.summary, catalog, language)
     first_ts = analysis.summary.first_ts_ns or 0
     findings.print_findings(console, analysis.findings, catalog, first_ts, language)
+    if sources:
+        summary.print_sources(console, analysis, catalog, language)
     records: Iterable[CallRecord | ExchangeRecord] = itertools.chain(analysis.calls,
                                                                      analysis.exchanges)
     for record in records:

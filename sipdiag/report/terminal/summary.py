@@ -7,10 +7,12 @@ from collections import Counter
 from functools import partial
 
 from rich.console import Console
+from rich.text import Text
 
 from sipdiag.analysis import Analysis, CaptureSummary
 from sipdiag.report import terminal
 from sipdiag.report.escape import for_terminal
+from sipdiag.report.sources import SOURCE_COLUMNS, more_sources, source_rows
 from sipdiag.report.stats import Stats
 from sipdiag.report.summary import PROBLEM_COLUMNS, outcome_legend, problem_cells, summary_rows
 from sipdiag.rules.catalog import Catalog
@@ -50,3 +52,16 @@ def print_problems(
             for kind, count, frames, detail in problem_cells(summary)]
     terminal.print_table(console, label("problems"), [
         label(column) for column in PROBLEM_COLUMNS], rows)
+
+
+def print_sources(console: Console, analysis: Analysis, catalog: Catalog, language: str = "en"
+                  ) -> None:
+    """The per-source summary: each address that sent requests, the worst first."""
+    label = partial(catalog.label, language=language)
+    rows = [[for_terminal(cell) for cell in row]
+            for row in source_rows(analysis.sources, catalog, language)]
+    terminal.print_table(console, label("sources_title"),
+                         [label(column) for column in SOURCE_COLUMNS], rows)
+    more = more_sources(analysis.sources, catalog, language)
+    if more is not None:
+        console.print(Text(for_terminal(more)))

@@ -12,10 +12,13 @@ The checks live in modules by what they look at; importing them registers them i
 from sipdiag.rules.checks import (
     acks,
     addresses,
+    attacks,
     byes,
     causes,
     challenges,
+    exposure,
     forks,
+    fraud,
     headers,
     identity,
     methods,
@@ -31,6 +34,7 @@ from sipdiag.rules.checks import (
 )
 from sipdiag.rules.checks.registry import CHECKS, Check, Subject
 
-__all__ = ["CHECKS", "Check", "Subject", "acks", "addresses", "byes", "causes", "challenges",
-           "forks", "headers", "identity", "methods", "offers", "registrations", "session", "sizes",
-           "storms", "storms_across", "timing", "unanswered", "violations"]
+__all__ = ["CHECKS", "Check", "Subject", "acks", "addresses", "attacks", "byes", "causes",
+           "challenges", "exposure", "forks", "fraud", "headers", "identity", "methods",
+           "offers", "registrations", "session", "sizes", "storms", "storms_across", "timing",
+           "unanswered", "violations"]

@@ -10,7 +10,7 @@ there was no Identity at all (section 6.2.2). The checks here say which of these
 request would fail, and explain such an answer with what the request's Identity showed.
 
 Signatures are checked only with certificates the user gave (``--stir-certs``), handed to the
-checks that take a ``certificates`` parameter (``identity_trust``); the x5u a capture names
+checks that take a ``certificates`` parameter (``rules.given``); the x5u a capture names
 is never fetched.
 
 The same request on several hops, or sent again, is one event: one finding with every copy.
@@ -48,7 +48,7 @@ FRESHNESS_NS = 60 * SECOND_NS
 SHOWN = 80
 """At most this many characters of a value taken from the capture."""
 CERTIFICATES = "certificates"
-"""The parameter the command line fills with the user's certificates (``identity_trust``)."""
+"""The parameter the command line fills with the user's certificates (``rules.given``)."""
 
 _REQUEST = tuple(f"request.{key}" for key in (
     "method", "frame", "time", "status", "reason", "final_frame", "sender", "responder",

@@ -51,10 +51,6 @@ class Refusal:
     responder: str
 
 
-@capture_check("retry_storm_across_calls",
-               ("method", "target", "sender", "responder", "statuses", "count", "calls",
-                "period", "span", "first_frame", "last_frame"),
-               {"count": (_count, 4)})
 class StormWatch:
     """The refused and other attempts of every request, over the calls and exchanges seen."""
 
@@ -87,14 +83,19 @@ class StormWatch:
         for key, times in other.passed.items():
             self.passed.setdefault(key, array("q")).extend(times)
 
-    def hits(self, params: Mapping[str, object]) -> Iterator[CaptureHit]:
-        least = params["count"]
-        assert isinstance(least, int)
-        for request, refusals in self.refusals.items():
-            passed = sorted(self.passed.get(hash(request), ()))
-            for run in _runs(sorted(refusals, key=lambda r: r.sent_ns), passed):
-                if len(run) >= least and len({r.call_id for r in run}) > 1:
-                    yield _storm(request, run)
+
+@capture_check("retry_storm_across_calls", StormWatch,
+               ("method", "target", "sender", "responder", "statuses", "count", "calls",
+                "period", "span", "first_frame", "last_frame"),
+               {"count": (_count, 4)})
+def retry_storms(watch: StormWatch, params: Mapping[str, object]) -> Iterator[CaptureHit]:
+    least = params["count"]
+    assert isinstance(least, int)
+    for request, refusals in watch.refusals.items():
+        passed = sorted(watch.passed.get(hash(request), ()))
+        for run in _runs(sorted(refusals, key=lambda r: r.sent_ns), passed):
+            if len(run) >= least and len({r.call_id for r in run}) > 1:
+                yield _storm(request, run)
 
 
 def _runs(refusals: list[Refusal], passed: list[int]) -> Iterator[list[Refusal]]:

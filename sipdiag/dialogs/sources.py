@@ -1,0 +1,342 @@
+"""Who sent what: a ledger of the requests of every source address, across Call-IDs.
+
+A scan, a password guesser or a toll fraudster shows as many short calls and exchanges, each
+ordinary on its own; together, from one address, they are an attack. The ledger keeps, for each
+finished call or exchange, what the security rules and the per-source summary need:
+
+- the **attempts**: every request outside a dialog (no To tag; not ACK or CANCEL), with its
+  retries with credentials after a challenge (RFC 3261 22.2), as ``Attempt``s;
+- the **exposures**: what a request or answer carried in clear (not over TLS or WSS) that an
+  eavesdropper could use: Digest or Basic credentials, SDES keys (``Exposure``);
+- the **tally** of each source (``SourceTally``): its requests by method, the final statuses
+  they got, the users they were for, when it was seen and with which User-Agents.
+
+A request relayed by a proxy inside the capture (the same method, CSeq and From tag on another
+hop) counts once, on the first hop seen: its source is the address that hop came from (by IP,
+without the port: a NAT or a scanner's many ports are one source). Each process of a run keeps
+a ledger of its own calls; the ledgers are merged at the end (``merge``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from enum import Enum
+
+from sipdiag.dialogs.calls import Call, Exchange
+from sipdiag.dialogs.challenges import CHALLENGES, CREDENTIAL_HEADERS, digest_params
+from sipdiag.dialogs.select import user_part
+from sipdiag.dialogs.transactions import Transaction
+from sipdiag.sip.message import SipMessage
+
+Subject = Call | Exchange
+NOT_ATTEMPTS = frozenset({"ACK", "CANCEL"})
+"""Requests that follow an INVITE rather than try something of their own."""
+ENCRYPTED = frozenset({"TLS", "WSS"})
+"""Transports an eavesdropper on the path cannot read (RFC 3261 26.2.1)."""
+AGENTS_KEPT = 5
+"""User-Agents kept per source (the first ones seen)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """A message a finding can point at: its frame, time and what it is (``401 REGISTER``)."""
+
+    frame: int
+    ts_ns: int
+    what: str
+
+    @classmethod
+    def of(cls, message: SipMessage) -> Frame:
+        return cls(message.frame, message.ts_ns,
+                   message.method or f"{message.status} {message.cseq_method}")
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """A request sent outside a dialog, and its retries with credentials after challenges."""
+
+    source: str
+    """The IP address it came from."""
+    server: str
+    """The IP address it went to."""
+    method: str
+    target: str
+    """The user it was for: of To for a REGISTER, else of the Request-URI (else of To)."""
+    account: str
+    """The ``username`` of its last credentials, else the user of From."""
+    realm: str
+    """The realm of its last Digest credentials ('' without)."""
+    agent: str
+    """Its User-Agent ('' when none)."""
+    status: int
+    """The last final status (0: none)."""
+    challenged: bool
+    """A 401 or 407 came back to one of its tries."""
+    credentials: bool
+    """One of its tries carried credentials."""
+    call_id: str
+    call_frame: int
+    """The first frame of the call or exchange it was part of."""
+    request: Frame
+    """Its first request."""
+    answer: Frame | None
+    """The final response of its last try."""
+    ended_ns: int
+    """When it was over: its last final response or, for an INVITE answered, the end of the
+    call."""
+    answered: bool
+    """A 2xx came back."""
+
+    @property
+    def refused(self) -> bool:
+        return self.status >= 400
+
+    @property
+    def credentials_refused(self) -> bool:
+        """It carried credentials and was still challenged or refused 403 (RFC 3261 22.2)."""
+        return self.credentials and self.status in (401, 403, 407)
+
+
+class ExposureKind(Enum):
+    DIGEST = "Digest credentials"
+    BASIC = "Basic credentials"
+    SDES = "SDES keys"
+
+
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    """Something sent in clear that an eavesdropper on the path could use."""
+
+    kind: ExposureKind
+    source: str
+    server: str
+    transport: str
+    user: str
+    """The user name of credentials ('' for keys)."""
+    realm: str
+    """The realm of Digest credentials; the header of Basic ones."""
+    call_id: str
+    call_frame: int
+    message: Frame
+
+
+@dataclass(slots=True)
+class SourceTally:
+    """What one source address sent, and what came back, for the per-source summary."""
+
+    requests: Counter[str] = field(default_factory=Counter)
+    """Requests by method (not ACK: it gets no answer)."""
+    statuses: Counter[str] = field(default_factory=Counter)
+    """Their final statuses by class (``2xx``) or ``none``."""
+    users: set[str] = field(default_factory=set)
+    """The users its requests outside a dialog were for."""
+    agents: list[str] = field(default_factory=list)
+    first_ns: int = 0
+    last_ns: int = 0
+    first_frame: int = 0
+    last_frame: int = 0
+
+    def add(self, request: SipMessage, status: int) -> None:
+        self.requests[request.method] += 1
+        self.statuses[f"{status // 100}xx" if status else "none"] += 1
+        if not self.first_frame or request.frame < self.first_frame:
+            self.first_ns, self.first_frame = request.ts_ns, request.frame
+        if request.frame > self.last_frame:
+            self.last_ns, self.last_frame = request.ts_ns, request.frame
+        agent = request.first_value("user-agent")
+        if agent and agent not in self.agents and len(self.agents) < AGENTS_KEPT:
+            self.agents.append(agent)
+
+    def merge(self, other: SourceTally) -> None:
+        self.requests += other.requests
+        self.statuses += other.statuses
+        self.users |= other.users
+        self.agents = list(dict.fromkeys(self.agents + other.agents))[:AGENTS_KEPT]
+        if other.first_frame and (not self.first_frame or other.first_frame < self.first_frame):
+            self.first_ns, self.first_frame = other.first_ns, other.first_frame
+        if other.last_frame > self.last_frame:
+            self.last_ns, self.last_frame = other.last_ns, other.last_frame
+
+
+class SourceLedger:
+    """The attempts, exposures and tallies of every source, over the calls and exchanges seen."""
+
+    def __init__(self) -> None:
+        self.attempts: list[Attempt] = []
+        self.exposures: list[Exposure] = []
+        self.tallies: dict[str, SourceTally] = {}
+
+    def observe(self, subject: Subject) -> None:
+        originals = _first_hops(subject.transactions)
+        for transaction in originals:
+            request = transaction.request
+            assert request is not None
+            tally = self.tallies.setdefault(request.src.ip, SourceTally())
+            if transaction.method != "ACK":
+                tally.add(request, transaction.final_status)
+        call_frame = subject.messages[0].frame
+        for attempt in _attempts(subject, originals, call_frame):
+            self.attempts.append(attempt)
+            self.tallies[attempt.source].users.add(attempt.target)
+        self.exposures += _exposures(subject, call_frame)
+
+    def merge(self, other: object) -> None:
+        assert isinstance(other, SourceLedger)
+        self.attempts += other.attempts
+        self.exposures += other.exposures
+        for source, tally in other.tallies.items():
+            mine = self.tallies.get(source)
+            if mine is None:
+                self.tallies[source] = tally
+            else:
+                mine.merge(tally)
+
+    def in_order(self) -> list[Attempt]:
+        """Every attempt, in the order it was sent (the processes' ledgers interleave)."""
+        return sorted(self.attempts, key=lambda a: a.request.frame)
+
+
+def _first_hops(transactions: Iterable[Transaction]) -> list[Transaction]:
+    """The transactions with a request, less the copies a proxy relayed: of those with the
+    same method, CSeq and From tag, the first sent (RFC 3261 16.6: a proxy keeps all three)."""
+    seen: set[tuple[str, int, str | None]] = set()
+    first: list[Transaction] = []
+    for transaction in sorted((t for t in transactions if t.request is not None),
+                              key=lambda t: t.first.frame):
+        request = transaction.request
+        assert request is not None
+        key = (transaction.method, request.cseq, request.from_tag)
+        if key not in seen:
+            seen.add(key)
+            first.append(transaction)
+    return first
+
+
+def _attempts(subject: Subject, transactions: list[Transaction], call_frame: int
+              ) -> Iterator[Attempt]:
+    """The attempts outside a dialog: each request, with the retries that answered its
+    challenges (same method, Request-URI, From and To, from the same sender, with credentials)."""
+    tries: list[list[Transaction]] = []
+    for transaction in transactions:
+        request = transaction.request
+        assert request is not None
+        if request.to_tag or transaction.method in NOT_ATTEMPTS:
+            continue
+        earlier = next((run for run in reversed(tries) if _retries(run[-1], transaction)), None)
+        if earlier is not None:
+            earlier.append(transaction)
+        else:
+            tries.append([transaction])
+    for run in tries:
+        yield _attempt(subject, run, call_frame)
+
+
+def _retries(previous: Transaction, transaction: Transaction) -> bool:
+    """``transaction`` answers the challenge ``previous`` got (RFC 3261 22.2)."""
+    before, now = previous.request, transaction.request
+    assert before is not None and now is not None
+    return (previous.final_status in CHALLENGES and _credentials(now) is not None
+            and (before.method, before.request_uri, before.src)
+            == (now.method, now.request_uri, now.src)
+            and _uri(before, "from") == _uri(now, "from") and _uri(before, "to") == _uri(now, "to"))
+
+
+def _attempt(subject: Subject, run: list[Transaction], call_frame: int) -> Attempt:
+    first, last = run[0].request, run[-1]
+    assert first is not None
+    final = last.final
+    credentialed = [t.request for t in run if t.request and _credentials(t.request) is not None]
+    last_credentials = _credentials(credentialed[-1]) if credentialed else None
+    account = _account(credentialed[-1]) if credentialed else ""
+    realm = digest_params(last_credentials[1]).get("realm", "") if last_credentials else ""
+    answered = final is not None and 200 <= final.status < 300
+    ended_ns = final.ts_ns if final is not None else first.ts_ns
+    if isinstance(subject, Call) and answered and first.method == "INVITE":
+        ended_ns = subject.end_ns
+    return Attempt(
+        source=first.src.ip, server=first.dst.ip, method=first.method,
+        target=_target(first), account=account or user_part(_uri(first, "from")), realm=realm,
+        agent=first.first_value("user-agent") or "", status=last.final_status,
+        challenged=any(t.final_status in CHALLENGES for t in run),
+        credentials=bool(credentialed), call_id=subject.call_id, call_frame=call_frame,
+        request=Frame.of(first), answer=Frame.of(final) if final is not None else None,
+        ended_ns=ended_ns, answered=answered)
+
+
+def _target(request: SipMessage) -> str:
+    uri = request.request_uri
+    if request.method != "REGISTER" and _names_user(uri):  # a REGISTER's names the domain
+        return user_part(uri)
+    to = _uri(request, "to")
+    return user_part(to) if _names_user(to) else ""
+
+
+def _names_user(uri: str) -> bool:
+    """``sip:alice@example.com`` or ``tel:+4930123`` (``sip:example.com`` names a host)."""
+    return "@" in uri or uri[:4].lower() == "tel:"
+
+
+def _uri(message: SipMessage, header: str) -> str:
+    found = message.name_addr(header)
+    return found.uri.split("?", 1)[0] if found and found.uri else ""
+
+
+def _credentials(request: SipMessage) -> tuple[str, str] | None:
+    """(header, value) of the request's first credentials."""
+    for header in CREDENTIAL_HEADERS:
+        value = request.first_value(header)
+        if value is not None:
+            return header, value
+    return None
+
+
+def _account(request: SipMessage | None) -> str:
+    """The user name the credentials give: Digest ``username``, or Basic's before the colon."""
+    found = _credentials(request) if request is not None else None
+    if found is None:
+        return ""
+    scheme, _, rest = found[1].strip().partition(" ")
+    if scheme.lower() == "basic":
+        return _basic_user(rest)
+    return digest_params(found[1]).get("username", "")
+
+
+def _basic_user(token: str) -> str:
+    """The user name of Basic credentials (``base64(user:password)``, RFC 7617 2); the password
+    is never kept."""
+    try:
+        decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        return ""
+    return decoded.partition(":")[0]
+
+
+def _exposures(subject: Subject, call_frame: int) -> Iterator[Exposure]:
+    """What its messages carried in clear: credentials in requests, SDES keys in any SDP."""
+    for message in subject.messages:
+        if message.transport in ENCRYPTED:
+            continue
+        found = _credentials(message) if message.is_request else None
+        if found is not None:
+            header, value = found
+            scheme = value.strip().partition(" ")[0].lower()
+            if scheme in ("digest", "basic"):
+                digest = scheme == "digest"
+                yield Exposure(
+                    ExposureKind.DIGEST if digest else ExposureKind.BASIC, message.src.ip,
+                    message.dst.ip, message.transport, _account(message),
+                    digest_params(value).get("realm", "") if digest else _HEADER_NAMES[header],
+                    subject.call_id, call_frame, Frame.of(message))
+        if _SDES_KEY.search(message.body):
+            yield Exposure(ExposureKind.SDES, message.src.ip, message.dst.ip, message.transport,
+                           "", "", subject.call_id, call_frame, Frame.of(message))
+
+
+_HEADER_NAMES = {"authorization": "Authorization", "proxy-authorization": "Proxy-Authorization"}
+_SDES_KEY = re.compile(rb"^a=crypto:\S+ \S+ inline:", re.M)
+"""An SDP ``a=crypto`` line that gives its key inline (RFC 4568 6.1, 9.2)."""
