@@ -17,8 +17,7 @@ ROWS_SHOWN = 50
 every one."""
 
 
-def source_rows(sources: Sequence[SourceSummary], catalog: Catalog, language: str
-                ) -> Iterator[list[str]]:
+def source_rows(sources: Sequence[SourceSummary]) -> Iterator[list[str]]:
     for item in sources[:ROWS_SHOWN]:
         verdict = ", ".join(dict.fromkeys(f"{f.rule.id} {f.rule.name}" for f in item.findings))
         yield [

@@ -59,7 +59,7 @@ def print_sources(console: Console, analysis: Analysis, catalog: Catalog, langua
     """The per-source summary: each address that sent requests, the worst first."""
     label = partial(catalog.label, language=language)
     rows = [[for_terminal(cell) for cell in row]
-            for row in source_rows(analysis.sources, catalog, language)]
+            for row in source_rows(analysis.sources)]
     terminal.print_table(console, label("sources_title"),
                          [label(column) for column in SOURCE_COLUMNS], rows)
     more = more_sources(analysis.sources, catalog, language)

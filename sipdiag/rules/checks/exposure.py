@@ -1,15 +1,15 @@
-"""What was sent in clear across the public internet that an eavesdropper could use: Digest
-credentials (the response can be attacked offline, word list against MD5), Basic credentials
-(the password itself, RFC 3261 22.1 forbids them), SDES keys (the call's media can be
-decrypted: RFC 4568 8.3 asks that SDP carrying them be encrypted). Read from the exposures of the source ledger: only messages over a
+"""What was sent in clear that an eavesdropper could use: Digest credentials (the response can
+be attacked offline, a word list against MD5), Basic credentials (the password itself: RFC 3261
+22 forbids them), SDES keys (the call's media can be decrypted: RFC 4568 8.3 asks that SDP
+carrying them be encrypted). Read from the exposures of the source ledger: only messages over a
 plain transport (not TLS or WSS) are kept there, and but for Basic credentials only a path with
 a public address at one end counts (within a private network the same traffic is not open to
 the internet).
 
 One finding per source, server and realm (whatever the accounts: their names are listed), or for
 keys per pair of addresses, told on the first exposure's call or exchange, with its count and
-first and last frames. A finding never holds more of
-credentials than the user name and the realm.
+first and last frames. A finding never holds more of credentials than the user names and the
+realm.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def _across_internet(exposure: Exposure) -> bool:
 def _grouped(ledger: SourceLedger, kind: ExposureKind
              ) -> dict[tuple[str, str, str], list[Exposure]]:
     """The exposures of this kind, grouped (``_group``), in the order sent: across
-    the internet, or anywhere for Basic credentials (the password itself, which RFC 3261 22.1
+    the internet, or anywhere for Basic credentials (the password itself, which RFC 3261 22
     forbids on any path)."""
     found: dict[tuple[str, str, str], list[Exposure]] = defaultdict(list)
     anywhere = kind is ExposureKind.BASIC
