@@ -1341,3 +1341,91 @@ def test_tls_sessions(name: str, transport: str) -> None:
         assert {(s["decryption"], s["sip_messages"]) for s in without} == {("no_keys", 0)}
     foreign = TLS_SAMPLES / ("tls13-call.keylog" if name != "tls13-call" else "wss-call.keylog")
     assert {s["decryption"] for s in tls_doc(path, foreign)} <= {"no_key"}
+
+
+# --- the per-source summary ----------------------------------------------------------------------
+
+SOURCE_FIELDS = ("frame.number", "frame.time_epoch", "ip.src", "sip.Method", "sip.Status-Code",
+                 "sip.Call-ID", "sip.CSeq.seq", "sip.CSeq.method", "sip.from.tag", "sip.to.tag",
+                 "sip.to.user", "sip.r-uri.user", "sip.User-Agent")
+
+
+def sources_expected(path: Path) -> dict[str, dict[str, Any]]:
+    """Each source address as tshark reads the capture (one hop, no proxy): its requests by
+    method (a retransmission is the same CSeq; ACK gets no answer and is not counted), the class
+    of the first final response to each, the users of those outside a dialog (To of a REGISTER,
+    else the Request-URI), its first and last request and its User-Agents."""
+    rows = tshark(path, SOURCE_FIELDS, "sip")
+    finals: dict[tuple[str, str, str], int] = {}
+    for row in rows:
+        status = int(row["sip.Status-Code"] or 0)
+        key = (row["sip.Call-ID"], row["sip.CSeq.seq"], row["sip.CSeq.method"])
+        if status >= 200:
+            finals.setdefault(key, status)
+    found: dict[str, dict[str, Any]] = {}
+    seen: set[tuple[str, ...]] = set()
+    for row in rows:
+        method = row["sip.Method"]
+        key = (row["sip.Call-ID"], row["sip.CSeq.seq"], method, row["sip.from.tag"])
+        if not method or method == "ACK" or key in seen:
+            continue
+        seen.add(key)
+        source = found.setdefault(row["ip.src"], {
+            "address": row["ip.src"], "requests": Counter(), "statuses": Counter(),
+            "users": set(), "first_frame": int(row["frame.number"]),
+            "first_seen": iso(row["frame.time_epoch"]), "user_agents": []})
+        source["requests"][method] += 1
+        status = finals.get((row["sip.Call-ID"], row["sip.CSeq.seq"], method), 0)
+        source["statuses"][f"{status // 100}xx" if status else "none"] += 1
+        if not row["sip.to.tag"] and method != "CANCEL":
+            source["users"].add(row["sip.to.user"] if method == "REGISTER"
+                                else row["sip.r-uri.user"] or row["sip.to.user"])
+        source["last_frame"], source["last_seen"] = (int(row["frame.number"]),
+                                                     iso(row["frame.time_epoch"]))
+        agent = row["sip.User-Agent"]
+        if agent and agent not in source["user_agents"] and len(source["user_agents"]) < 5:
+            source["user_agents"].append(agent)
+    for source in found.values():
+        source["request_count"] = sum(source["requests"].values())
+        source["users"] = len(source["users"])
+    return found
+
+
+@pins("sources", "sources[].address", "sources[].requests", "sources[].request_count",
+      "sources[].statuses", "sources[].users", "sources[].first_seen", "sources[].last_seen",
+      "sources[].first_frame", "sources[].last_frame", "sources[].user_agents",
+      "sources[].findings")
+@pytest.mark.parametrize("name", ["toll-new-source", "credential-stuffing", "busy-registrar"])
+def test_sources(name: str) -> None:
+    path = SAMPLES / "security" / f"{name}.pcap"
+    expected = sources_expected(path)
+    assert expected
+    sources = doc(path, Ladders.NONE)["sources"]
+    fields = ("address", "requests", "request_count", "statuses", "users", "first_seen",
+              "last_seen", "first_frame", "last_frame", "user_agents")
+    assert [{f: s[f] for f in fields} for s in sources] == sorted(
+        ({f: dict(e[f]) if isinstance(e[f], Counter) else e[f] for f in fields}
+         for e in expected.values()),
+        key=lambda e: (not _named(name, e["address"], path), -e["request_count"], e["address"]))
+    # the rules that name a source: S106 on each call of the newcomer to 011... and +8816...,
+    # S104 on the one source that tries eight accounts (the rule files' tests say how many)
+    named = {s["address"]: s["findings"] for s in sources if s["findings"]}
+    assert named == {a: _findings(name) for a in expected if _named(name, a, path)}
+
+
+def _findings(name: str) -> list[str]:
+    return {"toll-new-source": ["S106", "S106"], "credential-stuffing": ["S104", "S109"],
+            "busy-registrar": []}[name]
+
+
+def _named(name: str, address: str, path: Path) -> bool:
+    """The source the sample's attack comes from, read with tshark: the one calling numbers
+    dialled 011 or +881 (toll-new-source), the one sending credentials for more than one
+    account (credential-stuffing)."""
+    rows = [r for r in tshark(path, ("ip.src", "sip.Method", "sip.r-uri.user", "sip.auth.username"),
+                             "sip.Method") if r["ip.src"] == address]
+    if name == "toll-new-source":
+        return any(r["sip.r-uri.user"].startswith(("011", "+881")) for r in rows)
+    if name == "credential-stuffing":
+        return len({r["sip.auth.username"] for r in rows if r["sip.auth.username"]}) > 1
+    return False
