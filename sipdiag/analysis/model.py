@@ -169,7 +169,7 @@ class SourceSummary:
 
     address: str
     requests: tuple[tuple[str, int], ...]
-    """By method, the most sent first."""
+    """By method, the most sent first (then by name)."""
     statuses: tuple[tuple[str, int], ...]
     """How many got a final status of each class (``2xx`` ... ``6xx``) or none (``none``)."""
     users: int
@@ -202,10 +202,10 @@ def sources_of(ledger: object, findings: Iterable[Finding]) -> list[SourceSummar
             named.setdefault(source, []).append(finding)
     summaries = [
         SourceSummary(
-            address, tuple(tally.requests.most_common()),
+            address, tuple(sorted(tally.requests.items(), key=lambda m: (-m[1], m[0]))),
             tuple((c, tally.statuses[c]) for c in STATUS_CLASSES if tally.statuses[c]),
             len(tally.users), tally.first_ns, tally.last_ns, tally.first_frame,
-            tally.last_frame, tuple(tally.agents),
+            tally.last_frame, tally.first_agents(),
             tuple(sorted(named.get(address, ()), key=lambda f: -severity_rank(f.severity))))
         for address, tally in ledger.tallies.items()]
     return sorted(summaries, key=lambda s: (

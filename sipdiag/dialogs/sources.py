@@ -26,6 +26,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
+from sys import intern
 
 from sipdiag.dialogs.calls import Call, Exchange
 from sipdiag.dialogs.challenges import CHALLENGES, CREDENTIAL_HEADERS, digest_params
@@ -39,7 +40,7 @@ NOT_ATTEMPTS = frozenset({"ACK", "CANCEL"})
 ENCRYPTED = frozenset({"TLS", "WSS"})
 """Transports an eavesdropper on the path cannot read (RFC 3261 26.2.1)."""
 AGENTS_KEPT = 5
-"""User-Agents kept per source (the first ones seen)."""
+"""User-Agents a source's summary names (the first ones sent)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,15 +83,30 @@ class Attempt:
     call_id: str
     call_frame: int
     """The first frame of the call or exchange it was part of."""
-    request: Frame
-    """Its first request."""
-    answer: Frame | None
-    """The final response of its last try."""
+    frame: int
+    """Of its first request."""
+    sent_ns: int
+    answer_frame: int
+    """Of the final response of its last try (0: none)."""
+    answer_ns: int
     ended_ns: int
     """When it was over: its last final response or, for an INVITE answered, the end of the
     call."""
     answered: bool
     """A 2xx came back."""
+
+    @property
+    def request(self) -> Frame:
+        """Its first request (made when a finding names it: an attempt keeps only numbers, as
+        a capture may hold millions)."""
+        return Frame(self.frame, self.sent_ns, self.method)
+
+    @property
+    def answer(self) -> Frame | None:
+        """The final response of its last try."""
+        if not self.answer_frame:
+            return None
+        return Frame(self.answer_frame, self.answer_ns, f"{self.status} {self.method}")
 
     @property
     def refused(self) -> bool:
@@ -135,7 +151,8 @@ class SourceTally:
     """Their final statuses by class (``2xx``) or ``none``."""
     users: set[str] = field(default_factory=set)
     """The users its requests outside a dialog were for."""
-    agents: list[str] = field(default_factory=list)
+    agents: dict[str, int] = field(default_factory=dict)
+    """Each User-Agent its requests gave, and the frame it was first seen in."""
     first_ns: int = 0
     last_ns: int = 0
     first_frame: int = 0
@@ -149,18 +166,23 @@ class SourceTally:
         if request.frame > self.last_frame:
             self.last_ns, self.last_frame = request.ts_ns, request.frame
         agent = request.first_value("user-agent")
-        if agent and agent not in self.agents and len(self.agents) < AGENTS_KEPT:
-            self.agents.append(agent)
+        if agent and (agent not in self.agents or request.frame < self.agents[agent]):
+            self.agents[agent] = request.frame
 
     def merge(self, other: SourceTally) -> None:
         self.requests += other.requests
         self.statuses += other.statuses
         self.users |= other.users
-        self.agents = list(dict.fromkeys(self.agents + other.agents))[:AGENTS_KEPT]
+        for agent, frame in other.agents.items():
+            self.agents[agent] = min(frame, self.agents.get(agent, frame))
         if other.first_frame and (not self.first_frame or other.first_frame < self.first_frame):
             self.first_ns, self.first_frame = other.first_ns, other.first_frame
         if other.last_frame > self.last_frame:
             self.last_ns, self.last_frame = other.last_ns, other.last_frame
+
+    def first_agents(self) -> tuple[str, ...]:
+        """The first ``AGENTS_KEPT`` User-Agents, in the order first sent."""
+        return tuple(sorted(self.agents, key=self.agents.__getitem__)[:AGENTS_KEPT])
 
 
 class SourceLedger:
@@ -198,7 +220,7 @@ class SourceLedger:
 
     def in_order(self) -> list[Attempt]:
         """Every attempt, in the order it was sent (the processes' ledgers interleave)."""
-        return sorted(self.attempts, key=lambda a: a.request.frame)
+        return sorted(self.attempts, key=lambda a: a.frame)
 
 
 def _first_hops(transactions: Iterable[Transaction]) -> list[Transaction]:
@@ -259,13 +281,14 @@ def _attempt(subject: Subject, run: list[Transaction], call_frame: int) -> Attem
     if isinstance(subject, Call) and answered and first.method == "INVITE":
         ended_ns = subject.end_ns
     return Attempt(
-        source=first.src.ip, server=first.dst.ip, method=first.method,
-        target=_target(first), account=account or user_part(_uri(first, "from")), realm=realm,
-        agent=first.first_value("user-agent") or "", status=last.final_status,
+        source=intern(first.src.ip), server=intern(first.dst.ip), method=intern(first.method),
+        target=intern(_target(first)),
+        account=intern(account or user_part(_uri(first, "from"))), realm=intern(realm),
+        agent=intern(first.first_value("user-agent") or ""), status=last.final_status,
         challenged=any(t.final_status in CHALLENGES for t in run),
         credentials=bool(credentialed), call_id=subject.call_id, call_frame=call_frame,
-        request=Frame.of(first), answer=Frame.of(final) if final is not None else None,
-        ended_ns=ended_ns, answered=answered)
+        frame=first.frame, sent_ns=first.ts_ns, answer_frame=final.frame if final else 0,
+        answer_ns=final.ts_ns if final else 0, ended_ns=ended_ns, answered=answered)
 
 
 def _target(request: SipMessage) -> str:

@@ -84,7 +84,7 @@ def user_enumeration(ledger: SourceLedger, params: Mapping[str, object]
             targets = [a.target for a in run]
             yield run_hit(run, {"users": str(len(set(targets))), "examples": examples(targets),
                                 "methods": methods(run), "statuses": statuses(run)},
-                          ("enumeration", source, run[0].request.frame))
+                          ("enumeration", source, run[0].frame))
 
 
 @capture_check("password_guessing", SourceLedger,
@@ -104,7 +104,7 @@ def password_guessing(ledger: SourceLedger, params: Mapping[str, object]
         for run in runs(attempts, burst, threshold):
             yield run_hit(run, {"user": account, "realm": run[-1].realm or "-",
                                 "server": run[-1].server, "statuses": statuses(run)},
-                          ("guessing", source, account, run[0].request.frame))
+                          ("guessing", source, account, run[0].frame))
 
 
 @capture_check("credential_stuffing", SourceLedger,
@@ -125,7 +125,7 @@ def credential_stuffing(ledger: SourceLedger, params: Mapping[str, object]
             accounts = [a.account for a in run]
             yield run_hit(run, {"users": str(len(set(accounts))), "examples": examples(accounts),
                                 "server": run[-1].server},
-                          ("stuffing", source, run[0].request.frame))
+                          ("stuffing", source, run[0].frame))
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +146,7 @@ def takeovers(ledger: SourceLedger, params: Mapping[str, object]) -> Iterator[Ta
         if not attempt.credentials:
             continue
         recent = refused[attempt.account]
-        while recent and attempt.request.ts_ns - recent[0].request.ts_ns > window:
+        while recent and attempt.sent_ns - recent[0].sent_ns > window:
             recent.popleft()
         if attempt.credentials_refused:
             recent.append(attempt)
@@ -169,8 +169,8 @@ def success_after_failures(ledger: SourceLedger, params: Mapping[str, object]
         yield run_hit([*failures, success], {
             "user": success.account, "failures": str(len(failures)),
             "failed_sources": examples(a.source for a in failures), "method": success.method,
-            "success_frame": str(success.request.frame)},
-            ("takeover", success.account, success.request.frame), told_on=success)
+            "success_frame": str(success.frame)},
+            ("takeover", success.account, success.frame), told_on=success)
 
 
 def _by_source(ledger: SourceLedger, credentials: bool = False) -> dict[str, list[Attempt]]:

@@ -50,7 +50,7 @@ def runs(attempts: Iterable[Attempt], burst: Burst, threshold: Threshold
         if burst.wrong(attempt):
             wrong += 1
             keys[burst.key(attempt)] += 1
-        while attempt.request.ts_ns - items[left].request.ts_ns > threshold.window_ns:
+        while attempt.sent_ns - items[left].sent_ns > threshold.window_ns:
             gone = items[left]
             left += 1
             if burst.wrong(gone):

@@ -61,8 +61,8 @@ def _call_hit(attempt: Attempt, kind: NumberKind | None, values: dict[str, str],
               key: str) -> CaptureHit:
     call = {"number": attempt.target, "kind": kind.value if kind else "-",
             "account": attempt.account or "-", "status": str(attempt.status or "-"),
-            "frame": str(attempt.request.frame)}
-    return run_hit([attempt], {**call, **values}, (key, attempt.request.frame))
+            "frame": str(attempt.frame)}
+    return run_hit([attempt], {**call, **values}, (key, attempt.frame))
 
 
 @capture_check("toll_destination_new_source", SourceLedger, (*CALL, "known"),
@@ -84,7 +84,7 @@ def toll_destination_new_source(ledger: SourceLedger, params: Mapping[str, objec
 
 def _short(attempt: Attempt, within_ns: int) -> bool:
     """Over within this time of its INVITE: refused, cancelled, or answered and hung up."""
-    return bool(attempt.status) and attempt.ended_ns - attempt.request.ts_ns <= within_ns
+    return bool(attempt.status) and attempt.ended_ns - attempt.sent_ns <= within_ns
 
 
 @capture_check("short_call_burst", SourceLedger,
@@ -113,7 +113,7 @@ def short_call_burst(ledger: SourceLedger, params: Mapping[str, object]
             yield run_hit(run, {"destinations": str(len(set(numbers))),
                                 "examples": examples(numbers),
                                 "answered": str(sum(a.answered for a in run))},
-                          ("burst", source, run[0].request.frame))
+                          ("burst", source, run[0].frame))
 
 
 @capture_check("call_after_compromise", SourceLedger,
@@ -130,14 +130,14 @@ def call_after_compromise(ledger: SourceLedger, params: Mapping[str, object]
         return
     for attempt in _calls(ledger):
         success = max((s for s in taken.get(attempt.account, ())
-                       if s.request.frame < attempt.request.frame),
-                      key=lambda s: s.request.frame, default=None)
+                       if s.frame < attempt.frame),
+                      key=lambda s: s.frame, default=None)
         if success is None:
             continue
-        after = attempt.request.ts_ns - success.request.ts_ns
+        after = attempt.sent_ns - success.sent_ns
         if after <= window:
             yield _call_hit(attempt, None, {
-                "user": attempt.account, "success_frame": str(success.request.frame),
+                "user": attempt.account, "success_frame": str(success.frame),
                 "after": seconds(after)}, "after-takeover")
 
 
