@@ -29,7 +29,12 @@ from enum import Enum
 from sys import intern
 
 from sipdiag.dialogs.calls import Call, Exchange
-from sipdiag.dialogs.challenges import CHALLENGES, CREDENTIAL_HEADERS, digest_params
+from sipdiag.dialogs.challenges import (
+    CHALLENGES,
+    CREDENTIAL_HEADERS,
+    digest_params,
+    says_stale,
+)
 from sipdiag.dialogs.select import user_part
 from sipdiag.dialogs.transactions import Transaction
 from sipdiag.sip.message import SipMessage
@@ -204,7 +209,8 @@ class SourceLedger:
         call_frame = subject.messages[0].frame
         for attempt in _attempts(subject, originals, call_frame):
             self.attempts.append(attempt)
-            self.tallies[attempt.source].users.add(attempt.target)
+            if attempt.target:
+                self.tallies[attempt.source].users.add(attempt.target)
         self.exposures += _exposures(subject, call_frame)
 
     def merge(self, other: object) -> None:
@@ -259,10 +265,15 @@ def _attempts(subject: Subject, transactions: list[Transaction], call_frame: int
 
 
 def _retries(previous: Transaction, transaction: Transaction) -> bool:
-    """``transaction`` answers the challenge ``previous`` got (RFC 3261 22.2)."""
+    """``transaction`` answers the challenge ``previous`` got (RFC 3261 22.2). Credentials
+    challenged again are refused, and a UAC must not try them again (22.1) unless the nonce was
+    stale: a retry after that is another guess, a new attempt."""
     before, now = previous.request, transaction.request
     assert before is not None and now is not None
-    return (previous.final_status in CHALLENGES and _credentials(now) is not None
+    final = previous.final
+    first_answer = _credentials(before) is None or (final is not None and says_stale(final))
+    return (previous.final_status in CHALLENGES and first_answer
+            and _credentials(now) is not None
             and (before.method, before.request_uri, before.src)
             == (now.method, now.request_uri, now.src)
             and _uri(before, "from") == _uri(now, "from") and _uri(before, "to") == _uri(now, "to"))
@@ -361,5 +372,6 @@ def _exposures(subject: Subject, call_frame: int) -> Iterator[Exposure]:
 
 
 _HEADER_NAMES = {"authorization": "Authorization", "proxy-authorization": "Proxy-Authorization"}
-_SDES_KEY = re.compile(rb"^a=crypto:\S+ \S+ inline:", re.M)
-"""An SDP ``a=crypto`` line that gives its key inline (RFC 4568 6.1, 9.2)."""
+_SDES_KEY = re.compile(rb"^a=crypto:\S+[ \t]+\S+[ \t]+inline:", re.M | re.I)
+"""An SDP ``a=crypto`` line that gives its key inline (RFC 4568 6.1, 9.1: white space is 1*WSP,
+and the quoted ``inline`` any case, RFC 5234 2.3)."""

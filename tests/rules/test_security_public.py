@@ -1,10 +1,12 @@
 """The security rules over every public capture (issue 18): no alarm where there is no attack.
 
 The public captures are real traffic from many projects. tshark is the oracle: the only
-attack it shows in them is SIPVicious's ``friendly-scanner`` (a scan of three hosts in
-CESNET's sip.pcap, one OPTIONS in nDPI's gre_sip.pcapng). So the security rules may raise a
-warning or an error only as S101, only on a source tshark sees sending a request with a
-scanner's User-Agent (the names S101's rule file lists), and on every such source; anything
+attack it shows in them is SIPVicious's ``friendly-scanner`` (in CESNET's sip.pcap a scan of
+three hosts, then svcrack guessing account 6001's password: REGISTERs with credentials
+refused 401 again and again, until frame 48 answers one 200; one OPTIONS in nDPI's
+gre_sip.pcapng). So the security rules may raise a warning or an error only on a source
+tshark sees sending a request with a scanner's User-Agent (the names S101's rule file lists):
+S101 on every such source, S105 (an account accepted after refusals) on CESNET's; anything
 else they say about these captures is information (Digest credentials in clear).
 """
 
@@ -52,8 +54,11 @@ def test_security_alarms_only_on_scanners_tshark_sees(capture: PublicCapture) ->
     findings = analyze(capture.path, engine=ENGINE, jobs=1).findings
     alarms = [f for f in findings
               if f.rule.id.startswith("S") and f.severity is not Severity.INFO]
-    assert {f.rule.id for f in alarms} <= {"S101"}, [f.message() for f in alarms]
     assert {f.values["source"] for f in alarms} == scanner_sources(capture)
+    assert {f.values["source"] for f in alarms if f.rule.id == "S101"} == scanner_sources(capture)
+    cracked = {f.values["user"] for f in alarms if f.rule.id == "S105"}
+    assert {f.rule.id for f in alarms} <= {"S101", "S105"}, [f.message() for f in alarms]
+    assert cracked == ({"6001"} if capture.name.startswith("CESNET") else set())
 
 
 def test_the_oracle_sees_the_two_scans() -> None:

@@ -65,7 +65,8 @@ def scanner_agent(ledger: SourceLedger, params: Mapping[str, object]) -> Iterato
 
 
 def _probe_failed(attempt: Attempt) -> bool:
-    return attempt.status in PROBE_REFUSALS or not attempt.status
+    """A probe of a user (one named) that was refused or left unanswered."""
+    return bool(attempt.target) and (attempt.status in PROBE_REFUSALS or not attempt.status)
 
 
 @capture_check("user_enumeration", SourceLedger,

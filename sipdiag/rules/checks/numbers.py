@@ -69,7 +69,7 @@ def home_country_code(value: object) -> str:
     """``home_cc``: a country code of one to three digits, or '' (none)."""
     text = str(value).lstrip("+") if isinstance(value, (str, int)) and not isinstance(
         value, bool) else None
-    if text is None or not (text == "" or (text.isdigit() and len(text) <= 3)):
+    if text is None or not (text == "" or (text.isascii() and text.isdigit() and len(text) <= 3)):
         raise ValueError(f"{value!r} is not a country code (1 to 3 digits, such as 44 or 1)")
     return text
 
