@@ -108,6 +108,7 @@ def test_ten_short_calls_to_ten_numbers_within_a_minute_are_a_burst() -> None:
         "source": DIALER.ip, "count": "10", "destinations": "10", "answered": "2",
         "span": "27.000"}
     assert found["examples"] == "2025550110, 2025550111, 2025550112, 2025550113, 2025550114 (+5)"
+    assert values("S107", subjects, answered=3) == []  # two were answered
 
 
 def test_bursts_that_fail_all_or_last_or_are_few_are_none() -> None:
@@ -119,6 +120,9 @@ def test_bursts_that_fail_all_or_last_or_are_few_are_none() -> None:
     assert values("S107", long) == []
     capture = Capture()
     assert values("S107", burst(capture, [200] + [404] * 8)) == []  # nine
+    capture = Capture()
+    # calls still ringing when the capture ends are not over: not short
+    assert values("S107", burst(capture, [200, 404] + [0] * 8)) == []
     capture = Capture()
     assert values("S107", burst(capture, [200] + [404] * 9, every=6.7)) == []  # 60.3 s
 
