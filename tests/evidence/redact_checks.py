@@ -13,6 +13,7 @@ from sipdiag.analysis import analyze
 from sipdiag.capture import open_captures
 from sipdiag.capture.writer import PcapngWriter
 from sipdiag.evidence.redact import RedactionSummary, Redactor, redact_frames
+from sipdiag.evidence.redact.pseudonyms import Pseudonyms
 
 KEY = b"redaction tests"
 USER_FIELDS = ("sip.from.user", "sip.to.user", "sip.r-uri.user", "sip.contact.user",
@@ -96,15 +97,21 @@ def _header_values(path: Path | str) -> set[bytes]:
     return {value.encode() for value in tshark_fields(path, HOST_FIELDS + MAC_FIELDS)}
 
 
-def leaks(original: Path | str, redacted: Path) -> dict[str, list[bytes]]:
+def leaks(original: Path | str, redacted: Path, key: bytes = KEY) -> dict[str, list[bytes]]:
     """The original's identifiers found in the redacted file, by kind: in its bytes, and in the
     address fields tshark reads in it (IP and MAC addresses in binary headers). A text address
-    counts only where no digit or dot touches it (10.0.0.1 is not in 110.0.0.12)."""
+    counts only where no digit or dot touches it (10.0.0.1 is not in 110.0.0.12). A user that
+    is also the pseudonym ``key`` gives another user is no leak: short numbers keep their
+    length, and among twenty three-digit extensions one may well become another's number."""
     data = PRODUCT_NAMES.sub(b"", redacted.read_bytes())
     lowered = data.lower()
     in_headers = _header_values(redacted)
     out: dict[str, list[bytes]] = {}
-    for kind, values in identifiers(original).items():
+    found = identifiers(original)
+    others = _pseudonyms_of(found["user"], key)
+    for kind, values in found.items():
+        if kind == "user":
+            values = {value for value in values if others.get(value, value) == value}
         hits = {value for value in values if value in in_headers}
         for value in values:
             if kind == "address":
@@ -116,6 +123,14 @@ def leaks(original: Path | str, redacted: Path) -> dict[str, list[bytes]]:
         if hits:
             out[kind] = sorted(hits)
     return out
+
+
+def _pseudonyms_of(users: set[bytes], key: bytes) -> dict[bytes, bytes]:
+    """Each ``user@`` that is the pseudonym of another of ``users`` -> itself when it is its
+    own (a leak), else the other user it stands for."""
+    pseudonyms = Pseudonyms(key)
+    made = {pseudonyms.identity(u[:-1].decode()).encode() + b"@": u for u in sorted(users)}
+    return {user: made[user] for user in users if user in made}
 
 
 def tshark_errors(path: Path | str) -> Counter[str]:

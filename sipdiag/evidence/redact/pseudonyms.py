@@ -101,7 +101,7 @@ class Pseudonyms:
         assert callable(make)
         for attempt in range(MAX_TRIES):
             candidate = make(attempt)
-            if candidate not in taken or candidate == original:
+            if candidate not in taken and candidate != original:  # never itself
                 break
         taken.add(candidate)
         self._made[(space, original)] = candidate
