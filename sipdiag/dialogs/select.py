@@ -85,9 +85,12 @@ def user_text(*uris: str) -> str:
 
 
 def user_part(uri: str) -> str:
-    """``sip:+4930123@example.com;user=phone`` -> ``+4930123``; a tel: URI's number."""
+    """``sip:+4930123@example.com;user=phone`` -> ``+4930123``; a tel: URI's number. A
+    password in the userinfo (``sip:bob:secret@host``, RFC 3261 19.1.1, not recommended) is
+    left out."""
     rest = uri.split(":", 1)[1] if ":" in uri else uri
-    return rest.split("@", 1)[0].split(";", 1)[0]
+    user = rest.split("@", 1)[0].split(";", 1)[0]
+    return user.split(":", 1)[0] if "@" in rest else user
 
 
 def _addresses(subject: Call | Exchange) -> set[str]:

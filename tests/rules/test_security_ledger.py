@@ -385,10 +385,9 @@ def test_the_user_an_attempt_is_for(method: str, uri: str, to: str, target: str)
     assert one.target == target
 
 
-@pytest.mark.xfail(strict=True, reason="dialogs.select.user_part keeps a URI's userinfo whole: "
-                   "sip:bob:PASSWORD@host (RFC 3261 19.1.1: user, then ':' and a password) "
-                   "gives the target 'bob:PASSWORD', which S101/S102/S106 print")
 def test_a_password_in_a_uri_is_no_part_of_the_user() -> None:
+    """sip:bob:PASSWORD@host is the user bob and a password (RFC 3261 19.1.1), which the
+    findings about targets (S101, S102, S106) must never print."""
     [one] = ledger_of([attempt(Capture(), at=0.0, method="INVITE", to="bob",
                                uri=f"sip:bob:{PASSWORD}@example.com", answers=(404,))]).attempts
     assert one.target == "bob"
