@@ -22,11 +22,11 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
-from sys import intern
 
 from sipdiag.dialogs.calls import Call, Exchange
 from sipdiag.dialogs.challenges import (
@@ -102,8 +102,7 @@ class Attempt:
 
     @property
     def request(self) -> Frame:
-        """Its first request (made when a finding names it: an attempt keeps only numbers, as
-        a capture may hold millions)."""
+        """Its first request."""
         return Frame(self.frame, self.sent_ns, self.method)
 
     @property
@@ -190,13 +189,84 @@ class SourceTally:
         return tuple(sorted(self.agents, key=self.agents.__getitem__)[:AGENTS_KEPT])
 
 
+class AttemptColumns:
+    """Attempts kept as columns of numbers, their words as indices into one table of strings:
+    an attempt as an object holds seven integer objects and takes some 400 bytes, as columns
+    about 100 (most of it its Call-ID), and a capture may hold millions. Attempts go in and come
+    out as ``Attempt``s, made again when read."""
+
+    _NUMBERS = ("frame", "sent_ns", "answer_frame", "answer_ns", "ended_ns", "call_frame")
+    _WORDS = ("source", "server", "method", "target", "account", "realm", "agent")
+
+    def __init__(self) -> None:
+        self._numbers = {name: array("q") for name in self._NUMBERS}
+        self._words = {name: array("I") for name in self._WORDS}
+        self._status = array("H")
+        self._flags = array("B")
+        self._call_ids: list[str] = []
+        self._strings: list[str] = []
+        self._index: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._status)
+
+    def append(self, attempt: Attempt) -> None:
+        for name, column in self._numbers.items():
+            column.append(getattr(attempt, name))
+        for name, words in self._words.items():
+            words.append(self._word(getattr(attempt, name)))
+        self._status.append(attempt.status)
+        self._flags.append(attempt.challenged | attempt.credentials << 1
+                           | attempt.answered << 2)
+        self._call_ids.append(attempt.call_id)
+
+    def extend(self, other: AttemptColumns) -> None:
+        for attempt in other.read(range(len(other))):
+            self.append(attempt)
+
+    def in_order(self, method: str | None = None) -> Iterator[Attempt]:
+        """The attempts (of one method, if given) in the order sent."""
+        chosen: Iterable[int] = range(len(self))
+        if method is not None:
+            code, methods = self._index.get(method), self._words["method"]
+            chosen = [i for i in chosen if methods[i] == code]
+        return self.read(sorted(chosen, key=self._numbers["frame"].__getitem__))
+
+    def read(self, indices: Iterable[int]) -> Iterator[Attempt]:
+        n, w, text = self._numbers, self._words, self._strings.__getitem__
+        for i in indices:
+            flags = self._flags[i]
+            yield Attempt(
+                source=text(w["source"][i]), server=text(w["server"][i]),
+                method=text(w["method"][i]), target=text(w["target"][i]),
+                account=text(w["account"][i]), realm=text(w["realm"][i]),
+                agent=text(w["agent"][i]), status=self._status[i],
+                challenged=bool(flags & 1), credentials=bool(flags & 2),
+                call_id=self._call_ids[i], call_frame=n["call_frame"][i], frame=n["frame"][i],
+                sent_ns=n["sent_ns"][i], answer_frame=n["answer_frame"][i],
+                answer_ns=n["answer_ns"][i], ended_ns=n["ended_ns"][i],
+                answered=bool(flags & 4))
+
+    def _word(self, text: str) -> int:
+        found = self._index.get(text)
+        if found is None:
+            found = self._index[text] = len(self._strings)
+            self._strings.append(text)
+        return found
+
+
 class SourceLedger:
     """The attempts, exposures and tallies of every source, over the calls and exchanges seen."""
 
     def __init__(self) -> None:
-        self.attempts: list[Attempt] = []
+        self.columns = AttemptColumns()
         self.exposures: list[Exposure] = []
         self.tallies: dict[str, SourceTally] = {}
+
+    @property
+    def attempts(self) -> list[Attempt]:
+        """Every attempt, in the order kept."""
+        return list(self.columns.read(range(len(self.columns))))
 
     def observe(self, subject: Subject) -> None:
         originals = _first_hops(subject.transactions)
@@ -208,14 +278,14 @@ class SourceLedger:
                 tally.add(request, transaction.final_status)
         call_frame = subject.messages[0].frame
         for attempt in _attempts(subject, originals, call_frame):
-            self.attempts.append(attempt)
+            self.columns.append(attempt)
             if attempt.target:
                 self.tallies[attempt.source].users.add(attempt.target)
         self.exposures += _exposures(subject, call_frame)
 
     def merge(self, other: object) -> None:
         assert isinstance(other, SourceLedger)
-        self.attempts += other.attempts
+        self.columns.extend(other.columns)
         self.exposures += other.exposures
         for source, tally in other.tallies.items():
             mine = self.tallies.get(source)
@@ -224,9 +294,10 @@ class SourceLedger:
             else:
                 mine.merge(tally)
 
-    def in_order(self) -> list[Attempt]:
-        """Every attempt, in the order it was sent (the processes' ledgers interleave)."""
-        return sorted(self.attempts, key=lambda a: a.frame)
+    def in_order(self, method: str | None = None) -> Iterator[Attempt]:
+        """Every attempt (of one method, if given), in the order it was sent (the processes'
+        ledgers interleave)."""
+        return self.columns.in_order(method)
 
 
 def _first_hops(transactions: Iterable[Transaction]) -> list[Transaction]:
@@ -292,10 +363,9 @@ def _attempt(subject: Subject, run: list[Transaction], call_frame: int) -> Attem
     if isinstance(subject, Call) and answered and first.method == "INVITE":
         ended_ns = subject.end_ns
     return Attempt(
-        source=intern(first.src.ip), server=intern(first.dst.ip), method=intern(first.method),
-        target=intern(_target(first)),
-        account=intern(account or user_part(_uri(first, "from"))), realm=intern(realm),
-        agent=intern(first.first_value("user-agent") or ""), status=last.final_status,
+        source=first.src.ip, server=first.dst.ip, method=first.method, target=_target(first),
+        account=account or user_part(_uri(first, "from")), realm=realm,
+        agent=first.first_value("user-agent") or "", status=last.final_status,
         challenged=any(t.final_status in CHALLENGES for t in run),
         credentials=bool(credentialed), call_id=subject.call_id, call_frame=call_frame,
         frame=first.frame, sent_ns=first.ts_ns, answer_frame=final.frame if final else 0,

@@ -47,9 +47,9 @@ WRONG = Burst(lambda a: a.refused, lambda a: a.target)
 def sent(*events: tuple[float, str, int]) -> list[Attempt]:
     """The attempts of OPTIONS sent at (seconds, user, final status), in that order."""
     capture = Capture()
-    return ledger_of(attempt(capture, at=at, method="OPTIONS", src=SCANNER, to=user,
-                             uri=f"sip:{user}@{DOMAIN}", answers=(status,))
-                     for at, user, status in events).in_order()
+    return list(ledger_of(attempt(capture, at=at, method="OPTIONS", src=SCANNER, to=user,
+                                  uri=f"sip:{user}@{DOMAIN}", answers=(status,))
+                          for at, user, status in events).in_order())
 
 
 def found(attempts: Sequence[Attempt], threshold: Threshold) -> list[list[float]]:

@@ -54,7 +54,7 @@ def _kind(attempt: Attempt, params: Mapping[str, object]) -> NumberKind | None:
 
 def _calls(ledger: SourceLedger) -> Iterator[Attempt]:
     """The attempts to place a call, in the order sent."""
-    return (a for a in ledger.in_order() if a.method == "INVITE")
+    return ledger.in_order("INVITE")
 
 
 def _call_hit(attempt: Attempt, kind: NumberKind | None, values: dict[str, str],
