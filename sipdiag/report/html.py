@@ -4,10 +4,11 @@ The page is a single file that needs nothing else: inline CSS, inline SVG, one s
 script (allowed by its SHA-256 in the page's Content-Security-Policy, which allows nothing else),
 no font or image from the network, so it can be attached to a ticket and opened anywhere,
 offline. It says what the terminal report says, from the same rows (``summary_rows``,
-``call_cells``, ``finding_rows``, ``problem_cells``, ``stream_cells``). The tables of calls and
-exchanges scroll inside a box of their own; the script lets them be sorted by a column (a
-click on its heading) and searched (a box above each, hidden without the script), and only
-ever reads and writes text (``textContent``). Without the script the page reads the same.
+``call_cells``, ``finding_rows``, ``problem_cells``, ``stream_cells``, and with ``--sources``
+``source_rows`` after the findings). The tables of calls, exchanges and sources scroll inside a
+box of their own; the script lets them be sorted by a column (a click on its heading) and
+searched (a box above each, hidden without the script), and only ever reads and writes text
+(``textContent``). Without the script the page reads the same.
 
 Every selected call is drawn as a ladder diagram: the endpoints as columns, one arrow per
 message from its sender to its receiver, coloured by response class, retransmissions dashed,
@@ -63,6 +64,7 @@ from sipdiag.report.media import (
 )
 from sipdiag.report.messages import time_of_day
 from sipdiag.report.reporters import MAX_LADDERS
+from sipdiag.report.sources import SOURCE_COLUMNS, more_sources, source_rows
 from sipdiag.report.stats import Stats
 from sipdiag.report.summary import PROBLEM_COLUMNS, outcome_legend, problem_cells, summary_rows
 from sipdiag.rules.catalog import CLASSES, Catalog
@@ -72,7 +74,8 @@ _Row = tuple[list[str], Result | None]
 """The cells of a table row, and the call or exchange it shows (if any)."""
 NUMERIC_COLUMNS = frozenset({"col_frame", "col_final", "col_pdd", "col_answer", "col_talk",
                              "col_legs", "col_retr", "col_transactions", "count", "col_hop",
-                             "col_packets", "col_lost", "col_jitter", "col_gap", "col_mos"})
+                             "col_packets", "col_lost", "col_jitter", "col_gap", "col_mos",
+                             "col_users"})
 MONO_COLUMNS = frozenset({"col_source", "col_destination", "col_ssrc"})
 
 # The ladder's geometry, in pixels. Labels are set in a monospace font of FONT_SIZE, so a
@@ -141,8 +144,10 @@ class _Page:
 
 
 def write_html(
-    analysis: Analysis, stats: Stats, catalog: Catalog, out: TextIO, language: str = "en"
+    analysis: Analysis, stats: Stats, catalog: Catalog, out: TextIO, language: str = "en",
+    sources: bool = False,
 ) -> None:
+    """``sources``: the per-source summary after the findings."""
     drawn, total = drawn_records(analysis)
     findings = list(analysis.findings)  # a page is read by a person: all of it in memory
     page = _Page(
@@ -154,10 +159,11 @@ def write_html(
         finding_ids={id(f): f"finding-{n}" for n, f in enumerate(findings, 1)},
     )
     for part in (
-        _head(page, analysis.summary.name),
+        _head(page, analysis.summary.name, sources),
         _summary(page, analysis, stats),
         _tables(page, analysis),
         _findings(page, findings),
+        _sources(page, analysis) if sources else "",
         _ladders(page, drawn, total),
         _problems(page, analysis),
         f"</main>\n<script>{SCRIPT}</script>\n</body>\n</html>\n",
@@ -452,9 +458,10 @@ article.message pre .line { display: block; padding-left: 4ch; text-indent: -4ch
 """
 
 
-def _head(page: _Page, name: str) -> str:
+def _head(page: _Page, name: str, sources: bool) -> str:
     title = page.label("report_title", file=name)
     sections = (("capture", "capture"), ("calls", "calls"), ("findings", "findings"),
+                *((("sources", "sources_title"),) if sources else ()),
                 ("ladders", "ladders"), ("problems", "problems"))
     nav = "".join(f'<a href="#{anchor}">{page.label(key)}</a>' for anchor, key in sections)
     return (
@@ -528,6 +535,16 @@ def _table(
         return f'<div class="scroll"><table class="{css}">\n{table}'
     return (_search_box(page, f"table-{css}", count)
             + f'<div class="scroll rows"><table class="{css} sortable" id="table-{css}">\n{table}')
+
+
+def _sources(page: _Page, analysis: Analysis) -> str:
+    """The per-source summary, to sort and search like the calls, and how many sources more
+    the JSON has (if any)."""
+    rows: list[_Row] = [(cells, None) for cells in source_rows(analysis.sources)]
+    html = (f'<h2 id="sources">{page.label("sources_title")}</h2>\n'
+            + _table(page, SOURCE_COLUMNS, rows, "sources", "search_count_sources"))
+    more = more_sources(analysis.sources, page.catalog, page.language)
+    return html + (f'<p class="note">{for_html(more)}</p>\n' if more is not None else "")
 
 
 def _search_box(page: _Page, table_id: str, count: str) -> str:

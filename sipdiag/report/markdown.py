@@ -3,9 +3,10 @@
 The same facts as the terminal report, in the same order: the summary and the meaning of each
 outcome as tables, the calls, linked legs and other exchanges as tables, what could not be read,
 then the findings, most severe first, each with what happened, why it matters, the usual causes,
-the fix, the evidence and the catalog entries it names. Every text, from the capture or from the
-data files, goes through ``escape.for_markdown``: a ``|`` cannot end a cell, a ``<b>`` or a
-backtick stays literal, and a control character shows as ``\\xNN``.
+the fix, the evidence and the catalog entries it names; with ``--sources``, the per-source
+summary after them (``report.sources``, the terminal's rows). Every text, from the capture or
+from the data files, goes through ``escape.for_markdown``: a ``|`` cannot end a cell, a ``<b>``
+or a backtick stays literal, and a control character shows as ``\\xNN``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sipdiag.report.call_list import (
 )
 from sipdiag.report.escape import for_markdown
 from sipdiag.report.findings import finding_rows, finding_title
+from sipdiag.report.sources import SOURCE_COLUMNS, more_sources, source_rows
 from sipdiag.report.stats import Stats
 from sipdiag.report.summary import PROBLEM_COLUMNS, outcome_legend, problem_cells, summary_rows
 from sipdiag.rules.catalog import Catalog
@@ -33,15 +35,18 @@ from sipdiag.rules.model import Finding
 
 
 def write_markdown(
-    analysis: Analysis, stats: Stats, catalog: Catalog, out: TextIO, language: str = "en"
+    analysis: Analysis, stats: Stats, catalog: Catalog, out: TextIO, language: str = "en",
+    sources: bool = False,
 ) -> None:
-    out.write("\n\n".join(markdown_blocks(analysis, stats, catalog, language)) + "\n")
+    out.write("\n\n".join(markdown_blocks(analysis, stats, catalog, language, sources)) + "\n")
 
 
 def markdown_blocks(
-    analysis: Analysis, stats: Stats, catalog: Catalog, language: str = "en"
+    analysis: Analysis, stats: Stats, catalog: Catalog, language: str = "en",
+    sources: bool = False,
 ) -> list[str]:
-    """The report as Markdown blocks (headings, tables, lists), to be joined by blank lines."""
+    """The report as Markdown blocks (headings, tables, lists), to be joined by blank lines;
+    ``sources``: the per-source summary last."""
     label = partial(catalog.label, language=language)
     blocks = [heading(1, label("report_title", file=analysis.summary.name)),
               heading(2, label("capture")),
@@ -74,6 +79,19 @@ def markdown_blocks(
     first_ts = analysis.summary.first_ts_ns or 0
     for finding in analysis.findings:
         blocks += finding_blocks(finding, catalog, first_ts, language)
+    if sources:
+        blocks += source_blocks(analysis, catalog, language)
+    return blocks
+
+
+def source_blocks(analysis: Analysis, catalog: Catalog, language: str = "en") -> list[str]:
+    """``## Sources``, a row per source, and how many more the JSON has (if any)."""
+    blocks = [heading(2, catalog.label("sources_title", language)),
+              table(headings(catalog, SOURCE_COLUMNS, language),
+                    list(source_rows(analysis.sources)))]
+    more = more_sources(analysis.sources, catalog, language)
+    if more is not None:
+        blocks.append(for_markdown(more))
     return blocks
 
 

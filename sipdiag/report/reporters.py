@@ -136,7 +136,8 @@ class MarkdownReporter(Reporter):
         from sipdiag.report.stats import stats_of
 
         s = self.settings
-        markdown.write_markdown(analysis, stats_of(analysis), s.catalog, out, s.language)
+        markdown.write_markdown(analysis, stats_of(analysis), s.catalog, out, s.language,
+                                s.sources)
 
 
 class HtmlReporter(Reporter):
@@ -147,7 +148,7 @@ class HtmlReporter(Reporter):
         from sipdiag.report.stats import stats_of
 
         s = self.settings
-        html.write_html(analysis, stats_of(analysis), s.catalog, out, s.language)
+        html.write_html(analysis, stats_of(analysis), s.catalog, out, s.language, s.sources)
 
 
 REPORTERS: dict[Format, type[Reporter]] = {
