@@ -217,13 +217,16 @@ def sources_of(ledger: object, findings: Iterable[Finding]) -> list[SourceSummar
 class Attachments:
     """What is added to results as they are read back, known only once every call is over:
     the findings of the rules about the whole capture (by the Call-ID and first frame of the
-    result they are told on) and the links between calls."""
+    result they are told on), the links between calls, and the rules whose findings a finding
+    about the whole capture supersedes on a result (``rules.engine.CaptureFindings``)."""
 
     findings: Mapping[tuple[str, int], tuple[Finding, ...]]
     links: Mapping[str, tuple[Link, ...]]
+    superseded: Mapping[tuple[str, int], frozenset[str]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, findings: Iterable[Finding], links: Iterable[Link]) -> Attachments:
+    def of(cls, findings: Iterable[Finding], links: Iterable[Link],
+           superseded: Mapping[tuple[str, int], frozenset[str]] | None = None) -> Attachments:
         by_result: dict[tuple[str, int], tuple[Finding, ...]] = {}
         for finding in findings:
             key = (finding.call_id, finding.call_frame)
@@ -232,21 +235,28 @@ class Attachments:
         for link in links:
             for seen in (link, replace(link, call_id=link.other, other=link.call_id)):
                 by_call[seen.call_id] = (*by_call.get(seen.call_id, ()), seen)
-        return cls(by_result, by_call)
+        return cls(by_result, by_call, superseded or {})
 
     def to_call(self, result: CallResult) -> CallResult:
-        found = self.findings.get((result.call_id, result.first_frame))
+        key = (result.call_id, result.first_frame)
+        found, gone = self.findings.get(key), self.superseded.get(key)
         links = self.links.get(result.call_id)
-        if found is None and links is None:
+        if found is None and links is None and gone is None:
             return result
-        return replace(result, findings=_told_last(result.findings, found or ()),
+        return replace(result, findings=_told_last(_kept(result.findings, gone), found or ()),
                        links=links or result.links)
 
     def to_exchange(self, result: ExchangeResult) -> ExchangeResult:
-        found = self.findings.get((result.call_id, result.first_frame))
-        if found is None:
+        key = (result.call_id, result.first_frame)
+        found, gone = self.findings.get(key), self.superseded.get(key)
+        if found is None and gone is None:
             return result
-        return replace(result, findings=_told_last(result.findings, found))
+        return replace(result, findings=_told_last(_kept(result.findings, gone), found or ()))
+
+
+def _kept(findings: tuple[Finding, ...], gone: frozenset[str] | None) -> tuple[Finding, ...]:
+    """The findings, less those of the rules a finding about the whole capture supersedes."""
+    return findings if not gone else tuple(f for f in findings if f.rule.id not in gone)
 
 
 def _told_last(findings: tuple[Finding, ...], added: tuple[Finding, ...]) -> tuple[Finding, ...]:

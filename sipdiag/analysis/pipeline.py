@@ -58,7 +58,7 @@ from sipdiag.network.tls import Decryption
 from sipdiag.problems import ProblemLog
 from sipdiag.rules import Engine
 from sipdiag.rules.capture import Watch, WatchKind
-from sipdiag.rules.model import Finding
+from sipdiag.rules.model import Finding, Severity
 from sipdiag.spool import Mapped, Merged, Spool, SpoolState
 
 T = TypeVar("T")
@@ -163,6 +163,9 @@ class _Part:
     """Malformed RTP and RTCP of this process's calls (and of orphans, in the first)."""
     unattributed: list[TiedStream]
     marked: list[tuple[str, int]]
+    supersedable: list[tuple[str, int, str, Severity]]
+    """The findings a rule about the whole capture may supersede: Call-ID and first frame of
+    their call or exchange, rule id, severity."""
 
 
 class _RefusalsToCalls:
@@ -199,6 +202,8 @@ def _analyze_share(
     counts: Counter[str] = Counter()
     tally = Tally()
     marked: list[tuple[str, int]] = []
+    supersedable: list[tuple[str, int, str, Severity]] = []
+    may_go = engine.superseded_by_capture if engine is not None else frozenset()
 
     def keep(finished: Iterator[Finished]) -> None:
         for item in finished:
@@ -215,6 +220,8 @@ def _analyze_share(
             result = result_of(item, found, ladder=ladders.keeps(item.outcome, problem))
             if marks is not None and marks.wants(item, first_ts, problem, rules_found):
                 marked.append((result.call_id, result.first_frame))
+            supersedable.extend((result.call_id, result.first_frame, f.rule.id, f.severity)
+                                for f in found if f.rule.id in may_go)
             tally.add(result)
             if job.on_result is not None:
                 job.on_result(result)
@@ -236,7 +243,8 @@ def _analyze_share(
     media.finish()
     keep(tracker.finish(reader.summary.end_ns or 0))
     return _Part(reader.summary, calls.detach(), exchanges.detach(), correlator, watches,
-                 call_ids, counts, tally, media.problems, media.unattributed, marked)
+                 call_ids, counts, tally, media.problems, media.unattributed, marked,
+                 supersedable)
 
 
 def _combine(parts: Sequence[_Part], engine: Engine | None) -> Analysis:
@@ -256,11 +264,16 @@ def _combine(parts: Sequence[_Part], engine: Engine | None) -> Analysis:
         tally.merge(part.tally)
         summary.problems.merge(part.media_problems)
     watches = _merged_watches(parts)
-    told_last = engine.capture_findings(watches) if engine is not None else []
+    about_capture = engine.capture_findings(watches) if engine is not None else None
+    told_last = about_capture.findings if about_capture is not None else []
+    superseded = about_capture.superseded if about_capture is not None else {}
     tally.severities.update(finding.severity for finding in told_last)
+    tally.severities.subtract(severity for part in parts
+                              for call_id, frame, rule_id, severity in part.supersedable
+                              if rule_id in superseded.get((call_id, frame), ()))
     _tag_told_last(calls, told_last)
     _tag_told_last(exchanges, told_last)
-    attachments = Attachments.of(told_last, links)
+    attachments = Attachments.of(told_last, links, superseded)
     unattributed = sorted((s for part in parts for s in part.unattributed),
                           key=lambda s: (s.stream.first_frame, s.stream.ssrc))
     tally.add_streams(s.stream for s in unattributed)

@@ -30,6 +30,10 @@ class CaptureHit:
     call_frame: int
     """The first frame of that call or exchange."""
     hit: Hit
+    covers: tuple[tuple[str, int], ...] = ()
+    """The calls and exchanges (Call-ID, first frame) the event is made of: the rule's
+    ``supersedes`` leaves out the findings of those rules on them (a scanner's probes are not
+    each a dial plan problem)."""
 
 
 class Watch(Protocol):

@@ -28,6 +28,14 @@ from sipdiag.rules.media import MediaMatcher, MediaShape
 from sipdiag.rules.model import Finding, Rule, severity_rank
 
 
+@dataclass(frozen=True, slots=True)
+class CaptureFindings:
+    findings: list[Finding]
+    superseded: Mapping[tuple[str, int], frozenset[str]]
+    """By the Call-ID and first frame of a call or exchange: the rules whose findings on it a
+    finding about the whole capture supersedes."""
+
+
 @dataclass(frozen=True)
 class Engine:
     rules: RuleSet
@@ -55,16 +63,28 @@ class Engine:
                  if rule.check is not None}
         return {kind: kind() for kind in kinds}
 
-    def capture_findings(self, watches: Mapping[WatchKind, Watch]) -> list[Finding]:
-        """The findings of the rules about the whole capture, from their merged watches."""
+    def capture_findings(self, watches: Mapping[WatchKind, Watch]) -> CaptureFindings:
+        """The findings of the rules about the whole capture, from their merged watches, and
+        what they supersede on the calls and exchanges their events are made of."""
         found: list[Finding] = []
+        superseded: dict[tuple[str, int], set[str]] = {}
         for rule in self._capture_rules:
             assert rule.check is not None  # the loader sees to it
             check = CAPTURE_CHECKS[rule.check]
-            found += (Finding(rule, hit.call_id, hit.call_frame, hit.hit.values,
-                              hit.hit.evidence, hit.hit.refs)
-                      for hit in check.find(watches[check.watch], rule.params))
-        return found
+            for hit in check.find(watches[check.watch], rule.params):
+                found.append(Finding(rule, hit.call_id, hit.call_frame, hit.hit.values,
+                                     hit.hit.evidence, hit.hit.refs))
+                for key in hit.covers if rule.supersedes else ():
+                    superseded.setdefault(key, set()).update(rule.supersedes)
+        kept = [f for f in found
+                if f.rule.id not in superseded.get((f.call_id, f.call_frame), ())]
+        return CaptureFindings(kept, {k: frozenset(v) for k, v in superseded.items()})
+
+    @cached_property
+    def superseded_by_capture(self) -> frozenset[str]:
+        """The rules a rule about the whole capture may supersede: their findings on each call
+        and exchange are noted as they are made (``CaptureFindings.superseded``)."""
+        return frozenset(other for rule in self._capture_rules for other in rule.supersedes)
 
     @cached_property
     def _capture_rules(self) -> tuple[Rule, ...]:

@@ -8,10 +8,15 @@ from functools import cache
 from pathlib import Path
 
 from sipdiag.analysis import Analysis, analyze
-from sipdiag.rules import load_engine
+from sipdiag.rules import Engine, load_engine
+from sipdiag.rules.loader import RuleSet
 from sipdiag.rules.model import Finding
 
 ENGINE = load_engine()
+WITHOUT_SECURITY = Engine(RuleSet(tuple(r for r in ENGINE.rules.rules
+                                        if r.path.parent.name != "security")), ENGINE.catalog)
+"""The rules but the security ones (S1xx), which supersede some per-call findings on the calls
+an attack is made of: to see a per-call rule on a capture that holds an attack."""
 
 
 @cache

@@ -46,14 +46,15 @@ def run_hit(run: Sequence[Attempt], values: dict[str, str], key: tuple[object, .
             told_on: Attempt | None = None) -> CaptureHit:
     """A finding about a run of attempts, with the first and last attempts (requests and
     answers) as evidence: told on the call or exchange of ``told_on`` (the first attempt unless
-    given), and named after its source."""
+    given), named after its source, and covering the calls and exchanges of every attempt."""
     first, last = run[0], run[-1]
     told = told_on or first
     frames = {first.request, last.request, told.request}
     frames.update(a.answer for a in (first, last, told) if a.answer is not None)
     found = {**window_values(told.source, [a.request for a in run]), **values}
+    covers = tuple(dict.fromkeys((a.call_id, a.call_frame) for a in run))
     return CaptureHit(told.call_id, told.call_frame,
-                      Hit(found, tuple(sorted(map(evidence, frames))), key))
+                      Hit(found, tuple(sorted(map(evidence, frames))), key), covers)
 
 
 def examples(items: Iterable[str]) -> str:
