@@ -201,6 +201,43 @@ def short_call_burst(cap: Capture) -> None:
             inv.ack()
 
 
+SWEEPER = Node("sweeper", "203.0.113.5", port=5061, user="100", agent="Zoiper rv2.10.8")
+SWEPT = tuple(f"198.51.100.{n}" for n in range(1, 25))
+LIVE = frozenset({"198.51.100.3", "198.51.100.11", "198.51.100.17"})
+
+
+@scenario(
+    "host-sweep.pcap",
+    "203.0.113.5 sends OPTIONS sip:100@ADDRESS to 198.51.100.1-24, one every 0.5 s (11.5 s), "
+    "each once; 198.51.100.3, .11 and .17 answer 200, the other 21 never answer",
+)
+def host_sweep(cap: Capture) -> None:
+    for k, address in enumerate(SWEPT):
+        host = Node(f"host-{k}", address, user="100", agent="sipdiag-craft-pbx/1.0")
+        ping = cap.call(SWEEPER, host, to_user="100", domain=address)
+        sent = ping.request("OPTIONS", 0.5 * k)
+        if address in LIVE:
+            sent.reply(0.5 * k + 0.004, 200)
+
+
+GATEWAYS = tuple(f"198.51.100.{n}" for n in range(101, 113))
+
+
+@scenario(
+    "gateway-keepalives.pcap",
+    "an SBC (203.0.113.20) checks its 12 gateways (198.51.100.101-112) with OPTIONS every 30 s "
+    "for 2 minutes (5 rounds, 0.2 s apart within a round); every gateway answers 200",
+)
+def gateway_keepalives(cap: Capture) -> None:
+    sbc = Node("sbc", "203.0.113.20", user="sbc", agent="sipdiag-craft-sbc/1.0")
+    for k, address in enumerate(GATEWAYS):
+        gateway = Node(f"gateway-{k}", address, user="gw", agent="sipdiag-craft-gateway/1.0")
+        ping = cap.call(sbc, gateway, to_uri=f"sip:{address}")
+        for round_ in range(5):
+            at = 30.0 * round_ + 0.2 * k
+            ping.request("OPTIONS", at).reply(at + 0.003, 200)
+
+
 # --------------------------------------------------------------------------
 # Secrets in the clear
 

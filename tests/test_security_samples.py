@@ -321,3 +321,22 @@ def test_the_trunk_calls_are_never_challenged() -> None:
     assert not credentials(rows, "INVITE")
     assert len(requests(rows, "ACK")) == 5
     assert {final(rows, r) for r in requests(rows, "BYE")} == {"200"}
+
+
+def test_the_sweep_probes_twenty_four_addresses_and_three_answer() -> None:
+    rows = sip("host-sweep.pcap")
+    probes = requests(rows, "OPTIONS")
+    assert {r["ip.src"] for r in probes} == {"203.0.113.5"}
+    assert len(probes) == len({r["ip.dst"] for r in probes}) == 24  # each address once
+    answered = {r["ip.dst"] for r in probes if final(rows, r)}
+    assert answered == {"198.51.100.3", "198.51.100.11", "198.51.100.17"}
+    assert span(probes) <= 60 and not any(a in r["sip.User-Agent"].lower()
+                                          for r in probes for a in SCANNER_AGENTS)
+
+
+def test_the_keepalives_of_twelve_gateways_are_all_answered() -> None:
+    rows = sip("gateway-keepalives.pcap")
+    pings = requests(rows, "OPTIONS")
+    assert {r["ip.src"] for r in pings} == {"203.0.113.20"}
+    assert len({r["ip.dst"] for r in pings}) == 12 and len(pings) == 60
+    assert {final(rows, r) for r in pings} == {"200"}

@@ -1,5 +1,6 @@
 """Attacks on a SIP edge, read across Call-IDs from the source ledger: scanners (by the tools'
-User-Agents, and by behaviour: many users probed and refused), password guessing against one
+User-Agents, and by behaviour: many users probed and refused, many addresses probed for a SIP
+server), password guessing against one
 account, credential stuffing over many, and an account accepted after a run of refusals.
 
 What rules out the look-alikes (FIELD.md: "the loudest finding is rarely the fault"):
@@ -86,6 +87,33 @@ def user_enumeration(ledger: SourceLedger, params: Mapping[str, object]
             yield run_hit(run, {"users": str(len(set(targets))), "examples": examples(targets),
                                 "methods": methods(run), "statuses": statuses(run)},
                           ("enumeration", source, run[0].frame))
+
+
+def _probe_unanswered(attempt: Attempt) -> bool:
+    """A probe of a host that drew no answer or a refusal (most addresses of a sweep have no
+    SIP server, and a scanner does not wait)."""
+    return not attempt.status or attempt.refused
+
+
+@capture_check("host_sweep", SourceLedger,
+               (*WINDOW, "servers", "examples", "methods", "statuses"),
+               {"servers": (at_least_one, 10), "window": (parse_duration, 60_000_000_000),
+                "failed_percent": (percent, 50.0)})
+def host_sweep(ledger: SourceLedger, params: Mapping[str, object]) -> Iterator[CaptureHit]:
+    """Each run in which one source's requests outside a dialog went to at least ``servers``
+    distinct addresses within ``window`` that left them unanswered or refused them,
+    ``failed_percent`` of its attempts or more: looking for SIP servers (SIPVicious svmap)."""
+    servers = whole(params, "servers")
+    threshold = Threshold(whole(params, "window"), distinct=servers, count=servers,
+                          percent=share(params, "failed_percent"))
+    burst = Burst(_probe_unanswered, lambda a: a.server)
+    for source, attempts in _by_source(ledger).items():
+        for run in runs(attempts, burst, threshold):
+            addresses = [a.server for a in run]
+            yield run_hit(run, {"servers": str(len(set(addresses))),
+                                "examples": examples(addresses), "methods": methods(run),
+                                "statuses": statuses(run)},
+                          ("sweep", source, run[0].frame))
 
 
 @capture_check("password_guessing", SourceLedger,
