@@ -42,8 +42,11 @@ def shape(result: Result) -> tuple[object, ...]:
     """What must not change when a call is read from its export instead of the whole capture.
 
     Frame numbers do (the export numbers its own frames), and so may the findings of the
-    rules about the whole capture (a storm of retries across calls is not in one call)."""
-    findings = sorted(f.rule.id for f in result.findings if f.rule.scope is not Scope.CAPTURE)
+    rules about the whole capture (a storm of retries across calls is not in one call) and
+    those they may supersede (one guess of a password guesser, exported alone, is no longer
+    part of the guessing)."""
+    findings = sorted(f.rule.id for f in result.findings if f.rule.scope is not Scope.CAPTURE
+                      and f.rule.id not in ENGINE.superseded_by_capture)
     media = None
     if isinstance(result, CallResult) and result.media is not None:
         media = sorted((s.stream.src, s.stream.dst, s.stream.ssrc, s.stream.packets,
