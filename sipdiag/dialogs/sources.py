@@ -30,6 +30,7 @@ from enum import Enum
 
 from sipdiag.dialogs.calls import Call, Exchange
 from sipdiag.dialogs.challenges import (
+    CHALLENGE_HEADERS,
     CHALLENGES,
     CREDENTIAL_HEADERS,
     digest_params,
@@ -99,6 +100,8 @@ class Attempt:
     call."""
     answered: bool
     """A 2xx came back."""
+    silent: bool
+    """No response at all came back to any of its tries, not even a provisional one."""
 
     @property
     def request(self) -> Frame:
@@ -118,8 +121,11 @@ class Attempt:
 
     @property
     def credentials_refused(self) -> bool:
-        """It carried credentials and was still challenged or refused 403 (RFC 3261 22.2)."""
-        return self.credentials and self.status in (401, 403, 407)
+        """It carried credentials and was still challenged (RFC 3261 22.1), or for a REGISTER
+        refused 403. A 403 to any other request says the user may not do it (no credit, a
+        barred number: "authorization will not help", 21.4.4), not that the password is wrong."""
+        return self.credentials and (self.status in CHALLENGES
+                                     or (self.status == 403 and self.method == "REGISTER"))
 
 
 class ExposureKind(Enum):
@@ -139,7 +145,9 @@ class Exposure:
     user: str
     """The user name of credentials ('' for keys)."""
     realm: str
-    """The realm of Digest credentials; the header of Basic ones."""
+    """The realm of Digest credentials ('' for others)."""
+    header: str
+    """The header that carried credentials ('' for keys)."""
     call_id: str
     call_frame: int
     message: Frame
@@ -217,7 +225,7 @@ class AttemptColumns:
             words.append(self._word(getattr(attempt, name)))
         self._status.append(attempt.status)
         self._flags.append(attempt.challenged | attempt.credentials << 1
-                           | attempt.answered << 2)
+                           | attempt.answered << 2 | attempt.silent << 3)
         self._call_ids.append(attempt.call_id)
 
     def extend(self, other: AttemptColumns) -> None:
@@ -245,7 +253,7 @@ class AttemptColumns:
                 call_id=self._call_ids[i], call_frame=n["call_frame"][i], frame=n["frame"][i],
                 sent_ns=n["sent_ns"][i], answer_frame=n["answer_frame"][i],
                 answer_ns=n["answer_ns"][i], ended_ns=n["ended_ns"][i],
-                answered=bool(flags & 4))
+                answered=bool(flags & 4), silent=bool(flags & 8))
 
     def _word(self, text: str) -> int:
         found = self._index.get(text)
@@ -319,35 +327,50 @@ def _first_hops(transactions: Iterable[Transaction]) -> list[Transaction]:
 def _attempts(subject: Subject, transactions: list[Transaction], call_frame: int
               ) -> Iterator[Attempt]:
     """The attempts outside a dialog: each request, with the retries that answered its
-    challenges (same method, Request-URI, From and To, from the same sender, with credentials)."""
+    challenges (same method, Request-URI, From and To, from the same sender, with credentials).
+    Each request is tried against the last run of the same request only: one pass."""
     tries: list[list[Transaction]] = []
+    last_run: dict[tuple[str, str, object, str, str], list[Transaction]] = {}
     for transaction in transactions:
         request = transaction.request
         assert request is not None
         if request.to_tag or transaction.method in NOT_ATTEMPTS:
             continue
-        earlier = next((run for run in reversed(tries) if _retries(run[-1], transaction)), None)
-        if earlier is not None:
-            earlier.append(transaction)
+        same = (request.method, request.request_uri, request.src, _uri(request, "from"),
+                _uri(request, "to"))
+        run = last_run.get(same)
+        if run is not None and _retries(run[-1], transaction):
+            run.append(transaction)
         else:
-            tries.append([transaction])
+            run = last_run[same] = [transaction]
+            tries.append(run)
     for run in tries:
         yield _attempt(subject, run, call_frame)
 
 
 def _retries(previous: Transaction, transaction: Transaction) -> bool:
-    """``transaction`` answers the challenge ``previous`` got (RFC 3261 22.2). Credentials
-    challenged again are refused, and a UAC must not try them again (22.1) unless the nonce was
-    stale: a retry after that is another guess, a new attempt."""
-    before, now = previous.request, transaction.request
-    assert before is not None and now is not None
-    final = previous.final
-    first_answer = _credentials(before) is None or (final is not None and says_stale(final))
-    return (previous.final_status in CHALLENGES and first_answer
-            and _credentials(now) is not None
-            and (before.method, before.request_uri, before.src)
-            == (now.method, now.request_uri, now.src)
-            and _uri(before, "from") == _uri(now, "from") and _uri(before, "to") == _uri(now, "to"))
+    """``transaction`` (the same request again) answers the challenge ``previous`` got
+    (RFC 3261 22.2). Credentials challenged again are refused, and a UAC must not try them
+    again (22.1), unless the nonce was stale or the new challenge is another one (a proxy's 407
+    then the UAS's 401, or another realm: 22.3): a retry after a refusal is a new attempt."""
+    final, before = previous.final, previous.request
+    assert before is not None and transaction.request is not None
+    if final is None or final.status not in CHALLENGES:
+        return False
+    if _credentials(transaction.request) is None:
+        return False
+    sent = _credentials(before)
+    return sent is None or says_stale(final) or not _answers(sent, final)
+
+
+def _answers(sent: tuple[str, str], challenge: SipMessage) -> bool:
+    """The credentials ``sent`` (header, value) answer this challenge: the header it asks for
+    (Authorization for a 401, Proxy-Authorization for a 407) and one of its realms (any, when
+    it names none)."""
+    wanted = "authorization" if challenge.status == 401 else "proxy-authorization"
+    realms = {digest_params(v).get("realm", "") for h in CHALLENGE_HEADERS
+              for v in challenge.values(h)}
+    return sent[0] == wanted and (not realms or digest_params(sent[1]).get("realm", "") in realms)
 
 
 def _attempt(subject: Subject, run: list[Transaction], call_frame: int) -> Attempt:
@@ -369,7 +392,8 @@ def _attempt(subject: Subject, run: list[Transaction], call_frame: int) -> Attem
         challenged=any(t.final_status in CHALLENGES for t in run),
         credentials=bool(credentialed), call_id=subject.call_id, call_frame=call_frame,
         frame=first.frame, sent_ns=first.ts_ns, answer_frame=final.frame if final else 0,
-        answer_ns=final.ts_ns if final else 0, ended_ns=ended_ns, answered=answered)
+        answer_ns=final.ts_ns if final else 0, ended_ns=ended_ns, answered=answered,
+        silent=not any(t.responses for t in run))
 
 
 def _target(request: SipMessage) -> str:
@@ -399,9 +423,9 @@ def _credentials(request: SipMessage) -> tuple[str, str] | None:
     return None
 
 
-def _account(request: SipMessage | None) -> str:
+def _account(request: SipMessage) -> str:
     """The user name the credentials give: Digest ``username``, or Basic's before the colon."""
-    found = _credentials(request) if request is not None else None
+    found = _credentials(request)
     if found is None:
         return ""
     scheme, _, rest = found[1].strip().partition(" ")
@@ -417,28 +441,32 @@ def _basic_user(token: str) -> str:
         decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8", "replace")
     except (binascii.Error, ValueError):
         return ""
-    return decoded.partition(":")[0]
+    user, colon, _ = decoded.partition(":")
+    return user if colon else ""  # no colon: the token may be a secret of its own
 
 
 def _exposures(subject: Subject, call_frame: int) -> Iterator[Exposure]:
-    """What its messages carried in clear: credentials in requests, SDES keys in any SDP."""
-    for message in subject.messages:
-        if message.transport in ENCRYPTED:
+    """What its messages carried that an eavesdropper could use: Digest credentials and SDES
+    keys in clear, Basic credentials on any transport (RFC 3261 22 forbids them outright). A
+    request's credentials count once per hop it was sent on, not per retransmission."""
+    for transaction in subject.transactions:
+        request = transaction.request
+        found = _credentials(request) if request is not None else None
+        if request is None or found is None:
             continue
-        found = _credentials(message) if message.is_request else None
-        if found is not None:
-            header, value = found
-            scheme = value.strip().partition(" ")[0].lower()
-            if scheme in ("digest", "basic"):
-                digest = scheme == "digest"
-                yield Exposure(
-                    ExposureKind.DIGEST if digest else ExposureKind.BASIC, message.src.ip,
-                    message.dst.ip, message.transport, _account(message),
-                    digest_params(value).get("realm", "") if digest else _HEADER_NAMES[header],
-                    subject.call_id, call_frame, Frame.of(message))
-        if _SDES_KEY.search(message.body):
+        header, value = found
+        scheme = value.strip().partition(" ")[0].lower()
+        if scheme == "basic" or (scheme == "digest" and request.transport not in ENCRYPTED):
+            digest = scheme == "digest"
+            yield Exposure(
+                ExposureKind.DIGEST if digest else ExposureKind.BASIC, request.src.ip,
+                request.dst.ip, request.transport, _account(request),
+                digest_params(value).get("realm", "") if digest else "",
+                _HEADER_NAMES[header], subject.call_id, call_frame, Frame.of(request))
+    for message in subject.messages:
+        if message.transport not in ENCRYPTED and _SDES_KEY.search(message.body):
             yield Exposure(ExposureKind.SDES, message.src.ip, message.dst.ip, message.transport,
-                           "", "", subject.call_id, call_frame, Frame.of(message))
+                           "", "", "", subject.call_id, call_frame, Frame.of(message))
 
 
 _HEADER_NAMES = {"authorization": "Authorization", "proxy-authorization": "Proxy-Authorization"}

@@ -76,9 +76,9 @@ def test_digest_credentials_are_told_per_source_realm_and_server() -> None:
 @pytest.mark.parametrize(("src", "dst", "transport", "told"), [
     (LAN_PHONE, LAN_PBX, "UDP", True),  # the password itself, on any path
     (PHONE, SERVER, "TCP", True),
-    (LAN_PHONE, LAN_PBX, "TLS", False),
+    (LAN_PHONE, LAN_PBX, "TLS", True),  # RFC 3261 22 forbids Basic on any transport
 ])
-def test_basic_credentials_are_told_on_any_plain_path(
+def test_basic_credentials_are_told_on_any_path(
     src: Endpoint, dst: Endpoint, transport: str, told: bool,
 ) -> None:
     capture = Capture()

@@ -92,11 +92,11 @@ DIALER = Endpoint("203.0.113.40", 5060)
 
 
 def burst(capture: Capture, statuses: list[int], *, every: float = 3.0, lasting: float = 3.5,
-          first_number: int = 2025550110) -> list[Subject]:
-    """Calls from the dialer to one number after another, ``every`` seconds apart, each
-    refused or answered (``statuses``); those answered hung up ``lasting`` s after the
-    INVITE."""
-    return [call(capture, str(first_number + n), at=every * n, src=DIALER, dst=SERVER,
+          first_number: int = 447700900110, prefix: str = "00") -> list[Subject]:
+    """Calls from the dialer to one number after another (abroad: dialled with 00 unless
+    ``prefix`` says otherwise), ``every`` seconds apart, each refused or answered
+    (``statuses``); those answered hung up ``lasting`` s after the INVITE."""
+    return [call(capture, f"{prefix}{first_number + n}", at=every * n, src=DIALER, dst=SERVER,
                  answers=(status,), lasting=lasting) for n, status in enumerate(statuses)]
 
 
@@ -107,8 +107,18 @@ def test_ten_short_calls_to_ten_numbers_within_a_minute_are_a_burst() -> None:
     assert {k: found[k] for k in ("source", "count", "destinations", "answered", "span")} == {
         "source": DIALER.ip, "count": "10", "destinations": "10", "answered": "2",
         "span": "27.000"}
-    assert found["examples"] == "2025550110, 2025550111, 2025550112, 2025550113, 2025550114 (+5)"
+    assert found["examples"] == ("00447700900110, 00447700900111, 00447700900112, "
+                                 "00447700900113, 00447700900114 (+5)")
     assert values("S107", subjects, answered=3) == []  # two were answered
+
+
+def test_a_burst_of_calls_at_home_is_a_load_test_or_a_dialler() -> None:
+    """The same ten calls to numbers at home (no international prefix, no premium range):
+    what a SIPp load test reading its numbers from a file does."""
+    capture = Capture()
+    at_home = burst(capture, [404, 403, 503, 200, 404, 486, 200, 603, 404, 480],
+                    first_number=2025550110, prefix="")
+    assert values("S107", at_home) == []
 
 
 def test_bursts_that_fail_all_or_last_or_are_few_are_none() -> None:

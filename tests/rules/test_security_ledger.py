@@ -466,9 +466,9 @@ def test_digest_and_basic_exposures_name_user_realm_and_header() -> None:
     subjects = [attempt(capture, at=0.0, answers=(401, 200), credentials=digest("1001")),
                 attempt(capture, at=1.0, answers=(407, 200), credentials=basic("bob"))]
     found = ledger_of(subjects).exposures
-    assert [(e.kind, e.source, e.server, e.user, e.realm) for e in found] == [
-        (ExposureKind.DIGEST, PHONE.ip, SERVER.ip, "1001", REALM),
-        (ExposureKind.BASIC, PHONE.ip, SERVER.ip, "bob", "Proxy-Authorization")]
+    assert [(e.kind, e.source, e.server, e.user, e.realm, e.header) for e in found] == [
+        (ExposureKind.DIGEST, PHONE.ip, SERVER.ip, "1001", REALM, "Authorization"),
+        (ExposureKind.BASIC, PHONE.ip, SERVER.ip, "bob", "", "Proxy-Authorization")]
 
 
 @pytest.mark.parametrize(("crypto", "exposed"), [

@@ -66,8 +66,15 @@ def scanner_agent(ledger: SourceLedger, params: Mapping[str, object]) -> Iterato
 
 
 def _probe_failed(attempt: Attempt) -> bool:
-    """A probe of a user (one named) that was refused or left unanswered."""
-    return bool(attempt.target) and (attempt.status in PROBE_REFUSALS or not attempt.status)
+    """A probe of a user (one named) refused as a probe of an unknown user is, or left without
+    any response (a call still ringing got one)."""
+    return bool(attempt.target) and (attempt.status in PROBE_REFUSALS or attempt.silent)
+
+
+def _callers(ledger: SourceLedger) -> frozenset[str]:
+    """The sources that placed a call that was answered: a PBX or trunk whose calls go
+    through, not a scanner, even when many of its calls fail the dial plan."""
+    return frozenset(a.source for a in ledger.in_order("INVITE") if a.answered)
 
 
 @capture_check("user_enumeration", SourceLedger,
@@ -77,12 +84,18 @@ def _probe_failed(attempt: Attempt) -> bool:
 def user_enumeration(ledger: SourceLedger, params: Mapping[str, object]
                      ) -> Iterator[CaptureHit]:
     """Each run in which one source probed at least ``users`` distinct users within
-    ``window``, ``refused_percent`` of its attempts or more refused or unanswered."""
+    ``window``, ``refused_percent`` of its attempts or more refused or unanswered, at least
+    half of them refused; not by a source whose calls are answered."""
     threshold = Threshold(whole(params, "window"), distinct=whole(params, "users"),
                           count=whole(params, "users"), percent=share(params, "refused_percent"))
     burst = Burst(_probe_failed, lambda a: a.target)
+    callers = _callers(ledger)
     for source, attempts in _by_source(ledger).items():
+        if source in callers:
+            continue
         for run in runs(attempts, burst, threshold):
+            if 2 * sum(a.refused for a in run) < len(run):
+                continue  # mostly silence: a server down, not one telling users apart
             targets = [a.target for a in run]
             yield run_hit(run, {"users": str(len(set(targets))), "examples": examples(targets),
                                 "methods": methods(run), "statuses": statuses(run)},
@@ -90,9 +103,10 @@ def user_enumeration(ledger: SourceLedger, params: Mapping[str, object]
 
 
 def _probe_unanswered(attempt: Attempt) -> bool:
-    """A probe of a host that drew no answer or a refusal (most addresses of a sweep have no
-    SIP server, and a scanner does not wait)."""
-    return not attempt.status or attempt.refused
+    """A probe of a host that drew no response at all (most addresses of a sweep have no SIP
+    server, and a scanner does not wait) or the refusal a probe draws: not a call that rang and
+    was cancelled or refused busy (a ring group's legs)."""
+    return attempt.silent or attempt.status in PROBE_REFUSALS
 
 
 @capture_check("host_sweep", SourceLedger,
@@ -166,21 +180,23 @@ class Takeover:
 
 
 def takeovers(ledger: SourceLedger, params: Mapping[str, object]) -> Iterator[Takeover]:
-    """Each attempt with credentials accepted after at least ``failures`` attempts with
-    credentials for the same account were refused within ``window`` before it (from any
-    source: a guesser may change address)."""
+    """Each attempt with credentials for an account (and realm) accepted from a source whose
+    own credentials for it had been refused, after at least ``failures`` refusals for it within
+    ``window`` before (from any source: a guesser may change address). The owner's phone,
+    accepted from an address that failed nothing, is not a takeover, nor is another tenant's
+    account of the same name in another realm."""
     least, window = whole(params, "failures"), whole(params, "window")
-    refused: dict[str, deque[Attempt]] = defaultdict(deque)
+    refused: dict[tuple[str, str], deque[Attempt]] = defaultdict(deque)
     for attempt in ledger.in_order():
         if not attempt.credentials:
             continue
-        recent = refused[attempt.account]
+        recent = refused[attempt.account, attempt.realm]
         while recent and attempt.sent_ns - recent[0].sent_ns > window:
             recent.popleft()
         if attempt.credentials_refused:
             recent.append(attempt)
         elif attempt.answered:
-            if len(recent) >= least:
+            if len(recent) >= least and any(a.source == attempt.source for a in recent):
                 yield Takeover(attempt, tuple(recent))
             recent.clear()
 

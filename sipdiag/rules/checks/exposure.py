@@ -58,7 +58,7 @@ def _hits(ledger: SourceLedger, kind: ExposureKind, name: str) -> Iterator[Captu
         first, last = exposures[0], exposures[-1]
         values = {**window_values(source, [e.message for e in exposures]),
                   "user": examples(e.user for e in exposures) or "-",
-                  "realm": realm or "-", "header": realm, "server": server,
+                  "realm": realm or "-", "header": first.header, "server": server,
                   "transport": first.transport}
         found = tuple(sorted({evidence(first.message), evidence(last.message)}))
         yield CaptureHit(first.call_id, first.call_frame,

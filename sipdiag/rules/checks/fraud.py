@@ -92,19 +92,21 @@ def _short(attempt: Attempt, within_ns: int) -> bool:
                {"calls": (at_least_one, 10), "destinations": (at_least_one, 10),
                 "window": (parse_duration, 60_000_000_000),
                 "short": (parse_duration, 10_000_000_000), "short_percent": (percent, 80.0),
-                "answered": (at_least_one, 1)})
+                "answered": (at_least_one, 1), **NUMBER_PARAMS})
 def short_call_burst(ledger: SourceLedger, params: Mapping[str, object]
                      ) -> Iterator[CaptureHit]:
     """Each run of at least ``calls`` short calls from one source to at least
-    ``destinations`` numbers within ``window``, ``short_percent`` of its calls or more, of
-    which at least ``answered`` were answered (calls that all fail are a scan: S102)."""
+    ``destinations`` international or premium numbers within ``window``, ``short_percent`` of
+    its calls abroad or more, of which at least ``answered`` were answered (calls that all fail
+    are a scan: S102; a load test or a dialler calls numbers at home)."""
     within = whole(params, "short")
     threshold = Threshold(whole(params, "window"), distinct=whole(params, "destinations"),
                           count=whole(params, "calls"), percent=share(params, "short_percent"))
     burst = Burst(lambda a: _short(a, within), lambda a: a.target)
     by_source: dict[str, list[Attempt]] = defaultdict(list)
     for attempt in _calls(ledger):
-        by_source[attempt.source].append(attempt)
+        if _kind(attempt, params) is not None:
+            by_source[attempt.source].append(attempt)
     for source, calls in by_source.items():
         for run in runs(calls, burst, threshold):
             if sum(a.answered for a in run) < whole(params, "answered"):
@@ -146,14 +148,16 @@ def call_after_compromise(ledger: SourceLedger, params: Mapping[str, object]
 def unchallenged_call_accepted(ledger: SourceLedger, params: Mapping[str, object]
                                ) -> Iterator[CaptureHit]:
     """For each public source and server: calls to international or premium numbers the
-    server answered 2xx with no challenge and no credentials, while it challenged the calls of
-    other sources (it does authenticate callers: these got through without it)."""
+    server answered 2xx with no challenge and no credentials, while it authenticates others
+    (it accepted the credentials of other sources: its users log in, these got through
+    without). An IP-authenticated trunk looks the same from the signalling, hence info."""
     challenged: dict[str, set[str]] = defaultdict(set)
+    for attempt in ledger.in_order():
+        if attempt.challenged and attempt.credentials and attempt.answered:
+            challenged[attempt.server].add(attempt.source)
     accepted: dict[tuple[str, str], list[Attempt]] = defaultdict(list)
     for attempt in _calls(ledger):
-        if attempt.challenged:
-            challenged[attempt.server].add(attempt.source)
-        elif (attempt.answered and not attempt.credentials
+        if (not attempt.challenged and attempt.answered and not attempt.credentials
               and address_kind(attempt.source) == "public"
               and _kind(attempt, params) is not None):
             accepted[attempt.source, attempt.server].append(attempt)
