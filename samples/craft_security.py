@@ -185,7 +185,8 @@ BURST = (404, 403, 503, 404, 200, 403, 503, 404, 403, 200, 503, 404)
     "203.0.113.40 calls 12 numbers abroad (00447700900110-00447700900121, a UK drama range) "
     "through an SBC (198.51.100.1, no challenge) in 36.3 s, one INVITE every 3.3 s: 100 then "
     "404, 403, 503, 404, (answered), 403, 503, 404, 403, (answered), 503, 404, each ACKed; "
-    "the two answered calls ring 0.3 s, are answered 1.5 s after the INVITE and hung up 2 s after that",
+    "the two answered calls ring 0.3 s, are answered 1.5 s after the INVITE and hung up 2 s "
+    "after that",
 )
 def short_call_burst(cap: Capture) -> None:
     for k, status in enumerate(BURST):
