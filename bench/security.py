@@ -1,0 +1,312 @@
+"""Security rules benchmark: what rules/security (S101-S113) cost a whole run.
+
+On two captures of bench/out/ (built if missing, deterministically):
+
+- ``sip-500k.pcap``: SIPp calls replicated to 500,000 SIP packets (bench/build_capture.py),
+  83,334 calls, no attack;
+- ``sip-attack.pcap``: the first 100,000 packets of ``sip-500k.pcap`` (editcap) merged in time
+  (mergecap) with an attack over the same span, made with the sample helpers (samples/sipflow.py,
+  samples/craft_security.py): a scanner (203.0.113.50, User-Agent friendly-scanner) sending
+  50,000 OPTIONS, REGISTER and INVITE probes (in turn) to as many extensions of a PBX
+  (198.51.100.1), each a Call-ID of its own, answered 404 but for one extension in 1,000,
+  challenged 401 (each INVITE ACKed); and a password guesser (203.0.113.77) trying account 2001
+  2,000 times: REGISTER, 401, REGISTER with the Digest of a wrong password, 403.
+
+In one run, alternating the commands ``--runs`` times (best wall time of each, peak memory over
+all its runs, of the whole process tree: bench/measure.py), with ``SIPDIAG_CACHE=off`` (every
+run builds its rules from the YAML files), each with ``-j 1`` and with the default processes:
+
+- ``sipdiag FILE --format json -q``: the command line, every rule;
+- this script's runner (``--analyse FILE --rules all``): the garbage collector's thresholds of
+  the ``sipdiag`` program, ``load_engine``, ``analyze`` and ``write_json``: what the command
+  line does for a JSON report, without its option parsing, its progress bar (off with -q) or
+  its look for TLS secrets in the file;
+- the same runner with ``--rules no-security``: the engine without the rules whose file lies in
+  rules/security (with them go the source ledger they read and their superseding);
+- ``sngrep -I FILE -N -q`` for scale.
+
+Each sipdiag run's JSON is read back: its findings counted by rule (the attack capture must
+show S101 or S102, and S103, with the security rules, and no S finding without them), and its
+bytes compared with the command line's and with its own other runs. Results go to stdout and
+bench/out/security.json.
+
+Usage: python3 bench/security.py [--runs 3] [--build-only]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import hashlib
+import json
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # samples/, put on the path when the attack capture is built
+    from sipflow import Capture, Node
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+from measure import Measurement, measure, packet_count  # noqa: E402
+from media import best  # noqa: E402
+
+OUT = HERE / "out"
+BASE = OUT / "sip-500k.pcap"
+ATTACK = OUT / "sip-attack.pcap"
+BASE_PACKETS = 100_000
+"""The packets of sip-500k.pcap the attack capture keeps (its first 99.9 s)."""
+PROBES = 50_000
+PROBE_METHODS = ("OPTIONS", "REGISTER", "INVITE")
+FIRST_EXTENSION = 10_000
+EXISTING_EVERY = 1_000
+"""One extension in this many exists: the PBX challenges its probe (401) instead of 404."""
+GUESSES = 2_000
+ANSWER_AFTER = 0.002
+"""The PBX answers a probe 2 ms after it."""
+SECURITY_FOLDER = "security"
+ENVIRONMENT = {"SIPDIAG_CACHE": "off", "PYTHONPATH": str(ROOT)}
+"""The rules built from their files in every run (the runner has no cache to read), and the
+sipdiag of this script's checkout, not the one installed (a snapshot can be measured while the
+working tree changes)."""
+
+
+class Rules(StrEnum):
+    ALL = "all"
+    NO_SECURITY = "no-security"
+
+
+# The runner, run as a process of its own
+
+def analyse(capture: Path, rules: Rules, jobs: int) -> None:
+    """The capture's JSON report on stdout, as ``sipdiag FILE --format json`` writes it, made
+    by the built-in rules, or by those outside rules/security; with the garbage collector's
+    thresholds of the ``sipdiag`` program."""
+    from sipdiag.analysis import analyze
+    from sipdiag.cli import GC_THRESHOLDS
+    from sipdiag.report.document import write_json
+    from sipdiag.rules import Engine, RuleSet, load_engine
+
+    gc.set_threshold(*GC_THRESHOLDS)
+    engine = load_engine()
+    if rules is Rules.NO_SECURITY:
+        kept = tuple(r for r in engine.rules.rules if r.path.parent.name != SECURITY_FOLDER)
+        engine = Engine(RuleSet(kept), engine.catalog)
+    write_json(analyze(str(capture), engine=engine, jobs=jobs), sys.stdout)
+
+
+# The attack capture
+
+def build_attack(path: Path) -> None:
+    """sip-500k's first packets and the attack, merged in time into ``path``."""
+    sys.path.insert(0, str(ROOT / "samples"))
+    from craft_security import INTRUDER, PBX, login, registration_of
+    from pcapkit import LINKTYPE_ETHERNET, T0_US, write_pcap
+    from sipflow import Capture
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cut, attack = Path(tmp) / "cut.pcap", Path(tmp) / "attack.pcap"
+        subprocess.run(["editcap", "-r", str(BASE), str(cut), f"1-{BASE_PACKETS}"], check=True)
+        start_us, end_us = time_span(cut)
+        span = (end_us - start_us) / 1e6
+        cap = Capture("bench-attack")
+        scan(cap, PBX, span)
+        for k in range(GUESSES):
+            login(registration_of(cap, INTRUDER, PBX), span * k / GUESSES, 1,
+                  password=f"guess-{k}", answer=403)
+        # sipflow times its frames from T0_US: moved to the first frame of the cut
+        write_pcap(str(attack), LINKTYPE_ETHERNET,
+                   [(t_us - T0_US + start_us, frame) for t_us, frame in cap.frames()])
+        subprocess.run(["mergecap", "-F", "pcap", "-w", str(path), str(cut), str(attack)],
+                       check=True)
+
+
+def scan(cap: Capture, pbx: Node, span: float) -> None:
+    """The scanner's probes, evenly over ``span`` seconds: From and To name the extension
+    tried (as SIPVicious svwar writes them), a REGISTER's Request-URI the PBX."""
+    from craft_registrations import challenge, nonce
+    from sipflow import Node
+
+    scanner = Node("scanner", "203.0.113.50", port=5070, agent="friendly-scanner")
+    for k in range(PROBES):
+        at, method = span * k / PROBES, PROBE_METHODS[k % len(PROBE_METHODS)]
+        extension = str(FIRST_EXTENSION + k)
+        probe = cap.call(replace(scanner, user=extension), pbx, domain=pbx.ip,
+                         to_user=extension,
+                         ruri=f"sip:{pbx.ip}" if method == "REGISTER" else None)
+        sent = probe.request(method, at)
+        if k % EXISTING_EVERY == EXISTING_EVERY // 2:
+            challenge(sent, at + ANSWER_AFTER, nonce(probe, 1))
+        else:
+            sent.reply(at + ANSWER_AFTER, 404)
+        if method == "INVITE":
+            sent.ack()
+
+
+def time_span(capture: Path) -> tuple[int, int]:
+    """The times of a capture's first and last frames (us), as capinfos reads them."""
+    text = subprocess.run(["capinfos", "-T", "-r", "-S", "-a", "-e", str(capture)],
+                          capture_output=True, text=True, check=True).stdout
+    first, last = text.split("\t")[1:3]
+    return round(float(first) * 1e6), round(float(last) * 1e6)
+
+
+def build() -> list[Path]:
+    if not BASE.exists():
+        subprocess.run([sys.executable, str(HERE / "build_capture.py"), str(BASE),
+                        "--packets", "500000"], check=True)
+    if not ATTACK.exists():
+        build_attack(ATTACK)
+    return [BASE, ATTACK]
+
+
+# The measurements
+
+@dataclass
+class Output:
+    """What a sipdiag run wrote: its findings by rule, the digest of its bytes."""
+
+    findings: Counter[str]
+    digest: str
+
+
+def commands(capture: Path) -> dict[str, list[str]]:
+    cli = [sys.executable, "-m", "sipdiag", str(capture), "--format", "json", "-q"]
+    runner = [sys.executable, str(Path(__file__).resolve()), "--analyse", str(capture)]
+    found: dict[str, list[str]] = {}
+    for jobs, option in (("-j 1", ["-j", "1"]), ("default -j", [])):
+        found[f"sipdiag, all rules, {jobs}"] = [*cli, *option]
+        found[f"runner, all rules, {jobs}"] = [*runner, "--rules", Rules.ALL, *option]
+        found[f"runner, no security, {jobs}"] = [*runner, "--rules", Rules.NO_SECURITY,
+                                                 *option]
+    found["sngrep"] = ["sngrep", "-I", str(capture), "-N", "-q"]
+    return found
+
+
+def to_file(argv: list[str], out: Path) -> list[str]:
+    """``argv`` with its standard output in ``out`` (the shell replaced by the command: the
+    process tree measured is the command's)."""
+    return ["sh", "-c", 'exec "$@" > "$0"', str(out), *argv]
+
+
+def read_output(path: Path) -> Output:
+    data = path.read_bytes()
+    # every finding, of a call, an exchange or the whole capture, is in the document's list
+    findings = Counter(f["rule"] for f in json.loads(data)["findings"])
+    return Output(findings, hashlib.sha256(data).hexdigest())
+
+
+def bench(capture: Path, runs: int, folder: Path) -> dict[str, object]:
+    packets = packet_count(capture)
+    print(f"\n{capture.name}: {packets:,} packets, {capture.stat().st_size / 1e6:,.0f} MB",
+          flush=True)
+    measured: dict[str, list[Measurement]] = {}
+    outputs: dict[str, Output] = {}
+    for round_ in range(runs):
+        for name, argv in commands(capture).items():
+            out = folder / "out.json"
+            sipdiag = name != "sngrep"
+            m = measure(to_file(argv, out) if sipdiag else argv, env=ENVIRONMENT)
+            if m.returncode not in ((0, 1) if sipdiag else (0,)):  # 1: findings (--fail-on)
+                sys.exit(f"security bench: {name} exited {m.returncode}")
+            measured.setdefault(name, []).append(m)
+            if sipdiag:
+                output = read_output(out)
+                if outputs.setdefault(name, output) != output:
+                    sys.exit(f"security bench: {name} wrote another report in run {round_ + 1}"
+                             " (did the code change during the bench?)")
+            print(f"  run {round_ + 1}: {name:32} {m.seconds:8.2f} s "
+                  f"{m.peak_rss_bytes / 1e6:8.1f} MB (PSS {m.peak_pss_bytes / 1e6:.1f})",
+                  flush=True)
+    results = {name: best(found) for name, found in measured.items()}
+    return summary(capture, packets, results, outputs)
+
+
+def summary(capture: Path, packets: int, results: dict[str, Measurement],
+            outputs: dict[str, Output]) -> dict[str, object]:
+    sngrep = results["sngrep"]
+    rows = [{"tool": name, "seconds": round(m.seconds, 2),
+             "packets_per_second": round(packets / m.seconds),
+             "peak_mb": round(m.peak_rss_bytes / 1e6, 1),
+             "peak_pss_mb": round(m.peak_pss_bytes / 1e6, 1),
+             "time_vs_sngrep": round(m.seconds / sngrep.seconds, 2),
+             "memory_vs_sngrep": round(m.peak_rss_bytes / sngrep.peak_rss_bytes, 2),
+             "security_findings": {rule: n for rule, n in sorted(outputs[name].findings.items())
+                                   if rule.startswith("S")} if name in outputs else None,
+             "same_report_as_sipdiag": outputs[name].digest == outputs[
+                 name.replace("runner", "sipdiag")].digest if name.startswith(
+                     "runner, all rules") else None}
+            for name, m in results.items()]
+    costs = [cost(with_, results[with_], results[f"runner, no security, {jobs}"])
+             for jobs in ("-j 1", "default -j")
+             for with_ in (f"sipdiag, all rules, {jobs}", f"runner, all rules, {jobs}")]
+    print("\nbest of the runs:")
+    for row in rows:
+        print(f"  {row['tool']:32} {row['seconds']:8.2f} s {row['peak_mb']:8.1f} MB   "
+              f"x{row['time_vs_sngrep']} sngrep's time, x{row['memory_vs_sngrep']} its memory")
+    print("security rules (with minus without):")
+    for found in costs:
+        print(f"  {found['with']:32} {found['seconds']:+} s ({found['seconds_percent']:+}%), "
+              f"{found['peak_mb']:+} MB ({found['peak_percent']:+}%)")
+    findings = {name: dict(sorted(o.findings.items())) for name, o in outputs.items()}
+    return {"capture": capture.name, "packets": packets, "rows": rows, "costs": costs,
+            "findings": findings}
+
+
+def cost(name: str, with_: Measurement, without: Measurement) -> dict[str, object]:
+    seconds = with_.seconds - without.seconds
+    peak = with_.peak_rss_bytes - without.peak_rss_bytes
+    return {"with": name, "seconds": round(seconds, 2),
+            "seconds_percent": round(100 * seconds / without.seconds, 1),
+            "peak_mb": round(peak / 1e6, 1),
+            "peak_percent": round(100 * peak / without.peak_rss_bytes, 1)}
+
+
+def detects(result: dict[str, object]) -> bool:
+    """Whether every run with the security rules found the scan (S101 or S102) and the
+    guessing (S103), and every run without them no S finding."""
+    findings = result["findings"]
+    assert isinstance(findings, dict)
+    for name, found in findings.items():
+        security = sum(n for rule, n in found.items() if rule.startswith("S"))
+        if "no security" in name and security:
+            return False
+        if "no security" not in name and not (
+                (found.get("S101") or found.get("S102")) and found.get("S103")):
+            return False
+    return True
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--build-only", action="store_true")
+    parser.add_argument("--analyse", type=Path, metavar="FILE",
+                        help="be the runner: the JSON report of FILE on stdout")
+    parser.add_argument("--rules", type=Rules, choices=list(Rules), default=Rules.ALL)
+    parser.add_argument("-j", "--jobs", type=int, default=0)
+    args = parser.parse_args()
+    if args.analyse is not None:
+        analyse(args.analyse, args.rules, args.jobs)
+        return
+    OUT.mkdir(exist_ok=True)
+    captures = build()
+    if args.build_only:
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        results = [bench(capture, args.runs, Path(tmp)) for capture in captures]
+    (OUT / "security.json").write_text(json.dumps(results, indent=2) + "\n")
+    attack = results[-1]
+    print(f"\n{attack['capture']}: findings by rule {json.dumps(attack['findings'])}")
+    if not detects(attack):
+        sys.exit("security bench: the attack capture's runs did not find what they must")
+
+
+if __name__ == "__main__":
+    main()
