@@ -39,6 +39,8 @@ import argparse
 import gc
 import hashlib
 import json
+import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -202,70 +204,111 @@ def read_output(path: Path) -> Output:
     return Output(findings, hashlib.sha256(data).hexdigest())
 
 
+@dataclass(frozen=True)
+class Runs:
+    """A command's runs: each one's measurement and the CPU time of its process tree (user and
+    system, of every process reaped: sipdiag joins its workers)."""
+
+    measurements: list[Measurement]
+    cpu_seconds: list[float]
+
+    @property
+    def best(self) -> Measurement:
+        return best(self.measurements)
+
+    @property
+    def median_seconds(self) -> float:
+        return statistics.median(m.seconds for m in self.measurements)
+
+
+def cpu_seconds_of_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def bench(capture: Path, runs: int, folder: Path) -> dict[str, object]:
     packets = packet_count(capture)
     print(f"\n{capture.name}: {packets:,} packets, {capture.stat().st_size / 1e6:,.0f} MB",
           flush=True)
-    measured: dict[str, list[Measurement]] = {}
+    measured: dict[str, Runs] = {}
     outputs: dict[str, Output] = {}
     for round_ in range(runs):
         for name, argv in commands(capture).items():
             out = folder / "out.json"
             sipdiag = name != "sngrep"
+            before = cpu_seconds_of_children()
             m = measure(to_file(argv, out) if sipdiag else argv, env=ENVIRONMENT)
+            cpu = cpu_seconds_of_children() - before
             if m.returncode not in ((0, 1) if sipdiag else (0,)):  # 1: findings (--fail-on)
                 sys.exit(f"security bench: {name} exited {m.returncode}")
-            measured.setdefault(name, []).append(m)
+            found = measured.setdefault(name, Runs([], []))
+            found.measurements.append(m)
+            found.cpu_seconds.append(cpu)
             if sipdiag:
                 output = read_output(out)
                 if outputs.setdefault(name, output) != output:
                     sys.exit(f"security bench: {name} wrote another report in run {round_ + 1}"
                              " (did the code change during the bench?)")
-            print(f"  run {round_ + 1}: {name:32} {m.seconds:8.2f} s "
+            print(f"  run {round_ + 1}: {name:32} {m.seconds:8.2f} s (CPU {cpu:7.2f} s) "
                   f"{m.peak_rss_bytes / 1e6:8.1f} MB (PSS {m.peak_pss_bytes / 1e6:.1f})",
                   flush=True)
-    results = {name: best(found) for name, found in measured.items()}
-    return summary(capture, packets, results, outputs)
+    return summary(capture, packets, measured, outputs)
 
 
-def summary(capture: Path, packets: int, results: dict[str, Measurement],
+def summary(capture: Path, packets: int, measured: dict[str, Runs],
             outputs: dict[str, Output]) -> dict[str, object]:
-    sngrep = results["sngrep"]
-    rows = [{"tool": name, "seconds": round(m.seconds, 2),
-             "packets_per_second": round(packets / m.seconds),
-             "peak_mb": round(m.peak_rss_bytes / 1e6, 1),
-             "peak_pss_mb": round(m.peak_pss_bytes / 1e6, 1),
-             "time_vs_sngrep": round(m.seconds / sngrep.seconds, 2),
-             "memory_vs_sngrep": round(m.peak_rss_bytes / sngrep.peak_rss_bytes, 2),
-             "security_findings": {rule: n for rule, n in sorted(outputs[name].findings.items())
-                                   if rule.startswith("S")} if name in outputs else None,
-             "same_report_as_sipdiag": outputs[name].digest == outputs[
-                 name.replace("runner", "sipdiag")].digest if name.startswith(
-                     "runner, all rules") else None}
-            for name, m in results.items()]
-    costs = [cost(with_, results[with_], results[f"runner, no security, {jobs}"])
+    sngrep = measured["sngrep"].best
+    rows = []
+    for name, runs in measured.items():
+        m = runs.best
+        rows.append({
+            "tool": name, "seconds": round(m.seconds, 2),
+            "median_seconds": round(runs.median_seconds, 2),
+            "runs_seconds": [round(r.seconds, 2) for r in runs.measurements],
+            "cpu_seconds": round(min(runs.cpu_seconds), 2),
+            "packets_per_second": round(packets / m.seconds),
+            "peak_mb": round(m.peak_rss_bytes / 1e6, 1),
+            "peak_pss_mb": round(m.peak_pss_bytes / 1e6, 1),
+            "time_vs_sngrep": round(m.seconds / sngrep.seconds, 2),
+            "memory_vs_sngrep": round(m.peak_rss_bytes / sngrep.peak_rss_bytes, 2),
+            "security_findings": {rule: n for rule, n in sorted(outputs[name].findings.items())
+                                  if rule.startswith("S")} if name in outputs else None,
+            "same_report_as_sipdiag": outputs[name].digest == outputs[
+                name.replace("runner", "sipdiag")].digest if name.startswith(
+                    "runner, all rules") else None})
+    costs = [cost(with_, measured[with_], measured[f"runner, no security, {jobs}"])
              for jobs in ("-j 1", "default -j")
              for with_ in (f"sipdiag, all rules, {jobs}", f"runner, all rules, {jobs}")]
-    print("\nbest of the runs:")
+    print("\nbest of the runs (median; CPU: the least of the runs):")
     for row in rows:
-        print(f"  {row['tool']:32} {row['seconds']:8.2f} s {row['peak_mb']:8.1f} MB   "
-              f"x{row['time_vs_sngrep']} sngrep's time, x{row['memory_vs_sngrep']} its memory")
+        print(f"  {row['tool']:32} {row['seconds']:8.2f} s ({row['median_seconds']:.2f}; CPU "
+              f"{row['cpu_seconds']:.2f}) {row['peak_mb']:8.1f} MB   x{row['time_vs_sngrep']} "
+              f"sngrep's time, x{row['memory_vs_sngrep']} its memory")
     print("security rules (with minus without):")
     for found in costs:
         print(f"  {found['with']:32} {found['seconds']:+} s ({found['seconds_percent']:+}%), "
-              f"{found['peak_mb']:+} MB ({found['peak_percent']:+}%)")
+              f"median {found['median_seconds']:+} s ({found['median_seconds_percent']:+}%), "
+              f"CPU {found['cpu_seconds']:+} s ({found['cpu_seconds_percent']:+}%), "
+              f"{found['peak_mb']:+} MB ({found['peak_mb_percent']:+}%)")
     findings = {name: dict(sorted(o.findings.items())) for name, o in outputs.items()}
     return {"capture": capture.name, "packets": packets, "rows": rows, "costs": costs,
             "findings": findings}
 
 
-def cost(name: str, with_: Measurement, without: Measurement) -> dict[str, object]:
-    seconds = with_.seconds - without.seconds
-    peak = with_.peak_rss_bytes - without.peak_rss_bytes
-    return {"with": name, "seconds": round(seconds, 2),
-            "seconds_percent": round(100 * seconds / without.seconds, 1),
-            "peak_mb": round(peak / 1e6, 1),
-            "peak_percent": round(100 * peak / without.peak_rss_bytes, 1)}
+def cost(name: str, with_: Runs, without: Runs) -> dict[str, object]:
+    """What the runs with the security rules take beyond those without them: best wall time,
+    median wall time, least CPU time, peak memory; each also as a percent of without."""
+    pairs = {
+        "seconds": (with_.best.seconds, without.best.seconds),
+        "median_seconds": (with_.median_seconds, without.median_seconds),
+        "cpu_seconds": (min(with_.cpu_seconds), min(without.cpu_seconds)),
+        "peak_mb": (with_.best.peak_rss_bytes / 1e6, without.best.peak_rss_bytes / 1e6),
+    }
+    found: dict[str, object] = {"with": name}
+    for key, (a, b) in pairs.items():
+        found[key] = round(a - b, 2)
+        found[f"{key}_percent"] = round(100 * (a - b) / b, 1)
+    return found
 
 
 def detects(result: dict[str, object]) -> bool:
