@@ -27,8 +27,11 @@ run builds its rules from the YAML files), each with ``-j 1`` and with the defau
 
 Each sipdiag run's JSON is read back: its findings counted by rule (the attack capture must
 show S101 or S102, and S103, with the security rules, and no S finding without them), and its
-bytes compared with the command line's and with its own other runs. Results go to stdout and
-bench/out/security.json.
+bytes compared with the command line's and with its own other runs. Then where the time goes,
+in one process of the runner with each set of rules: in the source ledger's ``observe`` (the
+ledger is kept whatever the rules, for the report's ``sources``) and in
+``Engine.capture_findings`` (the checks of the rules about the whole capture). Results go to
+stdout and bench/out/security.json.
 
 Usage: python3 bench/security.py [--runs 3] [--build-only]
 """
@@ -39,16 +42,19 @@ import argparse
 import gc
 import hashlib
 import json
+import os
 import resource
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:  # samples/, put on the path when the attack capture is built
     from sipflow import Capture, Node
@@ -73,6 +79,7 @@ GUESSES = 2_000
 ANSWER_AFTER = 0.002
 """The PBX answers a probe 2 ms after it."""
 SECURITY_FOLDER = "security"
+T = TypeVar("T")
 ENVIRONMENT = {"SIPDIAG_CACHE": "off", "PYTHONPATH": str(ROOT)}
 """The rules built from their files in every run (the runner has no cache to read), and the
 sipdiag of this script's checkout, not the one installed (a snapshot can be measured while the
@@ -86,21 +93,53 @@ class Rules(StrEnum):
 
 # The runner, run as a process of its own
 
-def analyse(capture: Path, rules: Rules, jobs: int) -> None:
+def analyse(capture: Path, rules: Rules, jobs: int, split: bool = False) -> None:
     """The capture's JSON report on stdout, as ``sipdiag FILE --format json`` writes it, made
     by the built-in rules, or by those outside rules/security; with the garbage collector's
-    thresholds of the ``sipdiag`` program."""
+    thresholds of the ``sipdiag`` program. ``split``: the seconds spent in the source ledger's
+    ``observe`` and in ``Engine.capture_findings`` (every rule about the whole capture), and in
+    the whole run, on stderr as a JSON line (in this process only: give ``jobs`` 1)."""
     from sipdiag.analysis import analyze
     from sipdiag.cli import GC_THRESHOLDS
     from sipdiag.report.document import write_json
     from sipdiag.rules import Engine, RuleSet, load_engine
 
+    start = time.perf_counter()
+    spent = timed() if split else {}
     gc.set_threshold(*GC_THRESHOLDS)
     engine = load_engine()
     if rules is Rules.NO_SECURITY:
         kept = tuple(r for r in engine.rules.rules if r.path.parent.name != SECURITY_FOLDER)
         engine = Engine(RuleSet(kept), engine.catalog)
     write_json(analyze(str(capture), engine=engine, jobs=jobs), sys.stdout)
+    if split:
+        spent["whole run"] = time.perf_counter() - start
+        sys.stderr.write(json.dumps({k: round(v, 2) for k, v in spent.items()}) + "\n")
+
+
+def timed() -> dict[str, float]:
+    """The seconds spent in the source ledger's ``observe`` (every call and exchange shown to
+    the security rules' watch) and in ``Engine.capture_findings``, counted from now on."""
+    from sipdiag.dialogs.sources import SourceLedger
+    from sipdiag.rules import Engine
+
+    spent: dict[str, float] = {}
+    for owner, name in ((SourceLedger, "observe"), (Engine, "capture_findings")):
+        key = f"{owner.__name__}.{name}"
+        spent[key] = 0.0
+        setattr(owner, name, _timing(getattr(owner, name), key, spent))
+    return spent
+
+
+def _timing(function: Callable[..., T], key: str, spent: dict[str, float]) -> Callable[..., T]:
+    def timing(*args: object) -> T:
+        start = time.perf_counter()
+        try:
+            return function(*args)
+        finally:
+            spent[key] += time.perf_counter() - start
+
+    return timing
 
 
 # The attack capture
@@ -252,7 +291,19 @@ def bench(capture: Path, runs: int, folder: Path) -> dict[str, object]:
             print(f"  run {round_ + 1}: {name:32} {m.seconds:8.2f} s (CPU {cpu:7.2f} s) "
                   f"{m.peak_rss_bytes / 1e6:8.1f} MB (PSS {m.peak_pss_bytes / 1e6:.1f})",
                   flush=True)
-    return summary(capture, packets, measured, outputs)
+    split = {rules: split_run(capture, rules) for rules in Rules}
+    return {**summary(capture, packets, measured, outputs), "split_one_process": split}
+
+
+def split_run(capture: Path, rules: Rules) -> dict[str, float]:
+    """Where the runner's time goes, in one process (``analyse`` with ``split``)."""
+    argv = [sys.executable, str(Path(__file__).resolve()), "--analyse", str(capture),
+            "--rules", rules, "-j", "1", "--split"]
+    done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                          env={**os.environ, **ENVIRONMENT}, check=True)
+    spent: dict[str, float] = json.loads(done.stderr.splitlines()[-1])
+    print(f"  one process, {rules}: {spent}", flush=True)
+    return spent
 
 
 def summary(capture: Path, packets: int, measured: dict[str, Runs],
@@ -334,9 +385,11 @@ def main() -> None:
                         help="be the runner: the JSON report of FILE on stdout")
     parser.add_argument("--rules", type=Rules, choices=list(Rules), default=Rules.ALL)
     parser.add_argument("-j", "--jobs", type=int, default=0)
+    parser.add_argument("--split", action="store_true",
+                        help="the runner: where its time went, on stderr (with -j 1)")
     args = parser.parse_args()
     if args.analyse is not None:
-        analyse(args.analyse, args.rules, args.jobs)
+        analyse(args.analyse, args.rules, args.jobs, args.split)
         return
     OUT.mkdir(exist_ok=True)
     captures = build()
