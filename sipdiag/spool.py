@@ -22,7 +22,7 @@ import tempfile
 import weakref
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import IO, Generic, Protocol, TypeVar
 
 T = TypeVar("T")
@@ -49,12 +49,34 @@ class _Reader(pickle.Unpickler):
 
 @dataclass(frozen=True)
 class SpoolState:
-    """A spool handed from one process to another: its file, keys and offsets."""
+    """A spool handed from one process to another: its file (or, to another machine, the
+    file's bytes: ``packed``), keys and offsets."""
 
     path: str
     keys: list[array[int]]
     offsets: array[int]
     tags: array[int]
+    data: bytes | None = None
+
+
+def packed(state: SpoolState) -> SpoolState:
+    """The state with its file's bytes in it, the file removed: to send to another machine."""
+    if not state.path:
+        return state
+    with open(state.path, "rb") as file:
+        data = file.read()
+    os.unlink(state.path)
+    return replace(state, path="", data=data)
+
+
+def unpacked(state: SpoolState) -> SpoolState:
+    """A ``packed`` state's bytes written to a file of this machine, for ``Spool.adopt``."""
+    if state.data is None:
+        return state
+    handle, path = tempfile.mkstemp(prefix="sipdiag-", suffix=".spool")
+    with os.fdopen(handle, "wb") as file:
+        file.write(state.data)
+    return replace(state, path=path, data=None)
 
 
 class Spool(Generic[T]):

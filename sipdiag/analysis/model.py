@@ -42,6 +42,9 @@ class CallResult(CallRecord):
     capture last of their severity)."""
     links: tuple[Link, ...] = ()
     """The calls linked to this one, each ``Link`` seen from this call (``other``: the other)."""
+    headers: tuple[tuple[str, str], ...] = ()
+    """Headers of the call's first INVITE the analysis was asked to keep (``--keep-header``),
+    by name as asked, in that order; a header the INVITE lacks is left out."""
 
 
 @by_values
@@ -58,16 +61,27 @@ _CALL_FIELDS = tuple(f.name for f in fields(CallRecord) if f.name not in ("ladde
 _EXCHANGE_FIELDS = tuple(f.name for f in fields(ExchangeRecord) if f.name != "ladder")
 
 
-def result_of(item: Call | Exchange, findings: Sequence[Finding], *, ladder: bool) -> Result:
+def result_of(item: Call | Exchange, findings: Sequence[Finding], *, ladder: bool,
+              headers: Sequence[str] = ()) -> Result:
     """What is kept of a finished call or exchange: its record, with its ladder if a report
-    will draw it (the media's per-second figures too, else they go), and its findings."""
+    will draw it (the media's per-second figures too, else they go), its findings, and for a
+    call the ``headers`` of its first INVITE named."""
     arrows = ladder_of(item.messages, item.transactions) if ladder else None
     if isinstance(item, Call):
         media = item.media if ladder or item.media is None else without_timelines(item.media)
         return CallResult(**{name: getattr(item, name) for name in _CALL_FIELDS},
-                          media=media, ladder=arrows, findings=tuple(findings))
+                          media=media, ladder=arrows, findings=tuple(findings),
+                          headers=_invite_headers(item, headers) if headers else ())
     return ExchangeResult(**{name: getattr(item, name) for name in _EXCHANGE_FIELDS},
                           ladder=arrows, findings=tuple(findings))
+
+
+def _invite_headers(call: Call, names: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    invite = next((m for m in call.messages if m.method == "INVITE"), None)
+    if invite is None:
+        return ()
+    values = ((name, invite.first_value(name)) for name in names)
+    return tuple((name, value) for name, value in values if value is not None)
 
 
 def is_problem(findings: Iterable[Finding]) -> bool:

@@ -51,6 +51,7 @@ from sipdiag.dialogs.correlate import Correlator
 from sipdiag.dialogs.select import Ladders, Selection
 from sipdiag.dialogs.sources import SourceLedger
 from sipdiag.dialogs.tracker import CallTracker, Finished
+from sipdiag.fingerprint import fingerprint
 from sipdiag.media.model import TiedStream
 from sipdiag.media.tracker import MediaTracker
 from sipdiag.network import Endpoint
@@ -75,6 +76,7 @@ def analyze(
     jobs: int = 0,
     decryption: Decryption | None = None,
     marks: Selection | None = None,
+    headers: Sequence[str] = (),
 ) -> Analysis:
     """Read a capture into calls and exchanges (and the links between B2BUA legs), and what
     the rules of ``engine`` find in each of them; only the calls ``selection`` wants are kept.
@@ -84,20 +86,21 @@ def analyze(
     ``jobs``: how many processes (0: ``default_jobs``). Each process reads the whole capture
     but analyses only its ``Share`` of the Call-IDs; the result is the same whatever the number.
     ``decryption``: the TLS plaintext Wireshark found (``analysis.decryption.decrypt``); every
-    process inherits it.
+    process inherits it. ``headers``: those of each call's INVITE its result keeps.
     """
-    job = _Job(engine, selection, ladders, decryption=decryption, marks=marks)
+    job = Job(engine, selection, ladders, decryption=decryption, marks=marks,
+              headers=tuple(headers))
     jobs = jobs or default_jobs(path)
     reads_stdin = "-" in map(str, paths_of(path))
     if jobs > 1 and not reads_stdin and can_fork():
         with closing(open_captures(paths_of(path))):  # not a capture: say so before forking
             pass
         shares = [Share(index, jobs) for index in range(jobs)]
-        parts = in_processes(partial(_analyze_share, path, None, None, job), shares,
-                             first=partial(_analyze_share, path, None, progress, job))
+        parts = in_processes(partial(analyze_share, path, None, None, job), shares,
+                             first=partial(analyze_share, path, None, progress, job))
     else:
-        parts = [_analyze_share(path, stdin, progress, job, Share())]
-    return replace(_combine(parts, engine), selection=selection or Selection())
+        parts = [analyze_share(path, stdin, progress, job, Share())]
+    return replace(combine(parts, engine), selection=selection or Selection())
 
 
 def analyze_live(
@@ -114,9 +117,9 @@ def analyze_live(
     exchange is judged as soon as it is over and handed to ``on_result``. The analysis returned
     when the capture stops holds every result (``keep``), or only the tallies: a capture that
     runs for days keeps its results on disk, or nowhere."""
-    job = _Job(engine, selection, ladders, on_result, keep, decryption)
-    part = _analyze_share(capture, None, None, job, Share())
-    return replace(_combine([part], engine), selection=selection or Selection())
+    job = Job(engine, selection, ladders, on_result, keep, decryption)
+    part = analyze_share(capture, None, None, job, Share())
+    return replace(combine([part], engine), selection=selection or Selection())
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +134,7 @@ class Share:
 
 
 @dataclass(frozen=True, slots=True)
-class _Job:
+class Job:
     engine: Engine | None
     selection: Selection | None
     ladders: Ladders
@@ -141,10 +144,12 @@ class _Job:
     """Whether the results are kept (spooled) for the report at the end."""
     decryption: Decryption | None = None
     marks: Selection | None = None
+    headers: tuple[str, ...] = ()
+    """The headers of each call's first INVITE its result keeps (``CallResult.headers``)."""
 
 
 @dataclass(slots=True)
-class _Part:
+class Part:
     """What one process found (sent back to the first one)."""
 
     summary: CaptureSummary
@@ -155,8 +160,8 @@ class _Part:
     """What the rules about the whole capture kept of this process's calls, by kind; the
     ``SourceLedger`` always (the per-source summary reads it)."""
     call_ids: array[int]
-    """A hash of every call's Call-ID: enough to tell which linked Call-IDs the capture has
-    (``hash`` of a string is the same in forked processes, which share the hash seed)."""
+    """The ``fingerprint`` of every call's Call-ID: enough to tell which linked Call-IDs the
+    capture has."""
     counts: Counter[str]
     tally: Tally
     media_problems: ProblemLog
@@ -183,9 +188,9 @@ class _RefusalsToCalls:
         self._calls.unreachable(frame, ts_ns, reporter, src, dst, reason)
 
 
-def _analyze_share(
-    path: Source, stdin: BinaryIO | None, progress: Progress | None, job: _Job, share: Share
-) -> _Part:
+def analyze_share(
+    path: Source, stdin: BinaryIO | None, progress: Progress | None, job: Job, share: Share
+) -> Part:
     engine, selection, ladders, marks = job.engine, job.selection, job.ladders, job.marks
     owns = share.owns if share.count > 1 else None
     media = MediaTracker(owns, reports_orphans=share.index == 0,
@@ -217,7 +222,8 @@ def _analyze_share(
                 continue
             for watch in watches.values():
                 watch.observe(item)
-            result = result_of(item, found, ladder=ladders.keeps(item.outcome, problem))
+            result = result_of(item, found, ladder=ladders.keeps(item.outcome, problem),
+                               headers=job.headers)
             if marks is not None and marks.wants(item, first_ts, problem, rules_found):
                 marked.append((result.call_id, result.first_frame))
             supersedable.extend((result.call_id, result.first_frame, f.rule.id, f.severity)
@@ -229,7 +235,7 @@ def _analyze_share(
                 continue
             if isinstance(item, Call):
                 correlator.add(item)
-                call_ids.append(hash(item.call_id))
+                call_ids.append(fingerprint(item.call_id))
             if isinstance(result, CallResult):
                 calls.add(result, result.first_frame, tag=severity_tag(found))
             else:
@@ -242,12 +248,12 @@ def _analyze_share(
             keep(tracker.tick(now))
     media.finish()
     keep(tracker.finish(reader.summary.end_ns or 0))
-    return _Part(reader.summary, calls.detach(), exchanges.detach(), correlator, watches,
+    return Part(reader.summary, calls.detach(), exchanges.detach(), correlator, watches,
                  call_ids, counts, tally, media.problems, media.unattributed, marked,
                  supersedable)
 
 
-def _combine(parts: Sequence[_Part], engine: Engine | None) -> Analysis:
+def combine(parts: Sequence[Part], engine: Engine | None) -> Analysis:
     """One analysis of the parts: every process read the same capture, so the summary of the
     first stands for all; results are merged in the order of their first frames, with the
     findings about the whole capture and the links between calls added as they are read."""
@@ -292,7 +298,7 @@ def _tag_told_last(spools: Sequence[Spool[T]], findings: Sequence[Finding]) -> N
             spool.add_tag(0, finding.call_frame, severity_tag([finding]))
 
 
-def _merged_watches(parts: Sequence[_Part]) -> dict[WatchKind, Watch]:
+def _merged_watches(parts: Sequence[Part]) -> dict[WatchKind, Watch]:
     """Every process's watches, merged into the first one's."""
     watches = parts[0].watches
     for part in parts[1:]:
@@ -303,5 +309,5 @@ def _merged_watches(parts: Sequence[_Part]) -> dict[WatchKind, Watch]:
 
 def _present(referenced: set[str], hashes: array[int]) -> set[str]:
     """The referenced Call-IDs that are calls of the capture."""
-    wanted = {hash(call_id): call_id for call_id in referenced}
+    wanted = {fingerprint(call_id): call_id for call_id in referenced}
     return {wanted[h] for h in hashes if h in wanted}

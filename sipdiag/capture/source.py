@@ -178,7 +178,42 @@ def open_source(path: str | Path, stdin: BinaryIO | None = None) -> ByteSource:
         raw: BinaryIO = stdin if stdin is not None else sys.stdin.buffer
         return ByteSource(raw, "<stdin>", raw.read(8), None)
     try:
-        raw = open(path, "rb")  # noqa: SIM115 - closed by ByteSource.close
+        raw = _open_url(name) if is_url(name) else open(path, "rb")  # noqa: SIM115 - closed by ByteSource.close
     except OSError as exc:
         raise SourceError(f"{name}: {exc.strerror or exc}") from exc
     return ByteSource(raw, name, raw.read(8), raw)
+
+
+def is_url(name: str) -> bool:
+    """An fsspec URL (s3://bucket/key, file:///path, memory://name), not a file name."""
+    scheme, separator, _ = name.partition("://")
+    return bool(separator) and scheme.replace("+", "").isalnum()
+
+
+def _open_url(url: str) -> BinaryIO:
+    """The file at an fsspec URL, read where it lies (fsspec, of the extra ``dask``)."""
+    try:
+        import fsspec
+    except ImportError:
+        raise OSError("reading a URL needs fsspec: pip install 'sipdiag[dask]'") from None
+    try:
+        raw: BinaryIO = fsspec.open(url, "rb").open()
+    except (ValueError, ImportError) as exc:  # an unknown scheme, or its package missing
+        raise OSError(str(exc)) from exc
+    return raw
+
+
+def expand_urls(names: list[str]) -> list[str]:
+    """The names, each URL with a wildcard (``s3://bucket/2026/12/04/*.pcap.gz``) replaced by
+    the URLs it matches, sorted; a pattern that matches nothing stays, to be reported when it
+    is opened."""
+    expanded: list[str] = []
+    for name in names:
+        if not (is_url(name) and any(c in name for c in "*?[")):
+            expanded.append(name)
+            continue
+        import fsspec
+
+        files = fsspec.open_files(name, "rb")
+        expanded += sorted(file.full_name for file in files) or [name]
+    return expanded

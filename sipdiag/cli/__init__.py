@@ -44,6 +44,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ui": ("ui", "run"),
     "export": ("export", "run"),
     "redact": ("redact", "run"),
+    "report": ("report", "run"),
+    "stats": ("stats", "run"),
 }
 """Each command's module in sipdiag.cli and its function: imported when the command runs, so
 that a run loads only what its command needs (start-up counts when CI runs sipdiag on

@@ -11,14 +11,19 @@ from pathlib import Path
 from typing import TextIO
 
 from sipdiag.analysis import Analysis, MessageReader, analyze
+from sipdiag.analysis.cluster import analyze_on
 from sipdiag.analysis.decryption import decrypt
 from sipdiag.analysis.model import with_ladders
+from sipdiag.capture.source import expand_urls
+from sipdiag.cli.cluster import ClusterError, cluster_address, dask_client
 from sipdiag.cli.common import Environment, ExitStatus, judging_engine, language, selection_of
 from sipdiag.cli.progress import progress_bar
 from sipdiag.cli.stir import with_certificates
 from sipdiag.dialogs.select import Ladders, Selection, TimePoint, user_text
 from sipdiag.evidence.export import export_each
+from sipdiag.network.tls import Decryption
 from sipdiag.report.reporters import Format, Settings, reporter
+from sipdiag.rules import Engine
 from sipdiag.rules.model import Finding, reaches
 
 
@@ -35,11 +40,16 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     shown = ladders(args)
     page_wanted = args.html is not None or args.format == Format.HTML
     decryption = decrypt(args.capture, args.tls_keylog)
-    with progress_bar(env.stderr, environ=env.environ,
-                               enabled=not args.quiet) as progress:
-        analysis = analyze(args.capture, stdin=env.stdin, progress=progress, engine=engine,
-                           selection=selection, ladders=Ladders.ALL if page_wanted else shown,
-                           jobs=args.jobs, decryption=decryption)
+    kept = Ladders.ALL if page_wanted else shown
+    address = cluster_address(args.dask, env.environ)
+    if address is not None:
+        analysis = _on_cluster(args, env, address, engine, selection, kept, decryption)
+    else:
+        args.capture = expand_urls(args.capture)
+        with progress_bar(env.stderr, environ=env.environ, enabled=not args.quiet) as progress:
+            analysis = analyze(args.capture, stdin=env.stdin, progress=progress, engine=engine,
+                               selection=selection, ladders=kept, jobs=args.jobs,
+                               decryption=decryption, headers=args.keep_header)
     unmatched = nothing_matched(args, selection, found=any(True for _ in analysis.calls)
                                 or any(True for _ in analysis.exchanges))
     if unmatched:
@@ -56,6 +66,22 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         written = export_each(analysis, args.capture, args.export, decryption)
         env.stderr.write(f"sipdiag: wrote {len(written)} captures in {args.export}\n")
     return exit_status(analysis.findings, args.fail_on)
+
+
+def _on_cluster(args: argparse.Namespace, env: Environment, address: str, engine: Engine,
+                selection: Selection, ladders: Ladders,
+                decryption: Decryption | None) -> Analysis:
+    """The analysis on the Dask cluster of ``--dask``; the captures it could not read are
+    named on stderr, and left out."""
+    if "-" in args.capture:
+        raise ClusterError("--dask reads the captures where they lie: give files or URLs, "
+                           "not standard input")
+    with dask_client(address) as client:
+        run = analyze_on(client, args.capture, engine=engine, selection=selection,
+                         ladders=ladders, decryption=decryption, headers=args.keep_header)
+    env.stderr.writelines(f"sipdiag: skipped {why}\n" for why in run.unreadable)
+    args.capture = list(run.captures)
+    return run.analysis
 
 
 def nothing_matched(args: argparse.Namespace, selection: Selection, *,

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from sipdiag.capture.writer import Rotation
 
 SUBCOMMANDS = ("analyze", "messages", "rules", "explain", "translations", "check", "audio", "live",
-               "listen", "ui", "export", "redact")
+               "listen", "ui", "export", "redact", "report", "stats")
 PROGRAM_OPTIONS = ("-h", "--help", "--version")
 """The options of sipdiag itself, before any command; every other option is the analysis's."""
 CAPTURE_HELP = (
@@ -121,7 +121,74 @@ def build_parser() -> argparse.ArgumentParser:
         "Lengths and checksums are recomputed. Exit codes: 0 written; 2 usage error, an "
         "unreadable capture, or a file that cannot be written.",
     ))
+    _add_report(commands.add_parser(
+        "report",
+        help="the report of results kept with --out, without reading the captures again",
+        description="The same reports as sipdiag CAPTURE (terminal, JSON, JUnit, Markdown, "
+        "HTML) from a results folder or URL written by sipdiag CAPTURE --out RESULTS; "
+        "--since and --until read only the hours they need. Exit codes as for analyze.",
+    ))
+    _add_stats(commands.add_parser(
+        "stats",
+        help="ASR, NER, post-dial delay and the top findings per hour, trunk or day, from "
+        "results kept with --out",
+        description="Figures per group of calls of a results folder or URL written by "
+        "sipdiag CAPTURE --out RESULTS. Exit codes: 0 printed; 2 usage error or results "
+        "that cannot be read.",
+    ))
     return parser
+
+
+def _add_report(command: argparse.ArgumentParser) -> None:
+    command.add_argument("results", metavar="RESULTS",
+                         help="a results folder, or an fsspec URL (s3://bucket/results)")
+    command.add_argument(
+        "--format", choices=formats_of(Product.ANALYSIS), default=Format.TERMINAL.value,
+        help="tables for people (default), one JSON document, JUnit XML, Markdown, or one "
+        "HTML page")
+    _add_fail_on(command)
+    command.add_argument("--sources", action="store_true",
+                         help="after the findings, the table of every address requests came "
+                         "from (as sipdiag CAPTURE --sources)")
+    command.add_argument("--wide", action="store_true",
+                         help="every column of the call list even on a narrow terminal")
+    _add_selection(command)
+    _add_rules_folders(command)
+    _add_output(command)
+
+
+STATS_GROUPS = ("hour", "day", "trunk", "source")
+
+
+def _add_stats(command: argparse.ArgumentParser) -> None:
+    command.add_argument("results", metavar="RESULTS",
+                         help="a results folder, or an fsspec URL (s3://bucket/results)")
+    command.add_argument("--by", type=stats_groups, default=("hour",), metavar="GROUP,...",
+                         help="group calls by any of: hour, day (of the call's start, UTC), "
+                         "trunk (see --trunk), source (the address the first INVITE came "
+                         "from); default: hour")
+    command.add_argument("--trunk", default="dst", metavar="dst|src|header:NAME",
+                         help="what names a call's trunk: the address its INVITE was last "
+                         "sent to (dst, the default), the address it came from (src), or a "
+                         "header of the INVITE kept with --keep-header (header:X-Trunk)")
+    command.add_argument("--since", type=time_point, metavar="TIME",
+                         help="only calls started at or after this time (ISO 8601, UTC)")
+    command.add_argument("--until", type=time_point, metavar="TIME",
+                         help="only calls started before this time (ISO 8601, UTC)")
+    command.add_argument("--top", type=int, default=3, metavar="N",
+                         help="the most frequent findings shown per group (default: 3)")
+    command.add_argument("--format", choices=("text", "json", "csv"), default="text",
+                         help="a table for people (default), JSON, or CSV")
+    _add_output(command)
+
+
+def stats_groups(text: str) -> tuple[str, ...]:
+    groups = tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = [group for group in groups if group not in STATS_GROUPS]
+    if unknown or not groups:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: group by any of {', '.join(STATS_GROUPS)}, separated by commas")
+    return groups
 
 
 def _add_ui(command: argparse.ArgumentParser) -> None:
@@ -259,7 +326,29 @@ def _add_analyze(command: argparse.ArgumentParser) -> None:
         "terminal gets one line per call",
     )
     command.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _add_results(command)
     _add_output(command)
+
+
+def _add_results(command: argparse.ArgumentParser) -> None:
+    """Where the analysis runs and where its results are kept."""
+    group = command.add_argument_group("many captures, many machines")
+    group.add_argument(
+        "--dask", metavar="ADDRESS|local[:N]", default=None,
+        help="analyse on a Dask cluster: the address of its scheduler (tcp://host:8786), or "
+        "local[:N] for a cluster of N processes on this machine (default: SIPDIAG_DASK if "
+        "set). Captures may be fsspec URLs (s3://bucket/day/*.pcap.gz). The result is the "
+        "same as one process's. Needs: pip install 'sipdiag[dask]'")
+    group.add_argument(
+        "--out", metavar="RESULTS",
+        help="also keep the calls, exchanges, findings, links and media streams as a Parquet "
+        "dataset in this folder or fsspec URL, partitioned by day and hour of each call's "
+        "start (sipdiag report, sipdiag stats, DuckDB read it); a new run adds its files. "
+        "Needs: pip install 'sipdiag[dask]'")
+    group.add_argument(
+        "--keep-header", action="append", default=[], metavar="NAME",
+        help="with --out: also keep this header of each call's INVITE (repeatable), e.g. "
+        "X-Trunk, for sipdiag stats --trunk header:X-Trunk")
 
 
 def _add_messages(command: argparse.ArgumentParser) -> None:

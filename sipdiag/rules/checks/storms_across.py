@@ -28,6 +28,7 @@ from bisect import bisect_right
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
+from sipdiag.fingerprint import fingerprint
 from sipdiag.rules.capture import CaptureHit, Subject, Watch, capture_check
 from sipdiag.rules.checks.storms import _by_request, _count
 from sipdiag.rules.matcher import Hit, message_evidence, seconds
@@ -57,7 +58,7 @@ class StormWatch:
     def __init__(self) -> None:
         self.refusals: dict[Request, list[Refusal]] = {}
         self.passed: dict[int, array[int]] = {}
-        """By the ``hash`` of the request (the same in forked processes): when an attempt
+        """By the ``fingerprint`` of the request (the same in every process): when an attempt
         that was not refused was sent."""
 
     def observe(self, subject: Subject) -> None:
@@ -74,7 +75,8 @@ class StormWatch:
                         message_evidence(attempt.first), message_evidence(answer),
                         answer.status, str(answer.src)))
                 else:
-                    self.passed.setdefault(hash(request), array("q")).append(attempt.first.ts_ns)
+                    passed = self.passed.setdefault(fingerprint(*request), array("q"))
+                    passed.append(attempt.first.ts_ns)
 
     def merge(self, other: Watch) -> None:
         assert isinstance(other, StormWatch)
@@ -92,7 +94,7 @@ def retry_storms(watch: StormWatch, params: Mapping[str, object]) -> Iterator[Ca
     least = params["count"]
     assert isinstance(least, int)
     for request, refusals in watch.refusals.items():
-        passed = sorted(watch.passed.get(hash(request), ()))
+        passed = sorted(watch.passed.get(fingerprint(*request), ()))
         for run in _runs(sorted(refusals, key=lambda r: r.sent_ns), passed):
             if len(run) >= least and len({r.call_id for r in run}) > 1:
                 yield _storm(request, run)
