@@ -137,8 +137,8 @@ def test_a_file_that_is_not_a_capture_is_named_and_the_others_analysed(
 def test_no_readable_capture_is_an_error(two_workers: Client, tmp_path: Path) -> None:
     text = tmp_path / "notes.pcap"
     text.write_text("not a capture\n")
-    with pytest.raises(CaptureError, match="no capture could be read: .*notes.pcap: this is "
-                                           "text"):
+    with pytest.raises(CaptureError, match=r"no capture could be read: .*notes\.pcap: this is "
+                                           r"text"):
         analyze_on(two_workers, [str(text)], engine=ENGINE)
 
 
