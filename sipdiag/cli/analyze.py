@@ -25,6 +25,7 @@ from sipdiag.network.tls import Decryption
 from sipdiag.report.reporters import Format, Settings, reporter
 from sipdiag.rules import Engine
 from sipdiag.rules.model import Finding, reaches
+from sipdiag.store import results_for_out
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:
@@ -40,7 +41,8 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     shown = ladders(args)
     page_wanted = args.html is not None or args.format == Format.HTML
     decryption = decrypt(args.capture, args.tls_keylog)
-    kept = Ladders.ALL if page_wanted else shown
+    kept = Ladders.ALL if page_wanted or args.out else shown  # results kept whole
+    results = results_for_out(args.out) if args.out else None
     address = cluster_address(args.dask, env.environ)
     if address is not None:
         analysis = _on_cluster(args, env, address, engine, selection, kept, decryption)
@@ -62,6 +64,8 @@ def run(args: argparse.Namespace, env: Environment) -> int:
                                              env.stdout)
     if args.html and not _write_html(args.html, page, settings, env.stderr):
         return ExitStatus.ERROR
+    if results is not None:
+        results.write(page, args.capture, engine.rules.shared(), args.keep_header)
     if args.export:
         written = export_each(analysis, args.capture, args.export, decryption)
         env.stderr.write(f"sipdiag: wrote {len(written)} captures in {args.export}\n")
