@@ -317,6 +317,8 @@ def with_ladders(analysis: Analysis, ladders: Ladders) -> Analysis:
     def kept(result: R) -> R:
         if result.ladder is None or ladders.keeps(result.outcome, is_problem(result.findings)):
             return result
+        if isinstance(result, CallResult) and result.media is not None:  # as result_of keeps it
+            return replace(result, ladder=None, media=without_timelines(result.media))
         return replace(result, ladder=None)
 
     return replace(analysis, calls=Mapped(analysis.calls, kept),
