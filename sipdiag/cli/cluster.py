@@ -37,7 +37,7 @@ def dask_client(address: str) -> Iterator[Client]:
     if address == "local" or address.startswith("local:"):
         workers = _worker_count(address)
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                          dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
+                          dashboard_address=":0", silence_logs=logging.ERROR) as cluster, \
                 Client(cluster) as client:
             yield client
         return

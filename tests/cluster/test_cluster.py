@@ -6,6 +6,7 @@ middle of its task; with a file among them that is not a capture."""
 from __future__ import annotations
 
 import io
+import json
 import logging
 import os
 import signal
@@ -143,7 +144,8 @@ def test_no_readable_capture_is_an_error(two_workers: Client, tmp_path: Path) ->
 
 
 def many_calls(path: Path, calls: int) -> Path:
-    """A capture of ``calls`` answered calls, a tenth of a second apart."""
+    """A capture of ``calls`` answered calls, a tenth of a second apart; the INVITE of each
+    odd one names the call before it in X-CID (the other leg, as a B2BUA tells it)."""
     frames = []
     steps = [(sip_request, ("INVITE",), 0.0), (sip_response, (180, "Ringing"), 0.1),
              (sip_response, (200, "OK"), 0.5), (sip_request, ("ACK",), 0.6),
@@ -153,7 +155,9 @@ def many_calls(path: Path, calls: int) -> Path:
         for make, args, at in steps:
             cseq_method = {"ACK": "ACK", "BYE": "BYE"}.get(str(args[0]), "INVITE")
             if make is sip_request:
-                payload = make(args[0], call_id=call_id, cseq=2 if args[0] == "BYE" else 1)
+                leg = [f"X-CID: call-{index - 1}@example.com"] if index % 2 else []
+                payload = make(args[0], call_id=call_id, cseq=2 if args[0] == "BYE" else 1,
+                               extra=leg)
                 src, dst = "192.0.2.10", "198.51.100.20"
             else:
                 payload = make(*args, call_id=call_id, cseq=1, method=cseq_method)
@@ -163,6 +167,15 @@ def many_calls(path: Path, calls: int) -> Path:
     frames.sort(key=lambda frame: frame[0])
     path.write_bytes(pcap(frames))
     return path
+
+
+def test_calls_linked_across_shares_stay_linked(two_workers: Client, tmp_path: Path) -> None:
+    files = rotated(many_calls(tmp_path / "legs.pcap", 40), tmp_path)
+    one, on_cluster = single_and_cluster(two_workers, files)
+    # every odd call names the even one before it, whichever share each fell to
+    assert one is not None
+    assert [link["reason"].split(" in ")[0] for link in json.loads(one)["links"]] == ["X-CID"] * 20
+    assert on_cluster == one
 
 
 def test_a_worker_killed_in_the_middle_of_its_task_changes_nothing(tmp_path: Path) -> None:
