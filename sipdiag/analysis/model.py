@@ -321,5 +321,8 @@ def with_ladders(analysis: Analysis, ladders: Ladders) -> Analysis:
             return replace(result, ladder=None, media=without_timelines(result.media))
         return replace(result, ladder=None)
 
+    unattributed = analysis.unattributed if ladders is not Ladders.NONE else [
+        replace(tied, stream=tied.stream._replace(timeline=None))  # none drawn: none made
+        for tied in analysis.unattributed]
     return replace(analysis, calls=Mapped(analysis.calls, kept),
-                   exchanges=Mapped(analysis.exchanges, kept))
+                   exchanges=Mapped(analysis.exchanges, kept), unattributed=unattributed)
