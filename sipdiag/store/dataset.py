@@ -41,8 +41,9 @@ if TYPE_CHECKING:
     from sipdiag.media.model import TiedStream
 
 NS = 1_000_000_000
-ROW_GROUP_BYTES = 8 << 20
-"""Records buffered per partition before they are written as a row group."""
+ROW_GROUP_BYTES = 4 << 20
+"""Records buffered before they are written as a row group (of the partition rows last went
+to: the others' are written as soon as rows go to another)."""
 ROW_GROUP_ROWS = 10_000
 Row = dict[str, object]
 
@@ -91,12 +92,17 @@ class _TableWriter:
         self._results, self._table, self._run = results, table, run
         self._schema = s.SCHEMAS[table].with_metadata(file_metadata())
         self._open: dict[tuple[str, int], _Partition] = {}
+        self._last: _Partition | None = None
 
     def add(self, row: Row, start_ns: int, end_ns: int) -> None:
         key = partition_of(start_ns)
         part = self._open.get(key)
         if part is None:
             part = self._open[key] = self._start(*key)
+        if part is not self._last:  # rows come in start order: the last hour is likely done
+            if self._last is not None:
+                self._flush(self._last)
+            self._last = part
         part.rows.append(row)
         record = row.get(s.RECORD)
         part.bytes += len(record) if isinstance(record, bytes) else 0
