@@ -65,7 +65,7 @@ def partition_of(ns: int) -> tuple[str, int]:
 
 
 def partition_folder(table: Table, day: str, hour: int) -> str:
-    return f"{table.value}/{s.DAY}={day}/{s.HOUR}={hour:02d}"
+    return f"{table.value}/{s.DAY}={day}/{s.HOUR}={hour}"  # unpadded: DuckDB reads an integer
 
 
 def file_metadata() -> dict[bytes, bytes]:

@@ -2,7 +2,7 @@
 
 A results dataset is a folder (or an fsspec URL) of Parquet files, one folder per table::
 
-    calls/day=2026-12-04/hour=10/<run>.parquet      one row per call
+    calls/day=2026-12-04/hour=9/<run>.parquet       one row per call
     exchanges/day=.../hour=.../<run>.parquet        one row per exchange (REGISTER, OPTIONS, ...)
     findings/day=.../hour=.../<run>.parquet         one row per finding of a call or exchange
     links/day=.../hour=.../<run>.parquet            one row per link between two calls
@@ -73,8 +73,6 @@ HEADERS = "headers"
 DAY = "day"
 HOUR = "hour"
 METHOD = "method"
-USERS = "users"
-"""The user parts of From, To and the first request's URI, as ``--user`` searches them."""
 ADDRESSES = "addresses"
 """Every IP address the messages came from or went to, as ``--ip`` matches them."""
 RECORD = "record"
@@ -94,7 +92,7 @@ CALLS = pa.schema([
     (TALK_TIME, pa.float64()), (SRC, pa.string()), (DST, pa.string()),
     ("legs", pa.int32()), ("messages", pa.int32()), ("retransmissions", pa.int32()),
     ("media_state", pa.string()), (SEVERITY, pa.string()), (RULES, _STRINGS),
-    (HEADERS, pa.map_(pa.string(), pa.string())), (USERS, pa.string()), (ADDRESSES, _STRINGS),
+    (HEADERS, pa.map_(pa.string(), pa.string())), (ADDRESSES, _STRINGS),
     (RECORD, pa.large_binary()),
 ])
 """One row per call. Times in ns since the epoch (UTC), durations in seconds (null: did not
@@ -107,7 +105,7 @@ EXCHANGES = pa.schema([
     (FIRST_FRAME, pa.int64()), (LAST_FRAME, pa.int64()), (START_NS, pa.int64()),
     (END_NS, pa.int64()), (CALLER, pa.string()), (CALLEE, pa.string()), (OUTCOME, pa.string()),
     (FINAL_STATUS, pa.int32()), (REASON, pa.string()), ("messages", pa.int32()),
-    (SEVERITY, pa.string()), (RULES, _STRINGS), (USERS, pa.string()), (ADDRESSES, _STRINGS),
+    (SEVERITY, pa.string()), (RULES, _STRINGS), (ADDRESSES, _STRINGS),
     (RECORD, pa.large_binary()),
 ])
 
