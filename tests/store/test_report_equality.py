@@ -1,0 +1,111 @@
+"""``sipdiag report RESULTS`` prints what ``sipdiag CAPTURE`` prints, from the results alone:
+the same bytes in every format for one run without filters (samples with media, with the
+security rules' findings about the whole capture, linked legs of public captures, several
+captures as one run), and the same calls and exchanges with each filter.
+
+With a filter, ``sipdiag CAPTURE`` watches only the calls it keeps for the rules about the whole
+capture and for its table of sources, where the report keeps what the whole run found: so the
+documents are compared without their ``sources``, on captures where no rule about the whole
+capture fires."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from sipdiag.cli import ExitStatus
+from tests.conftest import SAMPLES, needs_public, public_captures
+from tests.store.helpers import hours_capture, sipdiag
+
+CHOSEN_SAMPLES = [SAMPLES / name for name in (
+    "calls/basic-call.pcap", "calls/auth-challenge.pcap", "calls/tcp-call.pcap",
+    "media/audio-gap.pcap", "media/dtmf-rfc4733.pcap", "media/recorded/sipp-rtp-call.pcap",
+    "security/scanner-friendly-scanner.pcap", "security/brute-force-register.pcap",
+    "rules/invite-no-response.pcap", "tls/tls13-call-secrets.pcapng",
+)]
+CHOSEN_PUBLIC = ("MichalCab__ISA/hodinovy_rozhovor_s_filipem.pcap",  # two legs linked
+                 "NormB__sipnab/tests/pcap-samples/sip-rtp-g711.pcap",
+                 "CESNET__ipfixprobe/tests/functional/inputs/sip.pcap")  # S101 and more
+PUBLIC = [pytest.param(c.path, marks=needs_public, id=c.name)
+          for c in public_captures() if c.name in CHOSEN_PUBLIC]
+FORMATS = ("json", "terminal", "markdown")
+
+Stored = Callable[..., Path]
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory: pytest.TempPathFactory) -> Stored:
+    """The results of ``sipdiag CAPTURES --out``, written once per set of captures."""
+    written: dict[tuple[str, ...], Path] = {}
+
+    def results(*captures: Path) -> Path:
+        key = tuple(map(str, captures))
+        if key not in written:
+            folder = tmp_path_factory.mktemp("results") / "r"
+            code, _, err = sipdiag(*key, "--out", str(folder), "--format", "json")
+            assert code in (ExitStatus.OK, ExitStatus.FINDINGS) and err == ""
+            written[key] = folder
+        return written[key]
+
+    return results
+
+
+@pytest.mark.parametrize("output", FORMATS)
+@pytest.mark.parametrize("capture", [*CHOSEN_SAMPLES, *PUBLIC],
+                         ids=lambda p: str(p.relative_to(p.parents[1])))
+def test_the_report_of_one_run_is_the_direct_report(stored: Stored, capture: Path,
+                                                    output: str) -> None:
+    direct = sipdiag(str(capture), "--format", output)
+    assert sipdiag("report", str(stored(capture)), "--format", output) == direct
+
+
+@pytest.mark.parametrize("output", ["junit", "html"])
+@pytest.mark.parametrize("capture", [SAMPLES / "media" / "audio-gap.pcap",
+                                     SAMPLES / "security" / "scanner-friendly-scanner.pcap"],
+                         ids=lambda p: p.name)
+def test_junit_and_html_too(stored: Stored, capture: Path, output: str) -> None:
+    direct = sipdiag(str(capture), "--format", output)
+    assert sipdiag("report", str(stored(capture)), "--format", output) == direct
+
+
+def test_several_captures_of_one_run(stored: Stored) -> None:
+    captures = sorted((SAMPLES / "calls").glob("*.pcap"))
+    direct = sipdiag(*map(str, captures), "--format", "json", "--sources")
+    assert sipdiag("report", str(stored(*captures)), "--format", "json", "--sources") == direct
+
+
+@pytest.fixture(scope="module")
+def hours(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return hours_capture(tmp_path_factory.mktemp("hours"))
+
+
+FILTERS = [
+    ("--failed",), ("--call", "busy@x"), ("--call", "ping@x", "--call", "late@x"),
+    ("--user", "bob"), ("--number", "nobody"), ("--ip", "198.51.100.20"), ("--ip", "203.0.113.9"),
+    ("--rule", "C105"), ("--rule", "callee-outcome"), ("--since", "+1"), ("--until", "+1"),
+    ("--since", "2026-12-04T10:00:05", "--until", "2026-12-04T10:30:00"),
+    ("--since", "2026-12-04T12:00:00"), ("--failed", "--since", "+3000"),
+]
+
+
+@pytest.mark.parametrize("chosen", FILTERS, ids=" ".join)
+def test_a_filtered_report_keeps_what_the_filtered_analysis_keeps(
+        stored: Stored, hours: Path, chosen: tuple[str, ...]) -> None:
+    for output in ("json", "terminal"):
+        code, out, err = sipdiag(str(hours), "--format", output, *chosen)
+        again, out_again, err_again = sipdiag("report", str(stored(hours)), "--format", output,
+                                              *chosen)
+        assert (again, _without_sources(out_again, output)) == (code, _without_sources(out,
+                                                                                       output))
+        assert err_again == err.split("; the nearest")[0].rstrip("\n") + ("\n" if err else "")
+
+
+def _without_sources(text: str, output: str) -> object:
+    if output != "json" or not text:
+        return text
+    document = json.loads(text)
+    del document["sources"]
+    return document
