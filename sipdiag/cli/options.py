@@ -179,6 +179,7 @@ def _add_stats(command: argparse.ArgumentParser) -> None:
                          help="the most frequent findings shown per group (default: 3)")
     command.add_argument("--format", choices=("text", "json", "csv"), default="text",
                          help="a table for people (default), JSON, or CSV")
+    _add_rules_folders(command)
     _add_output(command)
 
 

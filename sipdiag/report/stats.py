@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sipdiag.analysis import Analysis
@@ -57,26 +57,49 @@ class Stats:
 
     @property
     def asr(self) -> float | None:
-        return 100 * self.answered / self.attempts if self.attempts else None
+        return percent_of(self.answered, self.attempts)
 
     @property
     def ner(self) -> float | None:
-        return 100 * self.delivered / self.attempts if self.attempts else None
+        return percent_of(self.delivered, self.attempts)
+
+
+@dataclass(frozen=True, slots=True)
+class Attempts:
+    """Calls as ASR and NER count them: the attempts, and of those the answered and the
+    delivered."""
+
+    attempts: int
+    answered: int
+    delivered: int
+
+
+def attempts_of(call_outcomes: Mapping[str, int]) -> Attempts:
+    """The attempts among calls counted by outcome."""
+    attempts = {o: n for o, n in call_outcomes.items() if o not in NOT_ATTEMPTS}
+    return Attempts(attempts=sum(attempts.values()),
+                    answered=sum(n for o, n in attempts.items() if o in ANSWERED),
+                    delivered=sum(n for o, n in attempts.items() if o in DELIVERED))
+
+
+def percent_of(count: int, attempts: int) -> float | None:
+    """ASR (``count``: answered) or NER (``count``: delivered); None without attempts."""
+    return 100 * count / attempts if attempts else None
 
 
 def stats_of(analysis: Analysis) -> Stats:
     """The figures, from the counts the analysis kept (the calls are not read again)."""
     tally = analysis.tally
-    attempts = {o: n for o, n in tally.call_outcomes.items() if o not in NOT_ATTEMPTS}
+    counted = attempts_of(tally.call_outcomes)
     return Stats(
         calls=tally.call_outcomes.total(),
         exchanges=tally.exchange_outcomes.total(),
         call_outcomes=tally.call_outcomes,
         exchange_outcomes=tally.exchange_outcomes,
         final_statuses=tally.final_statuses,
-        attempts=sum(attempts.values()),
-        answered=sum(n for o, n in attempts.items() if o in ANSWERED),
-        delivered=sum(n for o, n in attempts.items() if o in DELIVERED),
+        attempts=counted.attempts,
+        answered=counted.answered,
+        delivered=counted.delivered,
         post_dial_delay=spread(tally.post_dial_delays),
         findings=tally.severities,
         media_states=tally.media_states,
@@ -90,12 +113,23 @@ def spread(values: Sequence[float]) -> Spread | None:
     if not values:
         return None
     ordered = sorted(values)
-    # nearest-rank percentile: the smallest value with at least 95% of values at or below it
-    rank = max(1, -(-95 * len(ordered) // 100))
+    low, high = median_places(len(ordered))
     return Spread(
         count=len(ordered),
         mean=statistics.fmean(ordered),
-        median=statistics.median(ordered),
-        p95=ordered[rank - 1],
+        median=(ordered[low] + ordered[high]) / 2,
+        p95=ordered[p95_place(len(ordered))],
         max=ordered[-1],
     )
+
+
+def median_places(count: int) -> tuple[int, int]:
+    """Where the median is among ``count`` sorted values (0-based): the mean of the values at
+    these two places, the same place twice when the count is odd."""
+    return (count - 1) // 2, count // 2
+
+
+def p95_place(count: int) -> int:
+    """Where the 95th percentile is among ``count`` sorted values (0-based)."""
+    # nearest-rank percentile: the smallest value with at least 95% of values at or below it
+    return max(1, -(-95 * count // 100)) - 1

@@ -73,6 +73,8 @@ LABELS = (
     "message_sdp",
     "sources_title", "col_requests", "col_users", "col_answers", "col_first_seen",
     "col_last_seen", "col_agent", "col_verdict", "sources_more",
+    "stats_title", "col_hour", "col_day", "col_trunk", "col_attempts", "col_answered", "col_asr",
+    "col_ner", "col_pdd_median", "col_pdd_p95", "col_top_findings",
 )
 """The words of the reports (report.yaml): every one the reporters use, and no other."""
 SENTENCES = ("same_class", "class_differs", "final_vs_provisional", "neither_a_problem",
