@@ -51,6 +51,8 @@ REFUSED: list[Step] = [("INVITE", 0, 1), (503, 0.05, 1), ("ACK", 0.06, 1)]
 """503 from the network: not delivered (E.425), and C111 (503 without Retry-After)."""
 REFUSED_TWICE: list[Step] = [*REFUSED, ("INVITE", 2, 2), (503, 2.05, 2), ("ACK", 2.06, 2)]
 """Two INVITEs each refused 503: two C111 findings in one call, one call having C111."""
+UNANSWERED: list[Step] = [("INVITE", 0, 1)]
+"""The capture ends before an answer or 64*T1: a call in progress, not an attempt (E.411)."""
 
 CALLS: dict[str, tuple[str, str, str | None, list[Step]]] = {
     # Call-ID: (start, the address its INVITE went to, its X-Trunk, its flow)
@@ -67,6 +69,7 @@ CALLS: dict[str, tuple[str, str, str | None, list[Step]]] = {
     "b4": ("2023-11-14T23:10:30", TRUNK_B, "beta", answered(0.75)),
     "b5": ("2023-11-14T23:10:40", TRUNK_B, "beta", busy(1.75)),
     "b6": ("2023-11-14T23:10:50", TRUNK_B, "beta", BUSY_AT_ONCE),
+    "b7": ("2023-11-14T23:10:55", TRUNK_B, "beta", UNANSWERED),  # the capture's last frame
 }
 C105, C111 = ("C105", "callee-outcome"), ("C111", "service-unavailable")
 """The rules the flows meet (rules/calls/): 486 is about the called user; 503 without
@@ -76,6 +79,7 @@ Retry-After."""
 @dataclass(frozen=True)
 class Figures:
     calls: int
+    attempts: int
     answered: int
     delivered: int
     asr: float
@@ -84,35 +88,32 @@ class Figures:
     """How many calls rang, the median and the 95th percentile (nearest rank)."""
     top: list[tuple[str, int]]
 
-    @property
-    def attempts(self) -> int:
-        return self.calls  # every call's INVITE is in the capture, and every call ended
-
 
 BY_HOUR_AND_DST = {
     # a1 a2 answered (rang at 0.5 and 1.5), a3 busy (1.0), a4 refused: 2 of 4 answered, 3 of 4
     # delivered; delays 0.5 1.0 1.5: median 1.0, 95th percentile the 3rd of 3 (ceil(2.85));
     # C105 in one call, C111 in one (twice in it): a tie, by rule ID
-    (HOUR_A, TRUNK_A): Figures(4, 2, 3, 50.0, 75.0, (3, 1.0, 1.5), [("C105", 1), ("C111", 1)]),
+    (HOUR_A, TRUNK_A): Figures(4, 4, 2, 3, 50.0, 75.0, (3, 1.0, 1.5), [("C105", 1), ("C111", 1)]),
     # b1 answered (2.0), b2 b3 refused
-    (HOUR_A, TRUNK_B): Figures(3, 1, 1, 33.333, 33.333, (1, 2.0, 2.0), [("C111", 2)]),
+    (HOUR_A, TRUNK_B): Figures(3, 3, 1, 1, 33.333, 33.333, (1, 2.0, 2.0), [("C111", 2)]),
     # a5 busy (3.0), a6 a7 answered (0.25, 4.0): delays 0.25 3.0 4.0
-    (HOUR_B, TRUNK_A): Figures(3, 2, 3, 66.667, 100.0, (3, 3.0, 4.0), [("C105", 1)]),
-    # b4 answered (0.75), b5 busy (1.75), b6 busy without ringing: two delays, the median
-    # their mean 1.25, the 95th percentile the 2nd of 2 (ceil(1.9))
-    (HOUR_B, TRUNK_B): Figures(3, 1, 3, 33.333, 100.0, (2, 1.25, 1.75), [("C105", 2)]),
+    (HOUR_B, TRUNK_A): Figures(3, 3, 2, 3, 66.667, 100.0, (3, 3.0, 4.0), [("C105", 1)]),
+    # b4 answered (0.75), b5 busy (1.75), b6 busy without ringing, b7 no attempt yet: two
+    # delays, the median their mean 1.25, the 95th percentile the 2nd of 2 (ceil(1.9))
+    (HOUR_B, TRUNK_B): Figures(4, 3, 1, 3, 33.333, 100.0, (2, 1.25, 1.75), [("C105", 2)]),
 }
 TOTAL = Figures(
-    # 6 answered (a1 a2 a6 a7 b1 b4), 4 busy (a3 a5 b5 b6), 3 refused (a4 b2 b3); the nine
+    # 13 attempts (not b7): 6 answered (a1 a2 a6 a7 b1 b4), 4 busy (a3 a5 b5 b6), 3 refused
+    # (a4 b2 b3); the nine
     # delays sorted 0.25 0.5 0.75 1.0 1.5 1.75 2.0 3.0 4.0: median the 5th, 95th percentile
     # the 9th (ceil(8.55))
-    13, 6, 10, 46.154, 76.923, (9, 1.5, 4.0), [("C105", 4), ("C111", 3)])
+    14, 13, 6, 10, 46.154, 76.923, (9, 1.5, 4.0), [("C105", 4), ("C111", 3)])
 BY_HEADER = {
     # alpha: a1-a6 and b1 (sent to TRUNK_B with X-Trunk alpha); delays 0.5 1.5 1.0 3.0 0.25
     # 2.0: median (1.0 + 1.5) / 2, 95th percentile the 6th of 6 (ceil(5.7))
-    "alpha": Figures(7, 4, 6, 57.143, 85.714, (6, 1.25, 3.0), [("C105", 2), ("C111", 1)]),
-    "beta": Figures(5, 1, 3, 20.0, 60.0, (2, 1.25, 1.75), [("C105", 2), ("C111", 2)]),
-    "(no x-trunk)": Figures(1, 1, 1, 100.0, 100.0, (1, 4.0, 4.0), []),  # a7
+    "alpha": Figures(7, 7, 4, 6, 57.143, 85.714, (6, 1.25, 3.0), [("C105", 2), ("C111", 1)]),
+    "beta": Figures(6, 5, 1, 3, 20.0, 60.0, (2, 1.25, 1.75), [("C105", 2), ("C111", 2)]),
+    "(no x-trunk)": Figures(1, 1, 1, 1, 100.0, 100.0, (1, 4.0, 4.0), []),  # a7
 }
 
 
@@ -147,11 +148,16 @@ def write_dataset(folder: Path, calls: dict[str, tuple[str, str, str | None, lis
     frames = [frame for call_id, call in calls.items() for frame in frames_of(call_id, *call)]
     capture = folder / "calls.pcap"
     capture.write_bytes(pcap(sorted(frames, key=lambda frame: frame[0])))
-    results = str(folder / "results")
-    code, _, err = sipdiag(str(capture), "--out", results, "--keep-header", "X-Trunk",
-                           "--format", "json")
+    results = folder / "results"
+    code, out, err = sipdiag(str(capture), "--out", str(results), "--keep-header", "X-Trunk",
+                             "--format", "json")
     assert code in (ExitStatus.OK, ExitStatus.FINDINGS) and err == ""  # C111: an error
-    return results
+    (folder / ANALYSIS).write_text(out)
+    return str(results)
+
+
+ANALYSIS = "analysis.json"
+"""The JSON report of the capture the dataset was written from, beside it."""
 
 
 @pytest.fixture(scope="module")
@@ -168,7 +174,8 @@ def stats_json(results: str, *options: str) -> dict[str, Any]:
 
 def figures_of(group: dict[str, Any]) -> Figures:
     delay = group["post_dial_delay"]
-    return Figures(group["calls"], group["answered"], group["delivered"], group["asr"],
+    return Figures(group["calls"], group["attempts"], group["answered"], group["delivered"],
+                   group["asr"],
                    group["ner"], delay and (delay["count"], delay["median"], delay["p95"]),
                    [(found["rule"], found["calls"]) for found in group["top_findings"]])
 
@@ -184,20 +191,25 @@ def test_figures_per_hour_and_trunk_are_those_of_the_flows(results: str) -> None
     assert list(groups_of(document)) == list(BY_HOUR_AND_DST)  # sorted by hour, then trunk
     assert groups_of(document) == BY_HOUR_AND_DST
     assert figures_of(document["total"]) == TOTAL
-    for group in [*document["groups"], document["total"]]:
-        assert group["attempts"] == figures_of(group).attempts
     names = {found["rule"]: found["name"] for found in document["total"]["top_findings"]}
     assert names == dict([C105, C111])
+
+
+def test_the_total_says_what_the_report_of_the_capture_says(results: str) -> None:
+    summary = json.loads((Path(results).parent / ANALYSIS).read_text())["summary"]
+    total = stats_json(results, "--by", "day")["total"]
+    figures = ("calls", "attempts", "answered", "delivered", "asr", "ner", "post_dial_delay")
+    assert {name: total[name] for name in figures} == {name: summary[name] for name in figures}
 
 
 def test_a_call_counts_in_the_hour_and_day_it_started(results: str) -> None:
     # a2 starts at 22:59:58 and ends after 23:00: the 22:00 hour has 7 calls
     assert {keys: figures.calls for keys, figures in
             groups_of(stats_json(results, "--by", "hour")).items()} == {
-        (HOUR_A,): 7, (HOUR_B,): 6}
+        (HOUR_A,): 7, (HOUR_B,): 7}
     by_day = stats_json(results, "--by", "day,source")
     assert {keys: figures.calls for keys, figures in groups_of(by_day).items()} == {
-        ("2023-11-14", CALLER): 13}
+        ("2023-11-14", CALLER): 14}
 
 
 def test_the_most_frequent_findings_are_cut_to_top_ties_by_rule_id(results: str) -> None:
@@ -214,8 +226,8 @@ def test_since_and_until_choose_calls_by_their_start(results: str) -> None:
     assert groups_of(later) == {key: figures for key, figures in BY_HOUR_AND_DST.items()
                                 if key[0] == HOUR_B}
     assert later["since"] == "2023-11-14T23:00:00.000000000Z" and later["until"] is None
-    # a6 a7 b4 answered, a5 b5 b6 busy
-    assert figures_of(later["total"]) == Figures(6, 3, 6, 50.0, 100.0, (5, 1.75, 4.0),
+    # a6 a7 b4 answered, a5 b5 b6 busy, b7 no attempt yet
+    assert figures_of(later["total"]) == Figures(7, 6, 3, 6, 50.0, 100.0, (5, 1.75, 4.0),
                                                  [("C105", 3)])
     earlier = stats_json(results, "--by", "hour", "--until", "2023-11-14T23:00:00")
     assert [group["calls"] for group in earlier["groups"]] == [7]
@@ -254,7 +266,7 @@ def test_a_header_no_run_kept_is_said_and_its_calls_grouped(results: str) -> Non
     assert err.count("\n") == 1 and "X-Carrier" in err and "--keep-header" in err
     document = json.loads(out)
     assert [(group["keys"], group["calls"]) for group in document["groups"]] == [
-        ({"trunk": "(no X-Carrier)"}, 13)]
+        ({"trunk": "(no X-Carrier)"}, 14)]
 
 
 def test_csv_has_a_row_per_group_then_the_total(results: str) -> None:

@@ -172,9 +172,10 @@ def _add_stats(command: argparse.ArgumentParser) -> None:
                          "sent to (dst, the default), the address it came from (src), or a "
                          "header of the INVITE kept with --keep-header (header:X-Trunk)")
     command.add_argument("--since", type=time_point, metavar="TIME",
-                         help="only calls started at or after this time (ISO 8601, UTC)")
+                         help="only calls started at or after this time (ISO 8601, UTC; or "
+                         "+SECONDS from the first frame of the earliest run)")
     command.add_argument("--until", type=time_point, metavar="TIME",
-                         help="only calls started before this time (ISO 8601, UTC)")
+                         help="only calls started before this time (as --since)")
     command.add_argument("--top", type=int, default=3, metavar="N",
                          help="the most frequent findings shown per group (default: 3)")
     command.add_argument("--format", choices=("text", "json", "csv"), default="text",
