@@ -23,10 +23,10 @@ def run(args: argparse.Namespace, env: Environment) -> int:
 
     engine = load_engine(args.rules, cache_folder(env.environ))
     selection = selection_of(args, engine.rules)
-    args.ladder = False  # the report draws the ladders of --call, as sipdiag CAPTURE does
+    vars(args).setdefault("ladder", False)  # no --ladder here: the ladders of --call only
     page = load_analysis(args.results, engine.rules.shared(), selection)
     found = any(True for _ in page.calls) or any(True for _ in page.exchanges)
-    # results have no capture to read for the names nearest to those asked
+    # no capture to read the names nearest to those asked from: the line standard input gets
     unmatched = nothing_matched(argparse.Namespace(**{**vars(args), "capture": ["-"]}),
                                 selection, found=found)
     if unmatched:

@@ -160,7 +160,7 @@ class Results:
         if self.fs.exists(self.root) and not self.fs.isdir(self.root):
             raise StoreError(f"{self.url}: is a file, not a results folder")
         for path in self.run_files()[:1]:
-            check_schema(self, path, pq.read_schema(self.fs.open(path, "rb")).metadata)
+            check_schema(self, path, read_table(self, path, schema_only=True).schema.metadata)
 
     def write(self, analysis: Analysis, captures: Sequence[str], shared: Mapping[str, object],
               headers: Sequence[str] = ()) -> str:
@@ -171,8 +171,9 @@ class Results:
         try:
             self.check_appendable()
             self._withdraw(run)
-            partitions = _RunWriter(self, run, RecordWriter(shared)).write(analysis)
-            self._commit(run, analysis, captures, headers, partitions, RecordWriter(shared))
+            records = RecordWriter(shared)
+            partitions = _RunWriter(self, run, records).write(analysis)
+            self._commit(run, analysis, captures, headers, partitions, records)
         except OSError as exc:
             raise StoreError(f"{self.url}: cannot write results ({exc.strerror or exc})") from None
         return run
@@ -414,12 +415,19 @@ def committed_runs(results: Results) -> list[Run]:
     return sorted(runs, key=lambda run: (run.first_ns or 0, run.name))
 
 
-def _run_of(results: Results, path: str) -> Run:
+def read_table(results: Results, path: str, *, schema_only: bool = False) -> pa.Table:
+    """A whole Parquet file of the dataset (or only its schema, as an empty table)."""
     try:
         with results.fs.open(path, "rb") as file:
-            table = pq.read_table(file)
+            if schema_only:
+                return pq.read_schema(file).empty_table()
+            return pq.read_table(file)
     except (OSError, pa.ArrowException) as exc:
         raise StoreError(f"{path}: not a readable Parquet file ({exc})") from None
+
+
+def _run_of(results: Results, path: str) -> Run:
+    table = read_table(results, path)
     check_schema(results, path, table.schema.metadata)
     if table.num_rows != 1 or not table.schema.equals(s.RUNS, check_metadata=False):
         raise StoreError(f"{path}: not the one row of a run this schema describes")

@@ -52,7 +52,7 @@ from sipdiag.network import Endpoint
 from sipdiag.problems import ProblemLog
 from sipdiag.spool import Listing, Mapped, Spool
 from sipdiag.store import schema as s
-from sipdiag.store.dataset import Results, Run, committed_runs
+from sipdiag.store.dataset import Results, Run, committed_runs, read_table
 from sipdiag.store.records import RecordReader, RunState
 from sipdiag.store.schema import StoreError, Table
 
@@ -118,7 +118,7 @@ def _records(run: Run, table: Table, since: int | None, until: int | None) -> It
                     for data in batch.column(0).to_pylist():
                         yield _Stored(data, path)
         except (OSError, pa.ArrowException) as exc:
-            raise StoreError(f"{path}: cannot be read ({exc})") from None
+            raise StoreError(f"{path}: not a readable Parquet file ({exc})") from None
 
 
 class _Chosen:
@@ -213,12 +213,7 @@ def _start(result: Result) -> int:
 
 def _links(run: Run, since: int | None, until: int | None) -> Iterator[Link]:
     for path in run.going(Table.LINKS, since, until):
-        try:
-            with run.results.fs.open(path, "rb") as file:
-                rows = pq.read_table(file).to_pylist()
-        except (OSError, pa.ArrowException) as exc:
-            raise StoreError(f"{path}: cannot be read ({exc})") from None
-        for row in rows:
+        for row in read_table(run.results, path).to_pylist():
             yield Link(row[s.CALL_ID], row["other"], row["reason"],
                        Confidence(row["confidence"]))
 

@@ -113,6 +113,17 @@ def test_the_same_captures_again_replace_their_own_run(tmp_path: Path) -> None:
     assert len(calls) == len(set(calls)) == 2
 
 
+def test_a_run_again_with_fewer_calls_leaves_no_file_of_the_old_one(tmp_path: Path) -> None:
+    """The run's files of hours it no longer has are deleted: DuckDB reads every file."""
+    capture = hours_capture(tmp_path)
+    results = Path(written(tmp_path / "r", str(capture)))
+    written(results, str(capture), "--call", "late@x")
+    assert ids_by_folder(results, "calls") == {"late@x": hour_folder(at(HOURS_CALLS["late@x"][0]))}
+    assert {p.relative_to(results).parts[0] for p in results.rglob("*.parquet")} == {
+        "calls", "runs", "streams"}  # the stream of no call stays: it is no call's
+    assert reported(results) == {"calls": ["late@x"], "exchanges": []}
+
+
 def test_a_time_window_reads_only_the_hours_it_needs(tmp_path: Path) -> None:
     capture = hours_capture(tmp_path)
     results = Path(written(tmp_path / "r", str(capture)))

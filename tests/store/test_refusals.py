@@ -12,7 +12,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sipdiag.cli import ExitStatus
+from sipdiag.capture.writer import PcapngWriter
+from sipdiag.cli import ExitStatus, main
 from sipdiag.store.records import RecordReader
 from sipdiag.store.schema import StoreError
 from tests.conftest import SAMPLES
@@ -81,7 +82,8 @@ def test_a_record_that_would_run_code_is_refused_and_nothing_runs(results: Path,
 
 @pytest.mark.parametrize("payload", [
     pickle.dumps(print), pickle.dumps(pytest.fail), pickle.dumps({"a": bytearray(b"x")}),
-])
+    pickle.dumps(main), pickle.dumps(PcapngWriter),  # sipdiag's, but no record
+], ids=["print", "pytest.fail", "bytearray", "sipdiag.cli.main", "PcapngWriter"])
 def test_only_sipdiag_records_are_unpickled(payload: bytes) -> None:
     with pytest.raises(StoreError, match=r"^where: refused a stored record that names "):
         RecordReader({}).loads(payload, object, "where")

@@ -17,8 +17,10 @@ from pathlib import Path
 import pytest
 
 from sipdiag.cli import ExitStatus
+from sipdiag.store.dataset import calls_table
 from tests.conftest import SAMPLES, needs_public, public_captures
-from tests.store.helpers import hours_capture, sipdiag
+from tests.packets import pcap
+from tests.store.helpers import at, call, hours_capture, sipdiag, tshark_starts
 
 CHOSEN_SAMPLES = [SAMPLES / name for name in (
     "calls/basic-call.pcap", "calls/auth-challenge.pcap", "calls/tcp-call.pcap",
@@ -109,3 +111,41 @@ def _without_sources(text: str, output: str) -> object:
     document = json.loads(text)
     del document["sources"]
     return document
+
+
+LINKED = [c.path for c in public_captures()
+          if c.name == "MichalCab__ISA/hodinovy_rozhovor_s_filipem.pcap"]
+
+
+@needs_public
+@pytest.mark.parametrize("legs", [(1,), (2,), (1, 2)], ids=str)
+def test_links_are_those_between_the_calls_kept(stored: Stored, legs: tuple[int, ...]) -> None:
+    """A B2BUA's two legs (the second and third Call-IDs of the capture, as tshark reads it:
+    a REGISTER first): one leg alone has no link, both keep theirs."""
+    [capture] = LINKED
+    call_ids = list(tshark_starts(capture))
+    chosen = [option for leg in legs for option in ("--call", call_ids[leg])]
+    code, out, _ = sipdiag(str(capture), "--format", "json", *chosen)
+    again, out_again, _ = sipdiag("report", str(stored(capture)), "--format", "json", *chosen)
+    assert (again, _without_sources(out_again, "json")) == (code, _without_sources(out, "json"))
+    assert len(json.loads(out_again)["links"]) == (len(legs) == 2)
+
+
+MARKUP = "[bold red]trunk[/] <script>x()</script> | *a* `b`"
+
+
+def test_text_of_the_capture_comes_back_as_text(tmp_path: Path) -> None:
+    """A header and a Call-ID holding rich markup, HTML, Markdown and bytes that are no UTF-8
+    read back as the same text in every report, and in the calls table."""
+    frames = call("odd\xe9@x", at("2026-12-04T10:00:00"), status=486, trunk=MARKUP)
+    odd = [(ts, data.replace("odd\xe9".encode(), b"odd\xff\xfe")) for ts, data in frames]
+    capture = tmp_path / "odd.pcap"
+    capture.write_bytes(pcap(odd))
+    results = tmp_path / "r"
+    sipdiag(str(capture), "--out", str(results), "--keep-header", "X-Trunk")
+    for output in ("terminal", "markdown", "html", "json"):
+        direct = sipdiag(str(capture), "--format", output)
+        assert sipdiag("report", str(results), "--format", output) == direct
+    [row] = calls_table(str(results), ["call_id", "headers"]).to_pylist()
+    assert row["headers"] == [("X-Trunk", MARKUP)]
+    assert row["call_id"].startswith("odd") and row["call_id"].endswith("@x")
