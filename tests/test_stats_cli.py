@@ -337,6 +337,17 @@ def test_text_from_the_capture_is_shown_never_obeyed(tmp_path: Path) -> None:
     assert document["groups"][0]["keys"] == {"trunk": HOSTILE}  # JSON keeps the value
 
 
+def test_a_csv_cell_from_the_capture_never_starts_a_formula(tmp_path: Path) -> None:
+    formula = "=cmd|' /C calc'!A0"
+    results = write_dataset(tmp_path, {"h1": ("2023-11-14T22:10:00", TRUNK_A, formula,
+                                              answered(0.5))})
+    code, out, _ = sipdiag("stats", results, "--by", "trunk", "--trunk", "header:X-Trunk",
+                           "--format", "csv")
+    assert code == ExitStatus.OK
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows[1][:2] == ["group", "'" + formula]  # a spreadsheet shows it as text
+
+
 def one_line_error(*argv: str) -> str:
     code, out, err = sipdiag(*argv)
     assert code == ExitStatus.ERROR and out == ""

@@ -32,6 +32,18 @@ def for_html(text: str) -> str:
 _MARKDOWN = {ord(char): "\\" + char for char in "\\`*_[]<>|~&"}
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t")
+"""What makes a spreadsheet read a CSV cell as a formula (OWASP: CSV injection; a carriage
+return is shown as ``\\x0d`` before this is asked)."""
+
+
+def for_spreadsheet(text: str) -> str:
+    """A CSV cell that a spreadsheet shows as the text it is: controls shown as ``\\xNN``, and
+    an apostrophe before a cell that would start a formula."""
+    shown = for_terminal(text)
+    return "'" + shown if shown.startswith(_FORMULA_STARTS) else shown
+
+
 def for_markdown(text: str) -> str:
     """The text as literal Markdown: controls shown as ``\\xNN``, markup characters escaped."""
     return for_terminal(text).translate(_MARKDOWN)

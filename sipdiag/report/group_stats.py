@@ -58,6 +58,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sipdiag.report.document import spread
+from sipdiag.report.escape import for_spreadsheet
 from sipdiag.report.messages import iso_time
 from sipdiag.report.stats import (
     Attempts,
@@ -357,7 +358,7 @@ def write_csv(stats: GroupStats, out: TextIO) -> None:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["row", *(group.value for group in stats.by), *CSV_FIGURES])
     for figures in stats.groups:
-        writer.writerow(["group", *figures.keys, *csv_cells(figures)])
+        writer.writerow(["group", *map(for_spreadsheet, figures.keys), *csv_cells(figures)])
     writer.writerow(["total", *([""] * len(stats.by)), *csv_cells(stats.total)])
 
 
