@@ -382,6 +382,13 @@ class Run:
     partitions: tuple[Partition, ...]
     row: dict[str, Any]
 
+    def overlaps(self, since_ns: int | None, until_ns: int | None) -> bool:
+        """Whether the run's captures span some of the time from ``since_ns`` to ``until_ns``
+        (a call of the run lies between its first and last frames)."""
+        first, last = self.row["first_ns"], self.row["last_ns"]
+        return ((since_ns is None or last is None or last >= since_ns)
+                and (until_ns is None or first is None or first <= until_ns))
+
     def path_of(self, partition: Partition) -> str:
         folder = partition_folder(partition.table, partition.day, partition.hour)
         return f"{self.results.root}/{folder}/{self.name}.parquet"

@@ -15,7 +15,11 @@ report: their calls in the order they started (a run's own calls keep their orde
 start times agree with it), their summaries combined (file names and formats joined, frames,
 messages and problems added up, the earliest first frame and the latest last one), their
 message counts added, their sources and streams of no call one run after the other (a source
-seen by two runs is listed twice, once as each saw it). Frame numbers stay each run's own.
+seen by two runs is listed twice, once as each saw it). Frame numbers stay each run's own. A
+time window leaves out the runs whose captures end before it or start after it, summaries
+included: the report of a day's hour is not that of the whole year's runs. Runs of captures that
+overlap (a file analysed alone, then again with others) are separate analyses: a call in both
+is shown twice.
 
 Filters decide from the stored results: the findings a call has are those the run reported
 (with the findings of the rules about the whole capture), the links those between two of the
@@ -30,7 +34,7 @@ from dataclasses import dataclass, replace
 from typing import TypeVar, cast
 
 import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow.dataset as ds
 
 from sipdiag.analysis.model import (
     Analysis,
@@ -68,22 +72,24 @@ def load_analysis(url: str, shared: Mapping[str, object],
     (``RuleSet.shared()``). Raises ``StoreError`` for a dataset that cannot be read."""
     selection = selection or Selection()
     results = Results(url)
-    runs = committed_runs(results)
-    reader = RecordReader(shared)
-    states = [reader.loads(run.row[s.RECORD], RunState, run.path) for run in runs]
-    summary = _combined([state.summary for state in states])
-    first_ns = summary.first_ts_ns or 0
+    every = committed_runs(results)
+    first_ns = _extreme(min, [run.first_ns for run in every]) or 0
     since, until = (point.resolve(first_ns) if point else None
                     for point in (selection.since, selection.until))
+    runs = [run for run in every if run.overlaps(since, until)]
+    reader = RecordReader(shared)
+    states = [reader.loads(run.row[s.RECORD], RunState, run.path) for run in runs]
+    summary = _combined(results, [state.summary for state in states])
     order = _first_frame if len(runs) == 1 else _start
     tally = Tally()
     chosen = _Chosen(reader, selection, first_ns, tally)
     calls: Spool[CallResult] = Spool(shared)
     exchanges: Spool[ExchangeResult] = Spool(shared)
     for run in runs:
-        chosen.spool(_records(run, Table.CALLS, since, until), CallResult, calls, order)
-        chosen.spool(_records(run, Table.EXCHANGES, since, until), ExchangeResult, exchanges,
-                     order)
+        chosen.spool(_records(run, Table.CALLS, since, until, selection.call_ids), CallResult,
+                     calls, order)
+        chosen.spool(_records(run, Table.EXCHANGES, since, until, selection.call_ids),
+                     ExchangeResult, exchanges, order)
     unattributed = [stream for state in states for stream in state.unattributed]
     tally.add_streams(item.stream for item in unattributed)
     links = [link for run in runs for link in _links(run, since, until)]
@@ -107,16 +113,26 @@ class _Stored:
     path: str
 
 
-def _records(run: Run, table: Table, since: int | None, until: int | None) -> Iterator[_Stored]:
+def _records(run: Run, table: Table, since: int | None, until: int | None,
+             call_ids: Sequence[str]) -> Iterator[_Stored]:
     """The records of the run's files of ``table`` that can hold a call or exchange of the
-    time window, a batch of rows at a time."""
+    time window, a batch of rows at a time; only the rows of the window and of ``call_ids``
+    (all if none) are read whole (row groups whose statistics rule them out, not at all)."""
+    rows = ds.scalar(True)
+    if since is not None:
+        rows &= ds.field(s.END_NS) >= since  # still going at since
+    if until is not None:
+        rows &= ds.field(s.START_NS) <= until
+    if call_ids:
+        rows &= ds.field(s.CALL_ID).isin(call_ids)
     for path in run.going(table, since, until):
+        files = ds.dataset(path, schema=s.SCHEMAS[table], format="parquet",
+                           filesystem=run.results.fs)
         try:
-            with run.results.fs.open(path, "rb") as file:
-                parquet = pq.ParquetFile(file)
-                for batch in parquet.iter_batches(BATCH_ROWS, columns=[s.RECORD]):
-                    for data in batch.column(0).to_pylist():
-                        yield _Stored(data, path)
+            for batch in files.to_batches(columns=[s.RECORD], filter=rows,
+                                          batch_size=BATCH_ROWS, use_threads=False):
+                for data in batch.column(0).to_pylist():
+                    yield _Stored(data, path)
         except (OSError, pa.ArrowException) as exc:
             raise StoreError(f"{path}: not a readable Parquet file ({exc})") from None
 
@@ -130,21 +146,21 @@ class _Chosen:
         self._reader, self._selection, self._first_ns = reader, selection, first_ns
         self._tally = tally
         self.call_ids: set[str] = set()
+        """The calls chosen, when not all are."""
 
     def spool(self, stored: Iterator[_Stored], kind: type[R], into: Spool[R],
               order: Callable[[Result], int]) -> None:
+        everything = self._selection.everything
         for item in stored:
             result = self._reader.loads(item.data, kind, item.path)
-            if not self._wants(result):
+            if not everything and not self._wants(result):
                 continue
             self._tally.add(result)
-            if isinstance(result, CallResult):
+            if not everything and isinstance(result, CallResult):  # their links are kept
                 self.call_ids.add(result.call_id)
             into.add(result, order(result), tag=severity_tag(result.findings))
 
     def _wants(self, result: Result) -> bool:
-        if self._selection.everything:
-            return True
         # Selection.wants reads a call's or exchange's Call-ID, parties, times, outcome and
         # its messages' methods, request URIs and addresses: the stored ladder has them all
         subject = cast(Call, _Subject.of(result))
@@ -222,10 +238,13 @@ def _link_order(link: Link) -> tuple[str, str]:
     return link.call_id, link.other
 
 
-def _combined(summaries: Sequence[CaptureSummary]) -> CaptureSummary:
-    """One summary of several runs' captures (the only one when there is one)."""
+def _combined(results: Results, summaries: Sequence[CaptureSummary]) -> CaptureSummary:
+    """One summary of several runs' captures (the only one when there is one; an empty one,
+    named after the dataset, when there is none)."""
     if len(summaries) == 1:
         return summaries[0]
+    if not summaries:
+        return CaptureSummary(results.url)
     problems = ProblemLog()
     for summary in summaries:
         problems.merge(summary.problems)

@@ -102,6 +102,18 @@ def test_a_second_run_adds_files_and_the_report_shows_both(tmp_path: Path) -> No
     assert capture["frames"] == tshark_frame_count(first) + tshark_frame_count(second)
 
 
+def test_a_time_window_reports_only_the_runs_it_meets(tmp_path: Path) -> None:
+    hours, other = hours_capture(tmp_path), SAMPLES / "calls" / "busy.pcap"
+    results = Path(written(tmp_path / "r", str(hours)))
+    written(results, str(other))
+    _, out, _ = sipdiag("report", str(results), "--format", "json", "--since",
+                        "2026-12-04T11:00:00", "--until", "2026-12-04T12:00:00")
+    document = json.loads(out)
+    assert document["capture"]["file"] == str(hours)
+    assert document["capture"]["frames"] == tshark_frame_count(hours)
+    assert [c["call_id"] for c in document["calls"]] == ["late@x"]
+
+
 def test_the_same_captures_again_replace_their_own_run(tmp_path: Path) -> None:
     first, second = SAMPLES / "calls" / "busy.pcap", SAMPLES / "calls" / "basic-call.pcap"
     results = Path(written(tmp_path / "r", str(first)))
