@@ -3,14 +3,15 @@
 Theory of operation. A run (one ``sipdiag CAPTURES --out RESULTS``) is named by what it read:
 the captures' file names and the times of their first and last frames (``run_id``). Each table
 gets one file per partition the run has rows in, named after the run, so a new run only adds
-files. The run's row in ``runs/`` is written last and removed first: it is what makes the run's
-files part of the dataset (readers go by it and ignore files of runs it does not list), so a run
-cut short leaves nothing a reader sees, and running the same captures again first withdraws
-that run, deletes its files, then writes them anew: the run is replaced, never duplicated, and
-no other run's file is touched.
+files. Each file is written under a name no reader globs (``<run>.parquet.part``) and renamed
+once complete; the run's row in ``runs/`` is written last and removed first: it is what makes
+the run's files part of the dataset for ``sipdiag report`` (which goes by it), so a run cut
+short leaves nothing it reads. Running the same captures again first withdraws that run,
+deletes its files (and any a run cut short left), then writes them anew: the run is replaced,
+never duplicated, and no other run's file is touched.
 
-Rows are written as the analysis yields them, a row group at a time per partition: memory holds
-one row group per open partition, not the run.
+Rows are written as the analysis yields them, in start order: memory holds the rows of one row
+group, of the partition rows last went to, not the run.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ ROW_GROUP_BYTES = 4 << 20
 """Records buffered before they are written as a row group (of the partition rows last went
 to: the others' are written as soon as rows go to another)."""
 ROW_GROUP_ROWS = 10_000
+PART = ".part"
+"""The end of the name of a file being written."""
 Row = dict[str, object]
 
 
@@ -77,6 +80,7 @@ class _Partition:
     """One partition's file of one table, open while the run is written."""
 
     path: str
+    """Where it goes once complete (it is written to this name plus ``PART``)."""
     writer: pq.ParquetWriter
     file: Any
     rows: list[Row] = field(default_factory=list)
@@ -114,7 +118,7 @@ class _TableWriter:
         folder = f"{self._results.root}/{partition_folder(self._table, day, hour)}"
         path = f"{folder}/{self._run}.parquet"
         self._results.fs.makedirs(folder, exist_ok=True)
-        file = self._results.fs.open(path, "wb")
+        file = self._results.fs.open(path + PART, "wb")
         writer = pq.ParquetWriter(file, self._schema, compression="zstd")
         return _Partition(path, writer, file)
 
@@ -131,6 +135,7 @@ class _TableWriter:
             self._flush(part)
             part.writer.close()
             part.file.close()
+            self._results.fs.mv(part.path + PART, part.path)
             written.append({"table": self._table.value, s.DAY: day, s.HOUR: hour,
                             "rows": part.written, "max_end_ns": part.max_end_ns})
         return written
@@ -184,8 +189,9 @@ class Results:
         if self.fs.exists(self.run_path(run)):
             self.fs.rm(self.run_path(run))
         for table in s.PARTITIONED:
-            for path in self.fs.glob(f"{self.root}/{table.value}/*/*/{run}.parquet"):
-                self.fs.rm(path)
+            for written in ("", PART):
+                for path in self.fs.glob(f"{self.root}/{table.value}/*/*/{run}.parquet{written}"):
+                    self.fs.rm(path)
 
     def _commit(self, run: str, analysis: Analysis, captures: Sequence[str],
                 headers: Sequence[str], partitions: list[Row],
@@ -244,7 +250,7 @@ class _RunWriter:
         for exchange in analysis.exchanges:
             self._add_exchange(exchange)
         for link in analysis.links:
-            start, end = spans.get(link.call_id, (0, 0))
+            start, end = spans[link.call_id]  # a link joins two calls of the run
             self._tables[Table.LINKS].add(
                 {s.RUN: self._run, s.CALL_ID: link.call_id, "other": link.other,
                  "reason": link.reason, "confidence": link.confidence.value, s.START_NS: start},

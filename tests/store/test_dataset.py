@@ -17,7 +17,7 @@ import pytest
 
 from sipdiag import __version__
 from sipdiag.cli import ExitStatus
-from sipdiag.store.dataset import calls_table
+from sipdiag.store.dataset import _TableWriter, calls_table
 from tests.conftest import SAMPLES
 from tests.store.helpers import (
     CALLEE,
@@ -134,6 +134,23 @@ def test_a_run_again_with_fewer_calls_leaves_no_file_of_the_old_one(tmp_path: Pa
     assert {p.relative_to(results).parts[0] for p in results.rglob("*.parquet")} == {
         "calls", "runs", "streams"}  # the stream of no call stays: it is no call's
     assert reported(results) == {"calls": ["late@x"], "exchanges": []}
+
+
+def test_a_run_cut_short_leaves_no_file_a_reader_globs(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(_: object) -> None:
+        raise KeyboardInterrupt
+
+    capture = str(hours_capture(tmp_path))
+    results = tmp_path / "r"
+    with monkeypatch.context() as patch:
+        patch.setattr(_TableWriter, "close", interrupted)
+        code, _, _ = sipdiag(capture, "--out", str(results))
+    assert code == ExitStatus.INTERRUPTED
+    assert list(results.rglob("*.parquet")) == [] and list(results.rglob("*.part"))
+    written(results, capture, "--call", "late@x")  # the pieces of other hours are deleted too
+    assert list(results.rglob("*.part")) == []
+    assert reported(results)["calls"] == ["late@x"]
 
 
 def test_a_time_window_reads_only_the_hours_it_needs(tmp_path: Path) -> None:

@@ -11,6 +11,8 @@ capture fires."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -149,3 +151,15 @@ def test_text_of_the_capture_comes_back_as_text(tmp_path: Path) -> None:
     [row] = calls_table(str(results), ["call_id", "headers"]).to_pylist()
     assert row["headers"] == [("X-Trunk", MARKUP)]
     assert row["call_id"].startswith("odd") and row["call_id"].endswith("@x")
+
+
+def test_a_new_process_reads_every_kind_of_record(stored: Stored) -> None:
+    """The unpickler takes only classes of modules already loaded: ``sipdiag report`` alone
+    loads those of every record (TLS sessions, media, defects, problems)."""
+    captures = [SAMPLES / name for name in (
+        "tls/tls12-calls.pcap", "media/recorded/baresip-dtmf.pcap",
+        "rules/invite-body-long-400.pcap", "security/scanner-friendly-scanner.pcap")]
+    _, direct, _ = sipdiag(*map(str, captures), "--format", "json")
+    done = subprocess.run([sys.executable, "-m", "sipdiag", "report", str(stored(*captures)),
+                           "--format", "json"], capture_output=True, text=True, timeout=120)
+    assert (done.stdout, done.stderr) == (direct, "")
