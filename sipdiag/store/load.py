@@ -130,7 +130,8 @@ def _records(run: Run, table: Table, since: int | None, until: int | None,
                            filesystem=run.results.fs)
         try:
             for batch in files.to_batches(columns=[s.RECORD], filter=rows,
-                                          batch_size=BATCH_ROWS, use_threads=False):
+                                          batch_size=BATCH_ROWS, use_threads=False,
+                                          batch_readahead=0, fragment_readahead=0):
                 for data in batch.column(0).to_pylist():
                     yield _Stored(data, path)
         except (OSError, pa.ArrowException) as exc:

@@ -148,8 +148,9 @@ RUNS = pa.schema([
     (RECORD, pa.large_binary()),
 ])
 """One row per run: the captures (as named), their time span, counts, the ``--keep-header``
-names, every partition file it wrote with the latest end of a row in it, and ``record``: the
-capture's summary, the sources, the links and the streams of no call (``records.RunState``)."""
+names, the selection it was made with (JSON; ``{}``: every call), every partition file it wrote
+with the latest end of a row in it, and ``record``: the capture's summary, the message counts,
+the sources and the streams of no call (``records.RunState``)."""
 
 SCHEMAS = {Table.CALLS: CALLS, Table.EXCHANGES: EXCHANGES, Table.FINDINGS: FINDINGS,
            Table.LINKS: LINKS, Table.STREAMS: STREAMS, Table.RUNS: RUNS}
