@@ -62,7 +62,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
                         no_color=args.no_color, sources=args.sources, environ=env.environ)
     reporter(args.format, settings).analysis(page if args.format == Format.HTML else analysis,
                                              env.stdout)
-    if args.html and not _write_html(args.html, page, settings, env.stderr):
+    if args.html and not write_html(args.html, page, settings, env.stderr):
         return ExitStatus.ERROR
     if results is not None:
         results.write(page, args.capture, engine.rules.shared(), args.keep_header)
@@ -137,7 +137,7 @@ def ladders(args: argparse.Namespace) -> Ladders:
     return Ladders.ALL if args.call else Ladders.NONE
 
 
-def _write_html(path: Path, analysis: Analysis, settings: Settings, stderr: TextIO) -> bool:
+def write_html(path: Path, analysis: Analysis, settings: Settings, stderr: TextIO) -> bool:
     try:
         with path.open("w", encoding="utf-8", newline="\n") as out:
             reporter(Format.HTML, settings).analysis(analysis, out)

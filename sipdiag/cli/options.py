@@ -147,6 +147,7 @@ def _add_report(command: argparse.ArgumentParser) -> None:
         help="tables for people (default), one JSON document, JUnit XML, Markdown, or one "
         "HTML page")
     _add_fail_on(command)
+    _add_ladder_and_page(command)
     command.add_argument("--sources", action="store_true",
                          help="after the findings, the table of every address requests came "
                          "from (as sipdiag CAPTURE --sources)")
@@ -293,15 +294,7 @@ def _add_analyze(command: argparse.ArgumentParser) -> None:
         "Markdown for a ticket, or one HTML page",
     )
     _add_fail_on(command)
-    command.add_argument(
-        "--ladder", action="store_true",
-        help="draw the ladder diagram of every failing call (with --call: of those calls)",
-    )
-    command.add_argument(
-        "--html", type=writable_file, metavar="FILE",
-        help="also write the report as one self-contained HTML page, with the ladder diagram "
-        f"of every selected call (the first {MAX_LADDERS})",
-    )
+    _add_ladder_and_page(command)
     _add_judging(command)
     command.add_argument(
         "--stir-certs", type=folder, metavar="DIR",
@@ -351,6 +344,18 @@ def _add_results(command: argparse.ArgumentParser) -> None:
         "--keep-header", action="append", default=[], metavar="NAME",
         help="with --out: also keep this header of each call's INVITE (repeatable), e.g. "
         "X-Trunk, for sipdiag stats --trunk header:X-Trunk")
+
+
+def _add_ladder_and_page(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--ladder", action="store_true",
+        help="draw the ladder diagram of every failing call (with --call: of those calls)",
+    )
+    command.add_argument(
+        "--html", type=writable_file, metavar="FILE",
+        help="also write the report as one self-contained HTML page, with the ladder diagram "
+        f"of every selected call (the first {MAX_LADDERS})",
+    )
 
 
 def _add_messages(command: argparse.ArgumentParser) -> None:

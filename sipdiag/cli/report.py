@@ -7,7 +7,7 @@ import argparse
 
 from sipdiag.analysis.model import with_ladders
 from sipdiag.capture import CaptureError
-from sipdiag.cli.analyze import exit_status, ladders, nothing_matched
+from sipdiag.cli.analyze import exit_status, ladders, nothing_matched, write_html
 from sipdiag.cli.common import Environment, ExitStatus, language, selection_of
 from sipdiag.report.reporters import Format, Settings, reporter
 from sipdiag.store import NEEDS
@@ -23,7 +23,6 @@ def run(args: argparse.Namespace, env: Environment) -> int:
 
     engine = load_engine(args.rules, cache_folder(env.environ))
     selection = selection_of(args, engine.rules)
-    vars(args).setdefault("ladder", False)  # no --ladder here: the ladders of --call only
     page = load_analysis(args.results, engine.rules.shared(), selection)
     found = any(True for _ in page.calls) or any(True for _ in page.exchanges)
     # no capture to read the names nearest to those asked from: the line standard input gets
@@ -38,4 +37,6 @@ def run(args: argparse.Namespace, env: Environment) -> int:
                         environ=env.environ)
     reporter(args.format, settings).analysis(page if args.format == Format.HTML else analysis,
                                              env.stdout)
+    if args.html and not write_html(args.html, page, settings, env.stderr):
+        return ExitStatus.ERROR
     return exit_status(analysis.findings, args.fail_on)

@@ -75,6 +75,16 @@ def test_junit_and_html_too(stored: Stored, capture: Path, output: str) -> None:
     assert sipdiag("report", str(stored(capture)), "--format", output) == direct
 
 
+def test_ladders_and_the_page_as_the_direct_run_draws_them(stored: Stored,
+                                                           tmp_path: Path) -> None:
+    capture = SAMPLES / "calls" / "bye-481.pcap"
+    direct = sipdiag(str(capture), "--ladder", "--no-color", "--html", str(tmp_path / "a.html"))
+    stored_run = sipdiag("report", str(stored(capture)), "--ladder", "--no-color", "--html",
+                         str(tmp_path / "b.html"))
+    assert stored_run == direct and "BYE" in direct[1]
+    assert (tmp_path / "b.html").read_bytes() == (tmp_path / "a.html").read_bytes()
+
+
 def test_several_captures_of_one_run(stored: Stored) -> None:
     captures = sorted((SAMPLES / "calls").glob("*.pcap"))
     direct = sipdiag(*map(str, captures), "--format", "json", "--sources")
