@@ -8,8 +8,9 @@ to the cluster's workers as tasks, with the same result.
    lies (a file or an fsspec URL), merged in time order and numbered as one process numbers
    them, and tracks and judges only the calls of its Call-IDs: every piece of a call (its
    messages in several files, its TCP segments, its RTP) meets the others there, and the call
-   is analysed once, whole. Reading is the cheap part (about a twentieth of a run); the
-   analysis is what is shared.
+   is analysed once, whole. The analysis is what is shared: reading, and what every share
+   does for every call (the clock, the SDP bindings), is 20 to 30% of one process's work and
+   is done by each (bench/cluster.py).
 3. The parts come back, each with its spooled results as bytes, and are combined here as the
    processes' parts are (``pipeline.combine``): the same analysis, byte for byte in every
    report, whatever the number of workers.
