@@ -33,8 +33,7 @@ CHOSEN_SAMPLES = [SAMPLES / name for name in (
 CHOSEN_PUBLIC = ("MichalCab__ISA/hodinovy_rozhovor_s_filipem.pcap",  # two legs linked
                  "NormB__sipnab/tests/pcap-samples/sip-rtp-g711.pcap",
                  "CESNET__ipfixprobe/tests/functional/inputs/sip.pcap")  # S101 and more
-PUBLIC = [pytest.param(c.path, marks=needs_public, id=c.name)
-          for c in public_captures() if c.name in CHOSEN_PUBLIC]
+PUBLIC = [c.path for c in public_captures() if c.name in CHOSEN_PUBLIC]
 FORMATS = ("json", "terminal", "markdown")
 
 Stored = Callable[..., Path]
@@ -58,12 +57,20 @@ def stored(tmp_path_factory: pytest.TempPathFactory) -> Stored:
 
 
 @pytest.mark.parametrize("output", FORMATS)
-@pytest.mark.parametrize("capture", [*CHOSEN_SAMPLES, *PUBLIC],
+@pytest.mark.parametrize("capture", CHOSEN_SAMPLES,
                          ids=lambda p: str(p.relative_to(p.parents[1])))
 def test_the_report_of_one_run_is_the_direct_report(stored: Stored, capture: Path,
                                                     output: str) -> None:
     direct = sipdiag(str(capture), "--format", output)
     assert sipdiag("report", str(stored(capture)), "--format", output) == direct
+
+
+@needs_public
+@pytest.mark.parametrize("output", FORMATS)
+@pytest.mark.parametrize("capture", PUBLIC, ids=lambda p: str(p.relative_to(p.parents[2])))
+def test_the_report_of_a_public_capture_is_the_direct_report(stored: Stored, capture: Path,
+                                                             output: str) -> None:
+    test_the_report_of_one_run_is_the_direct_report(stored, capture, output)
 
 
 @pytest.mark.parametrize("output", ["junit", "html"])
