@@ -56,6 +56,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+from itertools import count, zip_longest
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -223,8 +224,8 @@ class Measured:
     processes: list[list[dict[str, object]]] = field(default_factory=list)
 
 
-def run_once(name: str, tool: Tool, argv: list[str], out: Path, found: Measured) -> bytes:
-    """One run of a command, recorded in ``found``; a sipdiag command's document."""
+def run_once(name: str, tool: Tool, argv: list[str], out: Path, found: Measured) -> None:
+    """One run of a command, recorded in ``found``; a sipdiag command's document in ``out``."""
     before_load = os.getloadavg()[0]
     before_cpu = cpu_seconds_of_children()
     with sampled() as sampler:
@@ -238,19 +239,36 @@ def run_once(name: str, tool: Tool, argv: list[str], out: Path, found: Measured)
     found.processes.append(sampler.processes())
     print(f"  {name:34} {m.seconds:8.2f} s (CPU {cpu:7.2f} s) {m.peak_rss_bytes / MB:8.1f} MB"
           f"  load {found.load[-1][0]} -> {found.load[-1][1]}", flush=True)
-    return out.read_bytes() if tool is Tool.SIPDIAG else b""
 
 
-def first_difference(a: bytes, b: bytes) -> str:
+@dataclass(frozen=True)
+class Document:
+    """A sipdiag run's JSON document, kept on disk (5,000,000 packets make more than a
+    gigabyte of it)."""
+
+    path: Path
+    digest: str
+    size: int
+
+
+def document_of(out: Path, keep_as: Path) -> Document:
+    with out.open("rb") as file:
+        digest = hashlib.file_digest(file, "sha256").hexdigest()
+    out.replace(keep_as)
+    return Document(keep_as, digest, keep_as.stat().st_size)
+
+
+def first_difference(a: Path, b: Path) -> str:
     """The first line where two documents differ, around its first differing byte."""
-    for number, (x, y) in enumerate(zip(a.splitlines(), b.splitlines(), strict=False), 1):
-        if x != y:
-            at = next((k for k, (p, q) in enumerate(zip(x, y, strict=False)) if p != q),
-                      min(len(x), len(y)))
-            start = max(0, at - 80)
-            return (f"line {number}, byte {at + 1}: ...{x[start:at + 80]!r} != "
-                    f"...{y[start:at + 80]!r}")
-    return f"one is longer ({len(a)} and {len(b)} bytes)"
+    with a.open("rb") as a_lines, b.open("rb") as b_lines:
+        for number, (x, y) in enumerate(zip_longest(a_lines, b_lines, fillvalue=b""), 1):
+            if x != y:
+                at = next((k for k, (p, q) in enumerate(zip(x, y, strict=False)) if p != q),
+                          min(len(x), len(y)))
+                start = max(0, at - 80)
+                return (f"line {number}, byte {at + 1}: ...{x[start:at + 80]!r} != "
+                        f"...{y[start:at + 80]!r}")
+    return "the same bytes"
 
 
 # The client driven from here (``--drive``, a process of its own)
@@ -415,44 +433,50 @@ def bench(files: list[Path], workers: int, runs: int, folder: Path) -> dict[str,
     size = sum(file.stat().st_size for file in files)
     print(f"{len(files)} files: {packets:,} packets, {size / MB:,.0f} MB", flush=True)
     measured: dict[str, Measured] = {}
-    documents: dict[str, bytes] = {}
+    kept: dict[str, Document] = {}
+    numbers = count()
+    out = folder / "out.json"
     driven: dict[str, Any] = {}
     mismatches: list[str] = []
     for round_ in range(runs):
         print(f"round {round_ + 1}", flush=True)
-        for name, (tool, argv) in commands(files, workers).items():
-            document = run_once(name, tool, argv, folder / "out.json",
-                                measured.setdefault(name, Measured()))
-            if tool is Tool.SIPDIAG:
-                documents.setdefault(name, document)
-                mismatches += same(documents, name, document)
+        runs_now = [(name, tool, argv) for name, (tool, argv) in commands(files,
+                                                                          workers).items()]
+        figures = folder / "figures.json"
         if round_ == 0:
-            figures = folder / "figures.json"
-            document = run_once(DRIVEN, Tool.SIPDIAG, drive_command(files, workers, figures),
-                                folder / "out.json", measured.setdefault(DRIVEN, Measured()))
-            documents[DRIVEN] = document
-            mismatches += same(documents, DRIVEN, document)
+            runs_now.append((DRIVEN, Tool.SIPDIAG, drive_command(files, workers, figures)))
+        for name, tool, argv in runs_now:
+            run_once(name, tool, argv, out, measured.setdefault(name, Measured()))
+            if tool is Tool.SIPDIAG:
+                document = document_of(out, folder / f"document-{next(numbers)}.json")
+                mismatches += compared(kept, name, document)
+        if round_ == 0:
             driven = json.loads(figures.read_text())
-    identical = {name: d == documents["sipdiag -j 1"] for name, d in documents.items()}
+    first = kept["sipdiag -j 1"]
+    identical = {name: d.digest == first.digest for name, d in kept.items()}
     print(f"documents byte-identical to -j 1's: {identical}", flush=True)
     rows = summary(packets, measured)
     derived = derive(driven, workers, rows)
     return {"files": len(files), "packets": packets, "bytes": size,
             "per_file_packets": packet_count(files[0]), "workers": workers, "rows": rows,
             "documents_identical_to_j1": identical, "mismatches": mismatches,
-            "document_sha256": hashlib.sha256(documents["sipdiag -j 1"]).hexdigest(),
-            "document_bytes": len(documents["sipdiag -j 1"]), "driven": driven,
+            "document_sha256": first.digest, "document_bytes": first.size, "driven": driven,
             "derived": derived,
             "estimate": estimate(derived, packets, size, workers)}
 
 
-def same(documents: dict[str, bytes], name: str, document: bytes) -> list[str]:
-    """Where a document differs from -j 1's first one, or from its own first one (said, and
-    the run goes on: a mismatch is a bug to report, the other figures still count)."""
-    found = [f"{name} against {other}: {first_difference(documents[other], document)}"
-             for other in dict.fromkeys(("sipdiag -j 1", name)) if documents[other] != document]
+def compared(kept: dict[str, Document], name: str, document: Document) -> list[str]:
+    """Where a document differs from -j 1's first one, or from its command's first one (said,
+    and the run goes on: a mismatch is a bug to report, the other figures still count). The
+    first document of each command is kept, the others removed."""
+    kept.setdefault(name, document)
+    found = [f"{name} against {other}: {first_difference(kept[other].path, document.path)}"
+             for other in dict.fromkeys(("sipdiag -j 1", name))
+             if kept[other].digest != document.digest]
     for mismatch in found:
         print(f"  MISMATCH: {mismatch}", flush=True)
+    if kept[name] is not document:
+        document.path.unlink()
     return found
 
 
@@ -537,18 +561,18 @@ def estimate(derived: dict[str, Any], packets: int, size: int,
     check = derived["check_seconds_per_file"]
     day = DAY_FILES * DAY_PACKETS_PER_FILE
     on: dict[str, object] = {}
-    for count in DAY_WORKERS:
-        share = day * reading + day * analysis / count + day * results / count / (
+    for fleet in DAY_WORKERS:
+        share = day * reading + day * analysis / fleet + day * results / fleet / (
             LINK_BYTES_PER_SECOND)
         on_client = day * results / LINK_BYTES_PER_SECOND + day * client
         total = DAY_FILES * check + share + on_client
-        on[f"{count} workers"] = {
+        on[f"{fleet} workers"] = {
             "share_task_seconds": round(share), "of_which_reading": round(day * reading),
-            "of_which_analysis": round(day * analysis / count),
+            "of_which_analysis": round(day * analysis / fleet),
             "client_seconds": round(on_client), "checks_seconds": round(DAY_FILES * check),
             "total_seconds": round(total), "total_hours": round(total / 3600, 2),
             "read_mb_per_second_per_worker": round(day * per_packet / share / MB, 1),
-            "read_mb_per_second_all_workers": round(count * day * per_packet / share / MB),
+            "read_mb_per_second_all_workers": round(fleet * day * per_packet / share / MB),
         }
     return {
         "day": f"{DAY_FILES:,} files of {DAY_PACKETS_PER_FILE:,} packets ({day:,} packets, "
