@@ -428,7 +428,10 @@ def drive_command(files: list[Path], workers: int, figures: Path) -> list[str]:
 DRIVEN = "this script as the Dask client (--drive)"
 
 
-def bench(files: list[Path], workers: int, runs: int, folder: Path) -> dict[str, object]:
+def bench(files: list[Path], workers: int, runs: int, folder: Path,
+          saved: Path) -> dict[str, object]:
+    """The runs, and what they show; after each run, what is known so far in ``saved`` (a
+    bench of hours may be stopped)."""
     packets = sum(map(packet_count, files))
     size = sum(file.stat().st_size for file in files)
     print(f"{len(files)} files: {packets:,} packets, {size / MB:,.0f} MB", flush=True)
@@ -450,10 +453,14 @@ def bench(files: list[Path], workers: int, runs: int, folder: Path) -> dict[str,
             if tool is Tool.SIPDIAG:
                 document = document_of(out, folder / f"document-{next(numbers)}.json")
                 mismatches += compared(kept, name, document)
-        if round_ == 0:
-            driven = json.loads(figures.read_text())
+            if name == DRIVEN:
+                driven = json.loads(figures.read_text())
+            saved.write_text(json.dumps({"complete": False, "rows": summary(
+                packets, measured), "mismatches": mismatches, "driven": driven}, indent=2))
     first = kept["sipdiag -j 1"]
-    identical = {name: d.digest == first.digest for name, d in kept.items()}
+    # every run of a command, not only its first, alike with -j 1's first
+    identical = {name: not any(m.startswith(f"{name} against") for m in mismatches)
+                 for name in kept}
     print(f"documents byte-identical to -j 1's: {identical}", flush=True)
     rows = summary(packets, measured)
     derived = derive(driven, workers, rows)
@@ -481,7 +488,7 @@ def compared(kept: dict[str, Document], name: str, document: Document) -> list[s
 
 
 def summary(packets: int, measured: dict[str, Measured]) -> list[dict[str, object]]:
-    sngrep = measured["sngrep (default: 20,000 dialogs)"].runs.best
+    sngrep = measured.get("sngrep (default: 20,000 dialogs)")
     rows = []
     for name, found in measured.items():
         m: Measurement = found.runs.best
@@ -495,7 +502,7 @@ def summary(packets: int, measured: dict[str, Measured]) -> list[dict[str, objec
             "packets_per_second": round(packets / m.seconds),
             "peak_mb": round(m.peak_rss_bytes / MB, 1),
             "peak_pss_mb": round(m.peak_pss_bytes / MB, 1),
-            "time_vs_sngrep": round(m.seconds / sngrep.seconds, 2),
+            "time_vs_sngrep": round(m.seconds / sngrep.runs.best.seconds, 2) if sngrep else None,
             "load_before_after": found.load,
             "processes_of_fastest_run": found.processes[fastest],
             "processes_of_every_run": found.processes,
@@ -629,8 +636,8 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         result = {"capture": args.capture, "load_average_at_start": os.getloadavg(),
-                  **bench(files, args.workers, args.runs, Path(tmp))}
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+                  **bench(files, args.workers, args.runs, Path(tmp), args.out)}
+    args.out.write_text(json.dumps({**result, "complete": True}, indent=2) + "\n")
     report(result)
 
 
