@@ -216,6 +216,32 @@ def _worker_running_a_share(client: Client) -> str:
     raise AssertionError("no analysis task started within a minute")
 
 
+def test_a_share_task_collects_garbage_as_the_client_does(two_workers: Client) -> None:
+    from sipdiag.cli import GC_THRESHOLDS
+
+    seen = two_workers.submit(_thresholds_in_a_share, GC_THRESHOLDS, pure=False).result()
+    assert seen == (GC_THRESHOLDS, True)
+
+
+def _thresholds_in_a_share(collector: tuple[int, int, int]) -> tuple[tuple[int, ...], bool]:
+    """The thresholds ``analyze_packed`` runs a share with, on a worker; and whether the
+    worker's own were given back after it."""
+    import gc
+
+    from sipdiag.analysis import cluster
+
+    own = gc.get_threshold()
+    during: list[tuple[int, ...]] = []
+    real = cluster.analyze_share
+    cluster.analyze_share = lambda *args: during.append(gc.get_threshold()) or real(*args)
+    try:
+        cluster.analyze_packed(cluster.Share(), [str(SAMPLES / "calls" / "busy.pcap")],
+                               cluster.Job(ENGINE, None, Ladders.NONE), collector)
+    finally:
+        cluster.analyze_share = real
+    return during[0], gc.get_threshold() == own
+
+
 def run_cli(argv: list[str], environ: dict[str, str] | None = None) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     code = main(argv, Environment(stdout=out, stderr=err, stdin=io.BytesIO(),
