@@ -15,6 +15,7 @@ b.gz``) are read one after the other.
 from __future__ import annotations
 
 import bz2
+import errno
 import lzma
 import sys
 import zlib
@@ -198,6 +199,8 @@ def _open_url(url: str) -> BinaryIO:
         raise OSError("reading a URL needs fsspec: pip install 'sipdiag[dask]'") from None
     try:
         raw: BinaryIO = fsspec.open(url, "rb").open()
+    except FileNotFoundError:  # fsspec's carries the path only, not why
+        raise OSError(errno.ENOENT, "No such file or directory") from None
     except (ValueError, ImportError) as exc:  # an unknown scheme, or its package missing
         raise OSError(str(exc)) from exc
     return raw

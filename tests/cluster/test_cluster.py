@@ -290,6 +290,26 @@ def test_captures_at_urls_and_a_wildcard_expanded_by_the_scheduler(tmp_path: Pat
     memory.rm("/day", recursive=True)
 
 
+@pytest.mark.parametrize(("url", "error"), [
+    ("nosuch://x/a.pcap", "nosuch://x/a.pcap: Protocol not known: nosuch"),
+    ("memory://missing.pcap", "memory://missing.pcap: No such file or directory"),
+    ("memory://nowhere/*.pcap", "memory://nowhere/*.pcap: No such file or directory"),
+    ("file:///nonexistent/a.pcap", "file:///nonexistent/a.pcap: No such file or directory"),
+])
+def test_a_url_that_cannot_be_read_is_one_line(url: str, error: str) -> None:
+    code, _, err = run_cli([url])
+    assert (code, err) == (ExitStatus.ERROR, f"sipdiag: error: {error}\n")
+
+
+def test_a_url_of_garbage_is_not_a_capture() -> None:
+    import fsspec
+
+    fsspec.filesystem("memory").pipe("/garbage.pcap", b"\xde\xad\xbe\xef" * 64)
+    code, _, err = run_cli(["memory:///garbage.pcap"])
+    assert code == ExitStatus.ERROR and "memory:///garbage.pcap: not a packet capture" in err
+    assert err.count("\n") == 1
+
+
 @pytest.mark.parametrize(("argv", "error"), [
     (["--dask", "local:0"], "give local, or local:N with N workers"),
     (["--dask", "local", "-"], "not standard input"),
