@@ -1,19 +1,18 @@
-"""The analysis on a Dask cluster: the shares of Call-IDs ``pipeline`` gives to processes, given
-to the cluster's workers as tasks, with the same result.
+"""The analysis on a Dask cluster: the capture read a file at a time, by tasks spread over the
+cluster's workers, each message analysed by the task of its share of the Call-IDs, with the
+result one process gives (``analysis.shuffle`` says how).
 
 1. Wildcards in the captures' URLs are expanded on the scheduler (it lists what the cluster
-   sees, which this machine may not), and each file is opened by a task of its own: one that
-   is not a capture is named, with why, and left out; the others are the capture.
-2. One task per share of the Call-IDs (``pipeline.Share``). Each reads every capture where it
-   lies (a file or an fsspec URL), merged in time order and numbered as one process numbers
-   them, and tracks and judges only the calls of its Call-IDs: every piece of a call (its
-   messages in several files, its TCP segments, its RTP) meets the others there, and the call
-   is analysed once, whole. The analysis is what is shared: reading, and what every share
-   does for every call (the clock, the SDP bindings), is 20 to 30% of one process's work and
-   is done by each (bench/cluster.py).
-3. The parts come back, each with its spooled results as bytes, and are combined here as the
-   processes' parts are (``pipeline.combine``): the same analysis, byte for byte in every
-   report, whatever the number of workers.
+   sees, which this machine may not), and each file is surveyed by a task of its own (read
+   through, not decoded: how many frames, from when to when): one that is not a capture is
+   named, with why, and left out; the others are the capture, merged in time order.
+2. One task per group of files (a file, or files whose times overlap) decodes it where it lies
+   (a file or an fsspec URL) and sorts its messages by share; one task decodes what the groups
+   set aside (TCP, IP fragments), in the order of the whole capture.
+3. One task per share replays the reading for its calls and judges them; the parts come back,
+   each with its spooled results as bytes, and are combined here as the processes' parts are
+   (``pipeline.combine``): the same analysis, byte for byte in every report, whatever the
+   number of workers or files.
 
 A task whose worker dies is run again by Dask on another: its result depends only on the
 captures and the job.
@@ -24,11 +23,29 @@ from __future__ import annotations
 import gc
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from operator import getitem
+from typing import TYPE_CHECKING, Any
 
 from sipdiag.analysis.model import Analysis
-from sipdiag.analysis.pipeline import Job, Part, Share, analyze_share, combine
-from sipdiag.capture import CaptureError, open_capture
+from sipdiag.analysis.pipeline import Job, Part, Share, combine
+from sipdiag.analysis.shuffle import (
+    Clock,
+    Event,
+    Piece,
+    Plan,
+    Read,
+    Slot,
+    Survey,
+    capture_ends,
+    capture_summary,
+    far_apart,
+    plan_groups,
+    read_group,
+    read_set_aside,
+    replay_share,
+    survey,
+)
+from sipdiag.capture import CaptureError
 from sipdiag.capture.source import expand_urls
 from sipdiag.dialogs.select import Ladders, Selection
 from sipdiag.network.tls import Decryption
@@ -36,7 +53,7 @@ from sipdiag.rules import Engine
 from sipdiag.spool import packed, unpacked
 
 if TYPE_CHECKING:
-    from distributed import Client
+    from distributed import Client, Future
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,39 +78,92 @@ def analyze_on(
     shares: int = 0,
 ) -> ClusterRun:
     """``pipeline.analyze`` of the captures ``names`` (files or fsspec URLs, wildcards allowed)
-    on the cluster of ``client``, in ``shares`` tasks (0: one per worker thread). Raises
-    ``CaptureError`` when no capture can be read."""
+    on the cluster of ``client``, in ``shares`` shares of the Call-IDs (0: one per worker
+    thread). Raises ``CaptureError`` when no capture can be read."""
     expanded: list[str] = client.run_on_scheduler(expand_urls, list(names))
-    reasons = client.gather(client.map(unreadable, expanded, pure=False))
-    readable = [name for name, why in zip(expanded, reasons, strict=True) if why is None]
-    left_out = tuple(why for why in reasons if why is not None)
+    surveyed = client.gather(client.map(surveyed_or_why, expanded, pure=False))
+    readable = [found for found in surveyed if isinstance(found, Survey)]
+    left_out = tuple(found for found in surveyed if isinstance(found, str))
     if not readable:
         raise CaptureError("no capture could be read: " + "; ".join(left_out))
     job = Job(engine, selection, ladders, decryption=decryption, marks=marks,
               headers=tuple(headers))
     count = shares or max(1, sum(client.nthreads().values()))
-    [sent] = client.scatter([job], broadcast=True)
-    futures = client.map(analyze_packed, [Share(index, count) for index in range(count)],
-                         paths=readable, job=sent, collector=gc.get_threshold(), pure=False)
+    reading = _Reading.of(client, readable, count, decryption)
+    [sent_job, sent_plan] = client.scatter([job, reading.plan], broadcast=True)
+    futures = [client.submit(replay_packed, Share(index, count), sent_job, sent_plan,
+                             *reading.for_share(index), collector=gc.get_threshold(),
+                             pure=False)
+               for index in range(count)]
+    del reading  # what the reading tasks found goes once every share has its part of it
     parts = []
     for future in futures:  # one part's bytes at a time, each written to a file here
         parts.append(_unpacked(future.result()))
         future.release()
     analysis = replace(combine(parts, engine), selection=selection or Selection())
-    return ClusterRun(analysis, tuple(readable), left_out)
+    return ClusterRun(analysis, tuple(s.name for s in readable), left_out)
 
 
-def unreadable(name: str) -> str | None:
-    """Why the capture cannot be read (its name first), or None if it can (a task)."""
+@dataclass(slots=True)
+class _Reading:
+    """The reading tasks of a capture (the groups', then the set-aside frames'), left on the
+    workers, and the ``Plan`` made of what they found."""
+
+    client: Client
+    tasks: list[Future[Any]]
+    groups: int
+    plan: Plan
+    clocks: list[Future[Any]]
+    events: list[Future[Any]]
+    """Each task's media events, if the capture has media (every share is shown them)."""
+
+    @classmethod
+    def of(cls, client: Client, readable: list[Survey], shares: int,
+           decryption: Decryption | None) -> _Reading:
+        merged = len(readable) > 1
+        tasks = client.map(read_group, plan_groups(readable), merged=merged, shares=shares,
+                           pure=False)
+        groups = len(tasks)
+        reads: list[Read] = client.gather([_slot(client, task, Slot.READ) for task in tasks])
+        ends = capture_ends(reads, merged)
+        set_aside: Read | None = None
+        if any(read.set_aside for read in reads):
+            frames = [_slot(client, task, Slot.SET_ASIDE) for task in tasks]
+            tasks.append(client.submit(read_set_aside, frames, ends, shares, decryption,
+                                       pure=False))
+            set_aside = client.gather(_slot(client, tasks[-1], Slot.READ))
+        everything = [*reads, *filter(None, [set_aside])]
+        orders = client.gather([_slot(client, task, Slot.READ_ORDER) for task in tasks]) \
+            if far_apart(everything) else []
+        held = set_aside.held if set_aside is not None else [None] * len(ends)
+        plan = Plan(capture_summary(readable, reads, set_aside, orders),
+                    tuple((end, first_held) for (end, _), first_held
+                          in zip(ends, held, strict=True)),
+                    any(read.media for read in everything))
+        clocks = [_slot(client, task, Slot.CLOCK) for task in tasks]
+        events = [_slot(client, task, Slot.EVENTS) for task in tasks] if plan.media else []
+        return cls(client, tasks, groups, plan, clocks, events)
+
+    def for_share(self, index: int) -> tuple[list[Any], Any, list[Future[Any]]]:
+        """The arguments of ``replay_packed`` after the plan: the groups' (``Clock``,
+        ``Piece``), the set-aside frames' if any, the media events (only with media)."""
+        both = [(clock, _slot(self.client, task, Slot.PIECES + index))
+                for clock, task in zip(self.clocks, self.tasks, strict=True)]
+        set_aside = both[self.groups] if len(both) > self.groups else None
+        return both[:self.groups], set_aside, self.events
+
+
+def surveyed_or_why(name: str) -> Survey | str:
+    """What the capture holds, or why it cannot be read (its name first) (a task)."""
     try:
-        open_capture(name).close()
+        return survey(name)
     except CaptureError as exc:
         return str(exc)
-    return None
 
 
-def analyze_packed(share: Share, paths: list[str], job: Job,
-                   collector: tuple[int, int, int] | None = None) -> Part:
+def replay_packed(share: Share, job: Job, plan: Plan, groups: Sequence[tuple[Clock, Piece]],
+                  set_aside: tuple[Clock, Piece] | None, events: Sequence[Sequence[Event]],
+                  collector: tuple[int, int, int] | None = None) -> Part:
     """One share's part of the analysis, its spools packed to travel (a task). ``collector``:
     the garbage collector's thresholds for the task, those of the client (the command line
     runs the collector less often than Python's default: ``sipdiag.cli.program``; a worker
@@ -102,10 +172,16 @@ def analyze_packed(share: Share, paths: list[str], job: Job,
     if collector is not None:
         gc.set_threshold(*collector)
     try:
-        part = analyze_share(paths, None, None, job, share)
+        part = replay_share(share, job, plan, groups, set_aside, events)
     finally:
         gc.set_threshold(*before)
     return replace(part, calls=packed(part.calls), exchanges=packed(part.exchanges))
+
+
+def _slot(client: Client, task: Future[Any], slot: int) -> Future[Any]:
+    """One thing of what a reading task returned, as a result of its own (it stays where it is
+    until a task elsewhere needs it)."""
+    return client.submit(getitem, task, slot, pure=False)
 
 
 def _unpacked(part: Part) -> Part:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import zlib
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, replace
 from functools import partial
@@ -60,6 +60,7 @@ from sipdiag.problems import ProblemLog
 from sipdiag.rules import Engine
 from sipdiag.rules.capture import Watch, WatchKind
 from sipdiag.rules.model import Finding, Severity
+from sipdiag.sip.message import SipMessage
 from sipdiag.spool import Mapped, Merged, Spool, SpoolState
 
 T = TypeVar("T")
@@ -191,66 +192,97 @@ class _RefusalsToCalls:
 def analyze_share(
     path: Source, stdin: BinaryIO | None, progress: Progress | None, job: Job, share: Share
 ) -> Part:
-    engine, selection, ladders, marks = job.engine, job.selection, job.ladders, job.marks
-    owns = share.owns if share.count > 1 else None
-    media = MediaTracker(owns, reports_orphans=share.index == 0,
-                         timelines=ladders is not Ladders.NONE)
-    tracker, correlator = CallTracker(media), Correlator()
-    watches = engine.watches() if engine is not None else {}
-    watches.setdefault(SourceLedger, SourceLedger())
-    reader = MessageReader(path, stdin=stdin, progress=progress,
-                           media=_RefusalsToCalls(media, tracker), decryption=job.decryption)
-    shared = engine.rules.shared() if engine is not None else {}
-    calls: Spool[CallResult] = Spool(shared)
-    exchanges: Spool[ExchangeResult] = Spool(shared)
-    call_ids = array("q")
-    counts: Counter[str] = Counter()
-    tally = Tally()
-    marked: list[tuple[str, int]] = []
-    supersedable: list[tuple[str, int, str, Severity]] = []
-    may_go = engine.superseded_by_capture if engine is not None else frozenset()
+    """The share's part of the analysis of the capture at ``path``, read here whole."""
+    analysis = ShareAnalysis(job, share)
+    reader = MessageReader(path, stdin=stdin, progress=progress, media=analysis.media_sink,
+                           decryption=job.decryption)
+    analysis.summary = reader.summary
+    for batch in reader.batches():
+        analysis.add(batch)
+        now = reader.now_ns()
+        if now is not None:  # a live capture: calls end on time between packets too
+            analysis.tick(now)
+    return analysis.part()
 
-    def keep(finished: Iterator[Finished]) -> None:
+
+class ShareAnalysis:
+    """The analysis of one share of the Call-IDs, sans I/O: the capture's messages in, in
+    frame order (``add``; those of other shares only move the clock) with its media beside them
+    (``media_sink``, every SIP message shown as soon as it is read), the share's ``Part`` out.
+
+    Reading the capture here (``analyze_share``) and replaying what tasks read of it elsewhere
+    (``analysis.shuffle``) drive this same object the same way."""
+
+    def __init__(self, job: Job, share: Share) -> None:
+        self.job = job
+        self.owns = share.owns if share.count > 1 else None
+        self.media = MediaTracker(self.owns, reports_orphans=share.index == 0,
+                                  timelines=job.ladders is not Ladders.NONE)
+        self.tracker, self.correlator = CallTracker(self.media), Correlator()
+        self.media_sink = _RefusalsToCalls(self.media, self.tracker)
+        engine = job.engine
+        self.watches = engine.watches() if engine is not None else {}
+        self.watches.setdefault(SourceLedger, SourceLedger())
+        shared = engine.rules.shared() if engine is not None else {}
+        self.summary = CaptureSummary("")
+        """The capture's summary: selections count time from its first frame."""
+        self.calls: Spool[CallResult] = Spool(shared)
+        self.exchanges: Spool[ExchangeResult] = Spool(shared)
+        self.call_ids = array("q")
+        self.counts: Counter[str] = Counter()
+        self.tally = Tally()
+        self.marked: list[tuple[str, int]] = []
+        self.supersedable: list[tuple[str, int, str, Severity]] = []
+        self._may_go = engine.superseded_by_capture if engine is not None else frozenset()
+
+    def add(self, messages: Iterable[SipMessage]) -> None:
+        """Messages in frame order: those of other shares' Call-IDs only move the clock."""
+        self._keep(self.tracker.add(messages, self.owns))
+
+    def tick(self, now_ns: int) -> None:
+        """The capture's clock has reached ``now_ns`` (a message of another share's, or none)."""
+        self._keep(self.tracker.tick(now_ns))
+
+    def part(self) -> Part:
+        """The end of the capture: every call still open is read; what the share found."""
+        self.media.finish()
+        self._keep(self.tracker.finish(self.summary.end_ns or 0))
+        return Part(self.summary, self.calls.detach(), self.exchanges.detach(), self.correlator,
+                    self.watches, self.call_ids, self.counts, self.tally, self.media.problems,
+                    self.media.unattributed, self.marked, self.supersedable)
+
+    def _keep(self, finished: Iterator[Finished]) -> None:
+        job, engine, selection, marks = self.job, self.job.engine, self.job.selection, \
+            self.job.marks
         for item in finished:
-            counts.update(map(message_kind, item.messages))  # every message ends in one
+            self.counts.update(map(message_kind, item.messages))  # every message ends in one
             found = engine.evaluate(item) if engine is not None else []
             problem = is_problem(found)
-            first_ts = reader.summary.first_ts_ns or 0
+            first_ts = self.summary.first_ts_ns or 0
             rules_found = {f.rule.id for f in found}
             if selection is not None and not selection.wants(item, first_ts, problem,
                                                              rules_found):
                 continue
-            for watch in watches.values():
+            for watch in self.watches.values():
                 watch.observe(item)
-            result = result_of(item, found, ladder=ladders.keeps(item.outcome, problem),
+            result = result_of(item, found, ladder=job.ladders.keeps(item.outcome, problem),
                                headers=job.headers)
             if marks is not None and marks.wants(item, first_ts, problem, rules_found):
-                marked.append((result.call_id, result.first_frame))
-            supersedable.extend((result.call_id, result.first_frame, f.rule.id, f.severity)
-                                for f in found if f.rule.id in may_go)
-            tally.add(result)
+                self.marked.append((result.call_id, result.first_frame))
+            self.supersedable.extend((result.call_id, result.first_frame, f.rule.id,
+                                      f.severity) for f in found if f.rule.id in self._may_go)
+            self.tally.add(result)
             if job.on_result is not None:
                 job.on_result(result)
             if not job.keep:
                 continue
             if isinstance(item, Call):
-                correlator.add(item)
-                call_ids.append(fingerprint(item.call_id))
+                self.correlator.add(item)
+                self.call_ids.append(fingerprint(item.call_id))
             if isinstance(result, CallResult):
-                calls.add(result, result.first_frame, tag=severity_tag(found))
+                self.calls.add(result, result.first_frame, tag=severity_tag(found))
             else:
-                exchanges.add(result, result.first_frame, tag=severity_tag(found))
-
-    for batch in reader.batches():
-        keep(tracker.add(batch, owns))
-        now = reader.now_ns()
-        if now is not None:  # a live capture: calls end on time between packets too
-            keep(tracker.tick(now))
-    media.finish()
-    keep(tracker.finish(reader.summary.end_ns or 0))
-    return Part(reader.summary, calls.detach(), exchanges.detach(), correlator, watches,
-                 call_ids, counts, tally, media.problems, media.unattributed, marked,
-                 supersedable)
+                self.exchanges.add(result, result.first_frame, tag=severity_tag(found))
 
 
 def combine(parts: Sequence[Part], engine: Engine | None) -> Analysis:

@@ -85,6 +85,7 @@ class MessageReader:
         progress: Progress | None = None,
         media: MediaSink | None = None,
         decryption: Decryption | None = None,
+        sets_aside: bool = False,
     ) -> None:
         self.path = path
         self._decryption = decryption
@@ -97,6 +98,12 @@ class MessageReader:
         self._progress = progress
         self.summary = CaptureSummary(_name(path))
         self.deferred: list[Frame] = []
+        """The frames set aside for the reader of stateful traffic: with a ``region``, or
+        ``sets_aside``."""
+        self._sets_aside = sets_aside or region is not None
+        self.held_from: int | None = None
+        """The lowest frame whose messages the last block held back (TCP data waits before
+        them), or None: every message read was handed on."""
         self._reader: Reader | None = None
 
     def __iter__(self) -> Iterator[SipMessage]:
@@ -111,20 +118,22 @@ class MessageReader:
         summary.compression = reader.source.compression
         media = self._media
         sip = SipReader(summary.problems, media.observe if media else None, self._decryption)
-        decoder = Decoder(sip, summary.problems, self.deferred.append if self._region else None,
-                          media)
+        decoder = Decoder(sip, summary.problems,
+                          self.deferred.append if self._sets_aside else None, media)
         total = _size(self.path, reader)
         try:
             for position in reader.frames(decoder, summary.problems):
                 _fill_summary(summary, reader, sip)
                 if summary.last_ts_ns is not None:
                     decoder.tcp.advance(summary.last_ts_ns)  # holes time out between segments
-                yield sip.drain(decoder.tcp.pending_min_frame)
+                self.held_from = decoder.tcp.pending_min_frame
+                yield sip.drain(self.held_from)
                 if self._progress:
                     self._progress(position, total)
             decoder.flush()
             _fill_summary(summary, reader, sip)
             self._tls_summary(sip)
+            self.held_from = None
             yield sip.drain(None)
         finally:
             reader.close()

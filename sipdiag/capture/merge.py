@@ -55,12 +55,16 @@ class _Input:
 
 
 class MergedReader(Reader):
-    def __init__(self, readers: Sequence[Reader]) -> None:
+    """The frames of ``readers`` merged, numbered from ``first_frame`` (the files read with
+    others that come before them in time, elsewhere)."""
+
+    def __init__(self, readers: Sequence[Reader], first_frame: int = 1) -> None:
         super().__init__(ByteSource.empty(" + ".join(r.source.name for r in readers)))
         self.format = "+".join(dict.fromkeys(r.format for r in readers))
         compressions = sorted({r.source.compression or "" for r in readers} - {""})
         self.source.compression = "+".join(compressions) or None
         self._readers = readers
+        self._first_frame = first_frame
 
     def frames(self, sink: FrameSink, problems: ProblemLog) -> Iterator[int]:
         handlers: dict[int, FrameHandler] = {}
@@ -68,7 +72,7 @@ class MergedReader(Reader):
         # (time, -index): of frames with the same time, the later file's comes out first
         due = [(i.frames[i.next][0], -index) for index, i in enumerate(inputs) if i.fill()]
         heapq.heapify(due)
-        number = 0
+        number = self._first_frame - 1
         while due:
             current = inputs[-due[0][1]]
             ts, linktype, data, orig_len = current.frames[current.next]

@@ -42,6 +42,7 @@ SIP_PORTS = frozenset({5060, 5061, 5062, 5070, 5080, 5160})
 """Ports where a payload that is not SIP deserves a mention."""
 CLASSIFY_LIMIT = 64 * 1024
 CLOCK_JUMP_NS = 30 * 86_400 * 1_000_000_000
+CLOCK_JUMP = "sip_clock_jump"
 """Two SIP messages one after the other further apart than this (30 days), either way: the
 capture was stitched together from several, or the capturing clock was set meanwhile."""
 KEEPALIVE_MAX = 8
@@ -141,23 +142,14 @@ class SipReader:
                 self._problems.add(kind, frame, detail)
         if frame < self._last_frame:
             self._disordered = True
-        last_ts_ns, ts_ns = self._last_ts_ns, message.ts_ns
-        if last_ts_ns is not None and abs(ts_ns - last_ts_ns) > CLOCK_JUMP_NS:
-            self._report_clock_jump(message, last_ts_ns)
-        self._last_ts_ns = ts_ns
+        if self._last_ts_ns is not None:
+            check_clock(self._problems, (self._last_frame, self._last_ts_ns),
+                        (frame, message.ts_ns))
+        self._last_ts_ns = message.ts_ns
         self._last_frame = frame
         self._out.append(message)
         if self._observer is not None:
             self._observer(message)
-
-    def _report_clock_jump(self, message: SipMessage, last_ts_ns: int) -> None:
-        days = (message.ts_ns - last_ts_ns) / 86_400e9
-        self._problems.add(
-            "sip_clock_jump", message.frame,
-            f"frame {message.frame} is timed {abs(days):.0f} days "
-            f"{'after' if days > 0 else 'before'} the SIP message before it (frame "
-            f"{self._last_frame}): the capture is stitched together from several, or its clock "
-            f"was set; calls across the jump are read apart")
 
     # Streams.
 
@@ -366,6 +358,21 @@ class SipReader:
         cut = bisect.bisect_left(out, pending_min_frame, key=_frame_of)
         self._out = out[cut:]
         return out[:cut]
+
+
+def check_clock(problems: ProblemLog, before: tuple[int, int], message: tuple[int, int]) -> None:
+    """A problem if the SIP message at (frame, ts_ns) is timed ``CLOCK_JUMP_NS`` or more away
+    from the one read before it."""
+    (last_frame, last_ts_ns), (frame, ts_ns) = before, message
+    if abs(ts_ns - last_ts_ns) <= CLOCK_JUMP_NS:
+        return
+    days = (ts_ns - last_ts_ns) / 86_400e9
+    problems.add(
+        CLOCK_JUMP, frame,
+        f"frame {frame} is timed {abs(days):.0f} days "
+        f"{'after' if days > 0 else 'before'} the SIP message before it (frame "
+        f"{last_frame}): the capture is stitched together from several, or its clock "
+        f"was set; calls across the jump are read apart")
 
 
 def _frame_of(message: SipMessage) -> int:

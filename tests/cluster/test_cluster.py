@@ -210,7 +210,7 @@ def _worker_running_a_share(client: Client) -> str:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         for address, keys in client.processing().items():
-            if any("analyze_packed" in str(key) for key in keys):
+            if any("replay_packed" in str(key) for key in keys):
                 return str(address)
         time.sleep(0.005)
     raise AssertionError("no analysis task started within a minute")
@@ -224,21 +224,23 @@ def test_a_share_task_collects_garbage_as_the_client_does(two_workers: Client) -
 
 
 def _thresholds_in_a_share(collector: tuple[int, int, int]) -> tuple[tuple[int, ...], bool]:
-    """The thresholds ``analyze_packed`` runs a share with, on a worker; and whether the
+    """The thresholds ``replay_packed`` runs a share with, on a worker; and whether the
     worker's own were given back after it."""
     import gc
 
     from sipdiag.analysis import cluster
+    from sipdiag.analysis.reading import CaptureSummary
 
     own = gc.get_threshold()
     during: list[tuple[int, ...]] = []
-    real = cluster.analyze_share
-    cluster.analyze_share = lambda *args: during.append(gc.get_threshold()) or real(*args)
+    real = cluster.replay_share
+    cluster.replay_share = lambda *args: during.append(gc.get_threshold()) or real(*args)
     try:
-        cluster.analyze_packed(cluster.Share(), [str(SAMPLES / "calls" / "busy.pcap")],
-                               cluster.Job(ENGINE, None, Ladders.NONE), collector)
+        nothing_read = cluster.Plan(CaptureSummary("empty"), (), media=False)
+        cluster.replay_packed(cluster.Share(), cluster.Job(ENGINE, None, Ladders.NONE),
+                              nothing_read, [], None, [], collector)
     finally:
-        cluster.analyze_share = real
+        cluster.replay_share = real
     return during[0], gc.get_threshold() == own
 
 
