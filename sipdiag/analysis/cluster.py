@@ -6,9 +6,10 @@ result one process gives (``analysis.shuffle`` says how).
    sees, which this machine may not), and each file is surveyed by a task of its own (read
    through, not decoded: how many frames, from when to when): one that is not a capture is
    named, with why, and left out; the others are the capture, merged in time order.
-2. One task per group of files (a file, or files whose times overlap) decodes it where it lies
-   (a file or an fsspec URL) and sorts its messages by share; one task decodes what the groups
-   set aside (TCP, IP fragments), in the order of the whole capture.
+2. One task per group of files (a file, or files whose times overlap; a region of a lone large
+   file) decodes it where it lies (a file or an fsspec URL) and sorts its messages by share;
+   one task decodes what the groups set aside (TCP, IP fragments), in the order of the whole
+   capture.
 3. One task per share replays the reading for its calls and judges them; the parts come back,
    each with its spooled results as bytes, and are combined here as the processes' parts are
    (``pipeline.combine``): the same analysis, byte for byte in every report, whatever the
@@ -28,9 +29,12 @@ from typing import TYPE_CHECKING, Any
 
 from sipdiag.analysis.model import Analysis
 from sipdiag.analysis.pipeline import Job, Part, Share, combine
+from sipdiag.analysis.reading import PARALLEL_MIN_BYTES
+from sipdiag.analysis.regions import count_region, numbered
 from sipdiag.analysis.shuffle import (
     Clock,
     Event,
+    Group,
     Piece,
     Plan,
     Read,
@@ -46,7 +50,8 @@ from sipdiag.analysis.shuffle import (
     survey,
 )
 from sipdiag.capture import CaptureError
-from sipdiag.capture.source import expand_urls
+from sipdiag.capture.regions import plan as plan_regions
+from sipdiag.capture.source import expand_urls, is_url
 from sipdiag.dialogs.select import Ladders, Selection
 from sipdiag.network.tls import Decryption
 from sipdiag.rules import Engine
@@ -121,8 +126,8 @@ class _Reading:
     def of(cls, client: Client, readable: list[Survey], shares: int,
            decryption: Decryption | None) -> _Reading:
         merged = len(readable) > 1
-        tasks = client.map(read_group, plan_groups(readable), merged=merged, shares=shares,
-                           pure=False)
+        tasks = client.map(read_group, _groups(client, readable, shares), merged=merged,
+                           shares=shares, pure=False)
         groups = len(tasks)
         reads: list[Read] = client.gather([_slot(client, task, Slot.READ) for task in tasks])
         ends = capture_ends(reads, merged)
@@ -151,6 +156,24 @@ class _Reading:
                 for clock, task in zip(self.clocks, self.tasks, strict=True)]
         set_aside = both[self.groups] if len(both) > self.groups else None
         return both[:self.groups], set_aside, self.events
+
+
+def _groups(client: Client, readable: list[Survey], parts: int) -> list[Group]:
+    """The groups of files (``plan_groups``); a lone plain file on disk, large enough to be
+    worth it, cut into ``parts`` regions of whole records, numbered by tasks that count
+    them (``analysis.regions``)."""
+    alone = readable[0] if len(readable) == 1 else None
+    if alone is None or parts < 2 or alone.size < PARALLEL_MIN_BYTES or is_url(alone.name):
+        return plan_groups(readable)
+    planned = client.submit(plan_regions, alone.name, parts, pure=False).result()
+    if planned is None or len(planned) < 2:
+        return plan_groups(readable)
+    counted = client.gather(client.map(count_region, [alone.name] * len(planned), planned,
+                                       pure=False))
+    regions = numbered(planned, counted)
+    if regions is None:
+        return plan_groups(readable)
+    return [Group((alone.name,), region.first_frame, region) for region in regions]
 
 
 def surveyed_or_why(name: str) -> Survey | str:

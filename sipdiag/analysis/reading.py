@@ -101,6 +101,8 @@ class MessageReader:
         """The frames set aside for the reader of stateful traffic: with a ``region``, or
         ``sets_aside``."""
         self._sets_aside = sets_aside or region is not None
+        self.position = 0
+        """Where the last block read ended (``Reader.frames``: bytes of the file)."""
         self.held_from: int | None = None
         """The lowest frame whose messages the last block held back (TCP data waits before
         them), or None: every message read was handed on."""
@@ -123,6 +125,7 @@ class MessageReader:
         total = _size(self.path, reader)
         try:
             for position in reader.frames(decoder, summary.problems):
+                self.position = position
                 _fill_summary(summary, reader, sip)
                 if summary.last_ts_ns is not None:
                     decoder.tcp.advance(summary.last_ts_ns)  # holes time out between segments

@@ -50,17 +50,23 @@ def map_parts(
 
 def _number_regions(path: str | Path, planned: list[Region]) -> list[Region] | None:
     """The regions with their first frame numbers, or None if a cut fell inside a record."""
-    counted = in_processes(partial(_count_region, path), planned)
+    return numbered(planned, in_processes(partial(count_region, path), planned))
+
+
+def numbered(planned: list[Region], counted: list[tuple[int, bool]]) -> list[Region] | None:
+    """The regions with their first frame numbers, from each one's (frames, cut right)
+    (``count_region``); None if a cut fell inside a record."""
     if not all(aligned for _, aligned in counted):
         return None
-    numbered, first = [], 1
+    regions, first = [], 1
     for region, (frames, _) in zip(planned, counted, strict=True):
-        numbered.append(replace(region, first_frame=first))
+        regions.append(replace(region, first_frame=first))
         first += frames
-    return numbered
+    return regions
 
 
-def _count_region(path: str | Path, region: Region) -> tuple[int, bool]:
+def count_region(path: str | Path, region: Region) -> tuple[int, bool]:
+    """The frames of the region, and whether it ends where a record does."""
     reader = open_capture(path, region=region)
     try:
         return reader.count_frames() - (region.first_frame - 1), reader.aligned

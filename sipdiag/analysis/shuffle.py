@@ -5,7 +5,9 @@ task that analyses its Call-ID, with the same result as one process reading ever
    captures (``capture.merge``) orders frames by time, so files whose times do not overlap
    (rotated captures) follow one another whole, and each is a group of its own; files whose
    times overlap (captures of one moment on several hosts) are read together, as one merge.
-   Each group's frames are numbered from where the merge of all would number them.
+   Each group's frames are numbered from where the merge of all would number them. A lone
+   plain file large enough is cut instead into regions of whole records (``capture.regions``),
+   read in the blocks the whole file is read in (``ByteSource.seek_region``).
 2. ``read_group``: a task reads one group. It decodes every frame that stands alone (UDP, the
    bulk of SIP) and sets aside, whole, those that need other frames (TCP segments, IP fragments,
    SCTP), as a region of a file is read (``analysis.regions``). Its SIP messages are sorted into
@@ -43,9 +45,10 @@ from typing import Any
 
 from sipdiag.analysis.pipeline import Job, Part, Share, ShareAnalysis
 from sipdiag.analysis.reading import CaptureSummary, MessageReader
-from sipdiag.capture import Reader, open_capture
+from sipdiag.capture import HEAD_SIZE, Reader, Region, open_capture
 from sipdiag.capture.merge import MergedReader
 from sipdiag.capture.replay import BATCH, End, Frame, ReplayReader
+from sipdiag.capture.source import BLOCK_SIZE
 from sipdiag.network import Endpoint
 from sipdiag.network.tls import Decryption
 from sipdiag.problems import ProblemLog
@@ -82,14 +85,18 @@ class Survey:
     frames: int
     earliest_ns: int | None
     latest_ns: int | None
+    size: int = 0
+    """Bytes read (decompressed)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Group:
-    """Files read together, by one task, their frames numbered from ``first_frame``."""
+    """Files read together, by one task, their frames numbered from ``first_frame``; or a
+    ``region`` of a lone file (numbered by it)."""
 
     names: tuple[str, ...]
     first_frame: int
+    region: Region | None = None
 
 
 @dataclass(slots=True)
@@ -119,6 +126,8 @@ class Read:
     summary: CaptureSummary
     ends: list[End]
     """Where each block read ended: (last frame, its time)."""
+    positions: list[int]
+    """And at which byte of the file (``MessageReader.position``)."""
     held: list[int | None]
     """For each block: from which frame messages were held back, if any (``held_from``)."""
     earliest_ns: int | None = None
@@ -210,7 +219,7 @@ def survey(name: str) -> Survey:
         for _ in reader.frames(times, ProblemLog()):
             pass
         return Survey(name, reader.source.name, reader.format, reader.source.compression,
-                      reader.frame_count, times.earliest, times.latest)
+                      reader.frame_count, times.earliest, times.latest, reader.source.consumed)
     finally:
         reader.close()
 
@@ -280,7 +289,7 @@ def read_set_aside(set_aside: Sequence[Sequence[Frame]], ends: Sequence[End], sh
 
 def _open(group: Group, merged: bool) -> Reader:
     if not merged:
-        return open_capture(group.names[0])
+        return open_capture(group.names[0], region=group.region)
     readers: list[Reader] = []
     try:
         readers.extend(open_capture(name) for name in group.names)
@@ -295,10 +304,12 @@ def _read(reader: MessageReader, recorder: _Recorder, shares: int) -> tuple[Any,
     pieces = [Piece() for _ in range(shares)]
     clock = Clock()
     ends: list[End] = []
+    positions: list[int] = []
     held: list[int | None] = []
     latest: int | None = None
     for block, batch in enumerate(reader.batches()):
         ends.append((reader.summary.frames, reader.summary.last_ts_ns))
+        positions.append(reader.position)
         held.append(reader.held_from)
         for message in batch:
             if message.call_id:
@@ -310,11 +321,11 @@ def _read(reader: MessageReader, recorder: _Recorder, shares: int) -> tuple[Any,
                 clock.frames.append(message.frame)
                 clock.times.append(message.ts_ns)
                 clock.blocks.append(block)
-    ends.pop()  # the last batch is the end of the capture, after the last block
-    held.pop()
+    for after_last_block in (ends, positions, held):  # the last batch: the end of the capture
+        after_last_block.pop()
     times = recorder.order.times
-    read = Read(reader.summary, ends, held, min(times, default=None), max(times, default=None),
-                recorder.media, len(reader.deferred))
+    read = Read(reader.summary, ends, positions, held, min(times, default=None),
+                max(times, default=None), recorder.media, len(reader.deferred))
     return (read, clock, recorder.events, reader.deferred, recorder.order, *pieces)
 
 
@@ -323,13 +334,21 @@ def _share_of(call_id: str, shares: int) -> int:
 
 
 def capture_ends(reads: Sequence[Read], merged: bool) -> list[End]:
-    """The blocks of the capture read as one: those of a lone file; of a merge, one every
-    ``BATCH`` frames and one at the end (``MergedReader``)."""
-    ends = [end for read in reads for end in read.ends if end[1] is not None]
-    if not merged:
-        return ends
-    last = ends[-1:] if ends else []
-    return sorted({end for end in ends if end[0] % BATCH == 0} | set(last))
+    """The blocks of the capture read as one: those of a lone file read whole; of a merge, one
+    every ``BATCH`` frames and one at the end (``MergedReader``); of a file read in regions,
+    those that end where the whole file's would (its reads of ``BLOCK_SIZE`` bytes after the
+    first ``HEAD_SIZE``: ``ByteSource.seek_region``) and the last."""
+    timed = [(end, position) for read in reads
+             for end, position in zip(read.ends, read.positions, strict=True)
+             if end[1] is not None]
+    if len(reads) == 1 and not merged:
+        return [end for end, _ in timed]
+    if merged:
+        kept = [end for end, _ in timed if end[0] % BATCH == 0]
+    else:
+        kept = [end for end, position in timed
+                if position >= HEAD_SIZE and (position - HEAD_SIZE) % BLOCK_SIZE == 0]
+    return sorted({*kept, *[end for end, _ in timed[-1:]]})
 
 
 def far_apart(reads: Sequence[Read]) -> bool:

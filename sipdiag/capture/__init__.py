@@ -172,7 +172,7 @@ class Reader:
     def _start_region(self) -> None:
         """Move to the region's first record (formats that can be read in parts call this)."""
         if self.region is not None:
-            self.source.seek_region(self.region.start, self.region.end)
+            self.source.seek_region(self.region.start, self.region.end, HEAD_SIZE)
 
     def _note_cut(self, problems: ProblemLog, detail: str) -> None:
         """Record that the capture ends inside frame ``frame_count + 1``."""

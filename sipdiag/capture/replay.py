@@ -37,10 +37,11 @@ class ReplayReader(Reader):
         self.moment = 0
 
     def frames(self, sink: FrameSink, problems: ProblemLog) -> Iterator[int]:
+        """Push the frames to ``sink``; yield how many were pushed after each block."""
         handlers: dict[int, FrameHandler] = {}
         ends = self._ends if self._ends is not None else self._batch_ends()
         frames = iter(self._frames)
-        held = next(frames, None)
+        held, replayed = next(frames, None), 0
         for end, end_ts in ends:
             while held is not None and held[0] <= end:
                 number, ts, linktype, data, orig_len = held
@@ -51,10 +52,10 @@ class ReplayReader(Reader):
                 handler(number, ts, data, 0, len(data), orig_len)
                 if self.first_ts_ns is None:
                     self.first_ts_ns = ts
-                held = next(frames, None)
+                held, replayed = next(frames, None), replayed + 1
             self.frame_count, self.last_ts_ns = end, end_ts
             self.moment = end * 4 + 1
-            yield end
+            yield replayed
         self.moment = self.frame_count * 4 + 2
 
     def _batch_ends(self) -> list[End]:

@@ -71,6 +71,7 @@ class ByteSource:
         """Bytes handed out so far (decompressed), for progress reports."""
         self.limit: int | None = None
         """Stop at this byte of the file (set by ``seek_region``), for reading a part of it."""
+        self._blocks_from = 0
         self.cut: str | None = None
         """Why the data ended early (a compressed stream cut short or broken), else None."""
         self._members_done = 0
@@ -91,17 +92,20 @@ class ByteSource:
 
         return cls(io.BytesIO(), name, b"", None)
 
-    def seek_region(self, start: int, end: int) -> None:
-        """Read only bytes start..end of an uncompressed file from now on."""
+    def seek_region(self, start: int, end: int, blocks_from: int) -> None:
+        """Read only bytes start..end of an uncompressed file from now on, in the blocks the
+        whole file is read in (``BLOCK_SIZE`` bytes each after its first ``blocks_from``), so
+        that a reader of the region ends its blocks where a reader of the file would."""
         if self.compression or not self._raw.seekable():
             raise SourceError(f"{self.name}: only a plain file can be read in parts")
         self._raw.seek(start)
         self._pending = b""
         self.consumed, self.limit = start, end
+        self._blocks_from = blocks_from
 
     def _read_raw(self, size: int) -> bytes:
         if self.limit is not None:
-            size = min(size, self.limit - self.consumed)
+            size = min(size, self.limit - self.consumed, self._block_end() - self.consumed)
             if size <= 0:
                 return b""
         if self._pending:
@@ -153,6 +157,12 @@ class ByteSource:
     def at_end(self) -> bool:
         """True once a region's limit is reached (not tried on streams)."""
         return self.limit is not None and self.consumed >= self._file_size()
+
+    def _block_end(self) -> int:
+        """Where the whole file's block that holds the next byte ends."""
+        if self.consumed < self._blocks_from:
+            return self._blocks_from
+        return self.consumed + BLOCK_SIZE - (self.consumed - self._blocks_from) % BLOCK_SIZE
 
     def _file_size(self) -> int:
         position = self._raw.tell()

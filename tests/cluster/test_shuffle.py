@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from distributed import Client, LocalCluster
 
-from sipdiag.analysis import analyze, shuffle
+from sipdiag.analysis import analyze, cluster, shuffle
 from sipdiag.analysis.cluster import analyze_on
 from sipdiag.analysis.pipeline import Share
 from sipdiag.analysis.reading import MessageReader
@@ -270,7 +270,7 @@ def callee_talks_on_after_bye(path: Path) -> Path:
         callee, caller, rtp(index, index * 160, 2), 3456, 49170))
         for index in range(int(2.4 / 0.02), int(43 / 0.02), 5))
     for index in range(10):  # every 5 s
-        options = sip_request("OPTIONS", call_id=f"ka-{index}")
+        options = sip_request("OPTIONS", call_id=f"ping-{index}")
         steps.append((5.0 + index * 5, udp4_frame(caller, "192.0.2.1", options)))
     start = 1_700_000_000_000_000_000
     path.write_bytes(pcap((start + round(at * 1e9), frame) for at, frame in sorted(steps)))
@@ -310,3 +310,60 @@ def test_the_blocks_of_the_capture_are_those_one_process_reads(
     reads = [shuffle.read_group(group, len(files) > 1, 2)[shuffle.Slot.READ]
              for group in groups]
     assert shuffle.capture_ends(reads, len(files) > 1) == block_ends_of_one_process(files)
+
+
+@pytest.fixture(scope="module")
+def large_capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One file of some 4 MB (blocks of 1 MiB: ``source.BLOCK_SIZE``): 2,000 calls over UDP,
+    a call whose media outlives it, a call with a TCP leg whose BYE comes after a hole, all at
+    the same time."""
+    folder = tmp_path_factory.mktemp("large")
+    parts = [str(many_calls(folder / "calls.pcap", 2000)),
+             str(callee_talks_on_after_bye(folder / "talk.pcap")),
+             str(proxy_between_tcp_and_udp(folder / "proxy.pcap"))]
+    merged = folder / "large.pcap"
+    subprocess.run(["mergecap", "-F", "pcap", "-w", str(merged), *parts], check=True,
+                   capture_output=True, timeout=60)
+    assert merged.stat().st_size > 4 * 2**20
+    return merged
+
+
+def regions_of(client: Client, capture: Path, parts: int) -> list[shuffle.Group]:
+    return cluster._groups(client, [shuffle.survey(str(capture))], parts)
+
+
+def test_a_large_file_is_cut_into_regions_numbered_as_the_whole(
+        threads: Client, large_capture: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cluster, "PARALLEL_MIN_BYTES", 2**20)
+    groups = regions_of(threads, large_capture, 3)
+    assert len(groups) == 3 and all(group.region is not None for group in groups)
+    last_frames = []
+    for group in groups:  # each region read, its frames numbered on from the one before
+        reader = MessageReader(str(large_capture), region=group.region)
+        list(reader)
+        last_frames.append(reader.summary.frames)
+    assert [group.first_frame for group in groups] == [1, *(n + 1 for n in last_frames[:-1])]
+    done = subprocess.run(["capinfos", "-c", "-M", str(large_capture)], capture_output=True,
+                          text=True, timeout=60, check=True)
+    assert last_frames[-1] == int(done.stdout.split()[-1])
+    monkeypatch.setattr(cluster, "PARALLEL_MIN_BYTES", large_capture.stat().st_size + 1)
+    assert [group.region for group in regions_of(threads, large_capture, 3)] == [None]
+
+
+def test_the_blocks_of_a_file_read_in_regions_are_those_one_process_reads(
+        threads: Client, large_capture: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cluster, "PARALLEL_MIN_BYTES", 2**20)
+    reads = [shuffle.read_group(group, False, 2)[shuffle.Slot.READ]
+             for group in regions_of(threads, large_capture, 4)]
+    expected = block_ends_of_one_process([str(large_capture)])
+    assert len(expected) > 4
+    assert shuffle.capture_ends(reads, merged=False) == expected
+
+
+def test_a_large_file_cut_into_regions_gives_what_one_process_gives(
+        threads: Client, large_capture: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cluster, "PARALLEL_MIN_BYTES", 2**20)
+    one = json_text(analyze(str(large_capture), engine=ENGINE, ladders=Ladders.ALL, jobs=1))
+    run = analyze_on(threads, [str(large_capture)], engine=ENGINE, ladders=Ladders.ALL,
+                     shares=3)
+    assert json_text(run.analysis) == one
