@@ -167,6 +167,28 @@ class MessageReader:
         return open_capture(paths[0], self._stdin, self._region)
 
 
+def joined_summary(head: CaptureSummary, parts: Sequence[CaptureSummary],
+                   set_aside: CaptureSummary | None) -> CaptureSummary:
+    """The summary of a capture read in consecutive parts (regions of a file, groups of files;
+    in frame order, numbered as the whole) and, after them, its ``set_aside`` frames (TCP,
+    fragments: ``MessageReader.deferred``); named as ``head`` is."""
+    summary = CaptureSummary(head.name, head.format, head.compression)
+    timed = [part for part in parts if part.first_ts_ns is not None]
+    summary.linktypes = tuple(sorted({t for part in parts for t in part.linktypes}))
+    summary.frames = max((part.frames for part in parts), default=0)
+    summary.first_ts_ns = timed[0].first_ts_ns if timed else None
+    summary.last_ts_ns = timed[-1].last_ts_ns if timed else None
+    summary.observed_until_ns = max((part.observed_until_ns for part in parts
+                                     if part.observed_until_ns is not None), default=None)
+    for part in [*parts, *filter(None, [set_aside])]:
+        summary.sip_messages += part.sip_messages
+        summary.defective_messages += part.defective_messages
+        summary.problems.merge(part.problems)
+    if set_aside is not None:
+        summary.tls_sessions = set_aside.tls_sessions
+    return summary
+
+
 def paths_of(inputs: Inputs) -> list[str | Path]:
     return [inputs] if isinstance(inputs, str | Path) else list(inputs)
 

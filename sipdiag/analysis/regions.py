@@ -19,7 +19,13 @@ from pathlib import Path
 from typing import TypeVar
 
 from sipdiag.analysis.processes import in_processes
-from sipdiag.analysis.reading import CaptureSummary, Inputs, MessageReader, paths_of
+from sipdiag.analysis.reading import (
+    CaptureSummary,
+    Inputs,
+    MessageReader,
+    joined_summary,
+    paths_of,
+)
 from sipdiag.capture import Region, open_capture, regions
 from sipdiag.capture.replay import Frame
 from sipdiag.network.tls import Decryption
@@ -93,19 +99,4 @@ def _finish_parts(
     results = [result for result, _, _ in parts]
     results.append(work(replay))
     summaries = [summary for _, _, summary in parts]
-    summary = summaries[0]
-    for other in summaries[1:]:
-        summary.linktypes = tuple(sorted({*summary.linktypes, *other.linktypes}))
-        summary.last_ts_ns = other.last_ts_ns or summary.last_ts_ns
-        summary.observed_until_ns = other.observed_until_ns or summary.observed_until_ns
-        _add_counts(summary, other)
-    summary.frames = summaries[-1].frames  # the last region's last frame number is the total
-    _add_counts(summary, replay.summary)
-    summary.tls_sessions = replay.summary.tls_sessions
-    return results, summary
-
-
-def _add_counts(summary: CaptureSummary, other: CaptureSummary) -> None:
-    summary.sip_messages += other.sip_messages
-    summary.defective_messages += other.defective_messages
-    summary.problems.merge(other.problems)
+    return results, joined_summary(summaries[0], summaries, replay.summary)

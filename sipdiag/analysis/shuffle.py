@@ -44,7 +44,7 @@ from operator import itemgetter
 from typing import Any
 
 from sipdiag.analysis.pipeline import Job, Part, Share, ShareAnalysis
-from sipdiag.analysis.reading import CaptureSummary, MessageReader
+from sipdiag.analysis.reading import CaptureSummary, MessageReader, joined_summary
 from sipdiag.capture import HEAD_SIZE, Reader, Region, open_capture
 from sipdiag.capture.merge import MergedReader
 from sipdiag.capture.replay import BATCH, End, Frame, ReplayReader
@@ -365,26 +365,12 @@ def capture_summary(surveys: Sequence[Survey], reads: Sequence[Read],
     the set-aside frames found; the groups in the order of their frames. The clock jumps
     each task found among its own messages are found again among all (``orders``, of each
     task, when ``far_apart``)."""
-    if len(surveys) == 1:
-        alone = reads[0].summary
-        summary = CaptureSummary(alone.name, alone.format, alone.compression)
-    else:
-        compressions = sorted({s.compression for s in surveys if s.compression})
-        summary = CaptureSummary(" + ".join(s.source for s in surveys),
-                                 "+".join(dict.fromkeys(s.format for s in surveys)),
-                                 "+".join(compressions) or None)
-    timed = [read.summary for read in reads if read.summary.first_ts_ns is not None]
-    summary.linktypes = tuple(sorted({t for read in reads for t in read.summary.linktypes}))
-    summary.frames = sum(s.frames for s in surveys)
-    summary.first_ts_ns = timed[0].first_ts_ns if timed else None
-    summary.last_ts_ns = timed[-1].last_ts_ns if timed else None
-    summary.observed_until_ns = max((read.summary.observed_until_ns for read in reads
-                                     if read.summary.observed_until_ns is not None),
-                                    default=None)
-    for read in [*reads, *filter(None, [set_aside])]:
-        _add_counts(summary, read.summary)
-    if set_aside is not None:
-        summary.tls_sessions = set_aside.summary.tls_sessions
+    compressions = sorted({s.compression for s in surveys if s.compression})
+    head = reads[0].summary if len(surveys) == 1 else CaptureSummary(
+        " + ".join(s.source for s in surveys), "+".join(dict.fromkeys(s.format for s in surveys)),
+        "+".join(compressions) or None)
+    summary = joined_summary(head, [read.summary for read in reads],
+                             set_aside.summary if set_aside is not None else None)
     if orders:
         summary.problems.counts.pop(CLOCK_JUMP, None)
         summary.problems.examples.pop(CLOCK_JUMP, None)
@@ -399,12 +385,6 @@ def _check_clock(problems: ProblemLog, orders: Sequence[ReadOrder]) -> None:
         if before is not None:
             check_clock(problems, before, (frame, ts_ns))
         before = (frame, ts_ns)
-
-
-def _add_counts(summary: CaptureSummary, other: CaptureSummary) -> None:
-    summary.sip_messages += other.sip_messages
-    summary.defective_messages += other.defective_messages
-    summary.problems.merge(other.problems)
 
 
 def replay_share(share: Share, job: Job, plan: Plan, groups: Sequence[Sequence[Any]],
