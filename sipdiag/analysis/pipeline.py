@@ -131,7 +131,12 @@ class Share:
     count: int = 1
 
     def owns(self, call_id: str) -> bool:
-        return zlib.crc32(call_id.encode("utf-8", "replace")) % self.count == self.index
+        return self.index_of(call_id, self.count) == self.index
+
+    @staticmethod
+    def index_of(call_id: str, count: int) -> int:
+        """The share of ``count`` the Call-ID falls to."""
+        return zlib.crc32(call_id.encode("utf-8", "replace")) % count
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,6 @@ every call's SDP, ``media.tracker``), decoded once and not read again.
 from __future__ import annotations
 
 import heapq
-import zlib
 from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -313,7 +312,7 @@ def _read(reader: MessageReader, recorder: _Recorder, shares: int) -> tuple[Any,
         held.append(reader.held_from)
         for message in batch:
             if message.call_id:
-                piece = pieces[_share_of(message.call_id, shares)]
+                piece = pieces[Share.index_of(message.call_id, shares)]
                 piece.messages.append(message)
                 piece.blocks.append(block)
             if latest is None or message.ts_ns > latest:
@@ -327,10 +326,6 @@ def _read(reader: MessageReader, recorder: _Recorder, shares: int) -> tuple[Any,
     read = Read(reader.summary, ends, positions, held, min(times, default=None),
                 max(times, default=None), recorder.media, len(reader.deferred))
     return (read, clock, recorder.events, reader.deferred, recorder.order, *pieces)
-
-
-def _share_of(call_id: str, shares: int) -> int:
-    return zlib.crc32(call_id.encode("utf-8", "replace")) % shares  # as Share.owns
 
 
 def capture_ends(reads: Sequence[Read], merged: bool) -> list[End]:
