@@ -8,7 +8,8 @@ once complete; the run's row in ``runs/`` is written last and removed first: it 
 the run's files part of the dataset for ``sipdiag report`` (which goes by it), so a run cut
 short leaves nothing it reads. Running the same captures again first withdraws that run,
 deletes its files (and any a run cut short left), then writes them anew: the run is replaced,
-never duplicated, and no other run's file is touched.
+never duplicated. A run of more captures (the day's files after each hour's) then withdraws
+every run whose captures were all among them, within its time; no other run's file is touched.
 
 Rows are written as the analysis yields them, in start order: memory holds the rows of one row
 group, of the partition rows last went to, not the run.
@@ -31,6 +32,7 @@ import pyarrow.parquet as pq
 
 from sipdiag import __version__
 from sipdiag.analysis.model import Analysis, CallResult, ExchangeResult, Result
+from sipdiag.analysis.reading import CaptureSummary
 from sipdiag.dialogs.ladder import ArrowKind
 from sipdiag.dialogs.media import MediaStream
 from sipdiag.rules.model import Finding
@@ -55,10 +57,14 @@ def run_id(captures: Sequence[str], first_ns: int | None, last_ns: int | None) -
     """The run's name: when its first frame was (UTC, for people and for sorting) and a hash of
     the captures' file names (without their folders: the same files moved are the same run)
     and of their first and last frame times."""
-    names = [name.rstrip("/").rsplit("/", 1)[-1] for name in captures]
+    names = _file_names(captures)
     digest = hashlib.sha256(json.dumps([names, first_ns, last_ns]).encode()).hexdigest()
     when = datetime.fromtimestamp((first_ns or 0) // NS, UTC)
     return f"{when:%Y%m%dT%H%M%SZ}-{digest[:12]}"
+
+
+def _file_names(captures: Sequence[str]) -> list[str]:
+    return [name.rstrip("/").rsplit("/", 1)[-1] for name in captures]
 
 
 def partition_of(ns: int) -> tuple[str, int]:
@@ -170,7 +176,8 @@ class Results:
     def write(self, analysis: Analysis, captures: Sequence[str], shared: Mapping[str, object],
               headers: Sequence[str] = ()) -> str:
         """Write the analysis (made with every ladder kept, ``Ladders.ALL``) as a run of
-        ``captures``, replacing any earlier run of the same captures; its name."""
+        ``captures``, replacing any earlier run of the same captures, or of some of them (an
+        hour's files, then the whole day's: ``Run.read_within``); its name."""
         summary = analysis.summary
         run = run_id(captures, summary.first_ts_ns, summary.last_ts_ns)
         try:
@@ -179,6 +186,9 @@ class Results:
             records = RecordWriter(shared)
             partitions = _RunWriter(self, run, records).write(analysis)
             self._commit(run, analysis, captures, headers, partitions, records)
+            for earlier in committed_runs(self):
+                if earlier.name != run and earlier.read_within(captures, summary):
+                    self._withdraw(earlier.name)
         except OSError as exc:
             raise StoreError(f"{self.url}: cannot write results ({exc.strerror or exc})") from None
         return run
@@ -394,6 +404,15 @@ class Run:
         first, last = self.row["first_ns"], self.row["last_ns"]
         return ((since_ns is None or last is None or last >= since_ns)
                 and (until_ns is None or first is None or first <= until_ns))
+
+    def read_within(self, captures: Sequence[str], summary: CaptureSummary) -> bool:
+        """Whether every capture this run read is among ``captures`` (by file name, as
+        ``run_id`` names them) and its frames within their time: a run of them read again."""
+        first, last = self.row["first_ns"], self.row["last_ns"]
+        since, until = summary.first_ts_ns, summary.last_ts_ns
+        inside = first is None or (since is not None and until is not None
+                                   and since <= first and last <= until)
+        return inside and set(_file_names(self.row["captures"])) <= set(_file_names(captures))
 
     def path_of(self, partition: Partition) -> str:
         folder = partition_folder(partition.table, partition.day, partition.hour)

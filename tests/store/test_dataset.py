@@ -18,6 +18,7 @@ import pytest
 from sipdiag import __version__
 from sipdiag.cli import ExitStatus
 from sipdiag.store.dataset import _TableWriter, calls_table
+from tests.cluster.test_cluster import many_calls, rotated
 from tests.conftest import SAMPLES
 from tests.store.helpers import (
     CALLEE,
@@ -276,3 +277,41 @@ def test_a_stream_of_no_call_lands_in_the_hour_of_its_first_packet(tmp_path: Pat
     assert (row["call_id"], row["ssrc"], row["packets"], row["lost"], row["codec"]) == (
         None, 0x1234, 100, 0, "PCMU")  # as helpers.rtp sent it: PT 0 is PCMU (RFC 3551)
     assert (row["src"], row["dst"]) == (f"{CALLER}:40000", f"{CALLEE}:50000")
+
+
+def test_a_run_of_more_of_the_captures_replaces_the_runs_of_some_of_them(tmp_path: Path) -> None:
+    # an hour's file analysed as it came, then the day's files again: each call once
+    files = rotated(hours_capture(tmp_path), tmp_path, parts=3)
+    assert len(files) == 3
+    results = tmp_path / "r"
+    written(results, files[0])
+    written(results, *files[:2])
+    written(results, *files)
+    assert len(list((results / "runs").glob("*.parquet"))) == 1
+    fresh = Path(written(tmp_path / "fresh", *files))
+    assert reported(results) == reported(fresh)
+    assert digests(results) == digests(fresh)  # no file of the earlier runs is left
+
+
+def test_runs_that_share_only_some_captures_are_both_kept(tmp_path: Path) -> None:
+    files = rotated(many_calls(tmp_path / "calls.pcap", 30), tmp_path, parts=3)
+    results = tmp_path / "r"
+    written(results, *files[:2])
+    written(results, *files[1:])
+    assert len(list((results / "runs").glob("*.parquet"))) == 2
+    # the calls of the middle file are in both: each run keeps what it saw
+    calls = reported(results)["calls"]
+    assert len(calls) > len(set(calls)) == 30
+
+
+def test_files_of_the_same_name_from_another_time_are_another_run(tmp_path: Path) -> None:
+    (tmp_path / "monday").mkdir()
+    (tmp_path / "tuesday").mkdir()
+    monday, tuesday = tmp_path / "monday" / "00.pcap", tmp_path / "tuesday" / "00.pcap"
+    monday.write_bytes((SAMPLES / "calls" / "busy.pcap").read_bytes())
+    tuesday.write_bytes((SAMPLES / "calls" / "basic-call.pcap").read_bytes())
+    results = tmp_path / "r"
+    written(results, str(monday))
+    written(results, str(tuesday))
+    assert len(list((results / "runs").glob("*.parquet"))) == 2
+    assert len(reported(results)["calls"]) == 2
