@@ -44,8 +44,7 @@ from typing import Any
 
 from sipdiag.analysis.pipeline import Job, Part, Share, ShareAnalysis
 from sipdiag.analysis.reading import CaptureSummary, MessageReader, joined_summary
-from sipdiag.capture import HEAD_SIZE, Reader, Region, open_capture
-from sipdiag.capture.merge import MergedReader
+from sipdiag.capture import HEAD_SIZE, Reader, Region, open_capture, open_merged
 from sipdiag.capture.replay import BATCH, End, Frame, ReplayReader
 from sipdiag.capture.source import BLOCK_SIZE
 from sipdiag.network import Endpoint
@@ -252,9 +251,10 @@ def plan_groups(surveys: Sequence[Survey]) -> list[Group]:
         assert item.earliest_ns is not None and item.latest_ns is not None
         if spans and item.earliest_ns <= latest:
             spans[-1].append(item)
+            latest = max(latest, item.latest_ns)
         else:
             spans.append([item])
-        latest = max(latest, item.latest_ns) if len(spans[-1]) > 1 else item.latest_ns
+            latest = item.latest_ns
     empty = [s for s in surveys if not s.frames]
     if not spans:
         return [Group(tuple(s.name for s in empty), 1)] if empty else []
@@ -289,14 +289,7 @@ def read_set_aside(set_aside: Sequence[Sequence[Frame]], ends: Sequence[End], sh
 def _open(group: Group, merged: bool) -> Reader:
     if not merged:
         return open_capture(group.names[0], region=group.region)
-    readers: list[Reader] = []
-    try:
-        readers.extend(open_capture(name) for name in group.names)
-    except BaseException:
-        for reader in readers:
-            reader.close()
-        raise
-    return MergedReader(readers, group.first_frame)
+    return open_merged(group.names, first_frame=group.first_frame)
 
 
 def _read(reader: MessageReader, recorder: _Recorder, shares: int) -> tuple[Any, ...]:

@@ -227,6 +227,13 @@ def open_captures(paths: Sequence[str | Path], stdin: BinaryIO | None = None) ->
     """One capture, or several read as one with their frames merged in time order."""
     if len(paths) == 1:
         return open_capture(paths[0], stdin)
+    return open_merged(paths, stdin)
+
+
+def open_merged(paths: Sequence[str | Path], stdin: BinaryIO | None = None,
+                first_frame: int = 1) -> Reader:
+    """Captures read as one merge (``capture.merge``), its frames numbered from
+    ``first_frame`` (files that come later in time than others read elsewhere)."""
     from sipdiag.capture.merge import MergedReader
 
     readers: list[Reader] = []
@@ -236,7 +243,7 @@ def open_captures(paths: Sequence[str | Path], stdin: BinaryIO | None = None) ->
         for reader in readers:
             reader.close()
         raise
-    return MergedReader(readers)
+    return MergedReader(readers, first_frame)
 
 
 def _not_a_capture(head: bytes) -> str:

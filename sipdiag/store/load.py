@@ -17,9 +17,9 @@ messages and problems added up, the earliest first frame and the latest last one
 message counts added, their sources and streams of no call one run after the other (a source
 seen by two runs is listed twice, once as each saw it). Frame numbers stay each run's own. A
 time window leaves out the runs whose captures end before it or start after it, summaries
-included: the report of a day's hour is not that of the whole year's runs. A run of a file, then one of
-that file with others, leave the second alone (``Results.write``); runs that share only some
-captures are separate analyses: a call in both is shown twice.
+included: the report of a day's hour is not that of the whole year's runs. A run of a file,
+then one of that file with others, leave the second alone (``Results.write``); runs that share
+only some captures are separate analyses: a call in both is shown twice.
 
 Filters decide from the stored results: the findings a call has are those the run reported
 (with the findings of the rules about the whole capture), the links those between two of the

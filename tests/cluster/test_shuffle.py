@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from distributed import Client, LocalCluster
 
+from sipdiag import capture as capture_layer
 from sipdiag.analysis import analyze, cluster, shuffle
 from sipdiag.analysis.cluster import analyze_on
 from sipdiag.analysis.pipeline import Share
@@ -134,7 +135,8 @@ def test_each_file_is_read_once_whatever_the_number_of_shares(
         opened[Path(name).name] += 1
         return real(name, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(shuffle, "open_capture", counted)
+    monkeypatch.setattr(shuffle, "open_capture", counted)  # surveys
+    monkeypatch.setattr(capture_layer, "open_capture", counted)  # merges
     run = analyze_on(threads, files, engine=ENGINE, ladders=Ladders.ALL, shares=5)
     # once to survey it (frames, times), once to read it
     assert opened == {Path(name).name: 2 for name in files}
