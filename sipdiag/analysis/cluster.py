@@ -24,6 +24,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from itertools import zip_longest
 from operator import getitem
 from typing import TYPE_CHECKING, Any
 
@@ -32,12 +33,10 @@ from sipdiag.analysis.pipeline import Job, Part, Share, combine
 from sipdiag.analysis.reading import PARALLEL_MIN_BYTES
 from sipdiag.analysis.regions import count_region, numbered
 from sipdiag.analysis.shuffle import (
-    Clock,
-    Event,
     Group,
-    Piece,
     Plan,
     Read,
+    ShareInputs,
     Slot,
     Survey,
     capture_ends,
@@ -119,8 +118,11 @@ class _Reading:
     groups: int
     plan: Plan
     clocks: list[Future[Any]]
+    pieces: list[list[Future[Any]]]
+    """Each task's pieces, one per share."""
     events: list[Future[Any]]
-    """Each task's media events, if the capture has media (every share is shown them)."""
+    """Each task's media events, if the capture has media (every share is shown them, and
+    every piece: they name the messages in them)."""
 
     @classmethod
     def of(cls, client: Client, readable: list[Survey], shares: int,
@@ -146,16 +148,18 @@ class _Reading:
                           in zip(ends, held, strict=True)),
                     any(read.media for read in everything))
         clocks = [_slot(client, task, Slot.CLOCK) for task in tasks]
+        pieces = [[_slot(client, task, Slot.PIECES + index) for index in range(shares)]
+                  for task in tasks]
         events = [_slot(client, task, Slot.EVENTS) for task in tasks] if plan.media else []
-        return cls(client, tasks, groups, plan, clocks, events)
+        return cls(client, tasks, groups, plan, clocks, pieces, events)
 
-    def for_share(self, index: int) -> tuple[list[Any], Any, list[Future[Any]]]:
-        """The arguments of ``replay_packed`` after the plan: the groups' (``Clock``,
-        ``Piece``), the set-aside frames' if any, the media events (only with media)."""
-        both = [(clock, _slot(self.client, task, Slot.PIECES + index))
-                for clock, task in zip(self.clocks, self.tasks, strict=True)]
-        set_aside = both[self.groups] if len(both) > self.groups else None
-        return both[:self.groups], set_aside, self.events
+    def for_share(self, index: int) -> tuple[list[tuple[Any, ...]], tuple[Any, ...] | None]:
+        """The arguments of ``replay_packed`` after the plan: the fields of each group's
+        ``ShareInputs``, and the set-aside frames' if any."""
+        inputs = [(clock, pieces[index], *((events, tuple(pieces)) if self.events else ()))
+                  for clock, pieces, events in zip_longest(self.clocks, self.pieces,
+                                                           self.events)]
+        return inputs[:self.groups], inputs[self.groups] if len(inputs) > self.groups else None
 
 
 def _groups(client: Client, readable: list[Survey], parts: int) -> list[Group]:
@@ -184,8 +188,8 @@ def surveyed_or_why(name: str) -> Survey | str:
         return str(exc)
 
 
-def replay_packed(share: Share, job: Job, plan: Plan, groups: Sequence[tuple[Clock, Piece]],
-                  set_aside: tuple[Clock, Piece] | None, events: Sequence[Sequence[Event]],
+def replay_packed(share: Share, job: Job, plan: Plan, groups: Sequence[tuple[Any, ...]],
+                  set_aside: tuple[Any, ...] | None,
                   collector: tuple[int, int, int] | None = None) -> Part:
     """One share's part of the analysis, its spools packed to travel (a task). ``collector``:
     the garbage collector's thresholds for the task, those of the client (the command line
@@ -195,7 +199,8 @@ def replay_packed(share: Share, job: Job, plan: Plan, groups: Sequence[tuple[Clo
     if collector is not None:
         gc.set_threshold(*collector)
     try:
-        part = replay_share(share, job, plan, groups, set_aside, events)
+        part = replay_share(share, job, plan, [ShareInputs(*fields) for fields in groups],
+                            ShareInputs(*set_aside) if set_aside is not None else None)
     finally:
         gc.set_threshold(*before)
     return replace(part, calls=packed(part.calls), exchanges=packed(part.exchanges))

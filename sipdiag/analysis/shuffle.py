@@ -33,6 +33,7 @@ every call's SDP, ``media.tracker``), decoded once and not read again.
 from __future__ import annotations
 
 import heapq
+import pickle
 from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -67,7 +68,9 @@ class Happening(IntEnum):
 
 
 Event = tuple[int, Happening, Any]
-"""(moment, what happened, its arguments) for the media layer."""
+"""(moment, what happened, its arguments) for the media layer. A message observed is named by
+where it is, (share, index) in the task's pieces (or is the message itself, one of no Call-ID):
+every message is kept once."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,11 +145,12 @@ class Slot(IntEnum):
     READ = 0
     CLOCK = 1
     EVENTS = 2
+    """The media events, packed."""
     SET_ASIDE = 3
     READ_ORDER = 4
     """The ``ReadOrder`` of the messages: only wanted when some are far apart in time."""
     PIECES = 5
-    """The first share's piece; the others follow."""
+    """The first share's piece, packed; the others follow."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,6 +302,8 @@ def _read(reader: MessageReader, recorder: _Recorder, shares: int) -> tuple[Any,
     ends: list[End] = []
     positions: list[int] = []
     held: list[int | None] = []
+    where: dict[int, tuple[int, int]] = {}
+    """Where each message went: (share, index in its piece), by the message's ``id``."""
     latest: int | None = None
     for block, batch in enumerate(reader.batches()):
         ends.append((reader.summary.frames, reader.summary.last_ts_ns))
@@ -305,7 +311,9 @@ def _read(reader: MessageReader, recorder: _Recorder, shares: int) -> tuple[Any,
         held.append(reader.held_from)
         for message in batch:
             if message.call_id:
-                piece = pieces[Share.index_of(message.call_id, shares)]
+                share = Share.index_of(message.call_id, shares)
+                piece = pieces[share]
+                where[id(message)] = (share, len(piece.messages))
                 piece.messages.append(message)
                 piece.blocks.append(block)
             if latest is None or message.ts_ns > latest:
@@ -315,10 +323,19 @@ def _read(reader: MessageReader, recorder: _Recorder, shares: int) -> tuple[Any,
                 clock.blocks.append(block)
     for after_last_block in (ends, positions, held):  # the last batch: the end of the capture
         after_last_block.pop()
+    events = [(moment, happening, where.get(id(args), args) if happening is Happening.OBSERVED
+               else args) for moment, happening, args in recorder.events]
     times = recorder.order.times
     read = Read(reader.summary, ends, positions, held, min(times, default=None),
                 max(times, default=None), recorder.media, len(reader.deferred))
-    return (read, clock, recorder.events, reader.deferred, recorder.order, *pieces)
+    return (read, clock, _packed(events), reader.deferred, recorder.order,
+            *map(_packed, pieces))
+
+
+def _packed(value: object) -> bytes:
+    """A task's messages as they wait for the shares: bytes take a third of the memory the
+    objects take, and travel as they are."""
+    return pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
 
 
 def capture_ends(reads: Sequence[Read], merged: bool) -> list[End]:
@@ -375,16 +392,30 @@ def _check_clock(problems: ProblemLog, orders: Sequence[ReadOrder]) -> None:
         before = (frame, ts_ns)
 
 
-def replay_share(share: Share, job: Job, plan: Plan, groups: Sequence[Sequence[Any]],
-                 set_aside: Sequence[Any] | None, events: Sequence[Sequence[Event]]) -> Part:
+@dataclass(frozen=True, slots=True)
+class ShareInputs:
+    """What a share's task is given of a reading task: the ``Clock``, the share's own piece
+    (packed) and, when the capture has media, the media events and every share's piece
+    (packed), which the events name messages in."""
+
+    clock: Clock
+    piece: bytes
+    events: bytes | None = None
+    pieces: tuple[bytes, ...] = ()
+
+
+def replay_share(share: Share, job: Job, plan: Plan, groups: Sequence[ShareInputs],
+                 set_aside: ShareInputs | None) -> Part:
     """The share's part of the analysis (a task), from what the reading tasks sorted out for
-    it: of each group and of the set-aside frames, (``Clock``, ``Piece``); ``events``, the
-    media layer's of each (empty when the capture has no media)."""
+    it: of each group, in frame order, and of the set-aside frames. A group's messages are
+    unpacked when the replay reaches it: memory holds one group's and the calls in progress."""
     analysis = ShareAnalysis(job, share)
     analysis.summary = plan.summary
-    media = _Media(analysis, heapq.merge(*events, key=itemgetter(0)))
-    arriving = chain.from_iterable(_entries(clock, piece) for clock, piece in groups)
-    later = _by_block(*set_aside) if set_aside is not None else {}
+    group_events = chain.from_iterable(map(_events, groups))  # groups follow one another
+    media = _Media(analysis, heapq.merge(group_events, _events(set_aside) if set_aside else (),
+                                         key=itemgetter(0)))
+    arriving = chain.from_iterable(map(_entries, groups))
+    later = _by_block(set_aside) if set_aside is not None else {}
     waiting: deque[tuple[int, object]] = deque()
     coming = next(arriving, None)
     for block, (end, held) in enumerate(plan.ends):
@@ -424,16 +455,31 @@ class _Media:
         self._next = event
 
 
-def _entries(clock: Clock, piece: Piece) -> Iterator[tuple[int, object]]:
+def _events(inputs: ShareInputs) -> Iterator[Event]:
+    """A reading task's media events (none without media), each message observed found in
+    its piece."""
+    if inputs.events is None:
+        return
+    pieces: list[Piece] = [pickle.loads(packed) for packed in inputs.pieces]
+    for moment, happening, args in pickle.loads(inputs.events):
+        if happening is Happening.OBSERVED and isinstance(args, tuple):
+            share, index = args
+            args = pieces[share].messages[index]
+        yield moment, happening, args
+
+
+def _entries(inputs: ShareInputs) -> Iterator[tuple[int, object]]:
     """(frame, time or message), in frame order: a time that moved the clock before the
     message of the same frame (whose time it is)."""
-    return heapq.merge(zip(clock.frames, clock.times, strict=True),
-                       ((message.frame, message) for message in piece.messages),
-                       key=itemgetter(0))
+    clock, piece = inputs.clock, pickle.loads(inputs.piece)
+    yield from heapq.merge(zip(clock.frames, clock.times, strict=True),
+                           ((message.frame, message) for message in piece.messages),
+                           key=itemgetter(0))
 
 
-def _by_block(clock: Clock, piece: Piece) -> dict[int, list[tuple[int, object]]]:
+def _by_block(inputs: ShareInputs) -> dict[int, list[tuple[int, object]]]:
     """The set-aside frames' entries by the block that handed them on."""
+    clock, piece = inputs.clock, pickle.loads(inputs.piece)
     found: dict[int, list[tuple[int, object]]] = {}
     times = zip(clock.blocks, clock.frames, clock.times, strict=True)
     messages = ((block, message.frame, message)

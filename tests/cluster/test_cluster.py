@@ -238,7 +238,7 @@ def _thresholds_in_a_share(collector: tuple[int, int, int]) -> tuple[tuple[int, 
     try:
         nothing_read = cluster.Plan(CaptureSummary("empty"), (), media=False)
         cluster.replay_packed(cluster.Share(), cluster.Job(ENGINE, None, Ladders.NONE),
-                              nothing_read, [], None, [], collector)
+                              nothing_read, [], None, collector)
     finally:
         cluster.replay_share = real
     return during[0], gc.get_threshold() == own

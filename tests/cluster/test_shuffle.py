@@ -10,6 +10,7 @@ process met them, with blocks of a few frames so that every capture has many."""
 from __future__ import annotations
 
 import logging
+import pickle
 import struct
 import subprocess
 from collections import Counter
@@ -95,7 +96,7 @@ def test_a_groups_messages_go_to_their_shares_whole_and_the_clock_to_all(tmp_pat
     capture = many_calls(tmp_path / "calls.pcap", 60)
     shares = 3
     read = shuffle.read_group(shuffle.Group((str(capture),), 1), merged=False, shares=shares)
-    pieces: list[shuffle.Piece] = list(read[shuffle.Slot.PIECES:])
+    pieces: list[shuffle.Piece] = [pickle.loads(packed) for packed in read[shuffle.Slot.PIECES:]]
     assert len(pieces) == shares
     everything = [message for batch in MessageReader(capture).batches() for message in batch]
     for index, piece in enumerate(pieces):
@@ -111,7 +112,12 @@ def test_a_groups_messages_go_to_their_shares_whole_and_the_clock_to_all(tmp_pat
     assert len(later) < len(everything)
     assert list(clock.frames) == [m.frame for m in later]
     assert list(clock.times) == [m.ts_ns for m in later]
-    assert not read[shuffle.Slot.READ].media and read[shuffle.Slot.EVENTS]  # SIP shown, no RTP
+    # every message was shown to the media layer, named by where it went; no RTP
+    observed = [args for _, happening, args in pickle.loads(read[shuffle.Slot.EVENTS])
+                if happening is shuffle.Happening.OBSERVED]
+    assert [pieces[share].messages[index].frame for share, index in observed] == [
+        m.frame for m in everything]
+    assert not read[shuffle.Slot.READ].media
 
 
 def test_only_media_makes_a_capture_show_every_share_its_media_events() -> None:
@@ -121,7 +127,7 @@ def test_only_media_makes_a_capture_show_every_share_its_media_events() -> None:
                                                 1), merged=False, shares=2)
     assert not sip_only[shuffle.Slot.READ].media
     assert with_rtp[shuffle.Slot.READ].media
-    kinds = Counter(event[1] for event in with_rtp[shuffle.Slot.EVENTS])
+    kinds = Counter(event[1] for event in pickle.loads(with_rtp[shuffle.Slot.EVENTS]))
     assert kinds[shuffle.Happening.DATAGRAM] > 100 and kinds[shuffle.Happening.OBSERVED] > 0
 
 
