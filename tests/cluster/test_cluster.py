@@ -266,6 +266,22 @@ def test_the_command_line_on_a_running_scheduler_prints_the_same(
     assert from_environment[1] == run_cli([*files, "--no-color"])[1]
 
 
+def test_sip_over_tls_across_rotated_files_is_decrypted_on_the_cluster(
+        two_workers: Client, tmp_path: Path) -> None:
+    # the TLS streams run from one file into the next: the task of the set-aside frames reads
+    # them whole, with what Wireshark decrypted of them
+    files = rotated(SAMPLES / "tls" / "tls12-calls.pcap", tmp_path, parts=4)
+    keys = ["--tls-keylog", str(SAMPLES / "tls" / "tls12-calls.keylog"), "--format", "json"]
+    alone = run_cli([*files, *keys])
+    on_cluster = run_cli([*files, *keys, "--dask", two_workers.scheduler.address])
+    assert on_cluster == alone
+    document = json.loads(alone[1])
+    assert len(files) == 4
+    # decrypted, the capture holds a call hung up with BYE and one refused with 486
+    assert [(call["call_id"].split("@")[0], call["outcome"]) for call in document["calls"]] == [
+        ("tls12-calls-full", "completed"), ("tls12-calls-busy", "busy")]
+
+
 def test_a_local_cluster_started_by_the_command(tmp_path: Path) -> None:
     files = rotated(SAMPLES / "calls" / "busy.pcap", tmp_path)
     assert run_cli([*files, "--format", "json", "--dask", "local:1"])[1] == \
