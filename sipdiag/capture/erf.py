@@ -36,8 +36,10 @@ def recognise(head: bytes) -> bool:
         if ts < last_ts or ((rtype & 0x7F) in ETHERNET_TYPES and rlen < 32):
             return False
         off, checked, last_ts = off + rlen, checked + 1, ts
+        if off > len(head) and checked == 1:
+            return False  # not one whole record: a fifth of short random files would pass
     # Fewer records than that: the data must end with them, or inside the last or the next
-    # one (a capture cut short is still ERF, and reported as cut).
+    # one (a capture cut short after its first record is still ERF, and reported as cut).
     return checked > 0 and (checked == RECORDS_TO_CHECK or len(head) - off < HEADER.size)
 
 
