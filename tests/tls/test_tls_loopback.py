@@ -33,7 +33,15 @@ dump=$!
 for _ in $(seq 100); do grep -q "listening on lo" "$OUT/tcpdump.txt" && break; sleep 0.1; done
 "$PYTHON" "$CALL" 5061 1.2 loopback-tls12@sip.example.test "$OUT/keys.log"
 "$PYTHON" "$CALL" 5061 1.3 loopback-tls13@sip.example.test "$OUT/keys.log"
-sleep 0.5
+# tcpdump writes each packet as it reads it (-U): stop it once the file has stopped growing
+# for a second (on a busy machine the last packets may still wait in the kernel's buffer)
+last=-1; still=0
+for _ in $(seq 60); do
+  size=$(stat -c %s "$OUT/tls.pcap")
+  if [ "$size" = "$last" ]; then still=$((still + 1)); else still=0; fi
+  [ "$still" -ge 4 ] && break
+  last=$size; sleep 0.25
+done
 kill $dump
 wait $dump || true
 """
