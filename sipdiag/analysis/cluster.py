@@ -44,6 +44,7 @@ from sipdiag.analysis.shuffle import (
     far_apart,
     plan_groups,
     read_group,
+    read_order,
     read_set_aside,
     replay_share,
     survey,
@@ -140,7 +141,10 @@ class _Reading:
                                        pure=False))
             set_aside = client.gather(_slot(client, tasks[-1], Slot.READ))
         everything = [*reads, *filter(None, [set_aside])]
-        orders = client.gather([_slot(client, task, Slot.READ_ORDER) for task in tasks]) \
+        pieces = [[_slot(client, task, Slot.PIECES + index) for index in range(shares)]
+                  for task in tasks]
+        events = [_slot(client, task, Slot.EVENTS) for task in tasks]
+        orders = client.gather(client.map(read_order, events, pieces, pure=False)) \
             if far_apart(everything) else []
         held = set_aside.held if set_aside is not None else [None] * len(ends)
         plan = Plan(capture_summary(readable, reads, set_aside, orders),
@@ -148,10 +152,7 @@ class _Reading:
                           in zip(ends, held, strict=True)),
                     any(read.media for read in everything))
         clocks = [_slot(client, task, Slot.CLOCK) for task in tasks]
-        pieces = [[_slot(client, task, Slot.PIECES + index) for index in range(shares)]
-                  for task in tasks]
-        events = [_slot(client, task, Slot.EVENTS) for task in tasks] if plan.media else []
-        return cls(client, tasks, groups, plan, clocks, pieces, events)
+        return cls(client, tasks, groups, plan, clocks, pieces, events if plan.media else [])
 
     def for_share(self, index: int) -> tuple[list[tuple[Any, ...]], tuple[Any, ...] | None]:
         """The arguments of ``replay_packed`` after the plan: the fields of each group's

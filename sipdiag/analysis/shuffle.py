@@ -52,7 +52,7 @@ from sipdiag.network import Endpoint
 from sipdiag.network.tls import Decryption
 from sipdiag.problems import ProblemLog
 from sipdiag.sip.message import SipMessage
-from sipdiag.sip.reader import CLOCK_JUMP, CLOCK_JUMP_NS, check_clock
+from sipdiag.sip.reader import CLOCK_JUMP, CLOCK_JUMP_NS, report_clock_jump
 
 MOMENTS = 4
 """Moments per frame (``ReplayReader.moment``): during frame N is ``4 N``."""
@@ -147,9 +147,7 @@ class Slot(IntEnum):
     EVENTS = 2
     """The media events, packed."""
     SET_ASIDE = 3
-    READ_ORDER = 4
-    """The ``ReadOrder`` of the messages: only wanted when some are far apart in time."""
-    PIECES = 5
+    PIECES = 4
     """The first share's piece, packed; the others follow."""
 
 
@@ -163,25 +161,6 @@ class Plan:
     media: bool
 
 
-@dataclass(slots=True)
-class ReadOrder:
-    """When each SIP message was read (its moment), its frame and its time: how the capture's
-    clock jumps are found across tasks (``SipReader`` checks each message against the one read
-    before it)."""
-
-    moments: array[int] = field(default_factory=lambda: array("q"))
-    frames: array[int] = field(default_factory=lambda: array("q"))
-    times: array[int] = field(default_factory=lambda: array("q"))
-
-    def add(self, moment: int, frame: int, ts_ns: int) -> None:
-        self.moments.append(moment)
-        self.frames.append(frame)
-        self.times.append(ts_ns)
-
-    def __iter__(self) -> Iterator[tuple[int, int, int]]:
-        return zip(self.moments, self.frames, self.times, strict=True)
-
-
 class _Recorder:
     """The media layer's place while reading: what it would be shown, recorded with when.
     Not knowing the calls' SDP, it takes no UDP payload as media: a tunnel is looked for in
@@ -190,14 +169,11 @@ class _Recorder:
 
     def __init__(self, moment: Callable[[int], int]) -> None:
         self.events: list[Event] = []
-        self.order = ReadOrder()
         self.media = False
         self._moment = moment
 
     def observe(self, message: SipMessage) -> None:
-        moment = self._moment(message.frame)
-        self.events.append((moment, Happening.OBSERVED, message))
-        self.order.add(moment, message.frame, message.ts_ns)
+        self.events.append((self._moment(message.frame), Happening.OBSERVED, message))
 
     def datagram(self, frame: int, ts_ns: int, src: Endpoint, dst: Endpoint,
                  payload: bytes) -> bool:
@@ -304,6 +280,7 @@ def _read(reader: MessageReader, recorder: _Recorder, shares: int) -> tuple[Any,
     held: list[int | None] = []
     where: dict[int, tuple[int, int]] = {}
     """Where each message went: (share, index in its piece), by the message's ``id``."""
+    earliest: int | None = None
     latest: int | None = None
     for block, batch in enumerate(reader.batches()):
         ends.append((reader.summary.frames, reader.summary.last_ts_ns))
@@ -316,6 +293,8 @@ def _read(reader: MessageReader, recorder: _Recorder, shares: int) -> tuple[Any,
                 where[id(message)] = (share, len(piece.messages))
                 piece.messages.append(message)
                 piece.blocks.append(block)
+            if earliest is None or message.ts_ns < earliest:
+                earliest = message.ts_ns
             if latest is None or message.ts_ns > latest:
                 latest = message.ts_ns
                 clock.frames.append(message.frame)
@@ -325,11 +304,9 @@ def _read(reader: MessageReader, recorder: _Recorder, shares: int) -> tuple[Any,
         after_last_block.pop()
     events = [(moment, happening, where.get(id(args), args) if happening is Happening.OBSERVED
                else args) for moment, happening, args in recorder.events]
-    times = recorder.order.times
-    read = Read(reader.summary, ends, positions, held, min(times, default=None),
-                max(times, default=None), recorder.media, len(reader.deferred))
-    return (read, clock, _packed(events), reader.deferred, recorder.order,
-            *map(_packed, pieces))
+    read = Read(reader.summary, ends, positions, held, earliest, latest, recorder.media,
+                len(reader.deferred))
+    return (read, clock, _packed(events), reader.deferred, *map(_packed, pieces))
 
 
 def _packed(value: object) -> bytes:
@@ -358,14 +335,15 @@ def capture_ends(reads: Sequence[Read], merged: bool) -> list[End]:
 
 def far_apart(reads: Sequence[Read]) -> bool:
     """Whether the capture's SIP messages span more than ``CLOCK_JUMP_NS``: only then can one
-    be a jump from the one read before it, and the tasks' ``ReadOrder`` is wanted."""
+    be a jump from the one read before it, and the tasks' ``read_order`` is wanted."""
     earliest = [read.earliest_ns for read in reads if read.earliest_ns is not None]
     latest = [read.latest_ns for read in reads if read.latest_ns is not None]
     return bool(earliest) and max(latest) - min(earliest) > CLOCK_JUMP_NS
 
 
 def capture_summary(surveys: Sequence[Survey], reads: Sequence[Read],
-                    set_aside: Read | None, orders: Sequence[ReadOrder] = ()) -> CaptureSummary:
+                    set_aside: Read | None, orders: Sequence[ReadOrder] = ()
+                    ) -> CaptureSummary:
     """The summary one process would make of the capture, from the groups' and what decoding
     the set-aside frames found; the groups in the order of their frames. The clock jumps
     each task found among its own messages are found again among all (``orders``, of each
@@ -383,12 +361,25 @@ def capture_summary(surveys: Sequence[Survey], reads: Sequence[Read],
     return summary
 
 
+ReadOrder = list[tuple[int, int, int]]
+"""(moment, frame, ts_ns) of each SIP message a task read, in the order it read them."""
+
+
+def read_order(events: bytes, pieces: Sequence[bytes]) -> ReadOrder:
+    """When each message of a reading task was read, from its media events (a task: only
+    wanted when the capture's messages span more than ``CLOCK_JUMP_NS``)."""
+    inputs = ShareInputs(Clock(), b"", events, tuple(pieces))
+    return [(moment, args.frame, args.ts_ns) for moment, happening, args in _events(inputs)
+            if happening is Happening.OBSERVED]
+
+
 def _check_clock(problems: ProblemLog, orders: Sequence[ReadOrder]) -> None:
-    """Each SIP message checked against the one read before it, in the whole capture."""
+    """Each SIP message checked against the one read before it, in the whole capture (as
+    ``SipReader`` checks them)."""
     before: tuple[int, int] | None = None
     for _, frame, ts_ns in heapq.merge(*orders, key=itemgetter(0)):
-        if before is not None:
-            check_clock(problems, before, (frame, ts_ns))
+        if before is not None and abs(ts_ns - before[1]) > CLOCK_JUMP_NS:
+            report_clock_jump(problems, before, (frame, ts_ns))
         before = (frame, ts_ns)
 
 

@@ -42,9 +42,9 @@ SIP_PORTS = frozenset({5060, 5061, 5062, 5070, 5080, 5160})
 """Ports where a payload that is not SIP deserves a mention."""
 CLASSIFY_LIMIT = 64 * 1024
 CLOCK_JUMP_NS = 30 * 86_400 * 1_000_000_000
-CLOCK_JUMP = "sip_clock_jump"
 """Two SIP messages one after the other further apart than this (30 days), either way: the
 capture was stitched together from several, or the capturing clock was set meanwhile."""
+CLOCK_JUMP = "sip_clock_jump"
 KEEPALIVE_MAX = 8
 _WS_UPGRADE = re.compile(rb"^upgrade[ \t]*:[ \t]*websocket", re.I | re.M)
 _SIP_START = re.compile(
@@ -142,10 +142,10 @@ class SipReader:
                 self._problems.add(kind, frame, detail)
         if frame < self._last_frame:
             self._disordered = True
-        if self._last_ts_ns is not None:
-            check_clock(self._problems, (self._last_frame, self._last_ts_ns),
-                        (frame, message.ts_ns))
-        self._last_ts_ns = message.ts_ns
+        last_ts_ns, ts_ns = self._last_ts_ns, message.ts_ns
+        if last_ts_ns is not None and abs(ts_ns - last_ts_ns) > CLOCK_JUMP_NS:
+            report_clock_jump(self._problems, (self._last_frame, last_ts_ns), (frame, ts_ns))
+        self._last_ts_ns = ts_ns
         self._last_frame = frame
         self._out.append(message)
         if self._observer is not None:
@@ -360,12 +360,11 @@ class SipReader:
         return out[:cut]
 
 
-def check_clock(problems: ProblemLog, before: tuple[int, int], message: tuple[int, int]) -> None:
-    """A problem if the SIP message at (frame, ts_ns) is timed ``CLOCK_JUMP_NS`` or more away
-    from the one read before it."""
+def report_clock_jump(problems: ProblemLog, before: tuple[int, int],
+                      message: tuple[int, int]) -> None:
+    """The problem of a SIP message at (frame, ts_ns) timed more than ``CLOCK_JUMP_NS`` away
+    from the one read ``before`` it (the caller compares: this is off every message's path)."""
     (last_frame, last_ts_ns), (frame, ts_ns) = before, message
-    if abs(ts_ns - last_ts_ns) <= CLOCK_JUMP_NS:
-        return
     days = (ts_ns - last_ts_ns) / 86_400e9
     problems.add(
         CLOCK_JUMP, frame,

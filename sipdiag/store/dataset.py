@@ -63,6 +63,17 @@ def run_id(captures: Sequence[str], first_ns: int | None, last_ns: int | None) -
     return f"{when:%Y%m%dT%H%M%SZ}-{digest[:12]}"
 
 
+def _began(path: str) -> int | None:
+    """When a run's first frame was, in whole seconds, from its ``runs`` file's name (None
+    for a name ``run_id`` did not make)."""
+    stamp = path.rsplit("/", 1)[-1].split("-", 1)[0]
+    try:
+        when = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return int(when.timestamp())
+
+
 def _file_names(captures: Sequence[str]) -> list[str]:
     return [name.rstrip("/").rsplit("/", 1)[-1] for name in captures]
 
@@ -186,12 +197,21 @@ class Results:
             records = RecordWriter(shared)
             partitions = _RunWriter(self, run, records).write(analysis)
             self._commit(run, analysis, captures, headers, partitions, records)
-            for earlier in committed_runs(self):
+            for earlier in self._runs_begun_within(summary):
                 if earlier.name != run and earlier.read_within(captures, summary):
                     self._withdraw(earlier.name)
         except OSError as exc:
             raise StoreError(f"{self.url}: cannot write results ({exc.strerror or exc})") from None
         return run
+
+    def _runs_begun_within(self, summary: CaptureSummary) -> list[Run]:
+        """The runs whose first frame falls within the capture's time, to the second their
+        names give (``run_id``): only those can be runs of some of its files, and only their
+        ``runs`` rows are read, not those of the whole dataset."""
+        since, until = ((ns or 0) // NS for ns in (summary.first_ts_ns, summary.last_ts_ns))
+        begun = {path: _began(path) for path in self.run_files()}
+        return [_run_of(self, path) for path, second in begun.items()
+                if second is not None and since <= second <= until]
 
     def _withdraw(self, run: str) -> None:
         """Take an earlier run of the same name out of the dataset: its ``runs`` file first

@@ -315,3 +315,14 @@ def test_files_of_the_same_name_from_another_time_are_another_run(tmp_path: Path
     written(results, str(tuesday))
     assert len(list((results / "runs").glob("*.parquet"))) == 2
     assert len(reported(results)["calls"]) == 2
+
+
+def test_a_foreign_file_among_the_runs_does_not_stop_a_run_replacing_others(
+        tmp_path: Path) -> None:
+    files = rotated(hours_capture(tmp_path), tmp_path, parts=3)
+    results = tmp_path / "r"
+    written(results, files[0])
+    (results / "runs" / "zz-notes.parquet").write_bytes(b"not a run of sipdiag's")
+    code, _, err = sipdiag(*files, "--out", str(results), "--format", "json")
+    assert code in WRITTEN and err == ""
+    assert len(list((results / "runs").glob("2*.parquet"))) == 1  # the first run replaced
